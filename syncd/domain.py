@@ -1,0 +1,577 @@
+"""The canonical listing a Swedish broker publishes, and the words of the glossary.
+
+Value types only: standard library, no I/O, no clock. Everything that reads a CRM export
+produces these; everything that talks to Hemnet consumes them. ``content_hash`` and its
+siblings must stay stable across runs, processes and Python versions, because stored
+hashes decide whether anything is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+class ListingStatus(enum.StrEnum):
+    """What the CRM wants for a listing."""
+
+    FOR_SALE = "for_sale"
+    UPCOMING = "upcoming"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+
+
+class HousingForm(enum.StrEnum):
+    """Boendeform: what kind of home it is."""
+
+    APARTMENT = "apartment"  # lägenhet
+    HOUSE = "house"  # villa
+    TERRACED_HOUSE = "terraced_house"  # radhus
+    SEMI_DETACHED_HOUSE = "semi_detached_house"  # parhus
+    LINKED_HOUSE = "linked_house"  # kedjehus
+    HOLIDAY_HOME = "holiday_home"  # fritidshus
+    PLOT = "plot"  # tomt
+    FARM = "farm"  # gård
+    OTHER = "other"
+
+
+class Tenure(enum.StrEnum):
+    """Upplåtelseform: how the home is owned."""
+
+    CONDOMINIUM = "condominium"  # bostadsrätt
+    FREEHOLD = "freehold"  # äganderätt
+    OWNERSHIP_APARTMENT = "ownership_apartment"  # ägarlägenhet
+    LEASEHOLD = "leasehold"  # tomträtt
+    COOPERATIVE = "cooperative"  # andelsrätt
+    RENTAL = "rental"  # hyresrätt
+
+
+class SellerType(enum.StrEnum):
+    """Hemnet's ``sellerType`` values (DOC, changelog 043)."""
+
+    INDIVIDUAL = "INDIVIDUAL"
+    HOUSING_COOPERATIVE = "HOUSING_COOPERATIVE"
+    DEVELOPER = "DEVELOPER"
+    ESTATE = "ESTATE"
+    LEGAL_GUARDIAN = "LEGAL_GUARDIAN"
+    ORGANISATION = "ORGANISATION"
+
+
+ENERGY_CLASSES = ("A0", "A", "B", "C", "D", "E", "F", "G")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street: str
+    postal_code: str | None = None
+    city: str | None = None
+    municipality: str | None = None
+    apartment_number: str | None = None  # lägenhetsnummer, four digits, e.g. "1102"
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinates:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """One picture of a listing, identified by its source URL.
+
+    ``revision`` lets an export say "new bytes behind the same URL" (a changed checksum or
+    modification stamp): a different revision means the image is sent again.
+    """
+
+    url: str
+    caption: str | None = None
+    order: int = 0
+    is_floor_plan: bool = False
+    revision: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    price: int
+    price_is_public: bool
+    sold_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Viewing:
+    starts_at: datetime
+    ends_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SellerInformation:
+    """Write-only on Hemnet: sent once per change, never read back."""
+
+    name: str
+    email: str | None = None
+    identity_number: str | None = None  # personnummer / organisationsnummer: never logged
+    seller_type: SellerType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BillingInformation:
+    recipient_name: str
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """The broker agency (mäklarföretag) listings are published under."""
+
+    key: str
+    name: str
+    organisation_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing as the CRM wants it on Hemnet (the desired state)."""
+
+    listing_key: str
+    agency_key: str
+    status: ListingStatus
+    address: Address
+    housing_form: HousingForm | None = None
+    tenure: Tenure | None = None
+    coordinates: Coordinates | None = None
+    asking_price: int | None = None  # SEK
+    monthly_fee: int | None = None  # avgift, SEK per month
+    operating_cost: int | None = None  # driftkostnad, SEK per year
+    living_area: Decimal | None = None  # boarea, m²
+    supplemental_area: Decimal | None = None  # biarea, m²
+    plot_area: Decimal | None = None  # tomtarea, m²
+    rooms: Decimal | None = None  # 2.5 rooms is common
+    floor: int | None = None
+    construction_year: int | None = None
+    energy_class: str | None = None
+    new_construction: bool = False
+    title: str | None = None
+    description: str | None = None
+    images: tuple[Image, ...] = ()
+    viewings: tuple[Viewing, ...] = ()
+    broker: Broker | None = None
+    seller: SellerInformation | None = None
+    billing: BillingInformation | None = None
+    sale: Sale | None = None
+
+
+# Fields that belong to the listing body Hemnet holds (what UpdateListing can change).
+# Images, sale, seller and billing information travel on their own endpoints and hashes.
+SEPARATELY_SENT = frozenset(
+    {"listing_key", "agency_key", "status", "images", "sale", "seller", "billing"}
+)
+LISTING_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(Listing) if f.name not in SEPARATELY_SENT
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The listings parsed from one export file."""
+
+    export_file: str
+    full: bool  # a full export lists every current listing of its agencies
+    agency_keys: frozenset[str]
+    listings: tuple[Listing, ...]
+
+
+# --- normalisation -----------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: str | None) -> str | None:
+    """NFC, trimmed, inner runs of blanks folded; empty becomes None."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+    folded = "\n".join(lines).strip()
+    folded = re.sub(r"\n{3,}", "\n\n", folded)
+    return folded or None
+
+
+def clean_line(value: str | None) -> str | None:
+    """Like ``clean_text`` but one line: titles, names, street addresses."""
+    text = clean_text(value)
+    return _SPACE.sub(" ", text) if text else None
+
+
+def _area(value: Decimal | None) -> Decimal | None:
+    # One decimal is what Swedish listings print (72,5 m²); more is noise from conversions.
+    return None if value is None else value.quantize(Decimal("0.1"))
+
+
+def normalise(listing: Listing) -> Listing:
+    """The canonical form: equal meaning gives equal values and so equal hashes."""
+    addr = listing.address
+    postal = re.sub(r"\D", "", addr.postal_code) if addr.postal_code else None
+    images = tuple(
+        dataclasses.replace(
+            img,
+            url=img.url.strip(),
+            caption=clean_line(img.caption),
+            order=position,
+        )
+        for position, img in enumerate(sorted(listing.images, key=lambda i: i.order))
+    )
+    return dataclasses.replace(
+        listing,
+        listing_key=listing.listing_key.strip(),
+        agency_key=listing.agency_key.strip(),
+        address=Address(
+            street=clean_line(addr.street) or "",
+            postal_code=postal or None,
+            city=clean_line(addr.city),
+            municipality=clean_line(addr.municipality),
+            apartment_number=clean_line(addr.apartment_number),
+        ),
+        coordinates=(
+            Coordinates(
+                round(listing.coordinates.latitude, 6), round(listing.coordinates.longitude, 6)
+            )
+            if listing.coordinates
+            else None
+        ),
+        living_area=_area(listing.living_area),
+        supplemental_area=_area(listing.supplemental_area),
+        plot_area=_area(listing.plot_area),
+        rooms=_area(listing.rooms),
+        energy_class=listing.energy_class.strip().upper() if listing.energy_class else None,
+        title=clean_line(listing.title),
+        description=clean_text(listing.description),
+        images=images,
+        viewings=tuple(sorted(listing.viewings, key=lambda v: v.starts_at)),
+    )
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one record: which field, which value, why."""
+
+    field: str
+    value: str | None
+    reason: str
+    severity: str = "error"  # "error" skips the record; "warning" only reports
+
+
+MAX_PRICE_SEK = 1_000_000_000
+MAX_TEXT = 20_000
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def problems(listing: Listing) -> list[Problem]:
+    """Everything that makes a record unusable (errors) or doubtful (warnings)."""
+    out: list[Problem] = []
+
+    def err(name: str, value: object, reason: str, severity: str = "error") -> None:
+        out.append(Problem(name, None if value is None else str(value)[:200], reason, severity))
+
+    if not listing.listing_key:
+        err("listing_key", listing.listing_key, "missing listing key")
+    if not listing.agency_key:
+        err("agency_key", listing.agency_key, "missing agency key")
+    if not listing.address.street:
+        err("address.street", listing.address.street, "missing street address")
+    if listing.address.postal_code and not re.fullmatch(r"\d{5}", listing.address.postal_code):
+        err(
+            "address.postal_code",
+            listing.address.postal_code,
+            "a Swedish postal code has five digits",
+            "warning",
+        )
+    for name in ("asking_price", "monthly_fee", "operating_cost"):
+        value = getattr(listing, name)
+        if value is not None and value < 0:
+            err(name, value, "must not be negative")
+        elif value is not None and value > MAX_PRICE_SEK:
+            err(name, value, f"more than {MAX_PRICE_SEK:,} SEK is not a plausible amount")
+    for name in ("living_area", "supplemental_area", "plot_area", "rooms"):
+        value = getattr(listing, name)
+        if value is not None and value < 0:
+            err(name, value, "must not be negative")
+    if listing.living_area is not None and listing.living_area > 10_000:
+        err("living_area", listing.living_area, "more than 10,000 m² is not plausible")
+    if listing.construction_year is not None and not 1000 <= listing.construction_year <= 2100:
+        err("construction_year", listing.construction_year, "not a plausible year")
+    if listing.energy_class is not None and listing.energy_class not in ENERGY_CLASSES:
+        err("energy_class", listing.energy_class, f"must be one of {', '.join(ENERGY_CLASSES)}")
+    if listing.coordinates is not None:
+        lat, lon = listing.coordinates.latitude, listing.coordinates.longitude
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            err("coordinates", f"{lat},{lon}", "latitude or longitude out of range")
+    for name in ("title", "description"):
+        text = getattr(listing, name)
+        if text is not None and len(text) > MAX_TEXT:
+            err(name, text[:40] + "…", f"longer than {MAX_TEXT:,} characters")
+    seen: set[str] = set()
+    for img in listing.images:
+        if not _URL.match(img.url):
+            err("images.url", img.url, "image URL must be absolute http(s) without spaces")
+        elif img.url in seen:
+            err("images.url", img.url, "the same image URL twice; the second is ignored", "warning")
+        seen.add(img.url)
+    if listing.status is ListingStatus.SOLD:
+        if listing.sale is None:
+            err("sale", None, "status is sold but no sale price and date are given")
+        elif listing.sale.price <= 0 or listing.sale.price > MAX_PRICE_SEK:
+            err("sale.price", listing.sale.price, "sale price must be positive and plausible")
+    if (
+        listing.housing_form is HousingForm.APARTMENT
+        and listing.tenure in (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
+        and not listing.address.apartment_number
+    ):
+        err(
+            "address.apartment_number",
+            None,
+            "apartments need an apartment number before Hemnet lets them be published",
+            "warning",
+        )
+    return out
+
+
+# --- hashing -----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form whose text is the same on every run and platform."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def listing_fields(listing: Listing) -> dict[str, Any]:
+    """The fields Hemnet's listing body holds, by name (for partial updates and drift)."""
+    return {name: getattr(listing, name) for name in LISTING_FIELDS}
+
+
+def content_hash(listing: Listing) -> str:
+    """Hash of the listing body, without images, sale, seller or billing information."""
+    return _digest(listing_fields(listing))
+
+
+def images_hash(images: Iterable[Image]) -> str:
+    return _digest(list(images))
+
+
+def sale_hash(sale: Sale | None) -> str | None:
+    return None if sale is None else _digest(sale)
+
+
+def seller_hash(seller: SellerInformation | None) -> str | None:
+    return None if seller is None else _digest(seller)
+
+
+def billing_hash(billing: BillingInformation | None) -> str | None:
+    return None if billing is None else _digest(billing)
+
+
+def to_plain(value: Any) -> Any:
+    """The JSON form used for storing value types (see ``listing_from_plain``)."""
+    return _plain(value)
+
+
+def listing_from_plain(data: Mapping[str, Any]) -> Listing:
+    """Inverse of ``to_plain`` for a Listing, used by the state store."""
+
+    def opt(cls: Any, raw: Any) -> Any:
+        return None if raw is None else cls(**raw)
+
+    def dec(raw: Any) -> Decimal | None:
+        return None if raw is None else Decimal(raw)
+
+    addr = dict(data["address"])
+    coords = data.get("coordinates")
+    sale = data.get("sale")
+    seller = data.get("seller")
+    return Listing(
+        listing_key=data["listing_key"],
+        agency_key=data["agency_key"],
+        status=ListingStatus(data["status"]),
+        address=Address(**addr),
+        housing_form=HousingForm(data["housing_form"]) if data.get("housing_form") else None,
+        tenure=Tenure(data["tenure"]) if data.get("tenure") else None,
+        coordinates=(
+            Coordinates(float(coords["latitude"]), float(coords["longitude"])) if coords else None
+        ),
+        asking_price=data.get("asking_price"),
+        monthly_fee=data.get("monthly_fee"),
+        operating_cost=data.get("operating_cost"),
+        living_area=dec(data.get("living_area")),
+        supplemental_area=dec(data.get("supplemental_area")),
+        plot_area=dec(data.get("plot_area")),
+        rooms=dec(data.get("rooms")),
+        floor=data.get("floor"),
+        construction_year=data.get("construction_year"),
+        energy_class=data.get("energy_class"),
+        new_construction=bool(data.get("new_construction", False)),
+        title=data.get("title"),
+        description=data.get("description"),
+        images=tuple(Image(**img) for img in data.get("images", ())),
+        viewings=tuple(
+            Viewing(
+                starts_at=datetime.fromisoformat(v["starts_at"]),
+                ends_at=datetime.fromisoformat(v["ends_at"]) if v.get("ends_at") else None,
+                note=v.get("note"),
+            )
+            for v in data.get("viewings", ())
+        ),
+        broker=opt(Broker, data.get("broker")),
+        seller=(
+            SellerInformation(
+                name=seller["name"],
+                email=seller.get("email"),
+                identity_number=seller.get("identity_number"),
+                seller_type=SellerType(seller["seller_type"])
+                if seller.get("seller_type")
+                else None,
+            )
+            if seller
+            else None
+        ),
+        billing=opt(BillingInformation, data.get("billing")),
+        sale=(
+            Sale(
+                price=int(sale["price"]),
+                price_is_public=bool(sale["price_is_public"]),
+                sold_on=date.fromisoformat(sale["sold_on"]),
+            )
+            if sale
+            else None
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Hashes:
+    """The separate hashes of one listing; compared against what Hemnet confirmed."""
+
+    content: str
+    images: str
+    sale: str | None
+    seller: str | None
+    billing: str | None
+
+    @classmethod
+    def of(cls, listing: Listing) -> Hashes:
+        return cls(
+            content=content_hash(listing),
+            images=images_hash(listing.images),
+            sale=sale_hash(listing.sale),
+            seller=seller_hash(listing.seller),
+            billing=billing_hash(listing.billing),
+        )
+
+
+# --- what Hemnet is known to have ---------------------------------------------------------
+
+
+class ImageState(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class MarketState(enum.StrEnum):
+    FOR_SALE = "FOR_SALE"
+    UPCOMING = "UPCOMING"
+    TEASED = "TEASED"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownImage:
+    """One image as Hemnet has it."""
+
+    url: str
+    image_id: str
+    state: ImageState
+    order: int = 0
+    caption: str | None = None
+    revision: str | None = None
+    state_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownListing:
+    """What Hemnet is known to have for one listing_key (from outcomes, polls, reconcile).
+
+    ``sent`` is the listing as last confirmed by Hemnet (applied): comparing it with the
+    desired listing gives the changed fields without asking Hemnet again.
+    """
+
+    listing_key: str
+    hemnet_id: str
+    sent: Listing | None = None
+    images: tuple[KnownImage, ...] = ()
+    is_published: bool = False
+    is_approved: bool = False
+    market_state: MarketState | None = None
+    allowed_market_states: frozenset[MarketState] = frozenset()
+    sold: Sale | None = None
+    seller_hash: str | None = None  # hash of the seller information last sent
+    billing_hash: str | None = None
+    approval_url: str | None = None
+
+    @property
+    def is_visible(self) -> bool:
+        return self.is_published and self.is_approved
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAgency:
+    key: str
+    hemnet_id: str
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Everything the CRM wants right now, with what the planner needs to guard removals."""
+
+    listings: Mapping[str, Listing]
+    agencies: Mapping[str, Agency]
+    # listing_key -> when the listing was first missing from a full export of its agency
+    missing_since: Mapping[str, datetime] = field(default_factory=dict)

@@ -1,0 +1,199 @@
+"""Every exception syncd raises on purpose, grouped by what the caller must do next.
+
+::
+
+    SyncdError
+    ├── ConfigError        user-fixable; lists every problem; no traceback
+    ├── ExportError        one file unusable → rejected/ with reason; others continue
+    │   ├── ParseError     path, line/column
+    │   └── MappingError   mapping, field, record key
+    ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
+    ├── StateError         database not at head, invariant broken
+    └── ApiError           op, method, path, status, requestId, short body (never the token)
+        ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
+        ├── RejectedApiError    400/422, ChecksError → op failed until the listing changes
+        ├── RemoteDriftError    404/409 → reconcile that listing
+        └── AuthenticationApiError  401/403 → renew the key, then retry once
+
+Each class carries the data its handler needs; messages are built from that data. The CLI
+and the daemon turn each class into one line naming the remedy (``remedy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SyncdError(Exception):
+    """Root of syncd's own errors."""
+
+    remedy = "see the log above for details"
+    exit_code = 1
+
+
+class ConfigError(SyncdError):
+    """The configuration is unusable; ``problems`` names every key that is wrong."""
+
+    remedy = "fix the configuration file and run 'syncd config check'"
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s){where}:\n{lines}")
+
+
+class ExportError(SyncdError):
+    """One export file cannot be used at all; it goes to rejected/ and nothing changes."""
+
+    remedy = "fix the export (see its .error.json in rejected/) and drop it again"
+    exit_code = 4
+
+    def __init__(self, reason: str, path: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class ParseError(ExportError):
+    """The file is not well-formed (or not safe to read): where it broke."""
+
+    def __init__(
+        self,
+        reason: str,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.line = line
+        self.column = column
+        where = f" (line {line}" + (f", column {column}" if column else "") + ")" if line else ""
+        super().__init__(reason + where, path)
+        self.reason = reason
+
+
+class MappingError(ExportError):
+    """A mapping file is wrong, or a record cannot be mapped by it."""
+
+    remedy = "fix the mapping file and run 'syncd check FILE --mapping NAME'"
+
+    def __init__(
+        self,
+        reason: str,
+        mapping: str | None = None,
+        field: str | None = None,
+        record_key: str | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.field = field
+        self.record_key = record_key
+        parts = [
+            p
+            for p in (
+                mapping and f"mapping {mapping}",
+                field and f"field {field}",
+                record_key and f"record {record_key}",
+            )
+            if p
+        ]
+        super().__init__(f"{reason} ({', '.join(parts)})" if parts else reason)
+        self.reason = reason
+
+
+class UnsafePlanError(SyncdError):
+    """A removal guard tripped: the plan is held until an operator releases it."""
+
+    remedy = "review with 'syncd hold list', then 'syncd hold release ID' if it is right"
+    exit_code = 5
+
+
+class StateError(SyncdError):
+    """The state database cannot be used as it is."""
+
+    remedy = "run 'syncd db upgrade'"
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """Where an API failure happened. Never holds the token or Authorization header."""
+
+    method: str
+    path: str
+    status: int | None = None
+    request_id: str | None = None
+    body_excerpt: str | None = None
+    op: str | None = None
+
+
+class ApiError(SyncdError):
+    """Hemnet (or the network to it) did not do what was asked."""
+
+    remedy = "see the listing's last error with 'syncd show KEY'"
+    exit_code = 6
+
+    def __init__(self, message: str, context: ApiContext, messages: Sequence[str] = ()) -> None:
+        self.context = context
+        self.messages = list(messages)  # Hemnet's own error texts, trimmed
+        ctx = context
+        bits = [f"{ctx.method} {ctx.path}"]
+        if ctx.status is not None:
+            bits.append(f"status {ctx.status}")
+        if ctx.request_id:
+            bits.append(f"requestId {ctx.request_id}")
+        detail = "; ".join(self.messages) if self.messages else (ctx.body_excerpt or "")
+        super().__init__(f"{message} ({', '.join(bits)})" + (f": {detail}" if detail else ""))
+
+
+class RetryableApiError(ApiError):
+    """Network error, timeout, 429 or 5xx: try again later."""
+
+    remedy = "nothing to do: syncd retries with backoff"
+
+    def __init__(
+        self,
+        message: str,
+        context: ApiContext,
+        messages: Sequence[str] = (),
+        retry_after_s: float | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message, context, messages)
+        self.retry_after_s = retry_after_s
+        # True when the request may have reached Hemnet (timeout after sending, dropped
+        # connection): a create must then be settled by reading back, never re-sent blindly.
+        self.outcome_unknown = outcome_unknown
+
+
+class RejectedApiError(ApiError):
+    """400/422, ChecksError, TransitionError: Hemnet refuses the data as it is."""
+
+    remedy = "correct the listing in the CRM and export it again, then 'syncd retry KEY'"
+
+    def __init__(
+        self,
+        message: str,
+        context: ApiContext,
+        messages: Sequence[str] = (),
+        error_types: Sequence[str] = (),
+        warnings: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, context, messages)
+        self.error_types = list(error_types)
+        self.warnings = list(warnings)
+
+
+class RemoteDriftError(ApiError):
+    """404/409: Hemnet does not have what we believed it has."""
+
+    remedy = "nothing to do: syncd reconciles the listing"
+
+
+class AuthenticationApiError(ApiError):
+    """401/403: the key is expired, revoked or lacks access."""
+
+    remedy = "check SYNCD_HEMNET_TOKEN (or the credential file); syncd renews keys itself"
+    exit_code = 7

@@ -1,0 +1,276 @@
+"""Operations: what syncd may ask of Hemnet, as plain frozen data.
+
+``plan`` produces them, ``apply`` executes them, ``syncd plan`` prints them; none of those
+share code paths. Operations name listings by ``listing_key`` and agencies by their key:
+the Hemnet ids are looked up when an operation is executed, because a listing created
+earlier in the same plan has no id yet.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from syncd.domain import (
+    Agency,
+    BillingInformation,
+    Image,
+    Listing,
+    MarketState,
+    Sale,
+    SellerInformation,
+    to_plain,
+)
+
+
+class Consequence(enum.StrEnum):
+    """Effects an operator should see before they happen."""
+
+    VISIBLE_PRICE_CHANGE = "visible_price_change"  # ≥ 5 %: shown in the public price history
+    IRREVERSIBLE_SALE = "irreversible_sale"
+    UNPUBLISH_VISIBLE = "unpublish_visible"  # buyers can see it now and won't after
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base of every operation. ``kind`` is the name used in logs, tables and metrics."""
+
+    kind: ClassVar[str] = "op"
+    listing_key: str | None
+    consequences: frozenset[Consequence] = field(default=frozenset(), kw_only=True)
+
+    def payload(self) -> object:
+        """What distinguishes this op from another of the same kind for the same listing."""
+        return None
+
+    @property
+    def idempotency_key(self) -> str:
+        """Same op, same key: lets apply recognise an intent it already recorded."""
+        body = json.dumps(to_plain(self.payload()), sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+        return f"{self.kind}:{self.listing_key or '-'}:{digest}"
+
+    def describe(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class EnsureAgency(Op):
+    """Create the broker agency, or adopt the one Hemnet already has (same name or org no)."""
+
+    kind: ClassVar[str] = "ensure_agency"
+    agency: Agency = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.agency
+
+    def describe(self) -> str:
+        return f"ensure agency {self.agency.name!r}"
+
+
+@dataclass(frozen=True)
+class CreateListing(Op):
+    kind: ClassVar[str] = "create_listing"
+    listing: Listing = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.listing.listing_key
+
+    def describe(self) -> str:
+        return f"create listing at {self.listing.address.street}"
+
+
+@dataclass(frozen=True)
+class UpdateListing(Op):
+    """Partial update: only ``changed`` fields are sent."""
+
+    kind: ClassVar[str] = "update_listing"
+    listing: Listing = field(kw_only=True)
+    changed: tuple[str, ...] = field(kw_only=True)
+    old_price: int | None = field(default=None, kw_only=True)
+
+    def payload(self) -> object:
+        return {name: getattr(self.listing, name) for name in self.changed}
+
+    def describe(self) -> str:
+        text = "update " + ", ".join(self.changed)
+        if "asking_price" in self.changed:
+            text += f" (price {self.old_price} → {self.listing.asking_price})"
+        return text
+
+
+@dataclass(frozen=True)
+class AddImage(Op):
+    kind: ClassVar[str] = "add_image"
+    image: Image = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.image
+
+    def describe(self) -> str:
+        return f"add image {self.image.url}"
+
+
+@dataclass(frozen=True)
+class DeleteImage(Op):
+    kind: ClassVar[str] = "delete_image"
+    image_id: str = field(kw_only=True)
+    url: str = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.image_id
+
+    def describe(self) -> str:
+        return f"delete image {self.url}"
+
+
+@dataclass(frozen=True)
+class UpdateImage(Op):
+    """New position or caption of an image Hemnet already has (no re-processing)."""
+
+    kind: ClassVar[str] = "update_image"
+    image_id: str = field(kw_only=True)
+    url: str = field(kw_only=True)
+    order: int = field(kw_only=True)
+    caption: str | None = field(kw_only=True)
+
+    def payload(self) -> object:
+        return [self.image_id, self.order, self.caption]
+
+    def describe(self) -> str:
+        return f"move image {self.url} to position {self.order + 1}"
+
+
+@dataclass(frozen=True)
+class SetMarketState(Op):
+    kind: ClassVar[str] = "set_market_state"
+    market_state: MarketState = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.market_state
+
+    def describe(self) -> str:
+        return f"set market state {self.market_state.value}"
+
+
+@dataclass(frozen=True)
+class SendSellerInformation(Op):
+    """Write-only on Hemnet; the hash of what was sent is remembered instead."""
+
+    kind: ClassVar[str] = "send_seller_information"
+    seller: SellerInformation = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.seller
+
+    def describe(self) -> str:
+        return "send seller information"
+
+
+@dataclass(frozen=True)
+class SendBillingInformation(Op):
+    kind: ClassVar[str] = "send_billing_information"
+    billing: BillingInformation = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.billing
+
+    def describe(self) -> str:
+        return "send billing information"
+
+
+@dataclass(frozen=True)
+class PublishListing(Op):
+    kind: ClassVar[str] = "publish"
+
+    def describe(self) -> str:
+        return "publish"
+
+
+@dataclass(frozen=True)
+class UnpublishListing(Op):
+    kind: ClassVar[str] = "unpublish"
+    reason: str = field(kw_only=True)
+
+    def describe(self) -> str:
+        return f"unpublish ({self.reason})"
+
+
+@dataclass(frozen=True)
+class MarkSold(Op):
+    kind: ClassVar[str] = "mark_sold"
+    sale: Sale = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.sale
+
+    def describe(self) -> str:
+        shown = "public" if self.sale.price_is_public else "private"
+        return f"mark sold for {self.sale.price} SEK ({shown} price) on {self.sale.sold_on}"
+
+
+Operation = (
+    EnsureAgency
+    | CreateListing
+    | UpdateListing
+    | AddImage
+    | DeleteImage
+    | UpdateImage
+    | SetMarketState
+    | SendSellerInformation
+    | SendBillingInformation
+    | PublishListing
+    | UnpublishListing
+    | MarkSold
+)
+
+OP_KINDS: dict[str, type[Op]] = {
+    cls.kind: cls
+    for cls in (
+        EnsureAgency,
+        CreateListing,
+        UpdateListing,
+        AddImage,
+        DeleteImage,
+        UpdateImage,
+        SetMarketState,
+        SendSellerInformation,
+        SendBillingInformation,
+        PublishListing,
+        UnpublishListing,
+        MarkSold,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A removal the guards stopped: applied only after an operator releases it."""
+
+    agency_key: str
+    reason: str
+    listing_keys: tuple[str, ...]  # the listings that would be unpublished
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A listing with nothing to send now, and what it is waiting for (shown in plans)."""
+
+    listing_key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ops from one comparison, in the order they must run (per listing)."""
+
+    ops: tuple[Operation, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.ops
