@@ -555,6 +555,9 @@ class KnownListing:
     seller_hash: str | None = None  # hash of the seller information last sent
     billing_hash: str | None = None
     approval_url: str | None = None
+    # content hash of the desired listing an op was rejected for: nothing more is sent for
+    # this listing until the CRM changes it (or an operator runs 'syncd retry KEY')
+    rejected_hash: str | None = None
 
     @property
     def is_visible(self) -> bool:
@@ -575,3 +578,5 @@ class Desired:
     agencies: Mapping[str, Agency]
     # listing_key -> when the listing was first missing from a full export of its agency
     missing_since: Mapping[str, datetime] = field(default_factory=dict)
+    # listing keys whose held removal an operator released ('syncd hold release')
+    released_removals: frozenset[str] = frozenset()
