@@ -1,0 +1,459 @@
+"""The planner: compares what the CRM wants with what Hemnet has and returns the ops.
+
+Pure: no I/O, no clock (``now`` is an argument), no environment; it never sends anything.
+The same inputs always give the same plan, sorted by listing key. Rules: docs/planning.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from syncd.domain import (
+    Desired,
+    Image,
+    ImageState,
+    KnownAgency,
+    KnownImage,
+    KnownListing,
+    Listing,
+    ListingStatus,
+    MarketState,
+    billing_hash,
+    content_hash,
+    listing_fields,
+    seller_hash,
+)
+from syncd.ops import (
+    AddImage,
+    Consequence,
+    CreateListing,
+    DeleteImage,
+    EnsureAgency,
+    Hold,
+    MarkSold,
+    Operation,
+    Plan,
+    PublishListing,
+    SendBillingInformation,
+    SendSellerInformation,
+    SetMarketState,
+    UnpublishListing,
+    UpdateImage,
+    UpdateListing,
+    Waiting,
+)
+from syncd.progress import publish_blockers
+
+log = logging.getLogger(__name__)
+
+FailedImagePolicy = Literal["skip", "retry", "hold"]
+
+REJECTED_REASON = "rejected by Hemnet; fix in CRM or 'syncd retry KEY'"
+# Groups removals of known listings whose agency was never recorded (adopted, never sent).
+UNKNOWN_AGENCY = "unknown"
+
+_ACTIVE = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING)
+_MARKET_STATE = {
+    ListingStatus.FOR_SALE: MarketState.FOR_SALE,
+    ListingStatus.UPCOMING: MarketState.UPCOMING,
+}
+# What Hemnet gives a new listing (hemnet-wire.md, ASSUMED there).
+_DEFAULT_MARKET_STATE = MarketState.FOR_SALE
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """The operator's choices that change what the planner asks of Hemnet."""
+
+    removal_grace_s: float = 24 * 3600
+    mass_removal_share: float = 0.2
+    mass_removal_min: int = 5
+    failed_image_policy: FailedImagePolicy = "skip"
+    publish: bool = True
+    price_change_flag_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.failed_image_policy not in get_args(FailedImagePolicy):
+            raise ValueError(
+                f"failed_image_policy must be skip, retry or hold, not {self.failed_image_policy!r}"
+            )
+        if self.removal_grace_s < 0 or self.mass_removal_min < 0:
+            raise ValueError("removal_grace_s and mass_removal_min must not be negative")
+        if not 0 <= self.mass_removal_share <= 1 or self.price_change_flag_share < 0:
+            raise ValueError("mass_removal_share must be within 0..1, price share ≥ 0")
+
+
+@dataclass
+class _Out:
+    """What planning one listing produced."""
+
+    ops: list[Operation] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+
+    def wait(self, key: str, reason: str) -> None:
+        self.waiting.append(Waiting(key, reason))
+
+
+def plan(
+    desired: Desired,
+    known: Mapping[str, KnownListing],
+    agencies: Mapping[str, KnownAgency],
+    policy: PlanPolicy,
+    now: datetime,
+) -> Plan:
+    """The ops that bring Hemnet to ``desired``: agencies first, then listing by listing."""
+    agency_ops, agency_waiting = _plan_agencies(desired, known, agencies)
+    removal = _plan_removals(desired, known, policy, now)
+    per_key: dict[str, _Out] = {}
+    for key in sorted(desired.listings):
+        if key in agency_waiting:
+            per_key[key] = _Out(waiting=[Waiting(key, agency_waiting[key])])
+            continue
+        per_key[key] = _plan_listing(desired.listings[key], known.get(key), policy)
+    for key, out in removal.per_key.items():
+        per_key[key] = out
+    ops: list[Operation] = list(agency_ops)
+    waiting: list[Waiting] = []
+    for key in sorted(per_key):
+        ops.extend(per_key[key].ops)
+        waiting.extend(per_key[key].waiting)
+    log.debug(
+        "planned %d ops, %d holds, %d waiting for %d listings",
+        len(ops),
+        len(removal.holds),
+        len(waiting),
+        len(per_key),
+    )
+    return Plan(ops=tuple(ops), holds=tuple(removal.holds), waiting=tuple(waiting))
+
+
+# --- agencies ------------------------------------------------------------------------------
+
+
+def _plan_agencies(
+    desired: Desired, known: Mapping[str, KnownListing], agencies: Mapping[str, KnownAgency]
+) -> tuple[list[EnsureAgency], dict[str, str]]:
+    """EnsureAgency for each agency a listing to be created needs; listings that can't wait."""
+    needed: set[str] = set()
+    blocked: dict[str, str] = {}
+    for key, listing in desired.listings.items():
+        # Only a create needs the agency's id; a known listing already lives under it.
+        if key in known or listing.status not in _ACTIVE or listing.agency_key in agencies:
+            continue
+        if listing.agency_key in desired.agencies:
+            needed.add(listing.agency_key)
+        else:
+            blocked[key] = f"agency {listing.agency_key!r} is not described by any export"
+    ops = [EnsureAgency(None, agency=desired.agencies[k]) for k in sorted(needed)]
+    return ops, blocked
+
+
+# --- one listing ---------------------------------------------------------------------------
+
+
+def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) -> _Out:
+    key = want.listing_key
+    out = _Out()
+    if have is None:
+        _plan_new(want, policy, out)
+        return out
+    if have.rejected_hash is not None and have.rejected_hash == content_hash(want):
+        out.wait(key, REJECTED_REASON)
+        return out
+    if have.sold is not None:
+        # Nothing may reach a sold listing: updates fail, republishing deletes the sale.
+        if want.status is not ListingStatus.SOLD:
+            out.wait(key, f"sold on Hemnet; syncd cannot put it back as {want.status.value}")
+        elif want.sale != have.sold:
+            out.wait(
+                key,
+                "the CRM's sale differs from the one reported; Hemnet has no way "
+                "to change a reported sale",
+            )
+        return out
+    if want.status is ListingStatus.SOLD:
+        if want.sale is None:
+            out.wait(key, "status is sold but the export gives no sale price and date")
+        else:
+            out.ops.append(
+                MarkSold(
+                    key, sale=want.sale, consequences=frozenset({Consequence.IRREVERSIBLE_SALE})
+                )
+            )
+        return out
+    if want.status is ListingStatus.WITHDRAWN:
+        if have.is_published:
+            out.ops.append(_unpublish(have, "withdrawn in the CRM"))
+        return out
+    _plan_update(want, have, policy, out)
+    _plan_market_state(want, have, out)
+    _plan_private_information(want, have, out)
+    after = _plan_images(want, have.images, policy, out)
+    _plan_publish(want, have, after, policy, out)
+    return out
+
+
+def _plan_new(want: Listing, policy: PlanPolicy, out: _Out) -> None:
+    key = want.listing_key
+    if want.status not in _ACTIVE:
+        out.wait(key, f"{want.status.value} before it ever reached Hemnet; nothing is sent")
+        return
+    out.ops.append(CreateListing(key, listing=want))
+    target = _MARKET_STATE[want.status]
+    if target is not _DEFAULT_MARKET_STATE:
+        out.ops.append(SetMarketState(key, market_state=target))
+    _plan_private_information(want, None, out)
+    after = _plan_images(want, (), policy, out)
+    if policy.publish:
+        _explain_not_publishing(want, after, policy, out)
+
+
+def _plan_update(want: Listing, have: KnownListing, policy: PlanPolicy, out: _Out) -> None:
+    key = want.listing_key
+    wanted = listing_fields(want)
+    if have.sent is None:
+        # Adopted without a body we sent: send every field once, then compare as usual.
+        changed = tuple(wanted)
+        old_price = None
+    else:
+        sent = listing_fields(have.sent)
+        changed = tuple(name for name, value in wanted.items() if sent[name] != value)
+        old_price = have.sent.asking_price
+    if not changed:
+        return
+    consequences: frozenset[Consequence] = frozenset()
+    new_price = want.asking_price
+    if (
+        "asking_price" in changed
+        and have.is_published
+        and have.market_state is MarketState.FOR_SALE
+        and old_price
+        and new_price is not None
+        and abs(new_price - old_price) >= policy.price_change_flag_share * old_price
+    ):
+        consequences = frozenset({Consequence.VISIBLE_PRICE_CHANGE})
+    out.ops.append(
+        UpdateListing(
+            key,
+            listing=want,
+            changed=changed,
+            old_price=old_price if "asking_price" in changed else None,
+            consequences=consequences,
+        )
+    )
+
+
+def _plan_market_state(want: Listing, have: KnownListing, out: _Out) -> None:
+    target = _MARKET_STATE[want.status]
+    if have.market_state is target:
+        return
+    if target in have.allowed_market_states:
+        out.ops.append(SetMarketState(want.listing_key, market_state=target))
+        return
+    allowed = ", ".join(sorted(s.value for s in have.allowed_market_states)) or "none"
+    out.wait(
+        want.listing_key,
+        f"Hemnet does not allow market state {target.value} now (allowed: {allowed})",
+    )
+
+
+def _plan_private_information(want: Listing, have: KnownListing | None, out: _Out) -> None:
+    """Seller and billing information are write-only: their hashes say what was sent."""
+    key = want.listing_key
+    sent_seller = have.seller_hash if have is not None else None
+    sent_billing = have.billing_hash if have is not None else None
+    if want.seller is not None and seller_hash(want.seller) != sent_seller:
+        out.ops.append(SendSellerInformation(key, seller=want.seller))
+    if want.billing is not None and billing_hash(want.billing) != sent_billing:
+        out.ops.append(SendBillingInformation(key, billing=want.billing))
+
+
+# --- images --------------------------------------------------------------------------------
+
+
+def _plan_images(
+    want: Listing, have: Sequence[KnownImage], policy: PlanPolicy, out: _Out
+) -> list[ImageState]:
+    """Image ops by source URL; returns the image states Hemnet will hold after them.
+
+    Order: adds first, so a published listing never runs out of pictures; a replaced image
+    (new revision, or a failed one under policy retry) is deleted before it is added again,
+    because apply settles uncertain adds by URL and two images with one URL would confuse
+    it; then removals; then position and caption changes of the images that stay.
+    """
+    key = want.listing_key
+    wanted: dict[str, Image] = {}
+    for img in want.images:
+        wanted.setdefault(img.url, img)  # a repeated URL: the second is ignored (domain)
+    held: dict[str, KnownImage] = {}
+    extra: list[KnownImage] = []
+    for known_img in sorted(have, key=lambda k: (k.order, k.image_id)):
+        if known_img.url in held:
+            extra.append(known_img)  # a duplicate on Hemnet: keep the first, drop the rest
+        else:
+            held[known_img.url] = known_img
+    adds: list[Operation] = []
+    replaces: list[Operation] = []
+    updates: list[Operation] = []
+    after: list[ImageState] = []
+    for url, img in wanted.items():
+        kimg = held.get(url)
+        if kimg is None:
+            adds.append(AddImage(key, image=img))
+            after.append(ImageState.IN_PROGRESS)
+        elif kimg.revision != img.revision or (
+            kimg.state is ImageState.FAILED and policy.failed_image_policy == "retry"
+        ):
+            replaces.append(DeleteImage(key, image_id=kimg.image_id, url=url))
+            replaces.append(AddImage(key, image=img))
+            after.append(ImageState.IN_PROGRESS)
+        else:
+            if kimg.order != img.order or kimg.caption != img.caption:
+                updates.append(
+                    UpdateImage(
+                        key, image_id=kimg.image_id, url=url, order=img.order, caption=img.caption
+                    )
+                )
+            after.append(kimg.state)
+    removals = [
+        DeleteImage(key, image_id=k.image_id, url=k.url)
+        for k in [*extra, *(k for url, k in held.items() if url not in wanted)]
+    ]
+    out.ops.extend([*adds, *replaces, *removals, *updates])
+    skipped = [
+        held[url]
+        for url in wanted
+        if url in held
+        and held[url].state is ImageState.FAILED
+        and policy.failed_image_policy == "skip"
+        and held[url].revision == wanted[url].revision
+    ]
+    if skipped:
+        out.wait(key, "image(s) failed on Hemnet and are skipped: " + _failures(skipped))
+    return after
+
+
+def _failures(images: Sequence[KnownImage]) -> str:
+    return "; ".join(f"{k.url} ({k.state_message})" if k.state_message else k.url for k in images)
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def _plan_publish(
+    want: Listing, have: KnownListing, after: list[ImageState], policy: PlanPolicy, out: _Out
+) -> None:
+    if have.is_published or not policy.publish:
+        return
+    if _explain_not_publishing(want, after, policy, out):
+        return
+    out.ops.append(PublishListing(want.listing_key))
+
+
+def _explain_not_publishing(
+    want: Listing, after: list[ImageState], policy: PlanPolicy, out: _Out
+) -> bool:
+    """Record why the listing cannot be published now; False when nothing stands in the way."""
+    key = want.listing_key
+    blockers = publish_blockers(want)
+    if blockers:
+        out.wait(key, "cannot publish yet: " + "; ".join(blockers))
+        return True
+    processing = after.count(ImageState.IN_PROGRESS)
+    if processing:
+        out.wait(key, f"waiting for {processing} image(s) to be processed before publishing")
+        return True
+    failed = after.count(ImageState.FAILED)
+    if failed and policy.failed_image_policy == "hold":
+        out.wait(
+            key,
+            f"{failed} image(s) failed on Hemnet; not published while any failed "
+            "(failed_image_policy hold): fix them in the CRM",
+        )
+        return True
+    if ImageState.COMPLETED not in after:
+        out.wait(key, "no processed image; Hemnet needs at least one to publish")
+        return True
+    return False
+
+
+# --- removals ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Removal:
+    per_key: dict[str, _Out] = field(default_factory=dict)
+    holds: list[Hold] = field(default_factory=list)
+
+
+def _agency_of(have: KnownListing) -> str:
+    return have.sent.agency_key if have.sent is not None else UNKNOWN_AGENCY
+
+
+def _is_live(have: KnownListing) -> bool:
+    return have.is_published and have.sold is None
+
+
+def _plan_removals(
+    desired: Desired, known: Mapping[str, KnownListing], policy: PlanPolicy, now: datetime
+) -> _Removal:
+    """Unpublish what full exports dropped, after the grace, unless a guard holds it.
+
+    Only ``missing_since`` (set by ingest for full exports) asks for a removal: a key that
+    is merely absent from ``desired`` is left alone.
+    """
+    asked: dict[str, list[str]] = {}
+    live: dict[str, int] = {}
+    for key, have in known.items():
+        if not _is_live(have):
+            continue
+        agency = _agency_of(have)
+        live[agency] = live.get(agency, 0) + 1
+        if key not in desired.listings and key in desired.missing_since:
+            asked.setdefault(agency, []).append(key)
+    result = _Removal()
+    grace = timedelta(seconds=policy.removal_grace_s)
+    for agency in sorted(asked):
+        keys = sorted(asked[agency])
+        reason = _mass_removal(len(keys), live[agency], policy)
+        if reason and not all(k in desired.released_removals for k in keys):
+            result.holds.append(Hold(agency, reason, tuple(keys)))
+            continue
+        for key in keys:
+            since = desired.missing_since[key]
+            out = result.per_key.setdefault(key, _Out())
+            if now - since >= grace:
+                out.ops.append(
+                    _unpublish(
+                        known[key], f"missing from full exports since {since:%Y-%m-%d %H:%M}"
+                    )
+                )
+            else:
+                out.wait(
+                    key,
+                    f"missing from the full export since {since:%Y-%m-%d %H:%M}; unpublished "
+                    f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
+                )
+    return result
+
+
+def _mass_removal(removals: int, live: int, policy: PlanPolicy) -> str | None:
+    """Why this many removals look like a broken export rather than a real change."""
+    if removals >= live:
+        return f"the full export would unpublish all {live} live listing(s) of the agency"
+    limit = max(policy.mass_removal_min, policy.mass_removal_share * live)
+    if removals > limit:
+        return (
+            f"the full export would unpublish {removals} of {live} live listings, "
+            f"more than the limit of {limit:g}"
+        )
+    return None
+
+
+def _unpublish(have: KnownListing, reason: str) -> UnpublishListing:
+    consequences = frozenset({Consequence.UNPUBLISH_VISIBLE}) if have.is_visible else frozenset()
+    return UnpublishListing(have.listing_key, reason=reason, consequences=consequences)
