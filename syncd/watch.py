@@ -1,0 +1,353 @@
+"""Notice export files in the inbox and hand each one over, once, when it is complete.
+
+Decides only when a file is ready and in what order; it never parses, moves or archives a
+file (ingest does) and never reads one except through ``sha256_of`` on ingest's behalf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from stat import S_ISREG
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from syncd.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DONE_SUFFIX = ".done"
+
+# Names a CRM or an editor uses while a file is still being written, the markers
+# themselves, and what syncd itself may write beside the exports.
+DEFAULT_IGNORE: tuple[str, ...] = (
+    "*.tmp",
+    "*.part",
+    "*.partial",
+    "*~",
+    ".*",
+    "*" + DONE_SUFFIX,
+    "*.error.json",
+    "status.json",
+    "status.csv",
+)
+
+# Event kinds that can mean a file appeared, grew, was renamed in or went away; opens
+# and read-only closes (our own reads among them) say nothing new.
+_RELEVANT_EVENTS = frozenset({"created", "modified", "moved", "closed", "deleted"})
+
+
+def is_ignored(name: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> bool:
+    """True for names that are never export files (case-insensitive: CRMs on Windows
+    shares write ``.TMP`` as readily as ``.tmp``)."""
+    lowered = name.lower()
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in ignore)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks so memory stays flat."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+@dataclass
+class _Track:
+    size: int
+    mtime_ns: int
+    stable_since: float  # when the watcher first saw this (size, mtime)
+    marked: bool = False
+    handed: bool = False
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+class Settle:
+    """Which files are complete, from what the watcher observed; pure, no I/O, no clock.
+
+    A file is ready when its (size, mtime) has not changed for ``settle_s`` as measured by
+    the caller's clock, or, with ``done_marker``, as soon as its marker was observed. A
+    file handed over is not ready again until its (size, mtime) changes; one whose
+    hand-over failed is ready again only after a backoff that doubles per failure.
+    """
+
+    def __init__(
+        self,
+        settle_s: float,
+        *,
+        done_marker: bool = False,
+        failure_backoff_s: float = 5.0,
+        max_failure_backoff_s: float = 300.0,
+    ) -> None:
+        self.settle_s = settle_s
+        self.done_marker = done_marker
+        self.failure_backoff_s = failure_backoff_s
+        self.max_failure_backoff_s = max_failure_backoff_s
+        self._tracks: dict[Path, _Track] = {}
+
+    def observe(
+        self, path: Path, size: int, mtime_ns: int, now: float, *, marked: bool = False
+    ) -> None:
+        """Record what a stat of ``path`` showed at ``now``."""
+        track = self._tracks.get(path)
+        if track is None or (track.size, track.mtime_ns) != (size, mtime_ns):
+            # New or changed: a fresh file as far as readiness goes, failures forgotten.
+            self._tracks[path] = _Track(size, mtime_ns, stable_since=now, marked=marked)
+        else:
+            track.marked = marked
+
+    def forget(self, path: Path) -> None:
+        """The file is gone (taken away by ingest, or deleted)."""
+        self._tracks.pop(path, None)
+
+    def retain(self, present: Collection[Path]) -> None:
+        """Forget every file not in ``present`` (the result of a full listing)."""
+        for path in [p for p in self._tracks if p not in present]:
+            del self._tracks[path]
+
+    def pending(self) -> list[Path]:
+        """Files not yet handed over: the ones worth a fresh stat."""
+        return [p for p, t in self._tracks.items() if not t.handed]
+
+    def ready(self, now: float) -> list[Path]:
+        """Files to hand over now, in arrival order (mtime, then name)."""
+        due = []
+        for path, track in self._tracks.items():
+            if track.handed or track.retry_at > now:
+                continue
+            if self.done_marker:
+                complete = track.marked
+            else:
+                complete = now - track.stable_since >= self.settle_s
+            if complete:
+                due.append((track.mtime_ns, path.name, path))
+        return [path for _, _, path in sorted(due)]
+
+    def handed(self, path: Path) -> None:
+        """``path`` was handed over and the receiver returned normally."""
+        track = self._tracks.get(path)
+        if track is not None:
+            track.handed = True
+            track.failures = 0
+
+    def failed(self, path: Path, now: float) -> float:
+        """The receiver raised for ``path``; returns the seconds until it is tried again."""
+        track = self._tracks.get(path)
+        if track is None:
+            return 0.0
+        track.failures += 1
+        delay = min(
+            self.failure_backoff_s * 2.0 ** (track.failures - 1), self.max_failure_backoff_s
+        )
+        track.retry_at = now + delay
+        return delay
+
+
+class _InboxEvents(FileSystemEventHandler):
+    """Turns watchdog events into "look at this path again" requests."""
+
+    def __init__(self, poke: Callable[[Path], None]) -> None:
+        self._poke = poke
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in _RELEVANT_EVENTS:
+            return
+        self._poke(Path(os.fsdecode(event.src_path)))
+        if event.dest_path:
+            self._poke(Path(os.fsdecode(event.dest_path)))
+
+
+class InboxWatcher:
+    """Hands each complete export file in ``inbox`` to ``on_ready``, one at a time.
+
+    watchdog events make it look sooner; a rescan every ``rescan_interval_s`` (and one at
+    start) finds what events missed. ``on_ready`` runs on the watcher's single worker
+    thread and is expected to move the file out of the inbox.
+    """
+
+    def __init__(
+        self,
+        inbox: Path,
+        on_ready: Callable[[Path], None],
+        *,
+        settle_s: float,
+        rescan_interval_s: float,
+        done_marker: bool,
+        ignore: Sequence[str] = DEFAULT_IGNORE,
+        clock: Callable[[], float] = time.monotonic,
+        failure_backoff_s: float = 5.0,
+        max_failure_backoff_s: float = 300.0,
+    ) -> None:
+        self.inbox = Path(os.path.abspath(inbox))
+        self._on_ready = on_ready
+        self._rescan_interval_s = rescan_interval_s
+        self._done_marker = done_marker
+        self._ignore = tuple(ignore)
+        self._clock = clock
+        # Settle is touched by the worker thread only; other threads just poke.
+        self._settle = Settle(
+            settle_s,
+            done_marker=done_marker,
+            failure_backoff_s=failure_backoff_s,
+            max_failure_backoff_s=max_failure_backoff_s,
+        )
+        # Short enough to notice settling promptly, long enough not to spin.
+        self._tick_s = min(max(settle_s / 4, 0.05), 0.5)
+        self._lock = threading.Lock()
+        self._poked: set[Path] = set()
+        self._rescan_requested = True
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._observer: BaseObserver | None = None
+        self._worker: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin watching; files already in the inbox are found by the first rescan."""
+        if not self.inbox.is_dir():
+            raise ConfigError([f"inbox {self.inbox} is not a directory"])
+        observer = Observer()
+        try:
+            observer.schedule(_InboxEvents(self._poke), str(self.inbox), recursive=False)
+            observer.start()
+        except OSError as exc:
+            # e.g. the inotify watch limit: slower, but rescans alone still find every file.
+            logger.warning(
+                "cannot watch %s for events (%s); relying on rescans every %.0f s",
+                self.inbox,
+                exc,
+                self._rescan_interval_s,
+            )
+        else:
+            self._observer = observer
+        self._worker = threading.Thread(target=self._run, name="syncd-watch", daemon=True)
+        self._worker.start()
+        logger.info(
+            "watching %s (%s, rescan every %.0f s)",
+            self.inbox,
+            "done markers" if self._done_marker else f"settle {self._settle.settle_s:g} s",
+            self._rescan_interval_s,
+        )
+
+    def stop(self) -> None:
+        """Stop watching; waits for a hand-over in progress to return."""
+        self._stopping.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join()
+            self._observer = None
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+
+    def rescan(self) -> None:
+        """Ask for a full listing of the inbox now; returns at once (thread-safe)."""
+        with self._lock:
+            self._rescan_requested = True
+        self._wake.set()
+
+    def _poke(self, path: Path) -> None:
+        if path.parent != self.inbox:
+            return  # moved out (e.g. to archive/) or inside a subfolder
+        if self._done_marker and path.name.endswith(DONE_SUFFIX):
+            # A marker appearing is news about the file it marks.
+            path = path.with_name(path.name[: -len(DONE_SUFFIX)])
+        with self._lock:
+            self._poked.add(path)
+        self._wake.set()
+
+    def _run(self) -> None:
+        next_rescan = self._clock()
+        while not self._stopping.is_set():
+            with self._lock:
+                poked, self._poked = self._poked, set()
+                rescan, self._rescan_requested = self._rescan_requested, False
+            if rescan or self._clock() >= next_rescan:
+                self._scan_all()
+                next_rescan = self._clock() + self._rescan_interval_s
+            for path in poked.union(self._settle.pending()):
+                self._look_at(path)
+            for path in self._settle.ready(self._clock()):
+                if self._stopping.is_set():
+                    return
+                self._hand(path)
+            self._wake.wait(self._tick_s)
+            self._wake.clear()
+
+    def _scan_all(self) -> None:
+        try:
+            entries = list(os.scandir(self.inbox))
+        except OSError as exc:
+            logger.warning("cannot list inbox %s: %s", self.inbox, exc)
+            return
+        names = {entry.name for entry in entries}
+        present = set()
+        for entry in entries:
+            if is_ignored(entry.name, self._ignore):
+                continue
+            try:
+                # Symlinks are not followed: the inbox must not reach files elsewhere.
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # vanished between listing and stat
+            path = self.inbox / entry.name
+            present.add(path)
+            self._settle.observe(
+                path,
+                stat.st_size,
+                stat.st_mtime_ns,
+                self._clock(),
+                marked=entry.name + DONE_SUFFIX in names,
+            )
+        self._settle.retain(present)
+
+    def _look_at(self, path: Path) -> None:
+        if is_ignored(path.name, self._ignore):
+            return
+        try:
+            stat = path.lstat()
+        except OSError:
+            self._settle.forget(path)
+            return
+        if not S_ISREG(stat.st_mode):  # lstat: a symlink is not a regular file here
+            self._settle.forget(path)
+            return
+        marked = self._done_marker and self._marker(path).exists()
+        self._settle.observe(path, stat.st_size, stat.st_mtime_ns, self._clock(), marked=marked)
+
+    def _marker(self, path: Path) -> Path:
+        return path.with_name(path.name + DONE_SUFFIX)
+
+    def _hand(self, path: Path) -> None:
+        logger.debug("export file %s is complete; handing it over", path.name)
+        try:
+            self._on_ready(path)
+        except Exception:
+            delay = self._settle.failed(path, self._clock())
+            logger.exception("export file %s was not taken; trying again in %.0f s", path, delay)
+            return
+        if self._done_marker:
+            try:
+                self._marker(path).unlink(missing_ok=True)
+            except OSError as exc:
+                logger.warning("cannot remove done marker for %s: %s", path.name, exc)
+        self._settle.handed(path)
+        self._look_at(path)
+        if path in self._settle.pending():
+            return  # changed while it was being taken: a new version, taken in turn
+        if path.exists():
+            logger.warning(
+                "export file %s is still in the inbox after it was taken; "
+                "it is taken again only when it changes",
+                path,
+            )

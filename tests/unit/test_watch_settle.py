@@ -1,0 +1,128 @@
+"""Readiness of inbox files, decided without a clock or a disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from syncd.watch import Settle, is_ignored
+
+A = Path("/inbox/a.xml")
+B = Path("/inbox/b.xml")
+C = Path("/inbox/c.csv")
+
+
+def test_not_ready_until_unchanged_for_settle_s() -> None:
+    settle = Settle(1.0)
+    settle.observe(A, 100, 5, now=10.0)
+    assert settle.ready(10.9) == []
+    settle.observe(A, 200, 6, now=10.9)  # still growing: the clock starts again
+    assert settle.ready(11.5) == []
+    settle.observe(A, 200, 6, now=11.5)
+    assert settle.ready(11.8) == []
+    assert settle.ready(11.9) == [A]
+
+
+def test_first_sighting_is_not_trusted_even_if_mtime_is_old() -> None:
+    settle = Settle(2.0)
+    settle.observe(A, 10, mtime_ns=1, now=50.0)  # mtime from long ago, e.g. cp -p
+    assert settle.ready(51.0) == []
+    assert settle.ready(52.0) == [A]
+
+
+def test_mtime_change_alone_restarts_settling() -> None:
+    settle = Settle(1.0)
+    settle.observe(A, 10, 1, now=0.0)
+    settle.observe(A, 10, 2, now=0.5)  # rewritten in place with the same size
+    assert settle.ready(1.25) == []
+    assert settle.ready(1.5) == [A]
+
+
+def test_arrival_order_is_mtime_then_name() -> None:
+    settle = Settle(0.5)
+    settle.observe(C, 1, mtime_ns=300, now=0.0)
+    settle.observe(B, 1, mtime_ns=100, now=0.0)
+    settle.observe(A, 1, mtime_ns=300, now=0.0)
+    assert settle.ready(1.0) == [B, A, C]
+
+
+def test_handed_file_is_not_handed_again_until_it_changes() -> None:
+    settle = Settle(1.0)
+    settle.observe(A, 10, 1, now=0.0)
+    assert settle.ready(1.0) == [A]
+    settle.handed(A)
+    settle.observe(A, 10, 1, now=2.0)  # ingest left it where it was
+    assert settle.ready(100.0) == []
+    assert settle.pending() == []
+    settle.observe(A, 11, 2, now=101.0)  # the CRM wrote a new version
+    assert settle.pending() == [A]
+    assert settle.ready(101.5) == []
+    assert settle.ready(102.0) == [A]
+
+
+def test_failures_back_off_exponentially_up_to_a_cap() -> None:
+    settle = Settle(0.0, failure_backoff_s=5.0, max_failure_backoff_s=12.0)
+    settle.observe(A, 10, 1, now=0.0)
+    assert settle.ready(0.0) == [A]
+    assert settle.failed(A, now=0.0) == 5.0
+    assert settle.ready(4.9) == []
+    assert settle.ready(5.0) == [A]
+    assert settle.failed(A, now=5.0) == 10.0
+    assert settle.ready(14.9) == []
+    assert settle.failed(A, now=15.0) == 12.0
+    settle.handed(A)
+    assert settle.ready(1000.0) == []
+
+
+def test_change_after_failure_is_tried_after_settling_not_after_backoff() -> None:
+    settle = Settle(1.0, failure_backoff_s=300.0)
+    settle.observe(A, 10, 1, now=0.0)
+    settle.failed(A, now=1.0)
+    settle.observe(A, 20, 2, now=2.0)
+    assert settle.ready(3.0) == [A]
+
+
+def test_done_marker_mode_waits_for_the_marker_only() -> None:
+    settle = Settle(60.0, done_marker=True)
+    settle.observe(A, 10, 1, now=0.0)
+    assert settle.ready(1000.0) == []
+    settle.observe(A, 10, 1, now=1000.0, marked=True)
+    assert settle.ready(1000.0) == [A]
+
+
+def test_forget_and_retain_drop_files_that_went_away() -> None:
+    settle = Settle(0.0)
+    for path in (A, B, C):
+        settle.observe(path, 1, 1, now=0.0)
+    settle.forget(A)
+    settle.retain({B})
+    assert settle.ready(1.0) == [B]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "export.xml.tmp",
+        "export.XML.TMP",
+        "export.csv.part",
+        "export.xml~",
+        ".export.xml",
+        ".~lock.export.csv#",
+        "export.xml.done",
+        "status.json",
+        "status.csv",
+    ],
+)
+def test_ignored_names(name: str) -> None:
+    assert is_ignored(name)
+
+
+@pytest.mark.parametrize("name", ["export.xml", "EXPORT.CSV", "vitec 2024-05-01.xml", "tmp.xml"])
+def test_export_names_are_not_ignored(name: str) -> None:
+    assert not is_ignored(name)
+
+
+def test_custom_ignore_list_replaces_the_default() -> None:
+    assert is_ignored("export.bak", ["*.bak"])
+    assert not is_ignored("export.tmp", ["*.bak"])
