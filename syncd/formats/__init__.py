@@ -1,1 +1,17 @@
-"""formats"""
+"""Export formats: mapping files, XML/CSV/BLM readers, and the ``check`` report.
+
+The only package that imports lxml and csv. It turns files into parsed listings and
+problems; it never stores anything, moves files or talks to Hemnet.
+"""
+
+from syncd.formats.mapping import Mapping, bundled_mappings, load_mapping
+from syncd.formats.parse import ParseResult, RecordResult, parse_file
+
+__all__ = [
+    "Mapping",
+    "ParseResult",
+    "RecordResult",
+    "bundled_mappings",
+    "load_mapping",
+    "parse_file",
+]

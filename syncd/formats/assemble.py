@@ -1,0 +1,383 @@
+"""Build one canonical ``Listing`` from one export record, as its mapping says.
+
+Applies the transforms, then ``domain.normalise`` and ``domain.problems``; every failure
+becomes a ``Problem`` naming field, value and reason. Knows no file formats: records come
+from the readers through the small ``Record`` protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from syncd.domain import (
+    Address,
+    BillingInformation,
+    Broker,
+    Coordinates,
+    HousingForm,
+    Image,
+    Listing,
+    ListingStatus,
+    Problem,
+    Sale,
+    SellerInformation,
+    SellerType,
+    Tenure,
+    Viewing,
+    normalise,
+    problems,
+)
+from syncd.formats import transforms
+from syncd.formats.mapping import (
+    ENUMS,
+    FIELD_KINDS,
+    IMAGE_KINDS,
+    VIEWING_KINDS,
+    Expr,
+    FieldSpec,
+    GroupSpec,
+    Mapping,
+    expand_repeat,
+)
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+
+
+class Record(Protocol):
+    """What a reader hands over: values of an expression, and repeated sub-records."""
+
+    def values(self, expr: Expr) -> list[str]: ...
+
+    def each(self, expr: str) -> Sequence[Record]: ...
+
+
+class _Indexed:
+    """A tabular record seen through one repeat index n ("bild_{n}" -> "bild_3")."""
+
+    __slots__ = ("n", "record")
+
+    def __init__(self, record: Record, n: int) -> None:
+        self.record = record
+        self.n = n
+
+    def values(self, expr: Expr) -> list[str]:
+        return self.record.values(expand_repeat(expr, self.n))
+
+    def each(self, expr: str) -> Sequence[Record]:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Assembled:
+    listing: Listing | None
+    listing_key: str | None
+    agency_key: str | None
+    filled: frozenset[str]  # canonical fields that got a value (for coverage)
+    problems: list[Problem]
+
+
+class Assembler:
+    """Turns records into listings for one mapping (holds nothing between records)."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.date_formats = mapping.date_formats or transforms.DEFAULT_DATE_FORMATS
+
+    # --- one value ------------------------------------------------------------------
+
+    def _first(self, record: Record, expr: Expr) -> str | None:
+        for value in record.values(expr):
+            if value.strip():
+                return value.strip()
+        return None
+
+    def raw(self, record: Record, spec: FieldSpec) -> Any:
+        """The value before conversion: text, a typed constant, or None when empty."""
+        if spec.value is not None:
+            return spec.value
+        text: str | None = None
+        if spec.expr is not None:
+            found = [v.strip() for v in record.values(spec.expr) if v.strip()]
+            if found:
+                text = found[0] if spec.multiple == "first" else spec.separator.join(found)
+        elif spec.template is not None:
+            filled = False
+
+            def fill(match: re.Match[str]) -> str:
+                nonlocal filled
+                value = self._first(record, match.group(1))
+                filled = filled or value is not None
+                return value or ""
+
+            text = _PLACEHOLDER.sub(fill, spec.template)
+            text = re.sub(r"[ \t]{2,}", " ", text).strip(" ,;-") if filled else None
+        elif spec.concat:
+            parts = [self._first(record, expr) for expr in spec.concat]
+            text = spec.separator.join(p for p in parts if p) or None
+        if text is not None and spec.html:
+            text = transforms.strip_html(text).strip() or None
+        return text
+
+    def convert(self, name: str, kind: str, spec: FieldSpec, value: Any) -> Any:
+        """Typed value of a raw value; raises ValueError with the reason."""
+        if spec.map is not None and isinstance(value, str):
+            key = value.strip().lower()
+            if key in spec.map:
+                value = spec.map[key]
+            elif spec.map_default is not None:
+                value = spec.map_default
+            else:
+                known = ", ".join(sorted(spec.map)) or "nothing"
+                raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
+        if value is None:
+            return None
+        dec_sep = spec.decimal_separator or self.mapping.decimal_separator
+        if kind in ("enum", "mode"):
+            allowed = ENUMS[name]
+            folded = {a.lower(): a for a in allowed}
+            found = folded.get(str(value).strip().lower())
+            if found is None:
+                raise ValueError(f"{value!r} is not one of {', '.join(allowed)}; add a map")
+            return found
+        if kind == "bool":
+            return value if isinstance(value, bool) else transforms.parse_bool(str(value))
+        if kind == "int":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            return transforms.parse_int(str(value), dec_sep)
+        if kind == "decimal":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return Decimal(str(value))
+            return transforms.parse_decimal(str(value), dec_sep)
+        if kind == "coordinate":
+            return transforms.parse_coordinate(str(value))
+        if kind == "date":
+            return transforms.parse_date(str(value), spec.formats or self.date_formats)
+        if kind == "datetime":
+            return transforms.parse_datetime(str(value), spec.formats or self.date_formats)
+        return str(value)
+
+    def value(
+        self, record: Record, name: str, kind: str, spec: FieldSpec, out: list[Problem]
+    ) -> Any:
+        """The converted value of one field, or None (with a Problem when that is wrong)."""
+        raw = self.raw(record, spec)
+        try:
+            result = self.convert(name, kind, spec, raw) if raw is not None else None
+            if result is None and spec.default is not None:
+                result = self.convert(name, kind, FieldSpec(), spec.default)
+        except ValueError as exc:
+            out.append(Problem(name, None if raw is None else str(raw)[:200], str(exc)))
+            return None
+        if result is None and spec.required:
+            out.append(Problem(name, None, "required by the mapping but empty"))
+        return result
+
+    def mode(self, record: Record) -> str:
+        """'full' or 'incremental', from the mapping (a constant or the first record)."""
+        found = self.value(record, "mode", "mode", self.mapping.mode, [])
+        return str(found or "full")
+
+    # --- one listing ---------------------------------------------------------------
+
+    def assemble(self, record: Record) -> Assembled:
+        out: list[Problem] = []
+        v: dict[str, Any] = {}
+        for name, spec in self.mapping.fields.items():
+            v[name] = self.value(record, name, FIELD_KINDS[name], spec, out)
+        images = self._images(record, out)
+        viewings = self._viewings(record, out)
+        filled = {name for name, value in v.items() if value is not None}
+        if images:
+            filled.add("images")
+        if viewings:
+            filled.add("viewings")
+        key = v.get("listing_key")
+        agency = v.get("agency_key")
+        status = v.get("status")
+        if status is None and not any(p.field == "status" for p in out):
+            out.append(Problem("status", None, "no status (map it or give a default)"))
+        if any(p.severity == "error" for p in out) or status is None:
+            return Assembled(None, key, agency, frozenset(filled), out)
+        listing = Listing(
+            listing_key=key or "",
+            agency_key=agency or "",
+            status=ListingStatus(status),
+            address=Address(
+                street=v.get("address.street") or "",
+                postal_code=v.get("address.postal_code"),
+                city=v.get("address.city"),
+                municipality=v.get("address.municipality"),
+                apartment_number=v.get("address.apartment_number"),
+            ),
+            housing_form=HousingForm(v["housing_form"]) if v.get("housing_form") else None,
+            tenure=Tenure(v["tenure"]) if v.get("tenure") else None,
+            coordinates=self._coordinates(v, out),
+            asking_price=v.get("asking_price"),
+            monthly_fee=v.get("monthly_fee"),
+            operating_cost=v.get("operating_cost"),
+            living_area=v.get("living_area"),
+            supplemental_area=v.get("supplemental_area"),
+            plot_area=v.get("plot_area"),
+            rooms=v.get("rooms"),
+            floor=v.get("floor"),
+            construction_year=v.get("construction_year"),
+            energy_class=v.get("energy_class"),
+            new_construction=bool(v.get("new_construction") or False),
+            title=v.get("title"),
+            description=v.get("description"),
+            images=tuple(images),
+            viewings=tuple(viewings),
+            broker=self._broker(v, out),
+            seller=self._seller(v, out),
+            billing=self._billing(v, out),
+            sale=self._sale(v, ListingStatus(status)),
+        )
+        listing = normalise(listing)
+        out.extend(problems(listing))
+        usable = not any(p.severity == "error" for p in out)
+        return Assembled(
+            listing if usable else None, listing.listing_key or key, agency, frozenset(filled), out
+        )
+
+    def _coordinates(self, v: dict[str, Any], out: list[Problem]) -> Coordinates | None:
+        lat, lon = v.get("coordinates.latitude"), v.get("coordinates.longitude")
+        if lat is None and lon is None:
+            return None
+        if lat is None or lon is None:
+            out.append(
+                Problem(
+                    "coordinates",
+                    f"{lat},{lon}",
+                    "only one of latitude and longitude is given; both are left out",
+                    "warning",
+                )
+            )
+            return None
+        if lat == 0 and lon == 0:
+            out.append(
+                Problem("coordinates", "0,0", "0,0 is not a real place; left out", "warning")
+            )
+            return None
+        return Coordinates(lat, lon)
+
+    def _broker(self, v: dict[str, Any], out: list[Problem]) -> Broker | None:
+        name = v.get("broker.name")
+        if name is None:
+            if v.get("broker.email") or v.get("broker.phone"):
+                out.append(
+                    Problem(
+                        "broker.name", None, "broker contact without a name is left out", "warning"
+                    )
+                )
+            return None
+        return Broker(name=name, email=v.get("broker.email"), phone=v.get("broker.phone"))
+
+    def _seller(self, v: dict[str, Any], out: list[Problem]) -> SellerInformation | None:
+        name = v.get("seller.name")
+        if name is None:
+            if v.get("seller.email") or v.get("seller.identity_number"):
+                out.append(
+                    Problem(
+                        "seller.name",
+                        None,
+                        "seller information without a name is left out",
+                        "warning",
+                    )
+                )
+            return None
+        kind = v.get("seller.seller_type")
+        return SellerInformation(
+            name=name,
+            email=v.get("seller.email"),
+            identity_number=v.get("seller.identity_number"),
+            seller_type=SellerType(kind) if kind else None,
+        )
+
+    def _billing(self, v: dict[str, Any], out: list[Problem]) -> BillingInformation | None:
+        name = v.get("billing.recipient_name")
+        if name is None:
+            if v.get("billing.street") or v.get("billing.city"):
+                out.append(
+                    Problem(
+                        "billing.recipient_name",
+                        None,
+                        "billing address without a recipient is left out",
+                        "warning",
+                    )
+                )
+            return None
+        return BillingInformation(
+            recipient_name=name,
+            street=v.get("billing.street"),
+            postal_code=v.get("billing.postal_code"),
+            city=v.get("billing.city"),
+        )
+
+    def _sale(self, v: dict[str, Any], status: ListingStatus) -> Sale | None:
+        # A sale is near-irreversible on Hemnet: only an explicit sold status makes one.
+        price, sold_on = v.get("sale.price"), v.get("sale.sold_on")
+        if status is not ListingStatus.SOLD or price is None or sold_on is None:
+            return None
+        public = v.get("sale.price_is_public")
+        return Sale(price=price, price_is_public=bool(public), sold_on=sold_on)
+
+    def _group_records(self, record: Record, group: GroupSpec) -> Sequence[Record]:
+        if group.each is not None:
+            return record.each(group.each)
+        if group.repeat == 1 and group.start == 1:
+            return [_Indexed(record, 1)]
+        return [_Indexed(record, n) for n in range(group.start, group.start + group.repeat)]
+
+    def _images(self, record: Record, out: list[Problem]) -> list[Image]:
+        images: list[Image] = []
+        for group in self.mapping.images:
+            for sub in self._group_records(record, group):
+                where = f"images[{len(images)}]"
+                got: dict[str, Any] = {}
+                for name, spec in group.fields.items():
+                    got[name] = self.value(sub, f"{where}.{name}", IMAGE_KINDS[name], spec, out)
+                if not got.get("url"):
+                    continue
+                url, warnings = transforms.image_url(got["url"], self.mapping.base_url)
+                out.extend(Problem(f"{where}.url", got["url"], w, "warning") for w in warnings)
+                if not _ABSOLUTE.match(url):
+                    # A file name from a transfer ZIP: a listing without that picture is
+                    # still worth publishing, so this only warns.
+                    reason = "not an absolute http(s) URL and the mapping has no base_url; left out"
+                    out.append(Problem(f"{where}.url", got["url"], reason, "warning"))
+                    continue
+                order = got.get("order")
+                images.append(
+                    Image(
+                        url=url,
+                        caption=got.get("caption"),
+                        order=len(images) if order is None else order,
+                        is_floor_plan=bool(got.get("floor_plan")),
+                        revision=got.get("revision"),
+                    )
+                )
+        return images
+
+    def _viewings(self, record: Record, out: list[Problem]) -> list[Viewing]:
+        viewings: list[Viewing] = []
+        for group in self.mapping.viewings:
+            for sub in self._group_records(record, group):
+                where = f"viewings[{len(viewings)}]"
+                got = {
+                    name: self.value(sub, f"{where}.{name}", VIEWING_KINDS[name], spec, out)
+                    for name, spec in group.fields.items()
+                }
+                if got.get("starts_at") is None:
+                    continue
+                viewings.append(
+                    Viewing(
+                        starts_at=got["starts_at"], ends_at=got.get("ends_at"), note=got.get("note")
+                    )
+                )
+        return viewings

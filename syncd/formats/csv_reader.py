@@ -1,0 +1,131 @@
+"""Stream the rows of a delimited (CSV) export: encoding, delimiter, header, quoted newlines.
+
+Rows are read one at a time; nothing but the header is kept. Reads and locates rows only;
+turning them into listings is ``assemble``'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from syncd.domain import Problem
+from syncd.errors import ParseError
+from syncd.formats.encoding import detect_text_encoding
+from syncd.formats.mapping import Expr, Mapping
+
+log = logging.getLogger(__name__)
+
+DELIMITERS = (";", ",", "|", "\t")
+SNIFF_CHARS = 64 * 1024
+csv.field_size_limit(16 * 1024 * 1024)  # descriptions with embedded JSON/HTML get long
+
+
+class TabularRecord:
+    """One row; expressions are column names (case-insensitive) or 1-based positions."""
+
+    __slots__ = ("columns", "row")
+
+    def __init__(self, row: list[str], columns: dict[str, int]) -> None:
+        self.row = row
+        self.columns = columns
+
+    def values(self, expr: Expr) -> list[str]:
+        index = expr - 1 if isinstance(expr, int) else self.columns.get(expr.strip().lower())
+        if index is None or index >= len(self.row):
+            return []
+        return [self.row[index]]
+
+    def each(self, expr: str) -> Sequence[TabularRecord]:
+        return []
+
+
+def column_index(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
+    """Column name -> position; a repeated name keeps its first column (with a warning)."""
+    columns: dict[str, int] = {}
+    warnings: list[str] = []
+    for position, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").lower()
+        if not key:
+            continue
+        if key in columns:
+            warnings.append(
+                f"column {name!r} appears twice; the first one (column {columns[key] + 1}) is used"
+            )
+            continue
+        columns[key] = position
+    return columns, warnings
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The candidate that splits the first rows into the same number (>1) of fields."""
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may end inside a row
+    text = "".join(lines[:50])
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(text.splitlines(keepends=True), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        counts = [len(r) for r in rows]
+        consistent = sum(1 for c in counts if c == counts[0])
+        score = (consistent if counts[0] > 1 else 0, counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+class CsvSource:
+    """A CSV export opened for streaming: file-level facts, then ``records()``."""
+
+    def __init__(self, path: Path, mapping: Mapping) -> None:
+        self.path = path
+        self.mapping = mapping
+        try:
+            self.encoding, self.warnings = detect_text_encoding(path, mapping.encoding)
+        except ValueError as exc:
+            raise ParseError(str(exc), str(path)) from None
+        if mapping.delimiter != "auto":
+            self.delimiter = mapping.delimiter
+        else:
+            with path.open(encoding=self.encoding, errors="replace", newline="") as stream:
+                self.delimiter = sniff_delimiter(stream.read(SNIFF_CHARS))
+
+    def records(self) -> Iterator[tuple[TabularRecord, int | None, list[Problem]]]:
+        """Each row with the line it starts on; raises ParseError on broken quoting."""
+        line = 1
+        try:
+            with self.path.open(encoding=self.encoding, newline="") as stream:
+                reader = csv.reader(stream, delimiter=self.delimiter, strict=False)
+                columns: dict[str, int] = {}
+                if self.mapping.header:
+                    header = next(reader, None)
+                    if header is None:
+                        return
+                    columns, warnings = column_index(header)
+                    self.warnings.extend(warnings)
+                    self._check_columns(columns)
+                    line = reader.line_num + 1
+                for row in reader:
+                    start, line = line, reader.line_num + 1
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    yield TabularRecord(row, columns), start, []
+        except csv.Error as exc:
+            raise ParseError(f"not readable as CSV: {exc}", str(self.path), line) from None
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"bytes that are not {self.encoding} ({exc.reason})", str(self.path), line
+            ) from None
+
+    def _check_columns(self, columns: dict[str, int]) -> None:
+        for key, spec in self.mapping.fields.items():
+            for expr in spec.expressions():
+                if isinstance(expr, str) and expr.strip().lower() not in columns:
+                    self.warnings.append(f"column {expr!r} (for {key}) is not in the header")

@@ -1,0 +1,177 @@
+"""Parse one export file with its mapping into a stream of per-record results.
+
+The entry point ingest and ``syncd check`` call. Streams: one record in memory at a time
+(plus the set of keys seen, to report duplicates). Stores nothing and moves no files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncd.domain import Listing, Problem, Snapshot
+from syncd.errors import ParseError
+from syncd.formats.assemble import Assembler, Record
+from syncd.formats.blm_reader import BlmSource
+from syncd.formats.csv_reader import CsvSource
+from syncd.formats.mapping import Mapping
+from syncd.formats.xml_reader import XmlSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """One record: its listing (None when it must be skipped) and what was wrong."""
+
+    listing: Listing | None
+    listing_key: str | None
+    line: int | None  # where the record starts in the file
+    index: int  # 1-based position among the file's records
+    problems: list[Problem]
+    filled: frozenset[str] = frozenset()
+
+    @property
+    def location(self) -> str:
+        where = f"record {self.index}"
+        return f"{where} (line {self.line})" if self.line else where
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+@dataclass
+class ParseResult:
+    """File-level facts and the record stream.
+
+    ``records`` can be consumed once. ``full``, ``encoding`` and the opening ``warnings``
+    are known before the first record; ``agency_keys``, ``duplicates`` and ``record_count``
+    are complete once ``records`` is exhausted. A duplicate listing key is reported on the
+    later record and the LAST one wins (a consumer keeping a dict by key gets that for
+    free). A file that breaks part-way raises ``ParseError`` from the iterator: callers
+    must treat the whole file as unusable (one file, one transaction).
+    """
+
+    path: str
+    mapping: str
+    format: str
+    encoding: str
+    full: bool
+    records: Iterator[RecordResult]
+    warnings: list[str] = field(default_factory=list)
+    agency_keys: set[str] = field(default_factory=set)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)  # key -> record indexes
+    record_count: int = 0
+
+    def snapshot(self) -> tuple[Snapshot, list[RecordResult]]:
+        """Consume ``records``: the usable listings (last duplicate wins) and the rejects."""
+        listings: dict[str, Listing] = {}
+        rejected: list[RecordResult] = []
+        for result in self.records:
+            if result.listing is None:
+                rejected.append(result)
+            else:
+                listings.pop(result.listing.listing_key, None)  # keep file order of winners
+                listings[result.listing.listing_key] = result.listing
+        snapshot = Snapshot(
+            export_file=self.path,
+            full=self.full,
+            agency_keys=frozenset(self.agency_keys),
+            listings=tuple(listings.values()),
+        )
+        return snapshot, rejected
+
+
+def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
+    """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read."""
+    file = Path(path)
+    if not file.is_file():
+        raise ParseError("no such file", str(file))
+    source: XmlSource | CsvSource | BlmSource
+    if mapping.format == "xml":
+        source = XmlSource(file, mapping)
+    elif mapping.format == "csv":
+        source = CsvSource(file, mapping)
+    else:
+        source = BlmSource(file, mapping)
+    assembler = Assembler(mapping)
+    stream = _stream(source, assembler)
+    try:
+        first = next(stream)
+    except StopIteration:
+        first = None
+    full = True
+    if first is not None:
+        full = assembler.mode(first[0]) == "full"
+    else:
+        mode = mapping.mode.value
+        full = mode in (None, "full")
+    result = ParseResult(
+        path=str(file),
+        mapping=mapping.name,
+        format=mapping.format,
+        encoding=source.encoding,
+        full=full,
+        records=iter(()),
+        warnings=source.warnings,
+    )
+    result.records = _results(first, stream, assembler, result)
+    return result
+
+
+def _stream(
+    source: XmlSource | CsvSource | BlmSource, assembler: Assembler
+) -> Iterator[tuple[Record, int | None, list[Problem]]]:
+    if isinstance(source, XmlSource):
+        for record, line in source.records():
+            yield record, line, []
+    else:
+        yield from source.records()
+
+
+def _results(
+    first: tuple[Record, int | None, list[Problem]] | None,
+    stream: Iterator[tuple[Record, int | None, list[Problem]]],
+    assembler: Assembler,
+    result: ParseResult,
+) -> Iterator[RecordResult]:
+    if first is None:
+        return
+    seen: dict[str, int] = {}
+    index = 0
+
+    def all_records() -> Iterator[tuple[Record, int | None, list[Problem]]]:
+        yield first
+        yield from stream
+
+    for record, line, reader_problems in all_records():
+        index += 1
+        built = assembler.assemble(record)
+        found = [*reader_problems, *built.problems]
+        key = built.listing_key
+        if key:
+            if key in seen:
+                earlier = seen[key]
+                result.duplicates.setdefault(key, [earlier]).append(index)
+                found.append(
+                    Problem(
+                        "listing_key",
+                        key,
+                        f"the same listing key as record {earlier}; the last one wins",
+                        "warning",
+                    )
+                )
+            seen[key] = index
+        if built.agency_key:
+            result.agency_keys.add(built.agency_key)
+        result.record_count = index
+        yield RecordResult(built.listing, key, line, index, found, built.filled)
+    log.info(
+        "parsed %s: %d record(s), %d duplicate key(s)",
+        result.path,
+        index,
+        len(result.duplicates),
+    )

@@ -1,0 +1,145 @@
+"""Turn one raw export value (text) into a typed value: numbers, dates, booleans, URLs, HTML.
+
+Pure functions over strings; each raises ``ValueError`` with a reason an operator can act on.
+No knowledge of mappings, files or listings.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote, urljoin, urlsplit
+
+# Blanks that CRMs use as thousands separators: space, no-break space, thin spaces, apostrophe.
+_GROUPING = re.compile(r"[\s\u00a0\u2007\u202f']")
+_NUMBER = re.compile(r"[-+]?[\d.,\s\u00a0\u2007\u202f']*\d[\d.,\s\u00a0\u2007\u202f']*")
+
+
+def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
+    """A number written the Swedish, European or English way.
+
+    Units and currency around the number are ignored ("3 495 000 kr", "72,5 m²").
+    ``decimal_separator`` forces "," or "."; without it the ambiguity rule is:
+
+    * blanks and apostrophes group thousands;
+    * both "," and "." present: the one written last is the decimal separator;
+    * one kind present more than once: it groups thousands ("1.234.567");
+    * one kind present once and followed by exactly three digits: it groups thousands
+      ("159,950" is 159950, "1.500" is 1500); otherwise it is the decimal separator
+      ("72,5", "299000.50").
+    """
+    found = _NUMBER.search(raw.replace("\u2212", "-"))
+    if not found:
+        raise ValueError(f"no number in {raw!r}")
+    text = _GROUPING.sub("", found.group(0))
+    if decimal_separator in (",", "."):
+        thousands = "." if decimal_separator == "," else ","
+        text = text.replace(thousands, "").replace(decimal_separator, ".")
+    elif "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        text = text.replace(thousands, "").replace(decimal, ".")
+    else:
+        sep = "," if "," in text else "." if "." in text else None
+        if sep is not None:
+            head, _, tail = text.rpartition(sep)
+            if text.count(sep) > 1 or (len(tail) == 3 and head.lstrip("-+").isdigit()):
+                text = text.replace(sep, "")
+            else:
+                text = text.replace(sep, ".")
+    if text.count(".") > 1:
+        raise ValueError(f"cannot read {raw!r} as a number")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"cannot read {raw!r} as a number") from None
+
+
+def parse_coordinate(raw: str) -> float:
+    """A latitude or longitude: one "," or "." is always the decimal separator."""
+    text = raw.strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"cannot read {raw!r} as a coordinate") from None
+
+
+def parse_int(raw: str, decimal_separator: str | None = None) -> int:
+    """Whole number (SEK amounts, years, floors); a fraction is rounded half up."""
+    value = parse_decimal(raw, decimal_separator)
+    return int(value.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+
+_TRUE = frozenset({"ja", "j", "yes", "y", "true", "t", "1", "x", "sant"})
+_FALSE = frozenset({"nej", "n", "no", "false", "f", "0", "falskt"})
+
+
+def parse_bool(raw: str) -> bool:
+    """ja/nej, J/N, yes/no, true/false, 1/0 (any case)."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"{raw!r} is not a yes/no value (ja/nej, J/N, true/false, 1/0)")
+
+
+DEFAULT_DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%d.%m.%Y %H:%M",
+)
+
+
+def parse_datetime(raw: str, formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -> datetime:
+    """The first format that reads the whole value wins; ISO 8601 is always tried last."""
+    text = raw.strip()
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)  # local time as the CRM wrote it
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        shown = ", ".join(formats)
+        raise ValueError(f"{raw!r} matches none of the date formats ({shown})") from None
+
+
+def parse_date(raw: str, formats: tuple[str, ...] = DEFAULT_DATE_FORMATS) -> date:
+    return parse_datetime(raw, formats).date()
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h\d)\s*/?\s*>", re.IGNORECASE)
+
+
+def strip_html(raw: str) -> str:
+    """Plain text from the small HTML some CRMs put in descriptions (<br>, <p>, <b>)."""
+    text = _BREAK.sub("\n", raw)
+    return html.unescape(_TAG.sub("", text))
+
+
+def image_url(raw: str, base_url: str | None) -> tuple[str, list[str]]:
+    """An absolute, valid image URL and the warnings about what had to be repaired.
+
+    Relative paths are resolved against ``base_url``; spaces and other characters a URL
+    cannot hold are percent-encoded (real feeds write "uploads/01 fachada.jpg").
+    """
+    warnings: list[str] = []
+    url = raw.strip()
+    if base_url and not urlsplit(url).scheme:
+        url = urljoin(base_url, url)
+    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    if safe != url:
+        warnings.append("image URL had spaces or unsafe characters; they were percent-encoded")
+    return safe, warnings
