@@ -334,7 +334,7 @@ class InboxWatcher:
             self._on_ready(path)
         except Exception:
             delay = self._settle.failed(path, self._clock())
-            logger.exception("export file %s was not taken; trying again in %.0f s", path, delay)
+            logger.exception("export file %s was not taken; trying again in %.1f s", path, delay)
             return
         if self._done_marker:
             try:
