@@ -1,0 +1,98 @@
+"""Opens the state database for use: refuses one that is missing or not at head.
+
+Never migrates on its own (that is 'syncd db upgrade', see migrate.py); hands out
+transactions, not connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from syncd.errors import StateError
+from syncd.store import migrate
+from syncd.store.sqlite import READ_ONLY, create_sqlite_engine
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """The state database: ``with store.transaction() as session:`` commits or rolls back.
+
+    Rows read in a transaction stay usable after it ends (no expiry on commit), as plain
+    values; changing them outside a transaction changes nothing in the database.
+    """
+
+    def __init__(self, engine: Engine, path: Path) -> None:
+        self.engine = engine
+        self.path = path
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: takes SQLite's write lock at once, commits on success."""
+        with self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: a consistent snapshot that never blocks the writer."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_revision(db_path: Path, migrations_dir: Path | None = None) -> str:
+    """The database's revision if it is at head; StateError naming the fix otherwise."""
+    head = migrate.head(migrations_dir)
+    if not db_path.exists():
+        raise StateError(
+            f"database at {db_path} does not exist, head is {head}: run 'syncd db upgrade'"
+        )
+    revision = migrate.current(db_path)
+    if revision == head:
+        return revision
+    if revision is not None and not migrate.is_known(revision, migrations_dir):
+        error = StateError(
+            f"database at {db_path} is at revision {revision}, which this syncd does not "
+            f"know (head is {head}): it was written by a newer syncd"
+        )
+        error.remedy = "install the syncd version that wrote this database"
+        raise error
+    raise StateError(
+        f"database at {db_path} is at revision {revision or 'none'}, head is {head}: "
+        "run 'syncd db upgrade'"
+    )
+
+
+def open_store(db_path: Path, migrations_dir: Path | None = None) -> Store:
+    """The store over an existing database at head (see ``check_revision``)."""
+    db_path = Path(db_path)
+    revision = check_revision(db_path, migrations_dir)
+    log.debug("opened state database %s at revision %s", db_path, revision)
+    return Store(create_sqlite_engine(db_path), db_path)

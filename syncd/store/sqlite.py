@@ -1,0 +1,50 @@
+"""SQLite engines for the state database: WAL, foreign keys and a busy timeout on connect.
+
+Only builds engines; knows nothing of tables or revisions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "syncd_read_only"  # execution option: open the transaction with a plain BEGIN
+
+
+def database_url(db_path: Path) -> str:
+    return f"sqlite:///{db_path}"
+
+
+def create_sqlite_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
+    """An engine whose every connection is in WAL mode and takes write locks up front.
+
+    Migrations pass ``foreign_keys=False``: batch mode copies tables, which would otherwise
+    trip foreign keys that point at the table being copied.
+    """
+    engine = create_engine(database_url(db_path), poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock at BEGIN, so a transaction that reads and then
+        # writes cannot fail half-way because another writer got in between.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,230 @@
+"""The state database's tables as typed SQLAlchemy models: the schema Alembic migrates to.
+
+Declares columns only; no queries here (see listings.py, outbox.py, files.py, ...). Any
+change to this module needs a new migration in migrations/versions/.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so batch migrations on SQLite can find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UtcDateTime(),
+        str: String(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class FileOutcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+
+
+class OpStatus(enum.StrEnum):
+    INTENT = "intent"  # committed before the call: a crash leaves a trace
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # Hemnet refused; not retried until the listing changes
+    UNKNOWN = "unknown"  # may or may not have reached Hemnet: settle by reading back
+    SUPERSEDED = "superseded"  # a newer plan replaced it before it ran
+
+
+class ExportFile(Base):
+    """One export file taken from the inbox, and what became of it."""
+
+    __tablename__ = "export_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str]
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int]
+    received_at: Mapped[datetime]
+    mapping: Mapped[str | None]
+    export_mode: Mapped[str | None]
+    outcome: Mapped[str]
+    records: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    warnings: Mapped[int] = mapped_column(default=0)
+    result_json: Mapped[dict[str, Any] | None]
+    archived_path: Mapped[str | None]
+
+
+class AgencyRow(Base):
+    __tablename__ = "agencies"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    organisation_number: Mapped[str | None]
+    hemnet_id: Mapped[str | None] = mapped_column(unique=True)
+    updated_at: Mapped[datetime]
+
+
+class ListingRow(Base):
+    """A listing: what the CRM wants (desired side) next to what Hemnet has (known side)."""
+
+    __tablename__ = "listings"
+
+    listing_key: Mapped[str] = mapped_column(primary_key=True)
+    agency_key: Mapped[str] = mapped_column(index=True)
+    # desired side
+    desired_json: Mapped[dict[str, Any] | None]  # domain.to_plain(Listing); NULL: left the CRM
+    content_hash: Mapped[str | None]
+    images_hash: Mapped[str | None]
+    sale_hash: Mapped[str | None]
+    seller_hash: Mapped[str | None]
+    billing_hash: Mapped[str | None]
+    desired_status: Mapped[str | None]
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
+    desired_at: Mapped[datetime | None]
+    missing_since: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    # known side
+    hemnet_id: Mapped[str | None] = mapped_column(unique=True)
+    sent_json: Mapped[dict[str, Any] | None]  # the listing as Hemnet last confirmed it
+    applied_hash: Mapped[str | None]
+    sent_seller_hash: Mapped[str | None]
+    sent_billing_hash: Mapped[str | None]
+    is_published: Mapped[bool] = mapped_column(default=False)
+    is_approved: Mapped[bool] = mapped_column(default=False)
+    market_state: Mapped[str | None]
+    allowed_market_states: Mapped[list[Any] | None]
+    sold_json: Mapped[dict[str, Any] | None]
+    approval_url: Mapped[str | None]
+    public_url: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    visible_at: Mapped[datetime | None]
+    stage: Mapped[str | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_hash: Mapped[str | None]  # content hash an op was rejected for: wait for a change
+    next_poll_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class ImageRow(Base):
+    """One image as Hemnet has it (the desired images live in listings.desired_json)."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("listing_key", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_key: Mapped[str] = mapped_column(ForeignKey("listings.listing_key", ondelete="CASCADE"))
+    url: Mapped[str]
+    hemnet_image_id: Mapped[str | None]
+    state: Mapped[str | None]
+    state_message: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+    caption: Mapped[str | None]
+    revision: Mapped[str | None]
+    is_floor_plan: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+
+
+class OperationRow(Base):
+    """The outbox: one row per op, written before the call and updated with its outcome."""
+
+    __tablename__ = "operations"
+    __table_args__ = (Index(None, "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(index=True)
+    listing_key: Mapped[str | None] = mapped_column(index=True)
+    kind: Mapped[str]
+    payload_json: Mapped[dict[str, Any]]
+    status: Mapped[str]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    http_status: Mapped[int | None]
+    request_id: Mapped[str | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    outcome_json: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EventRow(Base):
+    """Per-listing history: what happened, when, in words an operator reads."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_key: Mapped[str | None] = mapped_column(index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str]
+    message: Mapped[str] = mapped_column(Text)
+    data_json: Mapped[dict[str, Any] | None]
+
+
+class HoldRow(Base):
+    """Removals a guard stopped until an operator releases them."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_key: Mapped[str]
+    reason: Mapped[str] = mapped_column(Text)
+    listing_keys_json: Mapped[list[Any]]
+    export_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
+    created_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None]
+
+
+class MetaRow(Base):
+    """Small facts about the installation (Hemnet key id and expiry, ...)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
