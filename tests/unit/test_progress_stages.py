@@ -1,0 +1,235 @@
+"""Lifecycle stages, publish blockers, poll timing and operator hints."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from syncd.domain import (
+    Address,
+    HousingForm,
+    Image,
+    ImageState,
+    KnownImage,
+    KnownListing,
+    Listing,
+    ListingStatus,
+    Sale,
+    Tenure,
+)
+from syncd.progress import (
+    Stage,
+    awaiting_approval_for,
+    next_action,
+    next_poll_at,
+    publish_blockers,
+    stage_of,
+)
+
+NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+SALE = Sale(price=2_000_000, price_is_public=False, sold_on=date(2026, 5, 1))
+
+
+def listing(**kw: object) -> Listing:
+    base = Listing(
+        listing_key="A1",
+        agency_key="AG1",
+        status=ListingStatus.FOR_SALE,
+        address=Address(street="Storgatan 2"),
+        asking_price=1_500_000,
+        images=(Image(url="https://crm.example/1.jpg"),),
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def image(state: ImageState) -> KnownImage:
+    return KnownImage(url=f"https://crm.example/{state}.jpg", image_id=str(state), state=state)
+
+
+def known(*states: ImageState, **kw: object) -> KnownListing:
+    base = KnownListing(
+        listing_key="A1",
+        hemnet_id="h1",
+        sent=listing(),
+        images=tuple(image(s) for s in states),
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+DONE, BUSY, BAD = ImageState.COMPLETED, ImageState.IN_PROGRESS, ImageState.FAILED
+
+STAGES = {
+    "desired, nothing planned: new": (listing(), None, {}, Stage.NEW),
+    "desired, create pending: creating": (listing(), None, {"pending_ops": 3}, Stage.CREATING),
+    "sold before reaching Hemnet: sold": (
+        listing(status=ListingStatus.SOLD, sale=SALE),
+        None,
+        {},
+        Stage.SOLD,
+    ),
+    "withdrawn before reaching Hemnet: withdrawn": (
+        listing(status=ListingStatus.WITHDRAWN),
+        None,
+        {},
+        Stage.WITHDRAWN,
+    ),
+    "image in progress: images_processing": (
+        listing(),
+        known(DONE, BUSY),
+        {},
+        Stage.IMAGES_PROCESSING,
+    ),
+    "images added, none back yet: images_processing": (
+        listing(),
+        known(),
+        {"pending_ops": 1},
+        Stage.IMAGES_PROCESSING,
+    ),
+    "image failed: image_failed": (listing(), known(DONE, BAD), {}, Stage.IMAGE_FAILED),
+    "asking price missing: waiting_for_data": (
+        listing(asking_price=None),
+        known(DONE),
+        {},
+        Stage.WAITING_FOR_DATA,
+    ),
+    "all processed: ready_to_publish": (listing(), known(DONE), {}, Stage.READY_TO_PUBLISH),
+    "published, not approved: awaiting_approval": (
+        listing(),
+        known(DONE, is_published=True),
+        {},
+        Stage.AWAITING_APPROVAL,
+    ),
+    "published and approved: visible": (
+        listing(),
+        known(DONE, is_published=True, is_approved=True),
+        {},
+        Stage.VISIBLE,
+    ),
+    "withdrawn and off Hemnet: withdrawn": (
+        listing(status=ListingStatus.WITHDRAWN),
+        known(DONE),
+        {},
+        Stage.WITHDRAWN,
+    ),
+    "sold in CRM, sale not yet reported: unpublished": (
+        listing(status=ListingStatus.SOLD, sale=SALE),
+        known(DONE),
+        {"pending_ops": 1},
+        Stage.UNPUBLISHED,
+    ),
+    "sale reported: sold": (
+        listing(status=ListingStatus.SOLD, sale=SALE),
+        known(DONE, sold=SALE),
+        {},
+        Stage.SOLD,
+    ),
+    "absent from full export, still published: missing": (
+        None,
+        known(DONE, is_published=True),
+        {},
+        Stage.MISSING,
+    ),
+    "absent and unpublished: unpublished": (None, known(DONE), {}, Stage.UNPUBLISHED),
+    "held removal: held": (None, known(DONE, is_published=True), {"held": True}, Stage.HELD),
+    "rejected by Hemnet: failed": (listing(), known(DONE), {"failed": True}, Stage.FAILED),
+    "failed wins over held": (None, known(), {"failed": True, "held": True}, Stage.FAILED),
+}
+
+
+@pytest.mark.parametrize(("want", "have", "flags", "stage"), STAGES.values(), ids=STAGES.keys())
+def test_stage_of(
+    want: Listing | None, have: KnownListing | None, flags: dict[str, object], stage: Stage
+) -> None:
+    args: dict[str, object] = {"held": False, "failed": False, "pending_ops": 0, **flags}
+    assert stage_of(want, have, **args) is stage  # type: ignore[arg-type]
+
+
+BLOCKERS = {
+    "complete for_sale house: none": (listing(), []),
+    "condominium apartment without number": (
+        listing(housing_form=HousingForm.APARTMENT, tenure=Tenure.CONDOMINIUM),
+        ["apartment number"],
+    ),
+    "condominium apartment with number: none": (
+        listing(
+            housing_form=HousingForm.APARTMENT,
+            tenure=Tenure.CONDOMINIUM,
+            address=Address(street="Storgatan 2", apartment_number="1102"),
+        ),
+        [],
+    ),
+    "rental apartment needs no number": (
+        listing(housing_form=HousingForm.APARTMENT, tenure=Tenure.RENTAL),
+        [],
+    ),
+    "no street": (listing(address=Address(street="")), ["street address"]),
+    "for_sale without price": (listing(asking_price=None), ["asking price"]),
+    "upcoming without price: none": (
+        listing(status=ListingStatus.UPCOMING, asking_price=None),
+        [],
+    ),
+    "no images": (listing(images=()), ["no images"]),
+    "several at once, all named": (
+        listing(address=Address(street=""), asking_price=None, images=()),
+        ["street address", "asking price", "no images"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("want", "expected"), BLOCKERS.values(), ids=BLOCKERS.keys())
+def test_publish_blockers(want: Listing, expected: list[str]) -> None:
+    found = publish_blockers(want)
+    assert len(found) == len(expected), found
+    for text, part in zip(found, expected, strict=True):
+        assert part in text
+
+
+POLLS = {
+    "never created: nothing to poll": (None, None),
+    "sold: nothing to poll": (known(DONE, sold=SALE), None),
+    "images in progress: fast": (known(DONE, BUSY), 10),
+    "awaiting approval: fast": (known(DONE, is_published=True), 10),
+    "visible and idle: slow": (known(DONE, is_published=True, is_approved=True), 600),
+    "draft, images done: slow": (known(DONE), 600),
+}
+
+
+@pytest.mark.parametrize(("have", "after_s"), POLLS.values(), ids=POLLS.keys())
+def test_next_poll_at(have: KnownListing | None, after_s: int | None) -> None:
+    expected = None if after_s is None else NOW + timedelta(seconds=after_s)
+    assert next_poll_at(have, NOW, fast_s=10, slow_s=600) == expected
+
+
+def test_awaiting_approval_for_counts_from_publishing_and_never_goes_negative() -> None:
+    assert awaiting_approval_for(NOW - timedelta(hours=26), NOW) == timedelta(hours=26)
+    assert awaiting_approval_for(NOW + timedelta(seconds=5), NOW) == timedelta(0)
+
+
+def test_every_stage_has_a_one_line_hint() -> None:
+    for stage in Stage:
+        hint = next_action(stage)
+        assert hint
+        assert "\n" not in hint
+    assert "approval URL" in next_action(Stage.AWAITING_APPROVAL)
+    assert next_action(Stage.WAITING_FOR_DATA).startswith("fix the CRM data")
+
+
+def test_stage_words_are_the_operator_words() -> None:
+    assert [s.value for s in Stage] == [
+        "new",
+        "creating",
+        "images_processing",
+        "image_failed",
+        "waiting_for_data",
+        "ready_to_publish",
+        "awaiting_approval",
+        "visible",
+        "unpublished",
+        "withdrawn",
+        "sold",
+        "missing",
+        "held",
+        "failed",
+    ]
