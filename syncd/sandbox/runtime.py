@@ -1,0 +1,194 @@
+"""The running sandbox: its world, clock, keys, image worker, webhooks, faults and statistics.
+
+One instance per app, used only from the event loop (no locks needed). Holds no HTTP
+routing; ``api.py``, ``admin.py`` and ``site.py`` call into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import string
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from syncd.sandbox import wire
+from syncd.sandbox.clock import SandboxClock, iso, parse_iso
+from syncd.sandbox.fetcher import real_outcome, simulate_outcome
+from syncd.sandbox.lifecycle import Event, settle_auto_approvals
+from syncd.sandbox.model import Key, World, load_world, save_world
+from syncd.sandbox.settings import SandboxSettings
+from syncd.sandbox.webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
+
+
+@dataclass
+class Faults:
+    """Runtime-adjustable fault injection for /v1 (shares are 0..1)."""
+
+    fault_500: float = 0.0
+    fault_503: float = 0.0
+    fault_429: float = 0.0
+    fault_drop: float = 0.0
+    latency_ms: float = 0.0
+
+    def as_json(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _random_part(length: int = 20) -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sandbox:
+    def __init__(self, settings: SandboxSettings, clock: SandboxClock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SandboxClock()
+        self.world: World = load_world(settings.state_file)
+        self.faults = Faults(
+            settings.fault_500,
+            settings.fault_503,
+            settings.fault_429,
+            settings.fault_drop,
+            settings.latency_ms,
+        )
+        self.stats: Counter[str] = Counter()
+        self.webhooks = WebhookSender(settings)
+        self._dirty = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+        self._limit = asyncio.Semaphore(8)
+        self.bootstrap_token = self._bootstrap_key()
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def _bootstrap_key(self) -> str:
+        token = self.settings.token
+        if token is not None:
+            for key in self.world.keys.values():
+                if key.token_sha256 == token_hash(token):
+                    # A fixed demo token keeps working across restarts and clock moves.
+                    key.expires_at = iso(
+                        self.clock.now() + timedelta(seconds=self.settings.key_lifetime_s)
+                    )
+                    self.changed()
+                    return token
+        key_id = token.split(".", 1)[0] if token and "." in token else None
+        _, minted = self.create_key("bootstrap", token=token, key_id=key_id)
+        return minted
+
+    def create_key(
+        self, name: str, *, token: str | None = None, key_id: str | None = None
+    ) -> tuple[Key, str]:
+        """A new key and its token (Hemnet's observed ``<ID>.<SECRET>`` shape)."""
+        if key_id is None or key_id in self.world.keys:
+            key_id = _random_part()
+        token = token or f"{key_id}.{_random_part()}"
+        now = self.clock.now()
+        key = Key(
+            id=key_id,
+            name=name,
+            created_at=iso(now),
+            expires_at=iso(now + timedelta(seconds=self.settings.key_lifetime_s)),
+            token_sha256=token_hash(token),
+        )
+        self.world.keys[key.id] = key
+        self.changed()
+        return key, token
+
+    def authenticate(self, token: str) -> Key | None:
+        digest = token_hash(token)
+        now = self.clock.now()
+        for key in self.world.keys.values():
+            if secrets.compare_digest(key.token_sha256, digest):
+                return key if parse_iso(key.expires_at) > now else None
+        return None
+
+    # --- changes, events, persistence --------------------------------------------------
+
+    def changed(self) -> None:
+        self._dirty = True
+
+    def emit(self, events: list[Event]) -> None:
+        if events:
+            self.changed()
+            for event in events:
+                log.info("event %s/%s listing=%s", event.type, event.action, event.listing_id)
+            self.webhooks.enqueue(events)
+
+    def settle(self) -> None:
+        """Apply time-driven changes (demo auto-approval) that are due by the sandbox clock."""
+        self.emit(
+            settle_auto_approvals(self.world, self.clock.now(), self.settings.auto_approve_after_s)
+        )
+
+    def flush(self) -> None:
+        if self._dirty and self.settings.state_file is not None:
+            save_world(self.world, self.settings.state_file)
+        self._dirty = False
+
+    # --- background work ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=self.settings.fetch_timeout_s, follow_redirects=True)
+        self.webhooks.start()
+        for image in self.world.images.values():
+            if image.state == wire.IN_PROGRESS:
+                self.schedule_image(image.id)
+        self._spawn(self._tick())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.webhooks.stop()
+        if self._http is not None:
+            await self._http.aclose()
+        self.flush()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            self.settle()
+            self.flush()
+
+    def schedule_image(self, image_id: str) -> None:
+        self._spawn(self._process_image(image_id))
+
+    async def _process_image(self, image_id: str) -> None:
+        await asyncio.sleep(self.settings.image_delay_s)
+        image = self.world.images.get(image_id)
+        if image is None or image.state != wire.IN_PROGRESS:
+            return
+        if self.settings.fetch_mode == "real" and self._http is not None:
+            async with self._limit:
+                state, message = await real_outcome(
+                    self._http, image.url, self.settings.min_image_px
+                )
+        else:
+            state, message = simulate_outcome(image.url, self.settings.fail_patterns)
+        if self.world.images.get(image_id) is not image:
+            return  # deleted while it was being fetched
+        image.state, image.state_message = state, message
+        listing = self.world.listings.get(image.listing_id)
+        external_id = listing.fields.get("externalId") if listing else None
+        self.emit([Event("image", state, image.listing_id, external_id, image_id=image.id)])
+        self.flush()

@@ -1,0 +1,291 @@
+"""Every name the sandbox assumes about Hemnet's wire: paths, wrappers, fields, enums, bodies.
+
+Data only. Tags (DOC / DERIVED / ASSUMED / SANDBOX) follow ``docs/hemnet-wire.md``;
+matching Hemnet's real specification later is an edit here (and the same one in
+``syncd/hemnet/wire.py``). Must not import ``syncd.hemnet``: this is the other side of the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from syncd.sandbox.schema import Arr, Bool, Int, Num, Obj, Spec, Str, enum_of
+
+# --- transport -------------------------------------------------------------------------------
+
+API_PREFIX: Final = "/v1"  # ASSUMED
+REQUEST_ID_HEADER: Final = "X-Request-Id"  # ASSUMED (DOC on webhooks)
+RETRY_AFTER_HEADER: Final = "Retry-After"  # ASSUMED
+DEFAULT_PAGE_SIZE: Final = 20  # DOC for images, ASSUMED elsewhere
+MAX_PAGE_SIZE: Final = 100  # ASSUMED
+
+# --- paths (below API_PREFIX) ----------------------------------------------------------------
+
+KEYS: Final = "/keys"  # DOC
+KEY: Final = "/keys/{key_id}"  # DOC
+AGENCIES: Final = "/broker_agencies"  # ASSUMED
+AGENCY: Final = "/broker_agencies/{agency_id}"  # ASSUMED
+LISTINGS: Final = "/listings"  # ASSUMED
+LISTING: Final = "/listings/{listing_id}"  # DERIVED
+PUBLISH: Final = "/listings/{listing_id}/publish"  # DOC
+UNPUBLISH: Final = "/listings/{listing_id}/unpublish"  # ASSUMED
+MARKET_STATE: Final = "/listings/{listing_id}/update_market_state"  # DOC
+SALE_OF_LISTING: Final = "/listings/{listing_id}/sale"  # ASSUMED
+SALE: Final = "/sales/{sale_id}"  # DOC (2ND)
+CHECKS: Final = "/listings/{listing_id}/checks"  # ASSUMED
+SELLER_INFORMATION: Final = "/listings/{listing_id}/seller_information"  # DOC
+BILLING_INFORMATION: Final = "/listings/{listing_id}/billing_information"  # DOC
+IMAGE_RIGHT: Final = "/listings/{listing_id}/image_right"  # DOC
+IMAGES: Final = "/listings/{listing_id}/images"  # DERIVED
+IMAGE: Final = "/listings/{listing_id}/images/{image_id}"  # ASSUMED
+
+# Outside the API: the broker's browser and the buyers' site (no bearer key).
+APPROVAL_PATH: Final = "/portal/listings/{listing_id}/approve"  # ASSUMED stand-in
+PUBLIC_LISTING_PATH: Final = "/bostad/{listing_id}"  # ASSUMED, like hemnet.se/bostad/...
+ADMIN_PREFIX: Final = "/_sandbox"  # SANDBOX only
+
+# --- wrappers --------------------------------------------------------------------------------
+
+KEY_ONE, KEY_MANY = "key", "keys"  # DOC
+AGENCY_ONE, AGENCY_MANY = "brokerAgency", "brokerAgencies"  # ASSUMED
+LISTING_ONE, LISTING_MANY = "listing", "listings"  # ASSUMED
+IMAGE_ONE, IMAGE_MANY = "image", "images"  # ASSUMED
+SALE_ONE: Final = "sale"  # ASSUMED
+CHECKS_ONE: Final = "checks"  # DOC inside ChecksError
+SELLER_ONE: Final = "sellerInformation"  # ASSUMED
+BILLING_ONE: Final = "billingInformation"  # ASSUMED
+IMAGE_RIGHT_ONE: Final = "imageRight"  # ASSUMED
+PAGE_TOTAL, PAGE_LIMIT, PAGE_OFFSET = "total", "limit", "offset"  # ASSUMED (limit DOC)
+
+# --- error types -----------------------------------------------------------------------------
+
+VALIDATION_ERROR: Final = "ValidationError"  # ASSUMED
+AUTHENTICATION_ERROR: Final = "AuthenticationError"  # ASSUMED
+AUTHORIZATION_ERROR: Final = "AuthorizationError"  # ASSUMED
+NOT_FOUND_ERROR: Final = "NotFoundError"  # ASSUMED
+CONFLICT_ERROR: Final = "ConflictError"  # ASSUMED
+CHECKS_ERROR: Final = "ChecksError"  # DOC
+TRANSITION_ERROR: Final = "TransitionError"  # DOC
+AUTO_APPROVE_ERROR: Final = "AutoApproveError"  # ASSUMED (422 DOC)
+SALE_ERROR: Final = "SaleError"  # DERIVED
+RATE_LIMIT_ERROR: Final = "RateLimitError"  # ASSUMED
+INTERNAL_ERROR: Final = "InternalError"  # ASSUMED
+METHOD_NOT_ALLOWED_ERROR: Final = "MethodNotAllowedError"  # ASSUMED
+
+# --- enums -----------------------------------------------------------------------------------
+
+HOUSING_FORMS: Final = (
+    "APARTMENT",
+    "HOUSE",
+    "TERRACED_HOUSE",
+    "SEMI_DETACHED_HOUSE",
+    "LINKED_HOUSE",
+    "HOLIDAY_HOME",
+    "PLOT",
+    "FARM",
+    "OTHER",
+)  # ASSUMED
+TENURES: Final = (
+    "CONDOMINIUM",
+    "FREEHOLD",
+    "OWNERSHIP_APARTMENT",
+    "LEASEHOLD",
+    "COOPERATIVE",
+    "RENTAL",
+)  # ASSUMED
+APARTMENT: Final = "APARTMENT"
+APARTMENT_TENURES: Final = ("CONDOMINIUM", "OWNERSHIP_APARTMENT")  # need apartmentNumber
+FOR_SALE, UPCOMING, TEASED = "FOR_SALE", "UPCOMING", "TEASED"  # DOC
+MARKET_STATES: Final = (FOR_SALE, UPCOMING, TEASED)
+IN_PROGRESS, COMPLETED, FAILED = "in_progress", "completed", "failed"  # DOC, failed ASSUMED
+ENERGY_CLASSES: Final = ("A0", "A", "B", "C", "D", "E", "F", "G")  # 2ND
+SELLER_TYPES: Final = (
+    "INDIVIDUAL",
+    "HOUSING_COOPERATIVE",
+    "DEVELOPER",
+    "ESTATE",
+    "LEGAL_GUARDIAN",
+    "ORGANISATION",
+)  # DOC
+IMAGE_RIGHT_TERMS: Final = ("NO_LICENSE", "SIX_MONTHS_LICENSE", "INDEFINITE_LICENSE")  # DOC
+PHOTO_AGENCIES: Final = (
+    "HF_AGENCY",
+    "DIAKRIT",
+    "SE360",
+    "PERFECT_SHOT",
+    "FREELANCE",
+    "OWNER_TAKEN",
+)  # DOC
+
+# --- check messages (the apartment text is Hemnet's own, DOC, trailing newline included) -----
+
+CHECK_NO_IMAGE: Final = "The listing must have at least one processed image.\n"
+CHECK_APARTMENT_NUMBER: Final = "Apartment number must be specified for apartments.\n"  # DOC
+CHECK_STREET_ADDRESS: Final = "Street address must be specified.\n"
+CHECK_ASKING_PRICE: Final = "Asking price must be specified for listings for sale.\n"
+WARN_DESCRIPTION: Final = "The listing has no description.\n"
+WARN_FEW_IMAGES: Final = "Listings with fewer than 5 images tend to perform worse.\n"
+FEW_IMAGES: Final = 5
+
+# --- request bodies --------------------------------------------------------------------------
+
+_SHORT = Str(max_length=500)
+_ADDRESS = Obj(
+    {
+        "streetAddress": _SHORT,
+        "postalCode": Str(max_length=20),
+        "city": _SHORT,
+        "municipality": _SHORT,
+        "apartmentNumber": Str(max_length=20),
+    }
+)
+_AMOUNT = Int(minimum=0, maximum=10**12)
+_AREA = Num(minimum=0, maximum=10**9)
+
+LISTING_FIELDS: Final[dict[str, Spec]] = {
+    "brokerAgencyId": Str(min_length=1, max_length=100),
+    "externalId": Str(max_length=200),
+    "housingForm": enum_of(HOUSING_FORMS),
+    "tenure": enum_of(TENURES),
+    "address": _ADDRESS,
+    "coordinates": Obj(
+        {"latitude": Num(minimum=-90, maximum=90), "longitude": Num(minimum=-180, maximum=180)},
+        required=("latitude", "longitude"),
+    ),
+    "askingPrice": _AMOUNT,
+    "monthlyFee": _AMOUNT,
+    "operatingCost": _AMOUNT,
+    "livingArea": _AREA,
+    "supplementalArea": _AREA,
+    "plotArea": _AREA,
+    "numberOfRooms": Num(minimum=0, maximum=1000),
+    "floor": Int(minimum=-10, maximum=1000),
+    "constructionYear": Int(minimum=1000, maximum=3000),
+    "energyClassification": Obj({"classification": enum_of(ENERGY_CLASSES)}),
+    "newConstruction": Bool(),
+    "title": _SHORT,
+    "description": Str(),
+    "viewings": Arr(
+        Obj(
+            {
+                "startsAt": Str(pattern="date-time"),
+                "endsAt": Str(pattern="date-time"),
+                "note": _SHORT,
+            },
+            required=("startsAt",),
+        ),
+        max_items=50,
+    ),
+    "broker": Obj({"name": _SHORT, "email": _SHORT, "phone": Str(max_length=50)}),
+}
+LISTING_CREATE: Final = Obj(
+    {"listing": Obj(LISTING_FIELDS, required=("brokerAgencyId",))}, required=("listing",)
+)
+# brokerAgencyId is fixed once created (ASSUMED); any other field may be cleared with null.
+LISTING_PATCH: Final = Obj(
+    {
+        "listing": Obj(
+            {k: v for k, v in LISTING_FIELDS.items() if k != "brokerAgencyId"},
+            nullable_fields=True,
+        )
+    },
+    required=("listing",),
+)
+KEY_CREATE: Final = Obj(
+    {"key": Obj({"name": Str(min_length=1, max_length=200)}, required=("name",))},
+    required=("key",),
+)
+AGENCY_CREATE: Final = Obj(
+    {
+        "brokerAgency": Obj(
+            {
+                "name": Str(min_length=1, max_length=500),
+                "organisationNumber": Str(max_length=20),
+                "externalId": Str(max_length=200),
+                # SANDBOX: Hemnet sets this from its contract; tests set it here.
+                "hqPartnershipAgreement": Bool(),
+            },
+            required=("name",),
+        )
+    },
+    required=("brokerAgency",),
+)
+PUBLISH_BODY: Final = Obj({"allowedAutoApprove": Bool()})
+MARKET_STATE_BODY: Final = Obj({"marketState": enum_of(MARKET_STATES)}, required=("marketState",))
+SALE_CREATE: Final = Obj(
+    {
+        "sale": Obj(
+            {
+                "price": _AMOUNT,
+                "isPricePublic": Bool(),
+                "contractDate": Str(pattern="date"),
+            },
+            required=("price", "isPricePublic"),
+        )
+    },
+    required=("sale",),
+)
+SELLER_BODY: Final = Obj(
+    {
+        "sellerInformation": Obj(
+            {
+                "name": _SHORT,
+                "email": _SHORT,
+                "identityNumber": Str(max_length=20),
+                "sellerType": enum_of(SELLER_TYPES),
+            },
+            required=("name",),
+        )
+    },
+    required=("sellerInformation",),
+)
+BILLING_BODY: Final = Obj(
+    {
+        "billingInformation": Obj(
+            {
+                "recipientName": _SHORT,
+                "streetAddress": _SHORT,
+                "postalCode": Str(max_length=20),
+                "city": _SHORT,
+            },
+            required=("recipientName",),
+        )
+    },
+    required=("billingInformation",),
+)
+IMAGE_RIGHT_BODY: Final = Obj(
+    {
+        "imageRight": Obj(
+            {
+                "terms": enum_of(IMAGE_RIGHT_TERMS),
+                "photoAgency": enum_of(PHOTO_AGENCIES),
+                "photoAgencyName": _SHORT,
+            }
+        )
+    },
+    required=("imageRight",),
+)
+IMAGE_CREATE: Final = Obj(
+    {
+        "image": Obj(
+            {
+                "url": Str(min_length=1, max_length=2000),
+                "caption": _SHORT,
+                "position": Int(minimum=0, maximum=10_000),
+                "isFloorPlan": Bool(),
+            },
+            required=("url",),
+        )
+    },
+    required=("image",),
+)
+IMAGE_PATCH: Final = Obj(
+    {"image": Obj({"caption": _SHORT, "position": Int(minimum=0, maximum=10_000)})},
+    required=("image",),
+)
+
+# --- webhooks (DOC headers, ASSUMED events) --------------------------------------------------
+
+WEBHOOK_USER_AGENT: Final = "Hemnet API Client"  # DOC
+SIGNATURE_HEADER: Final = "X-Signature"  # DOC
+TIMESTAMP_HEADER: Final = "X-Timestamp"  # DOC
