@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -45,6 +46,7 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
 _ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 
 
@@ -116,11 +118,15 @@ class Assembler:
 
             text = _PLACEHOLDER.sub(fill, spec.template)
             text = re.sub(r"[ \t]{2,}", " ", text).strip(" ,;-") if filled else None
+        elif spec.first_of:
+            text = next((v for v in (self._first(record, e) for e in spec.first_of) if v), None)
         elif spec.concat:
             parts = [self._first(record, expr) for expr in spec.concat]
             text = spec.separator.join(p for p in parts if p) or None
         if text is not None and spec.html:
             text = transforms.strip_html(text).strip() or None
+        if text is not None and not any(ch.isalnum() for ch in text):
+            return None  # "-", "---", "/": CRMs write these for "none"
         return text
 
     def convert(self, name: str, kind: str, spec: FieldSpec, value: Any) -> Any:
@@ -134,8 +140,8 @@ class Assembler:
             else:
                 known = ", ".join(sorted(spec.map)) or "nothing"
                 raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
-        if value is None:
-            return None
+        if value is None or value == "":
+            return None  # a map may send a value to "" to mean "leave it out"
         dec_sep = spec.decimal_separator or self.mapping.decimal_separator
         if kind in ("enum", "mode"):
             allowed = ENUMS[name]
@@ -158,7 +164,10 @@ class Assembler:
             return transforms.parse_coordinate(str(value))
         if kind == "date":
             return transforms.parse_date(str(value), spec.formats or self.date_formats)
-        if kind == "datetime":
+        if kind == "end_time" and _CLOCK.fullmatch(str(value).strip()):
+            hours, minutes = re.split(r"[:.]", str(value).strip())
+            return time(int(hours), int(minutes))  # joined to the start's date
+        if kind in ("datetime", "end_time"):
             return transforms.parse_datetime(str(value), spec.formats or self.date_formats)
         return str(value)
 
@@ -373,11 +382,10 @@ class Assembler:
                     name: self.value(sub, f"{where}.{name}", VIEWING_KINDS[name], spec, out)
                     for name, spec in group.fields.items()
                 }
-                if got.get("starts_at") is None:
+                starts_at, ends_at = got.get("starts_at"), got.get("ends_at")
+                if starts_at is None:
                     continue
-                viewings.append(
-                    Viewing(
-                        starts_at=got["starts_at"], ends_at=got.get("ends_at"), note=got.get("note")
-                    )
-                )
+                if isinstance(ends_at, time):
+                    ends_at = datetime.combine(starts_at.date(), ends_at)
+                viewings.append(Viewing(starts_at=starts_at, ends_at=ends_at, note=got.get("note")))
         return viewings

@@ -126,6 +126,10 @@ class CsvSource:
 
     def _check_columns(self, columns: dict[str, int]) -> None:
         for key, spec in self.mapping.fields.items():
+            if not spec.required:
+                continue  # optional columns may be left out of a file
             for expr in spec.expressions():
                 if isinstance(expr, str) and expr.strip().lower() not in columns:
-                    self.warnings.append(f"column {expr!r} (for {key}) is not in the header")
+                    self.warnings.append(
+                        f"column {expr!r} (for required field {key}) is not in the header"
+                    )

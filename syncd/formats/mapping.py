@@ -80,7 +80,7 @@ IMAGE_KINDS: dict[str, str] = {
     "floor_plan": "bool",
     "revision": "text",
 }
-VIEWING_KINDS: dict[str, str] = {"starts_at": "datetime", "ends_at": "datetime", "note": "text"}
+VIEWING_KINDS: dict[str, str] = {"starts_at": "datetime", "ends_at": "end_time", "note": "text"}
 REQUIRED_FIELDS = ("listing_key", "agency_key", "status", "address.street")
 
 _SPEC_KEYS = frozenset(
@@ -89,6 +89,7 @@ _SPEC_KEYS = frozenset(
         "value",
         "template",
         "concat",
+        "first_of",
         "separator",
         "default",
         "required",
@@ -130,6 +131,7 @@ class FieldSpec:
     value: Any = None  # constant
     template: str | None = None  # "{geo/strasse} {geo/hausnummer}"
     concat: tuple[Expr, ...] = ()
+    first_of: tuple[Expr, ...] = ()  # the first expression that gives a non-empty value
     separator: str = " "
     default: Any = None
     required: bool = False
@@ -144,6 +146,7 @@ class FieldSpec:
         """Every expression this spec reads (for validation)."""
         found: list[Expr] = [] if self.expr is None else [self.expr]
         found.extend(self.concat)
+        found.extend(self.first_of)
         if self.template:
             found.extend(_PLACEHOLDER.findall(self.template))
         return found
@@ -406,13 +409,16 @@ def _field_spec(  # noqa: PLR0917
     for name in raw:
         if name not in _SPEC_KEYS:
             problems.add(f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_SPEC_KEYS))})")
-    sources = [name for name in ("expr", "value", "template", "concat") if name in raw]
+    sources = [n for n in ("expr", "value", "template", "concat", "first_of") if n in raw]
     if len(sources) != 1 and not (not sources and "default" in raw):
-        problems.add(key, "give exactly one of expr, value, template, concat")
-    concat = raw.get("concat", [])
+        problems.add(key, "give exactly one of expr, value, template, concat, first_of")
+    concat, first_of = raw.get("concat", []), raw.get("first_of", [])
     if not isinstance(concat, list):
         problems.add(f"{key}.concat", "must be a list of expressions")
         concat = []
+    if not isinstance(first_of, list):
+        problems.add(f"{key}.first_of", "must be a list of expressions")
+        first_of = []
     mapping = raw.get("map")
     if mapping is not None and not isinstance(mapping, dict):
         problems.add(f"{key}.map", "must be a table of raw value = value")
@@ -443,6 +449,7 @@ def _field_spec(  # noqa: PLR0917
         value=raw.get("value"),
         template=raw.get("template"),
         concat=tuple(concat),
+        first_of=tuple(first_of),
         separator=str(raw.get("separator", " ")),
         default=raw.get("default"),
         required=bool(raw.get("required", False)),
