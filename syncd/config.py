@@ -545,29 +545,43 @@ def _read_secret_file(path: Path) -> str | None:
     return text or None
 
 
-def load_token(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    """The Hemnet API token: a renewed one in state_dir wins, then env, file, credential."""
+def find_token(config: Config, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """The Hemnet API token and where it came from (for 'config check'), or None.
+
+    A renewed token in state_dir wins, then env, then hemnet.token_file, then the systemd
+    credential: the renewed key is the only one still valid once syncd has rotated it.
+    """
     env = os.environ if environ is None else environ
-    renewed = _read_secret_file(renewed_token_path(config))
+    renewed_path = renewed_token_path(config)
+    renewed = _read_secret_file(renewed_path)
     if renewed:
-        return renewed
+        return renewed, f"renewed token {renewed_path}"
     from_env = env.get(TOKEN_ENV, "").strip()
     if from_env:
-        return from_env
+        return from_env, f"env {TOKEN_ENV}"
     if config.hemnet.token_file is not None:
         from_file = _read_secret_file(config.hemnet.token_file)
         if from_file:
-            return from_file
+            return from_file, f"hemnet.token_file {config.hemnet.token_file}"
     credentials = env.get(CREDENTIALS_ENV)
     if credentials:
-        from_credential = _read_secret_file(Path(credentials) / TOKEN_CREDENTIAL)
+        credential_path = Path(credentials) / TOKEN_CREDENTIAL
+        from_credential = _read_secret_file(credential_path)
         if from_credential:
-            return from_credential
-    token_file = config.hemnet.token_file or "(hemnet.token_file not set)"
+            return from_credential, f"systemd credential {credential_path}"
+    return None
+
+
+def load_token(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """The Hemnet API token (see ``find_token``); ConfigError naming every source if none."""
+    found = find_token(config, environ)
+    if found is not None:
+        return found[0]
+    token_file = config.hemnet.token_file or "not set"
     raise ConfigError(
         [
-            "no Hemnet API token: set env "
-            f"{TOKEN_ENV}, or the file named by hemnet.token_file ({token_file}), "
+            f"no Hemnet API token: set env {TOKEN_ENV}, "
+            f"or the file named by hemnet.token_file ({token_file}), "
             f"or the systemd credential $CREDENTIALS_DIRECTORY/{TOKEN_CREDENTIAL}"
         ]
     )

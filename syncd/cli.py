@@ -1,0 +1,228 @@
+"""The ``syncd`` command line: a click group that commands are added to, and its one handler.
+
+Commands parse options, call into syncd and print; they hold no logic of their own. Every
+SyncdError ends here as ``error:`` and ``remedy:`` lines and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from syncd import __version__
+from syncd.config import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    find_token,
+    load_config,
+    load_webhook_secrets,
+)
+from syncd.errors import ConfigError, StateError, SyncdError
+from syncd.store import migrate
+from syncd.store.engine import Store, open_store
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_OTHER = 1
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  ok
+  1  other error
+  2  configuration (or command-line usage) error
+  3  state database error (e.g. not at head: run 'syncd db upgrade')
+  4  export file unusable
+  5  plan held by a removal guard (release with 'syncd hold release')
+  6  Hemnet API error
+  7  Hemnet authentication error (key expired or revoked)
+"""
+
+
+class Invocation:
+    """What one run of the command line shares between the group and its commands."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The state store; StateError naming 'syncd db upgrade' when it is not at head."""
+        paths = self.config.paths
+        store = open_store(paths.database, paths.migrations_dir)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+pass_invocation = click.make_pass_decorator(Invocation)
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="syncd")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar=CONFIG_ENV,
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    show_envvar=True,
+    help="Configuration file.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """Keep Hemnet in step with a CRM that can only export files."""
+    _configure_logging(verbose)
+    ctx.obj = Invocation(config_path)
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@pass_invocation
+def config_check(invocation: Invocation, file: Path | None) -> None:
+    """Validate FILE (default: --config) and show resolved paths and mappings."""
+    config = load_config(file) if file is not None else invocation.config
+    paths = config.paths
+    click.echo(f"config {config.source}: ok")
+    click.echo("paths:")
+    for name in ("inbox", "archive", "rejected", "state_dir", "database"):
+        click.echo(f"  {name:<15}{getattr(paths, name)}")
+    click.echo(f"  {'mappings_dir':<15}{paths.mappings_dir}")
+    click.echo(f"  {'migrations_dir':<15}{paths.migrations_dir}")
+    click.echo("formats (first match wins):")
+    missing: list[str] = []
+    for index, rule in enumerate(config.formats):
+        exists = rule.mapping_path.is_file()
+        mode = f" [{rule.export_mode}]" if rule.export_mode else ""
+        state = "ok" if exists else "MISSING"
+        click.echo(f"  {rule.pattern:<15}-> {rule.mapping}{mode} ({rule.mapping_path}: {state})")
+        if not exists:
+            missing.append(f"formats[{index}].mapping: no mapping file at {rule.mapping_path}")
+    if not config.formats:
+        click.echo("  (none: every export file would be rejected)")
+    found = find_token(config)
+    click.echo(f"hemnet token: {found[1] if found else 'not set (needed by run and apply)'}")
+    secrets = load_webhook_secrets(config)
+    click.echo(f"webhook secrets: {len(secrets)} set")
+    if missing:
+        raise ConfigError(missing, str(config.source))
+
+
+# --- db ------------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Create and migrate the state database."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@pass_invocation
+def db_upgrade(invocation: Invocation, revision: str) -> None:
+    """Create the database or migrate it to the newest schema."""
+    paths = invocation.config.paths
+    before = migrate.current(paths.database)
+    migrate.upgrade(paths.database, revision, paths.migrations_dir)
+    after = migrate.current(paths.database)
+    if before == after:
+        click.echo(f"database {paths.database}: already at revision {after}")
+    else:
+        click.echo(f"database {paths.database}: upgraded from {before or 'nothing'} to {after}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_invocation
+def db_downgrade(invocation: Invocation, revision: str, yes: bool) -> None:
+    """Migrate the database back to REVISION ('base' removes every table and its data)."""
+    paths = invocation.config.paths
+    if not yes:
+        click.confirm(
+            f"downgrade {paths.database} to {revision}? Data in removed tables is lost",
+            abort=True,
+        )
+    migrate.downgrade(paths.database, revision, paths.migrations_dir)
+    click.echo(f"database {paths.database}: at revision {migrate.current(paths.database)}")
+
+
+@db_group.command("current")
+@pass_invocation
+def db_current(invocation: Invocation) -> int:
+    """Show the database's revision; exit 3 when it is not at head."""
+    paths = invocation.config.paths
+    revision = migrate.current(paths.database)
+    head = migrate.head(paths.migrations_dir)
+    if revision == head:
+        click.echo(f"database {paths.database}: revision {revision} (head)")
+        return EXIT_OK
+    shown = revision or ("none" if paths.database.exists() else "none (no database)")
+    click.echo(
+        f"database {paths.database}: revision {shown}, head is {head}: run 'syncd db upgrade'"
+    )
+    return StateError.exit_code
+
+
+# --- the one handler -----------------------------------------------------------------------
+
+
+def _fail(message: str, remedy: str, exit_code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    click.echo(f"remedy: {remedy}", err=True)
+    sys.exit(exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point: runs the group and turns every failure into one exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="syncd", standalone_mode=False)
+    except SyncdError as error:
+        log.debug("command failed", exc_info=True)
+        _fail(str(error), error.remedy, error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_OTHER)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        log.exception("unexpected failure")
+        _fail(
+            f"unexpected {type(error).__name__}: {error}",
+            "this is a bug in syncd: report it with the log above (-vv for more)",
+            EXIT_OTHER,
+        )
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
