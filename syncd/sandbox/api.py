@@ -183,7 +183,7 @@ def get_agency(sb: Sandbox, call: Call) -> Response:
 
 
 def create_listing(sb: Sandbox, call: Call) -> Response:
-    fields = _body(call, wire.LISTING_ONE)
+    fields = {k: v for k, v in _body(call, wire.LISTING_ONE).items() if v is not None}
     if fields["brokerAgencyId"] not in sb.world.agencies:
         raise ApiProblem(
             400,

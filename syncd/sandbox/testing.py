@@ -53,6 +53,10 @@ class SandboxHandle:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on base_url with the bootstrap key (the caller closes it)."""
+        return httpx.Client(base_url=self.base_url, headers=self.auth, **kwargs)
+
     def set_faults(self, **rates: float) -> dict[str, float]:
         """E.g. ``set_faults(fault_500=0.2, latency_ms=50, fault_drop=1.0)``."""
         result: dict[str, float] = self._admin("PUT", "/faults", rates)["faults"]

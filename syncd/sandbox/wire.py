@@ -178,8 +178,10 @@ LISTING_FIELDS: Final[dict[str, Spec]] = {
     ),
     "broker": Obj({"name": _SHORT, "email": _SHORT, "phone": Str(max_length=50)}),
 }
+# null on create means "not given" (ASSUMED), so clients may send every field.
 LISTING_CREATE: Final = Obj(
-    {"listing": Obj(LISTING_FIELDS, required=("brokerAgencyId",))}, required=("listing",)
+    {"listing": Obj(LISTING_FIELDS, required=("brokerAgencyId",), nullable_fields=True)},
+    required=("listing",),
 )
 # brokerAgencyId is fixed once created (ASSUMED); any other field may be cleared with null.
 LISTING_PATCH: Final = Obj(
