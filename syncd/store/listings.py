@@ -1,0 +1,381 @@
+"""Queries on listings, their agencies and known images, and their domain views.
+
+Reads and writes rows inside a caller's transaction; never commits, never decides what to
+send (that is plan.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncd.domain import (
+    Agency,
+    Desired,
+    Hashes,
+    ImageState,
+    KnownImage,
+    KnownListing,
+    Listing,
+    MarketState,
+    Sale,
+    listing_from_plain,
+    to_plain,
+)
+from syncd.errors import StateError
+from syncd.store.holds import released_removals
+from syncd.store.tables import AgencyRow, ImageRow, ListingRow
+
+# --- listings ------------------------------------------------------------------------------
+
+
+def get_listing(session: Session, listing_key: str) -> ListingRow | None:
+    return session.get(ListingRow, listing_key)
+
+
+def get_listing_by_hemnet_id(session: Session, hemnet_id: str) -> ListingRow | None:
+    return session.scalars(select(ListingRow).where(ListingRow.hemnet_id == hemnet_id)).first()
+
+
+def all_listings(session: Session) -> list[ListingRow]:
+    return list(session.scalars(select(ListingRow).order_by(ListingRow.listing_key)))
+
+
+def listings_by_stage(session: Session, stage: str) -> list[ListingRow]:
+    query = select(ListingRow).where(ListingRow.stage == stage).order_by(ListingRow.listing_key)
+    return list(session.scalars(query))
+
+
+def listings_of_agency(session: Session, agency_key: str) -> list[ListingRow]:
+    query = (
+        select(ListingRow)
+        .where(ListingRow.agency_key == agency_key)
+        .order_by(ListingRow.listing_key)
+    )
+    return list(session.scalars(query))
+
+
+def listings_due_for_poll(session: Session, now: datetime) -> list[ListingRow]:
+    query = (
+        select(ListingRow)
+        .where(ListingRow.next_poll_at.is_not(None), ListingRow.next_poll_at <= now)
+        .order_by(ListingRow.next_poll_at)
+    )
+    return list(session.scalars(query))
+
+
+def save_desired(
+    session: Session, listing: Listing, now: datetime, source_file_id: int | None = None
+) -> ListingRow:
+    """Record what the CRM wants for a listing (insert or update); clears missing_since."""
+    hashes = Hashes.of(listing)
+    row = session.get(ListingRow, listing.listing_key)
+    if row is None:
+        row = ListingRow(listing_key=listing.listing_key, first_seen_at=now)
+        session.add(row)
+    row.agency_key = listing.agency_key
+    row.desired_json = to_plain(listing)
+    row.content_hash = hashes.content
+    row.images_hash = hashes.images
+    row.sale_hash = hashes.sale
+    row.seller_hash = hashes.seller
+    row.billing_hash = hashes.billing
+    row.desired_status = listing.status.value
+    row.source_file_id = source_file_id
+    row.desired_at = now
+    row.missing_since = None
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def mark_missing(session: Session, listing_keys: Iterable[str], now: datetime) -> list[str]:
+    """Listings absent from a full export: desired becomes NULL, missing_since is kept
+    from the first absence (the removal grace counts from there). Returns the keys marked."""
+    marked: list[str] = []
+    for key in listing_keys:
+        row = session.get(ListingRow, key)
+        if row is None:
+            continue
+        row.desired_json = None
+        if row.missing_since is None:
+            row.missing_since = now
+        row.updated_at = now
+        marked.append(key)
+    session.flush()
+    return marked
+
+
+def desired_listing(row: ListingRow) -> Listing | None:
+    return None if row.desired_json is None else listing_from_plain(row.desired_json)
+
+
+def record_sent(
+    session: Session,
+    listing_key: str,
+    now: datetime,
+    *,
+    hemnet_id: str | None = None,
+    sent: Listing | None = None,
+) -> ListingRow:
+    """Hemnet confirmed a create or update: remember the listing as sent and its hash."""
+    row = _require(session, listing_key)
+    if hemnet_id is not None:
+        row.hemnet_id = hemnet_id
+    if sent is not None:
+        row.sent_json = to_plain(sent)
+        row.applied_hash = Hashes.of(sent).content
+    row.failed_hash = None
+    row.last_error = None
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def record_failure(
+    session: Session, listing_key: str, error: str, now: datetime, failed_hash: str | None
+) -> None:
+    """Hemnet refused an op: nothing more is sent until the content hash changes."""
+    row = _require(session, listing_key)
+    row.last_error = error
+    row.failed_hash = failed_hash
+    row.updated_at = now
+    session.flush()
+
+
+def set_stage(
+    session: Session,
+    listing_key: str,
+    stage: str,
+    now: datetime,
+    next_poll_at: datetime | None = None,
+) -> None:
+    row = _require(session, listing_key)
+    row.stage = stage
+    row.next_poll_at = next_poll_at
+    row.updated_at = now
+    session.flush()
+
+
+def record_remote_state(
+    session: Session,
+    listing_key: str,
+    now: datetime,
+    *,
+    is_published: bool,
+    is_approved: bool,
+    market_state: MarketState | None = None,
+    allowed_market_states: Iterable[MarketState] = (),
+    approval_url: str | None = None,
+    public_url: str | None = None,
+    sold: Sale | None = None,
+) -> ListingRow:
+    """What Hemnet reported for the listing (outcome, poll or reconcile).
+
+    published_at and visible_at keep the first time each was seen, for "waiting since".
+    """
+    row = _require(session, listing_key)
+    if is_published and not row.is_published:
+        row.published_at = now
+    if is_published and is_approved and not (row.is_published and row.is_approved):
+        row.visible_at = now
+    row.is_published = is_published
+    row.is_approved = is_approved
+    row.market_state = market_state.value if market_state else None
+    row.allowed_market_states = sorted(s.value for s in allowed_market_states)
+    row.approval_url = approval_url
+    row.public_url = public_url
+    if sold is not None:
+        row.sold_json = to_plain(sold)
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def record_sent_hashes(
+    session: Session,
+    listing_key: str,
+    now: datetime,
+    *,
+    seller_hash: str | None = None,
+    billing_hash: str | None = None,
+) -> None:
+    """Seller and billing information are write-only on Hemnet: remember what was sent."""
+    row = _require(session, listing_key)
+    if seller_hash is not None:
+        row.sent_seller_hash = seller_hash
+    if billing_hash is not None:
+        row.sent_billing_hash = billing_hash
+    row.updated_at = now
+    session.flush()
+
+
+def _require(session: Session, listing_key: str) -> ListingRow:
+    row = session.get(ListingRow, listing_key)
+    if row is None:
+        raise StateError(f"listing {listing_key} is not in the state database")
+    return row
+
+
+# --- agencies ------------------------------------------------------------------------------
+
+
+def get_agency(session: Session, key: str) -> AgencyRow | None:
+    return session.get(AgencyRow, key)
+
+
+def save_agency(session: Session, agency: Agency, now: datetime) -> AgencyRow:
+    row = session.get(AgencyRow, agency.key)
+    if row is None:
+        row = AgencyRow(key=agency.key)
+        session.add(row)
+    row.name = agency.name
+    row.organisation_number = agency.organisation_number
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def set_agency_hemnet_id(session: Session, key: str, hemnet_id: str, now: datetime) -> None:
+    row = session.get(AgencyRow, key)
+    if row is None:
+        raise StateError(f"agency {key} is not in the state database")
+    row.hemnet_id = hemnet_id
+    row.updated_at = now
+    session.flush()
+
+
+def all_agencies(session: Session) -> list[AgencyRow]:
+    return list(session.scalars(select(AgencyRow).order_by(AgencyRow.key)))
+
+
+# --- known images --------------------------------------------------------------------------
+
+
+def known_images(session: Session, listing_key: str) -> list[ImageRow]:
+    query = (
+        select(ImageRow)
+        .where(ImageRow.listing_key == listing_key)
+        .order_by(ImageRow.position, ImageRow.url)
+    )
+    return list(session.scalars(query))
+
+
+def save_known_image(
+    session: Session, listing_key: str, image: KnownImage, now: datetime, *, is_floor_plan: bool
+) -> ImageRow:
+    """Insert or update the image Hemnet has at ``image.url`` for this listing."""
+    row = session.scalars(
+        select(ImageRow).where(ImageRow.listing_key == listing_key, ImageRow.url == image.url)
+    ).first()
+    if row is None:
+        row = ImageRow(listing_key=listing_key, url=image.url)
+        session.add(row)
+    row.hemnet_image_id = image.image_id
+    row.state = image.state.value
+    row.state_message = image.state_message
+    row.position = image.order
+    row.caption = image.caption
+    row.revision = image.revision
+    row.is_floor_plan = is_floor_plan
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def delete_known_image(session: Session, listing_key: str, url: str) -> bool:
+    row = session.scalars(
+        select(ImageRow).where(ImageRow.listing_key == listing_key, ImageRow.url == url)
+    ).first()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+# --- domain views --------------------------------------------------------------------------
+
+
+def _known_image(row: ImageRow) -> KnownImage | None:
+    if row.hemnet_image_id is None or row.state is None:
+        return None
+    return KnownImage(
+        url=row.url,
+        image_id=row.hemnet_image_id,
+        state=ImageState(row.state),
+        order=row.position,
+        caption=row.caption,
+        revision=row.revision,
+        state_message=row.state_message,
+    )
+
+
+def _sale(data: dict[str, Any] | None) -> Sale | None:
+    if data is None:
+        return None
+    return Sale(
+        price=int(data["price"]),
+        price_is_public=bool(data["price_is_public"]),
+        sold_on=date.fromisoformat(data["sold_on"]),
+    )
+
+
+def known_listing(row: ListingRow, images: Sequence[ImageRow] = ()) -> KnownListing | None:
+    """What Hemnet is known to have; None until Hemnet gave the listing an id."""
+    if row.hemnet_id is None:
+        return None
+    known_imgs = tuple(k for k in (_known_image(img) for img in images) if k is not None)
+    return KnownListing(
+        listing_key=row.listing_key,
+        hemnet_id=row.hemnet_id,
+        sent=None if row.sent_json is None else listing_from_plain(row.sent_json),
+        images=known_imgs,
+        is_published=row.is_published,
+        is_approved=row.is_approved,
+        market_state=MarketState(row.market_state) if row.market_state else None,
+        allowed_market_states=frozenset(MarketState(s) for s in (row.allowed_market_states or ())),
+        sold=_sale(row.sold_json),
+        seller_hash=row.sent_seller_hash,
+        billing_hash=row.sent_billing_hash,
+        approval_url=row.approval_url,
+        rejected_hash=row.failed_hash,
+    )
+
+
+def load_known(session: Session) -> dict[str, KnownListing]:
+    """Every listing Hemnet is known to have, by listing_key (the planner's ``known``)."""
+    images: dict[str, list[ImageRow]] = {}
+    for img in session.scalars(select(ImageRow).order_by(ImageRow.position, ImageRow.url)):
+        images.setdefault(img.listing_key, []).append(img)
+    out: dict[str, KnownListing] = {}
+    for row in all_listings(session):
+        known = known_listing(row, images.get(row.listing_key, ()))
+        if known is not None:
+            out[row.listing_key] = known
+    return out
+
+
+def load_desired(session: Session) -> Desired:
+    """Everything the CRM wants now (the planner's ``desired``), with removal guards' data."""
+    listings: dict[str, Listing] = {}
+    missing: dict[str, datetime] = {}
+    for row in all_listings(session):
+        listing = desired_listing(row)
+        if listing is not None:
+            listings[row.listing_key] = listing
+        elif row.missing_since is not None:
+            missing[row.listing_key] = row.missing_since
+    agencies = {
+        row.key: Agency(row.key, row.name, row.organisation_number) for row in all_agencies(session)
+    }
+    return Desired(
+        listings=listings,
+        agencies=agencies,
+        missing_since=missing,
+        released_removals=released_removals(session),
+    )

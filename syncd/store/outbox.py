@@ -1,0 +1,158 @@
+"""The outbox: one operations row per op, committed before the call and after its outcome.
+
+Records what apply did and learned; never calls Hemnet and never decides on retries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from syncd.domain import to_plain
+from syncd.errors import StateError
+from syncd.ops import Op
+from syncd.store.tables import OperationRow, OpStatus
+
+OPEN_STATUSES = (OpStatus.INTENT, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN)
+
+
+def op_payload(op: Op) -> dict[str, Any]:
+    """The op as JSON: its kind and every field (what apply needs to run it again)."""
+    fields: dict[str, Any] = {"kind": op.kind}
+    for f in dataclasses.fields(op):
+        value = getattr(op, f.name)
+        # sets have no JSON form and no order: store them sorted
+        if isinstance(value, frozenset | set):
+            fields[f.name] = sorted(to_plain(v) for v in value)
+        else:
+            fields[f.name] = to_plain(value)
+    return fields
+
+
+def add_operation(session: Session, op: Op, now: datetime) -> OperationRow:
+    """Record the intent to run ``op`` (status intent); commit before calling Hemnet."""
+    row = OperationRow(
+        idempotency_key=op.idempotency_key,
+        listing_key=op.listing_key,
+        kind=op.kind,
+        payload_json=op_payload(op),
+        status=OpStatus.INTENT.value,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_operation(session: Session, op_id: int) -> OperationRow:
+    row = session.get(OperationRow, op_id)
+    if row is None:
+        raise StateError(f"operation {op_id} is not in the state database")
+    return row
+
+
+def find_open_operation(session: Session, idempotency_key: str) -> OperationRow | None:
+    """An op with this key that was recorded but not finished (after a crash, say)."""
+    query = (
+        select(OperationRow)
+        .where(
+            OperationRow.idempotency_key == idempotency_key,
+            OperationRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(OperationRow.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def mark_in_flight(session: Session, op_id: int, now: datetime) -> OperationRow:
+    """The call is about to be made: one more attempt."""
+    row = get_operation(session, op_id)
+    row.status = OpStatus.IN_FLIGHT.value
+    row.attempts += 1
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def record_outcome(
+    session: Session,
+    op_id: int,
+    status: OpStatus,
+    now: datetime,
+    *,
+    http_status: int | None = None,
+    request_id: str | None = None,
+    error: str | None = None,
+    outcome: dict[str, Any] | None = None,
+    next_attempt_at: datetime | None = None,
+) -> OperationRow:
+    """What came of the call: succeeded, failed, unknown, or intent again with a retry time."""
+    row = get_operation(session, op_id)
+    row.status = status.value
+    row.http_status = http_status
+    row.request_id = request_id
+    row.error = error
+    row.outcome_json = outcome
+    row.next_attempt_at = next_attempt_at
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def operations_by_status(session: Session, *statuses: OpStatus) -> list[OperationRow]:
+    query = (
+        select(OperationRow)
+        .where(OperationRow.status.in_([s.value for s in statuses]))
+        .order_by(OperationRow.id)
+    )
+    return list(session.scalars(query))
+
+
+def due_operations(session: Session, now: datetime) -> list[OperationRow]:
+    """Intents ready to run now, oldest first (per listing order is creation order)."""
+    query = (
+        select(OperationRow)
+        .where(
+            OperationRow.status == OpStatus.INTENT.value,
+            or_(OperationRow.next_attempt_at.is_(None), OperationRow.next_attempt_at <= now),
+        )
+        .order_by(OperationRow.id)
+    )
+    return list(session.scalars(query))
+
+
+def operations_of_listing(
+    session: Session, listing_key: str, limit: int = 50
+) -> list[OperationRow]:
+    query = (
+        select(OperationRow)
+        .where(OperationRow.listing_key == listing_key)
+        .order_by(OperationRow.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def supersede_intents(session: Session, listing_keys: Iterable[str], now: datetime) -> int:
+    """A new plan replaces intents never sent for these listings; returns how many."""
+    keys = list(listing_keys)
+    if not keys:
+        return 0
+    result = session.execute(
+        update(OperationRow)
+        .where(
+            OperationRow.listing_key.in_(keys),
+            OperationRow.status == OpStatus.INTENT.value,
+            OperationRow.attempts == 0,
+        )
+        .values(status=OpStatus.SUPERSEDED.value, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
