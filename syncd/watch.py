@@ -27,19 +27,12 @@ logger = logging.getLogger(__name__)
 
 DONE_SUFFIX = ".done"
 
-# Names a CRM or an editor uses while a file is still being written, the markers
-# themselves, and what syncd itself may write beside the exports.
-DEFAULT_IGNORE: tuple[str, ...] = (
-    "*.tmp",
-    "*.part",
-    "*.partial",
-    "*~",
-    ".*",
-    "*" + DONE_SUFFIX,
-    "*.error.json",
-    "status.json",
-    "status.csv",
-)
+# Never export files, whatever the configured ignore list says: the markers themselves,
+# and what syncd itself may write beside the exports.
+ALWAYS_IGNORED: tuple[str, ...] = ("*" + DONE_SUFFIX, "*.error.json", "status.json", "status.csv")
+
+# Names a CRM or an editor uses while a file is still being written.
+DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")
 
 # Event kinds that can mean a file appeared, grew, was renamed in or went away; opens
 # and read-only closes (our own reads among them) say nothing new.
@@ -47,10 +40,12 @@ _RELEVANT_EVENTS = frozenset({"created", "modified", "moved", "closed", "deleted
 
 
 def is_ignored(name: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> bool:
-    """True for names that are never export files (case-insensitive: CRMs on Windows
-    shares write ``.TMP`` as readily as ``.tmp``)."""
+    """True for names that are not export files: ``ignore`` plus ``ALWAYS_IGNORED``.
+
+    Case-insensitive: CRMs on Windows shares write ``.TMP`` as readily as ``.tmp``.
+    """
     lowered = name.lower()
-    return any(fnmatchcase(lowered, pattern.lower()) for pattern in ignore)
+    return any(fnmatchcase(lowered, pattern.lower()) for pattern in (*ignore, *ALWAYS_IGNORED))
 
 
 def sha256_of(path: Path) -> str:

@@ -133,7 +133,9 @@ def test_done_marker_mode_waits_for_marker_then_removes_it(
 ) -> None:
     inbox, archive = folders
     ingest = Ingest(archive)
-    run_watcher(inbox, ingest, settle_s=0.1, done_marker=True)
+    # The ignore list as config.example.toml gives it: markers are never exports anyway.
+    ignore = ("*.tmp", "*.part", ".*")
+    run_watcher(inbox, ingest, settle_s=0.1, done_marker=True, ignore=ignore)
     (inbox / "export.csv").write_text("key;price\nA1;100\n")
     time.sleep(1.0)  # long settled, yet not marked done
     assert ingest.names() == []
@@ -141,6 +143,8 @@ def test_done_marker_mode_waits_for_marker_then_removes_it(
     wait_for(lambda: ingest.names() == ["export.csv"])
     wait_for(lambda: not (inbox / "export.csv.done").exists())
     assert (archive / "export.csv").exists()
+    time.sleep(0.3)
+    assert ingest.names() == ["export.csv"]
 
 
 def test_files_present_before_start_are_found_in_arrival_order_one_at_a_time(

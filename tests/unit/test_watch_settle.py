@@ -123,6 +123,8 @@ def test_export_names_are_not_ignored(name: str) -> None:
     assert not is_ignored(name)
 
 
-def test_custom_ignore_list_replaces_the_default() -> None:
+def test_custom_ignore_list_replaces_the_default_but_not_markers_or_own_output() -> None:
     assert is_ignored("export.bak", ["*.bak"])
     assert not is_ignored("export.tmp", ["*.bak"])
+    assert is_ignored("export.xml.done", ["*.bak"])
+    assert is_ignored("status.json", [])
