@@ -79,7 +79,7 @@ def create_app(settings: SandboxSettings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(StatsMiddleware, counts=sandbox.stats),
+            Middleware(StatsMiddleware, counts=sandbox.stats, routes=routes),
             Middleware(FaultMiddleware, faults=sandbox.faults, seed=settings.fault_seed),
             Middleware(
                 RateLimitMiddleware, bucket=TokenBucket(settings.rate_per_s, settings.burst)
