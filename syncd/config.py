@@ -167,7 +167,8 @@ _SECRET_KEYS = {
     "http.webhook_secrets": (
         f"secrets do not belong in the config file: set env {WEBHOOK_SECRETS_ENV} "
         "(comma-separated), the systemd credential "
-        f"{WEBHOOK_SECRETS_CREDENTIAL} or point http.webhook_secrets_file at a file"
+        f"{WEBHOOK_SECRETS_CREDENTIAL} ($CREDENTIALS_DIRECTORY/{WEBHOOK_SECRETS_CREDENTIAL}) "
+        "or point http.webhook_secrets_file at a file"
     ),
 }
 

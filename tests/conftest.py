@@ -1,0 +1,72 @@
+"""Fixtures shared across the test suite: repository paths, a minimal config, a fresh store."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from syncd.store import migrate
+from syncd.store.engine import Store, open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "samples"
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    """The shared sample exports; the test is skipped where they are not available."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample exports not available at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+MINIMAL_CONFIG = """\
+[paths]
+inbox = "inbox"
+state_dir = "state"
+
+[[formats]]
+pattern = "*.csv"
+mapping = "generic-csv"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A valid config with only the required keys; paths under tmp_path."""
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL_CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A state database migrated to head."""
+    path = tmp_path / "state" / "syncd.db"
+    migrate.upgrade(path)
+    return path
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """An open Store over a fresh database at head."""
+    opened = open_store(db_path)
+    try:
+        yield opened
+    finally:
+        opened.close()
