@@ -38,6 +38,9 @@ DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")
 # and read-only closes (our own reads among them) say nothing new.
 _RELEVANT_EVENTS = frozenset({"created", "modified", "moved", "closed", "deleted"})
 
+_MIN_CYCLE_S = 0.02
+_PAUSE_AFTER_FAILURE_S = 5.0
+
 
 def is_ignored(name: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> bool:
     """True for names that are not export files: ``ignore`` plus ``ALWAYS_IGNORED``.
@@ -243,6 +246,11 @@ class InboxWatcher:
             self._worker.join()
             self._worker = None
 
+    @property
+    def alive(self) -> bool:
+        """True while the worker runs; the daemon checks it before feeding the watchdog."""
+        return self._worker is not None and self._worker.is_alive()
+
     def rescan(self) -> None:
         """Ask for a full listing of the inbox now; returns at once (thread-safe)."""
         with self._lock:
@@ -262,20 +270,32 @@ class InboxWatcher:
     def _run(self) -> None:
         next_rescan = self._clock()
         while not self._stopping.is_set():
-            with self._lock:
-                poked, self._poked = self._poked, set()
-                rescan, self._rescan_requested = self._rescan_requested, False
-            if rescan or self._clock() >= next_rescan:
-                self._scan_all()
-                next_rescan = self._clock() + self._rescan_interval_s
-            for path in poked.union(self._settle.pending()):
-                self._look_at(path)
-            for path in self._settle.ready(self._clock()):
-                if self._stopping.is_set():
-                    return
-                self._hand(path)
-            self._wake.wait(self._tick_s)
+            # Cleared before looking, so a poke that arrives meanwhile wakes the next wait.
             self._wake.clear()
+            try:
+                next_rescan = self._cycle(next_rescan)
+            except Exception:
+                # A dead worker would silently stop all ingestion; log, pause, go on.
+                logger.exception("inbox watcher failed a cycle; carrying on")
+                self._stopping.wait(_PAUSE_AFTER_FAILURE_S)
+            self._wake.wait(self._tick_s)
+            # Coalesce bursts: copying a large file raises thousands of modify events.
+            self._stopping.wait(_MIN_CYCLE_S)
+
+    def _cycle(self, next_rescan: float) -> float:
+        with self._lock:
+            poked, self._poked = self._poked, set()
+            rescan, self._rescan_requested = self._rescan_requested, False
+        if rescan or self._clock() >= next_rescan:
+            self._scan_all()
+            next_rescan = self._clock() + self._rescan_interval_s
+        for path in poked.union(self._settle.pending()):
+            self._look_at(path)
+        for path in self._settle.ready(self._clock()):
+            if self._stopping.is_set():
+                break
+            self._hand(path)
+        return next_rescan
 
     def _scan_all(self) -> None:
         try:

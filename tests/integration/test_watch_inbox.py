@@ -202,6 +202,9 @@ def test_explicit_rescan_is_honoured(
     assert ingest.names() == []  # no events, no periodic rescan due yet
     watcher.rescan()
     wait_for(lambda: ingest.names() == ["now.xml"], timeout_s=5.0)
+    assert watcher.alive
+    watcher.stop()
+    assert not watcher.alive
 
 
 def test_file_left_in_inbox_is_not_taken_again_until_it_changes(
