@@ -45,12 +45,12 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction: a consistent snapshot that never blocks the writer."""
+        """A read-only transaction: a consistent snapshot that never blocks the writer.
+
+        Closing (not rolling back) ends it, so the rows read stay loaded for the caller.
+        """
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def close(self) -> None:
         self.engine.dispose()
