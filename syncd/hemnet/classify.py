@@ -1,0 +1,202 @@
+"""Turn one Hemnet answer, or one transport failure, into the ApiError that says what next.
+
+Pure: no I/O, no clock (Retry-After dates are measured against the answer's own Date
+header). It never sees the token, and scrubs bearer values and identity numbers from the
+body excerpts and messages it keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from syncd.errors import (
+    ApiContext,
+    ApiError,
+    AuthenticationApiError,
+    RejectedApiError,
+    RemoteDriftError,
+    RetryableApiError,
+)
+from syncd.hemnet import wire
+
+EXCERPT_CHARS = 200
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_BEARER = re.compile(r"(?i)bearer\s+\S+")
+# Swedish personal / organisation numbers (YYMMDD-NNNN, YYYYMMDDNNNN, ...): never kept.
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+_SPACE = re.compile(r"\s+")
+
+
+def scrub(text: str) -> str:
+    """Text with bearer tokens and identity numbers replaced, blanks folded."""
+    text = _BEARER.sub("Bearer [redacted]", text)
+    text = _IDENTITY_NUMBER.sub("[redacted]", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _excerpt(body: bytes) -> str | None:
+    if not body:
+        return None
+    text = scrub(body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace"))
+    return text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else "") or None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta seconds or an HTTP date), else None."""
+    raw = _header(headers, wire.RETRY_AFTER_HEADER)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    sent = _header(headers, wire.DATE_HEADER)
+    try:
+        until = parsedate_to_datetime(raw)
+        now = parsedate_to_datetime(sent) if sent else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if now is None:
+        return None  # a date with nothing to measure it against without reading the clock
+    return max(0.0, (until - now).total_seconds())
+
+
+def _envelope(body: bytes) -> tuple[list[dict[str, Any]], str | None]:
+    """Hemnet's ``errors`` entries and ``requestId`` (DOC envelope), empty if absent."""
+    try:
+        data = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return [], None
+    if not isinstance(data, dict):
+        return [], None
+    entries = data.get(wire.ERRORS)
+    errors = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    request_id = data.get(wire.ERROR_REQUEST_ID)
+    return errors, str(request_id) if request_id else None
+
+
+def _texts(entries: Any) -> list[str]:
+    if not isinstance(entries, list):
+        return []
+    out = []
+    for entry in entries:
+        text = entry.get(wire.ERROR_MESSAGE) if isinstance(entry, dict) else entry
+        if isinstance(text, str) and text.strip():
+            out.append(scrub(text))  # Hemnet's messages carry trailing newlines
+    return out
+
+
+def classify(
+    method: str,
+    path: str,
+    status: int,
+    headers: Mapping[str, str],
+    body_bytes: bytes,
+    *,
+    op: str | None = None,
+) -> ApiError | None:
+    """None for a 2xx answer, otherwise the error naming what the caller must do next."""
+    if 200 <= status < 300:
+        return None
+    errors, request_id = _envelope(body_bytes)
+    request_id = request_id or _header(headers, wire.REQUEST_ID_HEADER)
+    context = ApiContext(
+        method=method,
+        path=path,
+        status=status,
+        request_id=request_id,
+        body_excerpt=_excerpt(body_bytes),
+        op=op,
+    )
+    types = [str(e.get(wire.ERROR_TYPE)) for e in errors if e.get(wire.ERROR_TYPE)]
+    messages: list[str] = []
+    warnings: list[str] = []
+    for entry in errors:
+        messages.extend(_texts([entry]))
+        checks = entry.get(wire.CHECKS_ONE)
+        if isinstance(checks, dict):
+            messages.extend(_texts(checks.get(wire.CHECKS_ERRORS)))
+            warnings.extend(_texts(checks.get(wire.CHECKS_WARNINGS)))
+    label = "/".join(types) or f"HTTP {status}"
+
+    if status == 429:
+        return RetryableApiError(
+            f"Hemnet rate limit ({label})",
+            context,
+            messages,
+            retry_after_s=retry_after_s(headers),
+        )
+    if status >= 500 or status == 408:
+        # 503 (and 408) mean the request was turned away; any other fault may have come
+        # after a write was done, so a create must be settled by reading back.
+        unknown = method.upper() not in SAFE_METHODS and status not in (503, 408)
+        return RetryableApiError(
+            f"Hemnet fault ({label})",
+            context,
+            messages,
+            retry_after_s=retry_after_s(headers),
+            outcome_unknown=unknown,
+        )
+    if status in (401, 403):
+        return AuthenticationApiError(f"Hemnet refused the key ({label})", context, messages)
+    if status in (404, 409, 410):
+        return RemoteDriftError(
+            f"Hemnet does not have what syncd expected ({label})", context, messages
+        )
+    return RejectedApiError(
+        f"Hemnet rejected the request ({label})",
+        context,
+        messages,
+        error_types=types,
+        warnings=warnings,
+    )
+
+
+# Failures before a connection exists: the request cannot have reached Hemnet.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# Failures while reading the answer: the request was sent in full.
+_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def from_transport_error(
+    exc: httpx.TransportError | httpx.TimeoutException,
+    method: str,
+    path: str,
+    sent: bool,
+    op: str | None = None,
+) -> RetryableApiError:
+    """A network failure as a retryable error; ``sent`` says the request bytes went out.
+
+    ``outcome_unknown`` is True when Hemnet may have acted on the request: the answer was
+    lost while being read, or bytes had gone out when the connection broke.
+    """
+    if isinstance(exc, _NOT_SENT):
+        unknown = False
+    elif isinstance(exc, _SENT):
+        unknown = True
+    else:
+        unknown = sent
+    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
+    context = ApiContext(method=method, path=path, op=op)
+    detail = scrub(str(exc))[:EXCERPT_CHARS] or type(exc).__name__
+    return RetryableApiError(
+        f"{kind} talking to Hemnet ({type(exc).__name__}: {detail})",
+        context,
+        outcome_unknown=unknown,
+    )
