@@ -46,6 +46,8 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# Values never repeated in problems, logs or reports (personal identity numbers).
+SECRET_FIELDS = frozenset({"seller.identity_number"})
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
 _ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 
@@ -181,7 +183,10 @@ class Assembler:
             if result is None and spec.default is not None:
                 result = self.convert(name, kind, FieldSpec(), spec.default)
         except ValueError as exc:
-            out.append(Problem(name, None if raw is None else str(raw)[:200], str(exc)))
+            shown, reason = None if raw is None else str(raw)[:200], str(exc)
+            if name in SECRET_FIELDS:
+                shown, reason = "(hidden)", "not a valid value"  # never echo it
+            out.append(Problem(name, shown, reason))
             return None
         if result is None and spec.required:
             out.append(Problem(name, None, "required by the mapping but empty"))
@@ -345,9 +350,11 @@ class Assembler:
 
     def _images(self, record: Record, out: list[Problem]) -> list[Image]:
         images: list[Image] = []
+        position = 0  # counts every image the export names, so problems point at it
         for group in self.mapping.images:
             for sub in self._group_records(record, group):
-                where = f"images[{len(images)}]"
+                where = f"images[{position}]"
+                position += 1
                 got: dict[str, Any] = {}
                 for name, spec in group.fields.items():
                     got[name] = self.value(sub, f"{where}.{name}", IMAGE_KINDS[name], spec, out)

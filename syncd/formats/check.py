@@ -1,0 +1,125 @@
+"""``syncd check``: what a mapping makes of an export file, without storing anything.
+
+Counts records, measures how often each canonical field is filled, and lists every
+problem with its location, as text or JSON. Changes no state and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from syncd.errors import ParseError
+from syncd.formats.mapping import FIELD_KINDS, Mapping
+from syncd.formats.parse import parse_file
+
+COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_KINDS, "images", "viewings")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem of one record (or of the file, when ``record`` is None)."""
+
+    severity: str
+    reason: str
+    record: int | None = None
+    line: int | None = None
+    listing_key: str | None = None
+    field: str | None = None
+    value: str | None = None
+
+    def text(self) -> str:
+        where = []
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.listing_key:
+            where.append(f"key {self.listing_key}")
+        head = f"{self.severity.upper():7} {', '.join(where) or 'file'}"
+        what = f" {self.field}" if self.field else ""
+        value = f" = {self.value!r}" if self.value is not None else ""
+        return f"{head}:{what}{value}: {self.reason}"
+
+
+@dataclass
+class CheckReport:
+    path: str
+    mapping: str
+    format: str
+    encoding: str | None = None
+    full: bool | None = None
+    record_count: int = 0
+    usable_count: int = 0
+    agency_keys: list[str] = field(default_factory=list)
+    coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
+    findings: list[Finding] = field(default_factory=list)
+    fatal: str | None = None  # the file cannot be used at all (ParseError)
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and self.usable_count == self.record_count
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data["ok"] = self.ok
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    def to_text(self) -> str:
+        mode = "full" if self.full else "incremental" if self.full is not None else "?"
+        lines = [
+            f"{self.path}: {self.format} via mapping {self.mapping}",
+            f"  encoding {self.encoding or '?'}, {mode} export, "
+            f"agencies: {', '.join(self.agency_keys) or '-'}",
+            f"  {self.record_count} record(s), {self.usable_count} usable, "
+            f"{self.record_count - self.usable_count} skipped",
+        ]
+        if self.fatal:
+            lines.append(f"  FILE REJECTED: {self.fatal}")
+        lines.append("  field coverage (share of records with a value):")
+        for name in COVERAGE_FIELDS:
+            share = self.coverage.get(name, 0.0)
+            lines.append(f"    {name:28} {share:6.1%}")
+        counts = Counter(f.severity for f in self.findings)
+        lines.append(
+            f"  {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s)"
+            + (":" if self.findings else "")
+        )
+        lines.extend(f"    {finding.text()}" for finding in self.findings)
+        return "\n".join(lines)
+
+
+def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
+    """Parse ``path`` with ``mapping`` and report; a broken file is reported, not raised."""
+    report = CheckReport(path=str(path), mapping=mapping.name, format=mapping.format)
+    filled: Counter[str] = Counter()
+    try:
+        result = parse_file(path, mapping)
+        report.encoding, report.full = result.encoding, result.full
+        for record in result.records:
+            report.record_count += 1
+            report.usable_count += record.listing is not None
+            filled.update(record.filled)
+            report.findings.extend(
+                Finding(
+                    p.severity,
+                    p.reason,
+                    record.index,
+                    record.line,
+                    record.listing_key,
+                    p.field,
+                    p.value,
+                )
+                for p in record.problems
+            )
+        report.findings[:0] = [Finding("warning", w) for w in result.warnings]
+        report.agency_keys = sorted(result.agency_keys)
+    except ParseError as exc:
+        report.fatal = str(exc)
+        report.findings.append(Finding("error", exc.reason, line=exc.line))
+    total = report.record_count or 1
+    report.coverage = {name: filled[name] / total for name in COVERAGE_FIELDS}
+    return report
