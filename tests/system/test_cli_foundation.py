@@ -139,3 +139,11 @@ def test_usage_errors_exit_2() -> None:
     result = run("no-such-command")
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def test_config_check_names_the_token_source_never_the_token() -> None:
+    env = {"SYNCD_HEMNET_TOKEN": "tok-very-secret-123"}
+    result = run("config", "check", str(REPO / "config.example.toml"), env=env)
+    assert result.returncode == 0
+    assert "hemnet token: env SYNCD_HEMNET_TOKEN" in result.stdout
+    assert "tok-very-secret-123" not in result.stdout + result.stderr
