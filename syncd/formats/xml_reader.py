@@ -137,8 +137,10 @@ class XmlSource:
         self.mapping = mapping
         self.warnings: list[str] = []
         declared = check_prolog(path)
-        self.encoding = declared
-        mismatch = utf8_in_single_byte_file(path, declared)
+        # The mapping may override a declaration known to lie (see docs/mappings.md).
+        self.forced = None if mapping.encoding == "auto" else mapping.encoding
+        self.encoding = self.forced or declared
+        mismatch = None if self.forced else utf8_in_single_byte_file(path, declared)
         if mismatch:
             log.warning("%s: %s", path, mismatch)
             self.warnings.append(mismatch)
@@ -157,6 +159,7 @@ class XmlSource:
             huge_tree=False,
             remove_comments=True,
             remove_pis=True,
+            encoding=self.forced,
         )
         try:
             for _event, element in context:
@@ -180,7 +183,7 @@ class XmlSource:
 
 def _explain(message: str, encoding: str) -> str:
     """libxml2's words, plus what an operator should suspect."""
-    message = re.sub(r"\s*\(.*?, line \d+, column \d+\)$", "", message).strip()
+    message = re.sub(r",? line \d+, column \d+\)?$", "", message).strip()
     if "not proper UTF-8" in message or "Input is not proper" in message:
         guess = "ISO-8859-1/cp1252" if codecs.lookup(encoding).name == "utf-8" else "another"
         return f"not well-formed: declared {encoding} but the bytes look like {guess} ({message})"
