@@ -128,7 +128,10 @@ def classify(
     messages: list[str] = []
     warnings: list[str] = []
     for entry in errors:
-        messages.extend(_texts([entry]))
+        field = entry.get(wire.ERROR_FIELD)
+        # A ValidationError's message alone ("must not be null") does not say what is wrong.
+        prefix = f"{field}: " if isinstance(field, str) and field else ""
+        messages.extend(prefix + text for text in _texts([entry]))
         checks = entry.get(wire.CHECKS_ONE)
         if isinstance(checks, dict):
             messages.extend(_texts(checks.get(wire.CHECKS_ERRORS)))

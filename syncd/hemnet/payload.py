@@ -159,8 +159,10 @@ def image_body(url: str, caption: str | None, position: int, is_floor_plan: bool
 
 
 def image_update_body(position: int, caption: str | None) -> Json:
-    # Both are always sent: a caption of None clears the one Hemnet has.
-    return {wire.IMAGE_ONE: {wire.IMAGE_POSITION: position, wire.IMAGE_CAPTION: caption}}
+    # Both are always sent. The sandbox refuses null here, so an empty caption clears the
+    # one Hemnet has (ASSUMED; docs/hemnet-wire.md does not say) and reads back as None.
+    text = caption or wire.NO_CAPTION
+    return {wire.IMAGE_ONE: {wire.IMAGE_POSITION: position, wire.IMAGE_CAPTION: text}}
 
 
 def publish_body(allowed_auto_approve: bool | None) -> Json | None:
@@ -351,7 +353,7 @@ def image_from(data: Json) -> RemoteImage:
         state=state,
         state_message=message.strip() if message else None,
         position=int(position) if position is not None else None,
-        caption=_str(data, wire.IMAGE_CAPTION),
+        caption=_str(data, wire.IMAGE_CAPTION) or None,
         is_floor_plan=bool(data.get(wire.IMAGE_IS_FLOOR_PLAN, False)),
     )
 

@@ -137,6 +137,7 @@ IMAGE_URL: Final = "url"
 IMAGE_CAPTION: Final = "caption"
 IMAGE_POSITION: Final = "position"
 IMAGE_IS_FLOOR_PLAN: Final = "isFloorPlan"
+NO_CAPTION: Final = ""  # ASSUMED: how a PATCH clears a caption (null is refused)
 IMAGE_STATE: Final = "state"  # DOC
 IMAGE_STATE_MESSAGE: Final = "stateMessage"  # DOC
 

@@ -71,6 +71,13 @@ def test_validation_is_rejected_with_trimmed_messages(status: int) -> None:
     assert "askingPrice must be an integer" in str(err)
 
 
+def test_validation_messages_name_the_field() -> None:
+    body = envelope({"type": "ValidationError", "message": "must not be null", "field": "caption"})
+    err = classify("PATCH", "/listings/1/images/2", 400, {}, body)
+    assert isinstance(err, RejectedApiError)
+    assert err.messages == ["caption: must not be null"]
+
+
 def test_checks_error_carries_errors_and_warnings() -> None:
     body = envelope(
         {

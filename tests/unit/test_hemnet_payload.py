@@ -187,7 +187,7 @@ def test_side_bodies() -> None:
     assert payload.publish_body(None) is None
     assert payload.publish_body(True) == {"allowedAutoApprove": True}
     assert payload.market_state_body(MarketState.UPCOMING) == {"marketState": "UPCOMING"}
-    assert payload.image_update_body(3, None) == {"image": {"position": 3, "caption": None}}
+    assert payload.image_update_body(3, None) == {"image": {"position": 3, "caption": ""}}
     assert payload.image_right_body(ImageRight(terms="NO_LICENSE")) == {
         "imageRight": {"terms": "NO_LICENSE"}
     }
