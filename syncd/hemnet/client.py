@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # (method, path template, status or None on a network failure, seconds)
 Observer = Callable[[str, str, int | None, float], None]
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 class HemnetClient:
@@ -220,12 +221,6 @@ class HemnetClient:
             elif not isinstance(page_size, int) or len(items) < page_size:
                 return
 
-    def _parse(self, parser: Callable[[Json], Any], data: Json, what: str) -> Any:
-        try:
-            return parser(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _unreadable_data("GET", what, None, str(exc)) from exc
-
     # --- keys ------------------------------------------------------------------------------
 
     def list_keys(self) -> list[RemoteKey]:
@@ -238,14 +233,12 @@ class HemnetClient:
 
     def get_key(self, key_id: str) -> RemoteKey:
         data = self._one("GET", wire.KEY, {"key_id": key_id}, wire.KEY_ONE)
-        key: RemoteKey = self._parse(payload.key_from, data, wire.KEY)
-        return key
+        return _parse(payload.key_from, data, "GET", wire.KEY)
 
     def create_key(self, name: str) -> RemoteKey:
         """A new key; its ``token`` is in this answer only (store it at once)."""
         data = self._one("POST", wire.KEYS, None, wire.KEY_ONE, body=payload.key_body(name))
-        key: RemoteKey = self._parse(payload.key_from, data, wire.KEYS)
-        return key
+        return _parse(payload.key_from, data, "POST", wire.KEYS)
 
     def delete_key(self, key_id: str) -> None:
         self._request("DELETE", wire.KEY, {"key_id": key_id})
@@ -257,19 +250,17 @@ class HemnetClient:
     ) -> RemoteAgency:
         body = payload.agency_body(name, organisation_number, external_id)
         data = self._one("POST", wire.AGENCIES, None, wire.AGENCY_ONE, body=body)
-        agency: RemoteAgency = self._parse(payload.agency_from, data, wire.AGENCIES)
-        return agency
+        return _parse(payload.agency_from, data, "POST", wire.AGENCIES)
 
     def list_agencies(self) -> list[RemoteAgency]:
         return [
-            self._parse(payload.agency_from, item, wire.AGENCIES)
+            _parse(payload.agency_from, item, "GET", wire.AGENCIES)
             for item in self._all_pages(wire.AGENCIES, None, wire.AGENCY_MANY)
         ]
 
     def get_agency(self, agency_id: str) -> RemoteAgency:
         data = self._one("GET", wire.AGENCY, {"agency_id": agency_id}, wire.AGENCY_ONE)
-        agency: RemoteAgency = self._parse(payload.agency_from, data, wire.AGENCY)
-        return agency
+        return _parse(payload.agency_from, data, "GET", wire.AGENCY)
 
     # --- listings --------------------------------------------------------------------------
 
@@ -281,15 +272,13 @@ class HemnetClient:
         body: Mapping[str, Any] | None = None,
     ) -> RemoteListing:
         data = self._one(method, template, {"listing_id": listing_id}, wire.LISTING_ONE, body=body)
-        listing: RemoteListing = self._parse(payload.known_listing_from, data, template)
-        return listing
+        return _parse(payload.known_listing_from, data, method, template)
 
     def create_listing(self, body: Mapping[str, Any]) -> RemoteListing:
         """Create from ``payload.listing_body``. Not idempotent: settle unknown outcomes by
         ``list_listings(external_id=...)`` before sending again."""
         data = self._one("POST", wire.LISTINGS, None, wire.LISTING_ONE, body=body)
-        listing: RemoteListing = self._parse(payload.known_listing_from, data, wire.LISTINGS)
-        return listing
+        return _parse(payload.known_listing_from, data, "POST", wire.LISTINGS)
 
     def list_listings(
         self, external_id: str | None = None, agency_id: str | None = None
@@ -301,7 +290,7 @@ class HemnetClient:
         if agency_id is not None:
             query[wire.AGENCY_ID] = agency_id
         return [
-            self._parse(payload.known_listing_from, item, wire.LISTINGS)
+            _parse(payload.known_listing_from, item, "GET", wire.LISTINGS)
             for item in self._all_pages(wire.LISTINGS, None, wire.LISTING_MANY, query=query)
         ]
 
@@ -333,18 +322,15 @@ class HemnetClient:
         data = self._one(
             "POST", wire.SALE_OF_LISTING, {"listing_id": listing_id}, wire.SALE_ONE, body=body
         )
-        sale: RemoteSale = self._parse(payload.sale_from, data, wire.SALE_OF_LISTING)
-        return sale
+        return _parse(payload.sale_from, data, "POST", wire.SALE_OF_LISTING)
 
     def get_sale(self, sale_id: str) -> RemoteSale:
         data = self._one("GET", wire.SALE, {"sale_id": sale_id}, wire.SALE_ONE)
-        sale: RemoteSale = self._parse(payload.sale_from, data, wire.SALE)
-        return sale
+        return _parse(payload.sale_from, data, "GET", wire.SALE)
 
     def get_checks(self, listing_id: str) -> Checks:
         data = self._one("GET", wire.CHECKS, {"listing_id": listing_id}, wire.CHECKS_ONE)
-        checks: Checks = self._parse(payload.checks_from, data, wire.CHECKS)
-        return checks
+        return _parse(payload.checks_from, data, "GET", wire.CHECKS)
 
     def put_seller_information(self, listing_id: str, seller: SellerInformation) -> None:
         """Write-only on Hemnet: nothing comes back to compare (remember a hash instead)."""
@@ -375,8 +361,7 @@ class HemnetClient:
             if exc.context.status == 404:
                 return None
             raise
-        right: ImageRight = self._parse(payload.image_right_from, data, wire.IMAGE_RIGHT)
-        return right
+        return _parse(payload.image_right_from, data, "GET", wire.IMAGE_RIGHT)
 
     def put_image_right(self, listing_id: str, right: ImageRight) -> ImageRight:
         data = self._one(
@@ -386,8 +371,7 @@ class HemnetClient:
             wire.IMAGE_RIGHT_ONE,
             body=payload.image_right_body(right),
         )
-        stored: ImageRight = self._parse(payload.image_right_from, data, wire.IMAGE_RIGHT)
-        return stored
+        return _parse(payload.image_right_from, data, "PUT", wire.IMAGE_RIGHT)
 
     def delete_image_right(self, listing_id: str) -> None:
         self._request("DELETE", wire.IMAGE_RIGHT, {"listing_id": listing_id})
@@ -406,13 +390,12 @@ class HemnetClient:
         the images and matching the URL before sending again."""
         body = payload.image_body(url, caption, position, is_floor_plan)
         data = self._one("POST", wire.IMAGES, {"listing_id": listing_id}, wire.IMAGE_ONE, body=body)
-        image: RemoteImage = self._parse(payload.image_from, data, wire.IMAGES)
-        return image
+        return _parse(payload.image_from, data, "POST", wire.IMAGES)
 
     def list_images(self, listing_id: str, limit: int = wire.MAX_PAGE_SIZE) -> list[RemoteImage]:
         """Every image of the listing, all pages (Hemnet's default page holds only 20)."""
         return [
-            self._parse(payload.image_from, item, wire.IMAGES)
+            _parse(payload.image_from, item, "GET", wire.IMAGES)
             for item in self._all_pages(
                 wire.IMAGES, {"listing_id": listing_id}, wire.IMAGE_MANY, limit=limit
             )
@@ -422,8 +405,7 @@ class HemnetClient:
         """One image, with ``state_message`` when it failed (only here, not in the list)."""
         args = {"listing_id": listing_id, "image_id": image_id}
         data = self._one("GET", wire.IMAGE, args, wire.IMAGE_ONE)
-        image: RemoteImage = self._parse(payload.image_from, data, wire.IMAGE)
-        return image
+        return _parse(payload.image_from, data, "GET", wire.IMAGE)
 
     def update_image(
         self, listing_id: str, image_id: str, position: int, caption: str | None
@@ -431,11 +413,17 @@ class HemnetClient:
         args = {"listing_id": listing_id, "image_id": image_id}
         body = payload.image_update_body(position, caption)
         data = self._one("PATCH", wire.IMAGE, args, wire.IMAGE_ONE, body=body)
-        image: RemoteImage = self._parse(payload.image_from, data, wire.IMAGE)
-        return image
+        return _parse(payload.image_from, data, "PATCH", wire.IMAGE)
 
     def delete_image(self, listing_id: str, image_id: str) -> None:
         self._request("DELETE", wire.IMAGE, {"listing_id": listing_id, "image_id": image_id})
+
+
+def _parse(parser: Callable[[Json], T], data: Json, method: str, template: str) -> T:
+    try:
+        return parser(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _unreadable_data(method, template, None, str(exc)) from exc
 
 
 def _unreadable(method: str, response: httpx.Response, why: str) -> ApiError:

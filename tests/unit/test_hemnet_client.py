@@ -324,3 +324,14 @@ def test_missing_image_right_reads_as_none() -> None:
         return httpx.Response(404, json={"errors": [{"type": "NotFoundError"}]})
 
     assert client(handler).get_image_right("L1") is None
+
+
+def test_a_create_answer_without_an_id_is_an_unknown_outcome() -> None:
+    # The listing may well exist now: it must be settled by reading back, not re-sent.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json={"listing": {"externalId": "A12"}})
+
+    with pytest.raises(RetryableApiError) as info:
+        client(handler).create_listing({"listing": {"externalId": "A12"}})
+    assert info.value.outcome_unknown is True
+    assert info.value.context.method == "POST"
