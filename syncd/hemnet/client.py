@@ -113,7 +113,7 @@ class HemnetClient:
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, str | int] | None = None,
     ) -> httpx.Response:
-        path = template.format(**{k: quote(str(v), safe="") for k, v in (path_args or {}).items()})
+        path = _path(template, path_args)
         for attempt in range(2):
             token = self._token_provider()
             sent = False
@@ -171,7 +171,7 @@ class HemnetClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise _unreadable(method, response, str(exc)) from exc
+            raise _unreadable(method, _path(template, path_args), response, str(exc)) from exc
 
     def _one(
         self,
@@ -426,11 +426,16 @@ def _parse(parser: Callable[[Json], T], data: Json, method: str, template: str) 
         raise _unreadable_data(method, template, None, str(exc)) from exc
 
 
-def _unreadable(method: str, response: httpx.Response, why: str) -> ApiError:
+def _path(template: str, path_args: Mapping[str, str] | None) -> str:
+    # Hemnet's ids are opaque: quoted whole, so one can never add a path segment.
+    return template.format(**{k: quote(str(v), safe="") for k, v in (path_args or {}).items()})
+
+
+def _unreadable(method: str, path: str, response: httpx.Response, why: str) -> ApiError:
     """A 2xx answer syncd cannot read: a write may have happened, so its outcome is unknown."""
     context = ApiContext(
         method=method,
-        path=response.request.url.path,
+        path=path,
         status=response.status_code,
         request_id=response.headers.get(wire.REQUEST_ID_HEADER),
     )
@@ -444,9 +449,8 @@ def _unreadable(method: str, response: httpx.Response, why: str) -> ApiError:
 def _unreadable_data(
     method: str, template: str, path_args: Mapping[str, str] | None, why: str
 ) -> ApiError:
-    path = template.format(**(path_args or {})) if path_args else template
     return RetryableApiError(
         f"unexpected answer from Hemnet ({why[:120]})",
-        ApiContext(method=method, path=path),
+        ApiContext(method=method, path=_path(template, path_args)),
         outcome_unknown=method.upper() not in SAFE_METHODS,
     )
