@@ -95,7 +95,7 @@ class BlmSource:
                 if not text.strip():
                     continue
                 row = text.split(self.field_separator)
-                if len(row) == len(names) + 1 and not row[-1].strip():
+                if text.rstrip("\r\n").endswith(self.field_separator):
                     row.pop()  # records end "…|~": the last separator closes the last field
                 problems: list[Problem] = []
                 if len(row) != len(names):

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -149,8 +149,14 @@ class XmlSource:
         """Each record element with its line; raises ParseError where the XML breaks."""
         xpaths = XPathCache(dict(self.mapping.namespaces))
         tag = _record_tag(self.mapping)
+        with self.path.open("rb") as stream:
+            yield from self._parse(stream, xpaths, tag)
+
+    def _parse(
+        self, stream: BinaryIO, xpaths: XPathCache, tag: str
+    ) -> Iterator[tuple[XmlRecord, int | None]]:
         context = etree.iterparse(
-            str(self.path),
+            stream,
             events=("end",),
             tag=tag,
             resolve_entities=False,
@@ -184,7 +190,7 @@ class XmlSource:
 def _explain(message: str, encoding: str) -> str:
     """libxml2's words, plus what an operator should suspect."""
     message = re.sub(r",? line \d+, column \d+\)?$", "", message).strip()
-    if "not proper UTF-8" in message or "Input is not proper" in message:
+    if "not proper UTF-8" in message or "Invalid bytes in character encoding" in message:
         guess = "ISO-8859-1/cp1252" if codecs.lookup(encoding).name == "utf-8" else "another"
         return f"not well-formed: declared {encoding} but the bytes look like {guess} ({message})"
     return f"not well-formed XML: {message}"
