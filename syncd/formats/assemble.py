@@ -63,14 +63,18 @@ class Record(Protocol):
 class _Indexed:
     """A tabular record seen through one repeat index n ("bild_{n}" -> "bild_3")."""
 
-    __slots__ = ("n", "record")
+    __slots__ = ("cache", "n", "record")
 
-    def __init__(self, record: Record, n: int) -> None:
+    def __init__(self, record: Record, n: int, cache: dict[tuple[Expr, int], Expr]) -> None:
         self.record = record
         self.n = n
+        self.cache = cache  # shared by all records: expanding names per row is costly
 
     def values(self, expr: Expr) -> list[str]:
-        return self.record.values(expand_repeat(expr, self.n))
+        name = self.cache.get((expr, self.n))
+        if name is None:
+            name = self.cache[(expr, self.n)] = expand_repeat(expr, self.n)
+        return self.record.values(name)
 
     def each(self, expr: str) -> Sequence[Record]:
         return []
@@ -91,6 +95,7 @@ class Assembler:
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
         self.date_formats = mapping.date_formats or transforms.DEFAULT_DATE_FORMATS
+        self._names: dict[tuple[Expr, int], Expr] = {}
 
     # --- one value ------------------------------------------------------------------
 
@@ -344,9 +349,22 @@ class Assembler:
     def _group_records(self, record: Record, group: GroupSpec) -> Sequence[Record]:
         if group.each is not None:
             return record.each(group.each)
-        if group.repeat == 1 and group.start == 1:
-            return [_Indexed(record, 1)]
-        return [_Indexed(record, n) for n in range(group.start, group.start + group.repeat)]
+        names = self._names
+        return [_Indexed(record, n, names) for n in range(group.start, group.start + group.repeat)]
+
+    def _group_values(
+        self, sub: Record, group: GroupSpec, where: str, kinds: dict[str, str], out: list[Problem]
+    ) -> dict[str, Any] | None:
+        """The values of one group member, or None when its main value is empty."""
+        main = "url" if "url" in kinds else "starts_at"
+        first = self.value(sub, f"{where}.{main}", kinds[main], group.fields[main], out)
+        if first is None:
+            return None  # most of bild_1..bild_50 are empty: skip the rest cheaply
+        got: dict[str, Any] = {main: first}
+        for name, spec in group.fields.items():
+            if name != main:
+                got[name] = self.value(sub, f"{where}.{name}", kinds[name], spec, out)
+        return got
 
     def _images(self, record: Record, out: list[Problem]) -> list[Image]:
         images: list[Image] = []
@@ -355,10 +373,8 @@ class Assembler:
             for sub in self._group_records(record, group):
                 where = f"images[{position}]"
                 position += 1
-                got: dict[str, Any] = {}
-                for name, spec in group.fields.items():
-                    got[name] = self.value(sub, f"{where}.{name}", IMAGE_KINDS[name], spec, out)
-                if not got.get("url"):
+                got = self._group_values(sub, group, where, IMAGE_KINDS, out)
+                if got is None:
                     continue
                 url, warnings = transforms.image_url(got["url"], self.mapping.base_url)
                 out.extend(Problem(f"{where}.url", got["url"], w, "warning") for w in warnings)
@@ -385,13 +401,10 @@ class Assembler:
         for group in self.mapping.viewings:
             for sub in self._group_records(record, group):
                 where = f"viewings[{len(viewings)}]"
-                got = {
-                    name: self.value(sub, f"{where}.{name}", VIEWING_KINDS[name], spec, out)
-                    for name, spec in group.fields.items()
-                }
-                starts_at, ends_at = got.get("starts_at"), got.get("ends_at")
-                if starts_at is None:
+                got = self._group_values(sub, group, where, VIEWING_KINDS, out)
+                if got is None:
                     continue
+                starts_at, ends_at = got["starts_at"], got.get("ends_at")
                 if isinstance(ends_at, time):
                     ends_at = datetime.combine(starts_at.date(), ends_at)
                 viewings.append(Viewing(starts_at=starts_at, ends_at=ends_at, note=got.get("note")))

@@ -43,6 +43,8 @@ class XPathCache:
 
 def _text(item: Any) -> str:
     if isinstance(item, etree._Element):
+        if len(item) == 0:  # a leaf: its text is all there is (the common case)
+            return item.text or ""
         return "".join(str(t) for t in item.itertext())
     if isinstance(item, bool):
         return "true" if item else "false"
