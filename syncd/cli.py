@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from syncd import __version__
+from syncd.commands import COMMANDS
+from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_PATH,
-    Config,
     find_token,
     load_config,
     load_webhook_secrets,
 )
 from syncd.errors import ConfigError, StateError, SyncdError
 from syncd.store import migrate
-from syncd.store.engine import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -45,30 +43,6 @@ Exit codes:
   6  Hemnet API error
   7  Hemnet authentication error (key expired or revoked)
 """
-
-
-class Invocation:
-    """What one run of the command line shares between the group and its commands."""
-
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-
-    @cached_property
-    def config(self) -> Config:
-        return load_config(self.config_path)
-
-    @contextmanager
-    def store(self) -> Iterator[Store]:
-        """The state store; StateError naming 'syncd db upgrade' when it is not at head."""
-        paths = self.config.paths
-        store = open_store(paths.database, paths.migrations_dir)
-        try:
-            yield store
-        finally:
-            store.close()
-
-
-pass_invocation = click.make_pass_decorator(Invocation)
 
 
 def _configure_logging(verbose: int) -> None:
@@ -192,6 +166,10 @@ def db_current(invocation: Invocation) -> int:
         f"database {paths.database}: revision {shown}, head is {head}: run 'syncd db upgrade'"
     )
     return StateError.exit_code
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 # --- the one handler -----------------------------------------------------------------------

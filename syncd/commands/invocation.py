@@ -1,0 +1,37 @@
+"""What one run of the command line shares between the group and its commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from syncd.config import Config, load_config
+from syncd.store.engine import Store, open_store
+
+
+class Invocation:
+    """What one run of the command line shares between the group and its commands."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The state store; StateError naming 'syncd db upgrade' when it is not at head."""
+        paths = self.config.paths
+        store = open_store(paths.database, paths.migrations_dir)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+pass_invocation = click.make_pass_decorator(Invocation)

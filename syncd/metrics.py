@@ -1,0 +1,79 @@
+"""The daemon's Prometheus metrics, in one registry; every other module only increments them.
+
+Kept free of I/O and of syncd imports so any layer may record a figure; ``/metrics`` (the
+daemon's HTTP endpoint) renders ``REGISTRY``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EXPORT_FILES = Counter(
+    "syncd_export_files",
+    "Export files taken from the inbox, by outcome (accepted, rejected, duplicate, held).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+RECORDS = Counter(
+    "syncd_export_records",
+    "Records read from export files, by outcome (accepted, skipped).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+OPERATIONS = Counter(
+    "syncd_operations",
+    "Operations applied to Hemnet, by kind and outcome (succeeded, rejected, retry, unknown).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+API_LATENCY = Histogram(
+    "syncd_api_request_seconds",
+    "Hemnet API request latency, by method and path template.",
+    ["method", "route"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+API_RESPONSES = Counter(
+    "syncd_api_responses",
+    "Hemnet API responses by status class (2xx, 4xx, 429, 5xx, network).",
+    ["status"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "syncd_api_rate_limited",
+    "Hemnet answers 429 Too Many Requests.",
+    registry=REGISTRY,
+)
+LISTINGS_BY_STAGE = Gauge(
+    "syncd_listings",
+    "Listings by stage.",
+    ["stage"],
+    registry=REGISTRY,
+)
+DROP_TO_VISIBLE = Histogram(
+    "syncd_drop_to_visible_seconds",
+    "From the export file that introduced a listing to Hemnet reporting it visible.",
+    buckets=(5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600),
+    registry=REGISTRY,
+)
+OLDEST_AWAITING_APPROVAL = Gauge(
+    "syncd_oldest_awaiting_approval_seconds",
+    "How long the longest-waiting published listing has waited for the broker's approval.",
+    registry=REGISTRY,
+)
+LAST_SUCCESSFUL_SYNC = Gauge(
+    "syncd_last_successful_sync_timestamp_seconds",
+    "Unix time of the last sync pass that finished without an API failure.",
+    registry=REGISTRY,
+)
+
+
+def status_class(status: int | None) -> str:
+    """The label for API_RESPONSES: network failures have no status."""
+    if status is None:
+        return "network"
+    if status == 429:
+        return "429"
+    return f"{status // 100}xx"
