@@ -103,12 +103,16 @@ def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
         first = next(stream)
     except StopIteration:
         first = None
-    full = True
+    warnings = source.warnings
     if first is not None:
         full = assembler.mode(first[0]) == "full"
+    elif mapping.mode.value is not None:
+        full = mapping.mode.value == "full"
     else:
-        mode = mapping.mode.value
-        full = mode in (None, "full")
+        # The mode is read from a record and there is none: an empty file must not be
+        # taken as "every listing has left the CRM".
+        full = False
+        warnings.append("no records, so the export mode could not be read; taken as incremental")
     result = ParseResult(
         path=str(file),
         mapping=mapping.name,
@@ -116,7 +120,7 @@ def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
         encoding=source.encoding,
         full=full,
         records=iter(()),
-        warnings=source.warnings,
+        warnings=warnings,
     )
     result.records = _results(first, stream, assembler, result)
     return result

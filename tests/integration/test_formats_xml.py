@@ -135,3 +135,12 @@ def test_namespaced_records(tmp_path: Path) -> None:
 
     (record,) = list(parse_file(path, mapping_from_dict(data, "ns", "ns")).records)
     assert record.listing is not None and record.listing.address.street == "Gata 1"
+
+
+def test_an_empty_export_whose_mode_comes_from_records_is_not_full(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_text('<openimmo><uebertragung umfang="VOLL"/><anbieter/></openimmo>')
+    result = parse_file(path, load_mapping("openimmo"))
+    assert list(result.records) == []
+    assert result.full is False
+    assert "export mode could not be read" in result.warnings[0]
