@@ -12,6 +12,7 @@ import pytest
 from syncd.domain import ListingStatus
 from syncd.errors import MappingError
 from syncd.formats import load_mapping, parse_file
+from syncd.formats.mapping import FIELD_KINDS, bundled_mappings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "mappings.md"
 
@@ -58,3 +59,23 @@ def test_a_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
 def test_a_missing_mapping_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="does not exist"):
         load_mapping(tmp_path / "nope.toml")
+
+
+def test_every_bundled_mapping_loads() -> None:
+    names = bundled_mappings()
+    assert {"generic-csv", "openimmo", "kyero", "rightmove-blm"} <= set(names)
+    for name in names:
+        mapping = load_mapping(name)
+        assert mapping.name == name
+        assert "listing_key" in mapping.fields
+
+
+def test_generic_csv_maps_every_canonical_field() -> None:
+    mapping = load_mapping("generic-csv")
+    assert set(mapping.fields) == set(FIELD_KINDS)
+    assert mapping.images and mapping.viewings
+
+
+def test_an_unknown_bundled_name_lists_the_bundled_ones() -> None:
+    with pytest.raises(MappingError, match="generic-csv"):
+        load_mapping("no-such-format")

@@ -8,10 +8,7 @@ import pytest
 
 from syncd.errors import MappingError
 from syncd.formats.mapping import (
-    FIELD_KINDS,
-    bundled_mappings,
     expand_repeat,
-    load_mapping,
     mapping_from_dict,
 )
 
@@ -27,21 +24,6 @@ def _minimal(**extra_fields: Any) -> dict[str, Any]:
             **extra_fields,
         },
     }
-
-
-def test_every_bundled_mapping_loads() -> None:
-    names = bundled_mappings()
-    assert {"generic-csv", "openimmo", "kyero", "rightmove-blm"} <= set(names)
-    for name in names:
-        mapping = load_mapping(name)
-        assert mapping.name == name
-        assert "listing_key" in mapping.fields
-
-
-def test_generic_csv_maps_every_canonical_field() -> None:
-    mapping = load_mapping("generic-csv")
-    assert set(mapping.fields) == set(FIELD_KINDS)
-    assert mapping.images and mapping.viewings
 
 
 def test_nested_tables_and_dotted_keys_mean_the_same() -> None:
@@ -83,11 +65,6 @@ def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(MappingError) as caught:
         mapping_from_dict(data, "m.toml", "m")
     assert "2 problem(s)" in str(caught.value)
-
-
-def test_an_unknown_bundled_name_lists_the_bundled_ones() -> None:
-    with pytest.raises(MappingError, match="generic-csv"):
-        load_mapping("no-such-format")
 
 
 def test_repeat_index_in_column_names() -> None:
