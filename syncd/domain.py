@@ -126,7 +126,8 @@ class SellerInformation:
 
     name: str
     email: str | None = None
-    identity_number: str | None = None  # personnummer / organisationsnummer: never logged
+    # personnummer / organisationsnummer: kept out of repr so a logged listing never shows it
+    identity_number: str | None = field(default=None, repr=False)
     seller_type: SellerType | None = None
 
 
