@@ -379,3 +379,27 @@ def load_desired(session: Session) -> Desired:
         missing_since=missing,
         released_removals=released_removals(session),
     )
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def known_images_by_listing(session: Session) -> dict[str, list[ImageRow]]:
+    """Every known image, grouped by listing_key, in position order (status views)."""
+    grouped: dict[str, list[ImageRow]] = {}
+    for img in session.scalars(select(ImageRow).order_by(ImageRow.position, ImageRow.url)):
+        grouped.setdefault(img.listing_key, []).append(img)
+    return grouped
+
+
+def record_stage(session: Session, listing_key: str, stage: str) -> bool:
+    """Store the stage the status views computed; True when it changed.
+
+    Leaves next_poll_at and updated_at alone: the stage is derived, not a new fact.
+    """
+    row = _require(session, listing_key)
+    if row.stage == stage:
+        return False
+    row.stage = stage
+    session.flush()
+    return True

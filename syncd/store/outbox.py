@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from syncd.domain import to_plain
@@ -156,3 +156,19 @@ def supersede_intents(session: Session, listing_keys: Iterable[str], now: dateti
         .execution_options(synchronize_session="fetch")
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def open_operation_counts(session: Session) -> dict[str, int]:
+    """listing_key -> ops planned, in flight or of unknown outcome (status views)."""
+    query = (
+        select(OperationRow.listing_key, func.count())
+        .where(
+            OperationRow.listing_key.is_not(None),
+            OperationRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .group_by(OperationRow.listing_key)
+    )
+    return {str(key): int(count) for key, count in session.execute(query)}
