@@ -24,7 +24,8 @@ from syncd.config import (
     load_config,
     load_webhook_secrets,
 )
-from syncd.errors import ConfigError, StateError, SyncdError
+from syncd.errors import ConfigError, MappingError, StateError, SyncdError
+from syncd.formats import load_mapping
 from syncd.store import migrate
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,19 @@ def config_check(invocation: Invocation, file: Path | None) -> None:
     click.echo("formats (first match wins):")
     missing: list[str] = []
     for index, rule in enumerate(config.formats):
-        exists = rule.mapping_path.is_file()
         mode = f" [{rule.export_mode}]" if rule.export_mode else ""
-        state = "ok" if exists else "MISSING"
-        click.echo(f"  {rule.pattern:<15}-> {rule.mapping}{mode} ({rule.mapping_path}: {state})")
-        if not exists:
+        if not rule.mapping_path.is_file():
+            state = "MISSING"
             missing.append(f"formats[{index}].mapping: no mapping file at {rule.mapping_path}")
+        else:
+            # Load it as ingest will, so a broken mapping is found now, not at the first file.
+            try:
+                load_mapping(rule.mapping_path)
+                state = "ok"
+            except MappingError as error:
+                state = "INVALID"
+                missing.append(f"formats[{index}].mapping: {error}")
+        click.echo(f"  {rule.pattern:<15}-> {rule.mapping}{mode} ({rule.mapping_path}: {state})")
     if not config.formats:
         click.echo("  (none: every export file would be rejected)")
     found = find_token(config)
