@@ -62,3 +62,11 @@ def released_removals(session: Session) -> frozenset[str]:
     """Listing keys whose held removal an operator released."""
     query = select(HoldRow.listing_keys_json).where(HoldRow.released_at.is_not(None))
     return frozenset(str(key) for keys in session.scalars(query) for key in keys)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+def held_listing_keys(session: Session) -> frozenset[str]:
+    """Listing keys an open hold stops (status views show them as held)."""
+    return frozenset(str(key) for hold in open_holds(session) for key in hold.listing_keys_json)
