@@ -403,3 +403,113 @@ def record_stage(session: Session, listing_key: str, stage: str) -> bool:
     row.stage = stage
     session.flush()
     return True
+
+
+# --- poll / reconcile ----------------------------------------------------------------------
+
+
+def listings_to_follow_unscheduled(session: Session) -> list[ListingRow]:
+    """Listings Hemnet is busy with (images in progress, published but not approved) that no
+    one has scheduled a poll for: found here so a missed ``next_poll_at`` never strands them."""
+    processing = (
+        select(ImageRow.id)
+        .where(
+            ImageRow.listing_key == ListingRow.listing_key,
+            ImageRow.state == ImageState.IN_PROGRESS.value,
+        )
+        .exists()
+    )
+    awaiting = ListingRow.is_published.is_(True) & ListingRow.is_approved.is_(False)
+    query = (
+        select(ListingRow)
+        .where(
+            ListingRow.hemnet_id.is_not(None),
+            ListingRow.next_poll_at.is_(None),
+            ListingRow.sold_json.is_(None),
+            processing | awaiting,
+        )
+        .order_by(ListingRow.listing_key)
+    )
+    return list(session.scalars(query))
+
+
+def earliest_next_poll_at(session: Session) -> datetime | None:
+    """When the next listing is due for a poll (None: nothing scheduled)."""
+    query = (
+        select(ListingRow.next_poll_at)
+        .where(ListingRow.next_poll_at.is_not(None))
+        .order_by(ListingRow.next_poll_at)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def oldest_awaiting_approval_since(session: Session) -> datetime | None:
+    """``published_at`` of the listing that has waited longest for the broker's approval."""
+    query = (
+        select(ListingRow.published_at)
+        .where(
+            ListingRow.hemnet_id.is_not(None),
+            ListingRow.is_published.is_(True),
+            ListingRow.is_approved.is_(False),
+            ListingRow.sold_json.is_(None),
+            ListingRow.published_at.is_not(None),
+        )
+        .order_by(ListingRow.published_at)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def set_next_poll_at(
+    session: Session, listing_key: str, next_poll_at: datetime | None, now: datetime
+) -> None:
+    row = _require(session, listing_key)
+    row.next_poll_at = next_poll_at
+    row.updated_at = now
+    session.flush()
+
+
+def set_image_state(
+    session: Session,
+    listing_key: str,
+    url: str,
+    now: datetime,
+    *,
+    state: ImageState,
+    state_message: str | None,
+) -> bool:
+    """What a poll read for one known image; False when the image is no longer known."""
+    row = session.scalars(
+        select(ImageRow).where(ImageRow.listing_key == listing_key, ImageRow.url == url)
+    ).first()
+    if row is None:
+        return False
+    row.state = state.value
+    row.state_message = state_message
+    row.updated_at = now
+    session.flush()
+    return True
+
+
+def record_seen_on_hemnet(
+    session: Session,
+    listing_key: str,
+    now: datetime,
+    *,
+    sent: Listing | None,
+    hemnet_id: str | None = None,
+) -> ListingRow:
+    """Reconcile: the listing body as Hemnet holds it becomes the known ``sent`` state.
+
+    Unlike ``record_sent`` it keeps ``failed_hash`` and ``last_error``: reading Hemnet back
+    says nothing about whether the CRM's current content would be accepted.
+    """
+    row = _require(session, listing_key)
+    if hemnet_id is not None:
+        row.hemnet_id = hemnet_id
+    row.sent_json = None if sent is None else to_plain(sent)
+    row.applied_hash = None if sent is None else Hashes.of(sent).content
+    row.updated_at = now
+    session.flush()
+    return row
