@@ -196,3 +196,13 @@ HOUSING_FORMS_BACK: Final = {v: k for k, v in HOUSING_FORMS.items()}
 TENURES_BACK: Final = {v: k for k, v in TENURES.items()}
 IMAGE_STATES_BACK: Final = {v: k for k, v in IMAGE_STATES.items()}
 MARKET_STATES_BACK: Final = {v: k for k, v in MARKET_STATES.items()}
+
+# --- webhooks (DOC headers, ASSUMED event body; read by syncd/webhook.py) --------------------
+
+WEBHOOK_SIGNATURE_HEADER: Final = "X-Signature"  # DOC: HMAC-SHA256 hex, "old,new" in rotation
+WEBHOOK_TIMESTAMP_HEADER: Final = "X-Timestamp"  # DOC: milliseconds since the epoch
+WEBHOOK_TYPE: Final = "type"  # ASSUMED: "listing" | "image" | "sale"
+WEBHOOK_ACTION: Final = "action"  # ASSUMED
+WEBHOOK_DATA: Final = "data"  # ASSUMED
+WEBHOOK_LISTING_ID: Final = "listingId"  # ASSUMED
+WEBHOOK_EXTERNAL_ID: Final = "externalId"  # ASSUMED
