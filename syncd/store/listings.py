@@ -18,6 +18,7 @@ from syncd.domain import (
     Desired,
     Hashes,
     ImageState,
+    KnownAgency,
     KnownImage,
     KnownListing,
     Listing,
@@ -214,6 +215,17 @@ def record_sent_hashes(
     session.flush()
 
 
+def clear_failure(session: Session, listing_key: str, now: datetime) -> bool:
+    """Forget that Hemnet rejected the listing ('syncd retry KEY'); False if it was not."""
+    row = _require(session, listing_key)
+    was_failed = row.failed_hash is not None
+    row.failed_hash = None
+    row.last_error = None
+    row.updated_at = now
+    session.flush()
+    return was_failed
+
+
 def _require(session: Session, listing_key: str) -> ListingRow:
     row = session.get(ListingRow, listing_key)
     if row is None:
@@ -247,6 +259,12 @@ def set_agency_hemnet_id(session: Session, key: str, hemnet_id: str, now: dateti
     row.hemnet_id = hemnet_id
     row.updated_at = now
     session.flush()
+
+
+def known_agencies(session: Session) -> dict[str, KnownAgency]:
+    """Agencies Hemnet has an id for, by key (the planner's ``agencies``)."""
+    rows = session.scalars(select(AgencyRow).where(AgencyRow.hemnet_id.is_not(None)))
+    return {row.key: KnownAgency(row.key, str(row.hemnet_id)) for row in rows}
 
 
 def all_agencies(session: Session) -> list[AgencyRow]:

@@ -172,3 +172,32 @@ def open_operation_counts(session: Session) -> dict[str, int]:
         .group_by(OperationRow.listing_key)
     )
     return {str(key): int(count) for key, count in session.execute(query)}
+
+
+def supersede_intents_except(session: Session, keep_ids: Iterable[int], now: datetime) -> int:
+    """Intents the current plan no longer asks for become superseded; returns how many.
+
+    Only plain intents: in-flight and unknown ops must be settled, never dropped.
+    """
+    keep = list(keep_ids)
+    result = session.execute(
+        update(OperationRow)
+        .where(OperationRow.status == OpStatus.INTENT.value, OperationRow.id.not_in(keep))
+        .values(status=OpStatus.SUPERSEDED.value, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def make_due_now(session: Session, listing_key: str, now: datetime) -> int:
+    """Intents of one listing waiting out a backoff may run at once ('syncd retry KEY')."""
+    result = session.execute(
+        update(OperationRow)
+        .where(
+            OperationRow.listing_key == listing_key,
+            OperationRow.status == OpStatus.INTENT.value,
+        )
+        .values(next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

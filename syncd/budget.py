@@ -1,0 +1,102 @@
+"""The request budget shared by every Hemnet call (a token bucket) and per-op retry backoff.
+
+Pure-ish: the clock and sleep are injected, no I/O, no syncd imports; it never decides
+what to send or whether an op is retried (that is apply's job).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class TokenBucket:
+    """``rate_per_s`` tokens a second, at most ``burst`` saved up; shared by threads.
+
+    ``pause(seconds)`` empties the bucket and lends nothing until then: Hemnet's
+    Retry-After slows every caller, not only the one that was told.
+    """
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be positive and burst at least 1")
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._updated = clock()
+        self._paused_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            start = max(self._updated, self._paused_until)
+            if now > start:
+                self._tokens = min(self.burst, self._tokens + (now - start) * self.rate_per_s)
+            self._updated = now
+
+    def wait_s(self) -> float:
+        """Seconds until a token is free (0: one is free now); takes nothing."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            if now < self._paused_until:
+                return self._paused_until - now + max(0.0, 1 - self._tokens) / self.rate_per_s
+            return max(0.0, 1 - self._tokens) / self.rate_per_s
+
+    def try_take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            if now >= self._paused_until and self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False
+
+    def take(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for a token and take it; False when ``should_stop`` said so first."""
+        while not should_stop():
+            if self.try_take():
+                return True
+            # Short naps so a stop request is noticed promptly.
+            self._sleep(min(max(self.wait_s(), 0.001), 0.25))
+        return False
+
+    def pause(self, seconds: float) -> None:
+        """Lend nothing for ``seconds`` (Retry-After) and start again from empty."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            self._tokens = 0.0
+            self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits up to base·2^(n-1), capped."""
+
+    base_s: float = 2.0
+    cap_s: float = 900.0
+
+    def delay_s(
+        self,
+        attempts: int,
+        retry_after_s: float | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> float:
+        """Seconds before attempt ``attempts + 1``; never sooner than Hemnet's Retry-After."""
+        ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
+        # Half fixed, half random: spreads retries of many ops yet always waits a little.
+        delay = ceiling / 2 + rand() * ceiling / 2
+        return max(delay, retry_after_s or 0.0)
