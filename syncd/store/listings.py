@@ -531,3 +531,13 @@ def record_seen_on_hemnet(
     row.updated_at = now
     session.flush()
     return row
+
+
+def failed_images(session: Session) -> list[ImageRow]:
+    """Images Hemnet could not process, over all listings (for the operator's alerts)."""
+    query = (
+        select(ImageRow)
+        .where(ImageRow.state == ImageState.FAILED.value)
+        .order_by(ImageRow.listing_key, ImageRow.url)
+    )
+    return list(session.scalars(query))
