@@ -15,6 +15,9 @@ from urllib.parse import quote, urljoin, urlsplit
 # Blanks that CRMs use as thousands separators: space, no-break space, thin spaces, apostrophe.
 _GROUPING = re.compile(r"[\s\u00a0\u2007\u202f']")
 _NUMBER = re.compile(r"[-+]?[\d.,\s\u00a0\u2007\u202f']*\d[\d.,\s\u00a0\u2007\u202f']*")
+# No price, area or year has more digits; longer runs would also overflow the decimal
+# context when rounded (InvalidOperation instead of the documented ValueError).
+MAX_DIGITS = 18
 
 
 def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
@@ -51,6 +54,8 @@ def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
                 text = text.replace(sep, ".")
     if text.count(".") > 1:
         raise ValueError(f"cannot read {raw!r} as a number")
+    if sum(ch.isdigit() for ch in text) > MAX_DIGITS:
+        raise ValueError(f"{raw[:40]!r} has more than {MAX_DIGITS} digits; not a plausible number")
     try:
         return Decimal(text)
     except InvalidOperation:
@@ -129,6 +134,11 @@ def strip_html(raw: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+# What quote() below leaves alone (its safe set, letters, digits, "_.-~"), ASCII only:
+# a URL made of nothing else needs no quoting, which is nearly every URL.
+_URL_UNCHANGED = re.compile(r"[A-Za-z0-9_.\-~:/?#\[\]@!$&'()*+,;=%]*")
+
+
 def image_url(raw: str, base_url: str | None) -> tuple[str, list[str]]:
     """An absolute, valid image URL and the warnings about what had to be repaired.
 
@@ -139,6 +149,8 @@ def image_url(raw: str, base_url: str | None) -> tuple[str, list[str]]:
     url = raw.strip()
     if base_url and not urlsplit(url).scheme:
         url = urljoin(base_url, url)
+    if _URL_UNCHANGED.fullmatch(url):
+        return url, warnings
     safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
     if safe != url:
         warnings.append("image URL had spaces or unsafe characters; they were percent-encoded")
