@@ -31,17 +31,19 @@ class XPathCache:
 
     def __init__(self, namespaces: dict[str, str]) -> None:
         self._namespaces = namespaces or None
-        self._compiled: dict[str, etree.XPath] = {}
+        self._compiled: dict[Expr, etree.XPath] = {}
 
-    def get(self, expr: str) -> etree.XPath:
+    def get(self, expr: Expr) -> etree.XPath:
         found = self._compiled.get(expr)
         if found is None:
-            found = etree.XPath(expr, namespaces=self._namespaces, smart_strings=False)
+            found = etree.XPath(str(expr), namespaces=self._namespaces, smart_strings=False)
             self._compiled[expr] = found
         return found
 
 
 def _text(item: Any) -> str:
+    if type(item) is str:  # text() and @attr results (smart_strings off): the common case
+        return item
     if isinstance(item, etree._Element):
         if len(item) == 0:  # a leaf: its text is all there is (the common case)
             return item.text or ""
@@ -63,8 +65,8 @@ class XmlRecord:
         self._xpaths = xpaths
 
     def values(self, expr: Expr) -> list[str]:
-        result: Any = self._xpaths.get(str(expr))(self.element)
-        if isinstance(result, list):
+        result: Any = self._xpaths.get(expr)(self.element)
+        if type(result) is list:
             return [_text(item) for item in result]
         if isinstance(result, float) and math.isnan(result):  # number() of nothing
             return []
