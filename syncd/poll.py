@@ -1,0 +1,388 @@
+"""Reads Hemnet back for the listings it is busy with: image processing, approval, visibility.
+
+Polls are reads: they change what is KNOWN (image states, publication state), never what
+is sent; what to do about a failed image or an unpublished listing is the planner's call.
+No API call is made while the state database is locked for writing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from syncd import metrics
+from syncd.clock import utc_now
+from syncd.config import Config
+from syncd.domain import ImageState
+from syncd.errors import ApiError, AuthenticationApiError, RemoteDriftError, RetryableApiError
+from syncd.hemnet.client import HemnetClient
+from syncd.hemnet.models import RemoteImage, RemoteListing
+from syncd.progress import stage_of
+from syncd.store import events, holds, listings, outbox
+from syncd.store.engine import Store
+from syncd.store.tables import ImageRow, ListingRow
+
+log = logging.getLogger(__name__)
+
+# ASSUMED: brokers who approve promptly do so within minutes of publishing; a listing that
+# has waited longer is followed at the slow interval (the wait may last days).
+FAST_APPROVAL_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    polled: int  # listings read back
+    changed: int  # listings whose known state changed
+    next_due_at: datetime | None  # when the scheduler should call poll_due again
+
+
+def next_poll_time(
+    *,
+    images_in_progress: bool,
+    awaiting_approval: bool,
+    published_at: datetime | None,
+    sold: bool,
+    now: datetime,
+    fast_s: float,
+    slow_s: float,
+) -> datetime | None:
+    """When to read a listing back next; None when Hemnet has nothing left to report.
+
+    Fast while images process or just after publishing, slow while a broker takes their
+    time to approve; a visible, sold or idle listing is left to the periodic reconcile.
+    """
+    if sold:
+        return None
+    if images_in_progress:
+        return now + timedelta(seconds=fast_s)
+    if awaiting_approval:
+        recent = published_at is None or now - published_at <= FAST_APPROVAL_WINDOW
+        return now + timedelta(seconds=fast_s if recent else slow_s)
+    return None
+
+
+@dataclass(frozen=True)
+class _ImageRead:
+    """One known image and what Hemnet now says of it (None: Hemnet no longer has it)."""
+
+    url: str
+    position: int
+    state: str | None
+    state_message: str | None
+    remote: RemoteImage | None
+
+
+class Poller:
+    """Follows listings through image processing and approval (see ``poll_due``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: HemnetClient,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._config = config
+        self._clock = clock
+
+    # --- triggers --------------------------------------------------------------------------
+
+    def poll_due(self) -> PollReport:
+        """Read back every listing whose poll is due (or that Hemnet is busy with unscheduled)."""
+        now = self._clock()
+        with self._store.read() as session:
+            due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
+            due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+        polled = changed = 0
+        for key in dict.fromkeys(due):
+            try:
+                if self._poll(key, full=False):
+                    changed += 1
+                polled += 1
+            except AuthenticationApiError:
+                raise  # every other read would fail the same way; the key needs renewing
+            except ApiError as exc:
+                self._after_failure(key, exc)
+        with self._store.read() as session:
+            update_approval_gauge(session, self._clock())
+            next_due = listings.earliest_next_poll_at(session)
+        if polled:
+            log.info("poll: %d listings read back, %d changed", polled, changed)
+        return PollReport(polled=polled, changed=changed, next_due_at=next_due)
+
+    def poll_listing(self, listing_key: str) -> None:
+        """Read one listing back now, images and publication state (a webhook arrived)."""
+        self._poll(listing_key, full=True)
+
+    def poll_event(self, hemnet_id: str | None, external_id: str | None) -> str | None:
+        """Poll the listing a webhook event names (see ``webhook.event_listing``).
+
+        Hemnet's id is trusted first; the externalId only when that id is unknown here,
+        because anyone can put our key into a listing's externalId. Returns the key polled.
+        """
+        with self._store.read() as session:
+            row = listings.get_listing_by_hemnet_id(session, hemnet_id) if hemnet_id else None
+            if row is None and external_id and not hemnet_id:
+                row = listings.get_listing(session, external_id)
+            key = None if row is None else row.listing_key
+        if key is None:
+            log.info("webhook for a listing syncd does not know (hemnet_id=%s)", hemnet_id)
+            return None
+        self.poll_listing(key)
+        return key
+
+    # --- one listing -----------------------------------------------------------------------
+
+    def _poll(self, key: str, *, full: bool) -> bool:
+        with self._store.read() as session:
+            row = listings.get_listing(session, key)
+            images = listings.known_images(session, key) if row is not None else []
+        if row is None:
+            return False
+        hemnet_id = row.hemnet_id
+        if hemnet_id is None:
+            if row.next_poll_at is not None:
+                with self._store.transaction() as session:
+                    listings.set_next_poll_at(session, key, None, self._clock())
+            return False
+        tracked = [img for img in images if img.hemnet_image_id]
+        in_progress = any(img.state == ImageState.IN_PROGRESS.value for img in tracked)
+        reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
+        remote = None
+        if full or (row.is_published and not row.is_approved):
+            remote = self._client.get_listing(hemnet_id)
+        now = self._clock()
+        with self._store.transaction() as session:
+            current = listings.get_listing(session, key)
+            if current is None or current.hemnet_id != hemnet_id:
+                return False  # reconciled meanwhile: what was read is about another listing
+            changed = _record_images(session, key, reads, now)
+            if remote is not None:
+                changed = record_listing_state(session, key, remote, now) or changed
+            schedule(session, current, now, self._config)
+        return changed
+
+    def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
+        remote_by_id = {img.image_id: img for img in self._client.list_images(hemnet_id)}
+        reads: list[_ImageRead] = []
+        for known in tracked:
+            remote = remote_by_id.get(str(known.hemnet_image_id))
+            if (
+                remote is not None
+                and remote.state is ImageState.FAILED
+                and (known.state != remote.state.value or not known.state_message)
+            ):
+                # Hemnet gives the reason only on the single image record (DOC).
+                remote = self._client.get_image(hemnet_id, remote.image_id)
+            reads.append(
+                _ImageRead(known.url, known.position, known.state, known.state_message, remote)
+            )
+        return reads
+
+    def _after_failure(self, key: str, exc: ApiError) -> None:
+        cfg = self._config.sync
+        now = self._clock()
+        if isinstance(exc, RetryableApiError):
+            wait_s = max(cfg.poll_interval_fast_s, exc.retry_after_s or 0.0)
+            log.warning("poll of %s failed, again in %.0fs: %s", key, wait_s, exc)
+        elif isinstance(exc, RemoteDriftError):
+            wait_s = cfg.poll_interval_slow_s
+            log.warning("poll of %s: Hemnet does not have it (%s); reconcile decides", key, exc)
+        else:
+            wait_s = cfg.poll_interval_slow_s
+            log.warning("poll of %s failed: %s", key, exc)
+        with self._store.transaction() as session:
+            if listings.get_listing(session, key) is not None:
+                listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
+
+
+# --- recording what Hemnet reported (shared with reconcile) -------------------------------
+
+
+def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now: datetime) -> bool:
+    if not reads:
+        return False
+    was_processing = any(r.state == ImageState.IN_PROGRESS.value for r in reads)
+    changed = False
+    for read in reads:
+        number = read.position + 1
+        remote = read.remote
+        if remote is None:
+            listings.delete_known_image(session, key, read.url)
+            message = f"image {number} of {key} is no longer on Hemnet; it will be added again"
+            log.warning("%s", message)
+            events.record_event(
+                session, "image_missing", message, now, listing_key=key, data={"url": read.url}
+            )
+            changed = True
+            continue
+        if remote.state.value == read.state and remote.state_message == read.state_message:
+            continue
+        listings.set_image_state(
+            session, key, read.url, now, state=remote.state, state_message=remote.state_message
+        )
+        changed = True
+        if remote.state is ImageState.FAILED and read.state != ImageState.FAILED.value:
+            reason = remote.state_message or "no reason given"
+            message = f"image {number} of {key} failed: {reason}"
+            log.warning("%s", message)
+            events.record_event(
+                session,
+                "image_failed",
+                message,
+                now,
+                listing_key=key,
+                data={"url": read.url, "state_message": remote.state_message},
+            )
+    states = [r.remote.state for r in reads if r.remote is not None]
+    if was_processing and ImageState.IN_PROGRESS not in states:
+        done = states.count(ImageState.COMPLETED)
+        failed = states.count(ImageState.FAILED)
+        message = f"images processed: {done} completed, {failed} failed"
+        log.info("%s: %s", key, message)
+        events.record_event(session, "images_processed", message, now, listing_key=key)
+    return changed
+
+
+def record_listing_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> bool:
+    """Store what Hemnet reports of a listing's publication; events for each transition.
+
+    Observes ``DROP_TO_VISIBLE`` when the listing turns visible. True if anything changed.
+    """
+    row = listings.get_listing(session, key)
+    if row is None:
+        return False
+    before = (
+        row.is_published,
+        row.is_approved,
+        row.market_state,
+        row.approval_url,
+        row.public_url,
+        row.sold_json is not None,
+        sorted(row.allowed_market_states or ()),
+    )
+    was_visible = row.is_published and row.is_approved
+    sold = remote.sale.to_domain() if remote.sale is not None else None
+    listings.record_remote_state(
+        session,
+        key,
+        now,
+        is_published=remote.is_published,
+        is_approved=remote.is_approved,
+        market_state=remote.market_state,
+        allowed_market_states=remote.allowed_market_states,
+        approval_url=remote.approval_url,
+        public_url=remote.url,
+        sold=sold,
+    )
+    after = (
+        row.is_published,
+        row.is_approved,
+        row.market_state,
+        row.approval_url,
+        row.public_url,
+        row.sold_json is not None,
+        sorted(row.allowed_market_states or ()),
+    )
+    if remote.is_published and not before[0]:
+        if remote.is_approved:
+            _event(session, key, "published", "published on Hemnet", now)
+        else:
+            _event(
+                session,
+                key,
+                "published",
+                f"published on Hemnet; awaiting the broker's approval at {remote.approval_url}",
+                now,
+                data={"approval_url": remote.approval_url},
+            )
+    if remote.is_approved and not before[1] and not remote.is_published:
+        _event(session, key, "approved", "approved by the broker (not published yet)", now)
+    if remote.is_published and remote.is_approved and not was_visible:
+        _became_visible(session, row, remote, now)
+    if before[0] and not remote.is_published:
+        _event(session, key, "unpublished", "no longer published on Hemnet", now)
+    if sold is not None and not before[5]:
+        _event(session, key, "sold", f"sold on Hemnet for {sold.price} SEK", now)
+    return before != after
+
+
+def _became_visible(
+    session: Session, row: ListingRow, remote: RemoteListing, now: datetime
+) -> None:
+    visible_at = row.visible_at or now
+    seconds = max((visible_at - row.first_seen_at).total_seconds(), 0.0)
+    metrics.DROP_TO_VISIBLE.observe(seconds)
+    waited = ""
+    if row.published_at is not None:
+        waited = f" after {_duration(visible_at - row.published_at)} awaiting approval"
+    message = f"visible on Hemnet{waited}"
+    log.info("%s: %s (%s)", row.listing_key, message, remote.url)
+    _event(
+        session,
+        row.listing_key,
+        "visible",
+        message,
+        now,
+        data={"url": remote.url, "drop_to_visible_s": round(seconds, 1)},
+    )
+
+
+def _event(
+    session: Session,
+    key: str,
+    kind: str,
+    message: str,
+    now: datetime,
+    *,
+    data: dict[str, object] | None = None,
+) -> None:
+    events.record_event(session, kind, message, now, listing_key=key, data=data)
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(max(delta.total_seconds(), 0))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def schedule(session: Session, row: ListingRow, now: datetime, config: Config) -> None:
+    """Set the listing's next poll and its stage from what is now known."""
+    key = row.listing_key
+    images = listings.known_images(session, key)
+    next_at = next_poll_time(
+        images_in_progress=any(img.state == ImageState.IN_PROGRESS.value for img in images),
+        awaiting_approval=row.is_published and not row.is_approved,
+        published_at=row.published_at,
+        sold=row.sold_json is not None,
+        now=now,
+        fast_s=config.sync.poll_interval_fast_s,
+        slow_s=config.sync.poll_interval_slow_s,
+    )
+    listings.set_next_poll_at(session, key, next_at, now)
+    held = any(key in (hold.listing_keys_json or ()) for hold in holds.open_holds(session))
+    stage = stage_of(
+        listings.desired_listing(row),
+        listings.known_listing(row, images),
+        held=held,
+        failed=row.failed_hash is not None and row.failed_hash == row.content_hash,
+        pending_ops=outbox.open_operation_counts(session).get(key, 0),
+    )
+    listings.record_stage(session, key, stage.value)
+
+
+def update_approval_gauge(session: Session, now: datetime) -> None:
+    """Keep ``OLDEST_AWAITING_APPROVAL`` at the longest current wait (0 when none waits)."""
+    since = listings.oldest_awaiting_approval_since(session)
+    waited = 0.0 if since is None else max((now - since).total_seconds(), 0.0)
+    metrics.OLDEST_AWAITING_APPROVAL.set(waited)
