@@ -546,15 +546,18 @@ def _read_secret_file(path: Path) -> str | None:
     return text or None
 
 
-def find_token(config: Config, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+def find_token(
+    config: Config, environ: Mapping[str, str] | None = None, *, include_renewed: bool = True
+) -> tuple[str, str] | None:
     """The Hemnet API token and where it came from (for 'config check'), or None.
 
     A renewed token in state_dir wins, then env, then hemnet.token_file, then the systemd
     credential: the renewed key is the only one still valid once syncd has rotated it.
+    ``include_renewed=False`` skips the renewed token (its key was refused: fall back).
     """
     env = os.environ if environ is None else environ
     renewed_path = renewed_token_path(config)
-    renewed = _read_secret_file(renewed_path)
+    renewed = _read_secret_file(renewed_path) if include_renewed else None
     if renewed:
         return renewed, f"renewed token {renewed_path}"
     from_env = env.get(TOKEN_ENV, "").strip()

@@ -226,6 +226,41 @@ def clear_failure(session: Session, listing_key: str, now: datetime) -> bool:
     return was_failed
 
 
+def forget_remote(session: Session, listing_key: str, now: datetime) -> None:
+    """Hemnet no longer has the listing: clear everything known of it, so the next plan
+    creates it again (write-only seller and billing information included)."""
+    row = _require(session, listing_key)
+    for image in known_images(session, listing_key):
+        session.delete(image)
+    row.hemnet_id = None
+    row.sent_json = None
+    row.applied_hash = None
+    row.sent_seller_hash = None
+    row.sent_billing_hash = None
+    row.is_published = False
+    row.is_approved = False
+    row.market_state = None
+    row.allowed_market_states = None
+    row.sold_json = None
+    row.approval_url = None
+    row.public_url = None
+    row.published_at = None
+    row.visible_at = None
+    row.next_poll_at = None
+    row.updated_at = now
+    session.flush()
+
+
+def record_sold(session: Session, listing_key: str, sale: Sale, now: datetime) -> None:
+    """Hemnet took the sale: the listing is sold and off Hemnet (it unpublishes it)."""
+    row = _require(session, listing_key)
+    row.sold_json = to_plain(sale)
+    row.is_published = False
+    row.allowed_market_states = []
+    row.updated_at = now
+    session.flush()
+
+
 def _require(session: Session, listing_key: str) -> ListingRow:
     row = session.get(ListingRow, listing_key)
     if row is None:
