@@ -1,7 +1,107 @@
-"""Commands of this area; filled in by the module that owns it."""
+"""``syncd check FILE`` (what a mapping makes of an export, storing nothing) and
+``syncd ingest FILE...`` (take export files by hand, as the daemon does from the inbox).
+
+Parse options, call formats/ingest, print; no logic of their own.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from syncd.clock import utc_now
+from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.errors import ConfigError, ExportError
+from syncd.formats import check_report, load_mapping
+from syncd.ingest import IngestResult, ingest_file
+
+EXIT_OK = 0
+EXIT_SKIPPED = 1  # the file is usable but some records would be skipped
+EXIT_UNUSABLE = ExportError.exit_code
+
+
+@click.command("check")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--mapping",
+    "mapping_name",
+    metavar="NAME",
+    help="A bundled mapping name (kyero, openimmo, ...) or a mapping file; "
+    "default: the [[formats]] rule of the configuration that matches FILE.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_invocation
+def check(invocation: Invocation, file: Path, mapping_name: str | None, as_json: bool) -> int:
+    """Show what a mapping makes of FILE: counts, field coverage, every problem.
+
+    Stores nothing and moves nothing. Exit 0 when every record is usable, 1 when some
+    would be skipped, 4 when the file would be rejected.
+    """
+    if mapping_name is None:
+        rule = invocation.config.format_for(file.name)
+        if rule is None:
+            raise ConfigError(
+                [f"no [[formats]] pattern matches {file.name}: pass --mapping NAME"],
+                str(invocation.config.source),
+            )
+        mapping = load_mapping(rule.mapping_path)
+    else:
+        mapping = load_mapping(mapping_name)
+    report = check_report(file, mapping)
+    click.echo(report.to_json() if as_json else report.to_text())
+    if report.fatal is not None:
+        return EXIT_UNUSABLE
+    return EXIT_OK if report.ok else EXIT_SKIPPED
+
+
+@click.command("ingest")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@pass_invocation
+def ingest(invocation: Invocation, files: tuple[Path, ...], as_json: bool) -> int:
+    """Take FILE... now, as if dropped in the inbox: stored, then moved to archive/ (or
+    rejected/ with a .error.json). Exit 4 when any file was rejected.
+    """
+    config = invocation.config
+    rejected = 0
+    with invocation.store() as store:
+        for file in files:
+            result = ingest_file(store, config, file, utc_now())
+            rejected += result.outcome == "rejected"
+            click.echo(_json(result) if as_json else _line(result))
+    return EXIT_UNUSABLE if rejected else EXIT_OK
+
+
+def _line(result: IngestResult) -> str:
+    head = f"{result.export_file}: {result.outcome}"
+    if result.outcome in ("accepted", "held"):
+        head += (
+            f", {result.records} record(s), {result.accepted} accepted, "
+            f"{result.skipped} skipped, {result.warnings} warning(s), "
+            f"{len(result.changed_keys)} changed"
+        )
+    if result.reason:
+        head += f" ({result.reason})"
+    return f"{head} -> {result.moved_to}" if result.moved_to else head
+
+
+def _json(result: IngestResult) -> str:
+    data = {
+        "export_file": result.export_file,
+        "outcome": result.outcome,
+        "records": result.records,
+        "accepted": result.accepted,
+        "skipped": result.skipped,
+        "warnings": result.warnings,
+        "changed_keys": list(result.changed_keys),
+        "moved_to": str(result.moved_to) if result.moved_to else None,
+        "reason": result.reason,
+    }
+    return json.dumps(data, ensure_ascii=False)
+
+
+COMMANDS: list[click.Command] = [check, ingest]

@@ -57,6 +57,46 @@ def record_export_file(
     return row
 
 
+def update_export_file(
+    session: Session,
+    row: ExportFile,
+    *,
+    name: str | None = None,
+    size_bytes: int | None = None,
+    received_at: datetime | None = None,
+    outcome: FileOutcome | None = None,
+    mapping: str | None = None,
+    export_mode: str | None = None,
+    records: int | None = None,
+    accepted: int | None = None,
+    skipped: int | None = None,
+    warnings: int | None = None,
+    result: dict[str, Any] | None = None,
+    archived_path: str | None = None,
+) -> ExportFile:
+    """Change a recorded file (only the values given): its result once known, or a
+    rejected file taken again under the same sha256."""
+    given: dict[str, Any] = {
+        "name": name,
+        "size_bytes": size_bytes,
+        "received_at": received_at,
+        "outcome": outcome.value if outcome is not None else None,
+        "mapping": mapping,
+        "export_mode": export_mode,
+        "records": records,
+        "accepted": accepted,
+        "skipped": skipped,
+        "warnings": warnings,
+        "result_json": result,
+        "archived_path": archived_path,
+    }
+    for column, value in given.items():
+        if value is not None:
+            setattr(row, column, value)
+    session.flush()
+    return row
+
+
 def recent_export_files(session: Session, limit: int = 20) -> list[ExportFile]:
     query = select(ExportFile).order_by(ExportFile.received_at.desc(), ExportFile.id.desc())
     return list(session.scalars(query.limit(limit)))

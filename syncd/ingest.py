@@ -1,0 +1,637 @@
+"""Ingest: one export file in, the desired state of its listings stored, the file archived.
+
+One file is one transaction; a bad record is skipped, a bad file goes to rejected/ and changes
+nothing. Never talks to Hemnet and never decides what to send (that is plan.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syncd import metrics
+from syncd.config import Config, FormatRule
+from syncd.domain import (
+    LISTING_FIELDS,
+    Agency,
+    Hashes,
+    Listing,
+    Problem,
+    listing_from_plain,
+)
+from syncd.errors import ExportError, MappingError, ParseError
+from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats.mapping import FieldSpec
+from syncd.store.engine import Store
+from syncd.store.events import record_event
+from syncd.store.files import find_export_file, record_export_file, update_export_file
+from syncd.store.holds import add_hold
+from syncd.store.listings import (
+    get_agency,
+    get_listing,
+    listings_of_agency,
+    mark_missing,
+    save_agency,
+    save_desired,
+)
+from syncd.store.tables import ExportFile, FileOutcome, ListingRow
+
+if TYPE_CHECKING:
+    # For annotations only: the store's queries do every database access.
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+RESULT_SUFFIX = ".result.json"
+ERROR_SUFFIX = ".error.json"
+# The database row keeps a bounded excerpt; the receipt beside the file keeps everything.
+_ROW_FINDINGS_MAX = 100
+_EVENT_MESSAGE_MAX = 600
+_MONEY_FIELDS = frozenset({"asking_price", "monthly_fee", "operating_cost"})
+_LABELS = {"asking_price": "price", "construction_year": "built", "energy_class": "energy"}
+# Values too long or too personal to repeat in events and receipts.
+_UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinates"})
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of one export file: outcome "accepted", "rejected", "duplicate" or "held"."""
+
+    export_file: str
+    outcome: str
+    records: int
+    accepted: int
+    skipped: int
+    warnings: int
+    changed_keys: tuple[str, ...]
+    moved_to: Path | None
+    reason: str | None
+
+
+@dataclass
+class _Parsed:
+    """The whole file read and validated, before any write (the write lock stays short)."""
+
+    mapping: Mapping
+    full: bool
+    encoding: str
+    listings: dict[str, Listing] = field(default_factory=dict)
+    agency_keys: set[str] = field(default_factory=set)
+    skipped_keys: set[str] = field(default_factory=set)
+    records: int = 0
+    accepted: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return self.records - self.accepted
+
+
+@dataclass
+class _Applied:
+    """What the transaction changed."""
+
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    reappeared: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    hold_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Take:
+    """One export file being taken: the file, its bytes' digest, and when."""
+
+    store: Store
+    config: Config
+    path: Path
+    sha256: str
+    now: datetime
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class _AlreadyTaken(Exception):
+    """Another ingest recorded these bytes between our read and our write."""
+
+    def __init__(self, row: ExportFile) -> None:
+        super().__init__(row.name)
+        self.row = row
+
+
+def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> IngestResult:
+    """Take one export file; never raises for a bad file (it is rejected, with a reason).
+
+    OSError (the file vanished, a full disk) is raised: that is not the file's fault and
+    the caller may try again.
+    """
+    take = _Take(store, config, path, _sha256_of(path), now)
+    with store.read() as session:
+        first = find_export_file(session, take.sha256)
+    # A rejected file dropped again is read again: the mapping or config may have been fixed.
+    if first is not None and first.outcome != FileOutcome.REJECTED:
+        return _duplicate(take, first)
+    rule = config.format_for(path.name)
+    if rule is None:
+        reason = f"no [[formats]] pattern matches {path.name}"
+        return _reject(take, ExportError(reason, path.name), None)
+    try:
+        parsed = _parse(path, _mapping_for(rule), config)
+    except ExportError as error:
+        return _reject(take, error, rule.mapping)
+    try:
+        return _accept(take, parsed)
+    except _AlreadyTaken as taken:
+        return _duplicate(take, taken.row)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _sha256_of(path: Path) -> str:
+    # The same digest as watch.sha256_of; ingest sits below watch and must not import it.
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _mapping_for(rule: FormatRule) -> Mapping:
+    mapping = load_mapping(rule.mapping_path)
+    if rule.export_mode is not None:
+        # The config's export_mode overrides whatever the mapping reads or assumes.
+        mapping = dataclasses.replace(mapping, mode=FieldSpec(value=rule.export_mode))
+    return mapping
+
+
+def _fallback_agency(mapping: Mapping) -> str | None:
+    """The agency key the mapping uses when a file names none (its default)."""
+    spec = mapping.fields.get("agency_key")
+    if spec is None or spec.value is not None or spec.default is None:
+        return None
+    return str(spec.default)
+
+
+def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
+    """Every record validated on its own; ParseError if the file breaks anywhere."""
+    result = parse_file(path, mapping)
+    fallback = _fallback_agency(mapping)
+
+    def agency_of(key: str) -> str:
+        # [agency] in the config names the agency of exports that do not name one.
+        if config.agency is not None and key == fallback:
+            return config.agency.key
+        return key
+
+    parsed = _Parsed(mapping=mapping, full=result.full, encoding=result.encoding)
+    parsed.warnings.extend({"reason": text} for text in result.warnings)
+    for record in result.records:
+        parsed.records += 1
+        where = {"record": record.index, "line": record.line, "listing_key": record.listing_key}
+        for problem in record.problems:
+            finding = {**where, **_finding(problem)}
+            target = parsed.errors if problem.severity == "error" else parsed.warnings
+            target.append(finding)
+        if record.listing is None:
+            if record.listing_key:
+                parsed.skipped_keys.add(record.listing_key)
+            continue
+        parsed.accepted += 1
+        listing = record.listing
+        if listing.agency_key != agency_of(listing.agency_key):
+            listing = dataclasses.replace(listing, agency_key=agency_of(listing.agency_key))
+        # Last one wins for a duplicate key, in the place of the last one (formats warns).
+        parsed.listings.pop(listing.listing_key, None)
+        parsed.listings[listing.listing_key] = listing
+    parsed.agency_keys = {agency_of(key) for key in result.agency_keys if key}
+    if not parsed.agency_keys:
+        # A file with no records names no agency: it covers the one it would have named.
+        named = agency_of(fallback) if fallback else None
+        parsed.agency_keys = {named} if named else set()
+    return parsed
+
+
+def _finding(problem: Problem) -> dict[str, Any]:
+    # Personal identity numbers never leave the CRM's file: not in receipts, rows or logs.
+    value = None if "identity_number" in problem.field else problem.value
+    return {
+        "severity": problem.severity,
+        "field": problem.field,
+        "value": value,
+        "reason": problem.reason,
+    }
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
+    path, now = take.path, take.now
+    empty_full = parsed.full and not parsed.listings
+    outcome = FileOutcome.HELD if empty_full else FileOutcome.ACCEPTED
+    archive = take.config.paths.archive / f"{now:%Y/%m/%d}"
+    target = _free_path(archive, path.name, RESULT_SUFFIX)
+    counts = {
+        "records": parsed.records,
+        "accepted": parsed.accepted,
+        "skipped": parsed.skipped,
+        "warnings": len(parsed.warnings),
+    }
+    applied = _Applied()
+    with take.store.transaction() as session:
+        row = _claim_row(
+            session,
+            name=path.name,
+            sha256=take.sha256,
+            size_bytes=path.stat().st_size,
+            received_at=now,
+            outcome=outcome,
+            mapping=parsed.mapping.name,
+            export_mode="full" if parsed.full else "incremental",
+            archived_path=str(target),
+            **counts,
+        )
+        if empty_full:
+            _hold_empty_export(session, take, parsed, row.id, applied)
+        else:
+            _save_agencies(session, take.config, parsed, now)
+            _save_listings(session, take, parsed, row.id, applied)
+        receipt = _receipt(take, parsed, outcome, applied)
+        update_export_file(session, row, result=_bounded(receipt))
+    _write_json(target.with_name(target.name + RESULT_SUFFIX), receipt)
+    _move(path, target)
+    metrics.EXPORT_FILES.labels(outcome.value).inc()
+    metrics.RECORDS.labels("accepted").inc(parsed.accepted)
+    metrics.RECORDS.labels("skipped").inc(parsed.skipped)
+    log.info(
+        "ingest %s: %s, %s export via %s, %d record(s), %d accepted, %d skipped, "
+        "%d warning(s), %d changed, %d missing, %d held",
+        path.name,
+        outcome.value,
+        "full" if parsed.full else "incremental",
+        parsed.mapping.name,
+        parsed.records,
+        parsed.accepted,
+        parsed.skipped,
+        len(parsed.warnings),
+        len(applied.changed),
+        len(applied.missing),
+        len(applied.held),
+    )
+    return IngestResult(
+        export_file=path.name,
+        outcome=outcome.value,
+        changed_keys=tuple(applied.changed),
+        moved_to=target,
+        reason=applied.hold_reason,
+        **counts,
+    )
+
+
+def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
+    """The export_files row for these bytes: new, or the earlier rejection's, read again."""
+    existing = find_export_file(session, sha256)
+    if existing is None:
+        return record_export_file(session, sha256=sha256, **fields)
+    if existing.outcome != FileOutcome.REJECTED:
+        raise _AlreadyTaken(existing)
+    return update_export_file(session, existing, **fields)
+
+
+def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
+    for key in sorted({listing.agency_key for listing in parsed.listings.values()}):
+        if config.agency is not None and key == config.agency.key:
+            wanted = Agency(key, config.agency.name, config.agency.organisation_number)
+        elif get_agency(session, key) is not None:
+            continue  # known already; exports carry no agency name to update it with
+        else:
+            wanted = Agency(key, key)  # ASSUMED: exports name no agency, so its key is its name
+        row = get_agency(session, key)
+        if row is None or (row.name, row.organisation_number) != (
+            wanted.name,
+            wanted.organisation_number,
+        ):
+            save_agency(session, wanted, now)
+
+
+def _save_listings(
+    session: Session, take: _Take, parsed: _Parsed, file_id: int, applied: _Applied
+) -> None:
+    name, now = take.name, take.now
+    for key, listing in parsed.listings.items():
+        row = get_listing(session, key)
+        if row is not None and not _differs(row, listing):
+            continue
+        old = (
+            None
+            if row is None or row.desired_json is None
+            else listing_from_plain(row.desired_json)
+        )
+        missing_since = None if row is None else row.missing_since
+        save_desired(session, listing, now, source_file_id=file_id)
+        applied.changed.append(key)
+        if missing_since is not None:
+            applied.reappeared.append(key)
+        message = describe_change(old, listing, name, reappeared=missing_since is not None)
+        record_event(session, "desired_changed", message, now, listing_key=key, data={"file": name})
+    if not parsed.full:
+        return  # absence from an incremental export means nothing
+    gone = _would_go(session, parsed)
+    applied.missing = mark_missing(session, gone, now)
+    for key in applied.missing:
+        record_event(
+            session,
+            "missing",
+            f"missing from full export {name}; unpublished after the removal grace",
+            now,
+            listing_key=key,
+            data={"file": name},
+        )
+
+
+def _would_go(session: Session, parsed: _Parsed) -> list[str]:
+    """Listings of the export's agencies that a full export leaves out (and so has dropped).
+
+    A record skipped for its errors still names its listing: that listing keeps its last
+    good state rather than being taken off Hemnet because of a typo.
+    """
+    present = set(parsed.listings) | parsed.skipped_keys
+    gone: list[str] = []
+    for agency in sorted(parsed.agency_keys):
+        rows: Iterable[ListingRow] = listings_of_agency(session, agency)
+        gone.extend(
+            r.listing_key
+            for r in rows
+            if r.desired_json is not None and r.listing_key not in present
+        )
+    return gone
+
+
+def _hold_empty_export(
+    session: Session, take: _Take, parsed: _Parsed, file_id: int, applied: _Applied
+) -> None:
+    """An empty full export changes no listing: what it would remove waits for an operator."""
+    name, now = take.name, take.now
+    total = 0
+    for agency in sorted(parsed.agency_keys):
+        keys = [
+            r.listing_key
+            for r in listings_of_agency(session, agency)
+            if r.desired_json is not None and r.listing_key not in parsed.skipped_keys
+        ]
+        if not keys:
+            continue
+        total += len(keys)
+        reason = (
+            f"full export {name} has no usable listing: it would remove all {len(keys)} "
+            f"listing(s) of agency {agency}"
+        )
+        add_hold(session, agency, reason, keys, now, export_file_id=file_id)
+        applied.held.extend(keys)
+    applied.hold_reason = (
+        f"empty full export: {total} listing(s) would go; held, no listing changed"
+        if total
+        else "empty full export: no listing changed"
+    )
+    record_event(session, "export_held", f"{name}: {applied.hold_reason}", now, data={"file": name})
+
+
+def _differs(row: ListingRow, listing: Listing) -> bool:
+    """Only a change of a hash (or of status or agency) counts: rewriting is not a change."""
+    if row.desired_json is None:
+        return True
+    hashes = Hashes.of(listing)
+    stored = (row.content_hash, row.images_hash, row.sale_hash, row.seller_hash, row.billing_hash)
+    new = (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing)
+    return (
+        stored != new
+        or row.desired_status != listing.status.value
+        or row.agency_key != listing.agency_key
+    )
+
+
+def describe_change(old: Listing | None, new: Listing, file: str, *, reappeared: bool) -> str:
+    """One line for the listing's history: what this export changed, old → new."""
+    if old is None:
+        head = f"back in {file}" if reappeared else f"new listing from {file}"
+        price = f", price {_shown('asking_price', new.asking_price)}" if new.asking_price else ""
+        return f"{head}: {new.status.value}, {new.address.street}{price}"
+    parts: list[str] = []
+    if old.status is not new.status:
+        parts.append(f"status {old.status.value} → {new.status.value}")
+    if old.agency_key != new.agency_key:
+        parts.append(f"agency {old.agency_key} → {new.agency_key}")
+    for name in LISTING_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before == after:
+            continue
+        label = _LABELS.get(name, name.replace("_", " "))
+        if name in _UNSHOWN:
+            parts.append(f"{label} changed")
+        else:
+            parts.append(f"{label} {_shown(name, before)} → {_shown(name, after)}")
+    if old.images != new.images:
+        parts.append(f"images ({len(old.images)} → {len(new.images)})")
+    if old.sale != new.sale:
+        parts.append("sale changed" if old.sale and new.sale else "sale " + _sale_text(new))
+    if old.seller != new.seller:
+        parts.append("seller information changed")  # never the identity number
+    if old.billing != new.billing:
+        parts.append("billing information changed")
+    message = f"desired state changed by {file}: " + "; ".join(parts or ["details changed"])
+    return message if len(message) <= _EVENT_MESSAGE_MAX else message[:_EVENT_MESSAGE_MAX] + "…"
+
+
+def _shown(name: str, value: object) -> str:
+    if value is None:
+        return "—"
+    if name in _MONEY_FIELDS and isinstance(value, int):
+        return f"{value:,}".replace(",", " ")  # 3 495 000, as Swedish listings print it
+    text = str(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _sale_text(listing: Listing) -> str:
+    if listing.sale is None:
+        return "removed"
+    return f"recorded: {_shown('asking_price', listing.sale.price)} on {listing.sale.sold_on}"
+
+
+# --- receipts, rejects, duplicates -------------------------------------------------------
+
+
+def _receipt(
+    take: _Take, parsed: _Parsed, outcome: FileOutcome, applied: _Applied
+) -> dict[str, Any]:
+    return {
+        "file": take.name,
+        "sha256": take.sha256,
+        "received_at": take.now.isoformat(),
+        "outcome": outcome.value,
+        "reason": applied.hold_reason,
+        "mapping": parsed.mapping.name,
+        "format": parsed.mapping.format,
+        "encoding": parsed.encoding,
+        "export_mode": "full" if parsed.full else "incremental",
+        "agencies": sorted(parsed.agency_keys),
+        "records": parsed.records,
+        "accepted": parsed.accepted,
+        "skipped": parsed.skipped,
+        "listings": len(parsed.listings),
+        "changed_keys": applied.changed,
+        "missing_keys": applied.missing,
+        "reappeared_keys": applied.reappeared,
+        "held_keys": applied.held,
+        "errors": parsed.errors,
+        "warnings": parsed.warnings,
+    }
+
+
+def _bounded(receipt: dict[str, Any]) -> dict[str, Any]:
+    out = dict(receipt)
+    for key in ("errors", "warnings"):
+        items = receipt[key]
+        out[key] = items[:_ROW_FINDINGS_MAX]
+        if len(items) > _ROW_FINDINGS_MAX:
+            out[f"{key}_not_shown"] = len(items) - _ROW_FINDINGS_MAX
+    return out
+
+
+def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResult:
+    path, now, sha256 = take.path, take.now, take.sha256
+    target = _free_path(take.config.paths.rejected, path.name, ERROR_SUFFIX)
+    details: dict[str, Any] = {
+        "file": path.name,
+        "sha256": sha256,
+        "received_at": now.isoformat(),
+        "outcome": FileOutcome.REJECTED.value,
+        "reason": error.reason,
+        "error": type(error).__name__,
+        "mapping": mapping,
+        "line": error.line if isinstance(error, ParseError) else None,
+        "column": error.column if isinstance(error, ParseError) else None,
+    }
+    if isinstance(error, MappingError):
+        details["mapping_field"] = error.field
+        details["record_key"] = error.record_key
+    try:
+        with take.store.transaction() as session:
+            _claim_row(
+                session,
+                name=path.name,
+                sha256=sha256,
+                size_bytes=path.stat().st_size,
+                received_at=now,
+                outcome=FileOutcome.REJECTED,
+                mapping=mapping,
+                result=details,
+                archived_path=str(target),
+            )
+            record_event(
+                session,
+                "export_rejected",
+                f"{path.name} rejected: {error}",
+                now,
+                data={"file": path.name},
+            )
+    except _AlreadyTaken as taken:
+        return _duplicate(take, taken.row)
+    _write_json(target.with_name(target.name + ERROR_SUFFIX), details)
+    _move(path, target)
+    metrics.EXPORT_FILES.labels(FileOutcome.REJECTED.value).inc()
+    log.info("ingest %s: rejected: %s", path.name, error)
+    return IngestResult(
+        export_file=path.name,
+        outcome=FileOutcome.REJECTED.value,
+        records=0,
+        accepted=0,
+        skipped=0,
+        warnings=0,
+        changed_keys=(),
+        moved_to=target,
+        reason=str(error),
+    )
+
+
+def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
+    """The same bytes again: no listing changes, the file is archived with a receipt."""
+    path, now = take.path, take.now
+    recorded = Path(first.archived_path) if first.archived_path else None
+    interrupted = recorded is not None and first.name == path.name and not recorded.exists()
+    if interrupted and recorded is not None:
+        # The file's transaction committed but the move did not happen (a crash): finish it.
+        target = recorded
+        receipt = dict(first.result_json or {})
+        receipt["completed_at"] = now.isoformat()
+        reason = f"already taken at {first.received_at.isoformat()}; finished moving it"
+        suffix = ERROR_SUFFIX if first.outcome == FileOutcome.REJECTED else RESULT_SUFFIX
+    else:
+        archive = take.config.paths.archive / f"{now:%Y/%m/%d}"
+        target = _free_path(archive, path.name, RESULT_SUFFIX)
+        reason = f"duplicate of {first.name} (received {first.received_at.isoformat()})"
+        receipt = {
+            "file": path.name,
+            "sha256": take.sha256,
+            "received_at": now.isoformat(),
+            "outcome": FileOutcome.DUPLICATE.value,
+            "reason": reason,
+            "duplicate_of": first.name,
+            "first_received_at": first.received_at.isoformat(),
+            "first_outcome": first.outcome,
+            "first_archived_path": first.archived_path,
+            "changed_keys": [],
+        }
+        suffix = RESULT_SUFFIX
+    with take.store.transaction() as session:
+        record_event(
+            session, "export_duplicate", f"{path.name}: {reason}", now, data={"file": path.name}
+        )
+    _write_json(target.with_name(target.name + suffix), receipt)
+    _move(path, target)
+    metrics.EXPORT_FILES.labels(FileOutcome.DUPLICATE.value).inc()
+    log.info("ingest %s: duplicate, %s", path.name, reason)
+    return IngestResult(
+        export_file=path.name,
+        outcome=FileOutcome.DUPLICATE.value,
+        records=0,
+        accepted=0,
+        skipped=0,
+        warnings=0,
+        changed_keys=(),
+        moved_to=target,
+        reason=reason,
+    )
+
+
+def _free_path(directory: Path, name: str, receipt_suffix: str) -> Path:
+    """``directory/name``, or ``name-2``, ``name-3``… when that (or its receipt) is taken."""
+    candidate = directory / name
+    stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
+    number = 1
+    while candidate.exists() or candidate.with_name(candidate.name + receipt_suffix).exists():
+        number += 1
+        candidate = directory / f"{stem}-{number}{dot}{ext}"
+    return candidate
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, target)
