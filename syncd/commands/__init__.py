@@ -10,6 +10,7 @@ import click
 
 from syncd.commands import (
     daemon_commands,
+    demo_commands,
     ingest_commands,
     sandbox_commands,
     sync_commands,
@@ -22,4 +23,5 @@ COMMANDS: list[click.Command] = [
     *view_commands.COMMANDS,
     *daemon_commands.COMMANDS,
     *sandbox_commands.COMMANDS,
+    *demo_commands.COMMANDS,
 ]
