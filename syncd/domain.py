@@ -203,12 +203,23 @@ class Snapshot:
 # --- normalisation -----------------------------------------------------------------------
 
 _SPACE = re.compile(r"\s+")
+_NOT_A_PLAIN_SPACE = re.compile(r"[^\S ]")  # tabs, newlines, no-break spaces, ...
 
 
 def clean_text(value: str | None) -> str | None:
     """NFC, trimmed, inner runs of blanks folded; empty becomes None."""
     if value is None:
         return None
+    if not value:
+        return None
+    if (  # already clean (most values): the same result as below, several times faster
+        not value[0].isspace()
+        and not value[-1].isspace()
+        and "  " not in value
+        and not _NOT_A_PLAIN_SPACE.search(value)
+        and unicodedata.is_normalized("NFC", value)
+    ):
+        return value
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     folded = "\n".join(lines).strip()
@@ -227,17 +238,19 @@ def _area(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.1"))
 
 
+def _normal_image(img: Image, position: int) -> Image:
+    url, caption = img.url.strip(), clean_line(img.caption)
+    if url == img.url and caption == img.caption and position == img.order:
+        return img  # already canonical: skip the copy (ingest normalises every image)
+    return dataclasses.replace(img, url=url, caption=caption, order=position)
+
+
 def normalise(listing: Listing) -> Listing:
     """The canonical form: equal meaning gives equal values and so equal hashes."""
     addr = listing.address
     postal = re.sub(r"\D", "", addr.postal_code) if addr.postal_code else None
     images = tuple(
-        dataclasses.replace(
-            img,
-            url=img.url.strip(),
-            caption=clean_line(img.caption),
-            order=position,
-        )
+        _normal_image(img, position)
         for position, img in enumerate(sorted(listing.images, key=lambda i: i.order))
     )
     return dataclasses.replace(
