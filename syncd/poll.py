@@ -7,6 +7,7 @@ No API call is made while the state database is locked for writing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,13 +104,15 @@ class Poller:
         polled = changed = 0
         for key in dict.fromkeys(due):
             try:
-                if self._poll(key, full=False):
-                    changed += 1
-                polled += 1
+                result = self._poll(key, full=False)
             except AuthenticationApiError:
                 raise  # every other read would fail the same way; the key needs renewing
             except ApiError as exc:
                 self._after_failure(key, exc)
+                continue
+            if result is not None:
+                polled += 1
+                changed += result
         with self._store.read() as session:
             update_approval_gauge(session, self._clock())
             next_due = listings.earliest_next_poll_at(session)
@@ -140,18 +143,19 @@ class Poller:
 
     # --- one listing -----------------------------------------------------------------------
 
-    def _poll(self, key: str, *, full: bool) -> bool:
+    def _poll(self, key: str, *, full: bool) -> bool | None:
+        """Read one listing back; whether its known state changed (None: nothing to read)."""
         with self._store.read() as session:
             row = listings.get_listing(session, key)
             images = listings.known_images(session, key) if row is not None else []
         if row is None:
-            return False
+            return None
         hemnet_id = row.hemnet_id
         if hemnet_id is None:
             if row.next_poll_at is not None:
                 with self._store.transaction() as session:
                     listings.set_next_poll_at(session, key, None, self._clock())
-            return False
+            return None
         tracked = [img for img in images if img.hemnet_image_id]
         in_progress = any(img.state == ImageState.IN_PROGRESS.value for img in tracked)
         reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
@@ -181,6 +185,9 @@ class Poller:
             ):
                 # Hemnet gives the reason only on the single image record (DOC).
                 remote = self._client.get_image(hemnet_id, remote.image_id)
+            elif remote is not None and remote.state is ImageState.FAILED:
+                # The list never carries the reason: keep the one read before.
+                remote = dataclasses.replace(remote, state_message=known.state_message)
             reads.append(
                 _ImageRead(known.url, known.position, known.state, known.state_message, remote)
             )
