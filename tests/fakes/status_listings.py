@@ -6,10 +6,18 @@ views are tested over the rows those use cases leave behind.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import uvicorn
+from sqlalchemy.orm import Session
 
 from syncd.domain import (
     Address,
@@ -100,27 +108,24 @@ def listing(key: str, *, images: int = 2, **changes: Any) -> Listing:
 
 
 def _known(
-    store: Store, item: Listing, now: datetime, states: tuple[ImageState, ...], *, hid: str
+    session: Session, item: Listing, now: datetime, states: tuple[ImageState, ...], *, hid: str
 ) -> None:
-    with store.transaction() as session:
-        record_sent(session, item.listing_key, now, hemnet_id=hid, sent=item)
-        for n, (img, state) in enumerate(zip(item.images, states, strict=False)):
-            message = (
-                "image could not be decoded (not a JPEG)" if state is ImageState.FAILED else None
-            )
-            save_known_image(
-                session,
-                item.listing_key,
-                KnownImage(
-                    url=img.url,
-                    image_id=f"{hid}-img{n}",
-                    state=state,
-                    order=n,
-                    state_message=message,
-                ),
-                now,
-                is_floor_plan=False,
-            )
+    record_sent(session, item.listing_key, now, hemnet_id=hid, sent=item)
+    for n, (img, state) in enumerate(zip(item.images, states, strict=False)):
+        message = "image could not be decoded (not a JPEG)" if state is ImageState.FAILED else None
+        save_known_image(
+            session,
+            item.listing_key,
+            KnownImage(
+                url=img.url,
+                image_id=f"{hid}-img{n}",
+                state=state,
+                order=n,
+                state_message=message,
+            ),
+            now,
+            is_floor_plan=False,
+        )
 
 
 def seed_listings(store: Store, now: datetime) -> dict[str, Stage]:
@@ -150,16 +155,15 @@ def seed_listings(store: Store, now: datetime) -> dict[str, Stage]:
             save_desired(session, item, now - timedelta(days=2))
         add_operation(session, CreateListing("A02", listing=items["A02"]), now)
         record_event(session, "planned", "create planned", now, listing_key="A02")
-    _known(store, items["A03"], now, (ImageState.COMPLETED, ImageState.IN_PROGRESS), hid="H3")
-    _known(store, items["A04"], now, (ImageState.COMPLETED, ImageState.FAILED), hid="H4")
-    _known(store, items["A05"], now, done, hid="H5")
-    _known(store, items["A06"], now, done, hid="H6")
-    _known(store, items["A07"], now - AWAITING_SINCE, done, hid="H7")
-    _known(store, items["A08"], now, done, hid="H8")
-    _known(store, items["A09"], now, done, hid="H9")
-    _known(store, items["A11"], now, done, hid="H11")
-    _known(store, items["A12"], now, done, hid="H12")
-    with store.transaction() as session:
+        _known(session, items["A03"], now, (ImageState.COMPLETED, ImageState.IN_PROGRESS), hid="H3")
+        _known(session, items["A04"], now, (ImageState.COMPLETED, ImageState.FAILED), hid="H4")
+        _known(session, items["A05"], now, done, hid="H5")
+        _known(session, items["A06"], now, done, hid="H6")
+        _known(session, items["A07"], now - AWAITING_SINCE, done, hid="H7")
+        _known(session, items["A08"], now, done, hid="H8")
+        _known(session, items["A09"], now, done, hid="H9")
+        _known(session, items["A11"], now, done, hid="H11")
+        _known(session, items["A12"], now, done, hid="H12")
         portal = "https://portal.example/listings/{}/approve"
         record_remote_state(
             session,
@@ -209,3 +213,28 @@ def seed_listings(store: Store, now: datetime) -> dict[str, Stage]:
         mark_missing(session, ["A11", "A12"], now - timedelta(hours=1))
         add_hold(session, AGENCY.key, "an export would remove 1 of 1 live listing", ["A11"], now)
     return dict(EXPECTED_STAGES)
+
+
+@contextlib.contextmanager
+def serve_http_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free port in a thread; yields its root URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="off", http="h11", ws="none")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the HTTP app did not start within 10 s")
+            time.sleep(0.01)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
