@@ -16,7 +16,7 @@ from syncd.domain import Problem
 from syncd.errors import ParseError
 from syncd.formats.csv_reader import TabularRecord, column_index
 from syncd.formats.encoding import detect_text_encoding
-from syncd.formats.mapping import Mapping
+from syncd.formats.mapping import Expr, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,14 @@ class BlmSource:
         self.definition_line = line + 1
 
     def records(self) -> Iterator[tuple[TabularRecord, int | None, list[Problem]]]:
+        try:
+            yield from self._records()
+        except UnicodeDecodeError as exc:  # e.g. 0x81, which cp1252 leaves undefined
+            raise ParseError(
+                f"bytes that are not {self.encoding} ({exc.reason})", str(self.path)
+            ) from None
+
+    def _records(self) -> Iterator[tuple[TabularRecord, int | None, list[Problem]]]:
         with self.path.open(encoding=self.encoding, newline="") as stream:
             pieces = self._pieces(stream)
             try:
@@ -75,6 +83,7 @@ class BlmSource:
             if names and not names[-1].strip():
                 names.pop()
             columns, warnings = column_index(names)
+            positions: dict[Expr, int | None] = {}
             self.warnings.extend(warnings)
             in_data = False
             for piece, piece_line in pieces:
@@ -107,7 +116,7 @@ class BlmSource:
                             "warning",
                         )
                     )
-                yield TabularRecord(row, columns), start, problems
+                yield TabularRecord(row, columns, positions), start, problems
 
     def _pieces(self, stream: TextIO) -> Iterator[tuple[str, int]]:
         """Text between record separators, from the definition on, with its start line."""
