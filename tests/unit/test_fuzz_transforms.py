@@ -8,6 +8,7 @@ Bounded (max_examples, deadline) so the whole file runs in a few seconds.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,8 +39,10 @@ from syncd.formats import transforms
 from syncd.formats.assemble import Assembler
 from syncd.formats.mapping import Expr, mapping_from_dict
 
+# SYNCD_FUZZ_EXAMPLES=20000 for a long hunt; the default keeps the suite fast.
+EXAMPLES = int(os.environ.get("SYNCD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
-    max_examples=300,
+    max_examples=EXAMPLES,
     deadline=timedelta(milliseconds=500),
     suppress_health_check=[HealthCheck.too_slow],
 )
