@@ -26,17 +26,30 @@ csv.field_size_limit(16 * 1024 * 1024)  # descriptions with embedded JSON/HTML g
 class TabularRecord:
     """One row; expressions are column names (case-insensitive) or 1-based positions."""
 
-    __slots__ = ("columns", "row")
+    __slots__ = ("columns", "positions", "row")
 
-    def __init__(self, row: list[str], columns: dict[str, int]) -> None:
+    def __init__(
+        self,
+        row: list[str],
+        columns: dict[str, int],
+        positions: dict[Expr, int | None] | None = None,
+    ) -> None:
         self.row = row
         self.columns = columns
+        # expression -> column position, shared by a file's rows: a mapping asks for ~100
+        # columns per row (bild_1..bild_50), so folding each name once per file matters.
+        self.positions = {} if positions is None else positions
 
     def values(self, expr: Expr) -> list[str]:
-        index = expr - 1 if isinstance(expr, int) else self.columns.get(expr.strip().lower())
+        index = self.positions.get(expr, -1)
+        if index == -1:
+            index = self.positions[expr] = self._position(expr)
         if index is None or index >= len(self.row):
             return []
         return [self.row[index]]
+
+    def _position(self, expr: Expr) -> int | None:
+        return expr - 1 if isinstance(expr, int) else self.columns.get(expr.strip().lower())
 
     def each(self, expr: str) -> Sequence[TabularRecord]:
         return []
@@ -104,6 +117,7 @@ class CsvSource:
             with self.path.open(encoding=self.encoding, newline="") as stream:
                 reader = csv.reader(stream, delimiter=self.delimiter, strict=False)
                 columns: dict[str, int] = {}
+                positions: dict[Expr, int | None] = {}
                 if self.mapping.header:
                     header = next(reader, None)
                     if header is None:
@@ -116,7 +130,7 @@ class CsvSource:
                     start, line = line, reader.line_num + 1
                     if not any(cell.strip() for cell in row):
                         continue
-                    yield TabularRecord(row, columns), start, []
+                    yield TabularRecord(row, columns, positions), start, []
         except csv.Error as exc:
             raise ParseError(f"not readable as CSV: {exc}", str(self.path), line) from None
         except UnicodeDecodeError as exc:
