@@ -1,7 +1,227 @@
-"""Commands of this area; filled in by the module that owns it."""
+"""``syncd status`` and ``syncd show KEY``: where each listing stands, from the state database.
+
+Only reads the store (the daemon records stages and gauges); prints, decides nothing.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from syncd.clock import utc_now
+from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.status import (
+    ListingDetail,
+    StatusRow,
+    detail_record,
+    listing_detail,
+    read_status_rows,
+    stage_summary,
+)
+
+WATCH_INTERVAL_S = 2.0
+_HEAD = ("listing", "address", "hemnet_id", "stage", "images", "visible", "approval", "last error")
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds) // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" if hours < 24 else f"{hours // 24} d {hours % 24} h"
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _summary(rows: Sequence[StatusRow]) -> str:
+    counts = stage_summary(rows)
+    parts = ", ".join(f"{count} {stage}" for stage, count in counts.items())
+    return f"{len(rows)} listing(s)" + (f": {parts}" if parts else "")
+
+
+def status_table(rows: Sequence[StatusRow], width: int) -> list[str]:
+    """The listings as aligned text lines; address and last error share what width is left."""
+    cells = []
+    for row in rows:
+        images = f"{row.images_completed}/{row.images_total}"
+        if row.images_failed:
+            images += f" ({row.images_failed} failed)"
+        waiting = (
+            f"waiting {_duration(row.awaiting_approval_s)}"
+            if row.awaiting_approval_s is not None
+            else "-"
+        )
+        cells.append(
+            [
+                row.listing_key,
+                row.address,
+                row.hemnet_id or "-",
+                row.stage.value,
+                images,
+                "yes" if row.visible else "no",
+                waiting,
+                row.last_error or "",
+            ]
+        )
+    widths = [max(len(c[i]) for c in ([*_HEAD], *cells)) for i in range(len(_HEAD))]
+    fixed = sum(w for i, w in enumerate(widths) if i not in (1, 7)) + 2 * (len(_HEAD) - 1)
+    room = max(width - fixed, 30)
+    widths[1] = min(widths[1], max(room // 2, 12))
+    widths[7] = max(min(widths[7], room - widths[1]), len(_HEAD[7]))
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(_cut(v, w).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return [line(_HEAD), line(["-" * w for w in widths]), *(line(c) for c in cells)]
+
+
+def _print_status(rows: Sequence[StatusRow], now: datetime) -> None:
+    width = shutil.get_terminal_size((120, 24)).columns
+    if rows:
+        for text in status_table(rows, width):
+            click.echo(text)
+        click.echo()
+    click.echo(f"{_summary(rows)}  (as of {now:%Y-%m-%d %H:%M:%S} UTC)")
+    waiting = [r for r in rows if r.approval_url and r.awaiting_approval_s is not None]
+    for row in waiting:
+        click.echo(f"  approve {row.listing_key}: {row.approval_url}")
+
+
+@click.command("status")
+@click.option("--watch", is_flag=True, help=f"Refresh every {WATCH_INTERVAL_S:g} s until Ctrl-C.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (status.json form).")
+@pass_invocation
+def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
+    """Show every listing's stage, images, visibility, approval wait and last error."""
+    if watch and as_json:
+        raise click.UsageError("--watch and --json do not go together")
+    with invocation.store() as store:
+        if as_json:
+            rows = read_status_rows(store, utc_now())
+            click.echo(json.dumps([r.file_record() for r in rows], ensure_ascii=False, indent=2))
+            return
+        if not watch:
+            now = utc_now()
+            _print_status(read_status_rows(store, now), now)
+            return
+        try:
+            while True:
+                now = utc_now()
+                rows = read_status_rows(store, now)
+                click.clear()
+                _print_status(rows, now)
+                click.echo(f"refreshing every {WATCH_INTERVAL_S:g} s; Ctrl-C to stop")
+                time.sleep(WATCH_INTERVAL_S)
+        except KeyboardInterrupt:
+            click.echo()
+
+
+def _facts(title: str, pairs: Sequence[tuple[str, Any]]) -> list[str]:
+    lines = [title]
+    for name, value in pairs:
+        shown = "-" if value is None or value == "" else value
+        lines.append(f"  {name:<22}{shown}")
+    return lines
+
+
+def show_lines(detail: ListingDetail) -> list[str]:
+    """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
+    row = detail.row
+    lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}"]
+    lines.append(f"  next:  {row.next_action}")
+    lines.extend(f"         - {b}" for b in row.blockers)
+    if row.last_error:
+        lines.append(f"  last error: {row.last_error}")
+        if detail.remedy:
+            lines.append(f"  remedy:     {detail.remedy}")
+    if detail.held:
+        lines.append("  held: a removal guard holds this listing ('syncd hold list')")
+    if detail.missing_since:
+        lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
+    lines.append("")
+    desired = detail.desired
+    if desired is None:
+        lines.append("CRM: not in the exports any more")
+    else:
+        lines.extend(
+            _facts(
+                "CRM (desired):",
+                [
+                    ("status", desired.get("status")),
+                    ("agency", desired.get("agency_key")),
+                    ("title", desired.get("title")),
+                    ("asking price (SEK)", desired.get("asking_price")),
+                    ("housing form", desired.get("housing_form")),
+                    ("tenure", desired.get("tenure")),
+                    ("living area (m²)", desired.get("living_area")),
+                    ("rooms", desired.get("rooms")),
+                    ("images", len(desired.get("images") or [])),
+                ],
+            )
+        )
+    known = detail.known
+    lines.append("")
+    lines.extend(
+        _facts(
+            "Hemnet (known):",
+            [
+                ("hemnet_id", known["hemnet_id"]),
+                ("published", "yes" if known["is_published"] else "no"),
+                ("approved", "yes" if known["is_approved"] else "no"),
+                ("market state", known["market_state"]),
+                ("approval URL", known["approval_url"]),
+                ("public URL", known["public_url"]),
+                ("published at", known["published_at"]),
+                ("visible since", known["visible_at"]),
+                ("sold", known["sold"] and f"{known['sold']['price']} SEK"),
+                ("in step with CRM", "yes" if known["in_step"] else "no"),
+            ],
+        )
+    )
+    if detail.images:
+        lines.append("")
+        lines.append(f"Images ({row.images_completed}/{row.images_total} completed):")
+        for img in detail.images:
+            note = f"  {img.state_message}" if img.state_message else ""
+            gone = "" if img.wanted else "  (no longer in the export)"
+            lines.append(f"  {img.position:>2}  {img.state or '?':<12}{img.url}{note}{gone}")
+    lines.append("")
+    lines.append("History (newest first):")
+    if not detail.history:
+        lines.append("  nothing yet")
+    for entry in detail.history:
+        outcome = entry.status or "event"
+        if entry.http_status:
+            outcome += f" {entry.http_status}"
+        rid = f"  requestId {entry.request_id}" if entry.request_id else ""
+        lines.append(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {outcome:<14}{entry.text}{rid}")
+    return lines
+
+
+@click.command("show")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print the listing's detail as JSON.")
+@pass_invocation
+def show_command(invocation: Invocation, key: str, as_json: bool) -> None:
+    """Show one listing: CRM facts, Hemnet state, images, history and its last error."""
+    with invocation.store() as store:
+        detail = listing_detail(store, key, utc_now())
+    if detail is None:
+        raise click.ClickException(f"no listing {key!r} in the state database (see 'syncd status')")
+    if as_json:
+        click.echo(json.dumps(detail_record(detail), ensure_ascii=False, indent=2))
+        return
+    for text in show_lines(detail):
+        click.echo(text)
+
+
+COMMANDS: list[click.Command] = [status_command, show_command]
