@@ -1,0 +1,414 @@
+"""The periodic full comparison with Hemnet: adopt, recreate, and report and repair drift.
+
+Reads every listing Hemnet has and corrects what syncd KNOWS, so the next plan sends what
+is missing; it never sends a write itself and never deletes anything on Hemnet (duplicates
+and listings unknown here are reported, not touched). No API call holds the write lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from syncd.config import Config
+from syncd.domain import (
+    LISTING_FIELDS,
+    KnownImage,
+    Listing,
+    listing_fields,
+    listing_from_plain,
+    to_plain,
+)
+from syncd.errors import RemoteDriftError
+from syncd.hemnet import wire
+from syncd.hemnet.client import HemnetClient
+from syncd.hemnet.models import RemoteImage, RemoteListing
+from syncd.hemnet.payload import listing_fields_from
+from syncd.poll import record_listing_state, schedule, update_approval_gauge
+from syncd.store import events, listings
+from syncd.store.engine import Store
+from syncd.store.tables import ListingRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One listing field as the CRM wants it, as syncd last sent it, and as Hemnet has it."""
+
+    listing_key: str
+    field: str
+    crm: Any  # None also when the listing has left the CRM
+    sent: Any
+    hemnet: Any
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Several Hemnet listings carry one of our listing keys as externalId."""
+
+    listing_key: str
+    kept: str  # the hemnet_id syncd follows
+    others: tuple[str, ...]  # left alone on Hemnet: an operator decides
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    adopted: list[str] = field(default_factory=list)  # listing keys given Hemnet's id
+    recreated: list[str] = field(default_factory=list)  # gone from Hemnet: created again
+    drift: list[Drift] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # keys whose drifted fields are resent
+    unknown_on_hemnet: list[str] = field(default_factory=list)  # hemnet ids
+    duplicates: list[Duplicate] = field(default_factory=list)
+    compared: int = 0  # listings known on both sides
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The store's view of one listing, read before any API call."""
+
+    key: str
+    hemnet_id: str | None
+    desired: Listing | None
+    sent: Listing | None
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What every step of one reconcile run shares."""
+
+    store: Store
+    client: HemnetClient
+    config: Config
+    now: datetime
+    report: ReconcileReport
+
+
+def reconcile(
+    store: Store, client: HemnetClient, config: Config, now: datetime, *, repair: bool = True
+) -> ReconcileReport:
+    """Compare every listing Hemnet has with what syncd knows (see the module docstring).
+
+    ``repair=False`` (``syncd reconcile --dry-run``) reports the same findings and writes
+    nothing at all.
+    """
+    remote_all = client.list_listings()
+    with store.read() as session:
+        known = {row.listing_key: _known(row) for row in listings.all_listings(session)}
+    by_hemnet_id = {r.hemnet_id: r for r in remote_all}
+    by_key: dict[str, list[RemoteListing]] = defaultdict(list)
+    for remote in remote_all:
+        if remote.external_id is not None:
+            by_key[remote.external_id].append(remote)
+    followed = {k.hemnet_id: k.key for k in known.values() if k.hemnet_id is not None}
+
+    report = ReconcileReport(dry_run=not repair)
+    report.unknown_on_hemnet.extend(
+        r.hemnet_id
+        for r in remote_all
+        if r.hemnet_id not in followed and (r.external_id is None or r.external_id not in known)
+    )
+    for key, group in sorted(by_key.items()):
+        if key in known and len(group) > 1:
+            report.duplicates.append(_duplicate(key, group, known[key].hemnet_id))
+
+    ctx = _Pass(store, client, config, now, report)
+    matched: dict[str, RemoteListing] = {}
+    for item in sorted(known.values(), key=lambda k: k.key):
+        if item.hemnet_id is None:
+            if item.key in by_key:
+                _adopt(ctx, item, _keep(by_key[item.key]))
+            continue
+        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
+        if found is not None:
+            matched[item.key] = found
+        elif item.key in by_key:
+            # Gone, but Hemnet has another listing with our key: follow that one instead.
+            _forget(ctx, item, recreate=False)
+            _adopt(ctx, item, _keep(by_key[item.key]))
+        else:
+            _forget(ctx, item, recreate=True)
+
+    for key, found in matched.items():
+        _compare(ctx, known[key], found)
+    report = dataclasses.replace(report, compared=len(matched))
+    _report(store, now, report)
+    return report
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+def _known(row: ListingRow) -> _Known:
+    return _Known(
+        key=row.listing_key,
+        hemnet_id=row.hemnet_id,
+        desired=listings.desired_listing(row),
+        sent=None if row.sent_json is None else listing_from_plain(row.sent_json),
+    )
+
+
+def _created_order(remote: RemoteListing) -> tuple[str, int, str]:
+    # ISO-8601 UTC stamps sort as text; numeric ids break ties the way they were issued.
+    stamp = str(remote.raw.get(wire.CREATED_AT) or "")
+    number = int(remote.hemnet_id) if remote.hemnet_id.isdigit() else 0
+    return stamp, number, remote.hemnet_id
+
+
+def _keep(group: Sequence[RemoteListing]) -> RemoteListing:
+    """The oldest of several listings with one externalId: the others came from retries."""
+    return min(group, key=_created_order)
+
+
+def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -> Duplicate:
+    ids = {r.hemnet_id for r in group}
+    kept = followed if followed in ids else _keep(group).hemnet_id
+    others = tuple(sorted(ids - {str(kept)}, key=lambda i: (len(i), i)))
+    return Duplicate(key, str(kept), others)
+
+
+def _confirm_gone(client: HemnetClient, item: _Known) -> RemoteListing | None:
+    """Missing from the enumeration: ask for it by id before believing it is gone, because
+    recreating a listing Hemnet still has makes the duplicate this system must never make."""
+    assert item.hemnet_id is not None
+    try:
+        return client.get_listing(item.hemnet_id)
+    except RemoteDriftError as exc:
+        if exc.context.status == 404:
+            return None
+        raise
+
+
+def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
+    """A listing Hemnet has under our key but syncd never heard back about (a lost create)."""
+    store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
+    report.adopted.append(item.key)
+    if not report.dry_run:
+        images = client.list_images(remote.hemnet_id)
+        with store.transaction() as session:
+            row = listings.get_listing(session, item.key)
+            taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+            if row is None or row.hemnet_id is not None or taken is not None:
+                report.adopted.remove(item.key)  # apply recorded it meanwhile
+                return
+            sent = _as_hemnet_has_it(item.desired, remote)
+            listings.record_seen_on_hemnet(
+                session, item.key, now, sent=sent, hemnet_id=remote.hemnet_id
+            )
+            _save_images(session, item, images, now)
+            record_listing_state(session, item.key, remote, now)
+            message = (
+                f"adopted Hemnet listing {remote.hemnet_id} (created earlier, answer lost) "
+                f"with {len(images)} image(s) instead of creating it again"
+            )
+            events.record_event(
+                session,
+                "adopted",
+                message,
+                now,
+                listing_key=item.key,
+                data={"hemnet_id": remote.hemnet_id},
+            )
+            schedule(session, row, now, config)
+    log.warning(
+        "%s: %s Hemnet listing %s instead of creating it again",
+        item.key,
+        "would adopt" if report.dry_run else "adopted",
+        remote.hemnet_id,
+    )
+
+
+def _as_hemnet_has_it(desired: Listing | None, remote: RemoteListing) -> Listing | None:
+    """The listing body Hemnet holds, as the known ``sent`` state: the next plan then
+    updates only the fields that differ from the CRM's."""
+    if desired is None:
+        return None
+    try:
+        fields = listing_fields_from(remote.raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: Hemnet's listing body cannot be read (%s)", desired.listing_key, exc)
+        return None
+    return dataclasses.replace(desired, **fields)
+
+
+def _save_images(
+    session: Session, item: _Known, images: Sequence[RemoteImage], now: datetime
+) -> None:
+    # Hemnet knows no revisions: an adopted image is taken as the one the CRM names now,
+    # so it is not uploaded again (a lost create is minutes old, not a different picture).
+    revisions = {img.url: img.revision for img in item.desired.images} if item.desired else {}
+    for index, img in enumerate(images):
+        known = KnownImage(
+            url=img.url,
+            image_id=img.image_id,
+            state=img.state,
+            order=img.position if img.position is not None else index,
+            caption=img.caption,
+            revision=revisions.get(img.url),
+            state_message=img.state_message,
+        )
+        listings.save_known_image(session, item.key, known, now, is_floor_plan=img.is_floor_plan)
+
+
+def _forget(ctx: _Pass, item: _Known, *, recreate: bool) -> None:
+    """Hemnet no longer has the listing syncd followed: clear what syncd knew of it."""
+    store, now, report = ctx.store, ctx.now, ctx.report
+    if recreate:
+        report.recreated.append(item.key)
+    then = "the next plan creates it again" if recreate else "another one is adopted"
+    message = f"Hemnet no longer has listing {item.hemnet_id}; {then}"
+    log.warning("%s: %s", item.key, message)
+    if report.dry_run:
+        return
+    with store.transaction() as session:
+        row = listings.get_listing(session, item.key)
+        if row is None or row.hemnet_id != item.hemnet_id:
+            if recreate:
+                report.recreated.remove(item.key)  # apply recorded something meanwhile
+            return
+        listings.forget_remote(session, item.key, now)
+        listings.set_next_poll_at(session, item.key, None, now)
+        events.record_event(
+            session,
+            "recreate" if recreate else "gone_from_hemnet",
+            message,
+            now,
+            listing_key=item.key,
+            data={"hemnet_id": item.hemnet_id},
+        )
+
+
+def drift_of(
+    key: str,
+    crm: Mapping[str, Any] | None,
+    sent: Mapping[str, Any] | None,
+    hemnet: Mapping[str, Any],
+) -> list[Drift]:
+    """Fields where Hemnet differs from what syncd sent (from the CRM when nothing was)."""
+    base = sent if sent is not None else crm
+    if base is None:
+        return []
+    return [
+        Drift(
+            key,
+            name,
+            None if crm is None else crm[name],
+            None if sent is None else sent[name],
+            hemnet[name],
+        )
+        for name in LISTING_FIELDS
+        if hemnet[name] != base[name]
+    ]
+
+
+def _compare(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
+    store, config, now, report = ctx.store, ctx.config, ctx.now, ctx.report
+    try:
+        hemnet = listing_fields_from(remote.raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: Hemnet's listing body cannot be read (%s)", item.key, exc)
+        hemnet = None
+    drifted: list[Drift] = []
+    if hemnet is not None and item.sent is not None:
+        crm = listing_fields(item.desired) if item.desired else None
+        drifted = drift_of(item.key, crm, listing_fields(item.sent), hemnet)
+    report.drift.extend(drifted)
+    names = [d.field for d in drifted]
+    if drifted:
+        log.warning(
+            "%s: Hemnet differs from what syncd sent in %s%s",
+            item.key,
+            ", ".join(names),
+            "; the next plan sends them again" if not report.dry_run else "",
+        )
+    if report.dry_run:
+        return
+    with store.transaction() as session:
+        row = listings.get_listing(session, item.key)
+        if row is None or row.hemnet_id != remote.hemnet_id:
+            return
+        if drifted and item.sent is not None and hemnet is not None:
+            # What Hemnet has becomes what was "sent": the planner's usual comparison with
+            # the CRM then yields an UpdateListing of exactly these fields.
+            repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
+            listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
+            report.repaired.append(item.key)
+            events.record_event(
+                session,
+                "drift",
+                f"Hemnet differs from what syncd sent in {', '.join(names)}; resent next run",
+                now,
+                listing_key=item.key,
+                data={
+                    "fields": {
+                        d.field: {
+                            "crm": _shown(d.crm),
+                            "sent": _shown(d.sent),
+                            "hemnet": _shown(d.hemnet),
+                        }
+                        for d in drifted
+                    }
+                },
+            )
+        record_listing_state(session, item.key, remote, now)
+        schedule(session, row, now, config)
+
+
+def _shown(value: Any) -> Any:
+    """A JSON-ready form of a field value for an event (free text is cut short)."""
+    plain = to_plain(value)
+    if isinstance(plain, str) and len(plain) > 200:
+        return plain[:200] + "…"
+    return plain
+
+
+def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
+    for dup in report.duplicates:
+        message = (
+            f"{len(dup.others) + 1} Hemnet listings carry listing key {dup.listing_key}: "
+            f"syncd follows {dup.kept}, leaves {', '.join(dup.others)} alone (remove by hand)"
+        )
+        log.warning("%s", message)
+        if not report.dry_run:
+            with store.transaction() as session:
+                if listings.get_listing(session, dup.listing_key) is not None:
+                    events.record_event(
+                        session,
+                        "duplicate_on_hemnet",
+                        message,
+                        now,
+                        listing_key=dup.listing_key,
+                        data={"kept": dup.kept, "others": list(dup.others)},
+                    )
+    if report.unknown_on_hemnet:
+        shown = ", ".join(report.unknown_on_hemnet[:10])
+        more = len(report.unknown_on_hemnet) - 10
+        log.warning(
+            "%d Hemnet listing(s) unknown here, left alone: %s%s",
+            len(report.unknown_on_hemnet),
+            shown,
+            f" and {more} more" if more > 0 else "",
+        )
+    if not report.dry_run:
+        with store.read() as session:
+            update_approval_gauge(session, now)
+    log.info(
+        "reconcile%s: %d compared, %d adopted, %d recreated, %d drifted field(s) in %d "
+        "listing(s), %d unknown on Hemnet, %d duplicate(s)",
+        " (dry run)" if report.dry_run else "",
+        report.compared,
+        len(report.adopted),
+        len(report.recreated),
+        len(report.drift),
+        len({d.listing_key for d in report.drift}),
+        len(report.unknown_on_hemnet),
+        len(report.duplicates),
+    )
