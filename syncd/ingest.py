@@ -213,11 +213,16 @@ def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
         # Last one wins for a duplicate key, in the place of the last one (formats warns).
         parsed.listings.pop(listing.listing_key, None)
         parsed.listings[listing.listing_key] = listing
-    parsed.agency_keys = {agency_of(key) for key in result.agency_keys if key}
+    # The agencies a full export speaks for are those of its usable records: a broken row
+    # (say, split on the wrong delimiter) falls back to the default agency and must not
+    # make every listing of that agency look dropped.
+    parsed.agency_keys = {listing.agency_key for listing in parsed.listings.values()}
     if not parsed.agency_keys:
-        # A file with no records names no agency: it covers the one it would have named.
-        named = agency_of(fallback) if fallback else None
-        parsed.agency_keys = {named} if named else set()
+        # Nothing usable: the hold names what the file would have covered.
+        named = {agency_of(key) for key in result.agency_keys if key}
+        if not named and fallback:
+            named = {agency_of(fallback)}
+        parsed.agency_keys = named
     return parsed
 
 
@@ -509,6 +514,7 @@ def _bounded(receipt: dict[str, Any]) -> dict[str, Any]:
 
 def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResult:
     path, now, sha256 = take.path, take.now, take.sha256
+    said = _without_path(error)
     target = _free_path(take.config.paths.rejected, path.name, ERROR_SUFFIX)
     details: dict[str, Any] = {
         "file": path.name,
@@ -540,7 +546,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
             record_event(
                 session,
                 "export_rejected",
-                f"{path.name} rejected: {error}",
+                f"{path.name} rejected: {said}",
                 now,
                 data={"file": path.name},
             )
@@ -549,7 +555,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
     _write_json(target.with_name(target.name + ERROR_SUFFIX), details)
     _move(path, target)
     metrics.EXPORT_FILES.labels(FileOutcome.REJECTED.value).inc()
-    log.info("ingest %s: rejected: %s", path.name, error)
+    log.info("ingest %s: rejected: %s", path.name, said)
     return IngestResult(
         export_file=path.name,
         outcome=FileOutcome.REJECTED.value,
@@ -559,8 +565,15 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
         warnings=0,
         changed_keys=(),
         moved_to=target,
-        reason=str(error),
+        reason=said,
     )
+
+
+def _without_path(error: ExportError) -> str:
+    """The error as one line without the file's path (the inbox path means nothing later)."""
+    text = str(error)
+    prefix = f"{error.path}: " if error.path else ""
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text
 
 
 def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
