@@ -12,6 +12,7 @@ from syncd.commands import (
     daemon_commands,
     demo_commands,
     ingest_commands,
+    reconcile_commands,
     sandbox_commands,
     sync_commands,
     view_commands,
@@ -23,5 +24,6 @@ COMMANDS: list[click.Command] = [
     *view_commands.COMMANDS,
     *daemon_commands.COMMANDS,
     *sandbox_commands.COMMANDS,
+    *reconcile_commands.COMMANDS,
     *demo_commands.COMMANDS,
 ]
