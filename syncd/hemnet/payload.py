@@ -59,21 +59,26 @@ def _drop_none(data: Mapping[str, Any]) -> Json:
 
 
 def _address(addr: Address) -> Json:
-    return {
-        wire.STREET_ADDRESS: addr.street,
-        wire.POSTAL_CODE: addr.postal_code,
-        wire.CITY: addr.city,
-        wire.MUNICIPALITY: addr.municipality,
-        wire.APARTMENT_NUMBER: addr.apartment_number,
-    }
+    # A nested object is replaced whole, so a part left out is cleared: no nulls inside.
+    return _drop_none(
+        {
+            wire.STREET_ADDRESS: addr.street,
+            wire.POSTAL_CODE: addr.postal_code,
+            wire.CITY: addr.city,
+            wire.MUNICIPALITY: addr.municipality,
+            wire.APARTMENT_NUMBER: addr.apartment_number,
+        }
+    )
 
 
 def _viewing(v: Viewing) -> Json:
-    return {
-        wire.VIEWING_STARTS_AT: v.starts_at.isoformat(),
-        wire.VIEWING_ENDS_AT: v.ends_at.isoformat() if v.ends_at else None,
-        wire.VIEWING_NOTE: v.note,
-    }
+    return _drop_none(
+        {
+            wire.VIEWING_STARTS_AT: v.starts_at.isoformat(),
+            wire.VIEWING_ENDS_AT: v.ends_at.isoformat() if v.ends_at else None,
+            wire.VIEWING_NOTE: v.note,
+        }
+    )
 
 
 def _field_value(listing: Listing, name: str) -> Any:
@@ -94,11 +99,13 @@ def _field_value(listing: Listing, name: str) -> Any:
     if name == "viewings":
         return [_viewing(v) for v in value]
     if name == "broker":
-        return {
-            wire.BROKER_NAME: value.name,
-            wire.BROKER_EMAIL: value.email,
-            wire.BROKER_PHONE: value.phone,
-        }
+        return _drop_none(
+            {
+                wire.BROKER_NAME: value.name,
+                wire.BROKER_EMAIL: value.email,
+                wire.BROKER_PHONE: value.phone,
+            }
+        )
     if isinstance(value, Decimal):
         return _number(value)
     return value
