@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from syncd.demo import DemoOptions, run_demo
-from syncd.demo.scenario import DEFAULT_TIMEOUT_S
+DEFAULT_TIMEOUT_S = 180.0
 
 
 @click.command("demo")
@@ -36,6 +35,9 @@ def demo(timeout_s: float, keep: bool, workdir: Path | None) -> None:
 
     Exits 0 when every listing reached its expected stage, 1 with the reason otherwise.
     """
+    # Imported here: the demo pulls in the status views, which other commands need not load.
+    from syncd.demo import DemoOptions, run_demo
+
     options = DemoOptions(timeout_s=timeout_s, keep=keep, workdir=workdir)
     code = run_demo(options, sys.stdout)
     if code:

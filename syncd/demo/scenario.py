@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
-DEFAULT_TIMEOUT_S = 180.0
+DEFAULT_TIMEOUT_S = 180.0  # also the default of 'syncd demo --timeout'
 # The sandbox approves a published listing after this many seconds (a broker's click).
 AUTO_APPROVE_AFTER_S = 3
 IMAGE_DELAY_S = 0.5

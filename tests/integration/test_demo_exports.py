@@ -25,7 +25,10 @@ from syncd.demo.workspace import (
 )
 from syncd.domain import HousingForm, Listing, ListingStatus
 from syncd.formats import load_mapping, parse_file
+from syncd.hemnet.client import HemnetClient
+from syncd.hemnet.payload import listing_body
 from syncd.ingest import ingest_file
+from syncd.sandbox.testing import serve_sandbox
 from syncd.store.engine import Store
 from syncd.store.listings import load_desired
 
@@ -143,3 +146,25 @@ def test_full_csv_export_never_marks_the_xml_agencys_listings_missing(
     assert desired.listings[SOLD_KEY].status is ListingStatus.SOLD
     assert desired.listings[WITHDRAWN_KEY].status is ListingStatus.WITHDRAWN
     assert desired.agencies["nordhem"].name == "Nordhem Mäkleri AB"
+
+
+def test_the_sandbox_accepts_every_demo_listing_as_syncd_sends_it(tmp_path: Path) -> None:
+    # Regression: houses without an apartment number were sent "apartmentNumber": null
+    # inside the address, which the sandbox refuses; the demo never converged.
+    with serve_sandbox() as sandbox:
+        workspace = Workspace(tmp_path)
+        prepare(workspace, sandbox.root_url, "127.0.0.1:45679")
+        config = load_config(workspace.config_path)
+        listings: dict[str, Listing] = {}
+        for name in INITIAL_EXPORTS:
+            listings.update(_parse(config, demo_data_dir() / name)[1])
+        client = HemnetClient(sandbox.base_url, lambda: sandbox.token)
+        with client:
+            agency = client.create_agency("Nordhem Mäkleri AB", external_id="nordhem")
+            created = {
+                key: client.create_listing(listing_body(listing, agency.hemnet_id))
+                for key, listing in listings.items()
+            }
+    assert {key: remote.external_id for key, remote in created.items()} == {
+        key: key for key in DEMO_KEYS
+    }
