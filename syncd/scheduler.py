@@ -20,6 +20,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.clock import utc_now
+from syncd.errors import SyncdError
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ class Scheduler:
         func = self._jobs[job_id]
         try:
             wanted = func()
+        except SyncdError as error:
+            # Expected failures (Hemnet down, key refused) are one line with their remedy.
+            logger.error("job %s: %s; remedy: %s", job_id, error, error.remedy)
         except Exception:
             # One failed run must not end the schedule; the next interval tries again.
             logger.exception("job %s failed; it runs again at its next interval", job_id)

@@ -1,0 +1,472 @@
+"""``syncd run``: wires the watcher, the scheduler's jobs and the HTTP endpoints, and lives
+in a main loop that handles signals and feeds systemd's watchdog.
+
+Decides nothing about listings (the use cases do); owns start-up order, the jobs' wiring,
+reload and a bounded, clean shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from syncd import systemd
+from syncd.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.apply import Applier, api_observer
+from syncd.clock import utc_now
+from syncd.config import Config, load_config
+from syncd.errors import ConfigError
+from syncd.hemnet import HemnetClient
+from syncd.httpserver import HealthInfo, create_http_app
+from syncd.ingest import IngestResult, ingest_file
+from syncd.keys import KeyKeeper, hemnet_client
+from syncd.poll import Poller
+from syncd.reconcile import reconcile
+from syncd.scheduler import Scheduler
+from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.store.engine import Store, open_store
+from syncd.watch import InboxWatcher
+
+logger = logging.getLogger(__name__)
+
+# Job names, as they show in logs.
+SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
+
+# ASSUMED: a sync pass runs after every ingest and at every retry time anyway; this slow
+# interval only catches what nothing else asked for (an operator's 'syncd hold release').
+SYNC_SAFETY_INTERVAL_S = 600.0
+KEY_CHECK_INTERVAL_S = 86400.0
+ALERTS_INTERVAL_S = 60.0
+# ASSUMED: the first full comparison a minute after start, not at once: the first sync
+# pass settles what a crash left open before reconcile reads everything back.
+FIRST_RECONCILE_AFTER_S = 60.0
+# systemd waits TimeoutStopSec; syncd promises to be gone well within 10 s of SIGTERM.
+STOP_DEADLINE_S = 9.0
+HTTP_START_TIMEOUT_S = 10.0
+# How often the main loop wakes up when there is no watchdog to feed.
+IDLE_TICK_S = 5.0
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_ALL_SIGNALS = (*_STOP_SIGNALS, signal.SIGHUP)
+
+
+class _SignalPipe:
+    """Signals as bytes on a socketpair (``signal.set_wakeup_fd``), read by the main loop.
+
+    The Python-level handlers do nothing: all the work happens in the loop, never inside a
+    handler, so no lock or file can be caught half-way.
+    """
+
+    def __init__(self, signums: Sequence[signal.Signals]) -> None:
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._old_handlers = {signum: signal.signal(signum, _ignore) for signum in signums}
+
+    def wait(self, timeout_s: float) -> list[int]:
+        """The signals received, waiting up to ``timeout_s`` for the first one."""
+        ready, _, _ = select.select([self._read], [], [], max(timeout_s, 0.0))
+        if not ready:
+            return []
+        try:
+            return list(self._read.recv(256))
+        except BlockingIOError:
+            return []
+
+    def close(self) -> None:
+        for signum, handler in self._old_handlers.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._old_fd)
+        self._read.close()
+        self._write.close()
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """The wakeup fd already carries the signal to the main loop."""
+
+
+@dataclass
+class _Services:
+    """Everything built from one configuration; replaced as a whole on reload."""
+
+    config: Config
+    keys: KeyKeeper
+    client: HemnetClient
+    applier: Applier
+    poller: Poller
+
+    @classmethod
+    def build(cls, config: Config, store: Store) -> _Services:
+        keys = KeyKeeper(config, store)
+        keys.token()  # no token at all is a configuration error: refuse to start
+        client = hemnet_client(config, keys, observer=api_observer)
+        # The client renews the key on a 401 and retries once; the applier need not.
+        applier = Applier(store, client, config)
+        poller = Poller(store, client, config)
+        return cls(config, keys, client, applier, poller)
+
+
+def status_line(rows: Sequence[StatusRow], alerts: int = 0) -> str:
+    """The one line ``systemctl status`` shows: "12 listings: 9 visible, 2 awaiting approval"."""
+    if not rows:
+        text = "0 listings: waiting for the first export file"
+    else:
+        counts = sorted(stage_summary(rows).items(), key=lambda item: -item[1])
+        parts = ", ".join(f"{n} {stage.replace('_', ' ')}" for stage, n in counts)
+        text = f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {parts}"
+    if alerts:
+        text += f"; {alerts} alert{'s' if alerts != 1 else ''} (see the log)"
+    return text
+
+
+class Daemon:
+    """One running syncd: start, loop until SIGTERM/SIGINT, reload on SIGHUP."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._config_path = config_path
+        self._store = store
+        self._clock = clock
+        self._services = _Services.build(config, store)
+        self._started_at = clock()
+        self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
+        self._watcher = self._make_watcher(config)
+        self._alerts = AlertBoard()
+        self._key_expires_at: datetime | None = None
+        self._last_sync_ok_at: datetime | None = None
+        self._status_text: str | None = None
+        self._http: uvicorn.Server | None = None
+        self._http_thread: threading.Thread | None = None
+        self._ready = False
+        self._unhealthy_logged = False
+
+    @property
+    def config(self) -> Config:
+        return self._services.config
+
+    # --- start and the main loop ---------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until asked to stop; the exit code (0 after a clean stop)."""
+        signals = _SignalPipe(_ALL_SIGNALS)
+        try:
+            self._start()
+            return self._loop(signals)
+        finally:
+            signals.close()
+
+    def _start(self) -> None:
+        config = self.config
+        now = self._clock()
+        later = now + timedelta(seconds=FIRST_RECONCILE_AFTER_S)
+        self._scheduler.every(KEY_CHECK, self._check_key, KEY_CHECK_INTERVAL_S, first_at=now)
+        self._scheduler.every(SYNC, self._sync, SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(POLL, self._poll, config.sync.poll_interval_slow_s, first_at=now)
+        self._scheduler.every(
+            RECONCILE, self._reconcile, config.sync.reconcile_interval_s, first_at=later
+        )
+        self._scheduler.every(ALERTS, self._check_alerts, ALERTS_INTERVAL_S)
+        # Status files and line before READY, while no job can write yet.
+        self._after_job("start")
+        try:
+            self._start_http(config)
+            self._scheduler.start()
+            self._watcher.start()
+        except BaseException:
+            self._scheduler.shutdown(wait=False)
+            self._stop_http()
+            raise
+        self._ready = True
+        systemd.ready(self._status_text or "started")
+        logger.info(
+            "syncd running: inbox %s, Hemnet %s%s",
+            config.paths.inbox,
+            config.hemnet.base_url,
+            f", http on {config.http.listen}" if config.http.listen else "",
+        )
+
+    def _loop(self, signals: _SignalPipe) -> int:
+        watchdog_s = systemd.watchdog_interval_s()
+        # Half the timeout (sd_watchdog_enabled(3)): one late beat must not be fatal.
+        beat_s = watchdog_s / 2 if watchdog_s else None
+        next_beat = time.monotonic()
+        while True:
+            timeout = IDLE_TICK_S if beat_s is None else next_beat - time.monotonic()
+            for signum in signals.wait(timeout):
+                if signum in _STOP_SIGNALS:
+                    return self._stop(signals, signal.Signals(signum).name)
+                if signum == signal.SIGHUP:
+                    self._reload()
+            healthy = self._healthy()
+            if beat_s is not None and time.monotonic() >= next_beat:
+                if healthy:
+                    systemd.watchdog_ping()
+                next_beat = time.monotonic() + beat_s
+
+    def _healthy(self) -> bool:
+        """Feed the watchdog only while the threads that do the work are alive."""
+        parts = {
+            "watcher": self._watcher.alive,
+            "scheduler": self._scheduler.alive,
+            "http": self._http_thread is None or self._http_thread.is_alive(),
+        }
+        dead = [name for name, alive in parts.items() if not alive]
+        if dead and not self._unhealthy_logged:
+            logger.error(
+                "the %s thread has stopped: no more watchdog pings, systemd restarts syncd",
+                " and ".join(dead),
+            )
+            self._unhealthy_logged = True
+        return not dead
+
+    # --- stop ------------------------------------------------------------------------------
+
+    def _stop(self, signals: _SignalPipe, name: str) -> int:
+        logger.info("%s: stopping (finishing the call in flight)", name)
+        systemd.stopping()
+        self._ready = False
+        deadline = time.monotonic() + STOP_DEADLINE_S
+        finished = threading.Event()
+        worker = threading.Thread(
+            target=self._shut_down, args=(finished,), name="syncd-stop", daemon=True
+        )
+        worker.start()
+        while not finished.wait(0.1):
+            again = [s for s in signals.wait(0) if s in _STOP_SIGNALS]
+            if again or time.monotonic() > deadline:
+                why = "asked again" if again else f"not done within {STOP_DEADLINE_S:g} s"
+                logger.error(
+                    "stopping: %s; exiting now, work in flight is settled at the next start",
+                    why,
+                )
+                logging.shutdown()
+                os._exit(1)
+        logger.info("syncd stopped")
+        return 0
+
+    def _shut_down(self, finished: threading.Event) -> None:
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("scheduler pause", self._scheduler.pause),
+            ("apply stop", self._services.applier.stop),
+            # The watcher may be waiting for the ingest of a file it handed over: that
+            # ingest still runs (one-offs are not paused) and then the watcher returns.
+            ("watcher stop", self._watcher.stop),
+            ("scheduler shutdown", self._scheduler.shutdown),
+            ("http stop", self._stop_http),
+            ("client close", self._services.client.close),
+        ]
+        try:
+            for name, step in steps:
+                started = time.monotonic()
+                step()
+                logger.debug("stopping: %s took %.2fs", name, time.monotonic() - started)
+        except Exception:
+            logger.exception("stopping: a part did not stop cleanly")
+        finally:
+            finished.set()
+
+    # --- reload ----------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        systemd.reloading()
+        logger.info("SIGHUP: reloading configuration from %s", self._config_path)
+        try:
+            config = load_config(self._config_path)
+        except ConfigError as error:
+            logger.error("reload: %s; keeping the configuration in use", error)
+            systemd.ready(self._status_text or "running")
+            return
+        self._warn_restart_needed(self.config, config)
+        # Swapped on the store worker, between two jobs: no job sees half of each.
+        future = self._scheduler.submit("reload", lambda: self._swap(config))
+        future.add_done_callback(self._reloaded)
+
+    def _swap(self, config: Config) -> None:
+        old = self._services
+        self._services = _Services.build(config, self._store)
+        old.client.close()
+        self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
+        self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
+
+    def _reloaded(self, future: Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            logger.error("reload: %s; keeping the configuration in use", error)
+        else:
+            logger.info("reload: configuration and mappings in use; rescanning the inbox")
+            self._watcher.rescan()
+        systemd.ready(self._status_text or "running")
+
+    def _warn_restart_needed(self, old: Config, new: Config) -> None:
+        for section in ("paths", "watch", "http"):
+            if getattr(old, section) != getattr(new, section):
+                logger.warning(
+                    "reload: [%s] changed; it takes effect when syncd is restarted", section
+                )
+
+    # --- jobs (all run on the scheduler's single store worker) ----------------------------
+
+    def _make_watcher(self, config: Config) -> InboxWatcher:
+        paths = config.paths
+        for folder in (paths.inbox, paths.archive, paths.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+        return InboxWatcher(
+            paths.inbox,
+            self._on_ready,
+            settle_s=config.watch.settle_s,
+            rescan_interval_s=config.watch.rescan_interval_s,
+            done_marker=config.watch.done_marker,
+            ignore=config.watch.ignore,
+        )
+
+    def _on_ready(self, path: Path) -> None:
+        # Runs on the watcher's thread: the ingest itself goes to the single store worker,
+        # and the watcher waits so that it sees the file gone before its next look.
+        self._scheduler.submit(f"ingest {path.name}", lambda: self._ingest(path)).result()
+
+    def _ingest(self, path: Path) -> IngestResult:
+        result = ingest_file(self._store, self.config, path, self._clock())
+        if result.outcome in ("accepted", "held"):
+            self._scheduler.kick(SYNC)
+        self._after_job("ingest")
+        return result
+
+    def _sync(self) -> datetime | None:
+        report = self._services.applier.run_pass()
+        if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
+            self._last_sync_ok_at = self._clock()
+        if report.ops_succeeded:
+            self._scheduler.kick(POLL)  # new images and publications: follow them now
+        return report.next_retry_at
+
+    def _poll(self) -> datetime | None:
+        report = self._services.poller.poll_due()
+        if report.changed:
+            self._scheduler.kick(SYNC)  # e.g. images completed: now it can be published
+        return report.next_due_at
+
+    def _poll_listing(self, listing_key: str) -> None:
+        """A webhook named this listing: read it back on the store worker, soon."""
+
+        def poll_one() -> None:
+            self._services.poller.poll_listing(listing_key)
+            self._scheduler.kick(SYNC)
+            self._after_job("webhook")
+
+        future = self._scheduler.submit(f"webhook poll {listing_key}", poll_one)
+        future.add_done_callback(lambda done: _log_failure(done, f"poll of {listing_key}"))
+
+    def _reconcile(self) -> None:
+        services = self._services
+        report = reconcile(self._store, services.client, services.config, self._clock())
+        if report.adopted or report.recreated or report.drift:
+            self._scheduler.kick(SYNC)
+
+    def _check_key(self) -> None:
+        status = self._services.keys.check(self._services.client)
+        self._key_expires_at = status.expires_at
+        logger.info("key check: %s", status.message)
+
+    def _check_alerts(self) -> None:
+        now = self._clock()
+        facts = gather_facts(
+            self._store,
+            now,
+            watching_since=self._started_at,
+            key_expires_at=self._key_expires_at,
+        )
+        self._alerts.update(alerts_for(facts, self.config.alerts, now))
+
+    def _after_job(self, job: str) -> None:
+        """Status files and the systemd status line, after every job that may change them."""
+        rows = status_rows(self._store, self._clock())
+        write_status_files(rows, self.config.paths.inbox)
+        text = status_line(rows, len(self._alerts.active))
+        if text != self._status_text:
+            self._status_text = text
+            systemd.status(text)
+            logger.debug("status after %s: %s", job, text)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _health(self) -> HealthInfo:
+        ready = self._ready and self._watcher.alive and self._scheduler.alive
+        return HealthInfo(
+            ready=ready,
+            last_successful_sync_at=self._last_sync_ok_at,
+            detail=None if ready else "starting, stopping, or a worker thread has stopped",
+        )
+
+    def _start_http(self, config: Config) -> None:
+        address = config.http.listen_address
+        if address is None:
+            return
+        app = create_http_app(
+            lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
+        )
+        host, port = address
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        )
+        thread = threading.Thread(target=server.run, name="syncd-http", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + HTTP_START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise ConfigError([f"http.listen: cannot listen on {config.http.listen}"])
+            time.sleep(0.02)
+        self._http, self._http_thread = server, thread
+        logger.info("http: status page, /healthz, /metrics and /webhook on %s", config.http.listen)
+
+    def _stop_http(self) -> None:
+        if self._http is None or self._http_thread is None:
+            return
+        self._http.should_exit = True
+        self._http_thread.join(timeout=3)
+
+
+def _log_failure(future: Future[None], what: str) -> None:
+    error = future.exception()
+    if error is not None:
+        logger.error("%s failed: %s", what, error)
+
+
+def _quiet_libraries() -> None:
+    # The daemon logs at INFO; the scheduler's per-run lines would drown the useful ones.
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    for name in ("apscheduler", "syncd.scheduler.apscheduler", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run(config_path: Path, config: Config) -> int:
+    """``syncd run``: refuses an unmigrated database (StateError, exit 3) before anything."""
+    _quiet_libraries()
+    paths = config.paths
+    store = open_store(paths.database, paths.migrations_dir)
+    try:
+        daemon = Daemon(config_path, config, store)
+        return daemon.run()
+    finally:
+        store.close()
