@@ -456,7 +456,8 @@ def _quiet_libraries() -> None:
     root = logging.getLogger()
     if root.level > logging.INFO:
         root.setLevel(logging.INFO)
-    for name in ("apscheduler", "syncd.scheduler.apscheduler", "uvicorn.access"):
+    # httpx logs every request at INFO; apply and poll already log one line per change.
+    for name in ("apscheduler", "syncd.scheduler.apscheduler", "uvicorn.access", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

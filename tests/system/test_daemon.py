@@ -379,10 +379,14 @@ def test_an_export_reaches_visible_and_an_update_converges(
     notifications: Notifications,
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
-    config = write_config(tmp_path, sandbox)
+    http_port = free_port()
+    config = write_config(tmp_path, sandbox, extra=f'[http]\nlisten = "127.0.0.1:{http_port}"\n')
     inbox = tmp_path / "inbox"
     daemon = start_daemon(config, NOTIFY_SOCKET=str(notifications.path))
     notifications.wait("READY=1", 30)
+    health = httpx.get(f"http://127.0.0.1:{http_port}/healthz")
+    assert health.status_code == 200
+    assert health.json()["ready"] is True
 
     drop(inbox, "export-1.csv", row("S1", 2_500_000, "Villa"), row("S2", 3_100_000, "Radhus"))
 
