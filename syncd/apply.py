@@ -82,7 +82,6 @@ from syncd.store.listings import (
 )
 from syncd.store.outbox import (
     add_operation,
-    find_open_operation,
     mark_in_flight,
     operations_by_status,
     record_outcome,
@@ -300,34 +299,63 @@ class Applier:
         """Resolve ops left in flight or unknown; returns listing keys still unresolved."""
         with self.store.read() as session:
             rows = operations_by_status(session, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN)
-        blocked: set[str] = set()
+        per_listing: dict[str, list[OperationRow]] = {}
         for row in rows:
-            if self._stop.is_set() or self._auth_failed.is_set():
-                blocked.add(row.listing_key or "")
-                continue
-            try:
-                self._settle_one(row)
-                tally.add("settled")
-            except _Stopped:
-                blocked.add(row.listing_key or "")
-            except _NotReady:
-                with self._write() as session:
-                    record_outcome(
-                        session,
-                        row.id,
-                        OpStatus.SUPERSEDED,
-                        self.clock(),
-                        error="the listing is no longer known on Hemnet",
-                    )
-            except ApiError as exc:
-                log.warning(
-                    "could not settle op=%s listing_key=%s yet: %s", row.kind, row.listing_key, exc
-                )
-                if isinstance(exc, AuthenticationApiError):
-                    self._auth_failed.set()
-                blocked.add(row.listing_key or "")
-                tally.add("unknown")
+            per_listing.setdefault(row.listing_key or "", []).append(row)
+        blocked: set[str] = set()
+        lock = threading.Lock()
+
+        def settle_listing(sequence: list[OperationRow]) -> None:
+            for row in sequence:
+                if not self._settle_row(row, tally):
+                    with lock:
+                        blocked.add(row.listing_key or "")
+                    return
+
+        self._in_parallel(list(per_listing.values()), settle_listing)
         return blocked
+
+    def _settle_row(self, row: OperationRow, tally: _Tally) -> bool:
+        """Settle one op; False when it is still unresolved (its listing waits)."""
+        if self._stop.is_set() or self._auth_failed.is_set():
+            return False
+        try:
+            self._settle_one(row)
+        except _Stopped:
+            return False
+        except _NotReady:
+            with self._write() as session:
+                record_outcome(
+                    session,
+                    row.id,
+                    OpStatus.SUPERSEDED,
+                    self.clock(),
+                    error="the listing is no longer known on Hemnet",
+                )
+            return True
+        except ApiError as exc:
+            log.warning(
+                "could not settle op=%s listing_key=%s yet: %s", row.kind, row.listing_key, exc
+            )
+            if isinstance(exc, AuthenticationApiError):
+                self._auth_failed.set()
+            if isinstance(exc, RetryableApiError) and exc.retry_after_s:
+                self.budget.pause(exc.retry_after_s)
+            tally.add("unknown")
+            return False
+        tally.add("settled")
+        return True
+
+    def _in_parallel(self, sequences: list[list[Any]], run: Callable[[list[Any]], None]) -> None:
+        """``run`` each sequence, several at once (``max_concurrency``), each in order."""
+        workers = max(1, self.config.hemnet.max_concurrency)
+        if workers == 1 or len(sequences) <= 1:
+            for sequence in sequences:
+                run(sequence)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+            for future in [pool.submit(run, sequence) for sequence in sequences]:
+                future.result()
 
     def _settle_one(self, row: OperationRow) -> None:
         """Read back what an op may have done; record success, or make it an intent again."""
@@ -420,9 +448,16 @@ class Applier:
             holds = self._record_holds(session, the_plan.holds, now)
             jobs: list[_Job] = []
             used: set[int] = set()
-            stalled: set[str | None] = {k for k in blocked}
+            stalled: set[str | None] = set(blocked)
+            # One query instead of one per op: the newest open op per idempotency key.
+            open_rows = {
+                r.idempotency_key: r
+                for r in operations_by_status(
+                    session, OpStatus.INTENT, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN
+                )
+            }
             for op in the_plan.ops:
-                row = find_open_operation(session, op.idempotency_key)
+                row = open_rows.get(op.idempotency_key)
                 if row is None or row.id in used:
                     row = add_operation(session, op, now)
                 used.add(row.id)
@@ -476,15 +511,7 @@ class Applier:
             if job.op.listing_key is not None:
                 per_listing.setdefault(job.op.listing_key, []).append(job)
         self._run_sequence(agency_jobs, tally, stop_on_failure=False)
-        workers = max(1, self.config.hemnet.max_concurrency)
-        if workers == 1 or len(per_listing) <= 1:
-            for sequence in per_listing.values():
-                self._run_sequence(sequence, tally)
-            return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
-            futures = [pool.submit(self._run_sequence, seq, tally) for seq in per_listing.values()]
-            for future in futures:
-                future.result()
+        self._in_parallel(list(per_listing.values()), lambda seq: self._run_sequence(seq, tally))
 
     def _run_sequence(
         self, sequence: list[_Job], tally: _Tally, *, stop_on_failure: bool = True
