@@ -320,15 +320,19 @@ def _wait_for_signal(screen: _Screen, running: _Running) -> None:
     try:
         while running.daemon.exit_code() is None and running.sandbox.exit_code() is None:
             time.sleep(0.5)
-    except _Stopped:
-        pass
+    except _Stopped as stop:
+        screen.say(f"syncd demo: stopped by {stop}")
 
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
     """Run the whole story; 0 when every listing reached its expected stage, 1 otherwise."""
     started = time.monotonic()
     deadline = started + options.timeout_s
-    workspace = _make_workspace(options)
+    try:
+        workspace = _make_workspace(options)
+    except DemoFailed as exc:
+        out.write(f"syncd demo FAILED: {exc}\n")
+        return 1
     live = out.isatty() if options.live is None else options.live
     screen = _Screen(out, live, [f"syncd demo — workspace {workspace.root}"])
     ok = False
