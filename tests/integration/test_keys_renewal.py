@@ -1,0 +1,122 @@
+"""Key renewal against the sandbox: ahead of expiry, and after a 401 with a single retry."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncd.config import Config, renewed_token_path, store_renewed_token
+from syncd.keys import META_KEY_ID, KeyKeeper, hemnet_client
+from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.store.engine import Store
+from syncd.store.events import recent_events
+from syncd.store.meta import get_meta
+from tests.integration.apply_env import open_state, write_config
+
+DAY_S = 86400.0
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxHandle]:
+    # Keys live ten days: inside the default 14 days of renewal lead.
+    with serve_sandbox(key_lifetime_s=10 * DAY_S) as handle:
+        yield handle
+
+
+def setup(
+    sandbox: SandboxHandle, tmp_path: Path, renew_before_days: int = 14
+) -> tuple[Config, Store]:
+    token_file = tmp_path / "bootstrap-token"
+    token_file.write_text(sandbox.token + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    config = write_config(
+        tmp_path,
+        sandbox.base_url,
+        hemnet={"token_file": str(token_file), "key_renew_before_days": renew_before_days},
+    )
+    return config, open_state(config)
+
+
+def works(sandbox: SandboxHandle, token: str) -> bool:
+    answer = httpx.get(sandbox.base_url + "/keys", headers={"Authorization": f"Bearer {token}"})
+    return answer.status_code == 200
+
+
+def test_check_renews_ahead_of_expiry_and_deletes_the_old_key(
+    sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config, store = setup(sandbox, tmp_path)
+    keeper = KeyKeeper(config, store)
+    assert keeper.token() == sandbox.token
+    with hemnet_client(config, keeper) as client:
+        old_id = client.list_keys()[0].key_id
+        status = keeper.check(client)
+        assert status.renewed and status.key_id != old_id
+        new_token = keeper.token()
+        assert new_token != sandbox.token  # switched at once
+        path = renewed_token_path(config)
+        assert path.read_text(encoding="utf-8").strip() == new_token
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert [k.key_id for k in client.list_keys()] == [status.key_id]  # old one deleted
+        assert client.list_listings() == []  # calls keep working
+    assert not works(sandbox, sandbox.token) and works(sandbox, new_token)
+    with store.read() as session:
+        assert get_meta(session, META_KEY_ID) == status.key_id
+        assert any(e.kind == "key_renewed" for e in recent_events(session))
+    # A new process reads the renewed token first.
+    assert KeyKeeper(config, store).token() == new_token
+    assert sandbox.token not in caplog.text and new_token not in caplog.text
+    store.close()
+
+
+def test_check_leaves_a_key_with_time_left_alone(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    config, store = setup(sandbox, tmp_path, renew_before_days=3)
+    keeper = KeyKeeper(config, store)
+    with hemnet_client(config, keeper) as client:
+        status = keeper.check(client)
+    assert not status.renewed and status.expires_at is not None
+    assert not renewed_token_path(config).exists()
+    store.close()
+
+
+def test_a_401_renews_the_key_and_retries_the_call_once(
+    sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config, store = setup(sandbox, tmp_path, renew_before_days=3)
+    # An earlier renewal left a token whose key was deleted since (or expired).
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth) as admin:
+        made = admin.post("/keys", json={"key": {"name": "syncd old"}}).json()["key"]
+        store_renewed_token(config, made["token"])
+        admin.delete(f"/keys/{made['id']}")
+    keeper = KeyKeeper(config, store)
+    assert keeper.token() == made["token"]
+    sandbox.reset_stats()
+    with hemnet_client(config, keeper) as client:
+        assert client.list_listings() == []  # refused, renewed, sent once more
+    counts = sandbox.stats()["requests"]
+    assert counts["GET /v1/listings 401"] == 1
+    assert counts["GET /v1/listings 200"] == 1
+    assert counts["POST /v1/keys 201"] == 1
+    token = keeper.token()
+    assert token not in (made["token"], sandbox.token)
+    assert renewed_token_path(config).read_text(encoding="utf-8").strip() == token
+    assert works(sandbox, token)
+    assert made["token"] not in caplog.text and token not in caplog.text
+    store.close()
+
+
+def test_renewal_fails_cleanly_when_no_key_works(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    config, store = setup(sandbox, tmp_path)
+    (tmp_path / "bootstrap-token").write_text("nobody.nothing\n", encoding="utf-8")
+    keeper = KeyKeeper(config, store)
+    with hemnet_client(config, keeper) as client:
+        assert keeper.renew(client) is False
+    assert not renewed_token_path(config).exists()
+    store.close()
