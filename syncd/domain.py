@@ -203,6 +203,7 @@ class Snapshot:
 # --- normalisation -----------------------------------------------------------------------
 
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_A_PLAIN_SPACE = re.compile(r"[^\S ]")  # tabs, newlines, no-break spaces, ...
 
 
@@ -217,10 +218,13 @@ def clean_text(value: str | None) -> str | None:
         and not value[-1].isspace()
         and "  " not in value
         and not _NOT_A_PLAIN_SPACE.search(value)
+        and not _CONTROL.search(value)
         and unicodedata.is_normalized("NFC", value)
     ):
         return value
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    # NUL and other control characters come from broken exports, never from a broker.
+    text = _CONTROL.sub("", text)
     lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     folded = "\n".join(lines).strip()
     folded = re.sub(r"\n{3,}", "\n\n", folded)

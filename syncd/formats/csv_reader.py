@@ -115,13 +115,17 @@ class CsvSource:
         line = 1
         try:
             with self.path.open(encoding=self.encoding, newline="") as stream:
-                reader = csv.reader(stream, delimiter=self.delimiter, strict=False)
+                # strict: a quote left open swallows the rest of the file; better a clear
+                # rejection than one listing whose street is every following row.
+                reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
                 columns: dict[str, int] = {}
                 positions: dict[Expr, int | None] = {}
+                width: int | None = None
                 if self.mapping.header:
                     header = next(reader, None)
                     if header is None:
                         return
+                    width = len(header)
                     columns, warnings = column_index(header)
                     self.warnings.extend(warnings)
                     self._check_columns(columns)
@@ -130,13 +134,36 @@ class CsvSource:
                     start, line = line, reader.line_num + 1
                     if not any(cell.strip() for cell in row):
                         continue
-                    yield TabularRecord(row, columns, positions), start, []
+                    yield TabularRecord(row, columns, positions), start, self._shape(row, width)
         except csv.Error as exc:
-            raise ParseError(f"not readable as CSV: {exc}", str(self.path), line) from None
+            reason = str(exc)
+            if "unexpected end of data" in reason:
+                reason = "a quote opened in the row starting here is never closed"
+            raise ParseError(f"not readable as CSV: {reason}", str(self.path), line) from None
         except UnicodeDecodeError as exc:
             raise ParseError(
                 f"bytes that are not {self.encoding} ({exc.reason})", str(self.path), line
             ) from None
+
+    @staticmethod
+    def _shape(row: list[str], width: int | None) -> list[Problem]:
+        """A row whose cell count differs from the header's is misaligned: every field of it
+        may be read from the wrong column, so it is skipped rather than half-trusted."""
+        if width is None or len(row) == width:
+            return []
+        used = len(row)
+        while used > width and not row[used - 1].strip():
+            used -= 1  # trailing empty cells (a stray delimiter at the end) are harmless
+        if used == width:
+            return []
+        return [
+            Problem(
+                "row",
+                f"{len(row)} cells",
+                f"the row has {len(row)} cells but the header has {width} columns"
+                " (a stray or missing delimiter?)",
+            )
+        ]
 
     def _check_columns(self, columns: dict[str, int]) -> None:
         for key, spec in self.mapping.fields.items():

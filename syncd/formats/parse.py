@@ -169,10 +169,14 @@ def _results(
                     )
                 )
             seen[key] = index
-        if built.agency_key:
+        # A record the reader already found broken (e.g. a misaligned CSV row) is skipped,
+        # and its agency (probably read from the wrong column) does not count for the file.
+        unreadable = any(p.severity == "error" for p in reader_problems)
+        if built.agency_key and not unreadable:
             result.agency_keys.add(built.agency_key)
         result.record_count = index
-        yield RecordResult(built.listing, key, line, index, found, built.filled)
+        listing = None if unreadable else built.listing
+        yield RecordResult(listing, key, line, index, found, built.filled)
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",
         result.path,
