@@ -1,7 +1,253 @@
-"""Commands of this area; filled in by the module that owns it."""
+"""Commands that send to Hemnet or decide what is sent: plan, apply, retry, hold, keys.
+
+They parse options, call apply/keys/store and print; no logic of their own, never a token.
+"""
 
 from __future__ import annotations
 
+import getpass
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from syncd.apply import Applier, ApplyReport, api_observer, current_plan
+from syncd.clock import utc_now
+from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.errors import ApiError, StateError, UnsafePlanError
+from syncd.keys import KeyKeeper, hemnet_client
+from syncd.ops import Plan
+from syncd.store.engine import Store
+from syncd.store.holds import open_holds, release_hold
+from syncd.store.listings import clear_failure, get_listing
+from syncd.store.outbox import make_due_now
+
+EXIT_OK = 0
+# Show a progress bar when a pass has at least this many ops to run.
+PROGRESS_MIN_OPS = 20
+
+
+def _plan_json(the_plan: Plan) -> dict[str, Any]:
+    return {
+        "ops": [
+            {
+                "kind": op.kind,
+                "listing_key": op.listing_key,
+                "description": op.describe(),
+                "consequences": sorted(c.value for c in op.consequences),
+            }
+            for op in the_plan.ops
+        ],
+        "holds": [
+            {"agency_key": h.agency_key, "reason": h.reason, "listing_keys": list(h.listing_keys)}
+            for h in the_plan.holds
+        ],
+        "waiting": [{"listing_key": w.listing_key, "reason": w.reason} for w in the_plan.waiting],
+    }
+
+
+@click.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_invocation
+def plan_command(invocation: Invocation, as_json: bool) -> None:
+    """Show what the next apply would send to Hemnet (sends nothing)."""
+    with invocation.store() as store:
+        the_plan = current_plan(store, invocation.config, utc_now())
+    if as_json:
+        click.echo(json.dumps(_plan_json(the_plan), ensure_ascii=False, indent=2))
+        return
+    if the_plan.is_empty:
+        click.echo("nothing to send")
+    for op in the_plan.ops:
+        flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
+        click.echo(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
+    for hold in the_plan.holds:
+        click.echo(f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})")
+    for waiting in the_plan.waiting:
+        click.echo(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
+
+
+@contextmanager
+def _stop_on_sigterm(applier: Applier) -> Iterator[None]:
+    """SIGTERM finishes and records the call in flight, then the pass ends."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        applier.stop()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Progress:
+    """A click progress bar, opened once a pass turns out to be long (called from threads)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_OPS:
+            return
+        with self.lock:
+            if self.bar is None:
+                opened: Any = click.progressbar(length=total, label="applying", file=sys.stderr)
+                self.bar = opened.__enter__()
+            if done > self.shown:
+                self.bar.update(done - self.shown)
+                self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _run_apply(invocation: Invocation, store: Store) -> ApplyReport:
+    config = invocation.config
+    keeper = KeyKeeper(config, store)
+    progress = _Progress()
+    with hemnet_client(config, keeper, observer=api_observer) as client:
+        applier = Applier(
+            store, client, config, renew_key=lambda: keeper.renew(client), progress=progress
+        )
+        try:
+            with _stop_on_sigterm(applier):
+                return applier.run_pass()
+        finally:
+            progress.close()
+
+
+@click.command("apply")
+@pass_invocation
+def apply_command(invocation: Invocation) -> int:
+    """Run one pass: settle unknown outcomes, plan, send the due ops to Hemnet."""
+    with invocation.store() as store:
+        report = _run_apply(invocation, store)
+    click.echo(
+        f"applied: {report.ops_succeeded} succeeded, {report.ops_failed} failed, "
+        f"{report.ops_retry} to retry, {report.ops_unknown} unknown, {report.settled} settled"
+    )
+    if report.next_retry_at is not None:
+        click.echo(f"next retry at {report.next_retry_at:%Y-%m-%d %H:%M:%S} UTC")
+    if report.holds:
+        click.echo(f"{report.holds} removal(s) held: see 'syncd hold list'")
+    if report.ops_failed or report.ops_retry or report.ops_unknown:
+        return ApiError.exit_code
+    if report.holds:
+        return UnsafePlanError.exit_code
+    return EXIT_OK
+
+
+@click.command("retry")
+@click.argument("listing_key")
+@pass_invocation
+def retry_command(invocation: Invocation, listing_key: str) -> None:
+    """Send a rejected listing again, and end its backoff, at the next apply."""
+    now = utc_now()
+    with invocation.store() as store, store.transaction() as session:
+        if get_listing(session, listing_key) is None:
+            raise StateError(f"there is no listing {listing_key}")
+        was_failed = clear_failure(session, listing_key, now)
+        waiting = make_due_now(session, listing_key, now)
+    what = "rejection cleared" if was_failed else "was not rejected"
+    click.echo(f"{listing_key}: {what}; {waiting} op(s) due now; run 'syncd apply' to send")
+
+
+@click.group("hold")
+def hold_group() -> None:
+    """Removals a guard held until an operator confirms them."""
+
+
+@hold_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the holds as JSON.")
+@pass_invocation
+def hold_list(invocation: Invocation, as_json: bool) -> None:
+    """Show the open holds."""
+    with invocation.store() as store, store.read() as session:
+        holds = open_holds(session)
+    if as_json:
+        data = [
+            {
+                "id": h.id,
+                "agency_key": h.agency_key,
+                "reason": h.reason,
+                "listing_keys": list(h.listing_keys_json),
+                "created_at": h.created_at.isoformat(),
+            }
+            for h in holds
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not holds:
+        click.echo("no open holds")
+    for h in holds:
+        keys = ", ".join(str(k) for k in h.listing_keys_json)
+        click.echo(f"hold {h.id} agency {h.agency_key} since {h.created_at:%Y-%m-%d %H:%M}")
+        click.echo(f"  {h.reason}")
+        click.echo(f"  {len(h.listing_keys_json)} listing(s): {keys}")
+        click.echo(f"  release with: syncd hold release {h.id}")
+
+
+@hold_group.command("release")
+@click.argument("hold_id", type=int)
+@pass_invocation
+def hold_release(invocation: Invocation, hold_id: int) -> None:
+    """Confirm a held removal: the next apply unpublishes those listings."""
+    with invocation.store() as store, store.transaction() as session:
+        row = release_hold(session, hold_id, getpass.getuser(), utc_now())
+        count = len(row.listing_keys_json)
+    click.echo(f"hold {hold_id} released: {count} listing(s) are unpublished by the next apply")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """syncd's Hemnet API key: expiry and renewal."""
+
+
+@keys_group.command("check")
+@pass_invocation
+def keys_check(invocation: Invocation) -> None:
+    """Show the key's expiry; renew it when it is within key_renew_before_days."""
+    config = invocation.config
+    with invocation.store() as store:
+        keeper = KeyKeeper(config, store)
+        with hemnet_client(config, keeper, observer=api_observer) as client:
+            status = keeper.check(client)
+    expires = status.expires_at.isoformat() if status.expires_at else "unknown"
+    click.echo(f"key {status.key_id or 'unknown'}: expires {expires}: {status.message}")
+
+
+@keys_group.command("renew")
+@pass_invocation
+def keys_renew(invocation: Invocation) -> int:
+    """Make a new key now, switch to it and delete the old one."""
+    config = invocation.config
+    with invocation.store() as store:
+        keeper = KeyKeeper(config, store)
+        with hemnet_client(config, keeper, observer=api_observer) as client:
+            renewed = keeper.renew(client)
+            status = keeper.check(client) if renewed else None
+    if status is None:
+        click.echo("key renewal failed: see the log above", err=True)
+        return ApiError.exit_code
+    expires = status.expires_at.isoformat() if status.expires_at else "unknown"
+    click.echo(f"key renewed: key {status.key_id} expires {expires}")
+    return EXIT_OK
+
+
+COMMANDS: list[click.Command] = [
+    plan_command,
+    apply_command,
+    retry_command,
+    hold_group,
+    keys_group,
+]
