@@ -40,6 +40,7 @@ DEFAULT_TIMEOUT_S = 180.0  # also the default of 'syncd demo --timeout'
 # The sandbox approves a published listing after this many seconds (a broker's click).
 AUTO_APPROVE_AFTER_S = 3
 IMAGE_DELAY_S = 0.5
+NOTES_SHOWN = 3  # lines of the story kept above the live table
 
 _NORDHEM = [f"NH-{n}" for n in range(1001, 1015)]
 _VASTKUST = [f"VK-{n}" for n in range(2001, 2007)]
@@ -84,6 +85,7 @@ class _Running:
     hemnet: HemnetClient
     site_url: str
     status_url: str
+    rejected_dir: Path
 
 
 def mismatches(rows: Sequence[StatusRow], expected: Mapping[str, Stage]) -> list[str]:
@@ -128,9 +130,9 @@ def hemnet_mismatches(hemnet: HemnetClient, final: bool) -> list[str]:
     return out
 
 
-def _rejected(workspace: Workspace) -> list[str]:
-    rejected = workspace.root / "state" / "rejected"
-    return sorted(p.name for p in rejected.glob("*.error.json")) if rejected.is_dir() else []
+def _rejected(folder: Path) -> list[str]:
+    """Export files syncd refused (each has a .error.json beside it saying why)."""
+    return sorted(p.name for p in folder.glob("*.error.json")) if folder.is_dir() else []
 
 
 class _Screen:
@@ -140,13 +142,15 @@ class _Screen:
         self.out = out
         self.live = live
         self.header = list(header)
+        self.notes: list[str] = []  # what was said, kept above the table when redrawing
         self._last = ""
 
     def show(self, phase: str, rows: Sequence[StatusRow], expected: Mapping[str, Stage]) -> None:
         summary = f"{phase}: {stage_counts(rows)}"
         if self.live:
             # Clear the screen and home the cursor: a refreshed table, not a scrolling log.
-            lines = [*self.header, "", summary, "", *render_table(rows, expected)]
+            notes = self.notes[-NOTES_SHOWN:]
+            lines = [*self.header, *notes, "", summary, "", *render_table(rows, expected)]
             self.out.write("\x1b[2J\x1b[H" + "\n".join(lines) + "\n")
             self.out.flush()
         elif summary != self._last:
@@ -154,7 +158,9 @@ class _Screen:
             self.out.flush()
         self._last = summary
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, *, note: bool = True) -> None:
+        if note:
+            self.notes.append(text)
         self.out.write(text + "\n")
         self.out.flush()
 
@@ -166,8 +172,13 @@ def _stop_on_signals() -> Iterator[None]:
         yield
         return
 
+    received: list[int] = []
+
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise _Stopped(signal.Signals(signum).name)
+        # Only the first signal unwinds; a second must not cut the children's stop short.
+        if not received:
+            received.append(signum)
+            raise _Stopped(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -237,6 +248,7 @@ def _start(workspace: Workspace) -> _Running:
         hemnet=hemnet,
         site_url=f"{root_url}/",
         status_url=f"http://{HOST}:{http_port}/",
+        rejected_dir=config.paths.rejected,
     )
 
 
@@ -270,9 +282,11 @@ def _wait_for(
                     f"{child.name} exited with code {code} during '{phase}'; "
                     f"last lines of {child.log_path}:\n{child.log_tail()}"
                 )
-        rejected = _rejected(running.workspace)
+        rejected = _rejected(running.rejected_dir)
         if rejected:
-            raise DemoFailed(f"syncd rejected a demo export: {', '.join(rejected)}")
+            raise DemoFailed(
+                f"syncd rejected a demo export ({', '.join(rejected)} in {running.rejected_dir})"
+            )
         rows = read_status_rows(running.store, utc_now())
         screen.show(phase, rows, expected)
         last = mismatches(rows, expected)
@@ -339,11 +353,13 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
     with _stop_on_signals():
         running: _Running | None = None
         try:
-            screen.say(f"syncd demo: starting the Hemnet sandbox and syncd in {workspace.root}")
+            screen.say(
+                f"syncd demo: starting the Hemnet sandbox and syncd in {workspace.root}", note=False
+            )
             running = _start(workspace)
             screen.header = _header(running)
             for line in screen.header:
-                screen.say(line)
+                screen.say(line, note=False)
             today = utc_now().astimezone().date()
             for name in INITIAL_EXPORTS:
                 drop_export(workspace, name, today)
@@ -374,7 +390,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 refresh_s=options.refresh_s,
             )
             for line in [*_header(running), "", *render_table(rows, EXPECTED_FINAL)]:
-                screen.say(line)
+                screen.say(line, note=False)
             screen.say(
                 f"\nsyncd demo: all {len(EXPECTED_FINAL)} listings reached their expected "
                 f"stage in {time.monotonic() - started:.0f} s ({stage_counts(rows)}); "
