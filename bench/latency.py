@@ -1,0 +1,162 @@
+"""Benchmark 3: drop-to-call and drop-to-visible latency with the real daemon.
+
+``syncd run`` and ``syncd sandbox`` (auto-approve at 0) run as processes. After the initial
+sync of the export, 20 times: one listing's title changes and the export is renamed into
+the inbox; the time until the sandbox holds the new title is drop-to-call. Then 20 times
+a new listing is added; the time until syncd's state shows it visible is drop-to-visible.
+Prints p50 and p95. Not a timed test.
+
+    .venv/bin/python bench/latency.py [--quick] [--listings 1000] [--runs 20]
+
+The goal names a 10,000-listing export; the default is 1,000 because the initial sync
+before the runs takes about an hour at 10,000 on 2 cores (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import exports
+import machine
+from sandbox_process import SandboxProcess
+from sync_driver import stages, write_config
+
+from syncd.config import load_config
+from syncd.hemnet import HemnetClient
+from syncd.store import migrate
+from syncd.store.engine import Store, open_store
+from syncd.store.listings import get_listing
+
+POLL_S = 0.02
+
+
+def _drop(config_inbox: Path, scratch: Path, count: int, changed: range, n: int) -> float:
+    """Write the export beside the inbox, rename it in; the time it became complete."""
+    staging = scratch / f"export-{n}.csv"
+    exports.write_csv(staging, count, images=1, changed=changed)
+    target = config_inbox / staging.name
+    os.rename(staging, target)
+    return time.monotonic()
+
+
+def _wait(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not seen within {timeout_s:.0f}s")
+        time.sleep(POLL_S)
+    return time.monotonic()
+
+
+def _row_stage(store: Store, key: str) -> str | None:
+    with store.read() as session:
+        row = get_listing(session, key)
+        return None if row is None else str(row.stage)
+
+
+def _percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"p50 {statistics.median(ordered):.2f}s  p95 {p95:.2f}s  "
+        f"min {ordered[0]:.2f}s  max {ordered[-1]:.2f}s  (n={len(ordered)})"
+    )
+
+
+def measure(count: int, runs: int) -> list[str]:
+    lines: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="syncd-bench-") as scratch_name,
+        SandboxProcess("--auto-approve-after", "0", "--image-delay", "0.05") as sandbox,
+    ):
+        scratch = Path(scratch_name)
+        config_path = write_config(scratch / "run", sandbox.base_url, fast_poll_s=0.5)
+        config = load_config(config_path)
+        migrate.upgrade(config.paths.database)
+        env = {**os.environ, "SYNCD_HEMNET_TOKEN": sandbox.token}
+        log = (scratch / "daemon.log").open("wb")
+        syncd = Path(sys.executable).with_name("syncd")
+        daemon = subprocess.Popen(
+            [str(syncd), "--config", str(config_path), "run"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            with (
+                open_store(config.paths.database) as store,
+                HemnetClient(sandbox.base_url, lambda: sandbox.token) as client,
+            ):
+                started = time.monotonic()
+                _drop(config.paths.inbox, scratch, count, range(0), 0)
+                _wait(
+                    lambda: stages(store).get("visible", 0) == count,
+                    timeout_s=max(600, count * 1.0),
+                    what="initial sync",
+                )
+                lines.append(
+                    f"initial sync through the daemon: {count:,} listings (1 image each) "
+                    f"visible after {time.monotonic() - started:.1f}s"
+                )
+                to_call: list[float] = []
+                for n in range(1, runs + 1):
+                    key = f"C{n}"
+                    with store.read() as session:
+                        row = get_listing(session, key)
+                        assert row is not None and row.hemnet_id is not None
+                        hemnet_id = row.hemnet_id
+                    wanted = f"Lägenhet {n} (ändrad 1)"
+                    dropped = _drop(config.paths.inbox, scratch, count, range(1, n + 1), n)
+                    seen = _wait(
+                        lambda h=hemnet_id, w=wanted: w in str(client.get_listing(h).raw),
+                        timeout_s=120,
+                        what=f"update of {key}",
+                    )
+                    to_call.append(seen - dropped)
+                lines.append(f"drop-to-call (one changed listing):  {_percentiles(to_call)}")
+                to_visible: list[float] = []
+                for n in range(1, runs + 1):
+                    key = f"C{count + n - 1}"
+                    dropped = _drop(
+                        config.paths.inbox, scratch, count + n, range(1, runs + 1), runs + n
+                    )
+                    seen = _wait(
+                        lambda k=key: _row_stage(store, k) == "visible",
+                        timeout_s=120,
+                        what=f"{key} visible",
+                    )
+                    to_visible.append(seen - dropped)
+                lines.append(f"drop-to-visible (one new listing):   {_percentiles(to_visible)}")
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+            log.close()
+    lines.append(
+        "settings: watch settle_s 0.2, rescan 1 s, poll_interval_fast_s 0.5; sandbox "
+        "image delay 0.05 s, auto-approve after 0 s; changes seen by polling every 20 ms"
+    )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 listings, 5 runs")
+    parser.add_argument("--listings", type=int)
+    parser.add_argument("--runs", type=int)
+    args = parser.parse_args()
+    count = args.listings or (200 if args.quick else 1_000)
+    runs = args.runs or (5 if args.quick else 20)
+    print(machine.describe())
+    print("\n".join(measure(count, runs)))
+
+
+if __name__ == "__main__":
+    main()
