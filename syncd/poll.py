@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from syncd import metrics
 from syncd.clock import utc_now
 from syncd.config import Config
-from syncd.domain import ImageState
+from syncd.domain import ImageState, KnownImage
 from syncd.errors import ApiError, AuthenticationApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteImage, RemoteListing
@@ -70,11 +70,16 @@ def next_poll_time(
 class _ImageRead:
     """One known image and what Hemnet now says of it (None: Hemnet no longer has it)."""
 
-    url: str
-    position: int
-    state: str | None
-    state_message: str | None
+    known: ImageRow
     remote: RemoteImage | None
+
+    @property
+    def url(self) -> str:
+        return self.known.url
+
+    @property
+    def state(self) -> str | None:
+        return self.known.state
 
 
 class Poller:
@@ -174,10 +179,16 @@ class Poller:
         return changed
 
     def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
-        remote_by_id = {img.image_id: img for img in self._client.list_images(hemnet_id)}
+        remote_all = self._client.list_images(hemnet_id)
+        remote_by_id = {img.image_id: img for img in remote_all}
+        remote_by_url: dict[str, RemoteImage] = {}
+        for img in remote_all:
+            remote_by_url.setdefault(img.url, img)
         reads: list[_ImageRead] = []
         for known in tracked:
-            remote = remote_by_id.get(str(known.hemnet_image_id))
+            # By id; by source URL when the id is not Hemnet's (anything else would have the
+            # next plan upload a picture Hemnet already holds).
+            remote = remote_by_id.get(str(known.hemnet_image_id)) or remote_by_url.get(known.url)
             if (
                 remote is not None
                 and remote.state is ImageState.FAILED
@@ -188,9 +199,7 @@ class Poller:
             elif remote is not None and remote.state is ImageState.FAILED:
                 # The list never carries the reason: keep the one read before.
                 remote = dataclasses.replace(remote, state_message=known.state_message)
-            reads.append(
-                _ImageRead(known.url, known.position, known.state, known.state_message, remote)
-            )
+            reads.append(_ImageRead(known, remote))
         return reads
 
     def _after_failure(self, key: str, exc: ApiError) -> None:
@@ -219,7 +228,7 @@ def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now:
     was_processing = any(r.state == ImageState.IN_PROGRESS.value for r in reads)
     changed = False
     for read in reads:
-        number = read.position + 1
+        number = read.known.position + 1
         remote = read.remote
         if remote is None:
             listings.delete_known_image(session, key, read.url)
@@ -230,12 +239,31 @@ def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now:
             )
             changed = True
             continue
-        if remote.state.value == read.state and remote.state_message == read.state_message:
+        if remote.image_id != read.known.hemnet_image_id:
+            log.info("image %d of %s is image %s on Hemnet", number, key, remote.image_id)
+            listings.save_known_image(
+                session,
+                key,
+                KnownImage(
+                    url=read.url,
+                    image_id=remote.image_id,
+                    state=remote.state,
+                    order=read.known.position,
+                    caption=read.known.caption,
+                    revision=read.known.revision,
+                    state_message=remote.state_message,
+                ),
+                now,
+                is_floor_plan=read.known.is_floor_plan,
+            )
+            changed = True
+        elif remote.state.value == read.state and remote.state_message == read.known.state_message:
             continue
-        listings.set_image_state(
-            session, key, read.url, now, state=remote.state, state_message=remote.state_message
-        )
-        changed = True
+        else:
+            listings.set_image_state(
+                session, key, read.url, now, state=remote.state, state_message=remote.state_message
+            )
+            changed = True
         if remote.state is ImageState.FAILED and read.state != ImageState.FAILED.value:
             reason = remote.state_message or "no reason given"
             message = f"image {number} of {key} failed: {reason}"

@@ -196,3 +196,33 @@ def test_poll_intervals() -> None:
     assert when(False, True, long_ago) == slow
     assert when(False, False, long_ago) is None
     assert when(True, True, just, sold=True) is None
+
+
+def test_an_image_known_by_another_id_is_matched_by_its_url(world: World) -> None:
+    hemnet_id = world.put_on_hemnet(a_listing("P7", images=2))
+    world.wait_for_images(hemnet_id)
+    real_ids = {img.url: img.image_id for img in world.client.list_images(hemnet_id)}
+    first_url = a_listing("P7", images=2).images[0].url
+    with world.store.transaction() as session:
+        row = listings.known_images(session, "P7")[0]
+        row.hemnet_image_id = "stale-id"
+
+    poller(world).poll_listing("P7")
+
+    images = world.images("P7")
+    assert {img.url: img.hemnet_image_id for img in images} == real_ids
+    assert images[0].url == first_url and images[0].state == "completed"
+    assert "image_missing" not in kinds(world, "P7")
+
+
+def test_an_image_gone_from_hemnet_is_forgotten(world: World) -> None:
+    hemnet_id = world.put_on_hemnet(a_listing("P8", images=2))
+    world.wait_for_images(hemnet_id)
+    gone = world.images("P8")[1]
+    world.client.delete_image(hemnet_id, str(gone.hemnet_image_id))
+
+    poller(world).poll_listing("P8")
+
+    assert [img.url for img in world.images("P8")] == [a_listing("P8", images=2).images[0].url]
+    assert "image_missing" in kinds(world, "P8")
+    assert [type(op).__name__ for op in world.plan().ops if op.listing_key == "P8"] == ["AddImage"]
