@@ -51,6 +51,7 @@ def write_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> C
             )
             lines.append(f"{key} = {text}")
         parts.append("\n".join(lines) + "\n")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.toml"
     path.write_text("\n".join(parts), encoding="utf-8")
     return load_config(path)
