@@ -13,6 +13,8 @@ from syncd.domain import Address, Image, Listing, ListingStatus, clean_text, nor
 from syncd.formats import assemble, transforms
 
 _SPACE = re.compile(r"\s+")
+# The same characters domain.py drops (control characters from broken exports).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Blanks of every kind, combining marks (NFC changes "e" + U+0301), letters and punctuation.
 TRICKY = st.text(
@@ -25,10 +27,11 @@ TRICKY = st.text(
 
 
 def reference_clean_text(value: str | None) -> str | None:
-    """clean_text as it was before its fast path (domain.py, 2026-11)."""
+    """clean_text without its fast path (domain.py, 2026-11: control characters dropped)."""
     if value is None:
         return None
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
     lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     folded = "\n".join(lines).strip()
     folded = re.sub(r"\n{3,}", "\n\n", folded)
