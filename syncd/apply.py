@@ -58,12 +58,14 @@ from syncd.ops import (
     UnpublishListing,
     UpdateImage,
     UpdateListing,
+    Waiting,
 )
-from syncd.plan import PlanPolicy, plan
+from syncd.plan import REJECTED_REASON, PlanPolicy, plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold, open_holds
 from syncd.store.listings import (
+    all_listings,
     delete_known_image,
     forget_remote,
     get_agency,
@@ -128,10 +130,34 @@ def plan_policy(sync: SyncConfig) -> PlanPolicy:
 def current_plan(store: Store, config: Config, now: datetime) -> Plan:
     """What apply would do now (for 'syncd plan'); reads only, sends nothing."""
     with store.read() as session:
-        desired = load_desired(session)
-        known = load_known(session)
-        agencies = known_agencies(session)
-    return plan(desired, known, agencies, plan_policy(config.sync), now)
+        return _plan_now(session, config, now)
+
+
+def _plan_now(session: Session, config: Config, now: datetime) -> Plan:
+    the_plan = plan(
+        load_desired(session),
+        load_known(session),
+        known_agencies(session),
+        plan_policy(config.sync),
+        now,
+    )
+    # The planner sees a rejection only on listings Hemnet has (KnownListing); a create
+    # Hemnet refused must wait for a change too, or it would be sent again every pass.
+    refused = {
+        row.listing_key
+        for row in all_listings(session)
+        if row.hemnet_id is None and row.failed_hash and row.failed_hash == row.content_hash
+    }
+    if not refused & {op.listing_key for op in the_plan.ops}:
+        return the_plan
+    return Plan(
+        ops=tuple(op for op in the_plan.ops if op.listing_key not in refused),
+        holds=the_plan.holds,
+        waiting=(
+            *(w for w in the_plan.waiting if w.listing_key not in refused),
+            *(Waiting(key, REJECTED_REASON) for key in sorted(refused)),
+        ),
+    )
 
 
 def api_observer(method: str, route: str, status: int | None, seconds: float) -> None:
@@ -440,11 +466,8 @@ class Applier:
     def _prepare_pass(self, tally: _Tally, blocked: set[str]) -> tuple[list[_Job], int]:
         """Plan and commit the intents (reusing open ones); returns the due jobs."""
         now = self.clock()
-        policy = plan_policy(self.config.sync)
         with self._write() as session:
-            the_plan = plan(
-                load_desired(session), load_known(session), known_agencies(session), policy, now
-            )
+            the_plan = _plan_now(session, self.config, now)
             holds = self._record_holds(session, the_plan.holds, now)
             jobs: list[_Job] = []
             used: set[int] = set()
