@@ -10,13 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from syncd.apply import Applier
 from syncd.config import Config, renewed_token_path, store_renewed_token
+from syncd.hemnet import HemnetClient
 from syncd.keys import META_KEY_ID, KeyKeeper, hemnet_client
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
 from syncd.store.events import recent_events
 from syncd.store.meta import get_meta
-from tests.integration.apply_env import open_state, write_config
+from tests.integration.apply_env import a_listing, open_state, save, write_config
 
 DAY_S = 86400.0
 
@@ -119,4 +121,28 @@ def test_renewal_fails_cleanly_when_no_key_works(sandbox: SandboxHandle, tmp_pat
     with hemnet_client(config, keeper) as client:
         assert keeper.renew(client) is False
     assert not renewed_token_path(config).exists()
+    store.close()
+
+
+def test_apply_renews_on_401_and_retries_the_op_once(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    config, store = setup(sandbox, tmp_path, renew_before_days=3)
+    token = ["nobody.expired"]  # the key apply starts with was revoked
+    renewals: list[bool] = []
+
+    def renew() -> bool:
+        token[0] = sandbox.token
+        renewals.append(True)
+        return True
+
+    save(store, a_listing("K1", images=0))
+    sandbox.reset_stats()
+    with HemnetClient(sandbox.base_url, lambda: token[0], timeout_s=10) as client:
+        report = Applier(store, client, config, renew_key=renew).run_pass()
+    assert renewals == [True]
+    assert report.ops_succeeded == 2 and report.ops_retry == 0  # agency and listing
+    counts = sandbox.stats()["requests"]
+    assert counts["GET /v1/broker_agencies 401"] == 1  # refused once, then sent once more
+    assert counts["POST /v1/listings 201"] == 1
     store.close()
