@@ -96,7 +96,7 @@ class Backoff:
         rand: Callable[[], float] = random.random,
     ) -> float:
         """Seconds before attempt ``attempts + 1``; never sooner than Hemnet's Retry-After."""
-        ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** max(0, attempts - 1))
         # Half fixed, half random: spreads retries of many ops yet always waits a little.
         delay = ceiling / 2 + rand() * ceiling / 2
-        return max(delay, retry_after_s or 0.0)
+        return float(max(delay, retry_after_s or 0.0))
