@@ -54,7 +54,7 @@ def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
                 text = text.replace(sep, ".")
     if text.count(".") > 1:
         raise ValueError(f"cannot read {raw!r} as a number")
-    if sum(ch.isdigit() for ch in text) > MAX_DIGITS:
+    if len(text) > MAX_DIGITS and sum(ch.isdigit() for ch in text) > MAX_DIGITS:
         raise ValueError(f"{raw[:40]!r} has more than {MAX_DIGITS} digits; not a plausible number")
     try:
         return Decimal(text)
