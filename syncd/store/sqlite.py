@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "syncd_read_only"  # execution option: open the transaction with a plain BEGIN
@@ -26,7 +26,9 @@ def create_sqlite_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
     Migrations pass ``foreign_keys=False``: batch mode copies tables, which would otherwise
     trip foreign keys that point at the table being copied.
     """
-    engine = create_engine(database_url(db_path), poolclass=NullPool)
+    # A pooled connection per thread: opening one (and its PRAGMAs) per transaction cost
+    # more than the transaction itself.
+    engine = create_engine(database_url(db_path), poolclass=QueuePool, pool_size=5)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
