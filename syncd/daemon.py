@@ -33,6 +33,7 @@ from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
 from syncd.keys import KeyKeeper, hemnet_client
+from syncd.listen import listening_socket
 from syncd.poll import Poller
 from syncd.reconcile import reconcile
 from syncd.scheduler import Scheduler
@@ -425,10 +426,15 @@ class Daemon:
             lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
         )
         host, port = address
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        try:
+            sock = listening_socket(host, port)
+        except OSError as error:
+            problem = f"http.listen: cannot listen on {config.http.listen}: {error}"
+            raise ConfigError([problem]) from None
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="syncd-http", daemon=True
         )
-        thread = threading.Thread(target=server.run, name="syncd-http", daemon=True)
         thread.start()
         deadline = time.monotonic() + HTTP_START_TIMEOUT_S
         while not server.started:

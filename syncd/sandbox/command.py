@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from syncd.listen import listening_socket
 from syncd.sandbox.app import create_app
 from syncd.sandbox.settings import DEFAULT_FAIL_PATTERNS, SandboxSettings
 
@@ -94,4 +95,5 @@ def sandbox(**options: object) -> None:
     elif settings.token is None:
         click.echo(f"sandbox: bootstrap token (shown once): {token}")
     click.echo(f"sandbox: API {settings.root_url}/v1, site {settings.root_url}/")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level))
+    server.run(sockets=[listening_socket(settings.host, settings.port)])

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from syncd.listen import listening_socket
 from syncd.sandbox import wire
 from syncd.sandbox.admin import ADMIN_SECRET_HEADER
 from syncd.sandbox.app import create_app
@@ -84,10 +85,7 @@ class SandboxHandle:
 
 
 def _free_socket(host: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    return sock
+    return listening_socket(host, 0)
 
 
 @contextlib.contextmanager
