@@ -365,9 +365,13 @@ class Applier:
             )
             if isinstance(exc, AuthenticationApiError):
                 self._auth_failed.set()
-            if isinstance(exc, RetryableApiError) and exc.retry_after_s:
-                self.budget.pause(exc.retry_after_s)
+            retry_after_s = exc.retry_after_s if isinstance(exc, RetryableApiError) else None
+            if retry_after_s:
+                self.budget.pause(retry_after_s)
             tally.add("unknown")
+            # Still unknown: ask for another pass, or nothing brings the daemon back to it.
+            delay_s = self.backoff.delay_s(row.attempts, retry_after_s)
+            tally.retry_at(self.clock() + timedelta(seconds=delay_s))
             return False
         tally.add("settled")
         return True
@@ -643,6 +647,7 @@ class Applier:
                     record_outcome(session, job.op_id, OpStatus.UNKNOWN, now, **common)
                 metrics.OPERATIONS.labels(op.kind, "unknown").inc()
                 tally.add("unknown")
+                tally.retry_at(now)  # settled by reading back at the next pass: soon
                 return "unknown"
             retry_at = now + timedelta(seconds=self.backoff.delay_s(attempts, exc.retry_after_s))
             with self._write() as session:
