@@ -38,6 +38,7 @@ from syncd.hemnet import payload, wire
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 
 RUNNING = b"syncd running"  # syncd.daemon's startup line: work begins after it
+APPLY_PASS = b"apply pass:"  # syncd.apply's summary of one pass
 SETTLED = frozenset({"succeeded", "failed", "superseded"})
 AGENCY_KEY = "chaos-agency"
 COLUMNS = [
@@ -192,7 +193,7 @@ class Site:
     config: Path = field(init=False)
     inbox: Path = field(init=False)
     log: Path = field(init=False)
-    starts_seen: int = field(init=False, default=0)
+    log_offset: int = field(init=False, default=0)  # where the last start's lines begin
 
     def __post_init__(self) -> None:
         self.inbox = self.root / "inbox"
@@ -252,16 +253,19 @@ mapping = "generic-csv"
 
     def wait_running(self, timeout_s: float = 15) -> bool:
         """Until the daemon started last says it runs (its startup line in the log)."""
+        return self.wait_for(RUNNING, timeout_s)
+
+    def wait_for(self, marker: bytes, timeout_s: float = 15) -> bool:
+        """Until ``marker`` appears in the log of the daemon started last."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.log.read_bytes().count(RUNNING) > self.starts_seen:
-                self.starts_seen += 1
+            if self.log.read_bytes()[self.log_offset :].count(marker):
                 return True
             time.sleep(0.02)
         return False
 
     def start(self) -> subprocess.Popen[bytes]:
-        self.starts_seen = self.log.read_bytes().count(RUNNING) if self.log.exists() else 0
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             return subprocess.Popen(
                 [sys.executable, "-m", "syncd", "--config", str(self.config), "run"],
@@ -401,7 +405,7 @@ class ChaosReport:
     duplicate_images: int
     outbox: dict[str, int]
     unsettled_ops: int
-    clean_exit: bool
+    exit_code: int | None  # of the final run after SIGTERM; None if it had to be killed
     mismatches: list[str]
 
     @property
@@ -465,13 +469,16 @@ def kill_restart(
                 done += 1
             on_hemnet = len(sandbox.state()["listings"])
             say(f"phase {name}: {done}/{kills} kills, {on_hemnet} listings on Hemnet")
+        # The final clean run: judged only after it has started and done one apply pass,
+        # so outcomes a kill left unrecorded have been settled by reading Hemnet back.
         process = site.start()
+        final_start = time.monotonic()
         try:
-            verdict, convergence_s = wait_converged(
-                sandbox, desired, site.database, final_timeout_s
-            )
+            site.wait_for(APPLY_PASS, timeout_s=60)
+            verdict, _ = wait_converged(sandbox, desired, site.database, final_timeout_s)
+            convergence_s = time.monotonic() - final_start
         finally:
-            clean_exit = stop(process) == 0
+            exit_code = stop(process)
         verdict = compare(sandbox.state(), desired)
         outbox = outbox_counts(site.database)
     return ChaosReport(
@@ -485,7 +492,7 @@ def kill_restart(
         duplicate_images=verdict.duplicate_images,
         outbox=outbox,
         unsettled_ops=unsettled(outbox),
-        clean_exit=clean_exit,
+        exit_code=exit_code,
         mismatches=verdict.mismatches[:20],
     )
 
@@ -525,9 +532,12 @@ def fault_sweep(
             site = Site(workdir / f"sweep-{number}", sandbox)
             export = drop_export(site.inbox, "00-initial.csv", export_text(rows))
             desired = desired_listings(export)
+            started = time.monotonic()
             process = site.start()
             try:
-                verdict, elapsed = wait_converged(sandbox, desired, site.database, timeout_s)
+                site.wait_for(APPLY_PASS, timeout_s=60)
+                verdict, _ = wait_converged(sandbox, desired, site.database, timeout_s)
+                elapsed = time.monotonic() - started
             finally:
                 stop(process)
             outbox = outbox_counts(site.database)

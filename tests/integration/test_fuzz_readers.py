@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
 EXAMPLES = int(os.environ.get("SYNCD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
-    deadline=timedelta(seconds=2),
+    deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 pytestmark = pytest.mark.timeout(60)  # a reader that loops on some input fails, not hangs

@@ -27,5 +27,5 @@ def test_ten_kills_leave_no_duplicates_and_converge(tmp_path: Path) -> None:
     assert report.unsettled_ops == 0, shown
     assert report.converged, shown
     assert report.mismatches == [], shown
-    assert report.clean_exit, shown
+    assert report.exit_code == 0, shown  # SIGTERM: finish the call in flight, then exit 0
     assert report.outbox.get("succeeded", 0) >= 20  # at least one create per listing ran

@@ -43,7 +43,7 @@ from syncd.formats.mapping import Expr, mapping_from_dict
 EXAMPLES = int(os.environ.get("SYNCD_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
-    deadline=timedelta(milliseconds=500),
+    deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow],
 )
 
