@@ -207,7 +207,7 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, state_dir: Path, feed: Feed) -> Iterator[World]:
+def world(feed: Feed, tmp_path: Path, state_dir: Path) -> Iterator[World]:
     sandbox_port = processes.free_port(HOST)
     http_port = processes.free_port(HOST)
     root_url = f"http://{HOST}:{sandbox_port}"
