@@ -100,6 +100,11 @@ log = logging.getLogger(__name__)
 # Test hook (tests/system/test_crash*.py): "<op kind>:<before_call|after_call>" makes apply
 # exit at once with status 137, as a SIGKILL would, at that point of that op kind.
 CRASH_ENV = "SYNCD_CRASH_AT"
+
+# A pass stops starting new listings after this long and asks for the next pass at once,
+# so that on the daemon's single worker a large initial sync does not keep polling (and so
+# publishing) and the status files waiting until every image of every listing is sent.
+DEFAULT_MAX_PASS_S = 20.0
 CRASH_EXIT = 137
 
 # Ops that create something on Hemnet: repeating one after an unseen success duplicates,
@@ -177,6 +182,7 @@ class ApplyReport:
     holds: int = 0
     next_retry_at: datetime | None = None
     settled: int = 0  # unknown outcomes resolved by reading Hemnet back
+    deferred: int = 0  # listings left for the next pass because this one ran out of time
     stopped: bool = False
 
     @property
@@ -245,6 +251,7 @@ class Applier:
         budget: TokenBucket | None = None,
         backoff: Backoff | None = None,
         progress: Callable[[int, int], None] | None = None,
+        max_pass_s: float | None = DEFAULT_MAX_PASS_S,
     ) -> None:
         self.store = store
         self.client = client
@@ -254,6 +261,8 @@ class Applier:
         self.budget = budget or TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
         self.backoff = backoff or Backoff()
         self.progress = progress
+        self.max_pass_s = max_pass_s
+        self._deadline = float("inf")
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._auth_failed = threading.Event()
@@ -270,6 +279,9 @@ class Applier:
 
     def run_pass(self) -> ApplyReport:
         started = time.perf_counter()
+        self._deadline = (
+            float("inf") if self.max_pass_s is None else time.monotonic() + self.max_pass_s
+        )
         self._auth_failed.clear()
         tally = _Tally()
         blocked = self._settle(tally)
@@ -285,19 +297,21 @@ class Applier:
             holds=holds,
             next_retry_at=tally.next_retry_at,
             settled=tally.get("settled"),
+            deferred=tally.get("deferred"),
             stopped=self._stop.is_set(),
         )
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             metrics.LAST_SUCCESSFUL_SYNC.set(time.time())
         log.info(
             "apply pass: %d succeeded, %d failed, %d to retry, %d unknown, %d settled, "
-            "%d hold(s)%s, %.2fs",
+            "%d hold(s), %d listing(s) deferred%s, %.2fs",
             report.ops_succeeded,
             report.ops_failed,
             report.ops_retry,
             report.ops_unknown,
             report.settled,
             report.holds,
+            report.deferred,
             " (stopped)" if report.stopped else "",
             time.perf_counter() - started,
         )
@@ -545,6 +559,12 @@ class Applier:
     ) -> None:
         for job in sequence:
             if self._stop.is_set() or self._auth_failed.is_set():
+                return
+            if time.monotonic() > self._deadline:
+                # The rest waits for the next pass, which comes at once (retry now): in
+                # between, the daemon's single worker polls and writes the status files.
+                tally.add("deferred")
+                tally.retry_at(self.clock())
                 return
             outcome = self._run_job(job, tally)
             self._tick()

@@ -163,3 +163,25 @@ def test_rejected_update_waits_until_the_listing_changes(env: Env) -> None:
     assert calls(env) == {}  # not retried while unchanged
     save(env.store, replace(listing, energy_class="C"))
     assert env.applier().run_pass().ops_succeeded == 1
+
+
+def test_a_long_pass_stops_in_time_and_the_next_passes_finish_the_work(env: Env) -> None:
+    keys = [f"T{n}" for n in range(6)]
+    save(env.store, *(a_listing(key) for key in keys))
+    env.sandbox.set_faults(latency_ms=60)
+    try:
+        applier = env.applier(max_pass_s=0.2)
+        first = applier.run_pass()
+        # some work done, the rest deferred to a pass asked for at once
+        assert first.ops_succeeded > 0 and first.deferred > 0, first
+        assert first.next_retry_at is not None and first.next_retry_at <= env.clock()
+        for _ in range(20):
+            report = applier.run_pass()
+            if report.deferred == 0:
+                break
+        assert report.deferred == 0 and report.ops_failed == report.ops_retry == 0, report
+    finally:
+        env.sandbox.set_faults(latency_ms=0)
+    with env.store.read() as session:
+        ids = {key: get_listing(session, key).hemnet_id for key in keys}  # type: ignore[union-attr]
+    assert all(ids.values()) and len(set(ids.values())) == len(keys)
