@@ -116,8 +116,14 @@ def _run_apply(invocation: Invocation, store: Store) -> ApplyReport:
     keeper = KeyKeeper(config, store)
     progress = _Progress()
     with hemnet_client(config, keeper, observer=api_observer) as client:
+        # One whole pass, however long: the time bound is for the daemon's shared worker.
         applier = Applier(
-            store, client, config, renew_key=lambda: keeper.renew(client), progress=progress
+            store,
+            client,
+            config,
+            renew_key=lambda: keeper.renew(client),
+            progress=progress,
+            max_pass_s=None,
         )
         try:
             with _stop_on_sigterm(applier):
