@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -50,6 +50,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ClientDisconnect):
+        # The client went away mid-request (a killed daemon, a timeout): not a sandbox bug.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
     log.error("sandbox bug on %s %s", request.method, request.url.path, exc_info=exc)
     problem = ApiProblem(500, wire.INTERNAL_ERROR, "The sandbox failed; see its log")
     return problem_response(problem, request_id_of(request.scope))
