@@ -320,8 +320,8 @@ class Applier:
     # --- plumbing --------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._write_lock, self.store.transaction() as session:
+    def _write(self, *, durable: bool = False) -> Iterator[Session]:
+        with self._write_lock, self.store.transaction(durable=durable) as session:
             yield session
 
     def _crash_point(self, kind: str, where: str) -> None:
@@ -594,7 +594,9 @@ class Applier:
         call = self._call_for(op)  # raises _NotReady before anything is marked
         if not self._take_budget():
             raise _Stopped
-        with self._write() as session:
+        # Durable: after a power loss the op must still read "in flight", so that it is
+        # settled by reading Hemnet back instead of being planned and sent afresh.
+        with self._write(durable=True) as session:
             row = mark_in_flight(session, job.op_id, self.clock())
             attempts = row.attempts
         self._crash_point(op.kind, "before_call")

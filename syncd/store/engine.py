@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.errors import StateError
 from syncd.store import migrate
-from syncd.store.sqlite import READ_ONLY, create_sqlite_engine
+from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,23 @@ class Store:
         self.engine = engine
         self.path = path
         self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self._durable_writer = sessionmaker(
+            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False
+        )
         self._reader = sessionmaker(
             bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write transaction: takes SQLite's write lock at once, commits on success."""
-        with self._writer.begin() as session:
+    def transaction(self, *, durable: bool = False) -> Iterator[Session]:
+        """A write transaction: takes SQLite's write lock at once, commits on success.
+
+        ``durable``: the commit is on disk (fsync) before this returns, and so is every
+        commit before it. Use it where something outside the database happens next that
+        must not be forgotten after a power loss (a call to Hemnet, moving an export file).
+        """
+        maker = self._durable_writer if durable else self._writer
+        with maker.begin() as session:
             yield session
 
     @contextmanager
