@@ -10,13 +10,16 @@ import dataclasses
 import hashlib
 import json
 import logging
+import marshal
 import os
 import shutil
-from collections.abc import Iterable
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from syncd import metrics
 from syncd.config import Config, FormatRule
@@ -27,23 +30,27 @@ from syncd.domain import (
     Listing,
     Problem,
     listing_from_plain,
+    to_plain,
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
-from syncd.store.events import record_event
+from syncd.store.events import NewEvent, record_event, record_events
 from syncd.store.files import find_export_file, record_export_file, update_export_file
 from syncd.store.holds import add_hold
 from syncd.store.listings import (
+    DesiredRow,
+    StoredDesired,
+    desired_plain,
     get_agency,
-    get_listing,
-    listings_of_agency,
-    mark_missing,
+    keys_with_desired,
+    mark_missing_rows,
     save_agency,
-    save_desired,
+    save_desired_rows,
+    stored_desired,
 )
-from syncd.store.tables import ExportFile, FileOutcome, ListingRow
+from syncd.store.tables import ExportFile, FileOutcome
 
 if TYPE_CHECKING:
     # For annotations only: the store's queries do every database access.
@@ -60,6 +67,8 @@ _MONEY_FIELDS = frozenset({"asking_price", "monthly_fee", "operating_cost"})
 _LABELS = {"asking_price": "price", "construction_year": "built", "energy_class": "energy"}
 # Values too long or too personal to repeat in events and receipts.
 _UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinates"})
+# Records written per statement: one SELECT and one executemany each, in one transaction.
+_BATCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,34 @@ class IngestResult:
     reason: str | None
 
 
+class _Spilled(NamedTuple):
+    """One accepted record as ingest stores it, kept on disk between parsing and writing."""
+
+    record: int  # the record's position in the file: of a duplicated key, the last wins
+    listing_key: str
+    agency_key: str
+    status: str
+    hashes: tuple[str, str, str | None, str | None, str | None]
+    desired_json: str  # to_plain(listing) as JSON text
+    street: str  # for the "new listing" event, without reading the JSON back
+    asking_price: int | None
+
+
 @dataclass
 class _Parsed:
-    """The whole file read and validated, before any write (the write lock stays short)."""
+    """The whole file read and validated, before any write (the write lock stays short).
+
+    The accepted records wait in ``spill`` (a temporary file), not in memory: only their
+    keys stay here, for duplicates and for what a full export leaves out.
+    """
 
     mapping: Mapping
     full: bool
     encoding: str
-    listings: dict[str, Listing] = field(default_factory=dict)
+    spill: IO[bytes]
+    # key -> agency of the record that wins, in the order of the winners
+    agency_of: dict[str, str] = field(default_factory=dict)
+    winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
     agency_keys: set[str] = field(default_factory=set)
     skipped_keys: set[str] = field(default_factory=set)
     records: int = 0
@@ -95,6 +124,10 @@ class _Parsed:
     @property
     def skipped(self) -> int:
         return self.records - self.accepted
+
+    @property
+    def listing_agencies(self) -> set[str]:
+        return set(self.agency_of.values())
 
 
 @dataclass
@@ -147,14 +180,16 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     if rule is None:
         reason = f"no [[formats]] pattern matches {path.name}"
         return _reject(take, ExportError(reason, path.name), None)
-    try:
-        parsed = _parse(path, _mapping_for(rule), config)
-    except ExportError as error:
-        return _reject(take, error, rule.mapping)
-    try:
-        return _accept(take, parsed)
-    except _AlreadyTaken as taken:
-        return _duplicate(take, taken.row)
+    # Beside the database, not in /tmp: it is as large as the export, and /tmp may be RAM.
+    with tempfile.TemporaryFile(dir=config.paths.database.parent, prefix=".ingest-") as spill:
+        try:
+            parsed = _parse(path, _mapping_for(rule), config, spill)
+        except ExportError as error:
+            return _reject(take, error, rule.mapping)
+        try:
+            return _accept(take, parsed)
+        except _AlreadyTaken as taken:
+            return _duplicate(take, taken.row)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -182,7 +217,7 @@ def _fallback_agency(mapping: Mapping) -> str | None:
     return str(spec.default)
 
 
-def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
+def _parse(path: Path, mapping: Mapping, config: Config, spill: IO[bytes]) -> _Parsed:
     """Every record validated on its own; ParseError if the file breaks anywhere."""
     result = parse_file(path, mapping)
     fallback = _fallback_agency(mapping)
@@ -193,13 +228,17 @@ def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
             return config.agency.key
         return key
 
-    parsed = _Parsed(mapping=mapping, full=result.full, encoding=result.encoding)
+    parsed = _Parsed(mapping=mapping, full=result.full, encoding=result.encoding, spill=spill)
     parsed.warnings.extend({"reason": text} for text in result.warnings)
     for record in result.records:
         parsed.records += 1
-        where = {"record": record.index, "line": record.line, "listing_key": record.listing_key}
         for problem in record.problems:
-            finding = {**where, **_finding(problem)}
+            finding = {
+                "record": record.index,
+                "line": record.line,
+                "listing_key": record.listing_key,
+                **_finding(problem),
+            }
             target = parsed.errors if problem.severity == "error" else parsed.warnings
             target.append(finding)
         if record.listing is None:
@@ -208,15 +247,20 @@ def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
             continue
         parsed.accepted += 1
         listing = record.listing
-        if listing.agency_key != agency_of(listing.agency_key):
-            listing = dataclasses.replace(listing, agency_key=agency_of(listing.agency_key))
+        agency = sys.intern(agency_of(listing.agency_key))
+        if listing.agency_key != agency:
+            listing = dataclasses.replace(listing, agency_key=agency)
+        key = listing.listing_key
         # Last one wins for a duplicate key, in the place of the last one (formats warns).
-        parsed.listings.pop(listing.listing_key, None)
-        parsed.listings[listing.listing_key] = listing
+        if key in parsed.agency_of:
+            del parsed.agency_of[key]
+            parsed.winner_index[key] = record.index
+        parsed.agency_of[key] = agency
+        marshal.dump(_spilled(record.index, listing), spill)
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
-    parsed.agency_keys = {listing.agency_key for listing in parsed.listings.values()}
+    parsed.agency_keys = parsed.listing_agencies
     if not parsed.agency_keys:
         # Nothing usable: the hold names what the file would have covered.
         named = {agency_of(key) for key in result.agency_keys if key}
@@ -224,6 +268,43 @@ def _parse(path: Path, mapping: Mapping, config: Config) -> _Parsed:
             named = {agency_of(fallback)}
         parsed.agency_keys = named
     return parsed
+
+
+def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
+    """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
+    hashes = Hashes.of(listing)
+    text = json.dumps(to_plain(listing), ensure_ascii=False, separators=(",", ":"))
+    return (
+        index,
+        listing.listing_key,
+        listing.agency_key,
+        listing.status.value,
+        (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing),
+        text,
+        listing.address.street,
+        listing.asking_price,
+    )
+
+
+def _winners(parsed: _Parsed) -> Iterator[list[_Spilled]]:
+    """The spilled records in file order, in batches, without those a later one replaced."""
+    parsed.spill.flush()
+    parsed.spill.seek(0)
+    batch: list[_Spilled] = []
+    while True:
+        try:
+            # An unnamed file this process wrote a moment ago: no one else can feed it.
+            spilled = _Spilled(*marshal.load(parsed.spill))  # noqa: S302
+        except EOFError:
+            break
+        if parsed.winner_index.get(spilled.listing_key, spilled.record) != spilled.record:
+            continue
+        batch.append(spilled)
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _finding(problem: Problem) -> dict[str, Any]:
@@ -242,7 +323,7 @@ def _finding(problem: Problem) -> dict[str, Any]:
 
 def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     path, now = take.path, take.now
-    empty_full = parsed.full and not parsed.listings
+    empty_full = parsed.full and not parsed.agency_of
     outcome = FileOutcome.HELD if empty_full else FileOutcome.ACCEPTED
     archive = take.config.paths.archive / f"{now:%Y/%m/%d}"
     target = _free_path(archive, path.name, RESULT_SUFFIX)
@@ -253,7 +334,8 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         "warnings": len(parsed.warnings),
     }
     applied = _Applied()
-    with take.store.transaction() as session:
+    # Durable: the file moves right after this commit, so the commit must outlive power loss.
+    with take.store.transaction(durable=True) as session:
         row = _claim_row(
             session,
             name=path.name,
@@ -314,7 +396,7 @@ def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
 
 
 def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
-    for key in sorted({listing.agency_key for listing in parsed.listings.values()}):
+    for key in sorted(parsed.listing_agencies):
         if config.agency is not None and key == config.agency.key:
             wanted = Agency(key, config.agency.name, config.agency.organisation_number)
         elif get_agency(session, key) is not None:
@@ -332,36 +414,64 @@ def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datet
 def _save_listings(
     session: Session, take: _Take, parsed: _Parsed, file_id: int, applied: _Applied
 ) -> None:
-    name, now = take.name, take.now
-    for key, listing in parsed.listings.items():
-        row = get_listing(session, key)
-        if row is not None and not _differs(row, listing):
-            continue
-        old = (
-            None
-            if row is None or row.desired_json is None
-            else listing_from_plain(row.desired_json)
-        )
-        missing_since = None if row is None else row.missing_since
-        save_desired(session, listing, now, source_file_id=file_id)
-        applied.changed.append(key)
-        if missing_since is not None:
-            applied.reappeared.append(key)
-        message = describe_change(old, listing, name, reappeared=missing_since is not None)
-        record_event(session, "desired_changed", message, now, listing_key=key, data={"file": name})
+    for batch in _winners(parsed):
+        _save_batch(session, take, batch, file_id, applied)
     if not parsed.full:
         return  # absence from an incremental export means nothing
+    name, now = take.name, take.now
     gone = _would_go(session, parsed)
-    applied.missing = mark_missing(session, gone, now)
-    for key in applied.missing:
-        record_event(
-            session,
-            "missing",
-            f"missing from full export {name}; unpublished after the removal grace",
-            now,
-            listing_key=key,
-            data={"file": name},
+    mark_missing_rows(session, gone, now)
+    applied.missing = gone
+    message = f"missing from full export {name}; unpublished after the removal grace"
+    record_events(
+        session,
+        [NewEvent("missing", message, listing_key=key, data={"file": name}) for key in gone],
+        now,
+    )
+
+
+def _save_batch(
+    session: Session, take: _Take, batch: list[_Spilled], file_id: int, applied: _Applied
+) -> None:
+    """One SELECT of the stored hashes, then one write of what changed and its events."""
+    name, now = take.name, take.now
+    stored = stored_desired(session, [spilled.listing_key for spilled in batch])
+    changed = [s for s in batch if _differs(stored.get(s.listing_key), s)]
+    if not changed:
+        return
+    # The old JSON only for the listings whose event says what changed (not new ones).
+    old_plain = desired_plain(
+        session,
+        [s.listing_key for s in changed if s.listing_key in stored],
+    )
+    save_desired_rows(
+        session,
+        [
+            DesiredRow(s.listing_key, s.agency_key, s.status, s.hashes, s.desired_json)
+            for s in changed
+        ],
+        now,
+        source_file_id=file_id,
+    )
+    new_events: list[NewEvent] = []
+    for spilled in changed:
+        key = spilled.listing_key
+        before = stored.get(key)
+        reappeared = before is not None and before.missing_since is not None
+        applied.changed.append(key)
+        if reappeared:
+            applied.reappeared.append(key)
+        old = old_plain.get(key)
+        if old is None:
+            status, street, price = spilled.status, spilled.street, spilled.asking_price
+            message = _arrival(name, status, street, price, reappeared=reappeared)
+        else:
+            new = listing_from_plain(json.loads(spilled.desired_json))
+            message = describe_change(listing_from_plain(old), new, name, reappeared=reappeared)
+        new_events.append(
+            NewEvent("desired_changed", message, listing_key=key, data={"file": name})
         )
+    record_events(session, new_events, now)
 
 
 def _would_go(session: Session, parsed: _Parsed) -> list[str]:
@@ -370,14 +480,12 @@ def _would_go(session: Session, parsed: _Parsed) -> list[str]:
     A record skipped for its errors still names its listing: that listing keeps its last
     good state rather than being taken off Hemnet because of a typo.
     """
-    present = set(parsed.listings) | parsed.skipped_keys
     gone: list[str] = []
     for agency in sorted(parsed.agency_keys):
-        rows: Iterable[ListingRow] = listings_of_agency(session, agency)
         gone.extend(
-            r.listing_key
-            for r in rows
-            if r.desired_json is not None and r.listing_key not in present
+            key
+            for key in keys_with_desired(session, agency)
+            if key not in parsed.agency_of and key not in parsed.skipped_keys
         )
     return gone
 
@@ -389,11 +497,7 @@ def _hold_empty_export(
     name, now = take.name, take.now
     total = 0
     for agency in sorted(parsed.agency_keys):
-        keys = [
-            r.listing_key
-            for r in listings_of_agency(session, agency)
-            if r.desired_json is not None and r.listing_key not in parsed.skipped_keys
-        ]
+        keys = [key for key in keys_with_desired(session, agency) if key not in parsed.skipped_keys]
         if not keys:
             continue
         total += len(keys)
@@ -411,26 +515,31 @@ def _hold_empty_export(
     record_event(session, "export_held", f"{name}: {applied.hold_reason}", now, data={"file": name})
 
 
-def _differs(row: ListingRow, listing: Listing) -> bool:
+def _differs(stored: StoredDesired | None, spilled: _Spilled) -> bool:
     """Only a change of a hash (or of status or agency) counts: rewriting is not a change."""
-    if row.desired_json is None:
+    if stored is None or not stored.has_desired:
         return True
-    hashes = Hashes.of(listing)
-    stored = (row.content_hash, row.images_hash, row.sale_hash, row.seller_hash, row.billing_hash)
-    new = (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing)
     return (
-        stored != new
-        or row.desired_status != listing.status.value
-        or row.agency_key != listing.agency_key
+        stored.hashes != spilled.hashes
+        or stored.desired_status != spilled.status
+        or stored.agency_key != spilled.agency_key
     )
+
+
+def _arrival(
+    file: str, status: str, street: str, asking_price: int | None, *, reappeared: bool
+) -> str:
+    """The event line of a listing new to syncd, or back after it went missing."""
+    head = f"back in {file}" if reappeared else f"new listing from {file}"
+    price = f", price {_shown('asking_price', asking_price)}" if asking_price else ""
+    return f"{head}: {status}, {street}{price}"
 
 
 def describe_change(old: Listing | None, new: Listing, file: str, *, reappeared: bool) -> str:
     """One line for the listing's history: what this export changed, old → new."""
     if old is None:
-        head = f"back in {file}" if reappeared else f"new listing from {file}"
-        price = f", price {_shown('asking_price', new.asking_price)}" if new.asking_price else ""
-        return f"{head}: {new.status.value}, {new.address.street}{price}"
+        status, street = new.status.value, new.address.street
+        return _arrival(file, status, street, new.asking_price, reappeared=reappeared)
     parts: list[str] = []
     if old.status is not new.status:
         parts.append(f"status {old.status.value} → {new.status.value}")
@@ -492,7 +601,7 @@ def _receipt(
         "records": parsed.records,
         "accepted": parsed.accepted,
         "skipped": parsed.skipped,
-        "listings": len(parsed.listings),
+        "listings": len(parsed.agency_of),
         "changed_keys": applied.changed,
         "missing_keys": applied.missing,
         "reappeared_keys": applied.reappeared,
@@ -531,7 +640,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
         details["mapping_field"] = error.field
         details["record_key"] = error.record_key
     try:
-        with take.store.transaction() as session:
+        with take.store.transaction(durable=True) as session:
             _claim_row(
                 session,
                 name=path.name,
@@ -605,7 +714,7 @@ def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
             "changed_keys": [],
         }
         suffix = RESULT_SUFFIX
-    with take.store.transaction() as session:
+    with take.store.transaction(durable=True) as session:
         record_event(
             session, "export_duplicate", f"{path.name}: {reason}", now, data={"file": path.name}
         )

@@ -5,10 +5,12 @@ Append-only; must never hold tokens or personal identity numbers in message or d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from syncd.store.tables import EventRow
@@ -27,6 +29,35 @@ def record_event(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event for ``record_events``: what ``record_event`` takes, without the time."""
+
+    kind: str
+    message: str
+    listing_key: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def record_events(session: Session, new_events: Sequence[NewEvent], now: datetime) -> None:
+    """Append many events in one executemany, in order (ingest writes one per listing)."""
+    if not new_events:
+        return
+    session.execute(
+        insert(cast(Table, EventRow.__table__)),
+        [
+            {
+                "listing_key": event.listing_key,
+                "at": now,
+                "kind": event.kind,
+                "message": event.message,
+                "data_json": event.data,
+            }
+            for event in new_events
+        ],
+    )
 
 
 def events_of_listing(session: Session, listing_key: str, limit: int = 50) -> list[EventRow]:

@@ -6,11 +6,13 @@ send (that is plan.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Table, Text, bindparam, func, select, type_coerce, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from syncd.domain import (
@@ -576,3 +578,168 @@ def failed_images(session: Session) -> list[ImageRow]:
         .order_by(ImageRow.listing_key, ImageRow.url)
     )
     return list(session.scalars(query))
+
+
+# --- ingest: the desired side in batches ---------------------------------------------------
+# Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
+# building, tracking and flushing one ORM object each cost far more than the SQL. The rows
+# written here are never in a session's identity map, so callers must not mix these with
+# ORM reads of the same listings in one transaction.
+
+_LISTINGS = cast(Table, ListingRow.__table__)
+# mark_missing writes JSON null (the JSON type's None), save_desired_rows never writes NULL:
+# a listing has a desired state when the column is neither.
+_HAS_DESIRED = _LISTINGS.c.desired_json.is_not(None) & (
+    type_coerce(_LISTINGS.c.desired_json, Text()) != "null"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDesired:
+    """What ingest compares a parsed listing with: the desired side's hashes, not its JSON."""
+
+    listing_key: str
+    agency_key: str
+    has_desired: bool
+    hashes: tuple[str | None, str | None, str | None, str | None, str | None]
+    desired_status: str | None
+    missing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredRow:
+    """A listing's desired side ready to store: ``desired_json`` is the JSON text of
+    ``to_plain(listing)``, ``hashes`` its content, images, sale, seller, billing hashes."""
+
+    listing_key: str
+    agency_key: str
+    desired_status: str
+    hashes: tuple[str, str, str | None, str | None, str | None]
+    desired_json: str
+
+
+def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str, StoredDesired]:
+    """The stored desired side of these listings (one SELECT; at most ~30,000 keys)."""
+    if not listing_keys:
+        return {}
+    c = _LISTINGS.c
+    query = select(
+        c.listing_key,
+        c.agency_key,
+        _HAS_DESIRED,
+        c.content_hash,
+        c.images_hash,
+        c.sale_hash,
+        c.seller_hash,
+        c.billing_hash,
+        c.desired_status,
+        c.missing_since,
+    ).where(c.listing_key.in_(listing_keys))
+    found: dict[str, StoredDesired] = {}
+    for key, agency, has_desired, *hashes, status, missing_since in session.execute(query):
+        found[key] = StoredDesired(
+            key,
+            agency,
+            bool(has_desired),
+            tuple(hashes),
+            status,
+            missing_since,
+        )
+    return found
+
+
+def desired_plain(session: Session, listing_keys: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The stored ``to_plain`` form of these listings' desired state (those that have one)."""
+    if not listing_keys:
+        return {}
+    c = _LISTINGS.c
+    query = select(c.listing_key, c.desired_json).where(
+        c.listing_key.in_(listing_keys), _HAS_DESIRED
+    )
+    return {key: data for key, data in session.execute(query) if data is not None}
+
+
+def save_desired_rows(
+    session: Session, rows: Sequence[DesiredRow], now: datetime, source_file_id: int | None
+) -> None:
+    """Insert or update the desired side of many listings in one executemany.
+
+    The same columns as ``save_desired``: missing_since is cleared, first_seen_at is only
+    set for a new listing, the known side is left alone.
+    """
+    if not rows:
+        return
+    statement = sqlite_insert(_LISTINGS).values(
+        # Already JSON text: bound as text so the JSON type does not encode it again.
+        desired_json=bindparam("desired_json_text", type_=Text())
+    )
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[_LISTINGS.c.listing_key],
+        set_={name: excluded[name] for name in _UPSERTED},
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "listing_key": row.listing_key,
+                "agency_key": row.agency_key,
+                "desired_json_text": row.desired_json,
+                "content_hash": row.hashes[0],
+                "images_hash": row.hashes[1],
+                "sale_hash": row.hashes[2],
+                "seller_hash": row.hashes[3],
+                "billing_hash": row.hashes[4],
+                "desired_status": row.desired_status,
+                "source_file_id": source_file_id,
+                "desired_at": now,
+                "missing_since": None,
+                "first_seen_at": now,
+                "updated_at": now,
+            }
+            for row in rows
+        ],
+    )
+
+
+_UPSERTED = (
+    "agency_key",
+    "desired_json",
+    "content_hash",
+    "images_hash",
+    "sale_hash",
+    "seller_hash",
+    "billing_hash",
+    "desired_status",
+    "source_file_id",
+    "desired_at",
+    "missing_since",
+    "updated_at",
+)
+
+
+def keys_with_desired(session: Session, agency_key: str) -> list[str]:
+    """The listing keys of an agency that have a desired state, in key order (no rows)."""
+    c = _LISTINGS.c
+    query = (
+        select(c.listing_key)
+        .where(c.agency_key == agency_key, _HAS_DESIRED)
+        .order_by(c.listing_key)
+    )
+    return list(session.scalars(query))
+
+
+def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: datetime) -> None:
+    """``mark_missing`` for listings known to exist, in one executemany (no ORM objects)."""
+    if not listing_keys:
+        return
+    c = _LISTINGS.c
+    at = bindparam("now", now, type_=c.updated_at.type)
+    statement = (
+        update(_LISTINGS)
+        .where(c.listing_key == bindparam("key"))
+        # JSON null, as mark_missing writes it through the ORM.
+        .values(desired_json=JSON.NULL, missing_since=func.coalesce(c.missing_since, at))
+        .values(updated_at=at)
+    )
+    session.execute(statement, [{"key": key} for key in listing_keys])
