@@ -409,7 +409,11 @@ def _plain(value: Any) -> Any:
 
 
 def _digest(value: Any) -> str:
-    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _digest_plain(_plain(value))
+
+
+def _digest_plain(plain: Any) -> str:
+    text = json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -533,6 +537,23 @@ class Hashes:
             sale=sale_hash(listing.sale),
             seller=seller_hash(listing.seller),
             billing=billing_hash(listing.billing),
+        )
+
+    @classmethod
+    def of_plain(cls, plain: Mapping[str, Any]) -> Hashes:
+        """``Hashes.of`` from ``to_plain(listing)``: the same hashes without walking the
+        listing a second time (ingest needs the plain form anyway, to store it)."""
+
+        def optional(name: str) -> str | None:
+            part = plain.get(name)
+            return None if part is None else _digest_plain(part)
+
+        return cls(
+            content=_digest_plain({name: plain[name] for name in LISTING_FIELDS}),
+            images=_digest_plain(plain["images"]),
+            sale=optional("sale"),
+            seller=optional("seller"),
+            billing=optional("billing"),
         )
 
 

@@ -272,8 +272,9 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: IO[bytes]) -> _P
 
 def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
-    hashes = Hashes.of(listing)
-    text = json.dumps(to_plain(listing), ensure_ascii=False, separators=(",", ":"))
+    plain = to_plain(listing)
+    hashes = Hashes.of_plain(plain)
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     return (
         index,
         listing.listing_key,
