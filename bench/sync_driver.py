@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from syncd.apply import Applier, current_plan
+from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, load_config
 from syncd.hemnet import HemnetClient
@@ -74,8 +75,9 @@ def sync_until_settled(
     store: Store, client: HemnetClient, config: Config, *, timeout_s: float = 900
 ) -> Settled:
     """Apply and poll until the plan is empty and no poll is due; raises on timeout."""
-    applier = Applier(store, client, config)
-    poller = Poller(store, client, config)
+    budget = TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
+    applier = Applier(store, client, config, budget=budget)
+    poller = Poller(store, client, config, budget=budget)
     started = time.monotonic()
     passes = ops = 0
     while True:

@@ -26,6 +26,7 @@ import uvicorn
 from syncd import systemd
 from syncd.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.apply import Applier, api_observer
+from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, load_config
 from syncd.errors import ConfigError
@@ -116,8 +117,10 @@ class _Services:
         keys.token()  # no token at all is a configuration error: refuse to start
         client = hemnet_client(config, keys, observer=api_observer)
         # The client renews the key on a 401 and retries once; the applier need not.
-        applier = Applier(store, client, config)
-        poller = Poller(store, client, config)
+        # One request budget for every call, reads and writes alike, as Hemnet counts them.
+        budget = TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
+        applier = Applier(store, client, config, budget=budget)
+        poller = Poller(store, client, config, budget=budget)
         return cls(config, keys, client, applier, poller)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from syncd import metrics
+from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config
 from syncd.domain import ImageState, KnownImage
@@ -92,11 +93,15 @@ class Poller:
         config: Config,
         *,
         clock: Callable[[], datetime] = utc_now,
+        budget: TokenBucket | None = None,
     ) -> None:
         self._store = store
         self._client = client
         self._config = config
         self._clock = clock
+        # Shared with apply in the daemon: Hemnet's rate limit counts reads too, and a poll
+        # that ignores it costs apply a 429 (and its Retry-After pause) instead.
+        self._budget = budget or TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
 
     # --- triggers --------------------------------------------------------------------------
 
@@ -166,6 +171,7 @@ class Poller:
         reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
         remote = None
         if full or (row.is_published and not row.is_approved):
+            self._budget.take()
             remote = self._client.get_listing(hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
@@ -179,6 +185,7 @@ class Poller:
         return changed
 
     def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
+        self._budget.take()
         remote_all = self._client.list_images(hemnet_id)
         remote_by_id = {img.image_id: img for img in remote_all}
         remote_by_url: dict[str, RemoteImage] = {}
@@ -195,6 +202,7 @@ class Poller:
                 and (known.state != remote.state.value or not known.state_message)
             ):
                 # Hemnet gives the reason only on the single image record (DOC).
+                self._budget.take()
                 remote = self._client.get_image(hemnet_id, remote.image_id)
             elif remote is not None and remote.state is ImageState.FAILED:
                 # The list never carries the reason: keep the one read before.
@@ -206,6 +214,8 @@ class Poller:
         cfg = self._config.sync
         now = self._clock()
         if isinstance(exc, RetryableApiError):
+            if exc.retry_after_s:
+                self._budget.pause(exc.retry_after_s)
             wait_s = max(cfg.poll_interval_fast_s, exc.retry_after_s or 0.0)
             log.warning("poll of %s failed, again in %.0fs: %s", key, wait_s, exc)
         elif isinstance(exc, RemoteDriftError):
