@@ -1,7 +1,7 @@
 """Ingest: one export file in, the desired state of its listings stored, the file archived.
 
-One file is one transaction; a bad record is skipped, a bad file goes to rejected/ and changes
-nothing. Never talks to Hemnet and never decides what to send (that is plan.py).
+One file is one transaction, fed from a spill file in batches (memory stays flat); a bad record
+is skipped, a bad file goes to rejected/ and changes nothing. Never talks to Hemnet.
 """
 
 from __future__ import annotations
@@ -274,7 +274,8 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
     hashes = Hashes.of_plain(plain)
-    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    # json.dumps as the JSON column type calls it: the stored text is what it always was.
+    text = json.dumps(plain)
     return (
         index,
         listing.listing_key,
