@@ -6,6 +6,7 @@ is skipped, a bad file goes to rejected/ and changes nothing. Never talks to Hem
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -99,6 +100,51 @@ class _Spilled(NamedTuple):
     asking_price: int | None
 
 
+class _Spill(contextlib.ExitStack):
+    """Unnamed temporary files beside the database for one export file: gone when closed, or
+    when the process dies. Beside the database, not in /tmp, which may be RAM."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self._directory = directory
+
+    def binary(self) -> IO[bytes]:
+        return self.enter_context(tempfile.TemporaryFile(dir=self._directory, prefix=".ingest-"))
+
+    def text(self) -> IO[str]:
+        return self.enter_context(
+            tempfile.TemporaryFile("w+", encoding="utf-8", dir=self._directory, prefix=".ingest-")
+        )
+
+
+class _Findings:
+    """The errors (or warnings) of one file: the first ones in memory for the database row,
+    the rest in a spill file for the receipt (a warning on every record must not cost RAM)."""
+
+    def __init__(self, spill: _Spill) -> None:
+        self.head: list[dict[str, Any]] = []
+        self.count = 0
+        self._spill = spill
+        self._rest: IO[str] | None = None
+
+    def append(self, finding: dict[str, Any]) -> None:
+        self.count += 1
+        if len(self.head) < _ROW_FINDINGS_MAX:
+            self.head.append(finding)
+            return
+        if self._rest is None:
+            self._rest = self._spill.text()
+        self._rest.write(_json_line(finding) + "\n")
+
+    def texts(self) -> Iterator[str]:
+        """Every finding, in order, as one line of JSON."""
+        yield from (_json_line(finding) for finding in self.head)
+        if self._rest is not None:
+            self._rest.flush()
+            self._rest.seek(0)
+            yield from (line.rstrip("\n") for line in self._rest)
+
+
 @dataclass
 class _Parsed:
     """The whole file read and validated, before any write (the write lock stays short).
@@ -111,6 +157,8 @@ class _Parsed:
     full: bool
     encoding: str
     spill: IO[bytes]
+    errors: _Findings
+    warnings: _Findings
     # key -> agency of the record that wins, in the order of the winners
     agency_of: dict[str, str] = field(default_factory=dict)
     winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
@@ -118,8 +166,6 @@ class _Parsed:
     skipped_keys: set[str] = field(default_factory=set)
     records: int = 0
     accepted: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def skipped(self) -> int:
@@ -180,8 +226,7 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     if rule is None:
         reason = f"no [[formats]] pattern matches {path.name}"
         return _reject(take, ExportError(reason, path.name), None)
-    # Beside the database, not in /tmp: it is as large as the export, and /tmp may be RAM.
-    with tempfile.TemporaryFile(dir=config.paths.database.parent, prefix=".ingest-") as spill:
+    with _Spill(config.paths.database.parent) as spill:
         try:
             parsed = _parse(path, _mapping_for(rule), config, spill)
         except ExportError as error:
@@ -217,7 +262,7 @@ def _fallback_agency(mapping: Mapping) -> str | None:
     return str(spec.default)
 
 
-def _parse(path: Path, mapping: Mapping, config: Config, spill: IO[bytes]) -> _Parsed:
+def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Parsed:
     """Every record validated on its own; ParseError if the file breaks anywhere."""
     result = parse_file(path, mapping)
     fallback = _fallback_agency(mapping)
@@ -228,8 +273,16 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: IO[bytes]) -> _P
             return config.agency.key
         return key
 
-    parsed = _Parsed(mapping=mapping, full=result.full, encoding=result.encoding, spill=spill)
-    parsed.warnings.extend({"reason": text} for text in result.warnings)
+    parsed = _Parsed(
+        mapping=mapping,
+        full=result.full,
+        encoding=result.encoding,
+        spill=spill.binary(),
+        errors=_Findings(spill),
+        warnings=_Findings(spill),
+    )
+    for text in result.warnings:
+        parsed.warnings.append({"reason": text})
     for record in result.records:
         parsed.records += 1
         for problem in record.problems:
@@ -256,7 +309,7 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: IO[bytes]) -> _P
             del parsed.agency_of[key]
             parsed.winner_index[key] = record.index
         parsed.agency_of[key] = agency
-        marshal.dump(_spilled(record.index, listing), spill)
+        marshal.dump(_spilled(record.index, listing), parsed.spill)
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
@@ -333,7 +386,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         "records": parsed.records,
         "accepted": parsed.accepted,
         "skipped": parsed.skipped,
-        "warnings": len(parsed.warnings),
+        "warnings": parsed.warnings.count,
     }
     applied = _Applied()
     # Durable: the file moves right after this commit, so the commit must outlive power loss.
@@ -357,7 +410,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             _save_listings(session, take, parsed, row.id, applied)
         receipt = _receipt(take, parsed, outcome, applied)
         update_export_file(session, row, result=_bounded(receipt))
-    _write_json(target.with_name(target.name + RESULT_SUFFIX), receipt)
+    _write_receipt(target.with_name(target.name + RESULT_SUFFIX), receipt)
     _move(path, target)
     metrics.EXPORT_FILES.labels(outcome.value).inc()
     metrics.RECORDS.labels("accepted").inc(parsed.accepted)
@@ -372,7 +425,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         parsed.records,
         parsed.accepted,
         parsed.skipped,
-        len(parsed.warnings),
+        parsed.warnings.count,
         len(applied.changed),
         len(applied.missing),
         len(applied.held),
@@ -616,10 +669,10 @@ def _receipt(
 def _bounded(receipt: dict[str, Any]) -> dict[str, Any]:
     out = dict(receipt)
     for key in ("errors", "warnings"):
-        items = receipt[key]
-        out[key] = items[:_ROW_FINDINGS_MAX]
-        if len(items) > _ROW_FINDINGS_MAX:
-            out[f"{key}_not_shown"] = len(items) - _ROW_FINDINGS_MAX
+        findings: _Findings = receipt[key]
+        out[key] = findings.head
+        if findings.count > _ROW_FINDINGS_MAX:
+            out[f"{key}_not_shown"] = findings.count - _ROW_FINDINGS_MAX
     return out
 
 
@@ -754,6 +807,33 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _write_receipt(path: Path, receipt: dict[str, Any]) -> None:
+    """``_write_json`` for an accepted file's receipt, written as it goes: one line per list
+    item or finding, so 100,000 keys or warnings never become one string in memory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as out:
+        separator = "{"
+        for key, value in receipt.items():
+            out.write(f"{separator}\n  {json.dumps(key)}: ")
+            separator = ","
+            if isinstance(value, _Findings | list):
+                texts = value.texts() if isinstance(value, _Findings) else map(_json_line, value)
+                opening = "["
+                for text in texts:
+                    out.write(f"{opening}\n    {text}")
+                    opening = ","
+                out.write("[]" if opening == "[" else "\n  ]")
+            else:
+                out.write(_json_line(value))
+        out.write("\n}\n")
+    os.replace(temporary, path)
+
+
+def _json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _move(source: Path, target: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from syncd import ingest
 from syncd.ingest import ingest_file
-from syncd.store import events, listings
+from syncd.store import events, files, listings
 from tests.fakes.ingest_world import CSV_COLUMNS, World, csv_row, open_world
 
 LARGE = 20_000
@@ -169,3 +169,29 @@ def test_no_spill_file_is_left_beside_the_database(world: World, now: datetime) 
     ingest_file(world.store, world.config, path, now)
     state = world.config.paths.database.parent
     assert [p.name for p in state.iterdir() if p.name.startswith(".ingest-")] == []
+
+
+def test_every_finding_reaches_the_receipt_and_the_row_keeps_the_first(
+    world: World, now: datetime
+) -> None:
+    count = 250  # more than the row keeps, so most findings go through the spill file
+    warned = [csv_row(key, postnummer="1234", beskrivning=DESCRIPTION) for key in keys(count)]
+    path = write_export(world.inbox / "warned.csv", [*warned, csv_row("", gatuadress="x")])
+
+    result = ingest_file(world.store, world.config, path, now)
+
+    assert (result.accepted, result.skipped, result.warnings) == (count, 1, count)
+    assert result.moved_to is not None
+    receipt = json.loads(
+        result.moved_to.with_name(result.moved_to.name + ".result.json").read_text()
+    )
+    assert [w["listing_key"] for w in receipt["warnings"]] == keys(count)
+    assert all(w["field"] == "address.postal_code" for w in receipt["warnings"])
+    assert len(receipt["errors"]) == 1 and receipt["errors"][0]["record"] == count + 1
+    assert receipt["changed_keys"] == keys(count) and receipt["held_keys"] == []
+    with world.store.read() as session:
+        [row] = files.recent_export_files(session, limit=1)
+    assert row.result_json is not None
+    assert [w["listing_key"] for w in row.result_json["warnings"]] == keys(100)
+    assert row.result_json["warnings_not_shown"] == count - 100
+    assert "errors_not_shown" not in row.result_json
