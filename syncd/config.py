@@ -88,7 +88,7 @@ class SyncConfig:
     auto_approve: bool = False
 
 
-DEFAULT_IGNORE = ("*.tmp", "*.part", ".*")
+DEFAULT_IGNORE = ("*.tmp", "*.part", "*~", ".*")
 
 
 @dataclass(frozen=True)
