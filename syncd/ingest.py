@@ -327,8 +327,9 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
     hashes = Hashes.of_plain(plain)
-    # json.dumps as the JSON column type calls it: the stored text is what it always was.
-    text = json.dumps(plain)
+    # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical
+    # listing then takes half a 4 KiB page instead of a whole one, halving what is written.
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     return (
         index,
         listing.listing_key,
