@@ -61,6 +61,7 @@ from syncd.ops import (
     Waiting,
 )
 from syncd.plan import REJECTED_REASON, PlanPolicy, plan
+from syncd.poll import store_remote_state
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold, open_holds
@@ -75,7 +76,6 @@ from syncd.store.listings import (
     load_desired,
     load_known,
     record_failure,
-    record_remote_state,
     record_sent,
     record_sent_hashes,
     record_sold,
@@ -852,25 +852,10 @@ def _key(op: Op) -> str:
     return op.listing_key
 
 
-def _record_remote(session: Session, key: str, remote: RemoteListing, now: datetime) -> None:
-    record_remote_state(
-        session,
-        key,
-        now,
-        is_published=remote.is_published,
-        is_approved=remote.is_approved,
-        market_state=remote.market_state,
-        allowed_market_states=remote.allowed_market_states,
-        approval_url=remote.approval_url,
-        public_url=remote.url,
-        sold=remote.sale.to_domain() if remote.sale is not None else None,
-    )
-
-
 def _created(key: str, sent: Listing, remote: RemoteListing) -> Callable[[Session, datetime], None]:
     def record(session: Session, now: datetime) -> None:
         record_sent(session, key, now, hemnet_id=remote.hemnet_id, sent=sent)
-        _record_remote(session, key, remote, now)
+        store_remote_state(session, key, remote, now)
 
     return record
 
@@ -884,14 +869,14 @@ def _updated(op: UpdateListing, remote: RemoteListing) -> Callable[[Session, dat
         changed = {name: getattr(op.listing, name) for name in op.changed}
         sent = op.listing if before is None else dataclasses.replace(before, **changed)
         record_sent(session, key, now, sent=sent)
-        _record_remote(session, key, remote, now)
+        store_remote_state(session, key, remote, now)
 
     return record
 
 
 def _remote(key: str, remote: RemoteListing) -> Callable[[Session, datetime], None]:
     def record(session: Session, now: datetime) -> None:
-        _record_remote(session, key, remote, now)
+        store_remote_state(session, key, remote, now)
 
     return record
 
@@ -980,7 +965,7 @@ def _read_back_done(
         )
 
         def record(session: Session, now: datetime) -> None:
-            _record_remote(session, key, remote, now)
+            store_remote_state(session, key, remote, now)
             record_sold(session, key, sale, now)
 
         return record

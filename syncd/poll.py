@@ -296,6 +296,26 @@ def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now:
     return changed
 
 
+def store_remote_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> None:
+    """What Hemnet answered of a listing's publication, stored as known state (no events).
+
+    The one translation of a ``RemoteListing`` into the store, for reads (here) and for the
+    answers to writes (apply).
+    """
+    listings.record_remote_state(
+        session,
+        key,
+        now,
+        is_published=remote.is_published,
+        is_approved=remote.is_approved,
+        market_state=remote.market_state,
+        allowed_market_states=remote.allowed_market_states,
+        approval_url=remote.approval_url,
+        public_url=remote.url,
+        sold=remote.sale.to_domain() if remote.sale is not None else None,
+    )
+
+
 def record_listing_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> bool:
     """Store what Hemnet reports of a listing's publication; events for each transition.
 
@@ -314,19 +334,7 @@ def record_listing_state(session: Session, key: str, remote: RemoteListing, now:
         sorted(row.allowed_market_states or ()),
     )
     was_visible = row.is_published and row.is_approved
-    sold = remote.sale.to_domain() if remote.sale is not None else None
-    listings.record_remote_state(
-        session,
-        key,
-        now,
-        is_published=remote.is_published,
-        is_approved=remote.is_approved,
-        market_state=remote.market_state,
-        allowed_market_states=remote.allowed_market_states,
-        approval_url=remote.approval_url,
-        public_url=remote.url,
-        sold=sold,
-    )
+    store_remote_state(session, key, remote, now)
     after = (
         row.is_published,
         row.is_approved,
@@ -354,8 +362,8 @@ def record_listing_state(session: Session, key: str, remote: RemoteListing, now:
         _became_visible(session, row, remote, now)
     if before[0] and not remote.is_published:
         _event(session, key, "unpublished", "no longer published on Hemnet", now)
-    if sold is not None and not before[5]:
-        _event(session, key, "sold", f"sold on Hemnet for {sold.price} SEK", now)
+    if remote.sale is not None and not before[5]:
+        _event(session, key, "sold", f"sold on Hemnet for {remote.sale.price} SEK", now)
     return before != after
 
 
