@@ -15,7 +15,8 @@ from syncd.config import AlertsConfig
 from syncd.store.engine import Store
 from syncd.store.files import last_export_at
 from syncd.store.holds import open_holds
-from syncd.store.listings import all_listings, failed_images
+from syncd.store.listings import failed_images
+from syncd.store.snapshot import read_listing_states
 
 logger = logging.getLogger(__name__)
 
@@ -175,17 +176,17 @@ def gather_facts(
 ) -> AlertFacts:
     """Read what the rules need from the store in one read transaction."""
     with store.read() as session:
-        rows = all_listings(session)
+        states = read_listing_states(session)
         images = failed_images(session)
         holds = open_holds(session)
         last = last_export_at(session)
     awaiting = tuple(
-        AwaitingApproval(row.listing_key, row.published_at, row.approval_url)
-        for row in rows
-        if row.is_published
-        and not row.is_approved
-        and row.sold_json is None
-        and row.published_at is not None
+        AwaitingApproval(state.listing_key, state.published_at, state.approval_url)
+        for state in states
+        if state.is_published
+        and not state.is_approved
+        and (state.known is None or state.known.sold is None)
+        and state.published_at is not None
     )
     failed = tuple(FailedImage(img.listing_key, img.url, img.state_message) for img in images)
     held = tuple(

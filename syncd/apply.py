@@ -66,15 +66,12 @@ from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold, open_holds
 from syncd.store.listings import (
-    all_listings,
     delete_known_image,
     forget_remote,
     get_agency,
     get_listing,
     known_agencies,
     known_images,
-    load_desired,
-    load_known,
     record_failure,
     record_sent,
     record_sent_hashes,
@@ -89,6 +86,7 @@ from syncd.store.outbox import (
     record_outcome,
     supersede_intents_except,
 )
+from syncd.store.snapshot import desired_of, known_of, read_listing_states
 from syncd.store.tables import OperationRow, OpStatus
 
 if TYPE_CHECKING:
@@ -139,20 +137,17 @@ def current_plan(store: Store, config: Config, now: datetime) -> Plan:
 
 
 def _plan_now(session: Session, config: Config, now: datetime) -> Plan:
+    states = read_listing_states(session)
     the_plan = plan(
-        load_desired(session),
-        load_known(session),
+        desired_of(session, states),
+        known_of(states),
         known_agencies(session),
         plan_policy(config.sync),
         now,
     )
     # The planner sees a rejection only on listings Hemnet has (KnownListing); a create
     # Hemnet refused must wait for a change too, or it would be sent again every pass.
-    refused = {
-        row.listing_key
-        for row in all_listings(session)
-        if row.hemnet_id is None and row.failed_hash and row.failed_hash == row.content_hash
-    }
+    refused = {state.listing_key for state in states if state.hemnet_id is None and state.refused}
     if not refused & {op.listing_key for op in the_plan.ops}:
         return the_plan
     return Plan(

@@ -19,8 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from syncd import metrics
-from syncd.domain import ImageState, KnownListing, Listing, to_plain
+from syncd.domain import ImageState, Listing, to_plain
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
@@ -32,17 +34,10 @@ from syncd.progress import Stage, awaiting_approval_for, next_action, publish_bl
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
-from syncd.store.listings import (
-    all_listings,
-    desired_listing,
-    get_listing,
-    known_images,
-    known_images_by_listing,
-    known_listing,
-    record_stage,
-)
+from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import OPEN_STATUSES, open_operation_counts, operations_of_listing
-from syncd.store.tables import ImageRow, ListingRow
+from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
+from syncd.store.tables import ListingRow
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +117,7 @@ def _address(listing: Listing | None) -> str:
     return ", ".join(p for p in (addr.street, place) if p)
 
 
-def _image_counts(desired: Listing | None, images: Sequence[ImageRow]) -> tuple[int, int, int]:
+def _image_counts(desired: Listing | None, images: Sequence[ImageFacts]) -> tuple[int, int, int]:
     """(completed, total, failed) over the images the CRM wants, matched by source URL."""
     if desired is not None:
         wanted = {img.url for img in desired.images}
@@ -135,27 +130,20 @@ def _image_counts(desired: Listing | None, images: Sequence[ImageRow]) -> tuple[
     return completed, total, failed
 
 
-def _is_failed(row: ListingRow) -> bool:
-    # Rejected for exactly the content the CRM still wants; a changed export clears it.
-    return row.failed_hash is not None and row.failed_hash == row.content_hash
-
-
 def _build_row(
-    row: ListingRow,
-    images: Sequence[ImageRow],
+    state: ListingState,
     *,
     held: bool,
     pending_ops: int,
     now: datetime,
 ) -> StatusRow:
-    desired = desired_listing(row)
-    known: KnownListing | None = known_listing(row, images)
-    stage = stage_of(desired, known, held=held, failed=_is_failed(row), pending_ops=pending_ops)
-    completed, total, failed = _image_counts(desired, images)
+    desired, known = state.desired, state.known
+    stage = stage_of(desired, known, held=held, failed=state.refused, pending_ops=pending_ops)
+    completed, total, failed = _image_counts(desired, state.images)
     shown = desired if desired is not None else (known.sent if known else None)
     waited = (
-        awaiting_approval_for(row.published_at, now).total_seconds()
-        if stage is Stage.AWAITING_APPROVAL and row.published_at is not None
+        awaiting_approval_for(state.published_at, now).total_seconds()
+        if stage is Stage.AWAITING_APPROVAL and state.published_at is not None
         else None
     )
     blockers = (
@@ -164,43 +152,48 @@ def _build_row(
         else ()
     )
     return StatusRow(
-        listing_key=row.listing_key,
+        listing_key=state.listing_key,
         address=_address(shown),
-        agency=row.agency_key,
-        hemnet_id=row.hemnet_id,
+        agency=state.agency_key,
+        hemnet_id=state.hemnet_id,
         stage=stage,
         images_completed=completed,
         images_total=total,
         images_failed=failed,
-        visible=row.is_published and row.is_approved,
-        approval_url=row.approval_url,
-        published_at=row.published_at,
+        visible=state.is_published and state.is_approved,
+        approval_url=state.approval_url,
+        published_at=state.published_at,
         awaiting_approval_s=waited,
-        hemnet_url=row.public_url,
-        last_error=row.last_error,
+        hemnet_url=state.public_url,
+        last_error=state.last_error,
         next_action=next_action(stage),
-        updated_at=row.updated_at,
+        updated_at=state.updated_at,
         blockers=blockers,
     )
+
+
+def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, StatusRow]]:
+    states = read_listing_states(session)
+    pending = open_operation_counts(session)
+    held = held_listing_keys(session)
+    return [
+        (
+            state,
+            _build_row(
+                state,
+                held=state.listing_key in held,
+                pending_ops=pending.get(state.listing_key, 0),
+                now=now,
+            ),
+        )
+        for state in states
+    ]
 
 
 def read_status_rows(store: Store, now: datetime) -> list[StatusRow]:
     """Every listing's status row, by listing_key, from one read snapshot; writes nothing."""
     with store.read() as session:
-        listings = all_listings(session)
-        images = known_images_by_listing(session)
-        pending = open_operation_counts(session)
-        held = held_listing_keys(session)
-    return [
-        _build_row(
-            row,
-            images.get(row.listing_key, ()),
-            held=row.listing_key in held,
-            pending_ops=pending.get(row.listing_key, 0),
-            now=now,
-        )
-        for row in listings
-    ]
+        return [row for _, row in _status_rows(session, now)]
 
 
 def observe(rows: Sequence[StatusRow]) -> None:
@@ -218,17 +211,17 @@ def status_rows(store: Store, now: datetime) -> list[StatusRow]:
     The one write is small and only touches rows whose stage moved; run it on the
     daemon's single writer.
     """
-    rows = read_status_rows(store, now)
-    with store.transaction() as session:
-        changed = 0
-        for row in rows:
-            # A listing deleted between the read and this write is simply skipped.
-            if get_listing(session, row.listing_key) is not None and record_stage(
-                session, row.listing_key, row.stage.value
-            ):
-                changed += 1
-    if changed:
-        log.debug("status: %d listing stage(s) changed", changed)
+    with store.read() as session:
+        pairs = _status_rows(session, now)
+    moved = {
+        state.listing_key: row.stage.value for state, row in pairs if state.stage != row.stage.value
+    }
+    if moved:
+        with store.transaction() as session:
+            record_stages(session, moved)
+    if moved:
+        log.debug("status: %d listing stage(s) changed", len(moved))
+    rows = [row for _, row in pairs]
     observe(rows)
     return rows
 
@@ -389,8 +382,9 @@ def listing_detail(
         ops = operations_of_listing(session, listing_key, history_limit)
         events = events_of_listing(session, listing_key, history_limit)
         held = listing_key in held_listing_keys(session)
+        (state,) = read_listing_states(session, only=listing_key)
     open_ops = sum(1 for op in ops if op.status in {s.value for s in OPEN_STATUSES})
-    status = _build_row(row, images, held=held, pending_ops=open_ops, now=now)
+    status = _build_row(state, held=held, pending_ops=open_ops, now=now)
     desired = desired_listing(row)
     wanted = {img.url for img in desired.images} if desired else set()
     history = [

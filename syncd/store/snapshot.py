@@ -1,0 +1,261 @@
+"""Every listing's planning and status facts in one read, each stored listing decoded once.
+
+A pass and the status views read all listings every time. At 10,000 listings, loading
+ORM rows and decoding their stored JSON into domain objects took seconds per read, though
+almost none had changed. Here one Core query reads the columns as text, and decoded
+listings are kept by that exact text, so only a changed listing is decoded again.
+Reads only; never decides anything (that is plan.py and status.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Text, select, type_coerce
+from sqlalchemy.orm import Session
+
+from syncd.domain import (
+    Agency,
+    Desired,
+    ImageState,
+    KnownImage,
+    KnownListing,
+    Listing,
+    MarketState,
+    Sale,
+    listing_from_plain,
+)
+from syncd.store.holds import released_removals
+from syncd.store.tables import AgencyRow, ImageRow, ListingRow
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """One image row as the views count it: its source URL and Hemnet's state of it."""
+
+    url: str
+    state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListingState:
+    """One listing as the planner and the status views read it (one row, decoded)."""
+
+    listing_key: str
+    agency_key: str
+    desired: Listing | None  # None: the listing left the CRM
+    known: KnownListing | None  # None until Hemnet gave the listing an id
+    images: tuple[ImageFacts, ...]  # every image row, in position order
+    content_hash: str | None
+    failed_hash: str | None
+    missing_since: datetime | None
+    stage: str | None
+    hemnet_id: str | None
+    is_published: bool
+    is_approved: bool
+    approval_url: str | None
+    public_url: str | None
+    published_at: datetime | None
+    last_error: str | None
+    updated_at: datetime
+
+    @property
+    def refused(self) -> bool:
+        """Hemnet rejected exactly the content the CRM still wants: wait for a change."""
+        return self.failed_hash is not None and self.failed_hash == self.content_hash
+
+
+class ListingCache:
+    """Decoded listings by their stored JSON text, kept from one read to the next.
+
+    Listings are frozen, so sharing one between reads is safe. Each read keeps only the
+    texts it met, so the cache never holds more than the store does. Reads from other
+    threads (the status page) may race; the worst outcome is decoding again.
+    """
+
+    def __init__(self) -> None:
+        self._decoded: dict[str, Listing] = {}
+        self._lock = threading.Lock()
+
+    def reader(self) -> _CacheRead:
+        with self._lock:
+            return _CacheRead(self, self._decoded)
+
+    def _keep(self, decoded: dict[str, Listing]) -> None:
+        with self._lock:
+            self._decoded = decoded
+
+
+class _CacheRead:
+    def __init__(self, cache: ListingCache, previous: dict[str, Listing]) -> None:
+        self._cache = cache
+        self._previous = previous
+        self._seen: dict[str, Listing] = {}
+
+    def listing(self, text: str | None) -> Listing | None:
+        # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
+        if text is None or text == "null":
+            return None
+        found = self._seen.get(text) or self._previous.get(text)
+        if found is None:
+            found = listing_from_plain(json.loads(text))
+        self._seen[text] = found
+        return found
+
+    def close(self) -> None:
+        self._cache._keep(self._seen)
+
+
+# The process's cache: the apply pass and the status views read the same listings.
+LISTINGS = ListingCache()
+
+_COLUMNS = (
+    ListingRow.listing_key,
+    ListingRow.agency_key,
+    type_coerce(ListingRow.desired_json, Text).label("desired_text"),
+    ListingRow.content_hash,
+    ListingRow.failed_hash,
+    ListingRow.missing_since,
+    ListingRow.stage,
+    ListingRow.hemnet_id,
+    type_coerce(ListingRow.sent_json, Text).label("sent_text"),
+    ListingRow.is_published,
+    ListingRow.is_approved,
+    ListingRow.market_state,
+    ListingRow.allowed_market_states,
+    ListingRow.sold_json,
+    ListingRow.sent_seller_hash,
+    ListingRow.sent_billing_hash,
+    ListingRow.approval_url,
+    ListingRow.public_url,
+    ListingRow.published_at,
+    ListingRow.last_error,
+    ListingRow.updated_at,
+)
+
+_IMAGE_COLUMNS = (
+    ImageRow.listing_key,
+    ImageRow.url,
+    ImageRow.hemnet_image_id,
+    ImageRow.state,
+    ImageRow.position,
+    ImageRow.caption,
+    ImageRow.revision,
+    ImageRow.state_message,
+)
+
+
+def sale_from_plain(data: dict[str, Any] | None) -> Sale | None:
+    if data is None:
+        return None
+    return Sale(
+        price=int(data["price"]),
+        price_is_public=bool(data["price_is_public"]),
+        sold_on=date.fromisoformat(data["sold_on"]),
+    )
+
+
+def read_listing_states(
+    session: Session, cache: ListingCache = LISTINGS, *, only: str | None = None
+) -> list[ListingState]:
+    """Every listing (or ``only`` the one), by listing_key, with its images; two queries."""
+    facts: dict[str, list[ImageFacts]] = {}
+    known_images: dict[str, list[KnownImage]] = {}
+    image_query = select(*_IMAGE_COLUMNS).order_by(ImageRow.position, ImageRow.url)
+    listing_query = select(*_COLUMNS).order_by(ListingRow.listing_key)
+    if only is not None:
+        image_query = image_query.where(ImageRow.listing_key == only)
+        listing_query = listing_query.where(ListingRow.listing_key == only)
+    for key, url, image_id, state, position, caption, revision, message in session.execute(
+        image_query
+    ):
+        facts.setdefault(key, []).append(ImageFacts(url, state))
+        if image_id is not None and state is not None:
+            known_images.setdefault(key, []).append(
+                KnownImage(
+                    url=url,
+                    image_id=image_id,
+                    state=ImageState(state),
+                    order=position,
+                    caption=caption,
+                    revision=revision,
+                    state_message=message,
+                )
+            )
+    read = cache.reader()
+    states: list[ListingState] = []
+    for row in session.execute(listing_query):
+        key = row.listing_key
+        known = None
+        if row.hemnet_id is not None:
+            known = KnownListing(
+                listing_key=key,
+                hemnet_id=row.hemnet_id,
+                sent=read.listing(row.sent_text),
+                images=tuple(known_images.get(key, ())),
+                is_published=row.is_published,
+                is_approved=row.is_approved,
+                market_state=MarketState(row.market_state) if row.market_state else None,
+                allowed_market_states=frozenset(
+                    MarketState(s) for s in (row.allowed_market_states or ())
+                ),
+                sold=sale_from_plain(row.sold_json),
+                seller_hash=row.sent_seller_hash,
+                billing_hash=row.sent_billing_hash,
+                approval_url=row.approval_url,
+                rejected_hash=row.failed_hash,
+            )
+        states.append(
+            ListingState(
+                listing_key=key,
+                agency_key=row.agency_key,
+                desired=read.listing(row.desired_text),
+                known=known,
+                images=tuple(facts.get(key, ())),
+                content_hash=row.content_hash,
+                failed_hash=row.failed_hash,
+                missing_since=row.missing_since,
+                stage=row.stage,
+                hemnet_id=row.hemnet_id,
+                is_published=row.is_published,
+                is_approved=row.is_approved,
+                approval_url=row.approval_url,
+                public_url=row.public_url,
+                published_at=row.published_at,
+                last_error=row.last_error,
+                updated_at=row.updated_at,
+            )
+        )
+    read.close()
+    return states
+
+
+def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
+    """What the CRM wants now (the planner's ``desired``), with removal guards' data."""
+    listings: dict[str, Listing] = {}
+    missing: dict[str, datetime] = {}
+    for state in states:
+        if state.desired is not None:
+            listings[state.listing_key] = state.desired
+        elif state.missing_since is not None:
+            missing[state.listing_key] = state.missing_since
+    agencies = {
+        row.key: Agency(row.key, row.name, row.organisation_number)
+        for row in session.scalars(select(AgencyRow).order_by(AgencyRow.key))
+    }
+    return Desired(
+        listings=listings,
+        agencies=agencies,
+        missing_since=missing,
+        released_removals=released_removals(session),
+    )
+
+
+def known_of(states: Iterable[ListingState]) -> dict[str, KnownListing]:
+    """Every listing Hemnet is known to have, by listing_key (the planner's ``known``)."""
+    return {state.listing_key: state.known for state in states if state.known is not None}

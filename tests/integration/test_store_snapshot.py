@@ -1,0 +1,108 @@
+"""The one-read snapshot of every listing: same answers as the row-by-row views, decoded once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from syncd.domain import (
+    Address,
+    Image,
+    ImageState,
+    KnownImage,
+    Listing,
+    ListingStatus,
+    MarketState,
+    Sale,
+    normalise,
+)
+from syncd.store import listings
+from syncd.store.engine import Store
+from syncd.store.snapshot import ListingCache, known_of, read_listing_states
+
+
+def a_listing(key: str, price: int = 2_000_000) -> Listing:
+    return normalise(
+        Listing(
+            listing_key=key,
+            agency_key="ag",
+            status=ListingStatus.FOR_SALE,
+            address=Address("Storgatan 1", "11122", "Stockholm"),
+            asking_price=price,
+            living_area=Decimal("72.5"),
+            images=(Image(f"https://img.example/{key}.jpg", "Hall", 0),),
+        )
+    )
+
+
+def _seed(store: Store, now: datetime) -> None:
+    """A1 only desired; A2 sent, published, with an image; A3 sold and gone from the CRM."""
+    with store.transaction() as session:
+        for key in ("A1", "A2", "A3"):
+            listings.save_desired(session, a_listing(key), now)
+        listings.record_sent(session, "A2", now, hemnet_id="h2", sent=a_listing("A2"))
+        listings.record_remote_state(
+            session,
+            "A2",
+            now,
+            is_published=True,
+            is_approved=False,
+            market_state=MarketState.FOR_SALE,
+            allowed_market_states=[MarketState.FOR_SALE, MarketState.UPCOMING],
+            approval_url="https://hemnet.example/approve/h2",
+        )
+        listings.save_known_image(
+            session,
+            "A2",
+            KnownImage("https://img.example/A2.jpg", "i1", ImageState.IN_PROGRESS, 0, "Hall"),
+            now,
+            is_floor_plan=False,
+        )
+        listings.record_sent(session, "A3", now, hemnet_id="h3", sent=a_listing("A3"))
+        listings.record_sold(session, "A3", Sale(1_900_000, False, date(2026, 2, 1)), now)
+        listings.mark_missing(session, ["A3"], now)
+
+
+def test_snapshot_agrees_with_the_row_by_row_views(store: Store, now: datetime) -> None:
+    _seed(store, now)
+    with store.read() as session:
+        states = read_listing_states(session, ListingCache())
+        rows = {row.listing_key: row for row in listings.all_listings(session)}
+        for state in states:
+            row = rows[state.listing_key]
+            images = listings.known_images(session, state.listing_key)
+            assert state.desired == listings.desired_listing(row)
+            assert state.known == listings.known_listing(row, images)
+            assert [(i.url, i.state) for i in state.images] == [(i.url, i.state) for i in images]
+        assert [s.listing_key for s in states] == sorted(rows)
+    known = known_of(states)
+    assert set(known) == {"A2", "A3"}
+    assert known["A3"].sold == Sale(1_900_000, False, date(2026, 2, 1))
+    assert known["A2"].images[0].state is ImageState.IN_PROGRESS
+
+
+def test_a_listing_left_the_crm_reads_as_no_desired_listing(store: Store, now: datetime) -> None:
+    # The JSON column stores None as the text "null": that must read as "not wanted".
+    _seed(store, now)
+    with store.read() as session:
+        (state,) = read_listing_states(session, ListingCache(), only="A3")
+    assert state.desired is None and state.missing_since == now
+    assert state.known is not None and state.known.sent == a_listing("A3")
+
+
+def test_unchanged_listings_are_not_decoded_again(store: Store, now: datetime) -> None:
+    _seed(store, now)
+    cache = ListingCache()
+    with store.read() as session:
+        first = {s.listing_key: s for s in read_listing_states(session, cache)}
+    with store.transaction() as session:
+        listings.save_desired(session, a_listing("A1", price=2_100_000), now)
+    with store.read() as session:
+        second = {s.listing_key: s for s in read_listing_states(session, cache)}
+    # The same decoded object for unchanged JSON; a new one where the CRM changed the price.
+    assert second["A2"].desired is first["A2"].desired
+    assert second["A2"].known is not None and first["A2"].known is not None
+    assert second["A2"].known.sent is first["A2"].known.sent
+    assert second["A1"].desired is not first["A1"].desired
+    assert second["A1"].desired == replace(a_listing("A1"), asking_price=2_100_000)
