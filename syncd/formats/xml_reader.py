@@ -19,6 +19,7 @@ from lxml import etree
 from syncd.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
 from syncd.formats.mapping import Expr, Mapping
+from syncd.formats.xml_paths import PathWalk
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,13 @@ _ROOT_START = re.compile(r"<[A-Za-z_]")
 class XPathCache:
     """Compiled XPath expressions of one mapping (compiling per record would dominate)."""
 
-    def __init__(self, namespaces: dict[str, str]) -> None:
+    def __init__(
+        self, namespaces: dict[str, str], walks: dict[str | None, PathWalk] | None = None
+    ) -> None:
         self._namespaces = namespaces or None
         self._compiled: dict[Expr, etree.XPath] = {}
+        # The simple paths of the record (None) and of each group's elements, by its ``each``.
+        self.walks = walks or {}
 
     def get(self, expr: Expr) -> etree.XPath:
         found = self._compiled.get(expr)
@@ -55,16 +60,45 @@ def _text(item: Any) -> str:
     return str(item)
 
 
+def mapping_walks(mapping: Mapping) -> dict[str | None, PathWalk]:
+    """The simple paths a mapping reads from a record (key None) and from each group member
+    (key: the group's ``each``), to be found in one walk each."""
+    record: list[Expr] = list(mapping.mode.expressions())
+    groups: dict[str | None, list[Expr]] = {}
+    for spec in mapping.fields.values():
+        record.extend(spec.expressions())
+    for group in (*mapping.images, *mapping.viewings):
+        for spec in group.fields.values():
+            groups.setdefault(group.each, []).extend(spec.expressions())
+    walks: dict[str | None, PathWalk] = {
+        each: PathWalk(exprs) for each, exprs in groups.items() if each is not None
+    }
+    walks[None] = PathWalk(record)
+    return walks
+
+
 class XmlRecord:
     """One record element; expressions are XPath 1.0 relative to it."""
 
-    __slots__ = ("_xpaths", "element")
+    __slots__ = ("_found", "_walk", "_xpaths", "element")
 
-    def __init__(self, element: etree._Element, xpaths: XPathCache) -> None:
+    def __init__(
+        self, element: etree._Element, xpaths: XPathCache, group: str | None = None
+    ) -> None:
         self.element = element
         self._xpaths = xpaths
+        self._walk = xpaths.walks.get(group)
+        self._found: list[list[Any]] | None = None  # the walk's nodes, once asked for
 
     def values(self, expr: Expr) -> list[str]:
+        walk = self._walk
+        if walk is not None:
+            slot = walk.slots.get(expr) if type(expr) is str else None
+            if slot is not None:
+                found = self._found
+                if found is None:
+                    found = self._found = walk.walk(self.element)
+                return [_text(item) for item in found[slot]]
         result: Any = self._xpaths.get(expr)(self.element)
         if type(result) is list:
             return [_text(item) for item in result]
@@ -76,7 +110,8 @@ class XmlRecord:
         result: Any = self._xpaths.get(expr)(self.element)
         if not isinstance(result, list):
             return []
-        return [XmlRecord(e, self._xpaths) for e in result if isinstance(e, etree._Element)]
+        xpaths = self._xpaths
+        return [XmlRecord(e, xpaths, expr) for e in result if isinstance(e, etree._Element)]
 
 
 def check_prolog(path: Path) -> str:
@@ -151,7 +186,7 @@ class XmlSource:
 
     def records(self) -> Iterator[tuple[XmlRecord, int | None]]:
         """Each record element with its line; raises ParseError where the XML breaks."""
-        xpaths = XPathCache(dict(self.mapping.namespaces))
+        xpaths = XPathCache(dict(self.mapping.namespaces), mapping_walks(self.mapping))
         tag = _record_tag(self.mapping)
         with self.path.open("rb") as stream:
             yield from self._parse(stream, xpaths, tag)
