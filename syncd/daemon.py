@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 # Job names, as they show in logs.
 SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
+STATUS = "status"
 
 # ASSUMED: a sync pass runs after every ingest and at every retry time anyway; this slow
 # interval only catches what nothing else asked for (an operator's 'syncd hold release').
@@ -58,6 +59,14 @@ FIRST_RECONCILE_AFTER_S = 60.0
 # systemd waits TimeoutStopSec; syncd promises to be gone well within 10 s of SIGTERM.
 STOP_DEADLINE_S = 9.0
 HTTP_START_TIMEOUT_S = 10.0
+# Status files and the systemd status line follow the other jobs as a job of their own,
+# coalesced: at 10,000 listings one write costs about a second, and written after every
+# job it stood between a dropped file and the pass that sends it. A burst of jobs gets one
+# write STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the worker.
+STATUS_DELAY_S = 0.5
+STATUS_SHARE = 0.25
+# A refresh with nothing else happening: waiting times grow, and a file may be deleted.
+STATUS_INTERVAL_S = 60.0
 # How often the main loop wakes up when there is no watchdog to feed.
 IDLE_TICK_S = 5.0
 
@@ -159,6 +168,7 @@ class Daemon:
         self._key_expires_at: datetime | None = None
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
+        self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self._ready = False
@@ -190,8 +200,9 @@ class Daemon:
             RECONCILE, self._reconcile, config.sync.reconcile_interval_s, first_at=later
         )
         self._scheduler.every(ALERTS, self._check_alerts, ALERTS_INTERVAL_S)
+        self._scheduler.every(STATUS, self._write_status, STATUS_INTERVAL_S)
         # Status files and line before READY, while no job can write yet.
-        self._after_job("start")
+        self._write_status()
         try:
             self._start_http(config)
             self._scheduler.start()
@@ -276,6 +287,8 @@ class Daemon:
             # ingest still runs (one-offs are not paused) and then the watcher returns.
             ("watcher stop", self._watcher.stop),
             ("scheduler shutdown", self._scheduler.shutdown),
+            # The last jobs' status write may have been waiting for its turn: write it now.
+            ("status files", self._write_status),
             ("http stop", self._stop_http),
             ("client close", self._services.client.close),
         ]
@@ -402,14 +415,24 @@ class Daemon:
         self._alerts.update(alerts_for(facts, self.config.alerts, now))
 
     def _after_job(self, job: str) -> None:
-        """Status files and the systemd status line, after every job that may change them."""
+        """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
+        if job == STATUS:
+            return
+        delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
+        self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
+
+    def _write_status(self) -> None:
+        """Status files and the systemd status line, from one read of every listing."""
+        started = time.monotonic()
         rows = status_rows(self._store, self._clock())
         write_status_files(rows, self.config.paths.inbox)
         text = status_line(rows, len(self._alerts.active))
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
-            logger.debug("status after %s: %s", job, text)
+            logger.debug("status: %s", text)
+        took_s = time.monotonic() - started
+        self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 
     # --- HTTP ------------------------------------------------------------------------------
 
