@@ -429,7 +429,7 @@ def schedule(session: Session, row: ListingRow, now: datetime, config: Config) -
         listings.known_listing(row, images),
         held=held,
         failed=row.failed_hash is not None and row.failed_hash == row.content_hash,
-        pending_ops=outbox.open_operation_counts(session).get(key, 0),
+        pending_ops=outbox.open_operation_counts(session, key).get(key, 0),
     )
     listings.record_stage(session, key, stage.value)
 

@@ -161,12 +161,15 @@ def supersede_intents(session: Session, listing_keys: Iterable[str], now: dateti
 # --- views ---------------------------------------------------------------------------------
 
 
-def open_operation_counts(session: Session) -> dict[str, int]:
-    """listing_key -> ops planned, in flight or of unknown outcome (status views)."""
+def open_operation_counts(session: Session, listing_key: str | None = None) -> dict[str, int]:
+    """listing_key -> ops planned, in flight or of unknown outcome (status views);
+    with ``listing_key``, that listing's count only (a poll must not count them all)."""
     query = (
         select(OperationRow.listing_key, func.count())
         .where(
-            OperationRow.listing_key.is_not(None),
+            OperationRow.listing_key.is_not(None)
+            if listing_key is None
+            else OperationRow.listing_key == listing_key,
             OperationRow.status.in_([s.value for s in OPEN_STATUSES]),
         )
         .group_by(OperationRow.listing_key)
