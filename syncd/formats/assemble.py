@@ -7,8 +7,10 @@ from the readers through the small ``Record`` protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
@@ -33,6 +35,7 @@ from syncd.domain import (
     problems,
 )
 from syncd.formats import transforms
+from syncd.formats.field_plan import SECRET_FIELDS, Reader, field_reader
 from syncd.formats.mapping import (
     ENUMS,
     FIELD_KINDS,
@@ -46,8 +49,8 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-# Values never repeated in problems, logs or reports (personal identity numbers).
-SECRET_FIELDS = frozenset({"seller.identity_number"})
+# SECRET_FIELDS (values never repeated in problems, logs or reports) lives in field_plan.
+__all__ = ["SECRET_FIELDS", "Assembled", "Assembler", "Record"]
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
 _ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 # str.isalnum() as a regex (\w without the underscore): one C call instead of a generator.
@@ -85,6 +88,30 @@ class _Indexed:
         return []
 
 
+_MemberReaders = tuple[Reader, tuple[tuple[str, Reader], ...]]  # main field's, the others'
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupPlan:
+    """A group's fields compiled: ``numbered`` has one set of readers per n when the
+    columns' names can be put in once (no templates), else members go through _Indexed."""
+
+    group: GroupSpec
+    main: str
+    readers: _MemberReaders
+    numbered: tuple[_MemberReaders, ...]
+
+
+def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
+    """The spec of member n of a repeated group: "bild_{n}" -> "bild_3" in its expressions."""
+    return dataclasses.replace(
+        spec,
+        expr=None if spec.expr is None else expand_repeat(spec.expr, n),
+        concat=tuple(expand_repeat(e, n) for e in spec.concat),
+        first_of=tuple(expand_repeat(e, n) for e in spec.first_of),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Assembled:
     listing: Listing | None
@@ -104,6 +131,12 @@ class Assembler:
         # Resolved once: the per-record loop then does no kind lookups or template parsing.
         self._fields = [(name, FIELD_KINDS[name], spec) for name, spec in mapping.fields.items()]
         self._templates: dict[str, tuple[str, ...]] = {}
+        # Each field compiled once into one function per record (see field_plan).
+        self._readers = [
+            (name, field_reader(self, name, kind, spec)) for name, kind, spec in self._fields
+        ]
+        self._image_groups = [self._group_plan(g, IMAGE_KINDS) for g in mapping.images]
+        self._viewing_groups = [self._group_plan(g, VIEWING_KINDS) for g in mapping.viewings]
 
     # --- one value ------------------------------------------------------------------
 
@@ -233,8 +266,8 @@ class Assembler:
     def assemble(self, record: Record) -> Assembled:
         out: list[Problem] = []
         v: dict[str, Any] = {}
-        for name, kind, spec in self._fields:
-            v[name] = self.value(record, name, kind, spec, out)
+        for name, read in self._readers:
+            v[name] = read(record, name, out)
         images = self._images(record, out)
         viewings = self._viewings(record, out)
         filled = {name for name, value in v.items() if value is not None}
@@ -372,34 +405,61 @@ class Assembler:
         public = v.get("sale.price_is_public")
         return Sale(price=price, price_is_public=bool(public), sold_on=sold_on)
 
-    def _group_records(self, record: Record, group: GroupSpec) -> Sequence[Record]:
-        if group.each is not None:
-            return record.each(group.each)
-        names = self._names
-        return [_Indexed(record, n, names) for n in range(group.start, group.start + group.repeat)]
+    def _group_plan(self, group: GroupSpec, kinds: dict[str, str]) -> _GroupPlan:
+        main = "url" if "url" in kinds else "starts_at"
 
+        def readers(fields: MappingABC[str, FieldSpec]) -> _MemberReaders:
+            compiled = {
+                name: field_reader(self, name, kinds[name], spec) for name, spec in fields.items()
+            }
+            rest = tuple((name, read) for name, read in compiled.items() if name != main)
+            return compiled[main], rest
+
+        if group.each is not None or any(spec.template for spec in group.fields.values()):
+            return _GroupPlan(group, main, readers(group.fields), ())
+        # Columns "bild_{n}": the names of every n put in once, not looked up per row.
+        numbered = tuple(
+            readers({name: _numbered(spec, n) for name, spec in group.fields.items()})
+            for n in range(group.start, group.start + group.repeat)
+        )
+        return _GroupPlan(group, main, readers(group.fields), numbered)
+
+    def _members(self, record: Record, plan: _GroupPlan) -> Iterator[tuple[Record, _MemberReaders]]:
+        """Each member of a group (with the readers of its fields)."""
+        group = plan.group
+        if plan.numbered:
+            for readers in plan.numbered:
+                yield record, readers
+        elif group.each is not None:
+            for sub in record.each(group.each):
+                yield sub, plan.readers
+        else:
+            names = self._names
+            for n in range(group.start, group.start + group.repeat):
+                yield _Indexed(record, n, names), plan.readers
+
+    @staticmethod
     def _group_values(
-        self, sub: Record, group: GroupSpec, where: str, kinds: dict[str, str], out: list[Problem]
+        sub: Record, main: str, readers: _MemberReaders, where: str, out: list[Problem]
     ) -> dict[str, Any] | None:
         """The values of one group member, or None when its main value is empty."""
-        main = "url" if "url" in kinds else "starts_at"
-        first = self.value(sub, f"{where}.{main}", kinds[main], group.fields[main], out)
+        read_main, rest = readers
+        first = read_main(sub, f"{where}.{main}", out)
         if first is None:
             return None  # most of bild_1..bild_50 are empty: skip the rest cheaply
         got: dict[str, Any] = {main: first}
-        for name, spec in group.fields.items():
-            if name != main:
-                got[name] = self.value(sub, f"{where}.{name}", kinds[name], spec, out)
+        for name, read in rest:
+            got[name] = read(sub, f"{where}.{name}", out)
         return got
 
     def _images(self, record: Record, out: list[Problem]) -> list[Image]:
         images: list[Image] = []
         position = 0  # counts every image the export names, so problems point at it
-        for group in self.mapping.images:
-            for sub in self._group_records(record, group):
+        for plan in self._image_groups:
+            for sub, readers in self._members(record, plan):
                 where = f"images[{position}]"
                 position += 1
-                got = self._group_values(sub, group, where, IMAGE_KINDS, out)
+                got = self._group_values(sub, plan.main, readers, where, out)
                 if got is None:
                     continue
                 try:
@@ -428,10 +488,10 @@ class Assembler:
 
     def _viewings(self, record: Record, out: list[Problem]) -> list[Viewing]:
         viewings: list[Viewing] = []
-        for group in self.mapping.viewings:
-            for sub in self._group_records(record, group):
+        for plan in self._viewing_groups:
+            for sub, readers in self._members(record, plan):
                 where = f"viewings[{len(viewings)}]"
-                got = self._group_values(sub, group, where, VIEWING_KINDS, out)
+                got = self._group_values(sub, plan.main, readers, where, out)
                 if got is None:
                     continue
                 starts_at, ends_at = got["starts_at"], got.get("ends_at")
