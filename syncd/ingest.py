@@ -70,6 +70,10 @@ _LABELS = {"asking_price": "price", "construction_year": "built", "energy_class"
 _UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinates"})
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 _BATCH = 1_000
+# Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
+# then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
+# for every record: json.dumps with options builds a new one per call.
+_STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -327,9 +331,7 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
     hashes = Hashes.of_plain(plain)
-    # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical
-    # listing then takes half a 4 KiB page instead of a whole one, halving what is written.
-    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    text = _STORED_JSON.encode(plain)
     return (
         index,
         listing.listing_key,
