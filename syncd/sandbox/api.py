@@ -488,10 +488,7 @@ def _route(endpoint: Endpoint) -> Route:
             body=await _parse_body(endpoint, request),
         )
         sb.settle()
-        try:
-            return endpoint.handler(sb, call)
-        finally:
-            sb.flush()
+        return endpoint.handler(sb, call)
 
     return Route(
         wire.API_PREFIX + endpoint.path,
