@@ -18,6 +18,9 @@ _NUMBER = re.compile(r"[-+]?[\d.,\s\u00a0\u2007\u202f']*\d[\d.,\s\u00a0\u2007\u2
 # No price, area or year has more digits; longer runs would also overflow the decimal
 # context when rounded (InvalidOperation instead of the documented ValueError).
 MAX_DIGITS = 18
+# Digits, one decimal sign, digits: the rules below make the sign a decimal one unless three
+# digits follow it (then it may group thousands) or the mapping names the other sign.
+_PLAIN_FRACTION = re.compile(r"\d+([.,])(\d+)")
 
 
 def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
@@ -33,6 +36,17 @@ def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
       ("159,950" is 159950, "1.500" is 1500); otherwise it is the decimal separator
       ("72,5", "299000.50").
     """
+    if len(raw) <= MAX_DIGITS and raw.isascii():
+        # The commonest values, "2500", "72.5", "72,5", read as the rules below read them.
+        if raw.isdigit():
+            return Decimal(raw)
+        plain = _PLAIN_FRACTION.fullmatch(raw)
+        if plain and (
+            decimal_separator == plain.group(1)
+            if decimal_separator in (",", ".")
+            else len(plain.group(2)) != 3
+        ):
+            return Decimal(raw.replace(",", "."))
     found = _NUMBER.search(raw.replace("\u2212", "-"))
     if not found:
         raise ValueError(f"no number in {raw!r}")
@@ -73,6 +87,8 @@ def parse_coordinate(raw: str) -> float:
 
 def parse_int(raw: str, decimal_separator: str | None = None) -> int:
     """Whole number (SEK amounts, years, floors); a fraction is rounded half up."""
+    if len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit():
+        return int(raw)  # the commonest value: parse_decimal would give the same
     value = parse_decimal(raw, decimal_separator)
     return int(value.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 
