@@ -8,8 +8,9 @@ Prints p50 and p95. Not a timed test.
 
     .venv/bin/python bench/latency.py [--quick] [--listings 10000] [--runs 20]
 
-Most of the time is the initial sync before the measurement (about 10 minutes for 10,000
-listings on 2 cores); --quick uses 200 listings.
+Each figure is printed as soon as it is measured (a long run that is stopped keeps what it
+had). Most of the time is the initial sync before the measurement; --quick uses 200
+listings.
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ def _wait(check: Callable[[], bool], timeout_s: float, what: str) -> float:
     return time.monotonic()
 
 
-def _row_stage(store: Store, key: str) -> str | None:
+def _visible(store: Store, key: str) -> bool:
+    """syncd has seen Hemnet show the listing (published, approved, isVisible read back)."""
     with store.read() as session:
         row = get_listing(session, key)
-        return None if row is None else str(row.stage)
+        return row is not None and row.visible_at is not None
 
 
 def _percentiles(values: list[float]) -> str:
@@ -71,8 +73,11 @@ def _percentiles(values: list[float]) -> str:
     )
 
 
-def measure(count: int, runs: int) -> list[str]:
-    lines: list[str] = []
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def measure(count: int, runs: int) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="syncd-bench-") as scratch_name,
         SandboxProcess("--auto-approve-after", "0", "--image-delay", "0.05") as sandbox,
@@ -102,7 +107,7 @@ def measure(count: int, runs: int) -> list[str]:
                     timeout_s=max(600, count * 1.0),
                     what="initial sync",
                 )
-                lines.append(
+                _say(
                     f"initial sync through the daemon: {count:,} listings (1 image each) "
                     f"visible after {time.monotonic() - started:.1f}s"
                 )
@@ -121,7 +126,8 @@ def measure(count: int, runs: int) -> list[str]:
                         what=f"update of {key}",
                     )
                     to_call.append(seen - dropped)
-                lines.append(f"drop-to-call (one changed listing):  {_percentiles(to_call)}")
+                    _say(f"  drop-to-call run {n}: {seen - dropped:.2f}s")
+                _say(f"drop-to-call (one changed listing):  {_percentiles(to_call)}")
                 to_visible: list[float] = []
                 for n in range(1, runs + 1):
                     key = f"C{count + n - 1}"
@@ -129,21 +135,17 @@ def measure(count: int, runs: int) -> list[str]:
                         config.paths.inbox, scratch, count + n, range(1, runs + 1), runs + n
                     )
                     seen = _wait(
-                        lambda k=key: _row_stage(store, k) == "visible",
+                        lambda k=key: _visible(store, k),
                         timeout_s=120,
                         what=f"{key} visible",
                     )
                     to_visible.append(seen - dropped)
-                lines.append(f"drop-to-visible (one new listing):   {_percentiles(to_visible)}")
+                    _say(f"  drop-to-visible run {n}: {seen - dropped:.2f}s")
+                _say(f"drop-to-visible (one new listing):   {_percentiles(to_visible)}")
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
             log.close()
-    lines.append(
-        "settings: watch settle_s 0.2, rescan 1 s, poll_interval_fast_s 0.5; sandbox "
-        "image delay 0.05 s, auto-approve after 0 s; changes seen by polling every 20 ms"
-    )
-    return lines
 
 
 def main() -> None:
@@ -154,8 +156,13 @@ def main() -> None:
     args = parser.parse_args()
     count = args.listings or (200 if args.quick else 10_000)
     runs = args.runs or (5 if args.quick else 20)
-    print(machine.describe())
-    print("\n".join(measure(count, runs)))
+    _say(machine.describe())
+    _say(
+        "settings: watch settle_s 0.2, rescan 1 s, poll_interval_fast_s 0.5; sandbox "
+        "image delay 0.05 s, auto-approve after 0 s; changes seen by polling every 20 ms; "
+        "visible = syncd has read back isVisible (visible_at set)"
+    )
+    measure(count, runs)
 
 
 if __name__ == "__main__":
