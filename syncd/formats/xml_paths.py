@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from lxml import etree
 
@@ -70,15 +69,22 @@ class PathWalk:
                 elif slot not in step.elements:  # "a | a" is one node set
                     step.elements.append(slot)
 
-    def walk(self, element: etree._Element) -> list[list[Any]]:
-        """The nodes of every simple expression (by slot): elements, or attribute values."""
-        found: list[list[Any]] = [[] for _ in self.slots]
+    def walk(self, element: etree._Element) -> list[list[str]]:
+        """The texts of every simple expression's nodes (by slot), in document order."""
+        found: list[list[str]] = [[] for _ in self.slots]
         if found:
             _visit(element, self._root, found)
         return found
 
 
-def _visit(element: etree._Element, step: _Step, found: list[list[Any]]) -> None:
+def element_text(element: etree._Element) -> str:
+    """An element's text as XPath's string value: all of its text, or "" for none."""
+    if len(element) == 0:  # a leaf: its text is all there is (the common case)
+        return element.text or ""
+    return "".join(str(t) for t in element.itertext())
+
+
+def _visit(element: etree._Element, step: _Step, found: list[list[str]]) -> None:
     for slot, name in step.attributes:
         value = element.get(name)
         if value is not None:
@@ -91,7 +97,9 @@ def _visit(element: etree._Element, step: _Step, found: list[list[Any]]) -> None
         below = children.get(child.tag)
         if below is None:
             continue
-        for slot in below.elements:
-            found[slot].append(child)
+        if below.elements:
+            text = element_text(child)
+            for slot in below.elements:
+                found[slot].append(text)
         if below.children or below.attributes:
             _visit(child, below, found)

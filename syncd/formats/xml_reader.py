@@ -19,7 +19,7 @@ from lxml import etree
 from syncd.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
 from syncd.formats.mapping import Expr, Mapping
-from syncd.formats.xml_paths import PathWalk
+from syncd.formats.xml_paths import PathWalk, element_text
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,7 @@ def _text(item: Any) -> str:
     if type(item) is str:  # text() and @attr results (smart_strings off): the common case
         return item
     if isinstance(item, etree._Element):
-        if len(item) == 0:  # a leaf: its text is all there is (the common case)
-            return item.text or ""
-        return "".join(str(t) for t in item.itertext())
+        return element_text(item)
     if isinstance(item, bool):
         return "true" if item else "false"
     if isinstance(item, float):
@@ -91,6 +89,7 @@ class XmlRecord:
         self._found: list[list[Any]] | None = None  # the walk's nodes, once asked for
 
     def values(self, expr: Expr) -> list[str]:
+        """The text of each node ``expr`` selects (callers must not change the list)."""
         walk = self._walk
         if walk is not None:
             slot = walk.slots.get(expr) if type(expr) is str else None
@@ -98,7 +97,7 @@ class XmlRecord:
                 found = self._found
                 if found is None:
                     found = self._found = walk.walk(self.element)
-                return [_text(item) for item in found[slot]]
+                return found[slot]  # texts already; no caller changes a record's values
         result: Any = self._xpaths.get(expr)(self.element)
         if type(result) is list:
             return [_text(item) for item in result]
