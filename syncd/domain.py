@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -378,9 +378,10 @@ def problems(listing: Listing) -> list[Problem]:
 # --- hashing -----------------------------------------------------------------------------
 
 
-# Field names per dataclass type: dataclasses.fields() per value dominated hashing time.
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _AS_IS = frozenset({str, int, bool, type(None)})
+# How each exact type becomes plain, decided once per type: the checks below (dataclass? enum?
+# Decimal? ...) depend only on the type, and running them per value dominated hashing time.
+_PLAIN_OF: dict[type, Callable[[Any], Any]] = {}
 
 
 def _plain(value: Any) -> Any:
@@ -388,29 +389,41 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _AS_IS:  # exact types only: enums and other subclasses go on below
         return value
-    names = _FIELD_NAMES.get(kind)
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
-    if names is not None:
+    convert = _PLAIN_OF.get(kind)
+    if convert is None:
+        convert = _PLAIN_OF[kind] = _plain_of(value)
+    return convert(value)
+
+
+def _plain_of(value: Any) -> Callable[[Any], Any]:
+    """How values of ``type(value)`` become plain (the first of these checks that holds)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain_dataclass(tuple(f.name for f in dataclasses.fields(value)))
+    if isinstance(value, enum.Enum):
+        return lambda member: member.value
+    if isinstance(value, Decimal):
+        return lambda number: format(number.normalize(), "f")
+    if isinstance(value, float):
+        return repr
+    if isinstance(value, datetime | date):
+        return lambda moment: moment.isoformat()
+    if isinstance(value, tuple | list):
+        return lambda items: [v if type(v) in _AS_IS else _plain(v) for v in items]
+    if isinstance(value, Mapping):
+        return lambda table: {str(k): _plain(v) for k, v in table.items()}
+    return lambda other: other
+
+
+def _plain_dataclass(names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    def plain(value: Any) -> dict[str, Any]:
         # Leaves inline: most fields are str, int, bool or None (a call each was half the time).
         out = {}
         for name in names:
             field_value = getattr(value, name)
             out[name] = field_value if type(field_value) in _AS_IS else _plain(field_value)
         return out
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [v if type(v) in _AS_IS else _plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+
+    return plain
 
 
 def _digest(value: Any) -> str:
