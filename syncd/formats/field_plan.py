@@ -62,26 +62,48 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
             default = assembler.convert(name, kind, FieldSpec(), spec.default)
         except ValueError:
             return generic  # reported per record, as the generic path does
-    raw = _raw_reader(assembler, spec)
     convert = _converter(assembler, kind, spec)
     required = spec.required
 
-    def read(record: Record, name: str, out: list[Problem]) -> Any:
-        text = raw(record)
-        if text is not None:
-            try:
-                result = convert(name, text)
-            except ValueError as exc:
-                shown, reason = text[:200], str(exc)
-                if name in SECRET_FIELDS:
-                    shown, reason = "(hidden)", "not a valid value"  # never echo it
-                out.append(Problem(name, shown, reason))
-                return None
-            if result is not None:
-                return result
+    def converted(text: str, name: str, out: list[Problem]) -> Any:
+        try:
+            result = convert(name, text)
+        except ValueError as exc:
+            shown, reason = text[:200], str(exc)
+            if name in SECRET_FIELDS:
+                shown, reason = "(hidden)", "not a valid value"  # never echo it
+            out.append(Problem(name, shown, reason))
+            return None
+        if result is None:
+            return empty(name, out)
+        return result
+
+    def empty(name: str, out: list[Problem]) -> Any:
         if default is None and required:
             out.append(Problem(name, None, "required by the mapping but empty"))
         return default
+
+    expr = spec.expr
+    if expr is not None and spec.multiple == "first" and not spec.html:
+        # The commonest shape, read in one function: the first non-empty value of expr.
+        as_is = kind == "text" and spec.map is None
+
+        def first(record: Record, name: str, out: list[Problem]) -> Any:
+            for value in record.values(expr):
+                text = value.strip()
+                if not text:
+                    continue
+                if not text[0].isalnum() and not _ALNUM.search(text):
+                    break  # "-", "---", "/": CRMs write these for "none"
+                return text if as_is else converted(text, name, out)
+            return empty(name, out)
+
+        return first
+    raw = _raw_reader(assembler, spec)
+
+    def read(record: Record, name: str, out: list[Problem]) -> Any:
+        text = raw(record)
+        return empty(name, out) if text is None else converted(text, name, out)
 
     return read
 
