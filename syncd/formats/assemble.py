@@ -100,6 +100,18 @@ class _GroupPlan:
     main: str
     readers: _MemberReaders
     numbered: tuple[_MemberReaders, ...]
+    # member position -> the names its fields' problems carry ("images[3]", "images[3].url", ...),
+    # made once: a CSV row has ~50 image members, mostly empty, and formatting cost per row.
+    names: dict[int, tuple[str, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+
+    def member_names(self, kind: str, position: int) -> tuple[str, str, tuple[str, ...]]:
+        """``where``, the main field's name and the other fields' names of one member."""
+        found = self.names.get(position)
+        if found is None:
+            where = f"{kind}[{position}]"
+            rest = tuple(f"{where}.{name}" for name, _read in self.readers[1])
+            found = self.names[position] = (where, f"{where}.{self.main}", rest)
+        return found
 
 
 def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
@@ -440,16 +452,21 @@ class Assembler:
 
     @staticmethod
     def _group_values(
-        sub: Record, main: str, readers: _MemberReaders, where: str, out: list[Problem]
+        sub: Record,
+        main: str,
+        readers: _MemberReaders,
+        names: tuple[str, str, tuple[str, ...]],
+        out: list[Problem],
     ) -> dict[str, Any] | None:
         """The values of one group member, or None when its main value is empty."""
         read_main, rest = readers
-        first = read_main(sub, f"{where}.{main}", out)
+        _where, main_name, rest_names = names
+        first = read_main(sub, main_name, out)
         if first is None:
             return None  # most of bild_1..bild_50 are empty: skip the rest cheaply
         got: dict[str, Any] = {main: first}
-        for name, read in rest:
-            got[name] = read(sub, f"{where}.{name}", out)
+        for (name, read), full_name in zip(rest, rest_names, strict=True):
+            got[name] = read(sub, full_name, out)
         return got
 
     def _images(self, record: Record, out: list[Problem]) -> list[Image]:
@@ -457,9 +474,10 @@ class Assembler:
         position = 0  # counts every image the export names, so problems point at it
         for plan in self._image_groups:
             for sub, readers in self._members(record, plan):
-                where = f"images[{position}]"
+                names = plan.member_names("images", position)
+                where = names[0]
                 position += 1
-                got = self._group_values(sub, plan.main, readers, where, out)
+                got = self._group_values(sub, plan.main, readers, names, out)
                 if got is None:
                     continue
                 try:
@@ -490,8 +508,8 @@ class Assembler:
         viewings: list[Viewing] = []
         for plan in self._viewing_groups:
             for sub, readers in self._members(record, plan):
-                where = f"viewings[{len(viewings)}]"
-                got = self._group_values(sub, plan.main, readers, where, out)
+                names = plan.member_names("viewings", len(viewings))
+                got = self._group_values(sub, plan.main, readers, names, out)
                 if got is None:
                     continue
                 starts_at, ends_at = got["starts_at"], got.get("ends_at")
