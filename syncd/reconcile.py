@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,6 @@ from syncd.domain import (
     KnownImage,
     Listing,
     listing_fields,
-    listing_from_plain,
     to_plain,
 )
 from syncd.errors import RemoteDriftError
@@ -34,9 +34,12 @@ from syncd.hemnet.payload import listing_fields_from
 from syncd.poll import record_listing_state, schedule, update_approval_gauge
 from syncd.store import events, listings
 from syncd.store.engine import Store
-from syncd.store.tables import ListingRow
+from syncd.store.snapshot import ListingState, read_listing_states
 
 log = logging.getLogger(__name__)
+
+# Listings compared and recorded per write transaction.
+COMPARE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def reconcile(
     """
     remote_all = client.list_listings()
     with store.read() as session:
-        known = {row.listing_key: _known(row) for row in listings.all_listings(session)}
+        known = {state.listing_key: _known(state) for state in read_listing_states(session)}
     by_hemnet_id = {r.hemnet_id: r for r in remote_all}
     by_key: dict[str, list[RemoteListing]] = defaultdict(list)
     for remote in remote_all:
@@ -137,8 +140,13 @@ def reconcile(
         else:
             _forget(ctx, item, recreate=True)
 
-    for key, found in matched.items():
-        _compare(ctx, known[key], found)
+    # Comparisons make no call: a batch shares one transaction (one commit per listing
+    # made a 10,000-listing reconcile take seconds of commits alone).
+    pairs = list(matched.items())
+    for start in range(0, len(pairs), COMPARE_BATCH):
+        with nullcontext(None) if report.dry_run else store.transaction() as session:
+            for key, found in pairs[start : start + COMPARE_BATCH]:
+                _compare(ctx, session, known[key], found)
     report = dataclasses.replace(report, compared=len(matched))
     _report(store, now, report)
     return report
@@ -147,12 +155,12 @@ def reconcile(
 # --- pieces --------------------------------------------------------------------------------
 
 
-def _known(row: ListingRow) -> _Known:
+def _known(state: ListingState) -> _Known:
     return _Known(
-        key=row.listing_key,
-        hemnet_id=row.hemnet_id,
-        desired=listings.desired_listing(row),
-        sent=None if row.sent_json is None else listing_from_plain(row.sent_json),
+        key=state.listing_key,
+        hemnet_id=state.hemnet_id,
+        desired=state.desired,
+        sent=None if state.known is None else state.known.sent,
     )
 
 
@@ -309,8 +317,9 @@ def drift_of(
     ]
 
 
-def _compare(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
-    store, config, now, report = ctx.store, ctx.config, ctx.now, ctx.report
+def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteListing) -> None:
+    """Report drift of one listing; with a ``session`` (not a dry run), repair and record."""
+    config, now, report = ctx.config, ctx.now, ctx.report
     try:
         hemnet = listing_fields_from(remote.raw)
     except (KeyError, TypeError, ValueError) as exc:
@@ -329,36 +338,36 @@ def _compare(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
             ", ".join(names),
             "; the next plan sends them again" if not report.dry_run else "",
         )
-    if report.dry_run:
+    if session is None:
         return
-    with store.transaction() as session:
-        row = listings.get_listing(session, item.key)
-        if row is None or row.hemnet_id != remote.hemnet_id:
-            return
-        if drifted and item.sent is not None and hemnet is not None:
-            # What Hemnet has becomes what was "sent": the planner's usual comparison with
-            # the CRM then yields an UpdateListing of exactly these fields.
-            repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
-            listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
-            report.repaired.append(item.key)
-            events.record_event(
-                session,
-                "drift",
-                f"Hemnet differs from what syncd sent in {', '.join(names)}; resent next run",
-                now,
-                listing_key=item.key,
-                data={
-                    "fields": {
-                        d.field: {
-                            "crm": _shown(d.crm),
-                            "sent": _shown(d.sent),
-                            "hemnet": _shown(d.hemnet),
-                        }
-                        for d in drifted
+    row = listings.get_listing(session, item.key)
+    if row is None or row.hemnet_id != remote.hemnet_id:
+        return
+    if drifted and item.sent is not None and hemnet is not None:
+        # What Hemnet has becomes what was "sent": the planner's usual comparison with
+        # the CRM then yields an UpdateListing of exactly these fields.
+        repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
+        listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
+        report.repaired.append(item.key)
+        events.record_event(
+            session,
+            "drift",
+            f"Hemnet differs from what syncd sent in {', '.join(names)}; resent next run",
+            now,
+            listing_key=item.key,
+            data={
+                "fields": {
+                    d.field: {
+                        "crm": _shown(d.crm),
+                        "sent": _shown(d.sent),
+                        "hemnet": _shown(d.hemnet),
                     }
-                },
-            )
-        record_listing_state(session, item.key, remote, now)
+                    for d in drifted
+                }
+            },
+        )
+    # Unchanged and in step: its poll time and stage stand as they are.
+    if record_listing_state(session, item.key, remote, now) or drifted:
         schedule(session, row, now, config)
 
 

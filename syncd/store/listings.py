@@ -180,20 +180,28 @@ def record_remote_state(
     """What Hemnet reported for the listing (outcome, poll or reconcile).
 
     published_at and visible_at keep the first time each was seen, for "waiting since".
+    An answer that changes nothing writes nothing (a reconcile reads back every listing).
     """
     row = _require(session, listing_key)
+    facts: dict[str, Any] = {
+        "is_published": is_published,
+        "is_approved": is_approved,
+        "market_state": market_state.value if market_state else None,
+        "allowed_market_states": sorted(s.value for s in allowed_market_states),
+        "approval_url": approval_url,
+        "public_url": public_url,
+    }
+    if sold is not None:
+        facts["sold_json"] = to_plain(sold)
+    changed = {name: value for name, value in facts.items() if getattr(row, name) != value}
+    if not changed:
+        return row
     if is_published and not row.is_published:
         row.published_at = now
     if is_published and is_approved and not (row.is_published and row.is_approved):
         row.visible_at = now
-    row.is_published = is_published
-    row.is_approved = is_approved
-    row.market_state = market_state.value if market_state else None
-    row.allowed_market_states = sorted(s.value for s in allowed_market_states)
-    row.approval_url = approval_url
-    row.public_url = public_url
-    if sold is not None:
-        row.sold_json = to_plain(sold)
+    for name, value in changed.items():
+        setattr(row, name, value)
     row.updated_at = now
     session.flush()
     return row
