@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -100,6 +100,7 @@ class _GroupPlan:
     main: str
     readers: _MemberReaders
     numbered: tuple[_MemberReaders, ...]
+    main_specs: tuple[FieldSpec, ...]  # of each numbered member's main field
     # member position -> the names its fields' problems carry ("images[3]", "images[3].url", ...),
     # made once: a CSV row has ~50 image members, mostly empty, and formatting cost per row.
     names: dict[int, tuple[str, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
@@ -112,6 +113,44 @@ class _GroupPlan:
             rest = tuple(f"{where}.{name}" for name, _read in self.readers[1])
             found = self.names[position] = (where, f"{where}.{self.main}", rest)
         return found
+
+
+class _Nothing:
+    """A record in which every expression is empty: what the columns a file lacks give."""
+
+    def values(self, expr: Expr) -> list[str]:
+        return []
+
+    def each(self, expr: str) -> Sequence[Record]:
+        return []
+
+
+_NOTHING = _Nothing()
+
+
+def _lacks_all(spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:
+    expressions = spec.expressions()
+    return spec.value is None and bool(expressions) and all(absent(e) for e in expressions)
+
+
+def _settled(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> Reader:
+    """``read``, or its constant result when every column it reads is absent and reading
+    nothing reports nothing (a required field still reports itself on every record)."""
+    if not _lacks_all(spec, absent):
+        return read
+    out: list[Problem] = []
+    value = read(_NOTHING, name, out)
+    if out:
+        return read
+    return lambda _record, _name, _out: value
+
+
+def _always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:
+    """Whether a group member's main field is empty on every record of the layout."""
+    if not _lacks_all(spec, absent):
+        return False
+    out: list[Problem] = []
+    return read(_NOTHING, name, out) is None and not out
 
 
 def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
@@ -134,7 +173,8 @@ class Assembled:
 
 
 class Assembler:
-    """Turns records into listings for one mapping (holds nothing between records)."""
+    """Turns records into listings for one mapping (holds nothing between records but what
+    the records' shared layout says: which columns a file lacks)."""
 
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
@@ -149,6 +189,37 @@ class Assembler:
         ]
         self._image_groups = [self._group_plan(g, IMAGE_KINDS) for g in mapping.images]
         self._viewing_groups = [self._group_plan(g, VIEWING_KINDS) for g in mapping.viewings]
+        # For records of one layout (a CSV header): the readers with every field whose columns
+        # the file lacks settled once, and the numbered group members that are always empty.
+        self._layout: object = None
+        self._live = self._readers
+        self._dead: dict[int, frozenset[int]] = {}
+
+    def _settle(self, record: Record) -> None:
+        """Read what a file lacks once per layout, not once per row (bild_1..bild_50 when it
+        has three pictures): a reader of absent columns gives the same every time."""
+        absent = getattr(record, "absent", None)  # only tabular records know their columns
+        layout = getattr(record, "layout", None)
+        if absent is None or layout is None:
+            self._layout, self._live, self._dead = None, self._readers, {}
+            return
+        if layout is self._layout:
+            return
+        self._layout = layout
+        self._live = [
+            (name, _settled(read, name, self.mapping.fields[name], absent))
+            for name, read in self._readers
+        ]
+        self._dead = {
+            id(plan): frozenset(
+                n
+                for n, (readers, spec) in enumerate(
+                    zip(plan.numbered, plan.main_specs, strict=True)
+                )
+                if _always_empty(readers[0], plan.main, spec, absent)
+            )
+            for plan in (*self._image_groups, *self._viewing_groups)
+        }
 
     # --- one value ------------------------------------------------------------------
 
@@ -278,7 +349,8 @@ class Assembler:
     def assemble(self, record: Record) -> Assembled:
         out: list[Problem] = []
         v: dict[str, Any] = {}
-        for name, read in self._readers:
+        self._settle(record)
+        for name, read in self._live:
             v[name] = read(record, name, out)
         images = self._images(record, out)
         viewings = self._viewings(record, out)
@@ -428,20 +500,25 @@ class Assembler:
             return compiled[main], rest
 
         if group.each is not None or any(spec.template for spec in group.fields.values()):
-            return _GroupPlan(group, main, readers(group.fields), ())
+            return _GroupPlan(group, main, readers(group.fields), (), ())
         # Columns "bild_{n}": the names of every n put in once, not looked up per row.
-        numbered = tuple(
-            readers({name: _numbered(spec, n) for name, spec in group.fields.items()})
+        specs = [
+            {name: _numbered(spec, n) for name, spec in group.fields.items()}
             for n in range(group.start, group.start + group.repeat)
-        )
-        return _GroupPlan(group, main, readers(group.fields), numbered)
+        ]
+        numbered = tuple(readers(fields) for fields in specs)
+        mains = tuple(fields[main] for fields in specs)
+        return _GroupPlan(group, main, readers(group.fields), numbered, mains)
 
-    def _members(self, record: Record, plan: _GroupPlan) -> Iterator[tuple[Record, _MemberReaders]]:
-        """Each member of a group (with the readers of its fields)."""
+    def _members(
+        self, record: Record, plan: _GroupPlan
+    ) -> Iterator[tuple[Record, _MemberReaders | None]]:
+        """Each member of a group with the readers of its fields (None: always empty here)."""
         group = plan.group
         if plan.numbered:
-            for readers in plan.numbered:
-                yield record, readers
+            dead = self._dead.get(id(plan), frozenset())
+            for n, readers in enumerate(plan.numbered):
+                yield record, None if n in dead else readers
         elif group.each is not None:
             for sub in record.each(group.each):
                 yield sub, plan.readers
@@ -474,6 +551,9 @@ class Assembler:
         position = 0  # counts every image the export names, so problems point at it
         for plan in self._image_groups:
             for sub, readers in self._members(record, plan):
+                if readers is None:
+                    position += 1  # an image the export's layout names, though never filled
+                    continue
                 names = plan.member_names("images", position)
                 where = names[0]
                 position += 1
@@ -508,6 +588,8 @@ class Assembler:
         viewings: list[Viewing] = []
         for plan in self._viewing_groups:
             for sub, readers in self._members(record, plan):
+                if readers is None:
+                    continue
                 names = plan.member_names("viewings", len(viewings))
                 got = self._group_values(sub, plan.main, readers, names, out)
                 if got is None:

@@ -48,6 +48,18 @@ class TabularRecord:
             return []
         return [self.row[index]]
 
+    @property
+    def layout(self) -> object:
+        """The same object for every row of one file (its header's columns)."""
+        return self.columns
+
+    def absent(self, expr: Expr) -> bool:
+        """Whether ``expr`` names a column this file does not have (so is empty on every row)."""
+        index = self.positions.get(expr, -1)
+        if index == -1:
+            index = self.positions[expr] = self._position(expr)
+        return index is None
+
     def _position(self, expr: Expr) -> int | None:
         return expr - 1 if isinstance(expr, int) else self.columns.get(expr.strip().lower())
 
