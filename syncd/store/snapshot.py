@@ -9,6 +9,7 @@ Reads only; never decides anything (that is plan.py and status.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterable
@@ -71,7 +72,7 @@ class ListingState:
 
 
 class ListingCache:
-    """Decoded listings by their stored JSON text, kept from one read to the next.
+    """Decoded listings by (a digest of) their stored JSON text, kept from one read to the next.
 
     Listings are frozen, so sharing one between reads is safe. Each read keeps only the
     texts it met, so the cache never holds more than the store does. Reads from other
@@ -79,32 +80,39 @@ class ListingCache:
     """
 
     def __init__(self) -> None:
-        self._decoded: dict[str, Listing] = {}
+        self._decoded: dict[bytes, Listing] = {}
         self._lock = threading.Lock()
 
     def reader(self) -> _CacheRead:
         with self._lock:
             return _CacheRead(self, self._decoded)
 
-    def _keep(self, decoded: dict[str, Listing]) -> None:
+    def _keep(self, decoded: dict[bytes, Listing]) -> None:
         with self._lock:
             self._decoded = decoded
 
 
 class _CacheRead:
-    def __init__(self, cache: ListingCache, previous: dict[str, Listing]) -> None:
+    def __init__(self, cache: ListingCache, previous: dict[bytes, Listing]) -> None:
         self._cache = cache
         self._previous = previous
-        self._seen: dict[str, Listing] = {}
+        self._seen: dict[bytes, Listing] = {}
 
-    def listing(self, text: str | None) -> Listing | None:
+    def listing(self, text: str | None, like: Listing | None = None) -> Listing | None:
+        """The listing stored as ``text``; ``like`` itself when equal to it (memory: the
+        listing last sent is usually the one the CRM still wants, stored as other text)."""
         # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
         if text is None or text == "null":
             return None
-        found = self._seen.get(text) or self._previous.get(text)
+        # Kept by a digest of the text, not the text: ten thousand stored listings are
+        # tens of megabytes of text.
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        found = self._seen.get(digest) or self._previous.get(digest)
         if found is None:
             found = listing_from_plain(json.loads(text))
-        self._seen[text] = found
+            if found == like:
+                found = like
+        self._seen[digest] = found
         return found
 
     def close(self) -> None:
@@ -191,12 +199,13 @@ def read_listing_states(
     states: list[ListingState] = []
     for row in session.execute(listing_query):
         key = row.listing_key
+        desired = read.listing(row.desired_text)
         known = None
         if row.hemnet_id is not None:
             known = KnownListing(
                 listing_key=key,
                 hemnet_id=row.hemnet_id,
-                sent=read.listing(row.sent_text),
+                sent=read.listing(row.sent_text, like=desired),
                 images=tuple(known_images.get(key, ())),
                 is_published=row.is_published,
                 is_approved=row.is_approved,
@@ -214,7 +223,7 @@ def read_listing_states(
             ListingState(
                 listing_key=key,
                 agency_key=row.agency_key,
-                desired=read.listing(row.desired_text),
+                desired=desired,
                 known=known,
                 images=tuple(facts.get(key, ())),
                 content_hash=row.content_hash,
