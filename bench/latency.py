@@ -4,7 +4,8 @@
 sync of the export, 20 times: one listing's title changes and the export is renamed into
 the inbox; the time until the sandbox holds the new title is drop-to-call. Then 20 times
 a new listing is added; the time until syncd's state shows it visible is drop-to-visible.
-Prints p50 and p95. Not a timed test.
+Prints p50 and p95, and the write calls the sandbox answered in the runs (one PATCH per
+changed listing; create, image and publish per new one). Not a timed test.
 
     .venv/bin/python bench/latency.py [--quick] [--listings 10000] [--runs 20]
 
@@ -22,19 +23,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import exports
 import machine
 from sandbox_process import SandboxProcess
-from sync_driver import stages, write_config
+from sqlalchemy import func, select
+from sync_driver import write_config
 
 from syncd.config import load_config
 from syncd.hemnet import HemnetClient
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
 from syncd.store.listings import get_listing
+from syncd.store.tables import ListingRow
 
 POLL_S = 0.02
 
@@ -48,13 +52,25 @@ def _drop(config_inbox: Path, scratch: Path, count: int, changed: range, n: int)
     return time.monotonic()
 
 
-def _wait(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+def _wait(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = POLL_S) -> float:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not seen within {timeout_s:.0f}s")
-        time.sleep(POLL_S)
+        time.sleep(poll_s)
     return time.monotonic()
+
+
+def _visible_count(store: Store) -> int:
+    # A count, not every row: the wait must not compete with the daemon for the CPU.
+    with store.read() as session:
+        query = select(func.count()).where(ListingRow.visible_at.is_not(None))
+        return int(session.scalar(query) or 0)
+
+
+def _writes(sandbox: SandboxProcess) -> Counter[str]:
+    """API calls other than reads since the last reset (the bench's own polling is GETs)."""
+    return Counter({k: n for k, n in sandbox.calls().items() if not k.startswith("GET ")})
 
 
 def _visible(store: Store, key: str) -> bool:
@@ -103,15 +119,17 @@ def measure(count: int, runs: int) -> None:
                 started = time.monotonic()
                 _drop(config.paths.inbox, scratch, count, range(0), 0)
                 _wait(
-                    lambda: stages(store).get("visible", 0) == count,
+                    lambda: _visible_count(store) == count,
                     timeout_s=max(600, count * 1.0),
                     what="initial sync",
+                    poll_s=1.0,
                 )
                 _say(
                     f"initial sync through the daemon: {count:,} listings (1 image each) "
                     f"visible after {time.monotonic() - started:.1f}s"
                 )
                 to_call: list[float] = []
+                writes: Counter[str] = Counter()
                 for n in range(1, runs + 1):
                     key = f"C{n}"
                     with store.read() as session:
@@ -119,6 +137,7 @@ def measure(count: int, runs: int) -> None:
                         assert row is not None and row.hemnet_id is not None
                         hemnet_id = row.hemnet_id
                     wanted = f"Lägenhet {n} (ändrad 1)"
+                    sandbox.reset()
                     dropped = _drop(config.paths.inbox, scratch, count, range(1, n + 1), n)
                     seen = _wait(
                         lambda h=hemnet_id, w=wanted: w in str(client.get_listing(h).raw),
@@ -126,11 +145,15 @@ def measure(count: int, runs: int) -> None:
                         what=f"update of {key}",
                     )
                     to_call.append(seen - dropped)
+                    writes += _writes(sandbox)
                     _say(f"  drop-to-call run {n}: {seen - dropped:.2f}s")
                 _say(f"drop-to-call (one changed listing):  {_percentiles(to_call)}")
+                _say(f"  writes sent in the {runs} runs: {dict(writes)}")
                 to_visible: list[float] = []
+                writes = Counter()
                 for n in range(1, runs + 1):
                     key = f"C{count + n - 1}"
+                    sandbox.reset()
                     dropped = _drop(
                         config.paths.inbox, scratch, count + n, range(1, runs + 1), runs + n
                     )
@@ -140,8 +163,10 @@ def measure(count: int, runs: int) -> None:
                         what=f"{key} visible",
                     )
                     to_visible.append(seen - dropped)
+                    writes += _writes(sandbox)
                     _say(f"  drop-to-visible run {n}: {seen - dropped:.2f}s")
                 _say(f"drop-to-visible (one new listing):   {_percentiles(to_visible)}")
+                _say(f"  writes sent in the {runs} runs: {dict(writes)}")
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
