@@ -587,13 +587,28 @@ class Applier:
     def _attempt(self, job: _Job, tally: _Tally) -> str:
         op = job.op
         call = self._call_for(op)  # raises _NotReady before anything is marked
-        if not self._take_budget():
-            raise _Stopped
         # Durable: after a power loss the op must still read "in flight", so that it is
         # settled by reading Hemnet back instead of being planned and sent afresh.
         with self._write(durable=True) as session:
             row = mark_in_flight(session, job.op_id, self.clock())
             attempts = row.attempts
+            before = (row.http_status, row.request_id, row.error)
+        # The token is taken after that commit, right before the call: a commit waiting
+        # for the write lock between the two made Hemnet see calls bunched and answer 429.
+        if not self._take_budget():
+            with self._write() as session:
+                # Nothing was sent: the op is an intent again, due at once.
+                status, request_id, error = before
+                record_outcome(
+                    session,
+                    job.op_id,
+                    OpStatus.INTENT,
+                    self.clock(),
+                    http_status=status,
+                    request_id=request_id,
+                    error=error,
+                )
+            raise _Stopped
         self._crash_point(op.kind, "before_call")
         started = time.perf_counter()
         try:

@@ -20,9 +20,9 @@ class VirtualTime:
         self.slept += seconds
 
 
-def bucket(rate: float, burst: int) -> tuple[TokenBucket, VirtualTime]:
+def bucket(rate: float, burst: int, headroom: int = 0) -> tuple[TokenBucket, VirtualTime]:
     t = VirtualTime()
-    return TokenBucket(rate, burst, clock=t.clock, sleep=t.sleep), t
+    return TokenBucket(rate, burst, headroom=headroom, clock=t.clock, sleep=t.sleep), t
 
 
 def test_burst_is_free_then_rate_limits() -> None:
