@@ -80,8 +80,10 @@ from syncd.store.listings import (
     set_agency_hemnet_id,
 )
 from syncd.store.outbox import (
-    add_operation,
+    OpenOperation,
+    add_operations,
     mark_in_flight,
+    open_operations,
     operations_by_status,
     record_outcome,
     supersede_intents_except,
@@ -221,6 +223,10 @@ class _Done:
     record: Callable[[Session, datetime], None]
     hemnet_id: str | None = None
     data: dict[str, Any] | None = None
+
+
+def _open_operation(row: OperationRow) -> OpenOperation:
+    return OpenOperation(row.id, row.idempotency_key, row.status, row.next_attempt_at)
 
 
 class _NotReady(Exception):
@@ -486,16 +492,25 @@ class Applier:
             used: set[int] = set()
             stalled: set[str | None] = set(blocked)
             # One query instead of one per op: the newest open op per idempotency key.
-            open_rows = {
-                r.idempotency_key: r
-                for r in operations_by_status(
-                    session, OpStatus.INTENT, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN
-                )
-            }
+            open_rows = {r.idempotency_key: r for r in open_operations(session)}
+            reused: list[OpenOperation | None] = []
             for op in the_plan.ops:
-                row = open_rows.get(op.idempotency_key)
-                if row is None or row.id in used:
-                    row = add_operation(session, op, now)
+                found = open_rows.get(op.idempotency_key)
+                if found is None or found.id in used:
+                    reused.append(None)
+                else:
+                    used.add(found.id)
+                    reused.append(found)
+            # The rest are recorded as intents together: one flush, not one per op.
+            added = iter(
+                add_operations(
+                    session,
+                    [op for op, r in zip(the_plan.ops, reused, strict=True) if r is None],
+                    now,
+                )
+            )
+            for op, found in zip(the_plan.ops, reused, strict=True):
+                row = found or _open_operation(next(added))
                 used.add(row.id)
                 if op.listing_key in stalled:
                     continue
