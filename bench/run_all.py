@@ -46,6 +46,23 @@ def run(name: str, quick: bool) -> tuple[str, str, float]:
     return shown, output, seconds
 
 
+def _commit() -> str:
+    """The commit measured (and whether the tree had changes), or "unknown" outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" with uncommitted changes" if dirty else "")
+
+
 def write_doc(sections: list[tuple[str, str, str, float]], quick: bool) -> None:
     head = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
     head = head.split(RESULTS, 1)[0].rstrip() + "\n\n"
@@ -53,8 +70,9 @@ def write_doc(sections: list[tuple[str, str, str, float]], quick: bool) -> None:
     parts = [
         head,
         f"{RESULTS}\n\n",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python bench/run_all.py"
-        f"{' --quick' if quick else ''}` on {machine.describe()}; load average "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {_commit()} with "
+        f"`python bench/run_all.py{' --quick' if quick else ''}` on {machine.describe()}; "
+        "load average "
         f"{load:.2f} at the end (other work on the machine makes the ratios noisy).\n",
     ]
     for title, shown, output, seconds in sections:
