@@ -5,7 +5,9 @@ sync of the export, 20 times: one listing's title changes and the export is rena
 the inbox; the time until the sandbox holds the new title is drop-to-call. Then 20 times
 a new listing is added; the time until syncd's state shows it visible is drop-to-visible.
 Prints p50 and p95, and the write calls the sandbox answered in the runs (one PATCH per
-changed listing; create, image and publish per new one). Not a timed test.
+changed listing; create, image and publish per new one). Then, with the daemon stopped,
+the same runs through a bare loop on the same sandbox (``latency_floor.py``) as the
+same-run baseline. Not a timed test.
 
     .venv/bin/python bench/latency.py [--quick] [--listings 10000] [--runs 20]
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import exports
 import machine
+from latency_floor import floor
 from sandbox_process import SandboxProcess
 from sqlalchemy import func, select
 from sync_driver import write_config
@@ -167,9 +170,30 @@ def measure(count: int, runs: int) -> None:
                     _say(f"  drop-to-visible run {n}: {seen - dropped:.2f}s")
                 _say(f"drop-to-visible (one new listing):   {_percentiles(to_visible)}")
                 _say(f"  writes sent in the {runs} runs: {dict(writes)}")
+                with store.read() as session:
+                    template = get_listing(session, "C0")
+                    assert template is not None and template.hemnet_id is not None
+                daemon.terminate()
+                daemon.wait(timeout=30)
+                bare_call, bare_visible = floor(client, scratch, count, runs, template.hemnet_id)
+                _say(
+                    "baseline, same run and sandbox, daemon stopped (bench/latency_floor.py: "
+                    "watchdog + csv.reader diff + direct httpx calls, nothing stored; it takes "
+                    "the file at its rename event, where syncd first waits for size and mtime "
+                    "to stand still for watch.settle_s, 0.2 s here):"
+                )
+                _say(f"  bare drop-to-call:     {_percentiles(bare_call)}")
+                _say(f"  bare drop-to-visible:  {_percentiles(bare_visible)}")
+                _say(
+                    f"syncd / bare at p50: drop-to-call "
+                    f"{statistics.median(to_call) / statistics.median(bare_call):.1f}x, "
+                    f"drop-to-visible "
+                    f"{statistics.median(to_visible) / statistics.median(bare_visible):.1f}x"
+                )
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=30)
+            if daemon.poll() is None:
+                daemon.terminate()
+                daemon.wait(timeout=30)
             log.close()
 
 
