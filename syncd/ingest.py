@@ -494,13 +494,14 @@ def _save_listings(
     if not parsed.full:
         return  # absence from an incremental export means nothing
     name, now = take.name, take.now
+    file_data = {"file": name}  # one dict for every event: record_events encodes it once
     gone = _would_go(session, parsed)
     mark_missing_rows(session, gone, now)
     applied.missing = gone
     message = f"missing from full export {name}; unpublished after the removal grace"
     record_events(
         session,
-        [NewEvent("missing", message, listing_key=key, data={"file": name}) for key in gone],
+        [NewEvent("missing", message, listing_key=key, data=file_data) for key in gone],
         now,
     )
 
@@ -528,6 +529,7 @@ def _save_batch(
         now,
         source_file_id=file_id,
     )
+    file_data = {"file": name}  # one dict for every event: record_events encodes it once
     new_events: list[NewEvent] = []
     for spilled in changed:
         key = spilled.listing_key
@@ -543,9 +545,7 @@ def _save_batch(
         else:
             new = listing_from_plain(json.loads(spilled.desired_json))
             message = describe_change(listing_from_plain(old), new, name, reappeared=reappeared)
-        new_events.append(
-            NewEvent("desired_changed", message, listing_key=key, data={"file": name})
-        )
+        new_events.append(NewEvent("desired_changed", message, listing_key=key, data=file_data))
     record_events(session, new_events, now)
 
 

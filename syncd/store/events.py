@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from syncd.store.tables import EventRow
@@ -45,19 +45,32 @@ def record_events(session: Session, new_events: Sequence[NewEvent], now: datetim
     """Append many events in one executemany, in order (ingest writes one per listing)."""
     if not new_events:
         return
-    session.execute(
-        insert(cast(Table, EventRow.__table__)),
-        [
-            {
-                "listing_key": event.listing_key,
-                "at": now,
-                "kind": event.kind,
-                "message": event.message,
-                "data_json": event.data,
-            }
-            for event in new_events
-        ],
-    )
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = _EVENTS.c
+    at_process = columns.at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = now if at_process is None else at_process(now)
+    # Callers may pass one data dict for many events (ingest does): encoded once while the
+    # same object repeats, as the JSON column type would, then plain tuples to the driver.
+    encode = columns.data_json.type.dialect_impl(dialect).bind_processor(dialect)
+    last_data: object = _UNSET
+    last_text: Any = None
+    rows: list[tuple[Any, ...]] = []
+    for event in new_events:
+        data = event.data
+        if data is not last_data:
+            last_data = data
+            last_text = data if encode is None else encode(data)
+        rows.append((event.listing_key, at, event.kind, event.message, last_text))
+    connection.exec_driver_sql(_INSERT_EVENTS_SQL, rows)
+
+
+_EVENTS = cast(Table, EventRow.__table__)
+_UNSET = object()
+# What SQLAlchemy compiles for insert(events) with these columns.
+_INSERT_EVENTS_SQL = (
+    "INSERT INTO events (listing_key, at, kind, message, data_json) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def events_of_listing(session: Session, listing_key: str, limit: int = 50) -> list[EventRow]:
