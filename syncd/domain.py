@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -204,7 +205,24 @@ class Snapshot:
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_NOT_A_PLAIN_SPACE = re.compile(r"[^\S ]")  # tabs, newlines, no-break spaces, ...
+_NOT_A_PLAIN_SPACE = r"[^\S ]"  # tabs, newlines, no-break spaces, ...
+# Either of those: one search instead of two on every value that is already clean.
+_NOT_CLEAN = re.compile(f"{_NOT_A_PLAIN_SPACE}|{_CONTROL.pattern}")
+_NON_DIGIT = re.compile(r"\D")
+_TENTH = Decimal("0.1")
+
+
+def _is_clean(value: str) -> bool:
+    """True when ``clean_text`` (and so ``clean_line``) would return ``value`` unchanged."""
+    return (
+        not value[0].isspace()
+        and not value[-1].isspace()
+        and "  " not in value
+        # Printable text has neither (only the ASCII space is a printable blank); a C loop
+        # where the search is a regex step per character.
+        and (value.isprintable() or not _NOT_CLEAN.search(value))
+        and unicodedata.is_normalized("NFC", value)
+    )
 
 
 def clean_text(value: str | None) -> str | None:
@@ -213,14 +231,7 @@ def clean_text(value: str | None) -> str | None:
         return None
     if not value:
         return None
-    if (  # already clean (most values): the same result as below, several times faster
-        not value[0].isspace()
-        and not value[-1].isspace()
-        and "  " not in value
-        and not _NOT_A_PLAIN_SPACE.search(value)
-        and not _CONTROL.search(value)
-        and unicodedata.is_normalized("NFC", value)
-    ):
+    if _is_clean(value):  # most values: the same result as below, several times faster
         return value
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     # NUL and other control characters come from broken exports, never from a broker.
@@ -233,13 +244,19 @@ def clean_text(value: str | None) -> str | None:
 
 def clean_line(value: str | None) -> str | None:
     """Like ``clean_text`` but one line: titles, names, street addresses."""
+    if value and _is_clean(value):
+        return value  # no blank but single plain spaces: folding would change nothing
     text = clean_text(value)
     return _SPACE.sub(" ", text) if text else None
 
 
 def _area(value: Decimal | None) -> Decimal | None:
     # One decimal is what Swedish listings print (72,5 m²); more is noise from conversions.
-    return None if value is None else value.quantize(Decimal("0.1"))
+    if value is None:
+        return None
+    tenths = value.quantize(_TENTH)
+    # The same digits and exponent: keep the object, so an unchanged listing is not copied.
+    return value if tenths.compare_total(value) == 0 else tenths
 
 
 def _normal_image(img: Image, position: int) -> Image:
@@ -249,42 +266,82 @@ def _normal_image(img: Image, position: int) -> Image:
     return dataclasses.replace(img, url=url, caption=caption, order=position)
 
 
+def _normal_address(addr: Address) -> Address:
+    postal = _NON_DIGIT.sub("", addr.postal_code) if addr.postal_code else None
+    street = clean_line(addr.street) or ""
+    postal_code = postal or None
+    city = clean_line(addr.city)
+    municipality = clean_line(addr.municipality)
+    apartment_number = clean_line(addr.apartment_number)
+    if (
+        street is addr.street
+        and postal_code is addr.postal_code
+        and city is addr.city
+        and municipality is addr.municipality
+        and apartment_number is addr.apartment_number
+    ):
+        return addr
+    return Address(street, postal_code, city, municipality, apartment_number)
+
+
+def _normal_coordinates(coordinates: Coordinates | None) -> Coordinates | None:
+    if coordinates is None:
+        return None
+    old_latitude, old_longitude = coordinates.latitude, coordinates.longitude
+    latitude, longitude = round(old_latitude, 6), round(old_longitude, 6)
+    if (
+        type(latitude) is type(old_latitude)
+        and type(longitude) is type(old_longitude)
+        and latitude == old_latitude
+        and longitude == old_longitude
+    ):
+        return coordinates  # already at most six decimals (round keeps the sign of zero)
+    return Coordinates(latitude, longitude)
+
+
+def _same_items(new: tuple[Any, ...], old: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``old`` when ``new`` holds the very same objects in the same order (no copy kept)."""
+    if type(old) is tuple and len(new) == len(old) and all(map(operator.is_, new, old)):
+        return old
+    return new
+
+
+def _normal_energy_class(value: str | None) -> str | None:
+    normal = value.strip().upper() if value else None
+    return value if normal == value else normal  # upper() copies even an upper-case text
+
+
+_LISTING_INIT_ORDER = tuple(f.name for f in dataclasses.fields(Listing))
+
+
 def normalise(listing: Listing) -> Listing:
     """The canonical form: equal meaning gives equal values and so equal hashes."""
-    addr = listing.address
-    postal = re.sub(r"\D", "", addr.postal_code) if addr.postal_code else None
     images = tuple(
         _normal_image(img, position)
         for position, img in enumerate(sorted(listing.images, key=lambda i: i.order))
     )
-    return dataclasses.replace(
-        listing,
-        listing_key=listing.listing_key.strip(),
-        agency_key=listing.agency_key.strip(),
-        address=Address(
-            street=clean_line(addr.street) or "",
-            postal_code=postal or None,
-            city=clean_line(addr.city),
-            municipality=clean_line(addr.municipality),
-            apartment_number=clean_line(addr.apartment_number),
+    changes: dict[str, Any] = {
+        "listing_key": listing.listing_key.strip(),
+        "agency_key": listing.agency_key.strip(),
+        "address": _normal_address(listing.address),
+        "coordinates": _normal_coordinates(listing.coordinates),
+        "living_area": _area(listing.living_area),
+        "supplemental_area": _area(listing.supplemental_area),
+        "plot_area": _area(listing.plot_area),
+        "rooms": _area(listing.rooms),
+        "energy_class": _normal_energy_class(listing.energy_class),
+        "title": clean_line(listing.title),
+        "description": clean_text(listing.description),
+        "images": _same_items(images, listing.images),
+        "viewings": _same_items(
+            tuple(sorted(listing.viewings, key=lambda v: v.starts_at)), listing.viewings
         ),
-        coordinates=(
-            Coordinates(
-                round(listing.coordinates.latitude, 6), round(listing.coordinates.longitude, 6)
-            )
-            if listing.coordinates
-            else None
-        ),
-        living_area=_area(listing.living_area),
-        supplemental_area=_area(listing.supplemental_area),
-        plot_area=_area(listing.plot_area),
-        rooms=_area(listing.rooms),
-        energy_class=listing.energy_class.strip().upper() if listing.energy_class else None,
-        title=clean_line(listing.title),
-        description=clean_text(listing.description),
-        images=images,
-        viewings=tuple(sorted(listing.viewings, key=lambda v: v.starts_at)),
-    )
+    }
+    # Most exports are already canonical: then the listing itself is the answer, and
+    # otherwise one positional construction (dataclasses.replace costs twice as much).
+    if all(value is getattr(listing, name) for name, value in changes.items()):
+        return listing
+    return Listing(*[changes.get(name, getattr(listing, name)) for name in _LISTING_INIT_ORDER])
 
 
 # --- validation --------------------------------------------------------------------------
