@@ -288,7 +288,7 @@ class Daemon:
             ("watcher stop", self._watcher.stop),
             ("scheduler shutdown", self._scheduler.shutdown),
             # The last jobs' status write may have been waiting for its turn: write it now.
-            ("status files", self._write_status),
+            ("status files", self._final_status),
             ("http stop", self._stop_http),
             ("client close", self._services.client.close),
         ]
@@ -420,6 +420,13 @@ class Daemon:
             return
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
+
+    def _final_status(self) -> None:
+        try:
+            self._write_status()
+        except Exception:
+            # Stopping goes on: the next start writes them again.
+            logger.exception("stopping: the status files could not be written")
 
     def _write_status(self) -> None:
         """Status files and the systemd status line, from one read of every listing."""
