@@ -521,9 +521,13 @@ FAULT_SWEEP: tuple[dict[str, float], ...] = (
 
 
 def fault_sweep(
-    listings: int, seed: int, workdir: Path, *, timeout_s: float = 180, say: Any = print
+    listings: int, seed: int, workdir: Path, *, timeout_s: float = 300, say: Any = print
 ) -> list[SweepPoint]:
-    """The daemon without kills under each fault mix: time to converge, duplicates."""
+    """The daemon without kills under each fault mix: time to converge, duplicates.
+
+    Five minutes each: with 30 % of answers 429 or 503, every op backs off exponentially
+    and 50 listings take two to three minutes on 2 shared cores (docs/reliability.md).
+    """
     points = []
     for number, faults in enumerate(FAULT_SWEEP):
         rng = random.Random(seed + number)
