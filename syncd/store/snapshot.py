@@ -240,7 +240,8 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    read.close()
+    if only is None:
+        read.close()  # a one-listing read must not empty the cache of the others
     return states
 
 

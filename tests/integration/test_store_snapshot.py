@@ -106,3 +106,13 @@ def test_unchanged_listings_are_not_decoded_again(store: Store, now: datetime) -
     assert second["A2"].known.sent is first["A2"].known.sent
     assert second["A1"].desired is not first["A1"].desired
     assert second["A1"].desired == replace(a_listing("A1"), asking_price=2_100_000)
+
+
+def test_reading_one_listing_keeps_the_others_cached(store: Store, now: datetime) -> None:
+    _seed(store, now)
+    cache = ListingCache()
+    with store.read() as session:
+        first = {s.listing_key: s for s in read_listing_states(session, cache)}
+        read_listing_states(session, cache, only="A1")  # the operator opens one listing
+        again = {s.listing_key: s for s in read_listing_states(session, cache)}
+    assert again["A2"].desired is first["A2"].desired
