@@ -74,11 +74,15 @@ class CheckReport:
             f"{self.path}: {self.format} via mapping {self.mapping}",
             f"  encoding {self.encoding or '?'}, {mode} export, "
             f"agencies: {', '.join(self.agency_keys) or '-'}",
-            f"  {self.record_count} record(s), {self.usable_count} usable, "
-            f"{self.record_count - self.usable_count} skipped",
         ]
         if self.fatal:
             lines.append(f"  FILE REJECTED: {self.fatal}")
+            lines.append("  no record of this file is used; listings stay as they were")
+        else:
+            lines.append(
+                f"  {self.record_count} record(s), {self.usable_count} usable, "
+                f"{self.record_count - self.usable_count} skipped"
+            )
         lines.append("  field coverage (share of records with a value):")
         for name in COVERAGE_FIELDS:
             share = self.coverage.get(name, 0.0)
@@ -118,8 +122,12 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
         report.findings[:0] = [Finding("warning", w) for w in result.warnings]
         report.agency_keys = sorted(result.agency_keys)
     except ParseError as exc:
+        # A file that is not well-formed is rejected whole, so nothing read before the break
+        # counts: how far the parser got depends on its buffer size, not on the file.
         report.fatal = str(exc)
-        report.findings.append(Finding("error", exc.reason, line=exc.line))
+        report.record_count = report.usable_count = 0
+        filled.clear()
+        report.findings = [Finding("error", exc.reason, line=exc.line)]
     total = report.record_count or 1
     report.coverage = {name: filled[name] / total for name in COVERAGE_FIELDS}
     return report

@@ -33,8 +33,12 @@ def test_report_counts_coverage_and_findings() -> None:
 def test_a_broken_file_is_reported_not_raised() -> None:
     report = check_report(FIXTURES / "malformed.xml", load_mapping("openimmo"))
     assert report.fatal is not None and "line 6, column 40" in report.fatal
-    assert report.record_count == 1  # the record before the break
-    assert "FILE REJECTED" in report.to_text()
+    # Rejected whole: nothing counts as read, whatever the parser's buffer got through.
+    assert (report.record_count, report.usable_count) == (0, 0)
+    assert report.ok is False
+    text = report.to_text()
+    assert "FILE REJECTED" in text and "line 6, column 40" in text
+    assert "usable" not in text
 
 
 def test_hostile_file_is_reported() -> None:
