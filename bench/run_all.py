@@ -29,6 +29,7 @@ BENCHMARKS = (
     ("initial_sync", "4. Initial sync against a rate-limited sandbox"),
     ("plan_speed", "5. plan() over 10,000 listings"),
     ("startup", "6. Command-line start-up beside a bare import click"),
+    ("mapping_draft", "7. Mapping drafts against the hand-written mappings"),
 )
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "sandbox": "sandbox_commands",
     "reconcile": "reconcile_commands",
     "demo": "demo_commands",
+    "mapping": "mapping_commands",
 }
 
 
