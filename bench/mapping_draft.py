@@ -87,6 +87,7 @@ def score(path: Path, hand_name: str) -> tuple[int, int, list[str], Counter[str]
 def main() -> None:
     print(machine.describe())
     total_filled = total_correct = 0
+    shares: list[float] = []
     for path, hand in cases():
         filled, correct, left, missed = score(path, hand)
         total_filled += filled
@@ -96,6 +97,7 @@ def main() -> None:
             print(f"     -            {shown}: the hand-written {hand} makes no listing of it")
             continue
         share = correct / filled
+        shares.append(share)
         print(f"{share:6.1%}  {correct:4}/{filled:<4} {shown} (hand-written: {hand})")
         if left:
             print(f"        left open by the draft: {', '.join(left)}")
@@ -103,6 +105,7 @@ def main() -> None:
             print("        missed: " + ", ".join(f"{k} {n}" for k, n in missed.most_common(8)))
     share = total_correct / total_filled if total_filled else 0.0
     print(f"all: {share:.1%} of {total_filled} field values the hand-written mappings fill")
+    print(f"mean of the files' shares: {sum(shares) / len(shares):.1%} over {len(shares)} files")
 
 
 if __name__ == "__main__":

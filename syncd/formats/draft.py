@@ -95,6 +95,14 @@ NAMES: dict[str, tuple[str, ...]] = {
         "code_postal",
         "cap",
     ),
+    "address.apartment_number": (
+        "lagenhetsnummer",
+        "lgh_nr",
+        "apartment_number",
+        "wohnungsnr",
+        "unit_number",
+        "apt",
+    ),
     "address.city": (
         "ort",
         "postort",
@@ -290,6 +298,13 @@ NAMES: dict[str, tuple[str, ...]] = {
         "telefono",
         "telephone_number",
     ),
+    "seller.name": ("saljare_namn", "saljare", "seller_name", "seller", "verkaeufer"),
+    "seller.email": ("saljare_epost", "seller_email"),
+    "seller.identity_number": ("saljare_personnummer", "personnummer", "seller_identity_number"),
+    "billing.recipient_name": ("faktura_mottagare", "billing_name", "invoice_recipient"),
+    "billing.street": ("faktura_adress", "faktura_gatuadress", "billing_street", "billing_address"),
+    "billing.postal_code": ("faktura_postnummer", "billing_postal_code", "billing_zip"),
+    "billing.city": ("faktura_ort", "billing_city"),
     "sale.price": ("slutpris", "sale_price", "sold_price", "final_price", "verkaufspreis"),
     "sale.sold_on": ("kontraktsdatum", "sold_date", "contract_date", "sale_date"),
 }
@@ -340,7 +355,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./]\d{1,2}[./]\d{4}")
 _WORD = re.compile(r"[^a-z0-9åäöü]+")
 
 
+_CURRENCY = re.compile(r"\s*(kr|sek|eur|€|\$|£|:-)\s*$", re.I)
+
+
 def _number(value: str) -> float | None:
+    value = _CURRENCY.sub("", value)  # "3 495 000 kr"
     if not _NUMBER.match(value.strip()):
         return None
     text = value.replace(" ", "").replace("\u00a0", "").replace("'", "")
@@ -376,6 +395,7 @@ SHAPES: dict[str, Callable[[list[str]], bool]] = {
     "address.postal_code": _all(lambda v: bool(_POSTCODE.match(v.strip()))),
     "address.city": _TEXT,
     "address.municipality": _TEXT,
+    "address.apartment_number": _all(lambda v: len(v.strip()) <= 10),
     "coordinates.latitude": _all(_between(-90, 90)),
     "coordinates.longitude": _all(_between(-180, 180)),
     "asking_price": _all(_between(1000, 1e10)),
@@ -392,6 +412,8 @@ SHAPES: dict[str, Callable[[list[str]], bool]] = {
     "description": _TEXT,
     "broker.name": _TEXT,
     "broker.email": _all(lambda v: "@" in v),
+    "seller.email": _all(lambda v: "@" in v),
+    "billing.postal_code": _all(lambda v: bool(_POSTCODE.match(v.strip()))),
     "broker.phone": _all(lambda v: sum(c.isdigit() for c in v) >= 6),
     "sale.price": _all(_between(1000, 1e10)),
     "sale.sold_on": _all(lambda v: bool(_DATE.match(v.strip()))),
@@ -437,6 +459,8 @@ def _name_score(canonical: str, path: str) -> float:
     if len(steps) > 1 and steps[-2] in words:
         if last in ("value", "text", "amount"):
             last = steps[-2]
+        elif canonical == "energy_class" and last in ("consumption", "class", "rating"):
+            return 2.5
         elif last in LANGUAGES:  # desc/en, title/sv
             return 3 - LANGUAGES.index(last) / 10 - words.index(steps[-2]) / 1000
     if last in words:
@@ -480,10 +504,59 @@ def propose(survey: Survey) -> Draft:
                 _extra(canonical, item),
             )
         )
+    _house_number(survey, choices, taken)
+    _from_header(survey, choices, left)
     _key_fallback(survey, choices, left, taken)
     images = _images(survey, taken)
     unused = [f for f in survey.fields if f.path not in taken and f.filled]
     return Draft(survey, choices, images, left, unused)
+
+
+HOUSE_NUMBER_NAMES = ("hausnummer", "husnummer", "house_number", "street_number", "numero", "nr")
+
+
+def _house_number(survey: Survey, choices: list[Choice], taken: set[str]) -> None:
+    """A street given without its number: the number field beside it joins it."""
+    for index, choice in enumerate(choices):
+        if choice.field != "address.street":
+            continue
+        parent = choice.path.rpartition("/")[0]
+        for item in survey.fields:
+            if (
+                item.path not in taken
+                and item.path.rpartition("/")[0] == parent
+                and _steps(item.path)[-1] in HOUSE_NUMBER_NAMES
+            ):
+                taken.add(item.path)
+                template: dict[str, object] = {"template": f"{{{choice.path}}} {{{item.path}}}"}
+                why = f"{choice.why}; with the number from {item.path!r}"
+                choices[index] = Choice(choice.field, choice.path, why, template)
+        return
+
+
+HOLDERS = ("agent", "agency", "anbieter", "office", "branch", "company", "makler", "broker")
+HEADER_FIELDS = ("agency_key", "broker.name", "broker.email", "broker.phone")
+
+
+def _from_header(survey: Survey, choices: list[Choice], left: list[str]) -> None:
+    """The agency (and its contact, when the records have none) from the file's header:
+    an id under an agent/anbieter/office element, or a field named like an agency key."""
+    for canonical in [c for c in HEADER_FIELDS if c in left]:
+        ranked: list[tuple[float, FieldPath]] = []
+        for item in survey.outside:
+            steps = _steps(item.path.split("::", 1)[1])
+            score = _name_score(canonical, item.path)
+            if canonical == "agency_key" and not score:
+                held = any(h in step for step in steps[:-1] for h in HOLDERS)
+                score = 1.0 if held and steps[-1] in ("id", "anid", "nr", "code", "ref") else 0
+            shape = SHAPES.get(canonical)
+            if score and (shape is None or shape(item.values)):
+                ranked.append((score, item))
+        if ranked:
+            item = max(ranked, key=lambda pair: pair[0])[1]
+            left.remove(canonical)
+            why = f"from the file's header, e.g. {', '.join(map(repr, item.examples))}"
+            choices.append(Choice(canonical, item.path, why))
 
 
 def _extra(canonical: str, item: FieldPath) -> dict[str, object]:
@@ -627,7 +700,11 @@ def render(draft: Draft, name: str) -> str:
         choice = chosen.get(canonical)
         if choice is None:
             continue
-        spec: dict[str, object] = {"expr": choice.path, **choice.extra}
+        spec: dict[str, object] = (
+            dict(choice.extra)
+            if "template" in choice.extra
+            else {"expr": choice.path, **choice.extra}
+        )
         if canonical == "listing_key":
             spec["required"] = True
         out.append(f"# GUESSED from the name {choice.path!r}: {choice.why}")

@@ -63,6 +63,9 @@ class Survey:
     delimiter: str | None = None  # CSV
     encoding: str | None = None
     repeating: dict[str, int] = field(default_factory=dict)  # element path -> most per record
+    # Fields outside the records (a file header: the agency, its contact), as XPaths
+    # from a record through its nearest ancestor holding the field: ancestor::agent/id.
+    outside: list[FieldPath] = field(default_factory=list)
 
     def fill(self, item: FieldPath) -> float:
         return item.filled / self.record_count if self.record_count else 0.0
@@ -142,7 +145,25 @@ def _survey_xml(path: Path) -> Survey:
         record="//" + _xpath(record[-1:], prefixes),
         namespaces={p: uri for uri, p in prefixes.items()},
         repeating={k: v for k, v in repeating.items() if v > 1},
+        outside=_outside(root, record, prefixes),
     )
+
+
+def _outside(root: Any, record: tuple[Step, ...], prefixes: dict[str, str]) -> list[FieldPath]:
+    found: dict[str, FieldPath] = {}
+    for leaf, value in _leaves(root, ()):
+        full = _path(root) + leaf
+        if full[: len(record)] == record:
+            continue  # inside a record
+        shared = 0
+        while shared < min(len(full), len(record)) and full[shared] == record[shared]:
+            shared += 1
+        if shared == 0 or not value:
+            continue
+        holder = _xpath(full[shared - 1 : shared], prefixes)
+        path = f"ancestor::{holder}/{_xpath(full[shared:], prefixes)}"
+        found.setdefault(path, FieldPath(path)).add([value])
+    return list(found.values())
 
 
 def _path(element: Any) -> tuple[Step, ...]:
