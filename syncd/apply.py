@@ -64,7 +64,7 @@ from syncd.plan import REJECTED_REASON, PlanPolicy, plan
 from syncd.poll import store_remote_state
 from syncd.store.engine import Store
 from syncd.store.events import record_event
-from syncd.store.holds import add_hold, open_holds
+from syncd.store.holds import record_plan_holds
 from syncd.store.listings import (
     delete_known_image,
     forget_remote,
@@ -529,11 +529,7 @@ class Applier:
         return jobs, holds
 
     def _record_holds(self, session: Session, holds: tuple[Hold, ...], now: datetime) -> int:
-        existing = {(h.agency_key, tuple(sorted(h.listing_keys_json))) for h in open_holds(session)}
-        for hold in holds:
-            if (hold.agency_key, tuple(sorted(hold.listing_keys))) in existing:
-                continue
-            row = add_hold(session, hold.agency_key, hold.reason, hold.listing_keys, now)
+        for row, hold in record_plan_holds(session, holds, now):
             log.warning(
                 "hold %d: %s (%d listing(s)); release with 'syncd hold release %d'",
                 row.id,

@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from syncd.domain import (
@@ -253,6 +254,8 @@ class Hold:
     agency_key: str
     reason: str
     listing_keys: tuple[str, ...]  # the listings that would be unpublished
+    # each listing's missing_since, in the same order: the absence a release would cover
+    missing_since: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -404,7 +404,8 @@ def _plan_removals(
     """Unpublish what full exports dropped, after the grace, unless a guard holds it.
 
     Only ``missing_since`` (set by ingest for full exports) asks for a removal: a key that
-    is merely absent from ``desired`` is left alone.
+    is merely absent from ``desired`` is left alone. A released hold confirms one absence
+    (its ``missing_since``): those removals go on, and the guard judges only the others.
     """
     asked: dict[str, list[str]] = {}
     live: dict[str, int] = {}
@@ -419,10 +420,15 @@ def _plan_removals(
     grace = timedelta(seconds=policy.removal_grace_s)
     for agency in sorted(asked):
         keys = sorted(asked[agency])
-        reason = _mass_removal(len(keys), live[agency], policy)
-        if reason and not all(k in desired.released_removals for k in keys):
-            result.holds.append(Hold(agency, reason, tuple(keys)))
-            continue
+        unconfirmed = [k for k in keys if not _released(desired, k)]
+        # Judged against what stays live once the confirmed removals are made: a release
+        # of most listings must not let the last ones go unasked.
+        remaining = live[agency] - (len(keys) - len(unconfirmed))
+        reason = _mass_removal(len(unconfirmed), remaining, policy) if unconfirmed else None
+        if reason:
+            absences = tuple(desired.missing_since[k] for k in unconfirmed)
+            result.holds.append(Hold(agency, reason, tuple(unconfirmed), absences))
+            keys = [k for k in keys if _released(desired, k)]
         for key in keys:
             since = desired.missing_since[key]
             out = result.per_key.setdefault(key, _Out())
@@ -439,6 +445,11 @@ def _plan_removals(
                     f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
                 )
     return result
+
+
+def _released(desired: Desired, key: str) -> bool:
+    """An operator released the removal of this very absence (not an earlier one)."""
+    return desired.released_removals.get(key) == desired.missing_since[key]
 
 
 def _mass_removal(removals: int, live: int, policy: PlanPolicy) -> str | None:

@@ -22,7 +22,7 @@ from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.errors import ApiError, StateError, UnsafePlanError
 from syncd.keys import KeyKeeper, hemnet_client
-from syncd.ops import Plan
+from syncd.ops import Plan, UnpublishListing
 from syncd.store.engine import Store
 from syncd.store.holds import open_holds, release_hold
 from syncd.store.listings import clear_failure, get_listing
@@ -64,13 +64,24 @@ def plan_command(invocation: Invocation, as_json: bool) -> None:
         return
     if the_plan.is_empty:
         click.echo("nothing to send")
+    for line in _plan_lines(the_plan):
+        click.echo(line)
+
+
+def _plan_lines(the_plan: Plan, only: frozenset[str] | None = None) -> list[str]:
+    """The plan as 'syncd plan' prints it; ``only`` these listings' ops and waits."""
+    lines: list[str] = []
     for op in the_plan.ops:
-        flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
-        click.echo(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
+        if only is None or op.listing_key in only:
+            flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
+            lines.append(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
     for hold in the_plan.holds:
-        click.echo(f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})")
+        if only is None or only & set(hold.listing_keys):
+            lines.append(f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})")
     for waiting in the_plan.waiting:
-        click.echo(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
+        if only is None or waiting.listing_key in only:
+            lines.append(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
+    return lines
 
 
 @contextmanager
@@ -207,11 +218,28 @@ def hold_list(invocation: Invocation, as_json: bool) -> None:
 @click.argument("hold_id", type=int)
 @pass_invocation
 def hold_release(invocation: Invocation, hold_id: int) -> None:
-    """Confirm a held removal: the next apply unpublishes those listings."""
-    with invocation.store() as store, store.transaction() as session:
-        row = release_hold(session, hold_id, getpass.getuser(), utc_now())
-        count = len(row.listing_keys_json)
-    click.echo(f"hold {hold_id} released: {count} listing(s) are unpublished by the next apply")
+    """Confirm a held removal; prints what the plan now does with those listings."""
+    with invocation.store() as store:
+        with store.transaction() as session:
+            released = release_hold(session, hold_id, getpass.getuser(), utc_now())
+        if not released.listing_keys:
+            click.echo(
+                f"hold {hold_id} closed, nothing to release: {released.why_nothing}; "
+                "nothing is unpublished"
+            )
+            return
+        # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
+        the_plan = current_plan(store, invocation.config, utc_now())
+    keys = frozenset(released.listing_keys)
+    now_ops = sum(
+        1 for op in the_plan.ops if isinstance(op, UnpublishListing) and op.listing_key in keys
+    )
+    click.echo(
+        f"hold {hold_id} released for {len(keys)} listing(s): {now_ops} unpublished by the "
+        f"next apply, {len(keys) - now_ops} not now; the plan for them:"
+    )
+    for line in _plan_lines(the_plan, keys):
+        click.echo(f"  {line}")
 
 
 @click.group("keys")
