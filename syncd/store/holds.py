@@ -8,16 +8,20 @@ Records, releases and closes holds; deciding when to hold is plan.py's job.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from syncd.errors import StateError
 from syncd.ops import Hold
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
+
+log = logging.getLogger(__name__)
 
 
 def add_hold(
@@ -78,6 +82,7 @@ def record_plan_holds(
             kept.add(identity)
         else:
             row.superseded_at = now
+            log.info("hold %d superseded: the plan no longer holds those removals", row.id)
     supersede_lapsed_export_holds(session, now)
     new: list[tuple[HoldRow, Hold]] = []
     for identity, hold in wanted.items():
@@ -95,8 +100,10 @@ def record_plan_holds(
 def supersede_lapsed_export_holds(session: Session, now: datetime) -> None:
     """Close the open holds of empty exports that a later full export of the agency replaced."""
     for row in open_holds(session):
-        if row.missing_since_json is None and _later_full_export(session, row) is not None:
+        later = _later_full_export(session, row) if row.missing_since_json is None else None
+        if later is not None:
             row.superseded_at = now
+            log.info("hold %d superseded by the later full export %s", row.id, later.name)
     session.flush()
 
 
@@ -187,12 +194,19 @@ def released_removals(session: Session) -> dict[str, datetime]:
     return released
 
 
-def _later_full_export(session: Session, row: HoldRow) -> ExportFile | None:
+@dataclass(frozen=True)
+class _LaterExport:
+    name: str
+
+
+def _later_full_export(session: Session, row: HoldRow) -> _LaterExport | None:
     """An accepted full export of the hold's agency taken after the export it held."""
     if row.export_file_id is None:
         return None
+    # Only the receipt's agency list is read: a receipt also lists every changed key.
+    agencies = func.json_extract(ExportFile.result_json, "$.agencies")
     query = (
-        select(ExportFile)
+        select(ExportFile.name, agencies)
         .where(
             ExportFile.id > row.export_file_id,
             ExportFile.export_mode == "full",
@@ -200,10 +214,9 @@ def _later_full_export(session: Session, row: HoldRow) -> ExportFile | None:
         )
         .order_by(ExportFile.id)
     )
-    for export in session.scalars(query):
-        agencies = (export.result_json or {}).get("agencies", [])
-        if row.agency_key in agencies:
-            return export
+    for name, named in session.execute(query):
+        if named is not None and row.agency_key in json.loads(named):
+            return _LaterExport(name)
     return None
 
 

@@ -74,7 +74,7 @@ def test_minimal_config_takes_every_default() -> None:
 def test_every_policy_key_of_sync_reaches_the_planner() -> None:
     config = parse(
         MINIMAL + "[sync]\nremoval_grace_s = 60\nmass_removal_share = 0.3\n"
-        "mass_removal_min = 2\nfailed_image_policy = \"hold\"\npublish = false\n"
+        'mass_removal_min = 2\nfailed_image_policy = "hold"\npublish = false\n'
         "price_change_flag_share = 0.1\n"
     )
     assert config.sync.policy == PlanPolicy(
