@@ -41,12 +41,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("export_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_export_files_sha256"))
-    # Keep the newest row of each sha256 (the unique constraint cannot hold otherwise).
-    op.execute(
-        "UPDATE holds SET export_file_id = NULL WHERE export_file_id IN ("
-        "SELECT id FROM export_files WHERE id NOT IN "
-        "(SELECT MAX(id) FROM export_files GROUP BY sha256))"
-    )
+    # Keep the newest row of each sha256 (the unique constraint cannot hold otherwise); what
+    # pointed at an older row of the same bytes points at the kept one.
+    for table, column in (("holds", "export_file_id"), ("listings", "source_file_id")):
+        op.execute(
+            f"UPDATE {table} SET {column} = (SELECT MAX(newer.id) FROM export_files AS newer "
+            f"JOIN export_files AS older ON older.sha256 = newer.sha256 "
+            f"WHERE older.id = {table}.{column}) WHERE {column} IS NOT NULL"
+        )
     op.execute(
         "DELETE FROM export_files "
         "WHERE id NOT IN (SELECT MAX(id) FROM export_files GROUP BY sha256)"
