@@ -20,7 +20,7 @@ import click
 from syncd.apply import Applier, ApplyReport, api_observer, current_plan
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import ApiError, StateError, UnsafePlanError
+from syncd.errors import ApiError, HoldError, StateError, UnsafePlanError
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.ops import Plan, UnpublishListing
 from syncd.store.engine import Store
@@ -223,11 +223,11 @@ def hold_release(invocation: Invocation, hold_id: int) -> None:
         with store.transaction() as session:
             released = release_hold(session, hold_id, getpass.getuser(), utc_now())
         if not released.listing_keys:
-            click.echo(
-                f"hold {hold_id} closed, nothing to release: {released.why_nothing}; "
+            # Closed as superseded (committed above): the same answer as a hold a pass closed.
+            raise HoldError(
+                f"hold {hold_id} was superseded: {released.why_nothing}: nothing to release, "
                 "nothing is unpublished"
             )
-            return
         # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
         the_plan = current_plan(store, invocation.config, utc_now())
     keys = frozenset(released.listing_keys)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syncd.errors import StateError
+from syncd.errors import HoldError
 from syncd.ops import Hold
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
@@ -124,13 +124,13 @@ def release_hold(session: Session, hold_id: int, released_by: str, now: datetime
     """
     row = session.get(HoldRow, hold_id)
     if row is None:
-        raise StateError(f"there is no hold {hold_id}")
+        raise HoldError(f"there is no hold {hold_id}")
     if row.released_at is not None:
-        raise StateError(f"hold {hold_id} was already released by {row.released_by}")
+        raise HoldError(f"hold {hold_id} was already released by {row.released_by}")
     if row.superseded_at is not None:
-        raise StateError(
+        raise HoldError(
             f"hold {hold_id} was superseded at {row.superseded_at:%Y-%m-%d %H:%M} by a later "
-            "export: nothing to release; see 'syncd hold list'"
+            "export: nothing to release, nothing is unpublished"
         )
     if row.missing_since_json is None:
         return _release_empty_export(session, row, released_by, now)

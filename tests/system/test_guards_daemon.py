@@ -119,6 +119,7 @@ def test_a_release_covers_the_shrink_it_held_and_a_later_one_is_held_again(
     late = syncd("--config", str(config), "hold", "release", str(first))
     assert late.returncode == 3, late.stdout + late.stderr
     assert "superseded" in late.stderr and "nothing to release" in late.stderr
+    assert "remedy: see the open holds with 'syncd hold list'" in late.stderr
     plan = syncd("--config", str(config), "plan")
     assert plan.returncode == 0, plan.stderr
     assert plan.stdout == "nothing to send\n"
