@@ -158,23 +158,27 @@ def _release_empty_export(
         session.flush()
         return Released(row, (), f"full export {later.name} came later")
     keys = [str(k) for k in row.listing_keys_json]
-    query = select(ListingRow).where(ListingRow.listing_key.in_(keys))
+    query = select(ListingRow).where(
+        ListingRow.listing_key.in_(keys), ListingRow.agency_key == row.agency_key
+    )
+    absences: dict[str, datetime] = {}
     for listing in session.scalars(query):
-        if listing.agency_key == row.agency_key and listing.missing_since is None:
+        if listing.missing_since is None:
             # As ingest marks a listing a full export left out (listings.mark_missing); the
             # absence starts when the export arrived, so the removal grace counts from there.
             listing.desired_json = None
             listing.missing_since = row.created_at
             listing.updated_at = now
-    session.flush()
-    current = _missing_since(session, keys)
-    row.missing_since_json = _since_text(current)
+        absences[listing.listing_key] = listing.missing_since
+    if not absences:
+        row.superseded_at = now
+        session.flush()
+        return Released(row, (), "none of its listings is still with the agency")
+    row.missing_since_json = _since_text(absences)
     row.released_at = now
     row.released_by = released_by
     session.flush()
-    if not current:
-        return Released(row, (), "none of its listings is still in the CRM's last export")
-    return Released(row, tuple(sorted(current)))
+    return Released(row, tuple(sorted(absences)))
 
 
 def released_removals(session: Session) -> dict[str, datetime]:
