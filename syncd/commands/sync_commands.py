@@ -22,9 +22,9 @@ from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.errors import ApiError, HoldError, StateError, UnsafePlanError
 from syncd.keys import KeyKeeper, hemnet_client
-from syncd.ops import Plan, UnpublishListing
+from syncd.ops import Plan
 from syncd.store.engine import Store
-from syncd.store.holds import open_holds, release_hold
+from syncd.store.holds import open_holds, release_hold, release_summary
 from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now
 
@@ -64,24 +64,8 @@ def plan_command(invocation: Invocation, as_json: bool) -> None:
         return
     if the_plan.is_empty:
         click.echo("nothing to send")
-    for line in _plan_lines(the_plan):
+    for line in the_plan.lines():
         click.echo(line)
-
-
-def _plan_lines(the_plan: Plan, only: frozenset[str] | None = None) -> list[str]:
-    """The plan as 'syncd plan' prints it; ``only`` these listings' ops and waits."""
-    lines: list[str] = []
-    for op in the_plan.ops:
-        if only is None or op.listing_key in only:
-            flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
-            lines.append(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
-    for hold in the_plan.holds:
-        if only is None or only & set(hold.listing_keys):
-            lines.append(f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})")
-    for waiting in the_plan.waiting:
-        if only is None or waiting.listing_key in only:
-            lines.append(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
-    return lines
 
 
 @contextmanager
@@ -230,16 +214,8 @@ def hold_release(invocation: Invocation, hold_id: int) -> None:
             )
         # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
         the_plan = current_plan(store, invocation.config, utc_now())
-    keys = frozenset(released.listing_keys)
-    now_ops = sum(
-        1 for op in the_plan.ops if isinstance(op, UnpublishListing) and op.listing_key in keys
-    )
-    click.echo(
-        f"hold {hold_id} released for {len(keys)} listing(s): {now_ops} unpublished by the "
-        f"next apply, {len(keys) - now_ops} not now; the plan for them:"
-    )
-    for line in _plan_lines(the_plan, keys):
-        click.echo(f"  {line}")
+    for line in release_summary(released, the_plan):
+        click.echo(line)
 
 
 @click.group("keys")

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from syncd.errors import HoldError
-from syncd.ops import Hold
+from syncd.ops import Hold, Plan, UnpublishListing
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def supersede_lapsed_export_holds(session: Session, now: datetime) -> None:
 class Released:
     """What releasing a hold let through: the listings whose absence it still covers."""
 
-    hold: HoldRow
+    hold_id: int
     listing_keys: tuple[str, ...]  # empty: nothing left to release, the hold was superseded
     why_nothing: str | None = None
 
@@ -141,11 +141,11 @@ def release_hold(session: Session, hold_id: int, released_by: str, now: datetime
         row.superseded_at = now
         session.flush()
         why = f"its {len(stopped)} listing(s) came back in a later full export"
-        return Released(row, (), why)
+        return Released(row.id, (), why)
     row.released_at = now
     row.released_by = released_by
     session.flush()
-    return Released(row, still)
+    return Released(row.id, still)
 
 
 def _release_empty_export(
@@ -156,7 +156,7 @@ def _release_empty_export(
     if later is not None:
         row.superseded_at = now
         session.flush()
-        return Released(row, (), f"full export {later.name} came later")
+        return Released(row.id, (), f"full export {later.name} came later")
     keys = [str(k) for k in row.listing_keys_json]
     query = select(ListingRow).where(
         ListingRow.listing_key.in_(keys), ListingRow.agency_key == row.agency_key
@@ -173,12 +173,23 @@ def _release_empty_export(
     if not absences:
         row.superseded_at = now
         session.flush()
-        return Released(row, (), "none of its listings is still with the agency")
+        return Released(row.id, (), "none of its listings is still with the agency")
     row.missing_since_json = _since_text(absences)
     row.released_at = now
     row.released_by = released_by
     session.flush()
-    return Released(row, tuple(sorted(absences)))
+    return Released(row.id, tuple(sorted(absences)))
+
+
+def release_summary(released: Released, plan: Plan) -> list[str]:
+    """What a release let through, in the words of the plan made after it ('syncd plan')."""
+    keys = frozenset(released.listing_keys)
+    now = sum(1 for op in plan.ops if isinstance(op, UnpublishListing) and op.listing_key in keys)
+    head = (
+        f"hold {released.hold_id} released for {len(keys)} listing(s): {now} unpublished by "
+        f"the next apply, {len(keys) - now} not now; the plan for them:"
+    )
+    return [head, *(f"  {line}" for line in plan.lines(keys))]
 
 
 def released_removals(session: Session) -> dict[str, datetime]:
