@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from syncd import metrics
 from syncd.budget import Backoff, TokenBucket
 from syncd.clock import utc_now
-from syncd.config import Config, SyncConfig
+from syncd.config import Config
 from syncd.domain import (
     Image,
     KnownImage,
@@ -60,11 +60,11 @@ from syncd.ops import (
     UpdateListing,
     Waiting,
 )
-from syncd.plan import REJECTED_REASON, PlanPolicy, plan
+from syncd.plan import REJECTED_REASON, plan
 from syncd.poll import store_remote_state
 from syncd.store.engine import Store
 from syncd.store.events import record_event
-from syncd.store.holds import add_hold, open_holds
+from syncd.store.holds import record_plan_holds
 from syncd.store.listings import (
     delete_known_image,
     forget_remote,
@@ -121,17 +121,6 @@ _READ_BACK = frozenset(
 )
 
 
-def plan_policy(sync: SyncConfig) -> PlanPolicy:
-    """The planner's policy from the [sync] section of the configuration."""
-    return PlanPolicy(
-        removal_grace_s=sync.removal_grace_s,
-        mass_removal_share=sync.mass_removal_share,
-        mass_removal_min=sync.mass_removal_min,
-        failed_image_policy=sync.failed_image_policy,
-        publish=sync.publish,
-    )
-
-
 def current_plan(store: Store, config: Config, now: datetime) -> Plan:
     """What apply would do now (for 'syncd plan'); reads only, sends nothing."""
     with store.read() as session:
@@ -144,7 +133,7 @@ def _plan_now(session: Session, config: Config, now: datetime) -> Plan:
         desired_of(session, states),
         known_of(states),
         known_agencies(session),
-        plan_policy(config.sync),
+        config.sync.policy,
         now,
     )
     # The planner sees a rejection only on listings Hemnet has (KnownListing); a create
@@ -529,11 +518,7 @@ class Applier:
         return jobs, holds
 
     def _record_holds(self, session: Session, holds: tuple[Hold, ...], now: datetime) -> int:
-        existing = {(h.agency_key, tuple(sorted(h.listing_keys_json))) for h in open_holds(session)}
-        for hold in holds:
-            if (hold.agency_key, tuple(sorted(hold.listing_keys))) in existing:
-                continue
-            row = add_hold(session, hold.agency_key, hold.reason, hold.listing_keys, now)
+        for row, hold in record_plan_holds(session, holds, now):
             log.warning(
                 "hold %d: %s (%d listing(s)); release with 'syncd hold release %d'",
                 row.id,

@@ -74,16 +74,38 @@ class AgencyConfig:
     organisation_number: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """The operator's choices that change what the planner asks of Hemnet ([sync]).
+
+    The one place their defaults live: the planner takes it as [sync] parsed it.
+    """
+
+    removal_grace_s: float = 86400.0
+    mass_removal_share: float = 0.2
+    mass_removal_min: int = 5
+    failed_image_policy: FailedImagePolicy = "skip"
+    publish: bool = True
+    price_change_flag_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        # parse_config reports bad values as problems first; this guards direct callers.
+        if self.failed_image_policy not in FAILED_IMAGE_POLICIES:
+            raise ValueError(
+                f"failed_image_policy must be skip, retry or hold, not {self.failed_image_policy!r}"
+            )
+        if self.removal_grace_s < 0 or self.mass_removal_min < 0:
+            raise ValueError("removal_grace_s and mass_removal_min must not be negative")
+        if not 0 <= self.mass_removal_share <= 1 or self.price_change_flag_share < 0:
+            raise ValueError("mass_removal_share must be within 0..1, price share ≥ 0")
+
+
 @dataclass(frozen=True)
 class SyncConfig:
-    removal_grace_s: float = 86400.0
-    mass_removal_share: float = 0.5
-    mass_removal_min: int = 5
+    policy: PlanPolicy = field(default_factory=PlanPolicy)
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
-    failed_image_policy: FailedImagePolicy = "skip"
-    publish: bool = True
     auto_approve: bool = False
 
 
@@ -366,12 +388,23 @@ def _read_agency(s: _Section) -> AgencyConfig | None:
 
 def _read_sync(s: _Section) -> SyncConfig:
     d = SyncConfig()
-    out = SyncConfig(
-        removal_grace_s=s.number("removal_grace_s", d.removal_grace_s, minimum=0),
+    p = d.policy
+    policy = PlanPolicy(
+        removal_grace_s=s.number("removal_grace_s", p.removal_grace_s, minimum=0),
         mass_removal_share=s.number(
-            "mass_removal_share", d.mass_removal_share, minimum=0, maximum=1
+            "mass_removal_share", p.mass_removal_share, minimum=0, maximum=1
         ),
-        mass_removal_min=s.integer("mass_removal_min", d.mass_removal_min, minimum=0),
+        mass_removal_min=s.integer("mass_removal_min", p.mass_removal_min, minimum=0),
+        failed_image_policy=s.choice(
+            "failed_image_policy", FAILED_IMAGE_POLICIES, p.failed_image_policy
+        ),
+        publish=s.boolean("publish", p.publish),
+        price_change_flag_share=s.number(
+            "price_change_flag_share", p.price_change_flag_share, minimum=0
+        ),
+    )
+    out = SyncConfig(
+        policy=policy,
         poll_interval_fast_s=s.number(
             "poll_interval_fast_s", d.poll_interval_fast_s, positive=True
         ),
@@ -381,10 +414,6 @@ def _read_sync(s: _Section) -> SyncConfig:
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
         ),
-        failed_image_policy=s.choice(
-            "failed_image_policy", FAILED_IMAGE_POLICIES, d.failed_image_policy
-        ),
-        publish=s.boolean("publish", d.publish),
         auto_approve=s.boolean("auto_approve", d.auto_approve),
     )
     if out.poll_interval_fast_s > out.poll_interval_slow_s:

@@ -708,5 +708,7 @@ class Desired:
     agencies: Mapping[str, Agency]
     # listing_key -> when the listing was first missing from a full export of its agency
     missing_since: Mapping[str, datetime] = field(default_factory=dict)
-    # listing keys whose held removal an operator released ('syncd hold release')
-    released_removals: frozenset[str] = frozenset()
+    # listing_key -> the missing_since of the absence whose held removal an operator
+    # released ('syncd hold release'): the release covers that absence only, so it ends
+    # when the listing comes back and a later absence is judged by the guards again
+    released_removals: Mapping[str, datetime] = field(default_factory=dict)

@@ -9,6 +9,7 @@
     │   └── MappingError   mapping, field, record key
     ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
     ├── StateError         database not at head, invariant broken
+    │   └── HoldError      no such hold, already released, or superseded: nothing to release
     └── ApiError           op, method, path, status, requestId, short body (never the token)
         ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
         ├── RejectedApiError    400/422, ChecksError → op failed until the listing changes
@@ -115,6 +116,12 @@ class StateError(SyncdError):
 
     remedy = "run 'syncd db upgrade'"
     exit_code = 3
+
+
+class HoldError(StateError):
+    """A hold cannot be released as asked: unknown, already released, or superseded."""
+
+    remedy = "see the open holds with 'syncd hold list'"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,12 @@ from syncd.formats import Mapping, load_mapping, parse_file
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
-from syncd.store.files import find_export_file, record_export_file, update_export_file
+from syncd.store.files import (
+    find_export_file,
+    latest_copy_of,
+    record_export_file,
+    update_export_file,
+)
 from syncd.store.holds import add_hold
 from syncd.store.listings import (
     DesiredRow,
@@ -237,9 +242,11 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     """
     take = _Take(store, config, path, _sha256_of(path), now)
     with store.read() as session:
-        first = find_export_file(session, take.sha256)
-    # A rejected file dropped again is read again: the mapping or config may have been fixed.
-    if first is not None and first.outcome != FileOutcome.REJECTED:
+        first = latest_copy_of(session, take.sha256)
+    # Only a copy of the latest export of its source is a duplicate. A copy of an older one
+    # is read again (a correct export after a broken one restores the listings), and so is
+    # a rejected file dropped again: the mapping or config may have been fixed.
+    if first is not None:
         return _duplicate(take, first)
     rule = config.format_for(path.name)
     if rule is None:
@@ -463,12 +470,17 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
 
 
 def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
-    """The export_files row for these bytes: new, or the earlier rejection's, read again."""
+    """The export_files row for these bytes: new, or the earlier rejection's rejected again.
+
+    A file taken is always a new row, so that the newest row of a source is its latest export.
+    """
+    latest = latest_copy_of(session, sha256)
+    if latest is not None:
+        raise _AlreadyTaken(latest)
     existing = find_export_file(session, sha256)
-    if existing is None:
+    rejected = FileOutcome.REJECTED
+    if existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
         return record_export_file(session, sha256=sha256, **fields)
-    if existing.outcome != FileOutcome.REJECTED:
-        raise _AlreadyTaken(existing)
     return update_export_file(session, existing, **fields)
 
 

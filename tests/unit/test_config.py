@@ -11,6 +11,7 @@ import pytest
 
 from syncd.config import (
     Config,
+    PlanPolicy,
     bundled_mappings_dir,
     find_token,
     load_config,
@@ -53,11 +54,14 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.hemnet.max_concurrency == 4
     assert config.hemnet.key_renew_before_days == 14
     assert config.agency is None
-    assert config.sync.removal_grace_s == 86400
-    assert config.sync.mass_removal_share == 0.5
-    assert config.sync.mass_removal_min == 5
-    assert config.sync.failed_image_policy == "skip"
-    assert config.sync.publish is True
+    # [sync] is parsed straight into the planner's policy: one default for each value.
+    assert config.sync.policy == PlanPolicy()
+    assert config.sync.policy.removal_grace_s == 86400
+    assert config.sync.policy.mass_removal_share == 0.2
+    assert config.sync.policy.mass_removal_min == 5
+    assert config.sync.policy.failed_image_policy == "skip"
+    assert config.sync.policy.publish is True
+    assert config.sync.policy.price_change_flag_share == 0.05
     assert config.sync.auto_approve is False
     assert config.watch.settle_s == 2.0
     assert config.watch.ignores(".hidden") and config.watch.ignores("a.csv.part")
@@ -65,6 +69,24 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.formats == ()
     assert config.http.listen is None
     assert config.alerts.approval_wait_s == 172800
+
+
+def test_every_policy_key_of_sync_reaches_the_planner() -> None:
+    config = parse(
+        MINIMAL + "[sync]\nremoval_grace_s = 60\nmass_removal_share = 0.3\n"
+        'mass_removal_min = 2\nfailed_image_policy = "hold"\npublish = false\n'
+        "price_change_flag_share = 0.1\n"
+    )
+    assert config.sync.policy == PlanPolicy(
+        removal_grace_s=60,
+        mass_removal_share=0.3,
+        mass_removal_min=2,
+        failed_image_policy="hold",
+        publish=False,
+        price_change_flag_share=0.1,
+    )
+    found = problems(MINIMAL + "[sync]\nprice_change_flag_share = -0.1\n")
+    assert found == ["sync.price_change_flag_share: must be at least 0, got -0.1"]
 
 
 def test_example_config_is_valid_and_its_commented_keys_are_real(tmp_path: Path) -> None:
