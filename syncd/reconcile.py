@@ -130,6 +130,9 @@ def reconcile(
             if item.key in by_key:
                 _adopt(ctx, item, _keep(by_key[item.key]))
             continue
+        if item.hemnet_id in remote_all.left_out:
+            # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
+            continue
         found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
         if found is not None:
             matched[item.key] = found
