@@ -212,7 +212,11 @@ class HemnetClient:
         request = f"{method} {_path(template, path_args)}"
         notes: list[Note] = []
         try:
-            value = parser(payload.unwrap(data, wrapper), notes)
+            inner = payload.unwrap(data, wrapper)
+        except UnreadableAnswer as exc:
+            raise _unreadable_data(method, template, path_args, exc) from exc
+        try:
+            value = parser(inner, notes)
         except UnreadableAnswer as exc:
             raise _unreadable_data(method, template, path_args, exc.within(wrapper)) from exc
         except _PARSE_ERRORS as exc:
