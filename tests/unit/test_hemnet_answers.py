@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from syncd.alerts import Alert, AlertFacts, alerts_for
+from syncd.config import AlertsConfig
 from syncd.domain import ImageState
 from syncd.errors import (
     ApiError,
@@ -305,3 +308,40 @@ def test_403_does_not_renew_the_key_and_fails_that_call_only() -> None:
     assert info.value.context.status == 403
     assert renewals == []
     assert api.get_listing("8").hemnet_id == "8"
+
+
+# --- reported as an alert -------------------------------------------------------------------
+
+
+def test_what_was_left_out_or_unknown_becomes_an_alert_until_the_answer_is_normal() -> None:
+    answers = [
+        [listing(1, status={"marketState": "AUCTION"}), listing(2, status={"isPublished": 0})],
+        [listing(1), listing(2)],
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"listings": answers.pop(0), "total": 2})
+
+    api = client(handler)
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    settings = AlertsConfig()
+
+    def alerts() -> list[Alert]:
+        facts = AlertFacts(
+            watching_since=now,
+            last_export_at=now,
+            answer_problems=api.problems.current(),
+        )
+        return alerts_for(facts, settings, now)
+
+    assert [r.hemnet_id for r in api.list_listings()] == ["1"]
+    said = {a.key: a.message for a in alerts()}
+    assert set(said) == {
+        "answer:GET /listings:listings[id=1].publicationStatus.marketState",
+        "answer:GET /listings:listings[id=2].publicationStatus.isPublished",
+    }
+    assert all("docs/troubleshooting.md" in m for m in said.values())
+    assert any("'AUCTION'" in m and "read as unknown" in m for m in said.values())
+    assert any("left out" in m for m in said.values())
+    assert len(api.list_listings()) == 2
+    assert alerts() == []
