@@ -301,7 +301,11 @@ def test_403_does_not_renew_the_key_and_fails_that_call_only() -> None:
             )
         return httpx.Response(200, json={"listing": listing(8)})
 
-    api = client(handler, on_auth_failure=lambda: renewals.append(1) or True)
+    def renew() -> bool:
+        renewals.append(1)
+        return True
+
+    api = client(handler, on_auth_failure=renew)
     with pytest.raises(ForbiddenApiError) as info:
         api.get_listing("9")
     assert not isinstance(info.value, AuthenticationApiError)
