@@ -9,6 +9,7 @@ the other listing goes on through the real applier.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from syncd.errors import ForbiddenApiError
 from syncd.hemnet import HemnetClient
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.status import listing_detail
 from syncd.store.listings import get_listing
 from syncd.store.outbox import operations_of_listing
 from tests.integration.apply_env import a_listing, hemnet_id, open_state, save, write_config
@@ -107,6 +109,9 @@ def test_a_403_on_one_listing_fails_it_alone_and_leaves_the_key_alone(
         assert l1 is not None and l1.last_error and "another account" in l1.last_error
         assert l2 is not None and l2.applied_hash == l2.content_hash
         assert client.get_listing(hemnet_id(store, "L2")).raw["title"] == "Nytt"
+        # 'syncd show L1' names the 403's remedy, not the key's.
+        detail = listing_detail(store, "L1", datetime.now(UTC))
+        assert detail is not None and detail.remedy == ForbiddenApiError.remedy
 
         # No renewal: no key made or deleted, the same token still works.
         requests = sandbox.stats()["requests"]
