@@ -24,6 +24,7 @@ from syncd.errors import (
 )
 from syncd.hemnet import HemnetClient
 from syncd.hemnet.payload import UnreadableAnswer, listing_fields_from
+from syncd.hemnet.problems import AnswerProblem, AnswerProblems
 
 BASE = "http://hemnet.test/v1"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -349,3 +350,17 @@ def test_what_was_left_out_or_unknown_becomes_an_alert_until_the_answer_is_norma
     assert any("left out" in m for m in said.values())
     assert len(api.list_listings()) == 2
     assert alerts() == []
+
+
+def test_answer_problems_are_bounded_and_expire_when_not_seen_again() -> None:
+    now = [0.0]
+    board = AnswerProblems(limit=2, max_age_s=100, clock=lambda: now[0])
+    for n in range(3):
+        board.answered(f"GET /listings/{n}", (AnswerProblem(f"GET /listings/{n}", "f", "odd"),))
+        now[0] += 10
+    # The least recently answered request made way for the third.
+    assert [p.request for p in board.current()] == ["GET /listings/1", "GET /listings/2"]
+    now[0] = 115  # request 1 last answered at 10: more than 100 s ago
+    assert [p.request for p in board.current()] == ["GET /listings/2"]
+    board.answered("GET /listings/2", ())  # answered normally: cleared at once
+    assert board.current() == ()
