@@ -223,7 +223,7 @@ class HemnetClient:
             raise _unreadable_data(
                 method, template, path_args, UnreadableAnswer(wrapper, str(exc))
             ) from exc
-        self.problems.answered(request, _noted(request, wrapper, notes))
+        self._answered(request, _noted(request, wrapper, notes))
         return value
 
     def _all_pages(
@@ -329,14 +329,26 @@ class HemnetClient:
                 )
                 if not skip_unreadable:
                     raise _unreadable_data("GET", template, path_args, problem) from exc
-                logger.warning("%s: left out %s: %s", request, problem.field, problem.why)
                 problems.append(AnswerProblem(request, problem.field, problem.why, skipped=True))
                 if ident is not None:
                     left_out.add(ident)
                 continue
             problems.extend(_noted(request, where, notes))
-        self.problems.answered(request, tuple(problems))
+        self._answered(request, tuple(problems))
         return out, frozenset(left_out)
+
+    def _answered(self, request: str, problems: tuple[AnswerProblem, ...]) -> None:
+        """Record what the answer to ``request`` had odd; one WARNING line, not one per item
+        (an enumeration of 10,000 listings with a new market state would flood the log)."""
+        if problems:
+            logger.warning(
+                "Hemnet's answer to %s: %d item(s) or value(s) not fully used, first %s: %s",
+                request,
+                len(problems),
+                problems[0].field,
+                problems[0].message,
+            )
+        self.problems.answered(request, problems)
 
     # --- keys ------------------------------------------------------------------------------
 

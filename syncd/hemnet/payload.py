@@ -285,7 +285,7 @@ class _Fields:
         return UnreadableAnswer(self.at(name), why)
 
     def note(self, name: str, why: str) -> None:
-        logger.warning("Hemnet answer: %s: %s", self.at(name), why)
+        logger.debug("Hemnet answer: %s: %s", self.at(name), why)
         if self.notes is not None:
             self.notes.append((self.at(name), why))
 
