@@ -19,6 +19,7 @@ from syncd.apply import Applier
 from syncd.errors import ForbiddenApiError
 from syncd.hemnet import HemnetClient
 from syncd.keys import KeyKeeper, hemnet_client
+from syncd.sandbox.model import DEFAULT_ACCOUNT, Account, World, load_world, save_world
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.status import listing_detail
 from syncd.store.listings import get_listing
@@ -122,3 +123,40 @@ def test_a_403_on_one_listing_fails_it_alone_and_leaves_the_key_alone(
         sandbox.reset_stats()
         assert applier().run_pass().ops_failed == 0
     store.close()
+
+
+def test_a_state_file_keeps_accounts_and_one_from_before_accounts_loads_as_default(
+    tmp_path: Path,
+) -> None:
+    old = {
+        "version": 1,
+        "keys": [
+            {
+                "id": "k1",
+                "name": "bootstrap",
+                "created_at": "2026-01-01T00:00:00Z",
+                "expires_at": "2026-04-01T00:00:00Z",
+                "token_sha256": "0" * 64,
+            }
+        ],
+        "agencies": [
+            {
+                "id": "1001",
+                "name": "Byrå",
+                "organisation_number": None,
+                "external_id": None,
+                "hq_partnership_agreement": False,
+                "created_at": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    world = World.from_json(old)
+    assert world.keys["k1"].account_id == DEFAULT_ACCOUNT
+    assert world.agencies["1001"].account_id == DEFAULT_ACCOUNT
+    world.accounts["acct-b"] = Account("acct-b", "B", "2026-01-02T00:00:00Z")
+    world.agencies["1001"].account_id = "acct-b"
+    path = tmp_path / "sandbox.json"
+    save_world(world, path)
+    again = load_world(path)
+    assert again.accounts["acct-b"].name == "B"
+    assert again.agencies["1001"].account_id == "acct-b"
