@@ -268,6 +268,13 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__.replace("dict", "object")
 
 
+def _shown(value: Any) -> str:
+    """The kind and a short excerpt of a value, for an error naming what was there."""
+    if isinstance(value, dict | list):
+        return _kind(value)
+    return f"{_kind(value)} {value!r:.40}"
+
+
 class _Fields:
     """Typed reads of one JSON object; every failure names ``where.field``."""
 
@@ -293,7 +300,7 @@ class _Fields:
         value = self.data.get(name)
         if value is None or isinstance(value, str):
             return value
-        raise self.fail(name, f"expected a string, got {_kind(value)}")
+        raise self.fail(name, f"expected a string, got {_shown(value)}")
 
     def ident(self, name: str = wire.ID, *, required: bool = True) -> str | None:
         value = self.data.get(name)
@@ -312,7 +319,7 @@ class _Fields:
             return default
         if isinstance(value, bool):
             return value
-        raise self.fail(name, f"expected true or false, got {_kind(value)} {value!r:.40}")
+        raise self.fail(name, f"expected true or false, got {_shown(value)}")
 
     def whole(self, name: str) -> int | None:
         value = self.data.get(name)
@@ -325,7 +332,7 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(name, f"expected a number, got {_kind(value)}")
+            raise self.fail(name, f"expected a number, got {_shown(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(name, "not a finite number")
         if abs(value) > MAX_WHOLE:
@@ -365,7 +372,7 @@ class _Fields:
 
 def _whole(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnreadableAnswer(field, f"expected a whole number, got {_kind(value)}")
+        raise UnreadableAnswer(field, f"expected a whole number, got {_shown(value)}")
     if isinstance(value, float):
         if not math.isfinite(value):
             raise UnreadableAnswer(field, "not a finite number")

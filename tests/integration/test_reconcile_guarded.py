@@ -1,6 +1,7 @@
 """reconcile when Hemnet's enumeration cannot be trusted whole: one listing unreadable, or
 another account's (403). That listing is left alone (never recreated, never forgotten),
-the others are reconciled, and the pass does not fail.
+the others are reconciled, and the pass does not fail. And poll, when a listing's images
+cannot be read: that listing is read again slowly, the others go on.
 
 The unreadable answer comes from the real sandbox, altered on its way in by a transport
 (a real server does not send ``"isPublished": "false"`` by itself).
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from syncd.config import load_config
+from syncd.errors import UnreadableAnswerError
 from syncd.hemnet import HemnetClient
+from syncd.poll import Poller
 from syncd.reconcile import reconcile
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
@@ -25,21 +28,29 @@ from tests.fakes.readback_world import MovableClock, World, a_listing
 
 
 class Spoil(httpx.BaseTransport):
-    """Passes every call to the sandbox; in the listing enumeration, spoils one listing."""
+    """Passes every call to the sandbox; spoils one listing in the listing enumeration
+    (``spoiled``), and every image position in the image lists (``spoil_images``)."""
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
         self.spoiled: str | None = None
+        self.spoil_images = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if self.spoiled is None or not request.url.path.endswith("/v1/listings"):
-            return response
-        data = json.loads(response.read())
-        for item in data["listings"]:
-            if item["id"] == self.spoiled:
-                item["publicationStatus"]["isPublished"] = "false"
-        return httpx.Response(response.status_code, json=data)
+        path = request.url.path
+        if self.spoiled is not None and path.endswith("/v1/listings"):
+            data = json.loads(response.read())
+            for item in data["listings"]:
+                if item["id"] == self.spoiled:
+                    item["publicationStatus"]["isPublished"] = "false"
+            return httpx.Response(response.status_code, json=data)
+        if self.spoil_images and path.endswith("/images"):
+            data = json.loads(response.read())
+            for item in data["images"]:
+                item["position"] = "first"
+            return httpx.Response(response.status_code, json=data)
+        return response
 
     def close(self) -> None:
         self.inner.close()
@@ -106,3 +117,22 @@ def test_a_listing_of_another_account_is_left_alone_not_recreated(world: World) 
     assert report.skipped == ["F1"] and report.recreated == [] and report.compared == 1
     assert world.row("F1").hemnet_id == moved
     assert listings_on_hemnet(world.sandbox) == before
+
+
+def test_poll_reads_an_unreadable_listing_again_slowly_and_the_others_go_on(
+    world: World, spoil: Spoil
+) -> None:
+    world.put_on_hemnet(a_listing("P1", images=1))
+    world.put_on_hemnet(a_listing("P2", images=0))
+    spoil.spoil_images = True
+    slow = timedelta(seconds=world.config.sync.poll_interval_slow_s)
+
+    poller = Poller(world.store, world.client, world.config, clock=world.clock)
+    report = poller.poll_due()
+
+    assert report.polled == 0  # P1 failed; P2 has nothing in progress to follow
+    assert world.row("P1").next_poll_at == world.clock() + slow
+    assert world.images("P1")[0].state == "in_progress"  # nothing recorded from it
+    with pytest.raises(UnreadableAnswerError) as info:
+        poller.poll_listing("P1")
+    assert info.value.field.endswith(".position") and "first" in str(info.value)
