@@ -35,6 +35,7 @@ from syncd.domain import (
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
@@ -733,7 +734,10 @@ class Applier:
                     listing_key=op.listing_key,
                     data={"kind": op.kind, "status": status, "request_id": ctx.request_id},
                 )
-        if not isinstance(exc, RejectedApiError):
+        if isinstance(exc, ForbiddenApiError):
+            # 403: this resource is another account's; the key is fine and stays in use.
+            log.warning("listing_key=%s: %s", op.listing_key, exc.remedy)
+        elif not isinstance(exc, RejectedApiError):
             log.warning("listing_key=%s: conflict on Hemnet; reconcile it", op.listing_key)
         metrics.OPERATIONS.labels(op.kind, "rejected").inc()
         tally.add("failed")

@@ -411,6 +411,7 @@ class Daemon:
             now,
             watching_since=self._started_at,
             key_expires_at=self._key_expires_at,
+            answer_problems=self._services.client.problems.current(),
         )
         self._alerts.update(alerts_for(facts, self.config.alerts, now))
 

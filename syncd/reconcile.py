@@ -26,7 +26,7 @@ from syncd.domain import (
     listing_fields,
     to_plain,
 )
-from syncd.errors import RemoteDriftError
+from syncd.errors import ForbiddenApiError, RemoteDriftError
 from syncd.hemnet import wire
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteImage, RemoteListing
@@ -72,6 +72,9 @@ class ReconcileReport:
     duplicates: list[Duplicate] = field(default_factory=list)
     compared: int = 0  # listings known on both sides
     dry_run: bool = False
+    # Keys left alone this pass: Hemnet has the listing but its answer was unreadable
+    # (reported by the client) or it belongs to another account (403).
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,17 @@ def reconcile(
             if item.key in by_key:
                 _adopt(ctx, item, _keep(by_key[item.key]))
             continue
-        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
+        if item.hemnet_id in remote_all.left_out:
+            # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
+            report.skipped.append(item.key)
+            continue
+        try:
+            found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
+        except ForbiddenApiError as exc:
+            # Another account's now: not gone (recreating would duplicate it), not ours.
+            log.warning("reconcile: %s left alone: %s", item.key, exc)
+            report.skipped.append(item.key)
+            continue
         if found is not None:
             matched[item.key] = found
         elif item.key in by_key:

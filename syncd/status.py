@@ -26,6 +26,7 @@ from syncd.domain import ImageState, Listing, to_plain
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
@@ -315,7 +316,8 @@ class ListingDetail:
 
 
 _REMEDIES: tuple[tuple[type[ApiError], range], ...] = (
-    (AuthenticationApiError, range(401, 404)),
+    (AuthenticationApiError, range(401, 402)),
+    (ForbiddenApiError, range(403, 404)),
     (RemoteDriftError, range(404, 405)),
     (RemoteDriftError, range(409, 410)),
     (RetryableApiError, range(429, 430)),
