@@ -7,7 +7,6 @@ body, a secret or a header.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -152,6 +151,19 @@ def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
     }
 
 
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def create_http_app(
     store: Store | Callable[[], Store],
     config: Config,
@@ -231,21 +243,25 @@ def create_http_app(
             log.exception("webhook: polling listing %s failed", key)
 
     async def webhook_endpoint(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+        # Cheapest refusals first: headers (401), the declared length (413), then the body
+        # read in chunks and dropped past the limit (413), so no sender makes this process
+        # hold more than MAX_WEBHOOK_BYTES however much it sends.
         now_ms = int(clock().timestamp() * 1000)
-        if not webhook.verify(body, dict(request.headers), secrets, now_ms):
-            if not secrets:
-                log.warning("webhook refused: no webhook secrets are configured")
-            else:
-                log.warning("webhook refused: signature or timestamp does not verify")
+        refused = webhook.refusal(request.headers, secrets, now_ms)
+        if refused is not None:
+            log.warning("webhook refused: %s", refused)
             return JSONResponse({"error": "signature does not verify"}, status_code=401)
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        hemnet_id, external_id = webhook.event_listing(payload if isinstance(payload, dict) else {})
+        body = await _read_at_most(request, MAX_WEBHOOK_BYTES)
+        if body is None:
+            log.warning("webhook refused: body larger than %d bytes", MAX_WEBHOOK_BYTES)
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        if not webhook.verify(body, request.headers, secrets, now_ms):
+            log.warning("webhook refused: signature or timestamp does not verify")
+            return JSONResponse({"error": "signature does not verify"}, status_code=401)
+        payload = webhook.parse_event(body)
+        if payload is None:
+            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+        hemnet_id, external_id = webhook.event_listing(payload)
         key = await run_in_threadpool(listing_key_of, hemnet_id, external_id)
         if key is None:
             log.info("webhook: no listing here for hemnet_id=%s", hemnet_id)

@@ -1,0 +1,126 @@
+"""The daemon's own doors as a real process: a webhook flood, the access token on the pages,
+the refusal of a non-loopback listen, and state files only its user can read."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import select
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.system.test_daemon import (
+    SYNCD,
+    DaemonProcess,
+    free_port,
+    syncd,
+    wait_for,
+    write_config,
+)
+
+pytestmark = [pytest.mark.system]
+
+SECRET = "whsec-doors-0001"
+FLOOD_BYTES = 300 * 1024 * 1024
+CHUNK = b'{"data": "' + b"x" * (64 * 1024 - 12) + b'"}'
+RSS_GROWTH_LIMIT_KB = 20 * 1024
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def status_line(data: bytes) -> int:
+    return int(data.split(b"\r\n", 1)[0].split()[1])
+
+
+def flood(port: int, pid: int, headers: dict[str, str]) -> tuple[int, int, int]:
+    """POST up to FLOOD_BYTES chunked to /webhook, made up as it is sent, and stop as soon
+    as an answer arrives: (HTTP status, bytes sent, peak RSS growth of ``pid`` in KiB)."""
+    before = rss_kb(pid)
+    peak = before
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        sock.sendall(
+            f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n{head}\r\n".encode()
+        )
+        framed = f"{len(CHUNK):x}\r\n".encode() + CHUNK + b"\r\n"
+        sent = 0
+        while sent < FLOOD_BYTES:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                break
+            sock.sendall(framed)
+            sent += len(CHUNK)
+            if sent % (16 * len(CHUNK)) == 0:  # every MiB
+                peak = max(peak, rss_kb(pid))
+        else:
+            sock.sendall(b"0\r\n\r\n")
+        answer = sock.recv(4096)
+    peak = max(peak, rss_kb(pid))
+    return status_line(answer), sent, peak - before
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return {
+        "X-Timestamp": str(int(time.time() * 1000)),
+        "X-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+
+
+def start(tmp_path: Path, extra: str, **env: str) -> tuple[DaemonProcess, int]:
+    if not SYNCD.exists():
+        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
+    port = free_port()
+    hemnet = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: no listing is sent
+    config = write_config(tmp_path, hemnet, extra=f'[http]\nlisten = "127.0.0.1:{port}"\n{extra}')
+    result = syncd("--config", str(config), "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    daemon = DaemonProcess(config, env)
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 20, "the daemon's http")
+    except AssertionError:
+        daemon.kill()
+        raise AssertionError(daemon.text()) from None
+    return daemon, port
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def test_a_300_mb_webhook_flood_is_refused_early_without_growing_the_daemon(
+    tmp_path: Path,
+) -> None:
+    daemon, port = start(tmp_path, "", SYNCD_WEBHOOK_SECRETS=SECRET)
+    try:
+        pid = daemon.process.pid
+        url = f"http://127.0.0.1:{port}/webhook"
+        # Warm up the request path, so its first-use allocations are not counted as growth.
+        assert httpx.post(url, content=b"{}").status_code == 401
+        unsigned = flood(port, pid, {})
+        looks_signed = flood(port, pid, {**signed(b"not this body"), "X-Signature": "ab" * 32})
+        nested = b"[" * 30_000 + b"]" * 30_000  # under the size limit, too deep to parse
+        deep = httpx.post(url, content=nested, headers=signed(nested))
+        alive = httpx.get(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        daemon.stop()
+    for (status, sent, growth_kb), expected in ((unsigned, 401), (looks_signed, 413)):
+        assert status == expected
+        assert sent < FLOOD_BYTES // 4, f"answered only after {sent} bytes"
+        assert growth_kb < RSS_GROWTH_LIMIT_KB, f"RSS grew by {growth_kb} KiB"
+    assert deep.status_code == 400
+    assert alive.status_code in (200, 503)
+    assert "Traceback" not in daemon.text()
