@@ -21,7 +21,9 @@ from syncd.config import (
     CONFIG_ENV,
     DEFAULT_CONFIG_PATH,
     find_token,
+    http_access_problems,
     load_config,
+    load_http_token,
     load_webhook_secrets,
 )
 from syncd.errors import ConfigError, MappingError, StateError, SyncdError
@@ -116,6 +118,10 @@ def config_check(invocation: Invocation, file: Path | None) -> None:
     click.echo(f"hemnet token: {found[1] if found else 'not set (needed by run and apply)'}")
     secrets = load_webhook_secrets(config)
     click.echo(f"webhook secrets: {len(secrets)} set")
+    if config.http.listen:
+        token = "set" if load_http_token(config) else "not set (pages open to whoever can connect)"
+        click.echo(f"http access token: {token}")
+    missing.extend(http_access_problems(config))
     if missing:
         raise ConfigError(missing, str(config.source))
 

@@ -7,6 +7,9 @@ body, a secret or a header.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from starlette.routing import Route
 
 from syncd import metrics, webhook
 from syncd.clock import utc_now
-from syncd.config import Config, load_webhook_secrets
+from syncd.config import Config, load_http_token, load_webhook_secrets
 from syncd.progress import Stage
 from syncd.status import (
     StatusRow,
@@ -151,6 +154,46 @@ def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
     }
 
 
+Endpoint = Callable[[Request], Response]
+
+
+def _presented_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer TOKEN``, or the password of Basic auth (what a
+    browser sends after the 401's challenge; the user name is ignored)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2]
+    return None
+
+
+def _guarded(endpoint: Endpoint, token: str | None) -> Endpoint:
+    """``endpoint`` answering 401 unless the request carries ``token`` (when one is set).
+
+    /healthz and /webhook are not guarded: probes carry no token and Hemnet signs instead.
+    """
+    if token is None:
+        return endpoint
+    expected = token.encode("utf-8")
+
+    def guarded(request: Request) -> Response:
+        presented = _presented_token(request)
+        if presented is None or not hmac.compare_digest(presented.encode("utf-8"), expected):
+            return JSONResponse(
+                {"error": "an access token is required (http token)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="syncd", charset="UTF-8"'},
+            )
+        return endpoint(request)
+
+    return guarded
+
+
 async def _read_at_most(request: Request, limit: int) -> bytes | None:
     """The request body, or None as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
@@ -180,6 +223,7 @@ def create_http_app(
     """
     templates = _templates()
     secrets = tuple(s.encode("utf-8") for s in load_webhook_secrets(config))
+    token = load_http_token(config)
 
     def current_store() -> Store:
         return store if isinstance(store, Store) else store()
@@ -275,10 +319,10 @@ def create_http_app(
 
     return Starlette(
         routes=[
-            Route("/", status_page),
-            Route("/listing/{key:path}", listing_page),
+            Route("/", _guarded(status_page, token)),
+            Route("/listing/{key:path}", _guarded(listing_page, token)),
             Route("/healthz", healthz),
-            Route("/metrics", metrics_endpoint),
+            Route("/metrics", _guarded(metrics_endpoint, token)),
             Route("/webhook", webhook_endpoint, methods=["POST"]),
         ]
     )

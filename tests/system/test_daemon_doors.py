@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import select
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -124,3 +125,51 @@ def test_a_300_mb_webhook_flood_is_refused_early_without_growing_the_daemon(
     assert deep.status_code == 400
     assert alive.status_code in (200, 503)
     assert "Traceback" not in daemon.text()
+
+
+def test_config_check_refuses_a_non_loopback_listen_without_the_setting_and_a_token(
+    tmp_path: Path,
+) -> None:
+    if not SYNCD.exists():
+        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
+    hemnet = "http://127.0.0.1:9/v1"
+    open_listen = '[http]\nlisten = "0.0.0.0:8081"\n'
+    config = write_config(tmp_path, hemnet, extra=open_listen)
+    no_setting = syncd("--config", str(config), "config", "check", env={"SYNCD_HTTP_TOKEN": ""})
+    assert no_setting.returncode == 2
+    assert "http.listen: 0.0.0.0 is not a loopback address" in no_setting.stderr
+    config = write_config(tmp_path, hemnet, extra=open_listen + "allow_remote = true\n")
+    no_token = syncd("--config", str(config), "config", "check", env={"SYNCD_HTTP_TOKEN": ""})
+    assert no_token.returncode == 2
+    assert "no access token is set" in no_token.stderr
+    with_token = syncd("--config", str(config), "config", "check", env={"SYNCD_HTTP_TOKEN": "t"})
+    assert with_token.returncode == 0, with_token.stderr
+    assert "http access token: set" in with_token.stdout
+
+
+def test_pages_answer_401_without_the_token_and_state_files_are_private(
+    tmp_path: Path,
+) -> None:
+    token = "page-token-0001"
+    daemon, port = start(tmp_path, "", SYNCD_HTTP_TOKEN=token)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        bare = {path: httpx.get(base + path) for path in ("/", "/listing/A1", "/metrics")}
+        wrong = httpx.get(base + "/", headers={"Authorization": "Bearer nope"})
+        bearer = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
+        basic = httpx.get(base + "/", auth=("anyone", token))
+        probe = httpx.get(base + "/healthz")
+        # While the daemon runs, SQLite's -wal and -shm files exist beside the database.
+        state = tmp_path / "state"
+        files = [state / "syncd.db", state / "syncd.db-wal", state / "syncd.db-shm"]
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in files}
+    finally:
+        daemon.stop()
+    for path, response in bare.items():
+        assert response.status_code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert wrong.status_code == 401
+    assert (bearer.status_code, basic.status_code) == (200, 200)
+    assert probe.status_code in (200, 503)
+    assert modes == {"syncd.db": 0o600, "syncd.db-wal": 0o600, "syncd.db-shm": 0o600}
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
