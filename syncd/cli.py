@@ -28,6 +28,7 @@ from syncd.config import (
 )
 from syncd.errors import ConfigError, MappingError, StateError, SyncdError
 from syncd.formats import load_mapping
+from syncd.logline import OneLineFormatter
 from syncd.store import migrate
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,10 @@ Exit codes:
 
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    # One record, one line, whatever file names or CRM text a message carries.
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})

@@ -173,3 +173,38 @@ def test_pages_answer_401_without_the_token_and_state_files_are_private(
     assert probe.status_code in (200, 503)
     assert modes == {"syncd.db": 0o600, "syncd.db-wal": 0o600, "syncd.db-shm": 0o600}
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
+
+
+def test_the_inbox_survives_long_names_forged_log_lines_symlinks_and_folders(
+    tmp_path: Path,
+) -> None:
+    daemon, _ = start(tmp_path, "")
+    inbox = tmp_path / "inbox"
+    rejected = tmp_path / "state" / "rejected"
+    long_name = "x" * 251 + ".csv"
+    forged = "n.csv\nERROR syncd.apply: forged.csv"
+    outside = tmp_path / "outside.csv"
+    try:
+        wait_for(inbox.is_dir, 10, "the inbox")
+        outside.write_text("objektnummer\n", encoding="utf-8")
+        (inbox / "link.csv").symlink_to(outside)
+        (inbox / "folder.csv").mkdir()
+        (inbox / long_name).write_text("objektnummer\n", encoding="utf-8")
+        (inbox / forged).write_text("not an export\n", encoding="utf-8")
+        wait_for(lambda: not (inbox / long_name).exists(), 20, "the long name to be taken")
+        wait_for(lambda: not (inbox / forged).exists(), 20, "the forged name to be taken")
+        # A file taken after the others: the rescans meanwhile each saw both strangers.
+        (inbox / ".later.csv.part").write_text("objektnummer\n", encoding="utf-8")
+        (inbox / ".later.csv.part").rename(inbox / "later.csv")
+        wait_for(lambda: not (inbox / "later.csv").exists(), 20, "a later file to be taken")
+    finally:
+        daemon.stop()
+    log = daemon.text()
+    assert not any(line.startswith("ERROR syncd.apply: forged") for line in log.splitlines())
+    assert "n.csv\\x0aERROR syncd.apply: forged.csv" in log
+    assert log.count(f"ingest {long_name}: rejected: the file name is 255 bytes long") == 1
+    assert [p for p in rejected.iterdir() if p.name.startswith("x" * 100)]
+    assert log.count("inbox: link.csv is a symlink") == 1
+    assert log.count("inbox: folder.csv is a folder") == 1
+    assert (inbox / "link.csv").is_symlink() and (inbox / "folder.csv").is_dir()
+    assert "Traceback" not in log
