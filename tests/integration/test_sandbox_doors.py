@@ -17,8 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from syncd.sandbox import wire
+from syncd.sandbox.api import ENDPOINTS
 
 SYNCD = Path(sys.executable).parent / "syncd"
 TOKEN = "doors-token-without-a-dot"
@@ -231,3 +240,72 @@ def test_a_client_that_goes_away_mid_body_is_one_quiet_line(sandbox: SandboxProc
     assert "Traceback" not in sandbox.text()
     assert "ERROR" not in sandbox.text()
     assert os.path.getsize(sandbox.log) < 100_000  # no traceback per disconnect either
+
+
+# --- every answer against the contract ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def records(sandbox: SandboxProcess) -> dict[str, str]:
+    """Real records, so fuzzed path parameters reach the rules behind them, not only 404s."""
+    with httpx.Client(base_url=sandbox.base, headers=sandbox.auth) as client:
+        agency_id = client.post("/broker_agencies", json={"brokerAgency": {"name": "F"}}).json()
+        agency = agency_id["brokerAgency"]["id"]
+        made = client.post("/listings", json={"listing": {"brokerAgencyId": agency}}).json()
+        listing = made["listing"]["id"]
+        image = client.post(
+            f"/listings/{listing}/images", json={"image": {"url": "https://img.example/a.png"}}
+        ).json()["image"]["id"]
+        sale_of = client.post("/listings", json={"listing": {"brokerAgencyId": agency}}).json()
+        sale = client.post(
+            f"/listings/{sale_of['listing']['id']}/sale",
+            json={"sale": {"price": 1, "isPricePublic": False}},
+        ).json()["sale"]["id"]
+    return {"agency_id": agency, "listing_id": listing, "image_id": image, "sale_id": sale}
+
+
+@pytest.mark.parametrize("operation", [f"{e.method} {e.path}" for e in ENDPOINTS])
+def test_every_answer_fits_the_schema_it_declares(
+    sandbox: SandboxProcess, records: dict[str, str], operation: str
+) -> None:
+    schema = schemathesis.openapi.from_url(f"http://127.0.0.1:{sandbox.port}/openapi.json")
+    method, path = operation.split(" ", 1)
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+
+    @given(case=schema[path][method].as_strategy())
+    @settings(
+        max_examples=4,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        for name, value in records.items():
+            if case.path_parameters and name in case.path_parameters:
+                case.path_parameters[name] = value
+        case.call_and_validate(headers=sandbox.auth, checks=checks)
+
+    check()
+
+
+def test_the_openapi_declares_every_answer_body_and_error(sandbox: SandboxProcess) -> None:
+    document = httpx.get(f"http://127.0.0.1:{sandbox.port}/openapi.json").json()
+    for endpoint in ENDPOINTS:
+        responses = document["paths"][endpoint.path][endpoint.method.lower()]["responses"]
+        expected = {"400", "401", "403", "404", "405", "409", "413", "422", "429", "500", "503"}
+        if endpoint.body is not None:
+            expected.add("415")
+        assert expected <= set(responses), (endpoint.method, endpoint.path)
+        success = responses[str(endpoint.success)]
+        if endpoint.success == 204:
+            assert "content" not in success
+            continue
+        body = success["content"]["application/json"]["schema"]
+        assert body["type"] == "object" and body["properties"], (endpoint.method, endpoint.path)
+        assert body["additionalProperties"] is False
