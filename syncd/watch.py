@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -313,11 +313,11 @@ class InboxWatcher:
                 continue
             try:
                 # Symlinks are not followed: the inbox must not reach files elsewhere.
-                if not entry.is_file(follow_symlinks=False):
-                    strangers.add(entry.name)
-                    self._report_stranger(entry)
-                    continue
                 stat = entry.stat(follow_symlinks=False)
+                if not S_ISREG(stat.st_mode):
+                    strangers.add(entry.name)
+                    self._report_stranger(entry.name, stat.st_mode)
+                    continue
             except OSError:
                 continue  # vanished between listing and stat
             path = self.inbox / entry.name
@@ -333,13 +333,13 @@ class InboxWatcher:
         # Forgotten once gone, so one that comes back is reported again.
         self._strangers &= strangers
 
-    def _report_stranger(self, entry: os.DirEntry[str]) -> None:
-        if entry.name in self._strangers:
+    def _report_stranger(self, name: str, mode: int) -> None:
+        if name in self._strangers:
             return
-        self._strangers.add(entry.name)
-        kind = "a symlink" if entry.is_symlink() else "a folder" if entry.is_dir() else "not a file"
+        self._strangers.add(name)
+        kind = "a symlink" if S_ISLNK(mode) else "a folder" if S_ISDIR(mode) else "not a file"
         logger.warning(
-            "inbox: %s is %s, not an export file; left where it is and not taken", entry.name, kind
+            "inbox: %s is %s, not an export file; left where it is and not taken", name, kind
         )
 
     def _look_at(self, path: Path) -> None:
@@ -352,6 +352,7 @@ class InboxWatcher:
             return
         if not S_ISREG(stat.st_mode):  # lstat: a symlink is not a regular file here
             self._settle.forget(path)
+            self._report_stranger(path.name, stat.st_mode)
             return
         try:
             marked = self._done_marker and self._marker(path).exists()

@@ -69,7 +69,8 @@ def test_a_control_character_in_a_listing_key_skips_that_record(
     with world.store.read() as session:
         assert listings.get_listing(session, key) is None
         assert listings.get_listing(session, "OK1") is not None
-    receipt = (result.moved_to.parent / (result.moved_to.name + ".result.json")).read_text()  # type: ignore[union-attr]
+    assert result.moved_to is not None
+    receipt = result.moved_to.with_name(result.moved_to.name + ".result.json").read_text()
     assert "contains a control character" in receipt
 
 
