@@ -210,3 +210,16 @@ def test_the_inbox_survives_long_names_forged_log_lines_symlinks_and_folders(
     assert log.count("inbox: folder.csv is a folder") == 1
     assert (inbox / "link.csv").is_symlink() and (inbox / "folder.csv").is_dir()
     assert "Traceback" not in log
+
+
+def test_config_check_refuses_a_rejected_folder_that_is_the_inbox(tmp_path: Path) -> None:
+    if not SYNCD.exists():
+        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
+    config = write_config(tmp_path, "http://127.0.0.1:9/v1")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('state_dir = "state"', 'state_dir = "state"\nrejected = "inbox"')
+    )
+    result = syncd("--config", str(config), "config", "check")
+    assert result.returncode == 2
+    assert f"paths.rejected: must not be the inbox ({tmp_path / 'inbox'})" in result.stderr
