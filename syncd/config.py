@@ -12,7 +12,6 @@ import importlib.resources
 import ipaddress
 import logging
 import os
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -560,6 +559,8 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError([f"config file {path} does not exist"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"config file {path} cannot be read: {exc}"], str(path)) from None
+    import tomllib  # here, not at the top: compiling its patterns slows every CLI start
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
