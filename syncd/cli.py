@@ -20,6 +20,7 @@ from syncd.commands import LazyGroup
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from syncd.errors import ConfigError, MappingError, StateError, SyncdError
+from syncd.logline import OneLineFormatter
 
 # Only what every command needs is imported above; a command's own libraries are imported
 # when it runs (see syncd.commands), so that `syncd --version` or `syncd status` starts at
@@ -45,9 +46,10 @@ Exit codes:
 
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    # One record, one line, whatever file names or CRM text a message carries.
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 @click.group(
@@ -87,7 +89,13 @@ def config_group() -> None:
 @pass_invocation
 def config_check(invocation: Invocation, file: Path | None) -> None:
     """Validate FILE (default: --config) and show resolved paths and mappings."""
-    from syncd.config import find_token, load_config, load_webhook_secrets
+    from syncd.config import (
+        find_token,
+        http_access_problems,
+        load_config,
+        load_http_token,
+        load_webhook_secrets,
+    )
     from syncd.formats import load_mapping
 
     config = load_config(file) if file is not None else invocation.config
@@ -120,6 +128,10 @@ def config_check(invocation: Invocation, file: Path | None) -> None:
     click.echo(f"hemnet token: {found[1] if found else 'not set (needed by run and apply)'}")
     secrets = load_webhook_secrets(config)
     click.echo(f"webhook secrets: {len(secrets)} set")
+    if config.http.listen:
+        token = "set" if load_http_token(config) else "not set (pages open to whoever can connect)"
+        click.echo(f"http access token: {token}")
+    missing.extend(http_access_problems(config))
     if missing:
         raise ConfigError(missing, str(config.source))
 

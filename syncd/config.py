@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib.resources
+import ipaddress
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +28,8 @@ WEBHOOK_SECRETS_ENV = "SYNCD_WEBHOOK_SECRETS"
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # set by systemd for LoadCredential=
 TOKEN_CREDENTIAL = "hemnet-token"  # noqa: S105 (a file name)
 WEBHOOK_SECRETS_CREDENTIAL = "webhook-secrets"
+HTTP_TOKEN_ENV = "SYNCD_HTTP_TOKEN"  # noqa: S105 (a variable name, not a secret)
+HTTP_TOKEN_CREDENTIAL = "http-token"  # noqa: S105 (a file name)
 # in state_dir; written when syncd renews its key
 RENEWED_TOKEN_NAME = "hemnet-token"  # noqa: S105 (a file name)
 
@@ -140,6 +143,10 @@ class FormatRule:
 class HttpConfig:
     listen: str | None = None  # "host:port"
     webhook_secrets_file: Path | None = None
+    # Listening beyond loopback puts the status page on the network: an explicit choice,
+    # and then only with an access token for the pages (see http_access_problems).
+    allow_remote: bool = False
+    token_file: Path | None = None
 
     @property
     def listen_address(self) -> tuple[str, int] | None:
@@ -190,6 +197,11 @@ _SECRET_KEYS = {
         "(comma-separated), the systemd credential "
         f"{WEBHOOK_SECRETS_CREDENTIAL} ($CREDENTIALS_DIRECTORY/{WEBHOOK_SECRETS_CREDENTIAL}) "
         "or point http.webhook_secrets_file at a file"
+    ),
+    "http.token": (
+        f"secrets do not belong in the config file: set env {HTTP_TOKEN_ENV}, the systemd "
+        f"credential {HTTP_TOKEN_CREDENTIAL} ($CREDENTIALS_DIRECTORY/{HTTP_TOKEN_CREDENTIAL}) "
+        "or point http.token_file at a file readable only by syncd"
     ),
 }
 
@@ -347,6 +359,10 @@ def _read_paths(s: _Section) -> PathsConfig | None:
     mappings_dir = s.path("mappings_dir", bundled_mappings_dir())
     migrations_dir = s.path("migrations_dir", bundled_migrations_dir())
     s.finish()
+    # Moving a file from the inbox into the inbox would take it again, for ever.
+    for name, folder in (("archive", archive), ("rejected", rejected)):
+        if isinstance(folder, Path) and isinstance(inbox, Path) and folder == inbox:
+            s.problem(name, f"must not be the inbox ({inbox}): its files would be taken again")
     values = (inbox, archive, rejected, state_dir, database, mappings_dir, migrations_dir)
     if not all(isinstance(v, Path) for v in values):
         return None
@@ -476,14 +492,38 @@ def _read_formats(
     return tuple(rules)
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to anything
+
+
 def _read_http(s: _Section) -> HttpConfig:
     listen = s.string("listen", None)
+    allow_remote = s.boolean("allow_remote", False)
     if isinstance(listen, str) and listen.strip():
         host, sep, port = listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             s.problem("listen", f'must be "host:port" such as "127.0.0.1:8081", got {listen!r}')
             listen = None
-    out = HttpConfig(listen=listen, webhook_secrets_file=s.path("webhook_secrets_file", None))
+        elif not is_loopback(host) and allow_remote is not True:
+            s.problem(
+                "listen",
+                f"{host} is not a loopback address, so the status page would be reachable "
+                'from the network: listen on "127.0.0.1:PORT", or set http.allow_remote = true '
+                f"and an access token (env {HTTP_TOKEN_ENV}, http.token_file or the systemd "
+                f"credential {HTTP_TOKEN_CREDENTIAL})",
+            )
+    out = HttpConfig(
+        listen=listen,
+        webhook_secrets_file=s.path("webhook_secrets_file", None),
+        allow_remote=allow_remote is True,
+        token_file=s.path("token_file", None),
+    )
     s.finish()
     return out
 
@@ -647,3 +687,34 @@ def load_webhook_secrets(
         credential = Path(env[CREDENTIALS_ENV]) / WEBHOOK_SECRETS_CREDENTIAL
         raw = _read_secret_file(credential) or ""
     return tuple(s.strip() for s in raw.replace("\n", ",").split(",") if s.strip())
+
+
+def load_http_token(config: Config, environ: Mapping[str, str] | None = None) -> str | None:
+    """The access token for the status page and /metrics; None when none is configured.
+
+    Env first, then http.token_file, then the systemd credential (as for the Hemnet token).
+    """
+    env = os.environ if environ is None else environ
+    from_env = env.get(HTTP_TOKEN_ENV, "").strip()
+    if from_env:
+        return from_env
+    if config.http.token_file is not None:
+        from_file = _read_secret_file(config.http.token_file)
+        if from_file:
+            return from_file
+    if env.get(CREDENTIALS_ENV):
+        return _read_secret_file(Path(env[CREDENTIALS_ENV]) / HTTP_TOKEN_CREDENTIAL)
+    return None
+
+
+def http_access_problems(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why the daemon must not serve http as configured: a non-loopback listen (allowed by
+    http.allow_remote) without an access token would show every listing to the network."""
+    address = config.http.listen_address
+    if address is None or is_loopback(address[0]) or load_http_token(config, environ):
+        return []
+    return [
+        f"http.listen: {config.http.listen} is reachable from the network but no access "
+        f"token is set: set env {HTTP_TOKEN_ENV}, http.token_file or the systemd credential "
+        f"{HTTP_TOKEN_CREDENTIAL}"
+    ]

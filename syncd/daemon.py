@@ -28,7 +28,7 @@ from syncd.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.apply import Applier, api_observer
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
-from syncd.config import Config, load_config
+from syncd.config import Config, http_access_problems, load_config
 from syncd.errors import ConfigError
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
@@ -456,6 +456,9 @@ class Daemon:
         address = config.http.listen_address
         if address is None:
             return
+        refused = http_access_problems(config)
+        if refused:
+            raise ConfigError(refused)
         app = create_http_app(
             lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
         )

@@ -252,6 +252,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (OWASP, "CSV Injection"); CRM text such as a title "=HYPERLINK(...)" must stay text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet shows as text: a string that would start a
+    formula gets a leading apostrophe (OWASP's advice); other values are unchanged."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
     """Write status.json and status.csv into ``directory`` for CRMs that read files."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -264,12 +279,7 @@ def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(
-            {
-                key: ("true" if value else "false") if isinstance(value, bool) else value
-                for key, value in record.items()
-            }
-        )
+        writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
     _write_atomically(directory / STATUS_CSV, buffer.getvalue())
 
 

@@ -106,6 +106,9 @@ def sandbox(**options: object) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    # Run as 'syncd sandbox', the CLI has configured logging already (and basicConfig then
+    # does nothing): --log-level must still decide what the sandbox logs.
+    logging.getLogger().setLevel(settings.log_level.upper())
     app = create_app(settings)
     token: str = app.state.sandbox.bootstrap_token
     if settings.token_file is not None:

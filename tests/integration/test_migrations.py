@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,23 @@ def test_upgrade_creates_every_table_at_head_in_wal_mode(tmp_path: Path) -> None
     assert table_names(db) == TABLES
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_new_database_is_private_and_an_old_readable_one_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "state" / "syncd.db"
+    migrate.upgrade(db)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    with caplog.at_level(logging.WARNING), open_store(db):
+        pass
+    assert "readable by other users" not in caplog.text
+    db.chmod(0o644)  # as an older syncd created it
+    with caplog.at_level(logging.WARNING), open_store(db):
+        pass
+    assert f"state database {db} is readable by other users (mode 0644)" in caplog.text
+    assert stat.S_IMODE(db.stat().st_mode) == 0o644  # warned about, not changed
 
 
 def test_models_match_the_migrations(db_path: Path) -> None:

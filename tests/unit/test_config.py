@@ -14,7 +14,9 @@ from syncd.config import (
     PlanPolicy,
     bundled_mappings_dir,
     find_token,
+    http_access_problems,
     load_config,
+    load_http_token,
     load_token,
     load_webhook_secrets,
     parse_config,
@@ -175,6 +177,7 @@ def test_poll_intervals_must_be_ordered() -> None:
     [
         ("hemnet", "token", "SYNCD_HEMNET_TOKEN"),
         ("http", "webhook_secrets", "SYNCD_WEBHOOK_SECRETS"),
+        ("http", "token", "SYNCD_HTTP_TOKEN"),
     ],
 )
 def test_a_secret_in_the_toml_is_an_error_saying_where_it_belongs(
@@ -277,3 +280,45 @@ def test_webhook_secrets_from_env_then_file(tmp_path: Path) -> None:
     )
     assert load_webhook_secrets(config, {}) == ("one", "two")
     assert load_webhook_secrets(with_state(tmp_path), {}) == ()
+
+
+@pytest.mark.parametrize("folder", ["archive", "rejected"])
+def test_archive_or_rejected_being_the_inbox_is_refused(folder: str) -> None:
+    found = problems(MINIMAL + f'{folder} = "in"\n')
+    assert found == [
+        f"paths.{folder}: must not be the inbox ({BASE / 'in'}): its files would be taken again"
+    ]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "[::]", "192.168.1.20", "syncd.example"])
+def test_a_non_loopback_listen_needs_allow_remote(host: str) -> None:
+    found = problems(MINIMAL + f'[http]\nlisten = "{host}:8081"\n')
+    assert len(found) == 1
+    assert found[0].startswith(f"http.listen: {host} is not a loopback address")
+    assert "allow_remote" in found[0] and "SYNCD_HTTP_TOKEN" in found[0]
+    config = parse(MINIMAL + f'[http]\nlisten = "{host}:8081"\nallow_remote = true\n')
+    assert config.http.allow_remote
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_a_loopback_listen_needs_nothing_more(host: str) -> None:
+    config = parse(MINIMAL + f'[http]\nlisten = "{host}:8081"\n')
+    assert http_access_problems(config, {}) == []
+
+
+def test_a_remote_listen_is_refused_until_an_access_token_is_set(tmp_path: Path) -> None:
+    remote = '[http]\nlisten = "0.0.0.0:8081"\nallow_remote = true\n'
+    config = with_state(tmp_path, remote)
+    (refused,) = http_access_problems(config, {})
+    assert "no access token" in refused and "SYNCD_HTTP_TOKEN" in refused
+    assert http_access_problems(config, {"SYNCD_HTTP_TOKEN": "t0ken"}) == []
+    (tmp_path / "http-token").write_text("from-file\n", encoding="utf-8")
+    with_file = with_state(tmp_path, remote + "token_file = 'http-token'\n")
+    assert load_http_token(with_file, {}) == "from-file"
+    assert http_access_problems(with_file, {}) == []
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "http-token").write_text("from-credential", encoding="utf-8")
+    assert load_http_token(config, {"CREDENTIALS_DIRECTORY": str(credentials)}) == (
+        "from-credential"
+    )
