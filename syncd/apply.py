@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd import metrics
+from syncd.adopt import oldest, record_adoption
 from syncd.budget import Backoff, TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, SyncConfig
@@ -223,6 +224,10 @@ class _Done:
     record: Callable[[Session, datetime], None]
     hemnet_id: str | None = None
     data: dict[str, Any] | None = None
+    durable: bool = False  # commit the outcome with a full sync
+    # The listing's later ops of this pass were planned on what is no longer true (an
+    # adoption brought Hemnet's images): they wait for the next plan, which comes at once.
+    replan: bool = False
 
 
 def _open_operation(row: OperationRow) -> OpenOperation:
@@ -423,11 +428,16 @@ class Applier:
                     "remove the others)",
                     key,
                     len(found),
-                    found[0].hemnet_id,
+                    oldest(found).hemnet_id,
                 )
-            remote = found[0]
+            remote = oldest(found)
             sent = listing_from_plain(payload["listing"])
-            self._settled(row, _created(key, sent, remote), remote.hemnet_id)
+            images = self.client.list_images(remote.hemnet_id)
+            self._settled(
+                row,
+                _adopted(key, sent, remote, images, "created earlier, answer lost"),
+                remote.hemnet_id,
+            )
             return
         assert hemnet_id is not None
         if row.kind == AddImage.kind:
@@ -642,7 +652,7 @@ class Applier:
         seconds = time.perf_counter() - started
         self._crash_point(op.kind, "after_call")
         now = self.clock()
-        with self._write() as session:
+        with self._write(durable=done.durable) as session:
             done.record(session, now)
             record_outcome(session, job.op_id, OpStatus.SUCCEEDED, now, outcome=done.data)
             record_event(session, op.kind, op.describe(), now, listing_key=op.listing_key)
@@ -655,6 +665,9 @@ class Applier:
         )
         metrics.OPERATIONS.labels(op.kind, "succeeded").inc()
         tally.add("succeeded")
+        if done.replan:
+            tally.retry_at(now)
+            return "replan"
         return "succeeded"
 
     def _failed(
@@ -768,6 +781,14 @@ class Applier:
             body = listing_body(op.listing, agency_id)
 
             def create() -> _Done:
+                # Hemnet has no DELETE for listings, so a duplicate is permanent: one it holds
+                # under our key already (another integration's, or made before syncd ran)
+                # is adopted. The lookup is a read, so repeating it after a crash is safe.
+                adopted = self._adopt_existing(key, op.listing)
+                if adopted is not None:
+                    return adopted
+                if not self._take_budget():
+                    raise _Stopped  # left in flight: the next pass settles it by reading back
                 remote = c.create_listing(body)
                 return _Done(_created(key, op.listing, remote), remote.hemnet_id)
 
@@ -829,6 +850,38 @@ class Applier:
             return sell
         raise AssertionError(f"apply does not know op kind {op.kind}")
 
+    def _adopt_existing(self, key: str, want: Listing) -> _Done | None:
+        """Hemnet's listing with our key as externalId, to be followed instead of created."""
+        found = self.client.list_listings(external_id=key)
+        if not found:
+            return None
+        remote = oldest(found)
+        if len(found) > 1:
+            log.error(
+                "listing_key=%s has %d listings on Hemnet; adopting the oldest, %s "
+                "(reconcile reports the others)",
+                key,
+                len(found),
+                remote.hemnet_id,
+            )
+        if not self._take_budget():
+            raise _Stopped
+        images = self.client.list_images(remote.hemnet_id)
+        log.warning(
+            "listing_key=%s is already on Hemnet as %s: adopted, not created again",
+            key,
+            remote.hemnet_id,
+        )
+        # Durable: a lost adoption would be settled by reading back anyway, but an operator
+        # who saw "adopted" must not find it undone after a power loss.
+        return _Done(
+            _adopted(key, want, remote, images, "already on Hemnet before syncd created it"),
+            remote.hemnet_id,
+            {"adopted": remote.hemnet_id},
+            durable=True,
+            replan=True,
+        )
+
     def _agency_id(self, agency_key: str) -> str:
         with self.store.read() as session:
             row = get_agency(session, agency_key)
@@ -881,6 +934,15 @@ def _created(key: str, sent: Listing, remote: RemoteListing) -> Callable[[Sessio
     def record(session: Session, now: datetime) -> None:
         record_sent(session, key, now, hemnet_id=remote.hemnet_id, sent=sent)
         store_remote_state(session, key, remote, now)
+
+    return record
+
+
+def _adopted(
+    key: str, want: Listing, remote: RemoteListing, images: list[RemoteImage], why: str
+) -> Callable[[Session, datetime], None]:
+    def record(session: Session, now: datetime) -> None:
+        record_adoption(session, key, remote, desired=want, images=images, now=now, why=why)
 
     return record
 

@@ -18,18 +18,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from syncd.adopt import oldest, record_adoption
 from syncd.config import Config
 from syncd.domain import (
     LISTING_FIELDS,
-    KnownImage,
     Listing,
     listing_fields,
     to_plain,
 )
 from syncd.errors import RemoteDriftError
-from syncd.hemnet import wire
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteImage, RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
 from syncd.poll import record_listing_state, schedule, update_approval_gauge
 from syncd.store import events, listings
@@ -128,7 +127,7 @@ def reconcile(
     for item in sorted(known.values(), key=lambda k: k.key):
         if item.hemnet_id is None:
             if item.key in by_key:
-                _adopt(ctx, item, _keep(by_key[item.key]))
+                _adopt(ctx, item, oldest(by_key[item.key]))
             continue
         found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
         if found is not None:
@@ -136,7 +135,7 @@ def reconcile(
         elif item.key in by_key:
             # Gone, but Hemnet has another listing with our key: follow that one instead.
             _forget(ctx, item, recreate=False)
-            _adopt(ctx, item, _keep(by_key[item.key]))
+            _adopt(ctx, item, oldest(by_key[item.key]))
         else:
             _forget(ctx, item, recreate=True)
 
@@ -164,21 +163,9 @@ def _known(state: ListingState) -> _Known:
     )
 
 
-def _created_order(remote: RemoteListing) -> tuple[str, int, str]:
-    # ISO-8601 UTC stamps sort as text; numeric ids break ties the way they were issued.
-    stamp = str(remote.raw.get(wire.CREATED_AT) or "")
-    number = int(remote.hemnet_id) if remote.hemnet_id.isdigit() else 0
-    return stamp, number, remote.hemnet_id
-
-
-def _keep(group: Sequence[RemoteListing]) -> RemoteListing:
-    """The oldest of several listings with one externalId: the others came from retries."""
-    return min(group, key=_created_order)
-
-
 def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -> Duplicate:
     ids = {r.hemnet_id for r in group}
-    kept = followed if followed in ids else _keep(group).hemnet_id
+    kept = followed if followed in ids else oldest(group).hemnet_id
     others = tuple(sorted(ids - {str(kept)}, key=lambda i: (len(i), i)))
     return Duplicate(key, str(kept), others)
 
@@ -196,7 +183,8 @@ def _confirm_gone(client: HemnetClient, item: _Known) -> RemoteListing | None:
 
 
 def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
-    """A listing Hemnet has under our key but syncd never heard back about (a lost create)."""
+    """A listing Hemnet has under our key but syncd never heard back about (a lost create,
+    or one made before syncd, by another integration)."""
     store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
     report.adopted.append(item.key)
     if not report.dry_run:
@@ -207,23 +195,14 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
             if row is None or row.hemnet_id is not None or taken is not None:
                 report.adopted.remove(item.key)  # apply recorded it meanwhile
                 return
-            sent = _as_hemnet_has_it(item.desired, remote)
-            listings.record_seen_on_hemnet(
-                session, item.key, now, sent=sent, hemnet_id=remote.hemnet_id
-            )
-            _save_images(session, item, images, now)
-            record_listing_state(session, item.key, remote, now)
-            message = (
-                f"adopted Hemnet listing {remote.hemnet_id} (created earlier, answer lost) "
-                f"with {len(images)} image(s) instead of creating it again"
-            )
-            events.record_event(
+            record_adoption(
                 session,
-                "adopted",
-                message,
-                now,
-                listing_key=item.key,
-                data={"hemnet_id": remote.hemnet_id},
+                item.key,
+                remote,
+                desired=item.desired,
+                images=images,
+                now=now,
+                why="found by reconcile",
             )
             schedule(session, row, now, config)
     log.warning(
@@ -232,38 +211,6 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
         "would adopt" if report.dry_run else "adopted",
         remote.hemnet_id,
     )
-
-
-def _as_hemnet_has_it(desired: Listing | None, remote: RemoteListing) -> Listing | None:
-    """The listing body Hemnet holds, as the known ``sent`` state: the next plan then
-    updates only the fields that differ from the CRM's."""
-    if desired is None:
-        return None
-    try:
-        fields = listing_fields_from(remote.raw)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("%s: Hemnet's listing body cannot be read (%s)", desired.listing_key, exc)
-        return None
-    return dataclasses.replace(desired, **fields)
-
-
-def _save_images(
-    session: Session, item: _Known, images: Sequence[RemoteImage], now: datetime
-) -> None:
-    # Hemnet knows no revisions: an adopted image is taken as the one the CRM names now,
-    # so it is not uploaded again (a lost create is minutes old, not a different picture).
-    revisions = {img.url: img.revision for img in item.desired.images} if item.desired else {}
-    for index, img in enumerate(images):
-        known = KnownImage(
-            url=img.url,
-            image_id=img.image_id,
-            state=img.state,
-            order=img.position if img.position is not None else index,
-            caption=img.caption,
-            revision=revisions.get(img.url),
-            state_message=img.state_message,
-        )
-        listings.save_known_image(session, item.key, known, now, is_floor_plan=img.is_floor_plan)
 
 
 def _forget(ctx: _Pass, item: _Known, *, recreate: bool) -> None:
