@@ -398,7 +398,7 @@ class Daemon:
     def _reconcile(self) -> None:
         services = self._services
         report = reconcile(self._store, services.client, services.config, self._clock())
-        if report.adopted or report.recreated or report.drift:
+        if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
 
     def _check_key(self) -> None:
