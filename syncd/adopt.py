@@ -105,9 +105,23 @@ def record_adoption(
 ) -> None:
     """Follow Hemnet's ``remote`` listing as ``key``'s: id, body, images, state, an event.
 
-    Runs inside the caller's transaction; the caller has checked that the listing has no
-    hemnet_id yet and that no other listing follows ``remote``.
+    Runs inside the caller's transaction. When another listing already follows ``remote``
+    (its externalId was changed on Hemnet), nothing is adopted: the listing is marked
+    refused, so it is neither created nor looked up again until the CRM changes it or an
+    operator runs 'syncd retry KEY'.
     """
+    taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+    if taken is not None and taken.listing_key != key:
+        row = listings.get_listing(session, key)
+        why_not = (
+            f"Hemnet's listing {remote.hemnet_id} carries this key as externalId, but syncd "
+            f"follows it as {taken.listing_key}; not adopted and not created (resolve by hand)"
+        )
+        log.error("%s: %s", key, why_not)
+        if row is not None:
+            listings.record_failure(session, key, why_not, now, row.content_hash)
+        events.record_event(session, "not_adopted", why_not, now, listing_key=key)
+        return
     agencies = {
         agency.hemnet_id: agency.key for agency in listings.known_agencies(session).values()
     }
