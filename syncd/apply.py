@@ -621,24 +621,17 @@ class Applier:
         # The token is taken after that commit, right before the call: a commit waiting
         # for the write lock between the two made Hemnet see calls bunched and answer 429.
         if not self._take_budget():
-            with self._write() as session:
-                # Nothing was sent: the op is an intent again, due at once.
-                status, request_id, error = before
-                record_outcome(
-                    session,
-                    job.op_id,
-                    OpStatus.INTENT,
-                    self.clock(),
-                    http_status=status,
-                    request_id=request_id,
-                    error=error,
-                )
+            self._nothing_sent(job.op_id, before)
             raise _Stopped
         self._crash_point(op.kind, "before_call")
         started = time.perf_counter()
         try:
             try:
                 done = call()
+            except _Stopped:
+                # Raised only before a write (a create after its lookup): nothing to settle.
+                self._nothing_sent(job.op_id, before)
+                raise
             except AuthenticationApiError:
                 # 401: the key may be renewed; the request was not acted on, so one retry.
                 if self.renew_key is None or not self.renew_key():
@@ -669,6 +662,20 @@ class Applier:
             tally.retry_at(now)
             return "replan"
         return "succeeded"
+
+    def _nothing_sent(self, op_id: int, before: tuple[int | None, str | None, str | None]) -> None:
+        """Stopped before anything was written: the op is an intent again, due at once."""
+        status, request_id, error = before
+        with self._write() as session:
+            record_outcome(
+                session,
+                op_id,
+                OpStatus.INTENT,
+                self.clock(),
+                http_status=status,
+                request_id=request_id,
+                error=error,
+            )
 
     def _failed(
         self, job: _Job, exc: ApiError, attempts: int, seconds: float, tally: _Tally
@@ -788,7 +795,7 @@ class Applier:
                 if adopted is not None:
                     return adopted
                 if not self._take_budget():
-                    raise _Stopped  # left in flight: the next pass settles it by reading back
+                    raise _Stopped
                 remote = c.create_listing(body)
                 return _Done(_created(key, op.listing, remote), remote.hemnet_id)
 
@@ -918,7 +925,8 @@ class Applier:
 
 
 class _Stopped(Exception):
-    """stop() was called before the call was made: nothing was sent."""
+    """stop() was called before a write was sent (at most a read went out): nothing to
+    settle. Raised nowhere after a write, so the op can simply be an intent again."""
 
 
 # --- recording outcomes (each runs inside the outcome's transaction) ---------------------

@@ -65,10 +65,18 @@ def repair(
     store: Store,
     client: HemnetClient,
     found: ExtraImages,
+    *,
     remote: Sequence[RemoteImage],
+    desired: Listing | None,
     now: datetime,
 ) -> ExtraImages:
-    """Delete the copies, record the untracked images as known, and say so in an event."""
+    """Delete the copies, record the untracked images as known, and say so in an event.
+
+    An untracked image the CRM names is taken as the CRM's current revision, as an adopted
+    one is (``adopt.save_images``): it is usually an add whose answer was lost, and Hemnet
+    knows no revisions, so anything else would upload it once more.
+    """
+    revisions = {img.url: img.revision for img in desired.images} if desired else {}
     removed: list[str] = []
     failure = None
     for image_id in found.copies:
@@ -98,7 +106,7 @@ def repair(
                 state=img.state,
                 order=img.position if img.position is not None else 0,
                 caption=img.caption,
-                revision=None,  # unknown: the next plan replaces it if the CRM names it
+                revision=revisions.get(url),
                 state_message=img.state_message,
             )
             listings.save_known_image(

@@ -394,7 +394,9 @@ def _audit_images(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
     if found is None:
         return
     if not ctx.report.dry_run:
-        found = image_audit.repair(ctx.store, ctx.client, found, images, ctx.now)
+        found = image_audit.repair(
+            ctx.store, ctx.client, found, remote=images, desired=item.desired, now=ctx.now
+        )
     removed = None if ctx.report.dry_run else len(found.removed)
     log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))
     ctx.report.extra_images.append(found)
