@@ -274,14 +274,14 @@ def test_a_listing_moved_to_another_agency_is_flagged_everywhere(
     inbox = tmp_path / "inbox"
     daemon = start_daemon(config)
     crm_drop(inbox, "export-1.csv", crm_row("M1"), crm_row("M2"))
-    wait_for(lambda: stage(inbox, "M1") == "visible", 60, "M1 visible")
+    hemnet_id_of(inbox, "M1")
     first_agency = hemnet.by_key()["M1"][0]["brokerAgencyId"]
 
     crm_drop(inbox, "export-2.csv", crm_row("M1", agency="byra-2"), crm_row("M2"))
     wait_for(lambda: stage(inbox, "M1") == "conflict", 30, "M1 shown as a conflict")
     record = status_of(inbox)["M1"]
     assert "moved to agency byra-2 in the CRM" in record["next_action"]
-    assert stage(inbox, "M2") == "visible"
+    wait_for(lambda: stage(inbox, "M2") == "visible", 60, "M2 visible")  # the other goes on
     assert daemon.stop() == 0
 
     shown = show(config, "M1")
@@ -297,7 +297,6 @@ def test_a_listing_moved_to_another_agency_is_flagged_everywhere(
     assert "M1" in report.stdout
     # Hemnet does not let a listing change agency (ASSUMED): nothing was sent to move it.
     assert [item["brokerAgencyId"] for item in hemnet.by_key()["M1"]] == [first_agency]
-    assert hemnet.by_key()["M1"][0]["isVisible"]
 
 
 def test_sold_listings_that_drift_are_found_and_shown_as_conflicts(
