@@ -192,7 +192,9 @@ class Daemon:
     def _start(self) -> None:
         config = self.config
         now = self._clock()
-        later = now + timedelta(seconds=FIRST_RECONCILE_AFTER_S)
+        # An operator who asks for a shorter interval wants the first comparison as soon.
+        first_s = min(FIRST_RECONCILE_AFTER_S, config.sync.reconcile_interval_s)
+        later = now + timedelta(seconds=first_s)
         self._scheduler.every(KEY_CHECK, self._check_key, KEY_CHECK_INTERVAL_S, first_at=now)
         self._scheduler.every(SYNC, self._sync, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(POLL, self._poll, config.sync.poll_interval_slow_s, first_at=now)
@@ -396,7 +398,7 @@ class Daemon:
     def _reconcile(self) -> None:
         services = self._services
         report = reconcile(self._store, services.client, services.config, self._clock())
-        if report.adopted or report.recreated or report.drift:
+        if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
 
     def _check_key(self) -> None:

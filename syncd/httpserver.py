@@ -46,6 +46,7 @@ MAX_WEBHOOK_BYTES = 64 * 1024  # Hemnet's events are a few hundred bytes
 
 # Listings that need the operator come first on the status page.
 ATTENTION_ORDER: tuple[Stage, ...] = (
+    Stage.CONFLICT,
     Stage.FAILED,
     Stage.IMAGE_FAILED,
     Stage.HELD,
@@ -63,6 +64,7 @@ ATTENTION_ORDER: tuple[Stage, ...] = (
 )
 # The colour family of each stage on the page (CSS classes tone-*).
 STAGE_TONE: dict[Stage, str] = {
+    Stage.CONFLICT: "bad",
     Stage.FAILED: "bad",
     Stage.IMAGE_FAILED: "bad",
     Stage.HELD: "warn",

@@ -47,7 +47,7 @@ from syncd.ops import (
     UpdateListing,
     Waiting,
 )
-from syncd.progress import publish_blockers
+from syncd.progress import conflicts, publish_blockers
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +141,12 @@ def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) 
     if have.rejected_hash is not None and have.rejected_hash == content_hash(want):
         out.wait(key, REJECTED_REASON)
         return out
+    # What no op can settle (a changed sale, a moved agency) waits for an operator; the
+    # rest of the listing is planned as usual, unless it is sold.
+    for conflict in conflicts(want, have):
+        out.wait(key, conflict)
     if have.sold is not None:
         # Nothing may reach a sold listing: updates fail, republishing deletes the sale.
-        if want.status is not ListingStatus.SOLD:
-            out.wait(key, f"sold on Hemnet; syncd cannot put it back as {want.status.value}")
-        elif want.sale != have.sold:
-            out.wait(
-                key,
-                "the CRM's sale differs from the one reported; Hemnet has no way "
-                "to change a reported sale",
-            )
         return out
     if want.status is ListingStatus.SOLD:
         if want.sale is None:

@@ -197,6 +197,15 @@ class Poller:
         remote_by_url: dict[str, RemoteImage] = {}
         for img in remote_all:
             remote_by_url.setdefault(img.url, img)
+        if len(remote_by_url) < len(remote_all):
+            # Said at once, though only reconcile repairs it: the views count one per URL.
+            log.warning(
+                "Hemnet listing %s holds %d image(s) for %d source URL(s); the next "
+                "reconcile deletes the copies",
+                hemnet_id,
+                len(remote_all),
+                len(remote_by_url),
+            )
         reads: list[_ImageRead] = []
         for known in tracked:
             # By id; by source URL when the id is not Hemnet's (anything else would have the

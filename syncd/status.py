@@ -31,7 +31,14 @@ from syncd.errors import (
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.progress import Stage, awaiting_approval_for, next_action, publish_blockers, stage_of
+from syncd.progress import (
+    Stage,
+    awaiting_approval_for,
+    conflicts,
+    next_action,
+    publish_blockers,
+    stage_of,
+)
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
@@ -152,6 +159,10 @@ def _build_row(
         if desired is not None and stage is Stage.WAITING_FOR_DATA
         else ()
     )
+    hint = next_action(stage)
+    if stage is Stage.CONFLICT:
+        # The conflict itself, so that status.json and status.csv say what to resolve.
+        hint = "resolve by hand: " + "; ".join(conflicts(desired, known))
     return StatusRow(
         listing_key=state.listing_key,
         address=_address(shown),
@@ -167,7 +178,7 @@ def _build_row(
         awaiting_approval_s=waited,
         hemnet_url=state.public_url,
         last_error=state.last_error,
-        next_action=next_action(stage),
+        next_action=hint,
         updated_at=state.updated_at,
         blockers=blockers,
     )
@@ -421,10 +432,13 @@ def listing_detail(
         if row.last_error or last_failed_op
         else None
     )
+    # In step means nothing is left to do, which a conflict never is (its sale, status and
+    # agency are outside the content hash).
+    in_conflict = {"in_step": False} if status.stage is Stage.CONFLICT else {}
     return ListingDetail(
         row=status,
         desired=_without_secrets(to_plain(desired)) if desired else None,
-        known=_known_facts(row),
+        known=_known_facts(row) | in_conflict,
         images=tuple(
             ImageLine(
                 url=img.url,

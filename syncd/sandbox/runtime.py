@@ -53,6 +53,9 @@ class Faults:
     fault_429: float = 0.0
     fault_drop: float = 0.0
     latency_ms: float = 0.0
+    # Accept-then-drop for writes only: a lost answer to a create whose lookup (a GET)
+    # went through, as syncd's lookup before every create needs to be tested.
+    fault_drop_write: float = 0.0
 
     def as_json(self) -> dict[str, float]:
         return asdict(self)
