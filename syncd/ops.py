@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from syncd.domain import (
@@ -261,6 +262,8 @@ class Waiting:
 
     listing_key: str
     reason: str
+    # When waiting ends by itself (a removal's grace period): the next pass is due then.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -274,3 +277,8 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not self.ops
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a waiting listing needs a pass without anything else changing."""
+        return min((w.due_at for w in self.waiting if w.due_at is not None), default=None)

@@ -94,8 +94,8 @@ class _Out:
     ops: list[Operation] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
 
-    def wait(self, key: str, reason: str) -> None:
-        self.waiting.append(Waiting(key, reason))
+    def wait(self, key: str, reason: str, due_at: datetime | None = None) -> None:
+        self.waiting.append(Waiting(key, reason, due_at))
 
 
 def plan(
@@ -437,6 +437,7 @@ def _plan_removals(
                     key,
                     f"missing from the full export since {since:%Y-%m-%d %H:%M}; unpublished "
                     f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
+                    due_at=since + grace,
                 )
     return result
 
