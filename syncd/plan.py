@@ -147,7 +147,10 @@ def _plan_agencies(
         if listing.agency_key in desired.agencies:
             needed.add(listing.agency_key)
         else:
-            blocked[key] = f"agency {listing.agency_key!r} is not described by any export"
+            blocked[key] = (
+                f"agency {listing.agency_key!r} has no name: map agency.name in the export's "
+                f"mapping or add [agencies.{listing.agency_key}] to the config"
+            )
     ops = [EnsureAgency(None, agency=desired.agencies[k]) for k in sorted(needed)]
     return ops, blocked
 

@@ -154,10 +154,10 @@ CASES = {
         kinds=["ensure_agency", "create_listing", "add_image", "add_image"],
         waiting=["waiting"],
     ),
-    "new under an agency no export describes: wait": Case(
+    "new under an agency neither export nor config names: wait, saying how to name it": Case(
         [listing(agency_key="AG9")],
         agencies={},
-        waiting=["agency 'AG9' is not described"],
+        waiting=["agency 'AG9' has no name: map agency.name"],
     ),
     "sold before it reached Hemnet: nothing sent": Case(
         [listing(status=ListingStatus.SOLD, sale=SALE)], waiting=["sold before it ever reached"]
