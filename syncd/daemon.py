@@ -51,8 +51,9 @@ logger = logging.getLogger(__name__)
 SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
 STATUS = "status"
 
-# ASSUMED: a sync pass runs after every ingest and at every retry time anyway; this slow
-# interval only catches what nothing else asked for (an operator's 'syncd hold release').
+# ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
+# ends and after an operator's request anyway; this slow interval only catches what nothing
+# else asked for (say, a state changed by hand).
 SYNC_SAFETY_INTERVAL_S = 600.0
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0

@@ -1,6 +1,7 @@
-"""One writer per state database, as real processes: a second daemon refuses to start, a
-SIGKILLed daemon's lock does not outlive it, commands hand their requests to the running
-daemon (which acts within seconds), and a removal happens when its grace period ends."""
+"""Real daemon and sandbox processes: one writer per state database (a second daemon
+refuses to start, a SIGKILLed daemon's lock does not outlive it, commands hand their
+requests to the running daemon, which acts within seconds), a removal happens when its
+grace period ends, and agencies are named by the export or the config, never by their key."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from syncd.config import bundled_mappings_dir
 from tests.system.test_daemon import (
     SYNCD,
     TOKEN,
@@ -323,3 +325,107 @@ def _open_hold(directory: Path) -> int | None:
             "SELECT id FROM holds WHERE released_at IS NULL ORDER BY id"
         ).fetchone()
     return None if found is None else int(found[0])
+
+
+# --- agencies are named by the export or the config ----------------------------------------
+
+AGENCY_HEADER = (
+    "objektnummer;maklarbyra;maklarbyra_namn;maklarbyra_orgnr;status;gatuadress;postnummer;"
+    "ort;utgangspris;boendeform;bild_1"
+)
+
+
+def agency_row(key: str, agency: str, name: str = "", org: str = "") -> str:
+    return (
+        f"{key};{agency};{name};{org};till salu;Storgatan {key};11122;Stockholm;1500000;villa;"
+        f"http://img.example/{key}/1.jpg"
+    )
+
+
+def test_agencies_get_their_names_from_the_export_or_the_config_never_their_key(
+    tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    # Two CRMs: A's files (a-*.csv) name no agency, so [agency] is theirs; B's (b-*.csv,
+    # its own copy of the mapping) name their agencies, one of them without a name.
+    bundled = (bundled_mappings_dir() / "generic-csv.toml").read_text(encoding="utf-8")
+    crm_b = tmp_path / "crm-b.toml"
+    crm_b.write_text(bundled.replace('name = "generic-csv"', 'name = "crm-b"'), encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""\
+[paths]
+inbox = "inbox"
+state_dir = "state"
+
+[hemnet]
+base_url = "{sandbox}"
+
+[agency]
+key = "byra-a"
+name = "Byrå A AB"
+organisation_number = "556000-0001"
+
+[agencies.byra-c]
+name = "Byrå C AB"
+organisation_number = "556000-0003"
+
+[sync]
+poll_interval_fast_s = 0.3
+poll_interval_slow_s = 30
+
+[watch]
+settle_s = 0.1
+rescan_interval_s = 1
+
+[[formats]]
+pattern = "a-*.csv"
+mapping = "generic-csv"
+
+[[formats]]
+pattern = "b-*.csv"
+mapping = "{crm_b}"
+""",
+        encoding="utf-8",
+    )
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daemon = start_daemon(config)
+    wait_for(lambda: running(daemon), 30, "the daemon to run")
+
+    def write(name: str, *rows: str) -> None:
+        (inbox / f".{name}.part").write_text("\n".join((AGENCY_HEADER, *rows)) + "\n")
+        (inbox / f".{name}.part").rename(inbox / name)
+
+    write("a-1.csv", agency_row("A1", ""), agency_row("A2", ""))
+    write(
+        "b-1.csv",
+        agency_row("B1", "byra-b", "Byrå B AB", "556000-0002"),
+        agency_row("B2", "byra-b"),
+        agency_row("C1", "byra-c"),
+        agency_row("X1", "byra-x"),
+    )
+    wait_for(lambda: all_visible(sandbox, ["A1", "A2", "B1", "B2", "C1"]), 60, "published")
+    agencies = {a["external_id"]: a for a in world(sandbox)["agencies"]}
+    named = {key: (a["name"], a["organisation_number"]) for key, a in agencies.items()}
+    assert named == {
+        "byra-a": ("Byrå A AB", "556000-0001"),
+        "byra-b": ("Byrå B AB", "556000-0002"),
+        "byra-c": ("Byrå C AB", "556000-0003"),
+    }
+    assert "X1" not in listings_by_key(sandbox)
+    plan = run_syncd(config, "plan")
+    assert "agency 'byra-x' has no name" in plan.stdout
+    assert "[agencies.byra-x]" in plan.stdout
+
+    # An empty full export from CRM B is charged to B's agencies, not to the config's.
+    write("b-2.csv")
+    hold_agencies = wait_for(lambda: _hold_agencies(tmp_path), 20, "the empty export held")
+    assert hold_agencies == {"byra-b", "byra-c", "byra-x"}
+    assert all(listings_by_key(sandbox)[k]["is_published"] for k in ("A1", "B1", "C1"))
+    assert daemon.stop() == 0
+
+
+def _hold_agencies(directory: Path) -> set[str]:
+    with sqlite3.connect(database(directory)) as connection:
+        rows = connection.execute("SELECT agency_key FROM holds WHERE released_at IS NULL")
+        return {str(agency) for (agency,) in rows}
