@@ -65,12 +65,31 @@ def hand_over(invocation: Invocation, daemon: Holder, kind: str, argument: str |
                 for line in answer.splitlines():
                     click.echo(line, err=line.startswith(("error:", "remedy:")))
                 return code
+            if not _alive(daemon):
+                click.echo(
+                    f"the daemon {daemon.describe()} stopped before answering request "
+                    f"{request_id}: it is carried out when syncd starts again",
+                    err=True,
+                )
+                return 1
             time.sleep(_ANSWER_POLL_S)
     click.echo(
         f"the daemon has not answered request {request_id} yet: it carries it out after the "
         "job in progress (see its log, 'journalctl -u syncd')"
     )
     return 0
+
+
+def _alive(daemon: Holder) -> bool:
+    if daemon.pid is None:
+        return True
+    try:
+        os.kill(daemon.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    return True
 
 
 def _wake(daemon: Holder) -> None:

@@ -409,6 +409,13 @@ def test_rule(case: Case) -> None:
     assert len(result.holds) == case.holds
 
 
+def test_a_removal_within_its_grace_names_the_moment_it_is_due() -> None:
+    result = run(CASES["missing within the grace: wait"])
+    assert result.next_due_at == JUST_NOW + timedelta(seconds=POLICY.removal_grace_s)
+    # Nothing else waiting for a time: no moment to name.
+    assert run(CASES["missing past the grace: unpublish"]).next_due_at is None
+
+
 def test_update_sends_only_changed_fields() -> None:
     result = run(Case([listing(title="Ljus trea", floor=3)], [visible()]))
     (op,) = result.ops
