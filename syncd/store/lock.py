@@ -46,16 +46,18 @@ def lock_path(database: Path) -> Path:
 class StateLock:
     """The held lock; ``release`` (or leaving the ``with``) lets the next writer in."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, *, named: bool) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._named = named
 
     def release(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
-        # Emptied first, so nobody reads a name that no longer holds the lock.
-        os.ftruncate(fd, 0)
+        if self._named:
+            # Emptied first, so nobody reads a name that no longer holds the lock.
+            os.ftruncate(fd, 0)
         os.close(fd)  # closing drops the flock
 
     def __enter__(self) -> StateLock:
@@ -73,10 +75,15 @@ class StateLock:
 def try_lock(database: Path, command: str) -> StateLock | Holder:
     """The lock, taken for ``command``; or, if another process holds it, who that is."""
     path = lock_path(database)
+    named = True
     try:
         # Not inherited by child processes (Python's default): a child must not keep the
         # lock alive after its parent died.
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        # Another user's file (the daemon's): flock needs no write access, only the name
+        # of this holder cannot be written.
+        fd, named = _open_read_only(path), False
     except OSError as error:
         raise StateError(f"cannot open the state lock {path}: {error.strerror}") from None
     try:
@@ -87,9 +94,17 @@ def try_lock(database: Path, command: str) -> StateLock | Holder:
     except BaseException:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {command}\n".encode(), 0)
-    return StateLock(path, fd)
+    if named:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {command}\n".encode(), 0)
+    return StateLock(path, fd, named=named)
+
+
+def _open_read_only(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError as error:
+        raise StateError(f"cannot open the state lock {path}: {error.strerror}") from None
 
 
 def take_lock(database: Path, command: str) -> StateLock:
