@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.errors import NotFoundError
+from syncd.errors import NotFoundError, StateError
 from syncd.store.holds import get_hold, release_hold
 from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now
@@ -75,7 +75,12 @@ def retry_listing(session: Session, listing_key: str, now: datetime) -> str:
 
 def release(session: Session, hold_id: int, released_by: str, now: datetime) -> str:
     """An operator confirms a held removal; the next pass may unpublish those listings."""
-    if get_hold(session, hold_id) is None:
+    hold = get_hold(session, hold_id)
+    if hold is None:
         raise NotFoundError(f"there is no hold {hold_id}")
+    if hold.released_at is not None:
+        error = StateError(f"hold {hold_id} was already released by {hold.released_by}")
+        error.remedy = "nothing to do: 'syncd hold list' shows the holds still open"
+        raise error
     row = release_hold(session, hold_id, released_by, now)
     return f"hold {hold_id} released: {len(row.listing_keys_json)} listing(s) may be unpublished"
