@@ -24,6 +24,7 @@ from tests.system.test_daemon import (
     SYNCD,
     TOKEN,
     DaemonProcess,
+    free_port,
     sandbox,
     start_daemon,
     wait_for,
@@ -49,7 +50,7 @@ def drop(inbox: Path, name: str, *rows: str) -> None:
     temporary.rename(inbox / name)
 
 
-def write_config(directory: Path, base_url: str, extra_sync: str = "") -> Path:
+def write_config(directory: Path, base_url: str, extra_sync: str = "", extra: str = "") -> Path:
     path = directory / "config.toml"
     path.write_text(
         f"""\
@@ -76,7 +77,7 @@ rescan_interval_s = 1
 [[formats]]
 pattern = "*.csv"
 mapping = "generic-csv"
-""",
+{extra}""",
         encoding="utf-8",
     )
     (directory / "inbox").mkdir(exist_ok=True)
@@ -129,7 +130,9 @@ def database(directory: Path) -> Path:
 def test_a_second_daemon_exits_at_once_naming_the_first_and_nothing_is_duplicated(
     tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
-    config = write_config(tmp_path, sandbox)
+    # With [http] on, the second one used to fail only because the port was taken.
+    http = f'[http]\nlisten = "127.0.0.1:{free_port()}"\n'
+    config = write_config(tmp_path, sandbox, extra=http)
     first = start_daemon(config)
     wait_for(lambda: running(first), 30, "the first daemon to run")
     keys = [f"K{n}" for n in range(1, 8)]
@@ -144,6 +147,7 @@ def test_a_second_daemon_exits_at_once_naming_the_first_and_nothing_is_duplicate
     assert took_s < 10
     assert f"PID {first.process.pid}" in second.stderr
     assert "already writing the state database" in second.stderr
+    assert "cannot listen" not in second.stderr  # refused before it tried the port
     assert "remedy:" in second.stderr
     wait_for(lambda: all_visible(sandbox, keys), 60, "every listing published")
     state = world(sandbox)
