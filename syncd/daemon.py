@@ -485,6 +485,9 @@ class Daemon:
                 return report.exit_code, "\n".join(lines)
             if request.kind == requests.RECONCILE:
                 return 0, _reconcile_answer(self._reconcile_pass())
+            if request.kind == requests.SYNC:
+                self._scheduler.kick(SYNC)
+                return 0, "a sync pass runs now"
             return 1, f"unknown request {request.kind!r}"
         except SyncdError as error:
             return error.exit_code, f"error: {error}\nremedy: {error.remedy}"

@@ -18,8 +18,8 @@ import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation
-from syncd.store.lock import Holder, StateLock, refused, try_lock
-from syncd.store.requests import APPLY, RECONCILE, add_request, get_request
+from syncd.store.lock import Holder, StateLock, named_daemon, refused, try_lock
+from syncd.store.requests import APPLY, RECONCILE, SYNC, add_request, get_request
 
 # How long a command waits for the daemon's answer: a retry or a release is done as soon as
 # the job in progress ends; a pass or a full comparison takes as long as it takes.
@@ -78,6 +78,18 @@ def hand_over(invocation: Invocation, daemon: Holder, kind: str, argument: str |
         "job in progress (see its log, 'journalctl -u syncd')"
     )
     return 0
+
+
+def ask_for_a_pass(invocation: Invocation) -> None:
+    """A change made beside the running daemon ('syncd ingest'): its pass runs now, not at
+    the next safety-net pass. Nothing to wait for, so no answer is awaited."""
+    daemon = named_daemon(invocation.config.paths.database)
+    if daemon is None:
+        return
+    with invocation.store() as store, store.transaction() as session:
+        add_request(session, SYNC, None, getpass.getuser(), utc_now())
+    _wake(daemon)
+    click.echo(f"the running daemon {daemon.describe()} sends the changes now", err=True)
 
 
 def _alive(daemon: Holder) -> bool:

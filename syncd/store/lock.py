@@ -123,6 +123,19 @@ def refused(holder: Holder, database: Path) -> AlreadyRunningError:
     )
 
 
+def named_daemon(database: Path) -> Holder | None:
+    """The daemon the lock file names, if that process is alive; takes no lock.
+
+    For a hint only (waking the daemon after a change it should act on): the name can be a
+    moment stale, but taking the lock to be sure could make a daemon starting just then
+    refuse to start.
+    """
+    found = _read_name(lock_path(database))
+    if found.is_daemon and found.pid is not None and _alive(found.pid):
+        return found
+    return None
+
+
 def _holder(path: Path) -> Holder:
     deadline = time.monotonic() + _NAME_WAIT_S
     while True:

@@ -18,9 +18,10 @@ from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now
 from syncd.store.tables import RequestRow
 
-# Request kinds, as the commands name them.
+# Request kinds, as the commands name them; SYNC only asks for a pass ('syncd ingest').
 APPLY, RETRY, HOLD_RELEASE, RECONCILE = "apply", "retry", "hold-release", "reconcile"
-KINDS = (APPLY, RETRY, HOLD_RELEASE, RECONCILE)
+SYNC = "sync"
+KINDS = (APPLY, RETRY, HOLD_RELEASE, RECONCILE, SYNC)
 
 
 def add_request(

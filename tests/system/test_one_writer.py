@@ -242,9 +242,22 @@ def test_commands_beside_a_running_daemon_hand_their_requests_to_it(
     assert reconciled.returncode == 0, reconciled.stderr
     assert "handed to the running daemon" in reconciled.stdout
     assert "listing(s) compared with Hemnet" in reconciled.stdout
+
+    # ingest from outside the inbox: the daemon's pass runs now, not at the safety net.
+    outside = tmp_path / "outside.csv"
+    outside.write_text("\n".join((HEADER, *(row(k, 2_000_000) for k in ("A1", "B1", "D1")))) + "\n")
+    asked = time.monotonic()
+    ingested = run_syncd(config, "ingest", str(outside))
+    assert ingested.returncode == 0, ingested.stderr
+    assert f"daemon 'syncd run' (PID {daemon.process.pid}) sends the changes now" in (
+        ingested.stderr
+    )
+    wait_for(lambda: "D1" in listings_by_key(sandbox), 10, "D1 created after the ingest")
+    assert time.monotonic() - asked < 10
+
     assert daemon.stop() == 0
     log = daemon.text()
-    for kind in ("retry B1", "hold-release", "apply", "reconcile"):
+    for kind in ("retry B1", "hold-release", "apply", "reconcile", "sync"):
         assert f": {kind}" in log, kind
 
 
