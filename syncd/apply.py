@@ -40,6 +40,7 @@ from syncd.errors import (
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
+    UnsafePlanError,
 )
 from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_body, update_body
@@ -176,6 +177,26 @@ class ApplyReport:
     @property
     def ops_total(self) -> int:
         return self.ops_succeeded + self.ops_failed + self.ops_retry + self.ops_unknown
+
+    def summary_lines(self) -> list[str]:
+        """The pass as 'syncd apply' prints it (run by the command or by the daemon)."""
+        lines = [
+            f"applied: {self.ops_succeeded} succeeded, {self.ops_failed} failed, "
+            f"{self.ops_retry} to retry, {self.ops_unknown} unknown, {self.settled} settled"
+        ]
+        if self.next_retry_at is not None:
+            lines.append(f"next retry at {self.next_retry_at:%Y-%m-%d %H:%M:%S} UTC")
+        if self.holds:
+            lines.append(f"{self.holds} removal(s) held: see 'syncd hold list'")
+        return lines
+
+    @property
+    def exit_code(self) -> int:
+        if self.ops_failed or self.ops_retry or self.ops_unknown:
+            return ApiError.exit_code
+        if self.holds:
+            return UnsafePlanError.exit_code
+        return 0
 
 
 @dataclass
@@ -487,6 +508,8 @@ class Applier:
         now = self.clock()
         with self._write() as session:
             the_plan = _plan_now(session, self.config, now)
+            # A grace period ending is a time to run a pass, like an op's retry time.
+            tally.retry_at(the_plan.next_due_at)
             holds = self._record_holds(session, the_plan.holds, now)
             jobs: list[_Job] = []
             used: set[int] = set()

@@ -169,11 +169,20 @@ class Config:
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
     agency: AgencyConfig | None = None
+    # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
+    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     formats: tuple[FormatRule, ...] = ()
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+
+    def agency_named(self, key: str) -> AgencyConfig | None:
+        """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
+        found = self.agencies.get(key)
+        if found is None and self.agency is not None and self.agency.key == key:
+            return self.agency
+        return found
 
     def format_for(self, file_name: str) -> FormatRule | None:
         """The first [[formats]] entry whose pattern matches, as the file lists them."""
@@ -346,7 +355,7 @@ class _Section:
             self.problem(key, f"unknown key{suggestion}; known keys: {known}")
 
 
-_SECTIONS = ("paths", "hemnet", "agency", "sync", "watch", "formats", "http", "alerts")
+_SECTIONS = ("paths", "hemnet", "agency", "agencies", "sync", "watch", "formats", "http", "alerts")
 
 
 def _read_paths(s: _Section) -> PathsConfig | None:
@@ -400,6 +409,27 @@ def _read_agency(s: _Section) -> AgencyConfig | None:
     if not (isinstance(key, str) and isinstance(name, str)):
         return None
     return AgencyConfig(key=key.strip(), name=name.strip(), organisation_number=org)
+
+
+def _read_agencies(data: object, problems: list[str], base_dir: Path) -> dict[str, AgencyConfig]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(
+            f"agencies: must be a table of [agencies.KEY] tables, got {_type_name(data)}"
+        )
+        return {}
+    out: dict[str, AgencyConfig] = {}
+    for key, table in data.items():
+        s = _Section(table, f"agencies.{key}", problems, base_dir)
+        name = s.string("name")
+        org = s.string("organisation_number", None)
+        s.finish()
+        if isinstance(name, str) and name.strip():
+            out[key] = AgencyConfig(key=key, name=name.strip(), organisation_number=org)
+        elif isinstance(name, str):
+            problems.append(f"agencies.{key}.name: must not be empty")
+    return out
 
 
 def _read_sync(s: _Section) -> SyncConfig:
@@ -557,6 +587,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     paths = _read_paths(section("paths"))
     hemnet = _read_hemnet(section("hemnet"))
     agency = _read_agency(section("agency"))
+    agencies = _read_agencies(data.get("agencies"), problems, base_dir)
     sync = _read_sync(section("sync"))
     watch = _read_watch(section("watch"))
     formats = _read_formats(
@@ -571,6 +602,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         paths=paths,
         hemnet=hemnet,
         agency=agency,
+        agencies=agencies,
         sync=sync,
         watch=watch,
         formats=formats,

@@ -48,6 +48,7 @@ from syncd.store.holds import add_hold
 from syncd.store.listings import (
     DesiredRow,
     StoredDesired,
+    agency_sources,
     desired_plain,
     get_agency,
     keys_with_desired,
@@ -178,6 +179,8 @@ class _Parsed:
     agency_of: dict[str, str] = field(default_factory=dict)
     winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
     agency_keys: set[str] = field(default_factory=set)
+    # agency key -> (name, organisation number), as the records carry them
+    agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     skipped_keys: set[str] = field(default_factory=set)
     records: int = 0
     accepted: int = 0
@@ -352,12 +355,12 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
     parsed.agency_keys = parsed.listing_agencies
+    parsed.agency_names = {agency_of(k): named for k, named in result.agency_names.items()}
     if not parsed.agency_keys:
-        # Nothing usable: the hold names what the file would have covered.
-        named = {agency_of(key) for key in result.agency_keys if key}
-        if not named and fallback:
-            named = {agency_of(fallback)}
-        parsed.agency_keys = named
+        # Nothing usable: the hold names what the file would have covered. A file with no
+        # record at all names no agency; the agencies its mapping feeds are found when it is
+        # written (never the config's default agency, which may be another CRM's).
+        parsed.agency_keys = {agency_of(key) for key in result.agency_keys if key}
     return parsed
 
 
@@ -496,13 +499,20 @@ def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
 
 
 def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
+    """Each agency's name and organisation number: the config's, else the export's.
+
+    An agency neither names is not saved: its new listings wait, saying how to name it
+    (plan.py), rather than reaching Hemnet under the CRM's key as its name.
+    """
     for key in sorted(parsed.listing_agencies):
-        if config.agency is not None and key == config.agency.key:
-            wanted = Agency(key, config.agency.name, config.agency.organisation_number)
-        elif get_agency(session, key) is not None:
-            continue  # known already; exports carry no agency name to update it with
+        configured = config.agency_named(key)
+        name, org = parsed.agency_names.get(key, (None, None))
+        if configured is not None:
+            wanted = Agency(key, configured.name, configured.organisation_number or org)
+        elif name:
+            wanted = Agency(key, name, org)
         else:
-            wanted = Agency(key, key)  # ASSUMED: exports name no agency, so its key is its name
+            continue
         row = get_agency(session, key)
         if row is None or (row.name, row.organisation_number) != (
             wanted.name,
@@ -596,7 +606,7 @@ def _hold_empty_export(
     """An empty full export changes no listing: what it would remove waits for an operator."""
     name, now = take.name, take.now
     total = 0
-    for agency in sorted(parsed.agency_keys):
+    for agency in sorted(parsed.agency_keys or _agencies_fed(session, take, parsed)):
         keys = [key for key in keys_with_desired(session, agency) if key not in parsed.skipped_keys]
         if not keys:
             continue
@@ -613,6 +623,20 @@ def _hold_empty_export(
         else "empty full export: no listing changed"
     )
     record_event(session, "export_held", f"{name}: {applied.hold_reason}", now, data={"file": name})
+
+
+def _agencies_fed(session: Session, take: _Take, parsed: _Parsed) -> set[str]:
+    """The agencies an export naming none covers: those fed by files of its [[formats]] entry.
+
+    Never simply the config's [agency]: another CRM's exports may be the ones that feed it.
+    """
+    config = take.config
+    rule = config.format_for(take.name)
+    fed = {agency for agency, name in agency_sources(session) if config.format_for(name) == rule}
+    fallback = _fallback_agency(parsed.mapping)
+    if fallback and config.agency is None:
+        fed.add(fallback)  # the mapping's own default, not taken over by the config
+    return fed
 
 
 def _differs(stored: StoredDesired | None, spilled: _Spilled) -> bool:

@@ -264,6 +264,8 @@ class Waiting:
 
     listing_key: str
     reason: str
+    # When waiting ends by itself (a removal's grace period): the next pass is due then.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -294,3 +296,8 @@ class Plan:
             if only is None or waiting.listing_key in only:
                 lines.append(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
         return lines
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a waiting listing needs a pass without anything else changing."""
+        return min((w.due_at for w in self.waiting if w.due_at is not None), default=None)

@@ -71,8 +71,8 @@ class _Out:
     ops: list[Operation] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
 
-    def wait(self, key: str, reason: str) -> None:
-        self.waiting.append(Waiting(key, reason))
+    def wait(self, key: str, reason: str, due_at: datetime | None = None) -> None:
+        self.waiting.append(Waiting(key, reason, due_at))
 
 
 def plan(
@@ -124,7 +124,10 @@ def _plan_agencies(
         if listing.agency_key in desired.agencies:
             needed.add(listing.agency_key)
         else:
-            blocked[key] = f"agency {listing.agency_key!r} is not described by any export"
+            blocked[key] = (
+                f"agency {listing.agency_key!r} has no name: map agency.name in the export's "
+                f"mapping or add [agencies.{listing.agency_key}] to the config"
+            )
     ops = [EnsureAgency(None, agency=desired.agencies[k]) for k in sorted(needed)]
     return ops, blocked
 
@@ -416,6 +419,7 @@ def _plan_removals(
                     key,
                     f"missing from the full export since {since:%Y-%m-%d %H:%M}; unpublished "
                     f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
+                    due_at=since + grace,
                 )
     return result
 

@@ -170,6 +170,8 @@ class Assembled:
     agency_key: str | None
     filled: frozenset[str]  # canonical fields that got a value (for coverage)
     problems: list[Problem]
+    agency_name: str | None = None
+    agency_organisation_number: str | None = None
 
 
 class Assembler:
@@ -364,8 +366,9 @@ class Assembler:
         status = v.get("status")
         if status is None and not any(p.field == "status" for p in out):
             out.append(Problem("status", None, "no status (map it or give a default)"))
+        named = v.get("agency.name"), v.get("agency.organisation_number")
         if any(p.severity == "error" for p in out) or status is None:
-            return Assembled(None, key, agency, frozenset(filled), out)
+            return Assembled(None, key, agency, frozenset(filled), out, *named)
         listing = Listing(
             listing_key=key or "",
             agency_key=agency or "",
@@ -404,7 +407,12 @@ class Assembler:
         out.extend(problems(listing))
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
-            listing if usable else None, listing.listing_key or key, agency, frozenset(filled), out
+            listing if usable else None,
+            listing.listing_key or key,
+            agency,
+            frozenset(filled),
+            out,
+            *named,
         )
 
     def _coordinates(self, v: dict[str, Any], out: list[Problem]) -> Coordinates | None:

@@ -28,6 +28,9 @@ FORMATS = ("xml", "csv", "blm")
 FIELD_KINDS: dict[str, str] = {
     "listing_key": "text",
     "agency_key": "text",
+    # The agency's own facts, when the export carries them (OpenImmo's <firma>, say).
+    "agency.name": "text",
+    "agency.organisation_number": "text",
     "status": "enum",
     "address.street": "text",
     "address.postal_code": "text",

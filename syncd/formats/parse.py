@@ -63,6 +63,8 @@ class ParseResult:
     records: Iterator[RecordResult]
     warnings: list[str] = field(default_factory=list)
     agency_keys: set[str] = field(default_factory=set)
+    # agency key -> (name, organisation number) as the file's records give them
+    agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     duplicates: dict[str, list[int]] = field(default_factory=dict)  # key -> record indexes
     record_count: int = 0
 
@@ -174,6 +176,9 @@ def _results(
         unreadable = any(p.severity == "error" for p in reader_problems)
         if built.agency_key and not unreadable:
             result.agency_keys.add(built.agency_key)
+            if built.agency_name or built.agency_organisation_number:
+                named = (built.agency_name, built.agency_organisation_number)
+                result.agency_names.setdefault(built.agency_key, named)
         result.record_count = index
         listing = None if unreadable else built.listing
         yield RecordResult(listing, key, line, index, found, built.filled)

@@ -181,6 +181,15 @@ def _release_empty_export(
     return Released(row.id, tuple(sorted(absences)))
 
 
+def require_released(released: Released) -> None:
+    """HoldError when a release found its hold superseded (after that was committed)."""
+    if not released.listing_keys:
+        raise HoldError(
+            f"hold {released.hold_id} was superseded: {released.why_nothing}: nothing to "
+            "release, nothing is unpublished"
+        )
+
+
 def release_summary(released: Released, plan: Plan) -> list[str]:
     """What a release let through, in the words of the plan made after it ('syncd plan')."""
     keys = frozenset(released.listing_keys)

@@ -41,7 +41,7 @@ from syncd.domain import (
 )
 from syncd.errors import StateError
 from syncd.store.snapshot import desired_of, known_of, read_listing_states, sale_from_plain
-from syncd.store.tables import AgencyRow, ImageRow, ListingRow
+from syncd.store.tables import AgencyRow, ExportFile, ImageRow, ListingRow
 
 # --- listings ------------------------------------------------------------------------------
 
@@ -730,6 +730,18 @@ def keys_with_desired(session: Session, agency_key: str) -> list[str]:
         .order_by(c.listing_key)
     )
     return list(session.scalars(query))
+
+
+def agency_sources(session: Session) -> set[tuple[str, str]]:
+    """(agency key, export file name) for every file a listing's desired state came from."""
+    c = _LISTINGS.c
+    query = (
+        select(c.agency_key, ExportFile.name)
+        .distinct()
+        .join(ExportFile, ExportFile.id == c.source_file_id)
+        .where(_HAS_DESIRED)
+    )
+    return {(agency, name) for agency, name in session.execute(query)}
 
 
 def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: datetime) -> None:

@@ -43,6 +43,8 @@ mapping = "rightmove-blm"
 CSV_COLUMNS = (
     "objektnummer",
     "maklarbyra",
+    "maklarbyra_namn",
+    "maklarbyra_orgnr",
     "status",
     "boendeform",
     "upplatelseform",
@@ -109,11 +111,15 @@ class World:
 
 
 @contextmanager
-def open_world(root: Path, agency: tuple[str, str] | None = None) -> Iterator[World]:
-    """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name."""
+def open_world(
+    root: Path, agency: tuple[str, str] | None = None, extra: str = ""
+) -> Iterator[World]:
+    """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name,
+    ``extra`` more TOML (say, [agencies.KEY] tables)."""
     text = '[paths]\ninbox = "inbox"\nstate_dir = "state"\n'
     if agency is not None:
         text += f'\n[agency]\nkey = "{agency[0]}"\nname = "{agency[1]}"\n'
+    text += extra
     text += FORMATS
     (root / "config.toml").write_text(text, encoding="utf-8")
     config = load_config(root / "config.toml")

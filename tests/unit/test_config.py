@@ -197,6 +197,24 @@ def test_agency_needs_key_and_name_when_given() -> None:
     assert config.agency is not None and config.agency.name == "Mäklarna AB"
 
 
+def test_agencies_name_agencies_by_key_and_every_mistake_is_listed() -> None:
+    config = parse(
+        MINIMAL
+        + '[agency]\nkey = "a1"\nname = "Ett AB"\n'
+        + '[agencies.b2]\nname = "Två AB"\norganisation_number = "556000-0002"\n'
+    )
+    b2 = config.agency_named("b2")
+    assert b2 is not None and (b2.name, b2.organisation_number) == ("Två AB", "556000-0002")
+    a1 = config.agency_named("a1")
+    assert a1 is not None and a1.name == "Ett AB"
+    assert config.agency_named("c3") is None
+    found = problems(
+        MINIMAL + '[agencies.b2]\norganisation_number = "1"\n[agencies.c3]\nname = "C"\nnme = 1\n'
+    )
+    assert found[0] == "agencies.b2.name: required, not set"
+    assert found[1].startswith("agencies.c3.nme: unknown key (did you mean 'name'?)")
+
+
 def test_formats_resolve_mapping_names_and_paths_and_first_match_wins() -> None:
     config = parse(
         MINIMAL

@@ -154,10 +154,10 @@ CASES = {
         kinds=["ensure_agency", "create_listing", "add_image", "add_image"],
         waiting=["waiting"],
     ),
-    "new under an agency no export describes: wait": Case(
+    "new under an agency neither export nor config names: wait, saying how to name it": Case(
         [listing(agency_key="AG9")],
         agencies={},
-        waiting=["agency 'AG9' is not described"],
+        waiting=["agency 'AG9' has no name: map agency.name"],
     ),
     "sold before it reached Hemnet: nothing sent": Case(
         [listing(status=ListingStatus.SOLD, sale=SALE)], waiting=["sold before it ever reached"]
@@ -437,6 +437,13 @@ def test_rule(case: Case) -> None:
     for reason, expected in zip(reasons, case.waiting, strict=True):
         assert expected in reason
     assert len(result.holds) == case.holds
+
+
+def test_a_removal_within_its_grace_names_the_moment_it_is_due() -> None:
+    result = run(CASES["missing within the grace: wait"])
+    assert result.next_due_at == JUST_NOW + timedelta(seconds=POLICY.removal_grace_s)
+    # Nothing else waiting for a time: no moment to name.
+    assert run(CASES["missing past the grace: unpublish"]).next_due_at is None
 
 
 def test_update_sends_only_changed_fields() -> None:
