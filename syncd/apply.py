@@ -129,6 +129,7 @@ def plan_policy(sync: SyncConfig) -> PlanPolicy:
         mass_removal_min=sync.mass_removal_min,
         failed_image_policy=sync.failed_image_policy,
         publish=sync.publish,
+        auto_approve=sync.auto_approve,
     )
 
 
@@ -815,7 +816,7 @@ class Applier:
 
             return move
         if isinstance(op, PublishListing):
-            auto = True if self.config.sync.auto_approve else None
+            auto = True if op.auto_approve else None  # the planner decided where it may
             return lambda: _Done(_remote(key, c.publish(hid, auto)), hid)
         if isinstance(op, UnpublishListing):
             return lambda: _Done(_remote(key, c.unpublish(hid)), hid)

@@ -10,6 +10,7 @@ import enum
 from datetime import datetime, timedelta
 
 from syncd.domain import (
+    ACTIVE_STATUSES,
     HousingForm,
     ImageState,
     KnownListing,
@@ -38,7 +39,7 @@ class Stage(enum.StrEnum):
     FAILED = "failed"  # rejected by Hemnet
 
 
-_ACTIVE = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING)
+_ACTIVE = ACTIVE_STATUSES
 _NEEDS_APARTMENT_NUMBER = (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
 
 

@@ -201,8 +201,9 @@ def record_remote_state(
         "approval_url": approval_url,
         "public_url": public_url,
     }
-    if sold is not None:
-        facts["sold_json"] = to_plain(sold)
+    # Hemnet reports a listing's sale with it: none reported means none (a republish within
+    # six months deletes the sale), so a sold listing put back on sale reads as unsold.
+    facts["sold_json"] = to_plain(sold) if sold is not None else None
     changed = {name: value for name, value in facts.items() if getattr(row, name) != value}
     if not changed:
         return row
