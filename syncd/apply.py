@@ -46,6 +46,7 @@ from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_body, update_body
 from syncd.ops import (
     AddImage,
+    Consequence,
     CreateListing,
     DeleteImage,
     EnsureAgency,
@@ -76,6 +77,7 @@ from syncd.store.listings import (
     known_agencies,
     known_images,
     record_failure,
+    record_sale_deleted,
     record_sent,
     record_sent_hashes,
     record_sold,
@@ -855,8 +857,14 @@ class Applier:
 
             return move
         if isinstance(op, PublishListing):
-            auto = True if self.config.sync.auto_approve else None
-            return lambda: _Done(_remote(key, c.publish(hid, auto)), hid)
+            auto = True if op.auto_approve else None  # the planner decided where it may
+            deletes_sale = Consequence.DELETES_SALE in op.consequences
+
+            def publish() -> _Done:
+                remote = c.publish(hid, auto)
+                return _Done(_published(key, remote, deletes_sale=deletes_sale), hid)
+
+            return publish
         if isinstance(op, UnpublishListing):
             return lambda: _Done(_remote(key, c.unpublish(hid)), hid)
         if isinstance(op, MarkSold):
@@ -984,6 +992,17 @@ def _updated(op: UpdateListing, remote: RemoteListing) -> Callable[[Session, dat
 def _remote(key: str, remote: RemoteListing) -> Callable[[Session, datetime], None]:
     def record(session: Session, now: datetime) -> None:
         store_remote_state(session, key, remote, now)
+
+    return record
+
+
+def _published(
+    key: str, remote: RemoteListing, *, deletes_sale: bool
+) -> Callable[[Session, datetime], None]:
+    def record(session: Session, now: datetime) -> None:
+        store_remote_state(session, key, remote, now)
+        if deletes_sale:  # a sold listing published again: Hemnet deleted the sale
+            record_sale_deleted(session, key, now)
 
     return record
 

@@ -90,6 +90,7 @@ class PlanPolicy:
     failed_image_policy: FailedImagePolicy = "skip"
     publish: bool = True
     price_change_flag_share: float = 0.05
+    auto_approve: bool = False  # ask for approval at publish where Hemnet attempts it
 
     def __post_init__(self) -> None:
         # parse_config reports bad values as problems first; this guards direct callers.
@@ -109,7 +110,6 @@ class SyncConfig:
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
-    auto_approve: bool = False
 
 
 DEFAULT_IGNORE = ("*.tmp", "*.part", "*~", ".*")
@@ -448,6 +448,7 @@ def _read_sync(s: _Section) -> SyncConfig:
         price_change_flag_share=s.number(
             "price_change_flag_share", p.price_change_flag_share, minimum=0
         ),
+        auto_approve=s.boolean("auto_approve", p.auto_approve),
     )
     out = SyncConfig(
         policy=policy,
@@ -460,7 +461,6 @@ def _read_sync(s: _Section) -> SyncConfig:
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
         ),
-        auto_approve=s.boolean("auto_approve", d.auto_approve),
     )
     if out.poll_interval_fast_s > out.poll_interval_slow_s:
         s.problem(

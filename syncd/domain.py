@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,14 @@ class ListingStatus(enum.StrEnum):
     """What the CRM wants for a listing."""
 
     FOR_SALE = "for_sale"
-    UPCOMING = "upcoming"
+    UPCOMING = "upcoming"  # Kommande: shown on Hemnet as coming for sale
+    TEASED = "teased"  # Underhand: marketed to Hemnet's users before the public sale
     SOLD = "sold"
     WITHDRAWN = "withdrawn"
+
+
+# The statuses that keep a listing on Hemnet (created, published, kept up to date).
+ACTIVE_STATUSES = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING, ListingStatus.TEASED)
 
 
 class HousingForm(enum.StrEnum):
@@ -659,6 +664,16 @@ class MarketState(enum.StrEnum):
     FOR_SALE = "FOR_SALE"
     UPCOMING = "UPCOMING"
     TEASED = "TEASED"
+
+
+# Hemnet attempts auto-approval at publish only in these market states (DOC, changelog 044:
+# "only attempted for TEASED", the list may grow without notice): syncd asks for it only there.
+AUTO_APPROVE_MARKET_STATES = frozenset({MarketState.TEASED})
+# Publishing a sold listing within this time deletes the sale; later Hemnet refuses (DOC,
+# changelog 010: six months, which Hemnet may shorten without notice). syncd counts from
+# the contract date, on or before the day the sale was reported, so it refuses a little
+# early rather than send a publish Hemnet would refuse.
+REPUBLISH_WINDOW = timedelta(days=182)
 
 
 @dataclass(frozen=True, slots=True)

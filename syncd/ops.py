@@ -33,6 +33,7 @@ class Consequence(enum.StrEnum):
     VISIBLE_PRICE_CHANGE = "visible_price_change"  # ≥ 5 %: shown in the public price history
     IRREVERSIBLE_SALE = "irreversible_sale"
     UNPUBLISH_VISIBLE = "unpublish_visible"  # buyers can see it now and won't after
+    DELETES_SALE = "deletes_sale"  # republishing a sold listing deletes its reported sale
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,14 @@ class SendBillingInformation(Op):
 @dataclass(frozen=True)
 class PublishListing(Op):
     kind: ClassVar[str] = "publish"
+    # Ask Hemnet to approve at once (allowedAutoApprove): only where Hemnet attempts it.
+    auto_approve: bool = field(default=False, kw_only=True)
+
+    def payload(self) -> object:
+        return {"auto_approve": True} if self.auto_approve else None
 
     def describe(self) -> str:
-        return "publish"
+        return "publish and auto-approve" if self.auto_approve else "publish"
 
 
 @dataclass(frozen=True)

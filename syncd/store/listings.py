@@ -281,6 +281,18 @@ def record_sold(session: Session, listing_key: str, sale: Sale, now: datetime) -
     session.flush()
 
 
+def record_sale_deleted(session: Session, listing_key: str, now: datetime) -> None:
+    """syncd published a sold listing again, which deleted its sale on Hemnet.
+
+    Only syncd's own republish clears a sale: a sale missing from a read-back (someone
+    republished on Hemnet) stays recorded, and shows as a conflict (progress.conflicts).
+    """
+    row = _require(session, listing_key)
+    row.sold_json = None
+    row.updated_at = now
+    session.flush()
+
+
 def _require(session: Session, listing_key: str) -> ListingRow:
     row = session.get(ListingRow, listing_key)
     if row is None:

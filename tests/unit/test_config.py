@@ -64,7 +64,7 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.sync.policy.failed_image_policy == "skip"
     assert config.sync.policy.publish is True
     assert config.sync.policy.price_change_flag_share == 0.05
-    assert config.sync.auto_approve is False
+    assert config.sync.policy.auto_approve is False
     assert config.watch.settle_s == 2.0
     assert config.watch.ignores(".hidden") and config.watch.ignores("a.csv.part")
     assert not config.watch.ignores("a.csv")
@@ -77,7 +77,7 @@ def test_every_policy_key_of_sync_reaches_the_planner() -> None:
     config = parse(
         MINIMAL + "[sync]\nremoval_grace_s = 60\nmass_removal_share = 0.3\n"
         'mass_removal_min = 2\nfailed_image_policy = "hold"\npublish = false\n'
-        "price_change_flag_share = 0.1\n"
+        "price_change_flag_share = 0.1\nauto_approve = true\n"
     )
     assert config.sync.policy == PlanPolicy(
         removal_grace_s=60,
@@ -86,6 +86,7 @@ def test_every_policy_key_of_sync_reaches_the_planner() -> None:
         failed_image_policy="hold",
         publish=False,
         price_change_flag_share=0.1,
+        auto_approve=True,
     )
     found = problems(MINIMAL + "[sync]\nprice_change_flag_share = -0.1\n")
     assert found == ["sync.price_change_flag_share: must be at least 0, got -0.1"]
