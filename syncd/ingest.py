@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from syncd.domain import (
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats.assemble import merge_partial
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
@@ -247,7 +248,7 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
         return _reject(take, ExportError(reason, path.name), None)
     with _Spill(config.paths.database.parent) as spill:
         try:
-            parsed = _parse(path, _mapping_for(rule), config, spill)
+            parsed = _parse(path, _mapping_for(rule), config, spill, _stored_listing(store))
         except ExportError as error:
             return _reject(take, error, rule.mapping)
         try:
@@ -281,10 +282,43 @@ def _fallback_agency(mapping: Mapping) -> str | None:
     return str(spec.default)
 
 
-def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Parsed:
-    """Every record validated on its own; ParseError if the file breaks anywhere."""
+def _stored_listing(store: Store) -> Callable[[str], Listing | None]:
+    """The stored desired listing of a key: what a partial record is laid over."""
+
+    def stored(key: str) -> Listing | None:
+        with store.read() as session:
+            plain = desired_plain(session, [key]).get(key)
+        return None if plain is None else listing_from_plain(plain)
+
+    return stored
+
+
+def _can_be_partial(mapping: Mapping) -> bool:
+    return any(m.partial is not None for m in (mapping, *mapping.types.values()))
+
+
+def _parse(
+    path: Path,
+    mapping: Mapping,
+    config: Config,
+    spill: _Spill,
+    stored: Callable[[str], Listing | None],
+) -> _Parsed:
+    """Every record validated on its own; ParseError if the file breaks anywhere.
+
+    A partial record is laid over the listing as this file left it so far, or as stored:
+    only the fields it carries change (read before the write transaction; one ingest
+    writes at a time).
+    """
     result = parse_file(path, mapping)
     fallback = _fallback_agency(mapping)
+    # Only for mappings with partial records: this file's latest version of each listing.
+    latest: dict[str, str] | None = {} if _can_be_partial(mapping) else None
+
+    def base_of(key: str) -> Listing | None:
+        if latest is not None and key in latest:
+            return listing_from_plain(json.loads(latest[key]))
+        return stored(key)
 
     def agency_of(key: str) -> str:
         # [agency] in the config names the agency of exports that do not name one.
@@ -313,12 +347,25 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             }
             target = parsed.errors if problem.severity == "error" else parsed.warnings
             target.append(finding)
-        if record.listing is None:
+        listing = record.listing
+        if record.patch is not None and record.listing_key:
+            listing, merged_problems = merge_partial(
+                base_of(record.listing_key), record.listing_key, record.patch
+            )
+            for problem in merged_problems:
+                finding = {
+                    "record": record.index,
+                    "line": record.line,
+                    "listing_key": record.listing_key,
+                    **_finding(problem),
+                }
+                target = parsed.errors if problem.severity == "error" else parsed.warnings
+                target.append(finding)
+        if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
             continue
         parsed.accepted += 1
-        listing = record.listing
         agency = sys.intern(agency_of(listing.agency_key))
         if listing.agency_key != agency:
             listing = dataclasses.replace(listing, agency_key=agency)
@@ -328,7 +375,10 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             del parsed.agency_of[key]
             parsed.winner_index[key] = record.index
         parsed.agency_of[key] = agency
-        parsed.spill_record(_spilled(record.index, listing))
+        spilled = _spilled(record.index, listing)
+        if latest is not None:
+            latest[key] = spilled[5]  # its desired JSON
+        parsed.spill_record(spilled)
     parsed.flush_spill()
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not

@@ -39,10 +39,11 @@ class Finding:
             where.append(f"line {self.line}")
         if self.listing_key:
             where.append(f"key {self.listing_key}")
-        head = f"{self.severity.upper():7} {', '.join(where) or 'file'}"
-        what = f" {self.field}" if self.field else ""
-        value = f" = {self.value!r}" if self.value is not None else ""
-        return f"{head}:{what}{value}: {self.reason}"
+        parts = [f"{self.severity.upper():7} {', '.join(where) or 'file'}"]
+        if self.field or self.value is not None:
+            what = self.field or "value"
+            parts.append(f"{what} = {self.value!r}" if self.value is not None else what)
+        return ": ".join([*parts, self.reason])
 
 
 @dataclass
@@ -54,6 +55,7 @@ class CheckReport:
     full: bool | None = None
     record_count: int = 0
     usable_count: int = 0
+    partial_count: int = 0  # usable records that carry only some fields (merged at ingest)
     agency_keys: list[str] = field(default_factory=list)
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
@@ -79,11 +81,12 @@ class CheckReport:
             lines.append(f"  FILE REJECTED: {self.fatal}")
             lines.append("  no record of this file is used; listings stay as they were")
         else:
+            partial = f" ({self.partial_count} partial)" if self.partial_count else ""
             lines.append(
-                f"  {self.record_count} record(s), {self.usable_count} usable, "
+                f"  {self.record_count} record(s), {self.usable_count} usable{partial}, "
                 f"{self.record_count - self.usable_count} skipped"
             )
-        lines.append("  field coverage (share of records with a value):")
+        lines.append("  field coverage (share of records whose own data gives a value):")
         for name in COVERAGE_FIELDS:
             share = self.coverage.get(name, 0.0)
             lines.append(f"    {name:28} {share:6.1%}")
@@ -105,7 +108,8 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
         report.encoding, report.full = result.encoding, result.full
         for record in result.records:
             report.record_count += 1
-            report.usable_count += record.listing is not None
+            report.usable_count += record.listing is not None or record.patch is not None
+            report.partial_count += record.patch is not None
             filled.update(record.filled)
             report.findings.extend(
                 Finding(
@@ -120,6 +124,7 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
                 for p in record.problems
             )
         report.findings[:0] = [Finding("warning", w) for w in result.warnings]
+        report.findings.extend(Finding("warning", w) for w in result.closing_warnings())
         report.agency_keys = sorted(result.agency_keys)
     except ParseError as exc:
         # A file that is not well-formed is rejected whole, so nothing read before the break

@@ -26,6 +26,8 @@ _Convert = Callable[[str, str], Any]  # (name, raw text) -> value; raises ValueE
 
 # Values never repeated in problems (kept equal to assemble.SECRET_FIELDS).
 SECRET_FIELDS = frozenset({"seller.identity_number"})
+# The reason of an empty required field (a partial record is exempt from it, but its key).
+REQUIRED_EMPTY = "required by the mapping but empty"
 _ALNUM = re.compile(r"[^\W_]")
 
 
@@ -80,7 +82,7 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
 
     def empty(name: str, out: list[Problem]) -> Any:
         if default is None and required:
-            out.append(Problem(name, None, "required by the mapping but empty"))
+            out.append(Problem(name, None, REQUIRED_EMPTY))
         return default
 
     expr = spec.expr

@@ -6,6 +6,7 @@ Reads no export files and converts no values; see ``assemble`` for that.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import logging
 import re
@@ -115,8 +116,11 @@ _MAPPING_KEYS = frozenset(
         "mode",
         "date_formats",
         "decimal_separator",
+        "partial",
+        "not_records",
     }
 )
+_TYPE_KEYS = frozenset({"fields", "partial"})
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REPEAT_INDEX = re.compile(r"\{n(?::(0?\d+)d?)?\}")
 
@@ -185,12 +189,28 @@ class Mapping:
     viewings: tuple[GroupSpec, ...] = ()
     date_formats: tuple[str, ...] = ()
     decimal_separator: str | None = None
+    # Whether a record carries only its key and what changed (kind bool; None: never).
+    partial: FieldSpec | None = None
+    # XML: record element name -> the mapping for records of that type (its field overrides
+    # and partial rule applied). Empty: one type, ``record``.
+    types: MappingABC[str, Mapping] = field(default_factory=dict)
+    # XML: elements beside the records that are not records (not reported as unmatched).
+    not_records: tuple[str, ...] = ()
 
     @property
     def record_tag(self) -> str:
         """The element name iterparse waits for (last step of ``record``)."""
         assert self.record is not None
         return self.record.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def record_tags(self) -> tuple[str, ...]:
+        """Every record element name: the types', or ``record``'s last step."""
+        return tuple(self.types) if self.types else (self.record_tag,)
+
+    def for_tag(self, tag: str) -> Mapping:
+        """The mapping of one record type (this one when there are no types)."""
+        return self.types.get(tag, self)
 
 
 def bundled_mappings() -> list[str]:
@@ -248,8 +268,8 @@ class _Problems:
 def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str) -> Mapping:
     problems = _Problems(source)
     for key in data:
-        if key not in ("mapping", "fields", "images", "viewings"):
-            problems.add(key, "unknown section (expected mapping, fields, images, viewings)")
+        if key not in ("mapping", "fields", "images", "viewings", "types"):
+            problems.add(key, "unknown section (expected mapping, fields, images, viewings, types)")
     head = data.get("mapping")
     if not isinstance(head, dict):
         problems.add("mapping", "the [mapping] table is missing")
@@ -268,9 +288,20 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
         problems.add("mapping.namespaces", "must be a table of prefix = URI strings")
         namespaces = {}
-    if fmt == "xml":
+    types_raw = data.get("types", {})
+    if not isinstance(types_raw, dict) or not all(isinstance(t, dict) for t in types_raw.values()):
+        problems.add("types", "write each record type as a [types.ELEMENT] table")
+        types_raw = {}
+    if types_raw and fmt != "xml":
+        problems.add("types", "only XML mappings name record types by element")
+    elif types_raw and record is not None:
+        problems.add("mapping.record", "give either record or [types.ELEMENT] tables, not both")
+    elif fmt == "xml" and not types_raw:
         if not isinstance(record, str) or not re.fullmatch(r"/{1,2}[\w:./-]*[\w-]", record):
-            problems.add("mapping.record", "XML mappings need record = '//element' (a path)")
+            problems.add(
+                "mapping.record",
+                "XML mappings need record = '//element' (a path) or [types.ELEMENT] tables",
+            )
     elif record is not None:
         problems.add("mapping.record", "only XML mappings select records with an XPath")
     for key, kind in (("encoding", str), ("delimiter", str), ("base_url", str), ("header", bool)):
@@ -305,6 +336,38 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     for key in REQUIRED_FIELDS:
         if key not in fields:
             problems.add(f"fields.{key}", "every mapping must say where this comes from")
+    partial = _partial_spec(problems, "mapping.partial", head.get("partial"), spec)
+    not_records = head.get("not_records", [])
+    if not isinstance(not_records, list) or not all(isinstance(n, str) for n in not_records):
+        problems.add("mapping.not_records", "must be a list of element names")
+        not_records = []
+    types: dict[str, dict[str, Any]] = {}
+    for tag, raw_type in types_raw.items():
+        where = f"types.{tag}"
+        if not re.fullmatch(r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*", tag):
+            problems.add(where, "must be an element name (prefix:name with a declared prefix)")
+            continue
+        if ":" in tag and tag.split(":", 1)[0] not in ns:
+            problems.add(where, f"namespace prefix {tag.split(':', 1)[0]!r} is not declared")
+        for name in raw_type:
+            if name not in _TYPE_KEYS:
+                problems.add(f"{where}.{name}", "unknown key (known: fields, partial)")
+        overrides: dict[str, FieldSpec] = {}
+        raw_fields = raw_type.get("fields", {})
+        if not isinstance(raw_fields, dict):
+            problems.add(f"{where}.fields", "must be a table")
+            raw_fields = {}
+        for key, raw in _flatten(raw_fields).items():
+            if key not in FIELD_KINDS:
+                problems.add(f"{where}.fields.{key}", "not a canonical field")
+                continue
+            overrides[key] = spec(f"{where}.fields.{key}", raw, FIELD_KINDS[key])
+        types[tag] = {
+            "fields": overrides,
+            "partial": _partial_spec(problems, f"{where}.partial", raw_type.get("partial"), spec)
+            if "partial" in raw_type
+            else partial,
+        }
     mode_raw = head.get("mode", "full")
     mode = spec(
         "mapping.mode", {"value": mode_raw} if isinstance(mode_raw, str) else mode_raw, "mode"
@@ -318,7 +381,7 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         for i, raw in enumerate(_tables(problems, "viewings", data.get("viewings", [])))
     )
     problems.raise_any()
-    return Mapping(
+    mapping = Mapping(
         name=str(head.get("name", default_name)),
         source=source,
         format=str(fmt),
@@ -334,7 +397,34 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         viewings=viewings,
         date_formats=tuple(date_formats),
         decimal_separator=dec_sep,
+        partial=partial,
+        not_records=tuple(not_records),
     )
+    if not types:
+        return mapping
+    typed = {
+        tag: dataclasses.replace(
+            mapping,
+            record=f"//{tag}",
+            fields={**fields, **found["fields"]},
+            partial=found["partial"],
+        )
+        for tag, found in types.items()
+    }
+    return dataclasses.replace(mapping, types=typed)
+
+
+def _partial_spec(problems: _Problems, key: str, raw: Any, spec: Any) -> FieldSpec | None:
+    """``partial = true`` (every record), an expression or a table read as a yes/no."""
+    if raw is None or raw is False:
+        return None
+    if isinstance(raw, str | dict):
+        found: FieldSpec = spec(key, raw, "bool")
+        return found
+    if raw is True:
+        return FieldSpec(value=True)
+    problems.add(key, "must be true, false, an expression or a table")
+    return None
 
 
 def _flatten(table: MappingABC[str, Any], prefix: str = "") -> dict[str, Any]:
