@@ -380,6 +380,8 @@ def _parse(
             latest[key] = spilled[5]  # its desired JSON
         parsed.spill_record(spilled)
     parsed.flush_spill()
+    for text in result.closing_warnings():
+        parsed.warnings.append({"reason": text})
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
+from syncd.blanking import blanking
 from syncd.domain import (
     Desired,
     Image,
@@ -109,11 +110,20 @@ def plan(
     agency_ops, agency_waiting = _plan_agencies(desired, known, agencies)
     removal = _plan_removals(desired, known, policy, now)
     per_key: dict[str, _Out] = {}
+    update_holds: list[Hold] = []
     for key in sorted(desired.listings):
         if key in agency_waiting:
             per_key[key] = _Out(waiting=[Waiting(key, agency_waiting[key])])
             continue
-        per_key[key] = _plan_listing(desired.listings[key], known.get(key), policy)
+        have = known.get(key)
+        # The suspicious-update guard (syncd.blanking), held like a mass removal.
+        want = desired.listings[key]
+        blanked = None if have is None or want.status not in _ACTIVE else blanking(want, have)
+        if blanked and key not in desired.released_removals and have is not None:
+            update_holds.append(Hold(_agency_of(have), blanked, (key,)))
+            per_key[key] = _Out(waiting=[Waiting(key, f"{blanked}; see 'syncd hold list'")])
+            continue
+        per_key[key] = _plan_listing(want, have, policy)
     for key, out in removal.per_key.items():
         per_key[key] = out
     ops: list[Operation] = list(agency_ops)
@@ -128,7 +138,8 @@ def plan(
         len(waiting),
         len(per_key),
     )
-    return Plan(ops=tuple(ops), holds=tuple(removal.holds), waiting=tuple(waiting))
+    holds = (*removal.holds, *update_holds)
+    return Plan(ops=tuple(ops), holds=holds, waiting=tuple(waiting))
 
 
 # --- agencies ------------------------------------------------------------------------------

@@ -515,7 +515,7 @@ def _field_spec(  # noqa: PLR0917
         mapping = None
     folded = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
     if kind in ("enum", "mode"):
-        allowed = ENUMS.get(key.removeprefix("fields.").removeprefix("mapping."))
+        allowed = ENUMS.get(re.sub(r"^(?:types\.[^.]+\.)?fields\.|^mapping\.", "", key))
         for name in ("value", "default", "map_default"):
             if name in raw and raw[name] not in (allowed or ()):
                 problems.add(f"{key}.{name}", f"must be one of {', '.join(allowed or ())}")

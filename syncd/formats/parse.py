@@ -153,6 +153,7 @@ def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
         records=iter(()),
         warnings=warnings,
     )
+
     def pick(record: Record) -> Assembler:
         return assemblers.get(getattr(record, "record_type", None) or "", assembler)
 
