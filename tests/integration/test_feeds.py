@@ -1,0 +1,177 @@
+"""Real feeds by a mapping file alone: record types by element, partial records merged onto
+the stored listing, through ``syncd check`` and ``ingest_file``. Feeds: tests/fakes/estate_feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from syncd.cli import cli
+from syncd.config import load_config
+from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
+from syncd.formats import load_mapping, parse_file
+from syncd.formats.assemble import canonical_values
+from syncd.ingest import ingest_file
+from syncd.store import listings, migrate
+from syncd.store.engine import Store, open_store
+from tests.fakes import estate_feed
+from tests.fakes.estate_feed import MAPPING
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Path, Store]]:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[paths]\ninbox = "inbox"\nstate_dir = "state"\n\n'
+        f'[[formats]]\npattern = "*.xml"\nmapping = "{MAPPING.as_posix()}"\n',
+        encoding="utf-8",
+    )
+    loaded = load_config(config)
+    loaded.paths.inbox.mkdir(parents=True)
+    migrate.upgrade(loaded.paths.database)
+    store = open_store(loaded.paths.database)
+    try:
+        yield config, store
+    finally:
+        store.close()
+
+
+def check(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli, ["check", str(path), "--mapping", str(MAPPING)], standalone_mode=False
+    )
+    code = result.return_value if isinstance(result.return_value, int) else result.exit_code
+    return code, result.output
+
+
+def take(world: tuple[Path, Store], name: str, text: str, now: datetime) -> Any:
+    config = load_config(world[0])
+    path = config.paths.inbox / name
+    path.write_text(text, encoding="utf-8")
+    return ingest_file(world[1], config, path, now)
+
+
+def desired(store: Store, key: str) -> Listing:
+    with store.read() as session:
+        plain = listings.desired_plain(session, [key])[key]
+    return listing_from_plain(plain)
+
+
+def changed_fields(before: Listing, after: Listing) -> set[str]:
+    old, new = canonical_values(before), canonical_values(after)
+    found = {name for name in old if old[name] != new[name]}
+    if before.images != after.images:
+        found.add("images")
+    return found
+
+
+def test_check_reads_each_record_type_with_its_overrides_and_reports_the_unknown_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixed.xml"
+    path.write_text(estate_feed.mixed_feed(), encoding="utf-8")
+    code, out = check(path)
+    assert "4 record(s), 4 usable, 0 skipped" in out
+    assert "1 element(s) beside the records match no record type" in out
+    assert "garage ×1" in out
+    assert "meta" not in out  # named in not_records
+    assert code == 0
+    built = {r.listing_key: r.listing for r in parse_file(path, load_mapping(MAPPING)).records}
+    forms = {key: listing.housing_form for key, listing in built.items() if listing}
+    assert forms == {
+        "R1": HousingForm.APARTMENT,
+        "R2": HousingForm.APARTMENT,
+        "H1": HousingForm.HOUSE,
+        "T1": HousingForm.PLOT,
+    }
+    land = built["T1"]
+    assert land is not None and land.plot_area == 1200 and land.living_area is None
+
+
+def test_check_counts_partial_records_as_usable(tmp_path: Path) -> None:
+    path = tmp_path / "price.xml"
+    path.write_text(estate_feed.price_update("R1", 2_900_000), encoding="utf-8")
+    code, out = check(path)
+    assert "1 record(s), 1 usable (1 partial), 0 skipped" in out
+    assert code == 0
+    (record,) = parse_file(path, load_mapping(MAPPING)).records
+    # The status default (for_sale) is not the record's: a price change must not carry it.
+    # The agency is the file's (<feed><agency>), so it is carried.
+    assert record.patch is not None and dict(record.patch) == {
+        "listing_key": "R1",
+        "agency_key": "estate",
+        "asking_price": 2_900_000,
+    }
+
+
+def test_incremental_partial_records_change_only_what_they_carry(
+    world: tuple[Path, Store], now: datetime
+) -> None:
+    store = world[1]
+    assert take(world, "a.xml", estate_feed.mixed_feed(), now).accepted == 4
+    first = desired(store, "R1")
+    assert first.title == "Residential R1" and len(first.images) == 2
+
+    step = now + timedelta(minutes=1)
+    result = take(world, "b.xml", estate_feed.price_update("R1", 2_950_000), step)
+    assert (result.outcome, result.accepted, result.changed_keys) == ("accepted", 1, ("R1",))
+    priced = desired(store, "R1")
+    assert changed_fields(first, priced) == {"asking_price"}
+    assert priced.asking_price == 2_950_000
+
+    step += timedelta(minutes=1)
+    take(world, "c.xml", estate_feed.sold("R1", 3_000_000, "2026-11-30"), step)
+    sold = desired(store, "R1")
+    assert sold.status is ListingStatus.SOLD
+    assert sold.sale is not None and (sold.sale.price, sold.sale.sold_on) == (
+        3_000_000,
+        date(2026, 11, 30),
+    )
+    assert changed_fields(priced, sold) == {
+        "status",
+        "sale.price",
+        "sale.price_is_public",
+        "sale.sold_on",
+    }
+
+    step += timedelta(minutes=1)
+    r2 = desired(store, "R2")
+    take(world, "d.xml", estate_feed.withdrawn("R2"), step)
+    gone = desired(store, "R2")
+    assert changed_fields(r2, gone) == {"status"}
+    assert gone.status is ListingStatus.WITHDRAWN
+
+
+def test_an_insert_and_its_update_in_one_file_merge_in_order(
+    world: tuple[Path, Store], now: datetime
+) -> None:
+    text = estate_feed.feed(
+        estate_feed.full_record("house", "H7", "Lönnvägen 7", 4_000_000),
+        '<house id="H7"><price>3800000</price></house>',
+        '<house id="H7"><title>Nytt pris</title></house>',
+    )
+    result = take(world, "one.xml", text, now)
+    assert (result.accepted, result.skipped) == (3, 0)
+    merged = desired(world[1], "H7")
+    assert (merged.asking_price, merged.title, merged.address.street) == (
+        3_800_000,
+        "Nytt pris",
+        "Lönnvägen 7",
+    )
+
+
+def test_a_partial_record_for_an_unknown_listing_is_skipped_with_a_reason(
+    world: tuple[Path, Store], now: datetime
+) -> None:
+    result = take(world, "x.xml", estate_feed.price_update("NOPE", 1_000_000), now)
+    assert (result.accepted, result.skipped) == (0, 1)
+    receipt = Path(str(result.moved_to) + ".result.json").read_text(encoding="utf-8")
+    assert "a partial record for a listing syncd does not know" in receipt
+    with world[1].read() as session:
+        assert listings.desired_plain(session, ["NOPE"]) == {}
