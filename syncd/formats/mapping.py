@@ -302,6 +302,14 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
                 "mapping.record",
                 "XML mappings need record = '//element' (a path) or [types.ELEMENT] tables",
             )
+        else:
+            last = record.rstrip("/").rsplit("/", 1)[-1]
+            if ":" in last and last.split(":", 1)[0] not in namespaces:
+                problems.add(
+                    "mapping.record",
+                    f"namespace prefix {last.split(':', 1)[0]!r} is not declared in "
+                    "[mapping.namespaces]",
+                )
     elif record is not None:
         problems.add("mapping.record", "only XML mappings select records with an XPath")
     for key, kind in (("encoding", str), ("delimiter", str), ("base_url", str), ("header", bool)):
@@ -373,11 +381,11 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         "mapping.mode", {"value": mode_raw} if isinstance(mode_raw, str) else mode_raw, "mode"
     )
     images = tuple(
-        _group(problems, f"images[{i}]", raw, IMAGE_KINDS, "url", xml, spec)
+        _group(problems, f"images[{i}]", raw, IMAGE_KINDS, "url", xml, spec, ns)
         for i, raw in enumerate(_tables(problems, "images", data.get("images", [])))
     )
     viewings = tuple(
-        _group(problems, f"viewings[{i}]", raw, VIEWING_KINDS, "starts_at", xml, spec)
+        _group(problems, f"viewings[{i}]", raw, VIEWING_KINDS, "starts_at", xml, spec, ns)
         for i, raw in enumerate(_tables(problems, "viewings", data.get("viewings", [])))
     )
     problems.raise_any()
@@ -454,6 +462,7 @@ def _group(  # noqa: PLR0917
     needed: str,
     xml: bool,
     spec: Any,
+    ns: dict[str, str] | None = None,
 ) -> GroupSpec:
     fields: dict[str, FieldSpec] = {}
     for name, value in raw.items():
@@ -473,7 +482,7 @@ def _group(  # noqa: PLR0917
             problems.add(f"{key}.each", "XML groups need each = XPath of the repeated element")
             each = None
         else:
-            _check_xpath(problems, f"{key}.each", each, {})
+            _check_xpath(problems, f"{key}.each", each, ns or {})
     elif each is not None:
         problems.add(f"{key}.each", "only XML groups use each; CSV/BLM groups use repeat")
     repeat, start = raw.get("repeat", 1), raw.get("start", 1)
@@ -562,11 +571,20 @@ def _field_spec(  # noqa: PLR0917
     return result
 
 
+# An element to evaluate each expression on once at load: lxml reports an undeclared
+# namespace prefix or an unknown function only when an expression is evaluated.
+_PROBE = etree.Element("probe")
+
+
 def _check_xpath(problems: _Problems, key: str, expr: str, ns: dict[str, str]) -> None:
     try:
-        etree.XPath(expr, namespaces=ns or None)
-    except etree.XPathSyntaxError as exc:
-        problems.add(key, f"invalid XPath {expr!r}: {exc}")
+        etree.XPath(expr, namespaces=ns or None)(_PROBE)
+    except etree.XPathError as exc:
+        hint = ""
+        if "namespace prefix" in str(exc):
+            declared = ", ".join(sorted(ns)) or "none"
+            hint = f" (declare it in [mapping.namespaces]; declared: {declared})"
+        problems.add(key, f"invalid XPath {expr!r}: {exc}{hint}")
 
 
 def expand_repeat(expr: Expr, n: int) -> Expr:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from syncd.cli import cli
 from syncd.config import load_config
 from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
+from syncd.errors import MappingError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.assemble import canonical_values
 from syncd.ingest import ingest_file
@@ -175,3 +176,30 @@ def test_a_partial_record_for_an_unknown_listing_is_skipped_with_a_reason(
     assert "a partial record for a listing syncd does not know" in receipt
     with world[1].read() as session:
         assert listings.desired_plain(session, ["NOPE"]) == {}
+
+
+def test_an_undeclared_prefix_is_a_mapping_problem_at_load_not_a_crash(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    text = MAPPING.read_text(encoding="utf-8").replace('title = "title"', 'title = "e:title"')
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(broken)
+    message = str(caught.value)
+    assert "fields.title" in message and "Undefined namespace prefix" in message
+    assert "[mapping.namespaces]" in message
+    feed = tmp_path / "feed.xml"
+    feed.write_text(estate_feed.mixed_feed(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(feed), "--mapping", str(broken)])
+    # A MappingError (a SyncdError: one line and a remedy from the CLI's handler), never
+    # an XPath error from inside a record, which the handler reports as a bug.
+    assert isinstance(result.exception, MappingError), result.exception
+
+
+def test_no_records_in_a_namespaced_file_hints_at_its_root(tmp_path: Path) -> None:
+    path = tmp_path / "ns.xml"
+    text = estate_feed.mixed_feed().replace("<feed>", '<feed xmlns="urn:estate:feed:2">')
+    path.write_text(text, encoding="utf-8")
+    code, out = check(path)
+    assert "0 record(s)" in out
+    assert "root element is <feed> in namespace 'urn:estate:feed:2'" in out
+    assert code == 0
