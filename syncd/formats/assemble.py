@@ -36,7 +36,13 @@ from syncd.domain import (
     problems,
 )
 from syncd.formats import transforms
-from syncd.formats.field_plan import REQUIRED_EMPTY, SECRET_FIELDS, Reader, field_reader
+from syncd.formats.field_plan import (
+    REQUIRED_EMPTY,
+    SECRET_FIELDS,
+    Reader,
+    field_reader,
+    read_text,
+)
 from syncd.formats.mapping import (
     ENUMS,
     FIELD_KINDS,
@@ -50,6 +56,8 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# Template, concat and first_of parts: an element holding elements is refused there too.
+_PARTS = FieldSpec()
 # SECRET_FIELDS (values never repeated in problems, logs or reports) lives in field_plan.
 __all__ = ["SECRET_FIELDS", "Assembled", "Assembler", "Record", "build_listing", "merge_partial"]
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
@@ -229,8 +237,9 @@ class Assembler:
 
     def _first(self, record: Record, expr: Expr) -> str | None:
         for value in record.values(expr):
-            if value.strip():
-                return value.strip()
+            text = read_text(value, _PARTS).strip()
+            if text:
+                return text
         return None
 
     def raw(self, record: Record, spec: FieldSpec) -> Any:
@@ -241,12 +250,13 @@ class Assembler:
         if spec.expr is not None:
             if spec.multiple == "first":
                 for found_value in record.values(spec.expr):
-                    stripped = found_value.strip()
+                    stripped = read_text(found_value, spec).strip()
                     if stripped:
                         text = stripped
                         break
             else:
-                found = [v for v in (v.strip() for v in record.values(spec.expr)) if v]
+                values = record.values(spec.expr)
+                found = [v for v in (read_text(v, spec).strip() for v in values) if v]
                 text = spec.separator.join(found) if found else None
         elif spec.template is not None:
             text = self._fill_template(record, spec.template)
@@ -328,7 +338,11 @@ class Assembler:
         self, record: Record, name: str, kind: str, spec: FieldSpec, out: list[Problem]
     ) -> Any:
         """The converted value of one field, or None (with a Problem when that is wrong)."""
-        raw = self.raw(record, spec)
+        try:
+            raw = self.raw(record, spec)
+        except ValueError as exc:
+            out.append(Problem(name, None, str(exc)))
+            return None
         try:
             result = self.convert(name, kind, spec, raw) if raw is not None else None
             if result is None and spec.default is not None:

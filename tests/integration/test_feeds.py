@@ -4,6 +4,7 @@ the stored listing, through ``syncd check`` and ``ingest_file``. Feeds: tests/fa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -203,3 +204,36 @@ def test_no_records_in_a_namespaced_file_hints_at_its_root(tmp_path: Path) -> No
     assert "0 record(s)" in out
     assert "root element is <feed> in namespace 'urn:estate:feed:2'" in out
     assert code == 0
+
+
+def test_an_element_holding_elements_is_a_problem_unless_the_mapping_joins(
+    tmp_path: Path,
+) -> None:
+    record = (
+        '<house id="H2"><street>Ekvägen 1</street><price>1950000</price>'
+        "<area><range><min>50</min><max>80</max></range></area>"
+        "<description>Ljus<br/>trea med balkong</description></house>"
+    )
+    path = tmp_path / "range.xml"
+    path.write_text(estate_feed.feed(record), encoding="utf-8")
+    code, out = check(path)
+    assert code == 1 and "1 record(s), 0 usable, 1 skipped" in out
+    assert "living_area = '5080': the element holds elements (min, max)" in out
+    assert "1 error(s)" in out  # the description, text with inline markup, is text
+    joined = tmp_path / "joined.toml"
+    joined.write_text(
+        MAPPING.read_text(encoding="utf-8")
+        .replace(
+            'living_area = "area"',
+            'living_area = "area"\ndescription = { expr = "area", multiple = "join", '
+            'separator = " to " }',
+        )
+        .replace('description = "description"\n', ""),
+        encoding="utf-8",
+    )
+    mapping = load_mapping(joined)
+    mapping = dataclasses.replace(
+        mapping, fields={k: v for k, v in mapping.fields.items() if k != "living_area"}
+    )
+    (result,) = parse_file(path, mapping).records
+    assert result.listing is not None and result.listing.description == "50 to 80"
