@@ -350,7 +350,7 @@ def _parse(
         listing = record.listing
         if record.patch is not None and record.listing_key:
             listing, merged_problems = merge_partial(
-                base_of(record.listing_key), record.listing_key, record.patch
+                base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
             )
             for problem in merged_problems:
                 finding = {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from syncd.domain import (
@@ -47,6 +47,7 @@ from syncd.formats.mapping import (
     ENUMS,
     FIELD_KINDS,
     IMAGE_KINDS,
+    MONEY_FIELDS,
     VIEWING_KINDS,
     Expr,
     FieldSpec,
@@ -379,6 +380,7 @@ class Assembler:
             filled.add("viewings")
         key = v.get("listing_key")
         agency = v.get("agency_key")
+        self._in_sek(v, out)
         if self._is_partial(record, out):
             return self._partial(key, v, filled, images, viewings, out)
         status = v.get("status")
@@ -386,11 +388,34 @@ class Assembler:
             out.append(Problem("status", None, "no status (map it or give a default)"))
         if any(p.severity == "error" for p in out) or status is None:
             return Assembled(None, key, agency, frozenset(filled), out)
-        listing = build_listing(v, images, viewings, out)
+        listing = build_listing(v, images, viewings, out, self.mapping.limits)
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
             listing if usable else None, listing.listing_key or key, agency, frozenset(filled), out
         )
+
+    def _in_sek(self, v: dict[str, Any], out: list[Problem]) -> None:
+        """Money in SEK: another currency is converted at the mapping's rate, or an error."""
+        currency = v.get("currency")
+        if currency is None or currency.strip().upper() in ("SEK", "KR"):
+            return
+        code = currency.strip().upper()
+        rate = self.mapping.currency_rates.get(code)
+        amounts = [name for name in MONEY_FIELDS if v.get(name) is not None]
+        if rate is None:
+            if amounts:
+                reason = (
+                    f"amounts in {code}: Hemnet takes SEK; add [mapping.currency_rates] "
+                    f"{code} = SEK per {code}"
+                )
+                out.append(Problem("currency", code, reason))
+            return
+        for name in amounts:
+            v[name] = int((Decimal(v[name]) * rate).to_integral_value(ROUND_HALF_EVEN))
+        if amounts:
+            out.append(
+                Problem("currency", code, f"converted to SEK at {rate} SEK/{code}", "warning")
+            )
 
     def _carried(self, record: Record, v: dict[str, Any]) -> set[str]:
         """The fields the record itself gave a value: not those only a default or a constant
@@ -557,6 +582,7 @@ def build_listing(
     images: Sequence[Image],
     viewings: Sequence[Viewing],
     out: list[Problem],
+    limits: MappingABC[str, Decimal] | None = None,
 ) -> Listing:
     """The normalised listing of canonical values (``v["status"]`` must be set); adds its
     problems to ``out``."""
@@ -596,7 +622,7 @@ def build_listing(
         sale=_sale(v, status),
     )
     listing = normalise(listing)
-    out.extend(problems(listing))
+    out.extend(problems(listing, limits))
     return listing
 
 
@@ -614,7 +640,10 @@ def canonical_values(listing: Listing) -> dict[str, Any]:
 
 
 def merge_partial(
-    base: Listing | None, key: str, patch: MappingABC[str, Any]
+    base: Listing | None,
+    key: str,
+    patch: MappingABC[str, Any],
+    limits: MappingABC[str, Decimal] | None = None,
 ) -> tuple[Listing | None, list[Problem]]:
     """A partial record's fields laid over the stored listing: only what it carries changes.
 
@@ -637,7 +666,7 @@ def merge_partial(
     v["listing_key"] = base.listing_key
     images = patch.get("images", base.images)
     viewings = patch.get("viewings", base.viewings)
-    listing = build_listing(v, images, viewings, out)
+    listing = build_listing(v, images, viewings, out, limits)
     usable = not any(p.severity == "error" for p in out)
     return (listing if usable else None), out
 

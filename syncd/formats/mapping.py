@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,12 @@ FIELD_KINDS: dict[str, str] = {
     "sale.price": "int",
     "sale.price_is_public": "bool",
     "sale.sold_on": "date",
+    # Not a listing field: the currency of the money fields (SEK when not given).
+    "currency": "text",
 }
+MONEY_FIELDS = ("asking_price", "monthly_fee", "operating_cost", "sale.price")
+# The number fields a mapping may give its own plausibility limit (domain.PLAUSIBLE_MAX).
+LIMIT_FIELDS = (*MONEY_FIELDS, "living_area", "supplemental_area", "plot_area", "rooms")
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": tuple(s.value for s in ListingStatus),
     "housing_form": tuple(s.value for s in HousingForm),
@@ -118,6 +124,8 @@ _MAPPING_KEYS = frozenset(
         "decimal_separator",
         "partial",
         "not_records",
+        "limits",
+        "currency_rates",
     }
 )
 _TYPE_KEYS = frozenset({"fields", "partial"})
@@ -196,6 +204,10 @@ class Mapping:
     types: MappingABC[str, Mapping] = field(default_factory=dict)
     # XML: elements beside the records that are not records (not reported as unmatched).
     not_records: tuple[str, ...] = ()
+    # Largest plausible value by field, replacing the domain's defaults.
+    limits: MappingABC[str, Decimal] = field(default_factory=dict)
+    # SEK per unit of a currency the export may use (the "currency" field).
+    currency_rates: MappingABC[str, Decimal] = field(default_factory=dict)
 
     @property
     def record_tag(self) -> str:
@@ -345,6 +357,8 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         if key not in fields:
             problems.add(f"fields.{key}", "every mapping must say where this comes from")
     partial = _partial_spec(problems, "mapping.partial", head.get("partial"), spec)
+    limits = _numbers(problems, "mapping.limits", head.get("limits", {}), LIMIT_FIELDS)
+    rates = _numbers(problems, "mapping.currency_rates", head.get("currency_rates", {}), None)
     not_records = head.get("not_records", [])
     if not isinstance(not_records, list) or not all(isinstance(n, str) for n in not_records):
         problems.add("mapping.not_records", "must be a list of element names")
@@ -407,6 +421,8 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         decimal_separator=dec_sep,
         partial=partial,
         not_records=tuple(not_records),
+        limits=limits,
+        currency_rates={code.upper(): rate for code, rate in rates.items()},
     )
     if not types:
         return mapping
@@ -420,6 +436,24 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         for tag, found in types.items()
     }
     return dataclasses.replace(mapping, types=typed)
+
+
+def _numbers(
+    problems: _Problems, key: str, raw: Any, known: tuple[str, ...] | None
+) -> dict[str, Decimal]:
+    """A table of positive numbers by name (``known``: the names allowed; None: any)."""
+    if not isinstance(raw, dict):
+        problems.add(key, "must be a table of name = number")
+        return {}
+    out: dict[str, Decimal] = {}
+    for name, value in raw.items():
+        if known is not None and name not in known:
+            problems.add(f"{key}.{name}", f"unknown (known: {', '.join(known)})")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            problems.add(f"{key}.{name}", "must be a number above 0")
+        else:
+            out[name] = Decimal(str(value))
+    return out
 
 
 def _partial_spec(problems: _Problems, key: str, raw: Any, spec: Any) -> FieldSpec | None:

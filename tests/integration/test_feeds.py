@@ -230,3 +230,42 @@ def test_an_element_holding_elements_is_a_problem_unless_the_mapping_joins(
     (result,) = parse_file(path, load_mapping(joined)).records
     assert result.listing is not None
     assert (result.listing.living_area, result.listing.description) == (50, "50 to 80")
+
+
+def test_plausibility_limits_have_per_mapping_overrides(tmp_path: Path) -> None:
+    record = (
+        '<house id="W1"><street>Lagervägen 3</street><price>25000000</price>'
+        "<area>12000</area></house>"
+    )
+    path = tmp_path / "warehouse.xml"
+    path.write_text(estate_feed.feed(record), encoding="utf-8")
+    code, out = check(path)
+    assert code == 1 and "living_area = '12000.0': more than 10,000 m² is not plausible" in out
+    roomy = tmp_path / "roomy.toml"
+    text = MAPPING.read_text(encoding="utf-8")
+    roomy.write_text(
+        text.replace("[fields]", "[mapping.limits]\nliving_area = 50000\n\n[fields]", 1),
+        encoding="utf-8",
+    )
+    (result,) = parse_file(path, load_mapping(roomy)).records
+    assert result.listing is not None and result.listing.living_area == 12_000
+
+
+def test_a_foreign_currency_is_an_error_unless_the_mapping_converts_it(tmp_path: Path) -> None:
+    record = (
+        '<house id="E1"><street>Calle Mayor 1</street><price currency="EUR">250000</price></house>'
+    )
+    path = tmp_path / "eur.xml"
+    path.write_text(estate_feed.feed(record), encoding="utf-8")
+    code, out = check(path)
+    assert code == 1
+    assert "currency = 'EUR': amounts in EUR: Hemnet takes SEK" in out
+    converting = tmp_path / "eur.toml"
+    text = MAPPING.read_text(encoding="utf-8")
+    converting.write_text(
+        text.replace("[fields]", "[mapping.currency_rates]\nEUR = 11.5\n\n[fields]", 1),
+        encoding="utf-8",
+    )
+    (result,) = parse_file(path, load_mapping(converting)).records
+    assert result.listing is not None and result.listing.asking_price == 2_875_000
+    assert any("converted to SEK at 11.5" in p.reason for p in result.problems)
