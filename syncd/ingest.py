@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from syncd import metrics
+from syncd import metrics, reprocess
 from syncd.config import Config, FormatRule
 from syncd.domain import (
     LISTING_FIELDS,
@@ -216,6 +216,7 @@ class _Take:
     path: Path
     sha256: str
     now: datetime
+    again: bool = False  # sent back by 'syncd reprocess': read even if taken before
 
     @property
     def name(self) -> str:
@@ -236,11 +237,22 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     OSError (the file vanished, a full disk) is raised: that is not the file's fault and
     the caller may try again.
     """
-    take = _Take(store, config, path, _sha256_of(path), now)
+    sha256 = _sha256_of(path)
+    take = _Take(store, config, path, sha256, now, again=reprocess.asked(path, sha256))
+    try:
+        return _ingest(take)
+    finally:
+        if take.again and not path.exists():
+            reprocess.done(path)
+
+
+def _ingest(take: _Take) -> IngestResult:
+    store, config, path = take.store, take.config, take.path
     with store.read() as session:
         first = find_export_file(session, take.sha256)
     # A rejected file dropped again is read again: the mapping or config may have been fixed.
-    if first is not None and first.outcome != FileOutcome.REJECTED:
+    # So is one an operator sent back with 'syncd reprocess' (take.again).
+    if first is not None and first.outcome != FileOutcome.REJECTED and not take.again:
         return _duplicate(take, first)
     rule = config.format_for(path.name)
     if rule is None:
@@ -469,6 +481,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             session,
             name=path.name,
             sha256=take.sha256,
+            again=take.again,
             size_bytes=path.stat().st_size,
             received_at=now,
             outcome=outcome,
@@ -514,12 +527,13 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     )
 
 
-def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
-    """The export_files row for these bytes: new, or the earlier rejection's, read again."""
+def _claim_row(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> ExportFile:
+    """The export_files row for these bytes: new, or the earlier rejection's (or, sent back
+    by 'syncd reprocess', the earlier take's), read again."""
     existing = find_export_file(session, sha256)
     if existing is None:
         return record_export_file(session, sha256=sha256, **fields)
-    if existing.outcome != FileOutcome.REJECTED:
+    if existing.outcome != FileOutcome.REJECTED and not again:
         raise _AlreadyTaken(existing)
     return update_export_file(session, existing, **fields)
 
@@ -774,6 +788,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
                 session,
                 name=path.name,
                 sha256=sha256,
+                again=take.again,
                 size_bytes=path.stat().st_size,
                 received_at=now,
                 outcome=FileOutcome.REJECTED,

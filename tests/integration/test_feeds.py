@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from syncd.cli import cli
 from syncd.config import load_config
 from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
-from syncd.errors import MappingError
+from syncd.errors import ExportError, MappingError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.assemble import canonical_values
 from syncd.ingest import ingest_file
@@ -269,3 +269,58 @@ def test_a_foreign_currency_is_an_error_unless_the_mapping_converts_it(tmp_path:
     (result,) = parse_file(path, load_mapping(converting)).records
     assert result.listing is not None and result.listing.asking_price == 2_875_000
     assert any("converted to SEK at 11.5" in p.reason for p in result.problems)
+
+
+def test_reprocess_reads_the_same_bytes_again_after_a_mapping_fix(
+    world: tuple[Path, Store], now: datetime, tmp_path: Path
+) -> None:
+    config_path, store = world
+    config = load_config(config_path)
+    record = '<house id="M1"><street>Mossvägen 2</street><price>2100000</price></house>'
+    text = estate_feed.feed(record).replace("<price>", "<pris>").replace("</price>", "</pris>")
+    first = take(world, "crm.xml", text, now)
+    assert (first.accepted, first.skipped) == (1, 0)
+    assert desired(store, "M1").asking_price is None  # the mapping reads <price>, not <pris>
+    archived = first.moved_to
+    assert archived is not None
+
+    # The same bytes dropped again are a duplicate: nothing is read.
+    again = take(world, "crm.xml", text, now + timedelta(minutes=1))
+    assert again.outcome == "duplicate"
+
+    # The mapping is fixed; reprocess sends the archived file back to the inbox, marked.
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8").replace(
+            MAPPING.as_posix(), (tmp_path / "fixed.toml").as_posix()
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "fixed.toml").write_text(
+        MAPPING.read_text(encoding="utf-8").replace(
+            'asking_price = "price"', 'asking_price = "pris"'
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_path), "reprocess", str(archived)], standalone_mode=False
+    )
+    assert result.exception is None, result.output
+    back = config.paths.inbox / "crm.xml"
+    assert back.is_file() and not archived.exists()
+    assert "read again with today's mappings" in result.output
+    redone = ingest_file(store, load_config(config_path), back, now + timedelta(minutes=2))
+    assert (redone.outcome, redone.accepted, redone.changed_keys) == ("accepted", 1, ("M1",))
+    assert desired(store, "M1").asking_price == 2_100_000
+    assert list(config.paths.inbox.iterdir()) == []  # file archived, marker gone
+
+
+def test_reprocess_refuses_a_file_outside_rejected_and_archive(
+    world: tuple[Path, Store], tmp_path: Path
+) -> None:
+    stray = tmp_path / "stray.xml"
+    stray.write_text(estate_feed.feed(), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--config", str(world[0]), "reprocess", str(stray)], standalone_mode=False
+    )
+    assert isinstance(result.exception, ExportError)
+    assert "can be reprocessed" in str(result.exception) and stray.is_file()
