@@ -173,6 +173,7 @@ class _Parsed:
     skipped_keys: set[str] = field(default_factory=set)
     records: int = 0
     accepted: int = 0
+    ignored: int = 0  # records the mapping ignores on purpose
     # Records not yet in ``spill``: written a chunk at a time (marshal.load reading one
     # record from a file calls read() per value; one chunk per load is ~10 us per record less).
     pending: list[tuple[Any, ...]] = field(default_factory=list)
@@ -189,7 +190,7 @@ class _Parsed:
 
     @property
     def skipped(self) -> int:
-        return self.records - self.accepted
+        return self.records - self.accepted - self.ignored
 
     @property
     def listing_agencies(self) -> set[str]:
@@ -359,6 +360,9 @@ def _parse(
             }
             target = parsed.errors if problem.severity == "error" else parsed.warnings
             target.append(finding)
+        if record.ignored is not None:
+            parsed.ignored += 1  # left out on purpose by the mapping: not an error
+            continue
         listing = record.listing
         if record.patch is not None and record.listing_key:
             listing, merged_problems = merge_partial(
@@ -744,6 +748,7 @@ def _receipt(
         "records": parsed.records,
         "accepted": parsed.accepted,
         "skipped": parsed.skipped,
+        "ignored": parsed.ignored,
         "listings": len(parsed.agency_of),
         "changed_keys": applied.changed,
         "missing_keys": applied.missing,

@@ -39,6 +39,7 @@ from syncd.formats import transforms
 from syncd.formats.field_plan import (
     REQUIRED_EMPTY,
     SECRET_FIELDS,
+    IgnoredRecord,
     Reader,
     field_reader,
     read_text,
@@ -46,6 +47,7 @@ from syncd.formats.field_plan import (
 from syncd.formats.mapping import (
     ENUMS,
     FIELD_KINDS,
+    IGNORE,
     IMAGE_KINDS,
     MONEY_FIELDS,
     VIEWING_KINDS,
@@ -183,6 +185,7 @@ class Assembled:
     # A partial record: canonical field -> value of what it carries (and "images",
     # "viewings" when it carries any). ``listing`` is then None: see merge_partial.
     patch: MappingABC[str, Any] | None = None
+    ignored: str | None = None  # why the mapping ignores this record on purpose
 
 
 class Assembler:
@@ -296,6 +299,7 @@ class Assembler:
         """Typed value of a raw value; raises ValueError with the reason."""
         if spec.map is not None and isinstance(value, str):
             key = value.strip().lower()
+            raw_value = value
             if key in spec.map:
                 value = spec.map[key]
             elif spec.map_default is not None:
@@ -303,6 +307,10 @@ class Assembler:
             else:
                 known = ", ".join(sorted(spec.map)) or "nothing"
                 raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
+            if value == IGNORE:
+                raise IgnoredRecord(
+                    f"{name} {raw_value.strip()!r}: ignored on purpose by the mapping"
+                )
         if value is None or value == "":
             return None  # a map may send a value to "" to mean "leave it out"
         if kind == "text":  # the commonest kind: no further checks
@@ -328,6 +336,12 @@ class Assembler:
             return transforms.parse_coordinate(str(value))
         if kind == "date":
             return transforms.parse_date(str(value), spec.formats or self.date_formats)
+        if kind == "order":
+            # Image ids such as "front", "kitchen": the images keep their order of appearance.
+            try:
+                return transforms.parse_int(str(value), dec_sep)
+            except ValueError:
+                return None
         if kind == "end_time" and _CLOCK.fullmatch(str(value).strip()):
             hours, minutes = re.split(r"[:.]", str(value).strip())
             return time(int(hours), int(minutes))  # joined to the start's date
@@ -352,7 +366,8 @@ class Assembler:
             shown, reason = None if raw is None else str(raw)[:200], str(exc)
             if name in SECRET_FIELDS:
                 shown, reason = "(hidden)", "not a valid value"  # never echo it
-            out.append(Problem(name, shown, reason))
+            severity = "ignored" if isinstance(exc, IgnoredRecord) else "error"
+            out.append(Problem(name, shown, reason, severity))
             return None
         if result is None and spec.required:
             out.append(Problem(name, None, REQUIRED_EMPTY))
@@ -380,6 +395,9 @@ class Assembler:
             filled.add("viewings")
         key = v.get("listing_key")
         agency = v.get("agency_key")
+        ignored = next((p.reason for p in out if p.severity == "ignored"), None)
+        if ignored is not None:
+            return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
         self._in_sek(v, out)
         if self._is_partial(record, out):
             return self._partial(key, v, filled, images, viewings, out)

@@ -56,6 +56,7 @@ class CheckReport:
     record_count: int = 0
     usable_count: int = 0
     partial_count: int = 0  # usable records that carry only some fields (merged at ingest)
+    ignored_count: int = 0  # records the mapping ignores on purpose (not errors)
     agency_keys: list[str] = field(default_factory=list)
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
@@ -63,7 +64,7 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return self.fatal is None and self.usable_count == self.record_count
+        return self.fatal is None and self.usable_count + self.ignored_count == self.record_count
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
@@ -82,9 +83,11 @@ class CheckReport:
             lines.append("  no record of this file is used; listings stay as they were")
         else:
             partial = f" ({self.partial_count} partial)" if self.partial_count else ""
+            ignored = f", {self.ignored_count} ignored" if self.ignored_count else ""
+            skipped = self.record_count - self.usable_count - self.ignored_count
             lines.append(
-                f"  {self.record_count} record(s), {self.usable_count} usable{partial}, "
-                f"{self.record_count - self.usable_count} skipped"
+                f"  {self.record_count} record(s), {self.usable_count} usable{partial}"
+                f"{ignored}, {skipped} skipped"
             )
         lines.append("  field coverage (share of records whose own data gives a value):")
         for name in COVERAGE_FIELDS:
@@ -110,6 +113,7 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
             report.record_count += 1
             report.usable_count += record.listing is not None or record.patch is not None
             report.partial_count += record.patch is not None
+            report.ignored_count += record.ignored is not None
             filled.update(record.filled)
             report.findings.extend(
                 Finding(

@@ -32,6 +32,10 @@ REQUIRED_EMPTY = "required by the mapping but empty"
 _ALNUM = re.compile(r"[^\W_]")
 
 
+class IgnoredRecord(ValueError):
+    """A value the mapping maps to "@ignore": the record is left out on purpose."""
+
+
 def read_text(value: str, spec: FieldSpec) -> str:
     """``value`` as a field reads it. An element that only holds elements is joined when
     the spec says ``multiple = "join"``, and otherwise a ValueError: its string value
@@ -90,7 +94,8 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
             shown, reason = text[:200], str(exc)
             if name in SECRET_FIELDS:
                 shown, reason = "(hidden)", "not a valid value"  # never echo it
-            out.append(Problem(name, shown, reason))
+            severity = "ignored" if isinstance(exc, IgnoredRecord) else "error"
+            out.append(Problem(name, shown, reason, severity))
             return None
         if result is None:
             return empty(name, out)

@@ -83,7 +83,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 IMAGE_KINDS: dict[str, str] = {
     "url": "text",
     "caption": "text",
-    "order": "int",
+    "order": "order",  # a number; a non-numeric id orders by appearance
     "floor_plan": "bool",
     "revision": "text",
 }
@@ -130,6 +130,11 @@ _MAPPING_KEYS = frozenset(
 )
 _TYPE_KEYS = frozenset({"fields", "partial"})
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# The XPath variable holding the current date as a number (20261205): "upcoming until".
+TODAY = "today"
+# A map value (or map_default) that means "ignore this record on purpose": counted as
+# ignored, not as an error (a rental in a feed of homes for sale).
+IGNORE = "@ignore"
 _REPEAT_INDEX = re.compile(r"\{n(?::(0?\d+)d?)?\}")
 
 Expr = str | int  # XPath / column name, or a 1-based column position
@@ -560,10 +565,11 @@ def _field_spec(  # noqa: PLR0917
     if kind in ("enum", "mode"):
         allowed = ENUMS.get(re.sub(r"^(?:types\.[^.]+\.)?fields\.|^mapping\.", "", key))
         for name in ("value", "default", "map_default"):
-            if name in raw and raw[name] not in (allowed or ()):
+            ignoring = name == "map_default" and raw.get(name) == IGNORE
+            if name in raw and raw[name] not in (allowed or ()) and not ignoring:
                 problems.add(f"{key}.{name}", f"must be one of {', '.join(allowed or ())}")
         for raw_value, value in folded.items():
-            if value not in (allowed or ()):
+            if value not in (allowed or ()) and value != IGNORE:
                 problems.add(
                     f"{key}.map.{raw_value}", f"{value!r} is not one of {', '.join(allowed or ())}"
                 )
@@ -612,7 +618,7 @@ _PROBE = etree.Element("probe")
 
 def _check_xpath(problems: _Problems, key: str, expr: str, ns: dict[str, str]) -> None:
     try:
-        etree.XPath(expr, namespaces=ns or None)(_PROBE)
+        etree.XPath(expr, namespaces=ns or None)(_PROBE, **{TODAY: 0.0})
     except etree.XPathError as exc:
         hint = ""
         if "namespace prefix" in str(exc):

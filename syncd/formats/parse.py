@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class RecordResult:
     filled: frozenset[str] = frozenset()
     # A partial record: the fields it carries, for ingest to merge onto the stored listing.
     patch: MappingABC[str, Any] | None = None
+    ignored: str | None = None  # why the mapping ignores it on purpose (not an error)
 
     @property
     def location(self) -> str:
@@ -102,7 +104,8 @@ class ParseResult:
         rejected: list[RecordResult] = []
         for result in self.records:
             if result.listing is None:
-                rejected.append(result)
+                if result.ignored is None:
+                    rejected.append(result)
             else:
                 listings.pop(result.listing.listing_key, None)  # keep file order of winners
                 listings[result.listing.listing_key] = result.listing
@@ -115,14 +118,17 @@ class ParseResult:
         return snapshot, rejected
 
 
-def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
-    """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read."""
+def parse_file(path: str | Path, mapping: Mapping, today: date | None = None) -> ParseResult:
+    """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read.
+
+    ``today``: the date XML expressions see as ``$today`` (default: the local date).
+    """
     file = Path(path)
     if not file.is_file():
         raise ParseError("no such file", str(file))
     source: XmlSource | CsvSource | BlmSource
     if mapping.format == "xml":
-        source = XmlSource(file, mapping)
+        source = XmlSource(file, mapping, today)
     elif mapping.format == "csv":
         source = CsvSource(file, mapping)
     else:
@@ -224,7 +230,8 @@ def _each_result(
         result.record_count = index
         listing = None if unreadable else built.listing
         patch = None if unreadable else built.patch
-        yield RecordResult(listing, key, line, index, found, built.filled, patch)
+        ignored = None if unreadable else built.ignored
+        yield RecordResult(listing, key, line, index, found, built.filled, patch, ignored)
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",
         result.path,

@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,7 +19,7 @@ from lxml import etree
 
 from syncd.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
-from syncd.formats.mapping import Expr, Mapping
+from syncd.formats.mapping import TODAY, Expr, Mapping
 from syncd.formats.xml_paths import PathWalk, element_text
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,16 @@ class XPathCache:
     """Compiled XPath expressions of one mapping (compiling per record would dominate)."""
 
     def __init__(
-        self, namespaces: dict[str, str], walks: dict[str | None, PathWalk] | None = None
+        self,
+        namespaces: dict[str, str],
+        walks: dict[str | None, PathWalk] | None = None,
+        today: date | None = None,
     ) -> None:
         self._namespaces = namespaces or None
         self._compiled: dict[Expr, etree.XPath] = {}
+        # XPath variables every expression may use: $today as a number, 20261205.
+        day = today or date.today()
+        self.variables = {TODAY: float(day.year * 10_000 + day.month * 100 + day.day)}
         # The simple paths of the record (None) and of each group's elements, by its ``each``.
         self.walks = walks or {}
 
@@ -106,7 +113,7 @@ class XmlRecord:
                 if found is None:
                     found = self._found = walk.walk(self.element)
                 return found[slot]  # texts already; no caller changes a record's values
-        result: Any = self._xpaths.get(expr)(self.element)
+        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
         if type(result) is list:
             return [_text(item) for item in result]
         if isinstance(result, float) and math.isnan(result):  # number() of nothing
@@ -114,7 +121,7 @@ class XmlRecord:
         return [_text(result)]
 
     def each(self, expr: str) -> Sequence[XmlRecord]:
-        result: Any = self._xpaths.get(expr)(self.element)
+        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
         if not isinstance(result, list):
             return []
         xpaths = self._xpaths
@@ -178,9 +185,10 @@ def record_tags(mapping: Mapping) -> dict[str, str]:
 class XmlSource:
     """An XML export opened for streaming: file-level facts, then ``records()``."""
 
-    def __init__(self, path: Path, mapping: Mapping) -> None:
+    def __init__(self, path: Path, mapping: Mapping, today: date | None = None) -> None:
         self.path = path
         self.mapping = mapping
+        self.today = today
         self.warnings: list[str] = []
         # Elements beside the records that match no record type, by tag (complete once
         # ``records()`` is exhausted): a record type the mapping lacks must not vanish unsaid.
@@ -197,7 +205,7 @@ class XmlSource:
 
     def records(self) -> Iterator[tuple[XmlRecord, int | None]]:
         """Each record element with its line; raises ParseError where the XML breaks."""
-        xpaths = XPathCache(dict(self.mapping.namespaces), mapping_walks(self.mapping))
+        xpaths = XPathCache(dict(self.mapping.namespaces), mapping_walks(self.mapping), self.today)
         tags = record_tags(self.mapping)
         with self.path.open("rb") as stream:
             yield from self._parse(stream, xpaths, tags)

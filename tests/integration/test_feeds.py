@@ -324,3 +324,86 @@ def test_reprocess_refuses_a_file_outside_rejected_and_archive(
     )
     assert isinstance(result.exception, ExportError)
     assert "can be reprocessed" in str(result.exception) and stray.is_file()
+
+
+def _variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = MAPPING.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_record_ignored_on_purpose_is_counted_as_ignored_not_as_an_error(
+    tmp_path: Path,
+) -> None:
+    mapping = _variant(
+        tmp_path,
+        "ignore.toml",
+        'withdrawn = "withdrawn" }',
+        'withdrawn = "withdrawn", rental = "@ignore" }',
+    )
+    rental = '<house id="X9" status="rental"><street>Hyresvägen 1</street></house>'
+    path = tmp_path / "with-rental.xml"
+    path.write_text(
+        estate_feed.feed(estate_feed.full_record("house", "H1", "Tallstigen 9", 1), rental),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["check", str(path), "--mapping", str(mapping)], standalone_mode=False
+    )
+    assert "2 record(s), 1 usable, 1 ignored, 0 skipped" in result.output
+    assert "0 error(s)" in result.output and result.return_value == 0
+    records = list(parse_file(path, load_mapping(mapping)).records)
+    assert records[1].ignored == "status 'rental': ignored on purpose by the mapping"
+
+
+def test_expressions_see_the_current_date_as_today(tmp_path: Path) -> None:
+    mapping = _variant(
+        tmp_path,
+        "upcoming.toml",
+        'status = { expr = "@status | status", map = { active = "for_sale", soon = "upcoming", '
+        'sold = "sold", withdrawn = "withdrawn" }, default = "for_sale" }',
+        "status = { expr = \"number(translate(available, '-', '')) > $today\", "
+        'map = { true = "upcoming", false = "for_sale" } }',
+    )
+    record = (
+        '<house id="U1"><street>Nyvägen 1</street><price>1</price>'
+        "<available>2026-12-20</available></house>"
+    )
+    path = tmp_path / "upcoming.xml"
+    path.write_text(estate_feed.feed(record), encoding="utf-8")
+    loaded = load_mapping(mapping)
+    before = next(iter(parse_file(path, loaded, today=date(2026, 12, 5)).records))
+    after = next(iter(parse_file(path, loaded, today=date(2026, 12, 20)).records))
+    assert before.listing is not None and before.listing.status is ListingStatus.UPCOMING
+    assert after.listing is not None and after.listing.status is ListingStatus.FOR_SALE
+
+
+def test_images_with_non_numeric_ids_keep_their_order_of_appearance(tmp_path: Path) -> None:
+    mapping = _variant(tmp_path, "ids.toml", 'url = "."', 'url = "."\norder = "@id"')
+    record = (
+        '<house id="I1"><street>Bildvägen 1</street><price>1</price><images>'
+        '<image id="front">https://img.estate.example/front.jpg</image>'
+        '<image id="kitchen">https://img.estate.example/kitchen.jpg</image>'
+        '<image id="garden">https://img.estate.example/garden.jpg</image>'
+        "</images></house>"
+    )
+    path = tmp_path / "ids.xml"
+    path.write_text(estate_feed.feed(record), encoding="utf-8")
+    (result,) = parse_file(path, load_mapping(mapping)).records
+    assert result.errors == []
+    assert result.listing is not None
+    assert [(i.url.rsplit("/", 1)[1], i.order) for i in result.listing.images] == [
+        ("front.jpg", 0),
+        ("kitchen.jpg", 1),
+        ("garden.jpg", 2),
+    ]
+
+
+def test_check_text_has_no_empty_field_between_colons(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xml"
+    path.write_text("<feed><house id='A'>", encoding="utf-8")
+    code, out = check(path)
+    assert code == 4
+    assert "::" not in out and "ERROR   line 1: not well-formed XML" in out
