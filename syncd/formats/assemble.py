@@ -192,13 +192,22 @@ class Assembler:
     """Turns records into listings for one mapping (holds nothing between records but what
     the records' shared layout says: which columns a file lacks)."""
 
-    def __init__(self, mapping: Mapping) -> None:
+    def __init__(self, mapping: Mapping, *, exact_filled: bool = False) -> None:
         self.mapping = mapping
+        self.exact_filled = exact_filled  # ``filled`` leaves out default-filled fields
         self.date_formats = mapping.date_formats or transforms.DEFAULT_DATE_FORMATS
         self._names: dict[tuple[Expr, int], Expr] = {}
         # Resolved once: the per-record loop then does no kind lookups or template parsing.
         self._fields = [(name, FIELD_KINDS[name], spec) for name, spec in mapping.fields.items()]
         self._templates: dict[str, tuple[str, ...]] = {}
+        self._constants = frozenset(
+            n for n, spec in mapping.fields.items() if spec.value is not None
+        )
+        self._defaulted = [
+            (n, spec)
+            for n, spec in mapping.fields.items()
+            if spec.value is None and spec.default is not None
+        ]
         # Each field compiled once into one function per record (see field_plan).
         self._readers = [
             (name, field_reader(self, name, kind, spec)) for name, kind, spec in self._fields
@@ -388,7 +397,13 @@ class Assembler:
             v[name] = read(record, name, out)
         images = self._images(record, out)
         viewings = self._viewings(record, out)
-        filled = self._carried(record, v)
+        partial = self._is_partial(record, out)
+        # What the record itself carries costs a second read of defaulted fields: only for
+        # partial records and for coverage (syncd check), not for every ingested record.
+        if partial or self.exact_filled:
+            filled = self._carried(record, v)
+        else:
+            filled = {name for name, value in v.items() if value is not None}
         if images:
             filled.add("images")
         if viewings:
@@ -399,7 +414,7 @@ class Assembler:
         if ignored is not None:
             return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
         self._in_sek(v, out)
-        if self._is_partial(record, out):
+        if partial:
             return self._partial(key, v, filled, images, viewings, out)
         status = v.get("status")
         if status is None and not any(p.field == "status" for p in out):
@@ -438,16 +453,10 @@ class Assembler:
     def _carried(self, record: Record, v: dict[str, Any]) -> set[str]:
         """The fields the record itself gave a value: not those only a default or a constant
         filled (coverage counts these, and a partial record changes only these)."""
-        carried = set()
-        for name, value in v.items():
-            if value is None:
-                continue
-            spec = self.mapping.fields[name]
-            if spec.value is not None:
-                continue
-            if spec.default is not None and self.raw(record, spec) is None:
-                continue
-            carried.add(name)
+        carried = {name for name, value in v.items() if value is not None} - self._constants
+        for name, spec in self._defaulted:
+            if name in carried and self.raw(record, spec) is None:
+                carried.discard(name)
         return carried
 
     def _is_partial(self, record: Record, out: list[Problem]) -> bool:

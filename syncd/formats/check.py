@@ -107,7 +107,7 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
     report = CheckReport(path=str(path), mapping=mapping.name, format=mapping.format)
     filled: Counter[str] = Counter()
     try:
-        result = parse_file(path, mapping)
+        result = parse_file(path, mapping, coverage=True)
         report.encoding, report.full = result.encoding, result.full
         for record in result.records:
             report.record_count += 1

@@ -118,10 +118,13 @@ class ParseResult:
         return snapshot, rejected
 
 
-def parse_file(path: str | Path, mapping: Mapping, today: date | None = None) -> ParseResult:
+def parse_file(
+    path: str | Path, mapping: Mapping, today: date | None = None, *, coverage: bool = False
+) -> ParseResult:
     """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read.
 
     ``today``: the date XML expressions see as ``$today`` (default: the local date).
+    ``coverage``: each record's ``filled`` leaves out what only a default filled.
     """
     file = Path(path)
     if not file.is_file():
@@ -133,8 +136,10 @@ def parse_file(path: str | Path, mapping: Mapping, today: date | None = None) ->
         source = CsvSource(file, mapping)
     else:
         source = BlmSource(file, mapping)
-    assembler = Assembler(mapping)
-    assemblers = {tag: Assembler(typed) for tag, typed in mapping.types.items()}
+    assembler = Assembler(mapping, exact_filled=coverage)
+    assemblers = {
+        tag: Assembler(typed, exact_filled=coverage) for tag, typed in mapping.types.items()
+    }
     stream = _stream(source, assembler)
     try:
         first = next(stream)
