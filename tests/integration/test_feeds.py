@@ -407,3 +407,56 @@ def test_check_text_has_no_empty_field_between_colons(tmp_path: Path) -> None:
     code, out = check(path)
     assert code == 4
     assert "::" not in out and "ERROR   line 1: not well-formed XML" in out
+
+
+def test_namespaced_record_types_with_their_own_partial_rule(tmp_path: Path) -> None:
+    mapping = tmp_path / "ns.toml"
+    mapping.write_text(
+        """\
+[mapping]
+format = "xml"
+namespaces = { e = "urn:estate:feed:2" }
+mode = "incremental"
+
+[fields]
+listing_key = "@id"
+agency_key = { value = "estate" }
+status = { expr = "@status", default = "for_sale" }
+"address.street" = "e:street"
+asking_price = "e:price"
+
+[types."e:house".fields]
+housing_form = { value = "house" }
+
+[types."e:update"]
+partial = true
+""",
+        encoding="utf-8",
+    )
+    path = tmp_path / "ns.xml"
+    path.write_text(
+        '<feed xmlns="urn:estate:feed:2"><house id="N1"><street>Nyvägen 1</street>'
+        '<price>100</price></house><update id="N1" status="withdrawn"/>'
+        '<flat id="F1"><street>Gata 1</street></flat></feed>',
+        encoding="utf-8",
+    )
+    result = parse_file(path, load_mapping(mapping))
+    house, update = list(result.records)
+    assert house.listing is not None and house.listing.housing_form is HousingForm.HOUSE
+    assert update.listing is None and update.patch == {
+        "listing_key": "N1",
+        "status": "withdrawn",
+    }
+    assert result.unmatched == {"flat": 1}
+
+
+def test_a_types_table_names_an_undeclared_prefix(tmp_path: Path) -> None:
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text(
+        MAPPING.read_text(encoding="utf-8").replace(
+            "[types.land.fields]", '[types."x:land".fields]'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError, match="namespace prefix 'x' is not declared"):
+        load_mapping(mapping)
