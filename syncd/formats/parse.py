@@ -99,12 +99,14 @@ class ParseResult:
         return said
 
     def snapshot(self) -> tuple[Snapshot, list[RecordResult]]:
-        """Consume ``records``: the usable listings (last duplicate wins) and the rejects."""
+        """Consume ``records``: the whole listings (last duplicate wins) and the rejects."""
         listings: dict[str, Listing] = {}
         rejected: list[RecordResult] = []
         for result in self.records:
             if result.listing is None:
-                if result.ignored is None:
+                # A partial record needs the stored listing (ingest merges it); an ignored
+                # one is left out on purpose: neither is a reject.
+                if result.ignored is None and result.patch is None:
                     rejected.append(result)
             else:
                 listings.pop(result.listing.listing_key, None)  # keep file order of winners

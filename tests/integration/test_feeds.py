@@ -460,3 +460,42 @@ def test_a_types_table_names_an_undeclared_prefix(tmp_path: Path) -> None:
     )
     with pytest.raises(MappingError, match="namespace prefix 'x' is not declared"):
         load_mapping(mapping)
+
+
+def test_a_csv_mapping_declares_partial_rows_by_a_column(
+    world: tuple[Path, Store], now: datetime, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "rows.toml"
+    mapping.write_text(
+        """\
+[mapping]
+format = "csv"
+mode = "incremental"
+partial = { expr = "typ", map = { delta = true, hel = false }, map_default = false }
+
+[fields]
+listing_key = "id"
+agency_key = { value = "estate" }
+status = { expr = "status", default = "for_sale" }
+"address.street" = "gata"
+asking_price = "pris"
+title = "rubrik"
+""",
+        encoding="utf-8",
+    )
+    config_path, store = world
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8").replace('pattern = "*.xml"', 'pattern = "*.x"')
+        + f'\n[[formats]]\npattern = "*.csv"\nmapping = "{mapping.as_posix()}"\n',
+        encoding="utf-8",
+    )
+    header = "id;typ;status;gata;pris;rubrik\n"
+    take(world, "a.csv", header + "C1;hel;;Radvägen 3;1500000;Radhus\n", now)
+    take(world, "b.csv", header + "C1;delta;;;1450000;\n", now + timedelta(minutes=1))
+    merged = desired(store, "C1")
+    assert (merged.asking_price, merged.title, merged.address.street) == (
+        1_450_000,
+        "Radhus",
+        "Radvägen 3",
+    )
+    assert merged.status is ListingStatus.FOR_SALE
