@@ -59,6 +59,8 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# The key of a patch's values that only a default or a constant gave (see _partial).
+DEFAULTS = "@defaults"
 # Template, concat and first_of parts: an element holding elements is refused there too.
 _PARTS = FieldSpec()
 # SECRET_FIELDS (values never repeated in problems, logs or reports) lives in field_plan.
@@ -480,6 +482,11 @@ class Assembler:
         if not key and not any(p.field == "listing_key" for p in kept):
             kept.append(Problem("listing_key", None, "a partial record needs its listing key"))
         patch: dict[str, Any] = {name: v[name] for name in carried if name in v}
+        # What only a default or a constant gives fills a field the listing has no value
+        # for (a sale's price_is_public), never one it has (a status default of for_sale).
+        patch[DEFAULTS] = {
+            name: value for name, value in v.items() if value is not None and name not in carried
+        }
         if "images" in carried:
             patch["images"] = tuple(images)
         if "viewings" in carried:
@@ -690,6 +697,9 @@ def merge_partial(
         return None, out
     v = canonical_values(base)
     v.update((name, value) for name, value in patch.items() if name in FIELD_KINDS)
+    for name, value in patch.get(DEFAULTS, {}).items():
+        if v.get(name) is None:
+            v[name] = value
     v["listing_key"] = base.listing_key
     images = patch.get("images", base.images)
     viewings = patch.get("viewings", base.viewings)

@@ -17,7 +17,7 @@ from syncd.config import load_config
 from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
 from syncd.errors import ExportError, MappingError
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.assemble import canonical_values
+from syncd.formats.assemble import DEFAULTS, canonical_values
 from syncd.ingest import ingest_file
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store
@@ -104,11 +104,11 @@ def test_check_counts_partial_records_as_usable(tmp_path: Path) -> None:
     (record,) = parse_file(path, load_mapping(MAPPING)).records
     # The status default (for_sale) is not the record's: a price change must not carry it.
     # The agency is the file's (<feed><agency>), so it is carried.
-    assert record.patch is not None and dict(record.patch) == {
-        "listing_key": "R1",
-        "agency_key": "estate",
-        "asking_price": 2_900_000,
-    }
+    assert record.patch is not None
+    carried = {k: v for k, v in record.patch.items() if k != DEFAULTS}
+    assert carried == {"listing_key": "R1", "agency_key": "estate", "asking_price": 2_900_000}
+    # Defaults only fill what the stored listing lacks (merge_partial).
+    assert record.patch[DEFAULTS]["status"] == "for_sale"
 
 
 def test_incremental_partial_records_change_only_what_they_carry(
@@ -130,9 +130,12 @@ def test_incremental_partial_records_change_only_what_they_carry(
     take(world, "c.xml", estate_feed.sold("R1", 3_000_000, "2026-11-30"), step)
     sold = desired(store, "R1")
     assert sold.status is ListingStatus.SOLD
-    assert sold.sale is not None and (sold.sale.price, sold.sale.sold_on) == (
+    # price_is_public is not in the record: its default (true) fills the new sale.
+    assert sold.sale is not None
+    assert (sold.sale.price, sold.sale.sold_on, sold.sale.price_is_public) == (
         3_000_000,
         date(2026, 11, 30),
+        True,
     )
     assert changed_fields(priced, sold) == {
         "status",
@@ -443,7 +446,8 @@ partial = true
     result = parse_file(path, load_mapping(mapping))
     house, update = list(result.records)
     assert house.listing is not None and house.listing.housing_form is HousingForm.HOUSE
-    assert update.listing is None and update.patch == {
+    assert update.listing is None and update.patch is not None
+    assert {k: v for k, v in update.patch.items() if k != DEFAULTS} == {
         "listing_key": "N1",
         "status": "withdrawn",
     }
