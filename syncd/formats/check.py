@@ -57,6 +57,7 @@ class CheckReport:
     usable_count: int = 0
     partial_count: int = 0  # usable records that carry only some fields (merged at ingest)
     ignored_count: int = 0  # records the mapping ignores on purpose (not errors)
+    record_types: dict[str, int] = field(default_factory=dict)  # [types.ELEMENT] -> records
     agency_keys: list[str] = field(default_factory=list)
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
@@ -89,6 +90,9 @@ class CheckReport:
                 f"  {self.record_count} record(s), {self.usable_count} usable{partial}"
                 f"{ignored}, {skipped} skipped"
             )
+            if self.record_types:
+                kinds = ", ".join(f"{t} {n}" for t, n in sorted(self.record_types.items()))
+                lines.append(f"  records by type: {kinds}")
         lines.append("  field coverage (share of records whose own data gives a value):")
         for name in COVERAGE_FIELDS:
             share = self.coverage.get(name, 0.0)
@@ -114,6 +118,9 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
             report.usable_count += record.listing is not None or record.patch is not None
             report.partial_count += record.patch is not None
             report.ignored_count += record.ignored is not None
+            if mapping.types and record.record_type is not None:
+                types = report.record_types
+                types[record.record_type] = types.get(record.record_type, 0) + 1
             filled.update(record.filled)
             report.findings.extend(
                 Finding(

@@ -38,6 +38,7 @@ class RecordResult:
     # A partial record: the fields it carries, for ingest to merge onto the stored listing.
     patch: MappingABC[str, Any] | None = None
     ignored: str | None = None  # why the mapping ignores it on purpose (not an error)
+    record_type: str | None = None  # XML: its [types.ELEMENT], when the mapping has types
 
     @property
     def location(self) -> str:
@@ -238,7 +239,10 @@ def _each_result(
         listing = None if unreadable else built.listing
         patch = None if unreadable else built.patch
         ignored = None if unreadable else built.ignored
-        yield RecordResult(listing, key, line, index, found, built.filled, patch, ignored)
+        record_type = getattr(record, "record_type", None)
+        yield RecordResult(
+            listing, key, line, index, found, built.filled, patch, ignored, record_type
+        )
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",
         result.path,

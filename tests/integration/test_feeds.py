@@ -79,6 +79,7 @@ def test_check_reads_each_record_type_with_its_overrides_and_reports_the_unknown
     path.write_text(estate_feed.mixed_feed(), encoding="utf-8")
     code, out = check(path)
     assert "4 record(s), 4 usable, 0 skipped" in out
+    assert "records by type: house 1, land 1, residential 2" in out
     assert "1 element(s) beside the records match no record type" in out
     assert "garage ×1" in out
     assert "meta" not in out  # named in not_records
