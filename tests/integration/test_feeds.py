@@ -504,3 +504,31 @@ title = "rubrik"
         "Radvägen 3",
     )
     assert merged.status is ListingStatus.FOR_SALE
+
+
+def test_check_accepts_a_doctype_naming_a_dtd_that_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "estate.dtd"
+    path = tmp_path / "doctype.xml"
+    path.write_text(
+        estate_feed.mixed_feed(doctype=f'<!DOCTYPE feed SYSTEM "{missing.as_uri()}">'),
+        encoding="utf-8",
+    )
+    code, out = check(path)
+    assert code == 0 and "4 record(s), 4 usable, 0 skipped" in out
+    assert not missing.parent.exists()
+
+
+def test_config_check_calls_a_mapping_with_an_undeclared_prefix_invalid(
+    world: tuple[Path, Store], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.toml"
+    text = MAPPING.read_text(encoding="utf-8").replace('title = "title"', 'title = "e:title"')
+    broken.write_text(text, encoding="utf-8")
+    config_path = world[0]
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8").replace(MAPPING.as_posix(), broken.as_posix()),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["config", "check", str(config_path)])
+    assert "INVALID" in result.output and ": ok)" not in result.output
+    assert result.exit_code != 0
