@@ -125,6 +125,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     http_port = processes.free_port(HOST)
     root_url = f"http://{HOST}:{sandbox_port}"
     config = tmp_path / "config.toml"
+    # A copy, so that a test can fix the mapping while the daemon runs.
+    mapping = tmp_path / "estate-feed.toml"
+    mapping.write_text(MAPPING.read_text(encoding="utf-8"), encoding="utf-8")
     config.write_text(
         f"""\
 [paths]
@@ -152,7 +155,7 @@ rescan_interval_s = 1
 
 [[formats]]
 pattern = "*.xml"
-mapping = "{MAPPING.as_posix()}"
+mapping = "{mapping.as_posix()}"
 
 [http]
 listen = "{HOST}:{http_port}"
@@ -276,3 +279,27 @@ def test_mixed_types_then_partial_records_change_only_what_they_carry(
     plan = world.syncd("plan")
     assert "HELD agency estate: update of published listing held" in plan
     assert world.remote()["H1"] == sold["H1"]
+
+
+def test_reprocess_reads_an_archived_file_again_after_the_mapping_is_fixed(world: World) -> None:
+    # The CRM writes <pris>, the mapping reads <price>: the listing arrives without a price.
+    text = estate_feed.feed(estate_feed.full_record("house", "P1", "Prisvägen 1", 2_250_000))
+    world.drop("crm.xml", text.replace("<price>", "<pris>").replace("</price>", "</pris>"))
+    first = world.wait(lambda: world.remote().get("P1"), "P1 created on the sandbox")
+    assert "askingPrice" not in first["fields"]
+    (archived,) = world.archive.rglob("crm.xml")
+
+    mapping = world.config.parent / "estate-feed.toml"
+    fixed = mapping.read_text(encoding="utf-8").replace(
+        'asking_price = "price"', 'asking_price = "pris"'
+    )
+    mapping.write_text(fixed, encoding="utf-8")
+    said = world.syncd("reprocess", str(archived))
+    assert "read again with today's mappings" in said
+
+    priced = world.wait(
+        lambda: (world.remote()["P1"]["fields"].get("askingPrice") == 2_250_000) and world.remote(),
+        "P1's price after the reprocess",
+    )
+    assert set(priced) == {"P1"}  # the same listing, updated: no duplicate
+    assert field_changes(first, priced["P1"]) == {"askingPrice"}
