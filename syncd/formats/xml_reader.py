@@ -243,13 +243,18 @@ class XmlSource:
             encoding=self.forced,
         )
         last: etree._Element | None = None  # the previous record
+        last_parent: etree._Element | None = None
         try:
             for _event, element in context:
-                if last is not None and element.getparent() is not last.getparent():
+                parent = element.getparent()
+                if last is not None and parent is not last_parent:
                     self._unmatched(last.itersiblings(), tags)  # the rest of its parent
-                # What came since the previous record of this parent (or since its start).
-                self._unmatched(element.itersiblings(preceding=True), tags)
-                last = element
+                # What came since the previous record of this parent (or since its start);
+                # right after another record (the common case) there is nothing to look at.
+                previous = element.getprevious()
+                if previous is not None and previous.tag not in tags:
+                    self._unmatched(element.itersiblings(preceding=True), tags)
+                last, last_parent = element, parent
                 if self.root is None:
                     self.root = element.getroottree().getroot().tag
                 yield XmlRecord(element, xpaths, record_type=tags[element.tag]), element.sourceline
