@@ -83,6 +83,7 @@ class SyncConfig:
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
+    health_check_interval_s: float = 15.0  # how often the daemon reads Hemnet for /healthz
     failed_image_policy: FailedImagePolicy = "skip"
     publish: bool = True
     auto_approve: bool = False
@@ -381,6 +382,9 @@ def _read_sync(s: _Section) -> SyncConfig:
         ),
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
+        ),
+        health_check_interval_s=s.number(
+            "health_check_interval_s", d.health_check_interval_s, positive=True
         ),
         failed_image_policy=s.choice(
             "failed_image_policy", FAILED_IMAGE_POLICIES, d.failed_image_policy

@@ -23,13 +23,14 @@ from types import FrameType
 
 import uvicorn
 
-from syncd import systemd
+from syncd import metrics, systemd
 from syncd.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.apply import Applier, api_observer
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, load_config
 from syncd.errors import ConfigError
+from syncd.health import HealthBoard, HemnetProbe, JobGuard
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
@@ -39,6 +40,7 @@ from syncd.poll import Poller
 from syncd.reconcile import reconcile
 from syncd.scheduler import Scheduler
 from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store, open_store
 from syncd.watch import InboxWatcher
 
@@ -46,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 # Job names, as they show in logs.
 SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
-STATUS = "status"
+STATUS, HEALTH = "status", "health"
 
 # ASSUMED: a sync pass runs after every ingest and at every retry time anyway; this slow
 # interval only catches what nothing else asked for (an operator's 'syncd hold release').
@@ -165,7 +167,16 @@ class Daemon:
         self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
         self._watcher = self._make_watcher(config)
         self._alerts = AlertBoard()
-        self._key_expires_at: datetime | None = None
+        self._board = HealthBoard(clock)
+        self._guard = JobGuard(self._board, clock)
+        self._probe = HemnetProbe(self._board)
+        # What the store says stops sending; unknown until the first probe writes it (a
+        # record left by a daemon that was killed must not outlive this start).
+        self._published_block: SendingBlocked | None = None
+        self._block_published = False
+        self._key_expires_at = self._services.keys.known_expiry()
+        if self._key_expires_at is not None:
+            metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_not_before = time.monotonic()
@@ -193,14 +204,30 @@ class Daemon:
         config = self.config
         now = self._clock()
         later = now + timedelta(seconds=FIRST_RECONCILE_AFTER_S)
-        self._scheduler.every(KEY_CHECK, self._check_key, KEY_CHECK_INTERVAL_S, first_at=now)
-        self._scheduler.every(SYNC, self._sync, SYNC_SAFETY_INTERVAL_S, first_at=now)
-        self._scheduler.every(POLL, self._poll, config.sync.poll_interval_slow_s, first_at=now)
+        # Every job through the guard: a full disk or a refused key is one ERROR with its
+        # remedy and quiet, backed-off retries, not a traceback per run.
+        guard = self._guard.periodic
         self._scheduler.every(
-            RECONCILE, self._reconcile, config.sync.reconcile_interval_s, first_at=later
+            KEY_CHECK, guard(KEY_CHECK, self._check_key), KEY_CHECK_INTERVAL_S, first_at=now
         )
-        self._scheduler.every(ALERTS, self._check_alerts, ALERTS_INTERVAL_S)
-        self._scheduler.every(STATUS, self._write_status, STATUS_INTERVAL_S)
+        self._scheduler.every(
+            HEALTH,
+            guard(HEALTH, self._check_health),
+            config.sync.health_check_interval_s,
+            first_at=now,
+        )
+        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(
+            POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
+        )
+        self._scheduler.every(
+            RECONCILE,
+            guard(RECONCILE, self._reconcile),
+            config.sync.reconcile_interval_s,
+            first_at=later,
+        )
+        self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
+        self._scheduler.every(STATUS, guard(STATUS, self._write_status), STATUS_INTERVAL_S)
         # Status files and line before READY, while no job can write yet.
         self._write_status()
         try:
@@ -324,6 +351,7 @@ class Daemon:
         old.client.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
+        self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
 
     def _reloaded(self, future: Future[None]) -> None:
         error = future.exception()
@@ -359,7 +387,8 @@ class Daemon:
     def _on_ready(self, path: Path) -> None:
         # Runs on the watcher's thread: the ingest itself goes to the single store worker,
         # and the watcher waits so that it sees the file gone before its next look.
-        self._scheduler.submit(f"ingest {path.name}", lambda: self._ingest(path)).result()
+        ingest = lambda: self._guard.once("ingest", lambda: self._ingest(path))  # noqa: E731
+        self._scheduler.submit(f"ingest {path.name}", ingest).result()
 
     def _ingest(self, path: Path) -> IngestResult:
         result = ingest_file(self._store, self.config, path, self._clock())
@@ -402,7 +431,19 @@ class Daemon:
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)
         self._key_expires_at = status.expires_at
-        logger.info("key check: %s", status.message)
+        logger.log(
+            logging.WARNING if status.failed else logging.INFO, "key check: %s", status.message
+        )
+
+    def _check_health(self) -> None:
+        """Read Hemnet once; the listings waiting to be sent say why when nothing can be."""
+        self._probe.probe(self._services.client)
+        blocked = self._board.sending_blocked()
+        if blocked != self._published_block or not self._block_published:
+            with self._store.transaction() as session:
+                set_sending_blocked(session, blocked)
+            self._published_block, self._block_published = blocked, True
+            self._scheduler.kick(STATUS)
 
     def _check_alerts(self) -> None:
         now = self._clock()
@@ -416,8 +457,8 @@ class Daemon:
 
     def _after_job(self, job: str) -> None:
         """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
-        if job == STATUS:
-            return
+        if job in (STATUS, HEALTH):
+            return  # the health check kicks a status write itself when something changed
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
 
@@ -444,11 +485,17 @@ class Daemon:
     # --- HTTP ------------------------------------------------------------------------------
 
     def _health(self) -> HealthInfo:
-        ready = self._ready and self._watcher.alive and self._scheduler.alive
+        running = self._ready and self._watcher.alive and self._scheduler.alive
+        problems = self._board.problems()
+        ready = running and not problems
+        metrics.READY.set(1 if ready else 0)
+        details = [f"{p.detail}; remedy: {p.remedy}" for p in problems]
+        if not running:
+            details.insert(0, "starting, stopping, or a worker thread has stopped")
         return HealthInfo(
             ready=ready,
             last_successful_sync_at=self._last_sync_ok_at,
-            detail=None if ready else "starting, stopping, or a worker thread has stopped",
+            detail=" | ".join(details) or None,
         )
 
     def _start_http(self, config: Config) -> None:

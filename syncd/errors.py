@@ -9,6 +9,7 @@
     │   └── MappingError   mapping, field, record key
     ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
     ├── StateError         database not at head, invariant broken
+    │   └── StorageError   the disk refuses writes (full, read-only): retried with backoff
     └── ApiError           op, method, path, status, requestId, short body (never the token)
         ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
         ├── RejectedApiError    400/422, ChecksError → op failed until the listing changes
@@ -117,6 +118,15 @@ class StateError(SyncdError):
     exit_code = 3
 
 
+class StorageError(StateError):
+    """The disk under the state directory or the inbox refuses writes (full, read-only)."""
+
+    remedy = (
+        "free space on (or remount read-write) the disk named; syncd retries by itself "
+        "and nothing is lost"
+    )
+
+
 @dataclass(frozen=True)
 class ApiContext:
     """Where an API failure happened. Never holds the token or Authorization header."""
@@ -195,5 +205,9 @@ class RemoteDriftError(ApiError):
 class AuthenticationApiError(ApiError):
     """401/403: the key is expired, revoked or lacks access."""
 
-    remedy = "check SYNCD_HEMNET_TOKEN (or the credential file); syncd renews keys itself"
+    remedy = (
+        "put a working key in SYNCD_HEMNET_TOKEN (then restart), or in hemnet.token_file or "
+        "the hemnet-token credential (a running daemon takes a changed file); "
+        "'syncd keys check' tells whether it works"
+    )
     exit_code = 7

