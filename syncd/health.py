@@ -34,7 +34,7 @@ STORE_RETRY_CAP_S = 300.0
 
 KEY_REMEDY = AuthenticationApiError.remedy
 HEMNET_REMEDY = (
-    "nothing to do if Hemnet is down: syncd retries by itself and sends what waits; "
+    "if Hemnet is down, wait: syncd retries by itself and then sends what waits; "
     "otherwise check hemnet.base_url, DNS and the firewall"
 )
 

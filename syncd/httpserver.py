@@ -46,7 +46,6 @@ MAX_WEBHOOK_BYTES = 64 * 1024  # Hemnet's events are a few hundred bytes
 ATTENTION_ORDER: tuple[Stage, ...] = (
     Stage.FAILED,
     Stage.IMAGE_FAILED,
-    Stage.HELD,
     Stage.WAITING_FOR_DATA,
     Stage.MISSING,
     Stage.AWAITING_APPROVAL,
@@ -63,7 +62,6 @@ ATTENTION_ORDER: tuple[Stage, ...] = (
 STAGE_TONE: dict[Stage, str] = {
     Stage.FAILED: "bad",
     Stage.IMAGE_FAILED: "bad",
-    Stage.HELD: "warn",
     Stage.WAITING_FOR_DATA: "warn",
     Stage.MISSING: "warn",
     Stage.AWAITING_APPROVAL: "wait",
@@ -111,7 +109,8 @@ def ago(at: datetime | None, now: datetime) -> str:
 
 def search_text(row: StatusRow) -> str:
     """What the page's text filter matches against (lower case)."""
-    parts = (row.listing_key, row.address, row.agency, row.hemnet_id, row.last_error)
+    held = "held" if row.held else None
+    parts = (row.listing_key, row.address, row.agency, row.hemnet_id, row.last_error, held)
     return " ".join(p for p in parts if p).lower()
 
 
@@ -139,7 +138,10 @@ def _templates() -> Environment:
 
 def _page_order(rows: Sequence[StatusRow]) -> list[StatusRow]:
     rank = {stage: index for index, stage in enumerate(ATTENTION_ORDER)}
-    return sorted(rows, key=lambda row: (rank.get(row.stage, len(rank)), row.listing_key))
+    # Held listings need the operator whatever their stage: they come first.
+    return sorted(
+        rows, key=lambda row: (not row.held, rank.get(row.stage, len(rank)), row.listing_key)
+    )
 
 
 def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:

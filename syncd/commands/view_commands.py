@@ -65,11 +65,11 @@ def status_table(rows: Sequence[StatusRow], width: int) -> list[str]:
                 row.listing_key,
                 row.address,
                 row.hemnet_id or "-",
-                row.stage.value,
+                row.stage.value + (" (held)" if row.held else ""),
                 images,
                 "yes" if row.visible else "no",
                 waiting,
-                row.last_error or "",
+                row.last_error or (f"not sent: {row.not_sent}" if row.not_sent else ""),
             ]
         )
     widths = [max(len(c[i]) for c in ([*_HEAD], *cells)) for i in range(len(_HEAD))]
@@ -91,6 +91,13 @@ def _print_status(rows: Sequence[StatusRow], now: datetime) -> None:
             click.echo(text)
         click.echo()
     click.echo(f"{_summary(rows)}  (as of {now:%Y-%m-%d %H:%M:%S} UTC)")
+    blocked = [r for r in rows if r.not_sent]
+    if blocked:
+        # Every blocked row has the same reason: said once here, with what to do.
+        click.echo(
+            f"  {len(blocked)} listing(s) have changes that cannot be sent: {blocked[0].not_sent}"
+        )
+        click.echo(f"  {blocked[0].next_action}")
     waiting = [r for r in rows if r.approval_url and r.awaiting_approval_s is not None]
     for row in waiting:
         click.echo(f"  approve {row.listing_key}: {row.approval_url}")
@@ -136,15 +143,18 @@ def _facts(title: str, pairs: Sequence[tuple[str, Any]]) -> list[str]:
 def show_lines(detail: ListingDetail) -> list[str]:
     """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
     row = detail.row
-    lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}"]
+    held = "  (held: a removal guard holds this listing, see 'syncd hold list')" if row.held else ""
+    lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}{held}"]
     lines.append(f"  next:  {row.next_action}")
     lines.extend(f"         - {b}" for b in row.blockers)
+    if row.not_sent:
+        lines.append(f"  not sent:   {detail.open_ops} change(s) waiting: {row.not_sent}")
+        if detail.sending_remedy:
+            lines.append(f"  remedy:     {detail.sending_remedy}")
     if row.last_error:
         lines.append(f"  last error: {row.last_error}")
         if detail.remedy:
             lines.append(f"  remedy:     {detail.remedy}")
-    if detail.held:
-        lines.append("  held: a removal guard holds this listing ('syncd hold list')")
     if detail.missing_since:
         lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
     lines.append("")

@@ -3,12 +3,9 @@ sandbox processes, a sandbox restarted with another token, a stopped sandbox, a 
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +42,13 @@ class Sandbox:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, token: str) -> None:
+    def start(self, token: str, state_file: Path | None = None) -> None:
+        keep = ["--state-file", str(state_file)] if state_file else []
         self.process = subprocess.Popen(
             [
                 str(SYNCD),
                 "sandbox",
+                *keep,
                 "--port",
                 str(self.port),
                 "--token",
@@ -214,5 +213,66 @@ def sandbox_calls_at_least(sandbox: Sandbox, count: int) -> bool:
     return int(requests.get("GET /v1/keys 401", 0)) >= count
 
 
-# Kept for the other tests in this module.
-_ = (drop, row, status_of, json, shutil, tempfile, Callable)
+def test_a_hemnet_outage_turns_healthz_not_ready_and_waiting_changes_say_why(
+    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+) -> None:
+    state_file = tmp_path / "sandbox-world.json"  # Hemnet keeps its listings over the outage
+    sandbox.start(TOKEN, state_file)
+    daemon, http = start(tmp_path, sandbox.base_url, daemons)
+    config = str(tmp_path / "config.toml")
+    inbox = tmp_path / "inbox"
+    wait_for(lambda: health(http)[0] == 200, 30, "the daemon to be ready")
+    drop(inbox, "export-1.csv", row("O1", 2_500_000, "Villa"))
+    wait_for(lambda: status_of(inbox).get("O1", {}).get("stage") == "visible", 60, "O1 visible")
+
+    sandbox.stop()
+    _, body = wait_for(
+        lambda: (found := health(http))[0] == 503 and found, WITHIN_S, "/healthz to answer 503"
+    )
+    assert body["detail"].startswith("Hemnet cannot be reached: ")
+    assert "Connection refused" in body["detail"] and "remedy: " in body["detail"]
+    assert metric(http, 'syncd_problem{problem="hemnet_unreachable"}') == 1.0
+
+    # A change made during the outage waits, and every view says why.
+    drop(inbox, "export-2.csv", row("O1", 2_350_000, "Villa, nytt pris"))
+    wait_for(lambda: status_of(inbox).get("O1", {}).get("not_sent"), 30, "O1 to say it is not sent")
+    record = status_of(inbox)["O1"]
+    assert record["stage"] == "visible"  # still true: Hemnet shows the old version
+    assert record["not_sent"].startswith("Hemnet cannot be reached")
+    assert not record["next_action"].startswith("nothing to do")
+    shown = syncd("--config", config, "status", env={"COLUMNS": "160"})
+    assert shown.returncode == 0, shown.stderr
+    assert "not sent: Hemnet cannot be reached" in shown.stdout, shown.stdout
+    assert "1 listing(s) have changes that cannot be sent" in shown.stdout
+    one = syncd("--config", config, "show", "O1")
+    assert one.returncode == 0, one.stderr
+    assert "  not sent:   " in one.stdout and "Hemnet cannot be reached" in one.stdout
+    assert "buyers can see it" not in one.stdout  # the next action of a visible listing
+    assert "remedy:     if Hemnet is down, wait" in one.stdout
+    log = daemon.text()
+    assert len([e for e in error_lines(log) if "Hemnet cannot be reached" in e]) == 1, log
+    assert "Traceback" not in log
+
+    # Hemnet is back: ready again, the change is sent, nothing is said to be waiting.
+    sandbox.start(TOKEN, state_file)
+    wait_for(lambda: health(http)[0] == 200, WITHIN_S, "/healthz to answer 200 again")
+
+    def sent() -> bool:
+        record = status_of(inbox).get("O1", {})
+        return record.get("not_sent") is None and record.get("stage") == "visible"
+
+    wait_for(sent, 60, "the change to be sent")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    listings = httpx.get(f"{sandbox.base_url}/listings", params={"limit": 10}, headers=auth)
+    (remote,) = listings.json()["listings"]
+    wait_for(
+        lambda: (
+            httpx.get(f"{sandbox.base_url}/listings/{remote['id']}", headers=auth).json()[
+                "listing"
+            ]["askingPrice"]
+            == 2_350_000
+        ),
+        60,
+        "the new price on Hemnet",
+    )
+    assert daemon.stop() == 0

@@ -132,9 +132,7 @@ STAGES = {
         Stage.MISSING,
     ),
     "absent and unpublished: unpublished": (None, known(DONE), {}, Stage.UNPUBLISHED),
-    "held removal: held": (None, known(DONE, is_published=True), {"held": True}, Stage.HELD),
     "rejected by Hemnet: failed": (listing(), known(DONE), {"failed": True}, Stage.FAILED),
-    "failed wins over held": (None, known(), {"failed": True, "held": True}, Stage.FAILED),
 }
 
 
@@ -142,7 +140,7 @@ STAGES = {
 def test_stage_of(
     want: Listing | None, have: KnownListing | None, flags: dict[str, object], stage: Stage
 ) -> None:
-    args: dict[str, object] = {"held": False, "failed": False, "pending_ops": 0, **flags}
+    args: dict[str, object] = {"failed": False, "pending_ops": 0, **flags}
     assert stage_of(want, have, **args) is stage  # type: ignore[arg-type]
 
 
@@ -230,6 +228,5 @@ def test_stage_words_are_the_operator_words() -> None:
         "withdrawn",
         "sold",
         "missing",
-        "held",
         "failed",
     ]
