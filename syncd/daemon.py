@@ -168,7 +168,10 @@ class Daemon:
         self._watcher = self._make_watcher(config)
         self._alerts = AlertBoard()
         self._board = HealthBoard(clock)
-        self._guard = JobGuard(self._board, clock)
+        paths = config.paths
+        self._guard = JobGuard(
+            self._board, clock, (("state_dir", paths.state_dir), ("the inbox", paths.inbox))
+        )
         self._probe = HemnetProbe(self._board)
         # What the store says stops sending; unknown until the first probe writes it (a
         # record left by a daemon that was killed must not outlive this start).

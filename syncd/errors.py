@@ -122,7 +122,7 @@ class StorageError(StateError):
     """The disk under the state directory or the inbox refuses writes (full, read-only)."""
 
     remedy = (
-        "free space on (or remount read-write) the disk named; syncd retries by itself "
+        "free space on that disk (or remount it read-write); syncd retries by itself "
         "and nothing is lost"
     )
 

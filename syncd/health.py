@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from syncd import metrics
@@ -30,7 +31,7 @@ T = TypeVar("T")
 UNREACHABLE_AFTER = 2
 # A job whose write the disk refused runs again after this long, doubling up to the cap.
 STORE_RETRY_FIRST_S = 5.0
-STORE_RETRY_CAP_S = 300.0
+STORE_RETRY_CAP_S = 60.0  # freed space is noticed within a minute
 
 KEY_REMEDY = AuthenticationApiError.remedy
 HEMNET_REMEDY = (
@@ -153,9 +154,16 @@ class JobGuard:
     """Runs the daemon's jobs so that a refused write or key is one problem, not a traceback
     per run: the job is retried with backoff, quietly, until it succeeds again."""
 
-    def __init__(self, board: HealthBoard, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        board: HealthBoard,
+        clock: Callable[[], datetime],
+        places: Sequence[tuple[str, Path]] = (),
+    ) -> None:
         self._board = board
         self._clock = clock
+        # Where the daemon writes, named in the problem: a full disk's error seldom says.
+        self._where = ", ".join(f"{name} {path}" for name, path in places)
         self._lock = threading.Lock()
         self._failures: dict[str, int] = {}  # part -> refused writes in a row
         self._retry_at: dict[str, datetime] = {}
@@ -215,9 +223,10 @@ class JobGuard:
             wait_s = min(STORE_RETRY_FIRST_S * 2 ** (failures - 1), STORE_RETRY_CAP_S)
             retry_at = self._clock() + timedelta(seconds=wait_s)
             self._retry_at[part] = retry_at
+        where = f" (syncd writes to {self._where})" if self._where else ""
         reported = self._board.report(
             Problem.STORE_UNWRITABLE,
-            f"cannot write to disk: {why}; syncd records nothing until it can",
+            f"cannot write to disk: {why}{where}; syncd records nothing until it can",
             StorageError.remedy,
         )
         if not reported:

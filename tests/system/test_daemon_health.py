@@ -3,6 +3,8 @@ sandbox processes, a sandbox restarted with another token, a stopped sandbox, a 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -92,6 +94,40 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system of 8 MiB (a tmpfs): filling it is a real full disk."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr!r}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk has no space left; returns it (delete it to free)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 512, 1):  # then whatever is left in smaller pieces
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC, error
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.fixture
 def daemons() -> Iterator[list[DaemonProcess]]:
     started: list[DaemonProcess] = []
     yield started
@@ -105,17 +141,22 @@ def start(
     started: list[DaemonProcess],
     *,
     hemnet: str = "",
+    disk: Path | None = None,
     **env: str,
 ) -> tuple[DaemonProcess, str]:
     """A daemon with its HTTP endpoints on a free port; returns it and the endpoints' base.
 
-    ``hemnet`` adds lines to the [hemnet] table.
+    ``hemnet`` adds lines to the [hemnet] table; ``disk`` holds the inbox and state_dir
+    (the configuration and the daemon's log stay in ``directory``).
     """
     http_port = free_port()
     config = write_config(directory, base_url, extra=f'[http]\nlisten = "127.0.0.1:{http_port}"\n')
     text = config.read_text(encoding="utf-8")
     text = text.replace("[sync]\n", f"[sync]\nhealth_check_interval_s = {CHECK_S}\n")
     text = text.replace("[hemnet]\n", f"[hemnet]\n{hemnet}")
+    if disk is not None:
+        text = text.replace('inbox = "inbox"', f'inbox = "{disk}/inbox"')
+        text = text.replace('state_dir = "state"', f'state_dir = "{disk}/state"')
     config.write_text(text, encoding="utf-8")
     result = syncd("--config", str(config), "db", "upgrade")
     assert result.returncode == 0, result.stderr
@@ -275,4 +316,49 @@ def test_a_hemnet_outage_turns_healthz_not_ready_and_waiting_changes_say_why(
         60,
         "the new price on Hemnet",
     )
+    assert daemon.stop() == 0
+
+
+def test_a_full_disk_is_one_error_then_quiet_retries_and_ready_again_when_freed(
+    tmp_path: Path, small_disk: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+) -> None:
+    sandbox.start(TOKEN)
+    daemon, http = start(tmp_path, sandbox.base_url, daemons, disk=small_disk)
+    inbox = small_disk / "inbox"
+    wait_for(lambda: health(http)[0] == 200, 30, "the daemon to be ready")
+    drop(inbox, "export-1.csv", row("D1", 2_500_000, "Villa"))
+    wait_for(lambda: status_of(inbox).get("D1", {}).get("stage") == "visible", 60, "D1 visible")
+
+    # The next export is in place (under a name the watcher ignores) before the disk fills.
+    hidden = inbox / ".export-2.csv.part"
+    drop(inbox, ".export-2.csv.part", row("D1", 2_350_000, "Villa, nytt pris"))
+    assert hidden.exists()
+    filler = fill(small_disk)
+    hidden.rename(inbox / "export-2.csv")
+
+    _, body = wait_for(
+        lambda: (found := health(http))[0] == 503 and found, WITHIN_S, "/healthz to answer 503"
+    )
+    assert "cannot write to disk" in body["detail"] and "No space left" in body["detail"]
+    assert f"state_dir {small_disk / 'state'}" in body["detail"]
+    assert "remedy: free space on" in body["detail"]
+    assert metric(http, 'syncd_problem{problem="store_unwritable"}') == 1.0
+    # Retried, quietly: the export is tried again after its backoff, and jobs keep running.
+    wait_for(lambda: daemon.text().count("was not taken") >= 2, 30, "a second try of the export")
+    log = daemon.text()
+    assert len([e for e in error_lines(log) if "cannot write to disk" in e]) == 1, log
+    assert "Traceback" not in log, log
+    assert len(error_lines(log)) == 1, log
+
+    filler.unlink()
+    wait_for(lambda: health(http)[0] == 200, WITHIN_S, "/healthz to answer 200 again")
+    assert "resolved after" in daemon.text()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def new_price_on_hemnet() -> bool:
+        found = httpx.get(f"{sandbox.base_url}/listings", params={"limit": 10}, headers=auth)
+        return [item["askingPrice"] for item in found.json()["listings"]] == [2_350_000]
+
+    wait_for(new_price_on_hemnet, 60, "the export taken after all, and sent")
+    assert "Traceback" not in daemon.text()
     assert daemon.stop() == 0
