@@ -491,7 +491,6 @@ class Daemon:
         running = self._ready and self._watcher.alive and self._scheduler.alive
         problems = self._board.problems()
         ready = running and not problems
-        metrics.READY.set(1 if ready else 0)
         details = [f"{p.detail}; remedy: {p.remedy}" for p in problems]
         if not running:
             details.insert(0, "starting, stopping, or a worker thread has stopped")

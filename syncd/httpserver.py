@@ -209,8 +209,10 @@ def create_http_app(
         return JSONResponse(_health_record(info, clock()), status_code=200 if info.ready else 503)
 
     def metrics_endpoint(request: Request) -> Response:
-        # Stage gauges from this very moment, whenever the daemon last computed them.
+        # Stage gauges and readiness from this very moment, whenever the daemon last
+        # computed them.
         observe(read_status_rows(current_store(), clock()))
+        metrics.READY.set(1 if health().ready else 0)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     def listing_key_of(hemnet_id: str | None, external_id: str | None) -> str | None:
