@@ -202,12 +202,11 @@ class KeyKeeper:
                 self._renewing = False
 
     def _works(self, client: HemnetClient) -> bool:
+        """Whether Hemnet accepts the token in use now (a failed read proves nothing: no)."""
         try:
             client.list_keys()
-        except AuthenticationApiError:
-            return False
         except ApiError:
-            return True  # not a refusal: the key itself may be fine
+            return False
         return True
 
     def _switch_to_other(self, client: HemnetClient, current: str) -> bool:
