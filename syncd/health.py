@@ -135,6 +135,11 @@ class HemnetProbe:
             )
             return
         except RetryableApiError as error:
+            if error.context.status == 429:
+                # Hemnet answered (too many requests): reachable; the key is not judged.
+                self._failures = 0
+                self._board.clear(Problem.HEMNET_UNREACHABLE)
+                return
             self._failures += 1
             if self._failures >= UNREACHABLE_AFTER:
                 self._board.report(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from syncd import metrics
-from syncd.errors import ApiContext, AuthenticationApiError, StorageError
-from syncd.health import STORE_RETRY_CAP_S, HealthBoard, JobGuard, Problem
+from syncd.errors import ApiContext, AuthenticationApiError, RetryableApiError, StorageError
+from syncd.health import STORE_RETRY_CAP_S, HealthBoard, HemnetProbe, JobGuard, Problem
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -113,3 +113,33 @@ def test_a_refused_key_is_one_problem_and_other_errors_reach_the_scheduler(
 
     with pytest.raises(ValueError, match="a bug"):
         guard.periodic("sync", broken)()
+
+
+class Answers:
+    """Stands in for HemnetClient.list_keys: raises each prepared error in turn, then answers."""
+
+    def __init__(self, *errors: Exception | None) -> None:
+        self.errors = list(errors)
+
+    def list_keys(self) -> list[object]:
+        error = self.errors.pop(0) if self.errors else None
+        if error is not None:
+            raise error
+        return []
+
+
+def test_the_probe_needs_two_failed_reads_for_an_outage_and_a_429_is_no_outage() -> None:
+    board = HealthBoard(Clock())
+    probe = HemnetProbe(board)
+    down = RetryableApiError("network error", ApiContext("GET", "/keys"))
+    busy = RetryableApiError("too many requests", ApiContext("GET", "/keys", 429))
+    client = Answers(down, busy, down, down, None)
+    probe.probe(client)  # type: ignore[arg-type]
+    assert board.problems() == ()  # one dropped connection is not an outage
+    probe.probe(client)  # type: ignore[arg-type]
+    probe.probe(client)  # type: ignore[arg-type]
+    assert board.problems() == ()  # the 429 was an answer: the count started again
+    probe.probe(client)  # type: ignore[arg-type]
+    assert [p.problem for p in board.problems()] == [Problem.HEMNET_UNREACHABLE]
+    probe.probe(client)  # type: ignore[arg-type]
+    assert board.problems() == ()
