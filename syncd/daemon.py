@@ -230,9 +230,11 @@ class Daemon:
             first_at=later,
         )
         self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
-        self._scheduler.every(STATUS, guard(STATUS, self._write_status), STATUS_INTERVAL_S)
-        # Status files and line before READY, while no job can write yet.
-        self._write_status()
+        write_status = guard(STATUS, self._write_status)
+        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S)
+        # Status files and line before READY, while no job can write yet (on a full disk:
+        # the problem is reported and syncd starts not ready, rather than not at all).
+        write_status()
         try:
             self._start_http(config)
             self._scheduler.start()

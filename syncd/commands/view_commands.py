@@ -16,6 +16,8 @@ import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.config import Config
+from syncd.errors import StorageError
 from syncd.status import (
     ListingDetail,
     StatusRow,
@@ -24,6 +26,7 @@ from syncd.status import (
     read_status_rows,
     stage_summary,
 )
+from syncd.store.disk import low_space
 
 WATCH_INTERVAL_S = 2.0
 _HEAD = ("listing", "address", "hemnet_id", "stage", "images", "visible", "approval", "last error")
@@ -84,8 +87,23 @@ def status_table(rows: Sequence[StatusRow], width: int) -> list[str]:
     return [line(_HEAD), line(["-" * w for w in widths]), *(line(c) for c in cells)]
 
 
-def _print_status(rows: Sequence[StatusRow], now: datetime) -> None:
+def _disk_warning(config: Config) -> list[str]:
+    """A full disk stops the daemon recording anything: the table may be behind."""
+    places = (("state_dir", config.paths.state_dir), ("the inbox", config.paths.inbox))
+    full = low_space(places)
+    if not full:
+        return []
+    return [
+        f"the disk is (nearly) full ({'; '.join(full)}): the daemon cannot record anything, "
+        "so this may be behind",
+        f"remedy: {StorageError.remedy}",
+    ]
+
+
+def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[str] = ()) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
+    for text in warnings:
+        click.echo(text, err=True)
     if rows:
         for text in status_table(rows, width):
             click.echo(text)
@@ -118,14 +136,14 @@ def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
             return
         if not watch:
             now = utc_now()
-            _print_status(read_status_rows(store, now), now)
+            _print_status(read_status_rows(store, now), now, _disk_warning(invocation.config))
             return
         try:
             while True:
                 now = utc_now()
                 rows = read_status_rows(store, now)
                 click.clear()
-                _print_status(rows, now)
+                _print_status(rows, now, _disk_warning(invocation.config))
                 click.echo(f"refreshing every {WATCH_INTERVAL_S:g} s; Ctrl-C to stop")
                 time.sleep(WATCH_INTERVAL_S)
         except KeyboardInterrupt:

@@ -1,12 +1,17 @@
-"""Which failures mean the disk refuses writes (full, read-only, failing), in words.
+"""Which failures mean the disk refuses writes (full, read-only, failing), in words, and
+whether a disk is (nearly) full now.
 
-Only classifies an exception already raised; never retries, logs or touches a file.
+Only classifies an exception already raised or reads a file system's free space; never
+retries, logs or writes a file.
 """
 
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
@@ -37,3 +42,20 @@ def disk_failure(error: BaseException) -> str | None:
             pending.append(current.orig)
         pending.extend((current.__cause__, current.__context__))
     return None
+
+
+# ASSUMED: below this, a SQLite transaction or a status file may no longer fit.
+LOW_SPACE_BYTES = 1 << 20
+
+
+def low_space(places: Sequence[tuple[str, Path]]) -> list[str]:
+    """ "state_dir /var/lib/syncd: 0 bytes free" for each place whose disk is (nearly) full."""
+    out = []
+    for name, path in places:
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError:
+            continue  # not there (yet): nothing to say about its disk
+        if free < LOW_SPACE_BYTES:
+            out.append(f"{name} {path}: {free} bytes free")
+    return out

@@ -349,10 +349,17 @@ def test_a_full_disk_is_one_error_then_quiet_retries_and_ready_again_when_freed(
     assert len([e for e in error_lines(log) if "cannot write to disk" in e]) == 1, log
     assert "Traceback" not in log, log
     assert len(error_lines(log)) == 1, log
+    # 'syncd status' says so too: what it shows may be behind.
+    shown = syncd("--config", str(tmp_path / "config.toml"), "status")
+    assert shown.returncode == 0, shown.stderr
+    assert f"the disk is (nearly) full (state_dir {small_disk / 'state'}: " in shown.stderr
+    assert "remedy: free space on that disk" in shown.stderr
+    assert "D1" in shown.stdout
 
     filler.unlink()
     wait_for(lambda: health(http)[0] == 200, WITHIN_S, "/healthz to answer 200 again")
     assert "resolved after" in daemon.text()
+    assert "full" not in syncd("--config", str(tmp_path / "config.toml"), "status").stderr
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
     def new_price_on_hemnet() -> bool:
