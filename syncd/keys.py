@@ -55,7 +55,7 @@ class KeyStatus:
 
 
 def expiry_text(expires_at: datetime | None, now: datetime) -> str:
-    """ "expires in 9 days (2027-01-03)", "expired 2 days ago (…)", from the date itself."""
+    """How an expiry is said, from the date itself: 'expires in 9 day(s) (…)', 'expired …'."""
     if expires_at is None:
         return "Hemnet gives no expiry date"
     date = expires_at.isoformat(timespec="seconds")
@@ -168,7 +168,7 @@ class KeyKeeper:
     def renew(self, client: HemnetClient) -> bool:
         """Make a new key through the API, stored and in use at once; the old one deleted.
 
-        False when no new key could be made (logged: ERROR on the first failure in a row).
+        False when no new key could be made (logged as an ERROR, never as a renewal).
         """
         with self._lock:
             if self._renewing:
