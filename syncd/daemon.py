@@ -30,7 +30,7 @@ from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, load_config
 from syncd.errors import ConfigError
-from syncd.health import HealthBoard, HemnetProbe, JobGuard
+from syncd.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
@@ -135,7 +135,7 @@ class _Services:
         return cls(config, keys, client, applier, poller)
 
 
-def status_line(rows: Sequence[StatusRow], alerts: int = 0) -> str:
+def status_line(rows: Sequence[StatusRow], alerts: int = 0, problems: Sequence[str] = ()) -> str:
     """The one line ``systemctl status`` shows: "12 listings: 9 visible, 2 awaiting approval"."""
     if not rows:
         text = "0 listings: waiting for the first export file"
@@ -145,6 +145,8 @@ def status_line(rows: Sequence[StatusRow], alerts: int = 0) -> str:
         text = f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {parts}"
     if alerts:
         text += f"; {alerts} alert{'s' if alerts != 1 else ''} (see the log)"
+    if problems:
+        text += f"; NOT READY: {', '.join(p.replace('_', ' ') for p in problems)} (see /healthz)"
     return text
 
 
@@ -177,6 +179,7 @@ class Daemon:
         # record left by a daemon that was killed must not outlive this start).
         self._published_block: SendingBlocked | None = None
         self._block_published = False
+        self._problems_shown: tuple[Problem, ...] = ()
         self._key_expires_at = self._services.keys.known_expiry()
         if self._key_expires_at is not None:
             metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
@@ -449,6 +452,10 @@ class Daemon:
                 set_sending_blocked(session, blocked)
             self._published_block, self._block_published = blocked, True
             self._scheduler.kick(STATUS)
+        problems = tuple(p.problem for p in self._board.problems())
+        if problems != self._problems_shown:
+            self._problems_shown = problems
+            self._scheduler.kick(STATUS)  # the systemd status line says NOT READY
 
     def _check_alerts(self) -> None:
         now = self._clock()
@@ -478,12 +485,14 @@ class Daemon:
         """Status files and the systemd status line, from one read of every listing."""
         started = time.monotonic()
         rows = status_rows(self._store, self._clock())
-        write_status_files(rows, self.config.paths.inbox)
-        text = status_line(rows, len(self._alerts.active))
+        problems = [p.problem.value for p in self._board.problems()]
+        text = status_line(rows, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
             logger.debug("status: %s", text)
+        # After the line: a disk that refuses the files must not hide the problem there.
+        write_status_files(rows, self.config.paths.inbox)
         took_s = time.monotonic() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 

@@ -18,6 +18,7 @@ from tests.system.test_daemon import (
     SYNCD,
     TOKEN,
     DaemonProcess,
+    Notifications,
     drop,
     free_port,
     row,
@@ -128,6 +129,15 @@ def fill(disk: Path) -> Path:
 
 
 @pytest.fixture
+def notifications() -> Iterator[Notifications]:
+    made = Notifications()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
 def daemons() -> Iterator[list[DaemonProcess]]:
     started: list[DaemonProcess] = []
     yield started
@@ -184,7 +194,7 @@ def error_lines(log: str) -> list[str]:
 
 
 def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
-    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess], notifications: Notifications
 ) -> None:
     token_file = tmp_path / "hemnet-token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
@@ -195,6 +205,7 @@ def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
         daemons,
         hemnet=f'token_file = "{token_file}"\n',
         SYNCD_HEMNET_TOKEN="",  # the token file is what the operator changes
+        NOTIFY_SOCKET=str(notifications.path),
     )
     wait_for(lambda: health(http)[0] == 200, 30, "the daemon to be ready")
     # The key check read the key's expiry: the gauge carries it.
@@ -221,6 +232,12 @@ def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
     assert "remedy:" in body["detail"] and "hemnet.token_file" in body["detail"]
     assert metric(http, 'syncd_problem{problem="key_refused"}') == 1.0
     assert metric(http, "syncd_ready") == 0.0
+    # 'systemctl status' says so too.
+    wait_for(
+        lambda: any("NOT READY: key refused" in line for line in notifications.lines()),
+        30,
+        "the systemd status line to say NOT READY",
+    )
     # Several more checks happen while it lasts; it is still said once.
     checks = 4
     wait_for(
@@ -241,6 +258,13 @@ def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
     assert body["ready"] is True and body["detail"] is None
     assert metric(http, 'syncd_problem{problem="key_refused"}') == 0.0
     assert "resolved after" in daemon.text()
+    wait_for(
+        lambda: (
+            "NOT READY" not in [t for t in notifications.lines() if t.startswith("STATUS=")][-1]
+        ),
+        30,
+        "the systemd status line to drop NOT READY",
+    )
     assert OTHER_TOKEN not in daemon.text() and TOKEN not in daemon.text()
     assert daemon.stop() == 0
 
