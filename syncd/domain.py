@@ -196,16 +196,6 @@ LISTING_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The listings parsed from one export file."""
-
-    export_file: str
-    full: bool  # a full export lists every current listing of its agencies
-    agency_keys: frozenset[str]
-    listings: tuple[Listing, ...]
-
-
 # --- normalisation -----------------------------------------------------------------------
 
 _SPACE = re.compile(r"\s+")

@@ -35,7 +35,7 @@ from syncd.domain import (
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
-from syncd.formats.assemble import merge_partial
+from syncd.formats.canonical import merge_partial
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
