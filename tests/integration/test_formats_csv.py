@@ -9,7 +9,7 @@ import pytest
 from syncd.domain import ListingStatus
 from syncd.errors import ParseError
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.mapping import mapping_from_dict
+from syncd.formats.mapping_file import mapping_from_dict
 from tests.reference.snapshot import snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from syncd.domain import Problem
 from syncd.formats.field_plan import field_reader
-from syncd.formats.mapping import FIELD_KINDS, Expr, mapping_from_dict
+from syncd.formats.mapping import FIELD_KINDS, Expr
+from syncd.formats.mapping_file import mapping_from_dict
 from syncd.formats.values import FieldValues
 from tests.reference.field_value import field_value
 
