@@ -83,9 +83,8 @@ _UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinat
 _BATCH = 1_000
 # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
 # then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
-# for every record: json.dumps with options builds a new one per call. to_plain's dicts and
-# lists are fresh and never contain themselves: the cycle check (a set entry per container)
-# only cost time (~10% of the encode), the text is the same.
+# for every record: json.dumps with options builds a new one per call. No cycle check:
+# to_plain's dicts and lists are fresh and never contain themselves, so it can find nothing.
 _STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
