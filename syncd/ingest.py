@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from syncd.domain import (
     to_plain,
 )
 from syncd.errors import ExportError, MappingError, ParseError
-from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats import Mapping, RecordResult, load_mapping, parse_file
 from syncd.formats.canonical import merge_partial
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
@@ -371,15 +371,7 @@ def _parse(
         parsed.warnings.append({"reason": text})
     for record in result.records:
         parsed.records += 1
-        for problem in record.problems:
-            finding = {
-                "record": record.index,
-                "line": record.line,
-                "listing_key": record.listing_key,
-                **_finding(problem),
-            }
-            target = parsed.errors if problem.severity == "error" else parsed.warnings
-            target.append(finding)
+        _report(parsed, record, record.problems)
         if record.ignored is not None:
             parsed.ignored += 1  # left out on purpose by the mapping: not an error
             continue
@@ -388,15 +380,7 @@ def _parse(
             listing, merged_problems = merge_partial(
                 base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
             )
-            for problem in merged_problems:
-                finding = {
-                    "record": record.index,
-                    "line": record.line,
-                    "listing_key": record.listing_key,
-                    **_finding(problem),
-                }
-                target = parsed.errors if problem.severity == "error" else parsed.warnings
-                target.append(finding)
+            _report(parsed, record, merged_problems)
         if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
@@ -470,6 +454,19 @@ def _winners(parsed: _Parsed) -> Iterator[list[_Spilled]]:
                 batch = []
     if batch:
         yield batch
+
+
+def _report(parsed: _Parsed, record: RecordResult, problems: Iterable[Problem]) -> None:
+    """A record's problems as the file's errors and warnings, each saying where it stands."""
+    for problem in problems:
+        finding = {
+            "record": record.index,
+            "line": record.line,
+            "listing_key": record.listing_key,
+            **_finding(problem),
+        }
+        target = parsed.errors if problem.severity == "error" else parsed.warnings
+        target.append(finding)
 
 
 def _finding(problem: Problem) -> dict[str, Any]:
@@ -856,20 +853,9 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
             )
     except _AlreadyTaken as taken:
         return _duplicate(take, taken.row)
-    _write_json(target.with_name(target.name + ERROR_SUFFIX), details)
-    _move(path, target)
-    metrics.EXPORT_FILES.labels(FileOutcome.REJECTED.value).inc()
-    log.info("ingest %s: rejected: %s", path.name, said)
-    return IngestResult(
-        export_file=path.name,
-        outcome=FileOutcome.REJECTED.value,
-        records=0,
-        accepted=0,
-        skipped=0,
-        warnings=0,
-        changed_keys=(),
-        moved_to=target,
-        reason=said,
+    receipt = target.with_name(target.name + ERROR_SUFFIX)
+    return _set_aside(
+        path, target, receipt, details, FileOutcome.REJECTED, said, f"rejected: {said}"
     )
 
 
@@ -913,13 +899,28 @@ def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
         record_event(
             session, "export_duplicate", f"{path.name}: {reason}", now, data={"file": path.name}
         )
-    _write_json(target.with_name(target.name + suffix), receipt)
+    receipt_path = target.with_name(target.name + suffix)
+    told = f"duplicate, {reason}"
+    return _set_aside(path, target, receipt_path, receipt, FileOutcome.DUPLICATE, reason, told)
+
+
+def _set_aside(  # noqa: PLR0917
+    path: Path,
+    target: Path,
+    receipt_path: Path,
+    receipt: dict[str, Any],
+    outcome: FileOutcome,
+    reason: str,
+    told: str,
+) -> IngestResult:
+    """A file no listing was taken from: moved to ``target``, its receipt beside it."""
+    _write_json(receipt_path, receipt)
     _move(path, target)
-    metrics.EXPORT_FILES.labels(FileOutcome.DUPLICATE.value).inc()
-    log.info("ingest %s: duplicate, %s", path.name, reason)
+    metrics.EXPORT_FILES.labels(outcome.value).inc()
+    log.info("ingest %s: %s", path.name, told)
     return IngestResult(
         export_file=path.name,
-        outcome=FileOutcome.DUPLICATE.value,
+        outcome=outcome.value,
         records=0,
         accepted=0,
         skipped=0,

@@ -153,13 +153,19 @@ def _coordinates(v: MappingABC[str, Any], out: list[Problem]) -> Coordinates | N
     return Coordinates(lat, lon)
 
 
+def _nameless(
+    v: MappingABC[str, Any], out: list[Problem], name: str, rest: tuple[str, ...], reason: str
+) -> None:
+    """A part without its name is left out: a warning when the record gave any of the rest."""
+    if any(v.get(field) for field in rest):
+        out.append(Problem(name, None, reason, "warning"))
+
+
 def _broker(v: MappingABC[str, Any], out: list[Problem]) -> Broker | None:
     name = v.get("broker.name")
     if name is None:
-        if v.get("broker.email") or v.get("broker.phone"):
-            out.append(
-                Problem("broker.name", None, "broker contact without a name is left out", "warning")
-            )
+        reason = "broker contact without a name is left out"
+        _nameless(v, out, "broker.name", ("broker.email", "broker.phone"), reason)
         return None
     return Broker(name=name, email=v.get("broker.email"), phone=v.get("broker.phone"))
 
@@ -167,12 +173,8 @@ def _broker(v: MappingABC[str, Any], out: list[Problem]) -> Broker | None:
 def _seller(v: MappingABC[str, Any], out: list[Problem]) -> SellerInformation | None:
     name = v.get("seller.name")
     if name is None:
-        if v.get("seller.email") or v.get("seller.identity_number"):
-            out.append(
-                Problem(
-                    "seller.name", None, "seller information without a name is left out", "warning"
-                )
-            )
+        reason = "seller information without a name is left out"
+        _nameless(v, out, "seller.name", ("seller.email", "seller.identity_number"), reason)
         return None
     kind = v.get("seller.seller_type")
     return SellerInformation(
@@ -186,15 +188,8 @@ def _seller(v: MappingABC[str, Any], out: list[Problem]) -> SellerInformation | 
 def _billing(v: MappingABC[str, Any], out: list[Problem]) -> BillingInformation | None:
     name = v.get("billing.recipient_name")
     if name is None:
-        if v.get("billing.street") or v.get("billing.city"):
-            out.append(
-                Problem(
-                    "billing.recipient_name",
-                    None,
-                    "billing address without a recipient is left out",
-                    "warning",
-                )
-            )
+        reason = "billing address without a recipient is left out"
+        _nameless(v, out, "billing.recipient_name", ("billing.street", "billing.city"), reason)
         return None
     return BillingInformation(
         recipient_name=name,

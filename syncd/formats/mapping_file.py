@@ -9,6 +9,7 @@ import importlib.resources
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from decimal import Decimal
 from pathlib import Path
@@ -194,16 +195,8 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     def spec(key: str, raw: Any, kind: str) -> FieldSpec:
         return _field_spec(problems, key, raw, kind, xml, ns)
 
-    fields_raw = data.get("fields", {})
-    fields: dict[str, FieldSpec] = {}
-    if not isinstance(fields_raw, dict):
-        problems.add("fields", "must be a table")
-        fields_raw = {}
-    for key, raw in _flatten(fields_raw).items():
-        if key not in FIELD_KINDS:
-            problems.add(f"fields.{key}", "not a canonical field (see docs/mappings.md)")
-            continue
-        fields[key] = spec(f"fields.{key}", raw, FIELD_KINDS[key])
+    unknown = "not a canonical field (see docs/mappings.md)"
+    fields = _field_specs(problems, "fields", data.get("fields", {}), spec, unknown)
     for key in REQUIRED_FIELDS:
         if key not in fields:
             problems.add(f"fields.{key}", "every mapping must say where this comes from")
@@ -225,16 +218,10 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         for name in raw_type:
             if name not in _TYPE_KEYS:
                 problems.add(f"{where}.{name}", "unknown key (known: fields, partial)")
-        overrides: dict[str, FieldSpec] = {}
         raw_fields = raw_type.get("fields", {})
-        if not isinstance(raw_fields, dict):
-            problems.add(f"{where}.fields", "must be a table")
-            raw_fields = {}
-        for key, raw in _flatten(raw_fields).items():
-            if key not in FIELD_KINDS:
-                problems.add(f"{where}.fields.{key}", "not a canonical field")
-                continue
-            overrides[key] = spec(f"{where}.fields.{key}", raw, FIELD_KINDS[key])
+        overrides = _field_specs(
+            problems, f"{where}.fields", raw_fields, spec, "not a canonical field"
+        )
         types[tag] = {
             "fields": overrides,
             "partial": _partial_spec(problems, f"{where}.partial", raw_type.get("partial"), spec)
@@ -287,6 +274,26 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         for tag, found in types.items()
     }
     return dataclasses.replace(mapping, types=typed)
+
+
+def _field_specs(
+    problems: _Problems,
+    where: str,
+    raw: Any,
+    spec: Callable[[str, Any, str], FieldSpec],
+    unknown: str,
+) -> dict[str, FieldSpec]:
+    """A table of fields: the spec of each canonical field; any other name is ``unknown``."""
+    if not isinstance(raw, dict):
+        problems.add(where, "must be a table")
+        raw = {}
+    found: dict[str, FieldSpec] = {}
+    for key, value in _flatten(raw).items():
+        if key not in FIELD_KINDS:
+            problems.add(f"{where}.{key}", unknown)
+            continue
+        found[key] = spec(f"{where}.{key}", value, FIELD_KINDS[key])
+    return found
 
 
 def _numbers(
