@@ -87,7 +87,8 @@ IMAGE_KINDS: dict[str, str] = {
 VIEWING_KINDS: dict[str, str] = {"starts_at": "datetime", "ends_at": "end_time", "note": "text"}
 REQUIRED_FIELDS = ("listing_key", "agency_key", "status", "address.street")
 
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# A template's placeholders: "{strasse} {hausnummer}".
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # The XPath variable holding the current date as a number (20261205): "upcoming until".
 TODAY = "today"
 # A map value (or map_default) that means "ignore this record on purpose": counted as
@@ -123,7 +124,7 @@ class FieldSpec:
         found.extend(self.concat)
         found.extend(self.first_of)
         if self.template:
-            found.extend(_PLACEHOLDER.findall(self.template))
+            found.extend(PLACEHOLDER.findall(self.template))
         return found
 
 

@@ -13,14 +13,13 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from syncd.formats import transforms
-from syncd.formats.mapping import ENUMS, IGNORE, Expr, FieldSpec, Mapping
+from syncd.formats.mapping import ENUMS, IGNORE, PLACEHOLDER, Expr, FieldSpec, Mapping
 from syncd.formats.xml_paths import CompoundText
 
 # Values never repeated in problems, logs or reports.
 SECRET_FIELDS = frozenset({"seller.identity_number"})
 # The reason of an empty required field (a partial record is exempt from it, but its key).
 REQUIRED_EMPTY = "required by the mapping but empty"
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # Template, concat and first_of parts: an element holding elements is refused there too.
 _PARTS = FieldSpec()
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
@@ -108,7 +107,7 @@ class FieldValues:
         parts = self._templates.get(template)
         if parts is None:
             # split() alternates literal text and placeholder expressions: lit, expr, lit, ...
-            parts = self._templates[template] = tuple(_PLACEHOLDER.split(template))
+            parts = self._templates[template] = tuple(PLACEHOLDER.split(template))
         pieces: list[str] = []
         filled = False
         for position, part in enumerate(parts):
