@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,10 +34,10 @@ from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
 from tests.integration.apply_env import a_listing, image, open_state, save, write_config
+from tests.system.support import SYNCD
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
-SYNCD = Path(sys.executable).parent / "syncd"
 MIGRATE_LOCK = threading.Lock()
 SALE = Sale(price=4_250_000, price_is_public=False, sold_on=date(2026, 3, 20))
 
