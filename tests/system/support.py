@@ -3,6 +3,7 @@ and waiting for a condition with a deadline. Fixtures built on these are in conf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -213,34 +214,37 @@ class SandboxProcess:
     """A ``syncd sandbox`` process on a port of its own, which it keeps across a stop and a
     start; ``options`` are the command's options beside port, token and state file."""
 
-    def __init__(self, *options: str) -> None:
+    def __init__(self, *options: str, log: Path | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.options = options
+        self.log = log  # where its output goes (None: nowhere)
+        self.token = TOKEN
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def text(self) -> str:
+        """What it has written to ``log`` so far."""
+        assert self.log is not None
+        return self.log.read_text(encoding="utf-8", errors="replace")
 
     def start(self, token: str = TOKEN, state_file: Path | None = None) -> None:
         """Start it and wait until it answers with ``token``."""
+        self.token = token
         keep = ["--state-file", str(state_file)] if state_file else []
-        self.process = subprocess.Popen(
-            [
-                str(SYNCD),
-                "sandbox",
-                *keep,
-                "--port",
-                str(self.port),
-                "--token",
-                token,
-                *self.options,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        command = [str(SYNCD), "sandbox", *keep, "--port", str(self.port), "--token", token]
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(self.log.open("ab")) if self.log else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                [*command, *self.options], stdout=out, stderr=subprocess.STDOUT
+            )
 
         def answers() -> bool:
             try:
-                auth = {"Authorization": f"Bearer {token}"}
-                return httpx.get(f"{self.base_url}/keys", headers=auth).status_code == 200
+                return httpx.get(f"{self.base_url}/keys", headers=self.auth).status_code == 200
             except httpx.TransportError:
                 return False
 
