@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ from syncd.store.listings import (
     save_desired_rows,
     stored_desired,
 )
+from syncd.store.skipped import SKIPPED_ERROR_PREFIX, clear_skipped, record_skipped
 from syncd.store.tables import ExportFile, FileOutcome
 
 if TYPE_CHECKING:
@@ -91,6 +92,13 @@ class IngestResult:
     changed_keys: tuple[str, ...]
     moved_to: Path | None
     reason: str | None
+
+    @property
+    def summary(self) -> str:
+        """The outcome as an operator reads it: "accepted, 2 skipped" when records were."""
+        if self.skipped and self.outcome in (FileOutcome.ACCEPTED, FileOutcome.HELD):
+            return f"{self.outcome}, {self.skipped} skipped"
+        return self.outcome
 
 
 class _Spilled(NamedTuple):
@@ -170,6 +178,8 @@ class _Parsed:
     winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
     agency_keys: set[str] = field(default_factory=set)
     skipped_keys: set[str] = field(default_factory=set)
+    # skipped key -> its first error, as the listing's last error reads it
+    skip_reasons: dict[str, str] = field(default_factory=dict)
     records: int = 0
     accepted: int = 0
     # Records not yet in ``spill``: written a chunk at a time (marshal.load reading one
@@ -316,6 +326,10 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
         if record.listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
+                parsed.skip_reasons.setdefault(
+                    record.listing_key,
+                    _skip_reason(path.name, record.index, record.line, record.problems),
+                )
             continue
         parsed.accepted += 1
         listing = record.listing
@@ -341,6 +355,22 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             named = {agency_of(fallback)}
         parsed.agency_keys = named
     return parsed
+
+
+def _skip_reason(file: str, index: int, line: int | None, problems: Sequence[Problem]) -> str:
+    """The last error of a listing whose record was skipped: where, and its first error."""
+    where = f"record {index}" + (f", line {line}" if line is not None else "")
+    first = next((p for p in problems if p.severity == "error"), None)
+    if first is None:
+        what = "not usable"
+    else:
+        shown = _finding(first)
+        value = f" = {_shown('', shown['value'])!r}" if shown["value"] is not None else ""
+        what = f"{first.field}{value}: {first.reason}"
+    return (
+        f"{SKIPPED_ERROR_PREFIX} in {file} ({where}): {what}; "
+        "the listing keeps its last good state until the CRM sends it fixed"
+    )
 
 
 def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
@@ -430,6 +460,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         else:
             _save_agencies(session, take.config, parsed, now)
             _save_listings(session, take, parsed, row.id, applied)
+        _note_skipped(session, take, parsed)
         receipt = _receipt(take, parsed, outcome, applied)
         update_export_file(session, row, result=_bounded(receipt))
     _write_receipt(target.with_name(target.name + RESULT_SUFFIX), receipt)
@@ -441,7 +472,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         "ingest %s: %s, %s export via %s, %d record(s), %d accepted, %d skipped, "
         "%d warning(s), %d changed, %d missing, %d held",
         path.name,
-        outcome.value,
+        _summary(outcome, parsed.skipped),
         "full" if parsed.full else "incremental",
         parsed.mapping.name,
         parsed.records,
@@ -470,6 +501,26 @@ def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
     if existing.outcome != FileOutcome.REJECTED:
         raise _AlreadyTaken(existing)
     return update_export_file(session, existing, **fields)
+
+
+def _note_skipped(session: Session, take: _Take, parsed: _Parsed) -> None:
+    """A skipped record is news on its listing: an event, and its last error until a later
+    export brings the record usable again (which clears it)."""
+    clear_skipped(session, parsed.agency_of, take.now)
+    # A key skipped once and usable in another record of the file was not skipped.
+    reasons = {k: v for k, v in parsed.skip_reasons.items() if k not in parsed.agency_of}
+    if not reasons:
+        return
+    record_skipped(session, reasons, take.now)
+    file_data = {"file": take.name}
+    record_events(
+        session,
+        [
+            NewEvent("record_skipped", message, listing_key=key, data=file_data)
+            for key, message in reasons.items()
+        ],
+        take.now,
+    )
 
 
 def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
@@ -669,6 +720,7 @@ def _receipt(
         "sha256": take.sha256,
         "received_at": take.now.isoformat(),
         "outcome": outcome.value,
+        "summary": _summary(outcome, parsed.skipped),
         "reason": applied.hold_reason,
         "mapping": parsed.mapping.name,
         "format": parsed.mapping.format,
@@ -686,6 +738,10 @@ def _receipt(
         "errors": parsed.errors,
         "warnings": parsed.warnings,
     }
+
+
+def _summary(outcome: FileOutcome, skipped: int) -> str:
+    return f"{outcome.value}, {skipped} skipped" if skipped else outcome.value
 
 
 def _bounded(receipt: dict[str, Any]) -> dict[str, Any]:
@@ -707,7 +763,12 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
         "sha256": sha256,
         "received_at": now.isoformat(),
         "outcome": FileOutcome.REJECTED.value,
+        "summary": FileOutcome.REJECTED.value,
         "reason": error.reason,
+        # A rejected file is used whole or not at all: nothing read before the break counts.
+        "records": 0,
+        "accepted": 0,
+        "skipped": 0,
         "error": type(error).__name__,
         "mapping": mapping,
         "line": error.line if isinstance(error, ParseError) else None,

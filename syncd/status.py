@@ -36,6 +36,7 @@ from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import OPEN_STATUSES, open_operation_counts, operations_of_listing
+from syncd.store.skipped import is_skipped_error
 from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
 from syncd.store.tables import ListingRow
 
@@ -63,6 +64,9 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
     "next_action",
     "updated_at",
 )
+
+# The last export skipped this listing's record: Hemnet keeps the last good state meanwhile.
+SKIPPED_ACTION = "fix the record in the CRM (see last error); Hemnet keeps the last good state"
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def _build_row(
         awaiting_approval_s=waited,
         hemnet_url=state.public_url,
         last_error=state.last_error,
-        next_action=next_action(stage),
+        next_action=(SKIPPED_ACTION if is_skipped_error(state.last_error) else next_action(stage)),
         updated_at=state.updated_at,
         blockers=blockers,
     )
@@ -409,6 +413,8 @@ def listing_detail(
         if row.last_error or last_failed_op
         else None
     )
+    if is_skipped_error(row.last_error):
+        remedy = SKIPPED_ACTION
     return ListingDetail(
         row=status,
         desired=_without_secrets(to_plain(desired)) if desired else None,

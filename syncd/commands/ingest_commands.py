@@ -77,7 +77,7 @@ def ingest(invocation: Invocation, files: tuple[Path, ...], as_json: bool) -> in
 
 
 def _line(result: IngestResult) -> str:
-    head = f"{result.export_file}: {result.outcome}"
+    head = f"{result.export_file}: {result.summary}"
     if result.outcome in ("accepted", "held"):
         head += (
             f", {result.records} record(s), {result.accepted} accepted, "
@@ -93,6 +93,7 @@ def _json(result: IngestResult) -> str:
     data = {
         "export_file": result.export_file,
         "outcome": result.outcome,
+        "summary": result.summary,
         "records": result.records,
         "accepted": result.accepted,
         "skipped": result.skipped,
