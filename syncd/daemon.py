@@ -356,10 +356,12 @@ class Daemon:
             ignore=config.watch.ignore,
         )
 
-    def _on_ready(self, path: Path) -> None:
+    def _on_ready(self, path: Path) -> Path | None:
         # Runs on the watcher's thread: the ingest itself goes to the single store worker,
-        # and the watcher waits so that it sees the file gone before its next look.
-        self._scheduler.submit(f"ingest {path.name}", lambda: self._ingest(path)).result()
+        # and the watcher waits so that it sees the file gone before its next look. Where
+        # the file went is the watcher's to watch, in case its writer was not done.
+        job = self._scheduler.submit(f"ingest {path.name}", lambda: self._ingest(path))
+        return job.result().moved_to
 
     def _ingest(self, path: Path) -> IngestResult:
         result = ingest_file(self._store, self.config, path, self._clock())

@@ -230,6 +230,12 @@ class _Take:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def reread(self) -> bool:
+        """The file is read again from where it went: it changed after it was taken."""
+        paths = self.config.paths
+        return any(self.path.is_relative_to(folder) for folder in (paths.archive, paths.rejected))
+
 
 class _AlreadyTaken(Exception):
     """Another ingest recorded these bytes between our read and our write."""
@@ -461,6 +467,14 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             _save_agencies(session, take.config, parsed, now)
             _save_listings(session, take, parsed, row.id, applied)
         _note_skipped(session, take, parsed)
+        if take.reread:
+            record_event(
+                session,
+                "export_changed",
+                f"{path.name} changed after it was taken (its writer was not done): read again",
+                now,
+                data={"file": path.name, "read_again_from": str(path)},
+            )
         receipt = _receipt(take, parsed, outcome, applied)
         update_export_file(session, row, result=_bounded(receipt))
     _write_receipt(target.with_name(target.name + RESULT_SUFFIX), receipt)
@@ -721,6 +735,7 @@ def _receipt(
         "received_at": take.now.isoformat(),
         "outcome": outcome.value,
         "summary": _summary(outcome, parsed.skipped),
+        "read_again_from": str(take.path) if take.reread else None,
         "reason": applied.hold_reason,
         "mapping": parsed.mapping.name,
         "format": parsed.mapping.format,

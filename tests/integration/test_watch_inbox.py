@@ -253,3 +253,53 @@ def test_sha256_of_streams_large_files(tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)
     target.write_bytes(data)
     assert sha256_of(target) == hashlib.sha256(data).hexdigest()
+
+
+class ArchivingIngest(Ingest):
+    """Ingest that says where the file went (archive/NAME, NAME-2, ...), as the daemon's."""
+
+    def __call__(self, path: Path) -> Path | None:  # type: ignore[override]
+        number = 1
+        target = self.archive / path.name
+        while target.exists():
+            number += 1
+            target = self.archive / f"{path.stem}-{number}{path.suffix}"
+        with self.lock:
+            self.taken.append((path.name, path.read_bytes(), time.monotonic()))
+        path.rename(target)
+        return target
+
+
+def test_an_open_file_pausing_longer_than_settle_s_is_taken_only_after_close(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2)
+    chunks = [f"row {i}\n".encode() * 50 for i in range(4)]
+    with (inbox / "slow.csv").open("wb") as stream:
+        for chunk in chunks:
+            stream.write(chunk)
+            stream.flush()
+            time.sleep(0.6)  # three times settle_s, the file still open
+        closed_at = time.monotonic()
+    wait_for(lambda: ingest.names() != [])
+    [(name, data, taken_at)] = ingest.taken
+    assert (name, data) == ("slow.csv", b"".join(chunks))
+    assert taken_at >= closed_at
+
+
+def test_a_taken_file_changed_where_it_went_is_handed_over_again(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2)
+    (inbox / "crm.csv").write_bytes(b"first\n")
+    wait_for(lambda: ingest.names() == ["crm.csv"])
+    (archive / "crm.csv").write_bytes(b"first\nsecond\n")  # rewritten in place after archive
+    wait_for(lambda: len(ingest.names()) == 2)
+    assert ingest.taken[1][1] == b"first\nsecond\n"
+    assert (archive / "crm-2.csv").read_bytes() == b"first\nsecond\n"
+    time.sleep(0.6)  # unchanged since: not handed over a third time
+    assert len(ingest.names()) == 2

@@ -5,6 +5,9 @@ after it was taken is read again, and values Hemnet would refuse never leave syn
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,4 +102,59 @@ def test_a_skipped_record_shows_on_its_listing_and_the_file_says_how_many(
         "K2's skipped-record error to clear",
     )
     wait_for(lambda: remote(sandbox)["K2"]["askingPrice"] == 2_900_000, 30, "K2's fixed price")
+    assert daemon.stop() == 0
+
+
+WRITER = """
+import sys, time
+path, pause_s, chunks = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+with open(path, "w", encoding="utf-8") as stream:
+    for chunk in chunks:
+        stream.write(chunk)
+        stream.flush()
+        time.sleep(pause_s)
+"""
+
+
+def stored_keys(state: Path) -> set[str]:
+    with sqlite3.connect(state / "syncd.db") as connection:
+        rows = connection.execute("SELECT listing_key FROM listings WHERE desired_json IS NOT NULL")
+        return {key for (key,) in rows}
+
+
+def test_a_slow_writer_is_taken_after_close_and_a_later_rewrite_is_read_again(
+    tmp_path: Path,
+    sandbox: str,  # noqa: F811 (the fixture imported above)
+    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+) -> None:
+    config = write_config(tmp_path, sandbox)  # settle_s = 0.1
+    inbox, state = tmp_path / "inbox", tmp_path / "state"
+    daemon = start_daemon(config)
+    # Events from the start: a file already open when the daemon starts is taken on
+    # stability alone (and read again when it changes), which is not what this shows.
+    wait_for(lambda: "watching" in daemon.text(), 30, "the daemon to watch its inbox")
+    keys = [f"W{n}" for n in range(1, 7)]
+    # The header and two rows per chunk, 0.6 s apart (six times settle_s), the file open.
+    lines = [HEADER, *(row(key, 2_000_000 + n) for n, key in enumerate(keys))]
+    chunks = ["".join(f"{line}\n" for line in part) for part in (lines[:3], lines[3:5], lines[5:])]
+    writer = subprocess.run(
+        [sys.executable, "-c", WRITER, str(inbox / "slow.csv"), "0.6", *chunks],
+        timeout=30,
+        check=True,
+    )
+    assert writer.returncode == 0
+    wait_for(lambda: set(keys) <= stored_keys(state), 30, "every row of the slow file")
+    [first] = receipts(state, "slow.csv")
+    assert (first["records"], first["accepted"]) == (6, 6)  # taken once, whole
+    wait_for(lambda: set(keys) <= set(remote(sandbox)), 60, "every listing on Hemnet")
+
+    # The archived copy is rewritten in place with one more row: read again, not lost.
+    [archived] = (state / "archive").glob("*/*/*/slow.csv")
+    archived.write_text("\n".join([*lines, row("W7", 2_700_000)]) + "\n", encoding="utf-8")
+    wait_for(lambda: "W7" in stored_keys(state), 30, "the row added after the file was taken")
+    second = receipts(state, "slow.csv")[-1]
+    assert second["read_again_from"] == str(archived)
+    assert second["records"] == 7
+    wait_for(lambda: "W7" in remote(sandbox), 60, "the added listing on Hemnet")
+    assert "changed after it was taken" in daemon.text()
     assert daemon.stop() == 0
