@@ -195,8 +195,10 @@ class _InboxEvents(FileSystemEventHandler):
         if event.is_directory or kind not in _RELEVANT_EVENTS:
             return
         # "closed" is the close after a write (inotify IN_CLOSE_WRITE); read-only closes,
-        # ours among them, are "closed_no_write" and ignored above.
-        writing = {"created": True, "modified": True, "closed": False}.get(kind)
+        # ours among them, are "closed_no_write" and ignored above. "created" says nothing:
+        # watchdog reports a file renamed in from another folder (complete) as created too;
+        # a writer's first write is "modified".
+        writing = {"modified": True, "closed": False}.get(kind)
         self._poke(Path(os.fsdecode(event.src_path)), writing)
         if event.dest_path:
             self._poke(Path(os.fsdecode(event.dest_path)), False)  # renamed in: complete

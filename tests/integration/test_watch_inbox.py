@@ -303,3 +303,17 @@ def test_a_taken_file_changed_where_it_went_is_handed_over_again(
     assert (archive / "crm-2.csv").read_bytes() == b"first\nsecond\n"
     time.sleep(0.6)  # unchanged since: not handed over a third time
     assert len(ingest.names()) == 2
+
+
+def test_a_file_moved_in_from_another_folder_is_complete_at_once(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    # watchdog reports it as "created" with no close: that must not read as a writer still
+    # at work (which would keep it waiting for the open-writer timeout).
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2, open_writer_timeout_s=60.0)
+    outside = inbox.parent / "staging.csv"
+    outside.write_bytes(b"complete\n")
+    outside.rename(inbox / "moved.csv")
+    wait_for(lambda: ingest.names() == ["moved.csv"], timeout_s=10)

@@ -158,3 +158,56 @@ def test_a_slow_writer_is_taken_after_close_and_a_later_rewrite_is_read_again(
     wait_for(lambda: "W7" in remote(sandbox), 60, "the added listing on Hemnet")
     assert "changed after it was taken" in daemon.text()
     assert daemon.stop() == 0
+
+
+def limits_row(key: str, title: str, phone: str) -> str:
+    return (
+        f"{key};till salu;Storgatan 1;11122;Stockholm;Stockholm;1101;2500000;villa;"
+        f"äganderätt;{title};;http://img.example/{key}.jpg;Anna Mäklare;{phone}"
+    )
+
+
+LIMITS_HEADER = f"{HEADER};maklare_namn;maklare_telefon"
+
+
+def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_listing_stays(
+    tmp_path: Path,
+    sandbox: str,  # noqa: F811 (the fixture imported above)
+    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+) -> None:
+    config = write_config(tmp_path, sandbox)
+    inbox = tmp_path / "inbox"
+    daemon = start_daemon(config)
+    wait_for(inbox.is_dir, 30, "the daemon to make its inbox")
+
+    def write(name: str, title: str, phone: str) -> Path:
+        path = tmp_path / name
+        path.write_text(f"{LIMITS_HEADER}\n{limits_row('L1', title, phone)}\n", encoding="utf-8")
+        return path
+
+    good = write("good.csv", "Villa vid sjön", "08-123 45 67")
+    good.rename(inbox / good.name)
+    wait_for(visible(inbox, "L1"), 60, "L1 visible")
+
+    long_title, long_phone = "Villa" + "n" * 595, "0" * 60  # 600 and 60 characters
+    bad = write("bad.csv", long_title, long_phone)
+    checked = syncd("--config", str(config), "check", str(bad))
+    assert checked.returncode == 1, checked.stdout + checked.stderr  # usable but skipped
+    assert "0 usable, 1 skipped" in checked.stdout
+    assert "title" in checked.stdout and "Hemnet's limit of 500 characters (600)" in checked.stdout
+    assert "broker.phone" in checked.stdout
+    assert "Hemnet's limit of 50 characters (60)" in checked.stdout
+
+    bad.rename(inbox / bad.name)
+
+    def refused() -> str | None:
+        error = status_of(inbox).get("L1", {}).get("last_error") or ""
+        return error if error.startswith("record skipped in bad.csv") else None
+
+    error = wait_for(refused, 30, "L1's last error to name the refused value")
+    assert "Hemnet's limit of" in error
+    on_hemnet = remote(sandbox)["L1"]
+    assert on_hemnet["title"] == "Villa vid sjön"  # the last good value stays on Hemnet
+    assert on_hemnet["broker"]["phone"] == "08-123 45 67"
+    assert status_of(inbox)["L1"]["stage"] == "visible"
+    assert daemon.stop() == 0
