@@ -129,6 +129,14 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class ImagesConfig:
+    """What ingest checks of image URLs before anything is sent (docs/ingest.md)."""
+
+    resolve_hosts: bool = True  # look image hosts up (bounded, cached) and warn
+    host_lookup_timeout_s: float = 1.0  # the most a file's lookups add to its ingest
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     approval_wait_s: float = 172800.0
     no_export_s: float = 86400.0
@@ -146,6 +154,7 @@ class Config:
     formats: tuple[FormatRule, ...] = ()
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
 
     def format_for(self, file_name: str) -> FormatRule | None:
         """The first [[formats]] entry whose pattern matches, as the file lists them."""
@@ -313,7 +322,17 @@ class _Section:
             self.problem(key, f"unknown key{suggestion}; known keys: {known}")
 
 
-_SECTIONS = ("paths", "hemnet", "agency", "sync", "watch", "formats", "http", "alerts")
+_SECTIONS = (
+    "paths",
+    "hemnet",
+    "agency",
+    "sync",
+    "watch",
+    "formats",
+    "http",
+    "alerts",
+    "images",
+)
 
 
 def _read_paths(s: _Section) -> PathsConfig | None:
@@ -460,6 +479,18 @@ def _read_http(s: _Section) -> HttpConfig:
     return out
 
 
+def _read_images(s: _Section) -> ImagesConfig:
+    d = ImagesConfig()
+    out = ImagesConfig(
+        resolve_hosts=s.boolean("resolve_hosts", d.resolve_hosts),
+        host_lookup_timeout_s=s.number(
+            "host_lookup_timeout_s", d.host_lookup_timeout_s, positive=True, maximum=30
+        ),
+    )
+    s.finish()
+    return out
+
+
 def _read_alerts(s: _Section) -> AlertsConfig:
     d = AlertsConfig()
     out = AlertsConfig(
@@ -496,6 +527,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     )
     http = _read_http(section("http"))
     alerts = _read_alerts(section("alerts"))
+    images = _read_images(section("images"))
     if problems or paths is None:
         raise ConfigError(problems, str(source) if source else None)
     return Config(
@@ -508,6 +540,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         formats=formats,
         http=http,
         alerts=alerts,
+        images=images,
     )
 
 

@@ -35,6 +35,7 @@ from syncd.domain import (
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
@@ -318,6 +319,7 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
+    hosts = ImageHosts()
     for record in result.records:
         parsed.records += 1
         for problem in record.problems:
@@ -349,7 +351,13 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             parsed.winner_index[key] = record.index
         parsed.agency_of[key] = agency
         parsed.spill_record(_spilled(record.index, listing))
+        for image in listing.images:
+            hosts.add(image.url, record.index, record.line, key)
     parsed.flush_spill()
+    images = config.images
+    check = HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
+    for finding in hosts.findings(check):
+        parsed.warnings.append(finding)
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.errors import ParseError
+from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.mapping import FIELD_KINDS, Mapping
 from syncd.formats.parse import parse_file
 
@@ -96,10 +97,14 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
-    """Parse ``path`` with ``mapping`` and report; a broken file is reported, not raised."""
+def check_report(path: str | Path, mapping: Mapping, hosts: HostCheck | None = None) -> CheckReport:
+    """Parse ``path`` with ``mapping`` and report; a broken file is reported, not raised.
+
+    With ``hosts``, image hosts Hemnet cannot fetch from are warned about, as ingest does.
+    """
     report = CheckReport(path=str(path), mapping=mapping.name, format=mapping.format)
     filled: Counter[str] = Counter()
+    image_hosts = ImageHosts()
     try:
         result = parse_file(path, mapping)
         report.encoding, report.full = result.encoding, result.full
@@ -107,6 +112,9 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
             report.record_count += 1
             report.usable_count += record.listing is not None
             filled.update(record.filled)
+            if hosts is not None and record.listing is not None:
+                for image in record.listing.images:
+                    image_hosts.add(image.url, record.index, record.line, record.listing_key)
             report.findings.extend(
                 Finding(
                     p.severity,
@@ -120,6 +128,19 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
                 for p in record.problems
             )
         report.findings[:0] = [Finding("warning", w) for w in result.warnings]
+        if hosts is not None:
+            report.findings.extend(
+                Finding(
+                    "warning",
+                    found["reason"],
+                    found["record"],
+                    found["line"],
+                    found["listing_key"],
+                    found["field"],
+                    found["value"],
+                )
+                for found in image_hosts.findings(hosts)
+            )
         report.agency_keys = sorted(result.agency_keys)
     except ParseError as exc:
         # A file that is not well-formed is rejected whole, so nothing read before the break

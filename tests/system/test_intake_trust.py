@@ -163,7 +163,7 @@ def test_a_slow_writer_is_taken_after_close_and_a_later_rewrite_is_read_again(
 def limits_row(key: str, title: str, phone: str) -> str:
     return (
         f"{key};till salu;Storgatan 1;11122;Stockholm;Stockholm;1101;2500000;villa;"
-        f"äganderätt;{title};;http://img.example/{key}.jpg;Anna Mäklare;{phone}"
+        f"äganderätt;{title};;http://127.0.0.1:9/{key}.jpg;Anna Mäklare;{phone}"
     )
 
 
@@ -186,8 +186,16 @@ def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_list
         return path
 
     good = write("good.csv", "Villa vid sjön", "08-123 45 67")
+    # Images on this machine: Hemnet could not fetch them, the sandbox can. A warning,
+    # never an error: the listing still goes in and converges.
+    checked = syncd("--config", str(config), "check", str(good))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "WARNING record 1, line 2, key L1: images.url = '127.0.0.1'" in checked.stdout
+    assert "loopback address; Hemnet fetches images from its own servers" in checked.stdout
     good.rename(inbox / good.name)
     wait_for(visible(inbox, "L1"), 60, "L1 visible")
+    [receipt] = receipts(tmp_path / "state", "good.csv")
+    assert any("127.0.0.1 is a loopback address" in w["reason"] for w in receipt["warnings"])
 
     long_title, long_phone = "Villa" + "n" * 595, "0" * 60  # 600 and 60 characters
     bad = write("bad.csv", long_title, long_phone)
