@@ -42,3 +42,7 @@ VIEWINGS_MAX: Final = 50
 # --- enums -----------------------------------------------------------------------------------
 
 ENERGY_CLASSES: Final = ("A0", "A", "B", "C", "D", "E", "F", "G")  # 2ND (Boverket's scale)
+
+# --- completeness (Hemnet's check warnings: advice, never a refusal) -------------------------
+
+FEW_IMAGES: Final = 5  # fewer images than this draws Hemnet's "few images" warning

@@ -31,6 +31,7 @@ from syncd.errors import (
     RetryableApiError,
 )
 from syncd.progress import Stage, awaiting_approval_for, next_action, publish_blockers, stage_of
+from syncd.store.checks import StoredChecks, all_checks, checks_of
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
@@ -63,6 +64,7 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
     "last_error",
     "next_action",
     "updated_at",
+    "completeness",
 )
 
 # The last export skipped this listing's record: Hemnet keeps the last good state meanwhile.
@@ -90,6 +92,8 @@ class StatusRow:
     next_action: str
     updated_at: datetime
     blockers: tuple[str, ...] = ()  # what the CRM data lacks before publishing
+    # Hemnet's check warnings as last read (no description, few images): advice, not blocks
+    completeness: tuple[str, ...] = ()
 
     def file_record(self) -> dict[str, Any]:
         """The listing as status.json and status.csv carry it (see STATUS_FILE_COLUMNS)."""
@@ -110,6 +114,7 @@ class StatusRow:
             "last_error": self.last_error,
             "next_action": self.next_action,
             "updated_at": self.updated_at.isoformat(),
+            "completeness": " ".join(self.completeness),
         }
 
 
@@ -140,6 +145,7 @@ def _build_row(
     held: bool,
     pending_ops: int,
     now: datetime,
+    completeness: tuple[str, ...] = (),
 ) -> StatusRow:
     desired, known = state.desired, state.known
     stage = stage_of(desired, known, held=held, failed=state.refused, pending_ops=pending_ops)
@@ -173,6 +179,7 @@ def _build_row(
         next_action=(SKIPPED_ACTION if is_skipped_error(state.last_error) else next_action(stage)),
         updated_at=state.updated_at,
         blockers=blockers,
+        completeness=completeness,
     )
 
 
@@ -180,6 +187,7 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
     states = read_listing_states(session)
     pending = open_operation_counts(session)
     held = held_listing_keys(session)
+    read_checks = all_checks(session)
     return [
         (
             state,
@@ -188,10 +196,15 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
                 held=state.listing_key in held,
                 pending_ops=pending.get(state.listing_key, 0),
                 now=now,
+                completeness=_completeness(read_checks.get(state.listing_key)),
             ),
         )
         for state in states
     ]
+
+
+def _completeness(read: StoredChecks | None) -> tuple[str, ...]:
+    return () if read is None else tuple(message.strip() for message in read.warnings)
 
 
 def read_status_rows(store: Store, now: datetime) -> list[StatusRow]:
@@ -387,8 +400,11 @@ def listing_detail(
         events = events_of_listing(session, listing_key, history_limit)
         held = listing_key in held_listing_keys(session)
         (state,) = read_listing_states(session, only=listing_key)
+        read_checks = checks_of(session, listing_key)
     open_ops = sum(1 for op in ops if op.status in {s.value for s in OPEN_STATUSES})
-    status = _build_row(state, held=held, pending_ops=open_ops, now=now)
+    status = _build_row(
+        state, held=held, pending_ops=open_ops, now=now, completeness=_completeness(read_checks)
+    )
     desired = desired_listing(row)
     wanted = {img.url for img in desired.images} if desired else set()
     history = [

@@ -16,6 +16,7 @@ from syncd.errors import ParseError
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.mapping import FIELD_KINDS, Mapping
 from syncd.formats.parse import parse_file
+from syncd.limits import FEW_IMAGES
 
 COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_KINDS, "images", "viewings")
 
@@ -59,6 +60,10 @@ class CheckReport:
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
     fatal: str | None = None  # the file cannot be used at all (ParseError)
+    # Usable records Hemnet's checks would warn about (advice: they are published anyway).
+    completeness: dict[str, int] = field(
+        default_factory=lambda: {"no_description": 0, "few_images": 0}
+    )
 
     @property
     def ok(self) -> bool:
@@ -83,6 +88,12 @@ class CheckReport:
             lines.append(
                 f"  {self.record_count} record(s), {self.usable_count} usable, "
                 f"{self.record_count - self.usable_count} skipped"
+            )
+        if not self.fatal:
+            lines.append(
+                f"  completeness (Hemnet's checks would warn): "
+                f"{self.completeness['no_description']} without a description, "
+                f"{self.completeness['few_images']} with fewer than {FEW_IMAGES} images"
             )
         lines.append("  field coverage (share of records with a value):")
         for name in COVERAGE_FIELDS:
@@ -112,6 +123,9 @@ def check_report(path: str | Path, mapping: Mapping, hosts: HostCheck | None = N
             report.record_count += 1
             report.usable_count += record.listing is not None
             filled.update(record.filled)
+            if record.listing is not None:
+                report.completeness["no_description"] += not record.listing.description
+                report.completeness["few_images"] += len(record.listing.images) < FEW_IMAGES
             if hosts is not None and record.listing is not None:
                 for image in record.listing.images:
                     image_hosts.add(image.url, record.index, record.line, record.listing_key)
@@ -147,6 +161,7 @@ def check_report(path: str | Path, mapping: Mapping, hosts: HostCheck | None = N
         # counts: how far the parser got depends on its buffer size, not on the file.
         report.fatal = str(exc)
         report.record_count = report.usable_count = 0
+        report.completeness = {"no_description": 0, "few_images": 0}
         filled.clear()
         report.findings = [Finding("error", exc.reason, line=exc.line)]
     total = report.record_count or 1

@@ -126,7 +126,7 @@ CHECK_STREET_ADDRESS: Final = "Street address must be specified.\n"
 CHECK_ASKING_PRICE: Final = "Asking price must be specified for listings for sale.\n"
 WARN_DESCRIPTION: Final = "The listing has no description.\n"
 WARN_FEW_IMAGES: Final = "Listings with fewer than 5 images tend to perform worse.\n"
-FEW_IMAGES: Final = 5
+FEW_IMAGES: Final = limits.FEW_IMAGES
 
 # --- request bodies (every length, range and enum from syncd/limits.py, which ingest checks) --
 

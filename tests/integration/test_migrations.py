@@ -17,7 +17,17 @@ from syncd.store.engine import open_store
 from syncd.store.sqlite import create_sqlite_engine
 from syncd.store.tables import metadata
 
-TABLES = {"export_files", "agencies", "listings", "images", "operations", "events", "holds", "meta"}
+TABLES = {
+    "export_files",
+    "agencies",
+    "listings",
+    "images",
+    "operations",
+    "events",
+    "holds",
+    "meta",
+    "listing_checks",
+}
 
 
 def table_names(db: Path) -> set[str]:
