@@ -192,8 +192,20 @@ def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_list
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "WARNING record 1, line 2, key L1: images.url = '127.0.0.1'" in checked.stdout
     assert "loopback address; Hemnet fetches images from its own servers" in checked.stdout
+    assert (
+        "completeness (Hemnet's checks would warn): 1 without a description, "
+        "1 with fewer than 5 images" in checked.stdout
+    )
     good.rename(inbox / good.name)
     wait_for(visible(inbox, "L1"), 60, "L1 visible")
+    # Hemnet's own check warnings, read back: the listing's completeness.
+    completeness = wait_for(
+        lambda: status_of(inbox)["L1"].get("completeness"), 30, "L1's completeness"
+    )
+    assert "no description" in completeness and "fewer than 5 images" in completeness
+    shown = syncd("--config", str(config), "show", "L1")
+    assert "completeness (Hemnet's checks):" in shown.stdout
+    assert "- The listing has no description." in shown.stdout
     [receipt] = receipts(tmp_path / "state", "good.csv")
     assert any("127.0.0.1 is a loopback address" in w["reason"] for w in receipt["warnings"])
 
