@@ -134,6 +134,10 @@ class ImagesConfig:
 
     resolve_hosts: bool = True  # look image hosts up (bounded, cached) and warn
     host_lookup_timeout_s: float = 1.0  # the most a file's lookups add to its ingest
+    # Ask each new image URL (a ranged GET) at ingest; reports 404s and non-images early.
+    probe_new: bool = False
+    probe_timeout_s: float = 2.0  # per request; a file's probes take at most twice this
+    probe_max_per_file: int = 50
 
 
 @dataclass(frozen=True)
@@ -486,6 +490,9 @@ def _read_images(s: _Section) -> ImagesConfig:
         host_lookup_timeout_s=s.number(
             "host_lookup_timeout_s", d.host_lookup_timeout_s, positive=True, maximum=30
         ),
+        probe_new=s.boolean("probe_new", d.probe_new),
+        probe_timeout_s=s.number("probe_timeout_s", d.probe_timeout_s, positive=True, maximum=30),
+        probe_max_per_file=s.integer("probe_max_per_file", d.probe_max_per_file, 0),
     )
     s.finish()
     return out

@@ -36,7 +36,9 @@ from syncd.domain import (
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
 from syncd.formats.image_hosts import HostCheck, ImageHosts
+from syncd.formats.image_probe import probe
 from syncd.formats.mapping import FieldSpec
+from syncd.store.checks import known_image_urls
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
 from syncd.store.files import find_export_file, record_export_file, update_export_file
@@ -72,6 +74,8 @@ _LABELS = {"asking_price": "price", "construction_year": "built", "energy_class"
 _UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinates"})
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 _BATCH = 1_000
+# Image URLs collected per file for [images] probe_new, before the known ones are left out.
+_PROBE_CANDIDATES = 2_000
 # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
 # then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
 # for every record: json.dumps with options builds a new one per call. to_plain's dicts and
@@ -181,6 +185,9 @@ class _Parsed:
     skipped_keys: set[str] = field(default_factory=set)
     # skipped key -> its first error, as the listing's last error reads it
     skip_reasons: dict[str, str] = field(default_factory=dict)
+    # (record, line, key, url) of images worth asking before the create ([images] probe_new)
+    probe_candidates: list[tuple[int, int | None, str, str]] = field(default_factory=list)
+    probe_findings: list[dict[str, Any]] = field(default_factory=list)
     records: int = 0
     accepted: int = 0
     # Records not yet in ``spill``: written a chunk at a time (marshal.load reading one
@@ -267,6 +274,7 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
             parsed = _parse(path, _mapping_for(rule), config, spill)
         except ExportError as error:
             return _reject(take, error, rule.mapping)
+        _probe_new_images(take, parsed)
         try:
             return _accept(take, parsed)
         except _AlreadyTaken as taken:
@@ -353,6 +361,8 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
         parsed.spill_record(_spilled(record.index, listing))
         for image in listing.images:
             hosts.add(image.url, record.index, record.line, key)
+            if config.images.probe_new and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
+                parsed.probe_candidates.append((record.index, record.line, key, image.url))
     parsed.flush_spill()
     images = config.images
     check = HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
@@ -385,6 +395,31 @@ def _skip_reason(file: str, index: int, line: int | None, problems: Sequence[Pro
         f"{SKIPPED_ERROR_PREFIX} in {file} ({where}): {what}; "
         "the listing keeps its last good state until the CRM sends it fixed"
     )
+
+
+def _probe_new_images(take: _Take, parsed: _Parsed) -> None:
+    """Ask the images Hemnet does not have yet what Hemnet will find there (bounded)."""
+    images = take.config.images
+    if not parsed.probe_candidates:
+        return
+    with take.store.read() as session:
+        known = known_image_urls(session, {key for _, _, key, _ in parsed.probe_candidates})
+    new = [c for c in parsed.probe_candidates if (c[2], c[3]) not in known]
+    new = new[: images.probe_max_per_file]
+    problems = probe([url for _, _, _, url in new], images.probe_timeout_s)
+    for record, line, key, url in new:
+        if url in problems:
+            finding = {
+                "record": record,
+                "line": line,
+                "listing_key": key,
+                "severity": "warning",
+                "field": "images.url",
+                "value": url,
+                "reason": problems[url],
+            }
+            parsed.warnings.append(finding)
+            parsed.probe_findings.append(finding)
 
 
 def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
@@ -475,6 +510,19 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             _save_agencies(session, take.config, parsed, now)
             _save_listings(session, take, parsed, row.id, applied)
         _note_skipped(session, take, parsed)
+        record_events(
+            session,
+            [
+                NewEvent(
+                    "image_unreachable",
+                    f"image {f['value']} {f['reason']} (checked at ingest of {take.name})",
+                    listing_key=f["listing_key"],
+                    data={"file": take.name, "url": f["value"]},
+                )
+                for f in parsed.probe_findings
+            ],
+            now,
+        )
         if take.reread:
             record_event(
                 session,

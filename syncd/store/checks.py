@@ -5,14 +5,14 @@ Bookkeeping only: poll decides when to read them, status shows them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.store.tables import ListingChecksRow
+from syncd.store.tables import ImageRow, ListingChecksRow
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,15 @@ def _stored(row: ListingChecksRow) -> StoredChecks:
         read_for=row.read_for,
         read_at=row.read_at,
     )
+
+
+def known_image_urls(session: Session, listing_keys: Collection[str]) -> set[tuple[str, str]]:
+    """(listing_key, url) of the images Hemnet already has for these listings."""
+    keys = sorted(listing_keys)
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        query = select(ImageRow.listing_key, ImageRow.url).where(
+            ImageRow.listing_key.in_(keys[start : start + 500])
+        )
+        found.update((key, url) for key, url in session.execute(query))
+    return found

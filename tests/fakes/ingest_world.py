@@ -109,11 +109,14 @@ class World:
 
 
 @contextmanager
-def open_world(root: Path, agency: tuple[str, str] | None = None) -> Iterator[World]:
-    """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name."""
+def open_world(
+    root: Path, agency: tuple[str, str] | None = None, images: str = ""
+) -> Iterator[World]:
+    """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name,
+    ``images`` more keys of the [images] section."""
     text = '[paths]\ninbox = "inbox"\nstate_dir = "state"\n'
     # Tests look up no host outside the machine; reserved names and addresses are still judged.
-    text += "\n[images]\nresolve_hosts = false\n"
+    text += f"\n[images]\nresolve_hosts = false\n{images}\n"
     if agency is not None:
         text += f'\n[agency]\nkey = "{agency[0]}"\nname = "{agency[1]}"\n'
     text += FORMATS
