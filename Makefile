@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 # pip-tools is the one tool used to write the lock; pinned so every maintainer writes the same file.
 PIP_TOOLS := pip-tools==7.7.0
+# `make lock` moves every pin to the newest allowed version; LOCK_UPGRADE= keeps the pins
+# (adding only what is new), LOCK_UPGRADE='--upgrade-package lxml' moves one package.
+LOCK_UPGRADE ?= --upgrade
 
 .PHONY: install lock test-latest lint test demo bench chaos clean
 
@@ -25,7 +28,7 @@ install: $(STAMP)
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet $(PIP_TOOLS)
-	.venv-lock/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
+	.venv-lock/bin/pip-compile --quiet $(LOCK_UPGRADE) --generate-hashes --allow-unsafe \
 		--extra test --all-build-deps --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 	rm -rf .venv-lock

@@ -28,6 +28,8 @@ BENCHMARKS = (
     ("latency", "3. Drop-to-call and drop-to-visible latency (daemon as a process)"),
     ("initial_sync", "4. Initial sync against a rate-limited sandbox"),
     ("plan_speed", "5. plan() over 10,000 listings"),
+    ("startup", "6. Command-line start-up beside a bare import click"),
+    ("mapping_draft", "7. Mapping drafts against the hand-written mappings"),
 )
 
 

@@ -1,8 +1,5 @@
 """syncd: keeps Hemnet in step with a real-estate CRM that can only export files."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("syncd")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The one place the version is written: pyproject.toml reads it from here (a literal,
+# so neither the build nor `syncd --version` needs importlib.metadata).
+__version__ = "0.1.0"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from syncd.config import AlertsConfig
+from syncd.hemnet.problems import AnswerProblem
 from syncd.store.engine import Store
 from syncd.store.files import last_export_at
 from syncd.store.holds import open_holds
@@ -62,6 +63,8 @@ class AlertFacts:
     awaiting_approval: tuple[AwaitingApproval, ...] = ()
     failed_images: tuple[FailedImage, ...] = ()
     open_holds: tuple[OpenHold, ...] = ()
+    # Hemnet answers syncd could not fully use (unknown enum values, list items left out).
+    answer_problems: tuple[AnswerProblem, ...] = ()
 
 
 def how_long(span: timedelta) -> str:
@@ -140,6 +143,14 @@ def alerts_for(facts: AlertFacts, settings: AlertsConfig, now: datetime) -> list
                 f"'syncd hold release {hold.hold_id}'",
             )
         )
+    for problem in sorted(facts.answer_problems, key=lambda p: (p.request, p.field)):
+        out.append(
+            Alert(
+                f"answer:{problem.request}:{problem.field}",
+                f"Hemnet's answer to {problem.describe()}; Hemnet's API may have changed: "
+                "see 'answers syncd cannot read' in docs/troubleshooting.md",
+            )
+        )
     return out
 
 
@@ -173,6 +184,7 @@ def gather_facts(
     *,
     watching_since: datetime,
     key_expires_at: datetime | None = None,
+    answer_problems: tuple[AnswerProblem, ...] = (),
 ) -> AlertFacts:
     """Read what the rules need from the store in one read transaction."""
     with store.read() as session:
@@ -200,6 +212,7 @@ def gather_facts(
         awaiting_approval=awaiting,
         failed_images=failed,
         open_holds=held,
+        answer_problems=answer_problems,
     )
 
 

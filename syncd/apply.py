@@ -20,9 +20,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd import metrics
+from syncd.adopt import oldest, record_adoption
 from syncd.budget import Backoff, TokenBucket
 from syncd.clock import utc_now
-from syncd.config import Config, SyncConfig
+from syncd.config import Config
 from syncd.domain import (
     Image,
     KnownImage,
@@ -35,6 +36,7 @@ from syncd.domain import (
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
@@ -60,11 +62,11 @@ from syncd.ops import (
     UpdateListing,
     Waiting,
 )
-from syncd.plan import REJECTED_REASON, PlanPolicy, plan
+from syncd.plan import REJECTED_REASON, plan
 from syncd.poll import store_remote_state
 from syncd.store.engine import Store
 from syncd.store.events import record_event
-from syncd.store.holds import add_hold, open_holds
+from syncd.store.holds import record_plan_holds
 from syncd.store.listings import (
     delete_known_image,
     forget_remote,
@@ -121,17 +123,6 @@ _READ_BACK = frozenset(
 )
 
 
-def plan_policy(sync: SyncConfig) -> PlanPolicy:
-    """The planner's policy from the [sync] section of the configuration."""
-    return PlanPolicy(
-        removal_grace_s=sync.removal_grace_s,
-        mass_removal_share=sync.mass_removal_share,
-        mass_removal_min=sync.mass_removal_min,
-        failed_image_policy=sync.failed_image_policy,
-        publish=sync.publish,
-    )
-
-
 def current_plan(store: Store, config: Config, now: datetime) -> Plan:
     """What apply would do now (for 'syncd plan'); reads only, sends nothing."""
     with store.read() as session:
@@ -144,7 +135,7 @@ def _plan_now(session: Session, config: Config, now: datetime) -> Plan:
         desired_of(session, states),
         known_of(states),
         known_agencies(session),
-        plan_policy(config.sync),
+        config.sync.policy,
         now,
     )
     # The planner sees a rejection only on listings Hemnet has (KnownListing); a create
@@ -223,6 +214,10 @@ class _Done:
     record: Callable[[Session, datetime], None]
     hemnet_id: str | None = None
     data: dict[str, Any] | None = None
+    durable: bool = False  # commit the outcome with a full sync
+    # The listing's later ops of this pass were planned on what is no longer true (an
+    # adoption brought Hemnet's images): they wait for the next plan, which comes at once.
+    replan: bool = False
 
 
 def _open_operation(row: OperationRow) -> OpenOperation:
@@ -423,11 +418,16 @@ class Applier:
                     "remove the others)",
                     key,
                     len(found),
-                    found[0].hemnet_id,
+                    oldest(found).hemnet_id,
                 )
-            remote = found[0]
+            remote = oldest(found)
             sent = listing_from_plain(payload["listing"])
-            self._settled(row, _created(key, sent, remote), remote.hemnet_id)
+            images = self.client.list_images(remote.hemnet_id)
+            self._settled(
+                row,
+                _adopted(key, sent, remote, images, "created earlier, answer lost"),
+                remote.hemnet_id,
+            )
             return
         assert hemnet_id is not None
         if row.kind == AddImage.kind:
@@ -529,11 +529,7 @@ class Applier:
         return jobs, holds
 
     def _record_holds(self, session: Session, holds: tuple[Hold, ...], now: datetime) -> int:
-        existing = {(h.agency_key, tuple(sorted(h.listing_keys_json))) for h in open_holds(session)}
-        for hold in holds:
-            if (hold.agency_key, tuple(sorted(hold.listing_keys))) in existing:
-                continue
-            row = add_hold(session, hold.agency_key, hold.reason, hold.listing_keys, now)
+        for row, hold in record_plan_holds(session, holds, now):
             log.warning(
                 "hold %d: %s (%d listing(s)); release with 'syncd hold release %d'",
                 row.id,
@@ -611,24 +607,17 @@ class Applier:
         # The token is taken after that commit, right before the call: a commit waiting
         # for the write lock between the two made Hemnet see calls bunched and answer 429.
         if not self._take_budget():
-            with self._write() as session:
-                # Nothing was sent: the op is an intent again, due at once.
-                status, request_id, error = before
-                record_outcome(
-                    session,
-                    job.op_id,
-                    OpStatus.INTENT,
-                    self.clock(),
-                    http_status=status,
-                    request_id=request_id,
-                    error=error,
-                )
+            self._nothing_sent(job.op_id, before)
             raise _Stopped
         self._crash_point(op.kind, "before_call")
         started = time.perf_counter()
         try:
             try:
                 done = call()
+            except _Stopped:
+                # Raised only before a write (a create after its lookup): nothing to settle.
+                self._nothing_sent(job.op_id, before)
+                raise
             except AuthenticationApiError:
                 # 401: the key may be renewed; the request was not acted on, so one retry.
                 if self.renew_key is None or not self.renew_key():
@@ -642,7 +631,7 @@ class Applier:
         seconds = time.perf_counter() - started
         self._crash_point(op.kind, "after_call")
         now = self.clock()
-        with self._write() as session:
+        with self._write(durable=done.durable) as session:
             done.record(session, now)
             record_outcome(session, job.op_id, OpStatus.SUCCEEDED, now, outcome=done.data)
             record_event(session, op.kind, op.describe(), now, listing_key=op.listing_key)
@@ -655,7 +644,24 @@ class Applier:
         )
         metrics.OPERATIONS.labels(op.kind, "succeeded").inc()
         tally.add("succeeded")
+        if done.replan:
+            tally.retry_at(now)
+            return "replan"
         return "succeeded"
+
+    def _nothing_sent(self, op_id: int, before: tuple[int | None, str | None, str | None]) -> None:
+        """Stopped before anything was written: the op is an intent again, due at once."""
+        status, request_id, error = before
+        with self._write() as session:
+            record_outcome(
+                session,
+                op_id,
+                OpStatus.INTENT,
+                self.clock(),
+                http_status=status,
+                request_id=request_id,
+                error=error,
+            )
 
     def _failed(
         self, job: _Job, exc: ApiError, attempts: int, seconds: float, tally: _Tally
@@ -748,7 +754,10 @@ class Applier:
                     listing_key=op.listing_key,
                     data={"kind": op.kind, "status": status, "request_id": ctx.request_id},
                 )
-        if not isinstance(exc, RejectedApiError):
+        if isinstance(exc, ForbiddenApiError):
+            # 403: this resource is another account's; the key is fine and stays in use.
+            log.warning("listing_key=%s: %s", op.listing_key, exc.remedy)
+        elif not isinstance(exc, RejectedApiError):
             log.warning("listing_key=%s: conflict on Hemnet; reconcile it", op.listing_key)
         metrics.OPERATIONS.labels(op.kind, "rejected").inc()
         tally.add("failed")
@@ -768,6 +777,14 @@ class Applier:
             body = listing_body(op.listing, agency_id)
 
             def create() -> _Done:
+                # Hemnet has no DELETE for listings, so a duplicate is permanent: one it holds
+                # under our key already (another integration's, or made before syncd ran)
+                # is adopted. The lookup is a read, so repeating it after a crash is safe.
+                adopted = self._adopt_existing(key, op.listing)
+                if adopted is not None:
+                    return adopted
+                if not self._take_budget():
+                    raise _Stopped
                 remote = c.create_listing(body)
                 return _Done(_created(key, op.listing, remote), remote.hemnet_id)
 
@@ -829,6 +846,38 @@ class Applier:
             return sell
         raise AssertionError(f"apply does not know op kind {op.kind}")
 
+    def _adopt_existing(self, key: str, want: Listing) -> _Done | None:
+        """Hemnet's listing with our key as externalId, to be followed instead of created."""
+        found = self.client.list_listings(external_id=key)
+        if not found:
+            return None
+        remote = oldest(found)
+        if len(found) > 1:
+            log.error(
+                "listing_key=%s has %d listings on Hemnet; adopting the oldest, %s "
+                "(reconcile reports the others)",
+                key,
+                len(found),
+                remote.hemnet_id,
+            )
+        if not self._take_budget():
+            raise _Stopped
+        images = self.client.list_images(remote.hemnet_id)
+        log.warning(
+            "listing_key=%s is already on Hemnet as %s: adopted, not created again",
+            key,
+            remote.hemnet_id,
+        )
+        # Durable: a lost adoption would be settled by reading back anyway, but an operator
+        # who saw "adopted" must not find it undone after a power loss.
+        return _Done(
+            _adopted(key, want, remote, images, "already on Hemnet before syncd created it"),
+            remote.hemnet_id,
+            {"adopted": remote.hemnet_id},
+            durable=True,
+            replan=True,
+        )
+
     def _agency_id(self, agency_key: str) -> str:
         with self.store.read() as session:
             row = get_agency(session, agency_key)
@@ -865,7 +914,8 @@ class Applier:
 
 
 class _Stopped(Exception):
-    """stop() was called before the call was made: nothing was sent."""
+    """stop() was called before a write was sent (at most a read went out): nothing to
+    settle. Raised nowhere after a write, so the op can simply be an intent again."""
 
 
 # --- recording outcomes (each runs inside the outcome's transaction) ---------------------
@@ -881,6 +931,15 @@ def _created(key: str, sent: Listing, remote: RemoteListing) -> Callable[[Sessio
     def record(session: Session, now: datetime) -> None:
         record_sent(session, key, now, hemnet_id=remote.hemnet_id, sent=sent)
         store_remote_state(session, key, remote, now)
+
+    return record
+
+
+def _adopted(
+    key: str, want: Listing, remote: RemoteListing, images: list[RemoteImage], why: str
+) -> Callable[[Session, datetime], None]:
+    def record(session: Session, now: datetime) -> None:
+        record_adoption(session, key, remote, desired=want, images=images, now=now, why=why)
 
     return record
 

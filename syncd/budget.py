@@ -96,12 +96,16 @@ class TokenBucket:
             self._paused_until = max(self._paused_until, now + max(0.0, seconds))
 
 
+# The longest syncd ever waits before retrying; also the cap on Hemnet's Retry-After.
+BACKOFF_CAP_S = 900.0
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Exponential backoff with full jitter: attempt n waits up to base·2^(n-1), capped."""
 
     base_s: float = 2.0
-    cap_s: float = 900.0
+    cap_s: float = BACKOFF_CAP_S
 
     def delay_s(
         self,

@@ -7,6 +7,7 @@ SyncdError ends here as ``error:`` and ``remedy:`` lines and the error's exit co
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,18 +16,15 @@ from typing import NoReturn
 import click
 
 from syncd import __version__
-from syncd.commands import COMMANDS
+from syncd.commands import LazyGroup
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.config import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG_PATH,
-    find_token,
-    load_config,
-    load_webhook_secrets,
-)
+from syncd.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from syncd.errors import ConfigError, MappingError, StateError, SyncdError
-from syncd.formats import load_mapping
-from syncd.store import migrate
+from syncd.logline import OneLineFormatter
+
+# Only what every command needs is imported above; a command's own libraries are imported
+# when it runs (see syncd.commands), so that `syncd --version` or `syncd status` starts at
+# once and a SIGTERM during start-up meets the handler installed first thing in main().
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +46,17 @@ Exit codes:
 
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    # One record, one line, whatever file names or CRM text a message carries.
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "--version", prog_name="syncd")
 @click.option(
     "--config",
@@ -86,6 +89,15 @@ def config_group() -> None:
 @pass_invocation
 def config_check(invocation: Invocation, file: Path | None) -> None:
     """Validate FILE (default: --config) and show resolved paths and mappings."""
+    from syncd.config import (
+        find_token,
+        http_access_problems,
+        load_config,
+        load_http_token,
+        load_webhook_secrets,
+    )
+    from syncd.formats import load_mapping
+
     config = load_config(file) if file is not None else invocation.config
     paths = config.paths
     click.echo(f"config {config.source}: ok")
@@ -116,6 +128,10 @@ def config_check(invocation: Invocation, file: Path | None) -> None:
     click.echo(f"hemnet token: {found[1] if found else 'not set (needed by run and apply)'}")
     secrets = load_webhook_secrets(config)
     click.echo(f"webhook secrets: {len(secrets)} set")
+    if config.http.listen:
+        token = "set" if load_http_token(config) else "not set (pages open to whoever can connect)"
+        click.echo(f"http access token: {token}")
+    missing.extend(http_access_problems(config))
     if missing:
         raise ConfigError(missing, str(config.source))
 
@@ -133,6 +149,8 @@ def db_group() -> None:
 @pass_invocation
 def db_upgrade(invocation: Invocation, revision: str) -> None:
     """Create the database or migrate it to the newest schema."""
+    from syncd.store import migrate
+
     paths = invocation.config.paths
     before = migrate.current(paths.database)
     migrate.upgrade(paths.database, revision, paths.migrations_dir)
@@ -149,6 +167,8 @@ def db_upgrade(invocation: Invocation, revision: str) -> None:
 @pass_invocation
 def db_downgrade(invocation: Invocation, revision: str, yes: bool) -> None:
     """Migrate the database back to REVISION ('base' removes every table and its data)."""
+    from syncd.store import migrate
+
     paths = invocation.config.paths
     if not yes:
         click.confirm(
@@ -163,6 +183,8 @@ def db_downgrade(invocation: Invocation, revision: str, yes: bool) -> None:
 @pass_invocation
 def db_current(invocation: Invocation) -> int:
     """Show the database's revision; exit 3 when it is not at head."""
+    from syncd.store import migrate
+
     paths = invocation.config.paths
     revision = migrate.current(paths.database)
     head = migrate.head(paths.migrations_dir)
@@ -176,10 +198,6 @@ def db_current(invocation: Invocation) -> int:
     return StateError.exit_code
 
 
-for _command in COMMANDS:
-    cli.add_command(_command)
-
-
 # --- the one handler -----------------------------------------------------------------------
 
 
@@ -189,10 +207,26 @@ def _fail(message: str, remedy: str, exit_code: int) -> NoReturn:
     sys.exit(exit_code)
 
 
+class _Terminated(BaseException):
+    """SIGTERM before the command installed its own handling (a BaseException, so that no
+    ``except Exception`` on the way out mistakes it for a failure)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: runs the group and turns every failure into one exit code."""
+    # systemd may stop the service while it is still importing and opening the store. Until
+    # the daemon (or `apply`) installs its own handling, a SIGTERM unwinds what was opened and
+    # exits 0, as a later one does; nothing has been sent or half-written by then.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result = cli.main(args=argv, prog_name="syncd", standalone_mode=False)
+    except _Terminated:
+        click.echo("syncd stopped: SIGTERM during start-up, before anything was done", err=True)
+        sys.exit(EXIT_OK)
     except SyncdError as error:
         log.debug("command failed", exc_info=True)
         _fail(str(error), error.remedy, error.exit_code)

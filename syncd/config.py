@@ -9,9 +9,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib.resources
+import ipaddress
 import logging
 import os
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,8 @@ WEBHOOK_SECRETS_ENV = "SYNCD_WEBHOOK_SECRETS"
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # set by systemd for LoadCredential=
 TOKEN_CREDENTIAL = "hemnet-token"  # noqa: S105 (a file name)
 WEBHOOK_SECRETS_CREDENTIAL = "webhook-secrets"
+HTTP_TOKEN_ENV = "SYNCD_HTTP_TOKEN"  # noqa: S105 (a variable name, not a secret)
+HTTP_TOKEN_CREDENTIAL = "http-token"  # noqa: S105 (a file name)
 # in state_dir; written when syncd renews its key
 RENEWED_TOKEN_NAME = "hemnet-token"  # noqa: S105 (a file name)
 
@@ -75,16 +77,38 @@ class AgencyConfig:
     organisation_number: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """The operator's choices that change what the planner asks of Hemnet ([sync]).
+
+    The one place their defaults live: the planner takes it as [sync] parsed it.
+    """
+
+    removal_grace_s: float = 86400.0
+    mass_removal_share: float = 0.2
+    mass_removal_min: int = 5
+    failed_image_policy: FailedImagePolicy = "skip"
+    publish: bool = True
+    price_change_flag_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        # parse_config reports bad values as problems first; this guards direct callers.
+        if self.failed_image_policy not in FAILED_IMAGE_POLICIES:
+            raise ValueError(
+                f"failed_image_policy must be skip, retry or hold, not {self.failed_image_policy!r}"
+            )
+        if self.removal_grace_s < 0 or self.mass_removal_min < 0:
+            raise ValueError("removal_grace_s and mass_removal_min must not be negative")
+        if not 0 <= self.mass_removal_share <= 1 or self.price_change_flag_share < 0:
+            raise ValueError("mass_removal_share must be within 0..1, price share ≥ 0")
+
+
 @dataclass(frozen=True)
 class SyncConfig:
-    removal_grace_s: float = 86400.0
-    mass_removal_share: float = 0.5
-    mass_removal_min: int = 5
+    policy: PlanPolicy = field(default_factory=PlanPolicy)
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
-    failed_image_policy: FailedImagePolicy = "skip"
-    publish: bool = True
     auto_approve: bool = False
 
 
@@ -119,6 +143,10 @@ class FormatRule:
 class HttpConfig:
     listen: str | None = None  # "host:port"
     webhook_secrets_file: Path | None = None
+    # Listening beyond loopback puts the status page on the network: an explicit choice,
+    # and then only with an access token for the pages (see http_access_problems).
+    allow_remote: bool = False
+    token_file: Path | None = None
 
     @property
     def listen_address(self) -> tuple[str, int] | None:
@@ -182,6 +210,11 @@ _SECRET_KEYS = {
         "(comma-separated), the systemd credential "
         f"{WEBHOOK_SECRETS_CREDENTIAL} ($CREDENTIALS_DIRECTORY/{WEBHOOK_SECRETS_CREDENTIAL}) "
         "or point http.webhook_secrets_file at a file"
+    ),
+    "http.token": (
+        f"secrets do not belong in the config file: set env {HTTP_TOKEN_ENV}, the systemd "
+        f"credential {HTTP_TOKEN_CREDENTIAL} ($CREDENTIALS_DIRECTORY/{HTTP_TOKEN_CREDENTIAL}) "
+        "or point http.token_file at a file readable only by syncd"
     ),
 }
 
@@ -349,6 +382,10 @@ def _read_paths(s: _Section) -> PathsConfig | None:
     mappings_dir = s.path("mappings_dir", bundled_mappings_dir())
     migrations_dir = s.path("migrations_dir", bundled_migrations_dir())
     s.finish()
+    # Moving a file from the inbox into the inbox would take it again, for ever.
+    for name, folder in (("archive", archive), ("rejected", rejected)):
+        if isinstance(folder, Path) and isinstance(inbox, Path) and folder == inbox:
+            s.problem(name, f"must not be the inbox ({inbox}): its files would be taken again")
     values = (inbox, archive, rejected, state_dir, database, mappings_dir, migrations_dir)
     if not all(isinstance(v, Path) for v in values):
         return None
@@ -390,12 +427,23 @@ def _read_agency(s: _Section) -> AgencyConfig | None:
 
 def _read_sync(s: _Section) -> SyncConfig:
     d = SyncConfig()
-    out = SyncConfig(
-        removal_grace_s=s.number("removal_grace_s", d.removal_grace_s, minimum=0),
+    p = d.policy
+    policy = PlanPolicy(
+        removal_grace_s=s.number("removal_grace_s", p.removal_grace_s, minimum=0),
         mass_removal_share=s.number(
-            "mass_removal_share", d.mass_removal_share, minimum=0, maximum=1
+            "mass_removal_share", p.mass_removal_share, minimum=0, maximum=1
         ),
-        mass_removal_min=s.integer("mass_removal_min", d.mass_removal_min, minimum=0),
+        mass_removal_min=s.integer("mass_removal_min", p.mass_removal_min, minimum=0),
+        failed_image_policy=s.choice(
+            "failed_image_policy", FAILED_IMAGE_POLICIES, p.failed_image_policy
+        ),
+        publish=s.boolean("publish", p.publish),
+        price_change_flag_share=s.number(
+            "price_change_flag_share", p.price_change_flag_share, minimum=0
+        ),
+    )
+    out = SyncConfig(
+        policy=policy,
         poll_interval_fast_s=s.number(
             "poll_interval_fast_s", d.poll_interval_fast_s, positive=True
         ),
@@ -405,10 +453,6 @@ def _read_sync(s: _Section) -> SyncConfig:
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
         ),
-        failed_image_policy=s.choice(
-            "failed_image_policy", FAILED_IMAGE_POLICIES, d.failed_image_policy
-        ),
-        publish=s.boolean("publish", d.publish),
         auto_approve=s.boolean("auto_approve", d.auto_approve),
     )
     if out.poll_interval_fast_s > out.poll_interval_slow_s:
@@ -471,14 +515,38 @@ def _read_formats(
     return tuple(rules)
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to anything
+
+
 def _read_http(s: _Section) -> HttpConfig:
     listen = s.string("listen", None)
+    allow_remote = s.boolean("allow_remote", False)
     if isinstance(listen, str) and listen.strip():
         host, sep, port = listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             s.problem("listen", f'must be "host:port" such as "127.0.0.1:8081", got {listen!r}')
             listen = None
-    out = HttpConfig(listen=listen, webhook_secrets_file=s.path("webhook_secrets_file", None))
+        elif not is_loopback(host) and allow_remote is not True:
+            s.problem(
+                "listen",
+                f"{host} is not a loopback address, so the status page would be reachable "
+                'from the network: listen on "127.0.0.1:PORT", or set http.allow_remote = true '
+                f"and an access token (env {HTTP_TOKEN_ENV}, http.token_file or the systemd "
+                f"credential {HTTP_TOKEN_CREDENTIAL})",
+            )
+    out = HttpConfig(
+        listen=listen,
+        webhook_secrets_file=s.path("webhook_secrets_file", None),
+        allow_remote=allow_remote is True,
+        token_file=s.path("token_file", None),
+    )
     s.finish()
     return out
 
@@ -560,6 +628,8 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError([f"config file {path} does not exist"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"config file {path} cannot be read: {exc}"], str(path)) from None
+    import tomllib  # here, not at the top: compiling its patterns slows every CLI start
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -657,3 +727,34 @@ def load_webhook_secrets(
         credential = Path(env[CREDENTIALS_ENV]) / WEBHOOK_SECRETS_CREDENTIAL
         raw = _read_secret_file(credential) or ""
     return tuple(s.strip() for s in raw.replace("\n", ",").split(",") if s.strip())
+
+
+def load_http_token(config: Config, environ: Mapping[str, str] | None = None) -> str | None:
+    """The access token for the status page and /metrics; None when none is configured.
+
+    Env first, then http.token_file, then the systemd credential (as for the Hemnet token).
+    """
+    env = os.environ if environ is None else environ
+    from_env = env.get(HTTP_TOKEN_ENV, "").strip()
+    if from_env:
+        return from_env
+    if config.http.token_file is not None:
+        from_file = _read_secret_file(config.http.token_file)
+        if from_file:
+            return from_file
+    if env.get(CREDENTIALS_ENV):
+        return _read_secret_file(Path(env[CREDENTIALS_ENV]) / HTTP_TOKEN_CREDENTIAL)
+    return None
+
+
+def http_access_problems(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why the daemon must not serve http as configured: a non-loopback listen (allowed by
+    http.allow_remote) without an access token would show every listing to the network."""
+    address = config.http.listen_address
+    if address is None or is_loopback(address[0]) or load_http_token(config, environ):
+        return []
+    return [
+        f"http.listen: {config.http.listen} is reachable from the network but no access "
+        f"token is set: set env {HTTP_TOKEN_ENV}, http.token_file or the systemd credential "
+        f"{HTTP_TOKEN_CREDENTIAL}"
+    ]

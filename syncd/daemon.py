@@ -28,7 +28,7 @@ from syncd.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.apply import Applier, api_observer
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
-from syncd.config import Config, load_config
+from syncd.config import Config, http_access_problems, load_config
 from syncd.errors import ConfigError
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
@@ -192,7 +192,9 @@ class Daemon:
     def _start(self) -> None:
         config = self.config
         now = self._clock()
-        later = now + timedelta(seconds=FIRST_RECONCILE_AFTER_S)
+        # An operator who asks for a shorter interval wants the first comparison as soon.
+        first_s = min(FIRST_RECONCILE_AFTER_S, config.sync.reconcile_interval_s)
+        later = now + timedelta(seconds=first_s)
         self._scheduler.every(KEY_CHECK, self._check_key, KEY_CHECK_INTERVAL_S, first_at=now)
         self._scheduler.every(SYNC, self._sync, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(POLL, self._poll, config.sync.poll_interval_slow_s, first_at=now)
@@ -398,7 +400,7 @@ class Daemon:
     def _reconcile(self) -> None:
         services = self._services
         report = reconcile(self._store, services.client, services.config, self._clock())
-        if report.adopted or report.recreated or report.drift:
+        if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
 
     def _check_key(self) -> None:
@@ -413,6 +415,7 @@ class Daemon:
             now,
             watching_since=self._started_at,
             key_expires_at=self._key_expires_at,
+            answer_problems=self._services.client.problems.current(),
         )
         self._alerts.update(alerts_for(facts, self.config.alerts, now))
 
@@ -457,6 +460,9 @@ class Daemon:
         address = config.http.listen_address
         if address is None:
             return
+        refused = http_access_problems(config)
+        if refused:
+            raise ConfigError(refused)
         app = create_http_app(
             lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
         )

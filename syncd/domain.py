@@ -208,6 +208,9 @@ class Snapshot:
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# An id is sent to Hemnet, stored, logged and shown: no control character at all (a NUL
+# would end a C string, a newline forge a log line), unlike text, where \t \n \r are fine.
+_KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NOT_A_PLAIN_SPACE = r"[^\S ]"  # tabs, newlines, no-break spaces, ...
 # Either of those: one search instead of two on every value that is already clean.
 _NOT_CLEAN = re.compile(f"{_NOT_A_PLAIN_SPACE}|{_CONTROL.pattern}")
@@ -375,6 +378,12 @@ def problems(listing: Listing) -> list[Problem]:
         err("listing_key", listing.listing_key, "missing listing key")
     if not listing.agency_key:
         err("agency_key", listing.agency_key, "missing agency key")
+    for name in ("listing_key", "agency_key"):
+        key = getattr(listing, name)
+        if _KEY_CONTROL.search(key):
+            # Shown escaped: the raw value would carry the control character along.
+            shown = key.encode("unicode_escape").decode("ascii")
+            err(name, shown, "contains a control character (such as NUL or a line break)")
     if not listing.address.street:
         err("address.street", listing.address.street, "missing street address")
     if listing.address.postal_code and not re.fullmatch(r"\d{5}", listing.address.postal_code):
@@ -773,5 +782,7 @@ class Desired:
     agencies: Mapping[str, Agency]
     # listing_key -> when the listing was first missing from a full export of its agency
     missing_since: Mapping[str, datetime] = field(default_factory=dict)
-    # listing keys whose held removal an operator released ('syncd hold release')
-    released_removals: frozenset[str] = frozenset()
+    # listing_key -> the missing_since of the absence whose held removal an operator
+    # released ('syncd hold release'): the release covers that absence only, so it ends
+    # when the listing comes back and a later absence is judged by the guards again
+    released_removals: Mapping[str, datetime] = field(default_factory=dict)

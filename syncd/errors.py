@@ -9,11 +9,14 @@
     │   └── MappingError   mapping, field, record key
     ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
     ├── StateError         database not at head, invariant broken
+    │   └── HoldError      no such hold, already released, or superseded: nothing to release
     └── ApiError           op, method, path, status, requestId, short body (never the token)
         ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
+        │   └── UnreadableAnswerError  an answer syncd cannot read; names the field
         ├── RejectedApiError    400/422, ChecksError → op failed until the listing changes
         ├── RemoteDriftError    404/409 → reconcile that listing
-        └── AuthenticationApiError  401/403 → renew the key, then retry once
+        ├── AuthenticationApiError  401 → renew the key, then retry once
+        └── ForbiddenApiError   403 → this resource only; the key is fine, never renewed
 
 Each class carries the data its handler needs; messages are built from that data. The CLI
 and the daemon turn each class into one line naming the remedy (``remedy``).
@@ -117,6 +120,12 @@ class StateError(SyncdError):
     exit_code = 3
 
 
+class HoldError(StateError):
+    """A hold cannot be released as asked: unknown, already released, or superseded."""
+
+    remedy = "see the open holds with 'syncd hold list'"
+
+
 @dataclass(frozen=True)
 class ApiContext:
     """Where an API failure happened. Never holds the token or Authorization header."""
@@ -168,6 +177,34 @@ class RetryableApiError(ApiError):
         self.outcome_unknown = outcome_unknown
 
 
+class UnreadableAnswerError(RetryableApiError):
+    """Hemnet answered, but not in a shape syncd can read: ``field`` says where it broke.
+
+    Retryable because a server fix (or a passing glitch) cures it; after a write the
+    outcome is unknown, so a create is settled by reading back, never sent again blindly.
+    """
+
+    remedy = (
+        "Hemnet's answer does not match what syncd expects: see the field in the message "
+        "and docs/troubleshooting.md; syncd retries with backoff"
+    )
+
+    def __init__(
+        self,
+        field: str,
+        why: str,
+        context: ApiContext,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(
+            f"unreadable answer from Hemnet: {field}: {why}",
+            context,
+            outcome_unknown=outcome_unknown,
+        )
+        self.field = field
+        self.why = why
+
+
 class RejectedApiError(ApiError):
     """400/422, ChecksError, TransitionError: Hemnet refuses the data as it is."""
 
@@ -193,7 +230,17 @@ class RemoteDriftError(ApiError):
 
 
 class AuthenticationApiError(ApiError):
-    """401/403: the key is expired, revoked or lacks access."""
+    """401: Hemnet does not know the key (expired, revoked, mistyped): who syncd is."""
 
     remedy = "check SYNCD_HEMNET_TOKEN (or the credential file); syncd renews keys itself"
     exit_code = 7
+
+
+class ForbiddenApiError(ApiError):
+    """403: the key is valid but may not touch this resource (another account's): what
+    syncd may do. Renewing the key cannot help; only this resource's op fails."""
+
+    remedy = (
+        "the Hemnet account of this key does not own the resource: check that the agency "
+        "and listing belong to the account the key was made for (docs/troubleshooting.md)"
+    )

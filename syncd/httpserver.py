@@ -7,7 +7,9 @@ body, a secret or a header.
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
+import hmac
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from starlette.routing import Route
 
 from syncd import metrics, webhook
 from syncd.clock import utc_now
-from syncd.config import Config, load_webhook_secrets
+from syncd.config import Config, load_http_token, load_webhook_secrets
 from syncd.progress import Stage
 from syncd.status import (
     StatusRow,
@@ -44,6 +46,7 @@ MAX_WEBHOOK_BYTES = 64 * 1024  # Hemnet's events are a few hundred bytes
 
 # Listings that need the operator come first on the status page.
 ATTENTION_ORDER: tuple[Stage, ...] = (
+    Stage.CONFLICT,
     Stage.FAILED,
     Stage.IMAGE_FAILED,
     Stage.HELD,
@@ -61,6 +64,7 @@ ATTENTION_ORDER: tuple[Stage, ...] = (
 )
 # The colour family of each stage on the page (CSS classes tone-*).
 STAGE_TONE: dict[Stage, str] = {
+    Stage.CONFLICT: "bad",
     Stage.FAILED: "bad",
     Stage.IMAGE_FAILED: "bad",
     Stage.HELD: "warn",
@@ -152,6 +156,59 @@ def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
     }
 
 
+Endpoint = Callable[[Request], Response]
+
+
+def _presented_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer TOKEN``, or the password of Basic auth (what a
+    browser sends after the 401's challenge; the user name is ignored)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2]
+    return None
+
+
+def _guarded(endpoint: Endpoint, token: str | None) -> Endpoint:
+    """``endpoint`` answering 401 unless the request carries ``token`` (when one is set).
+
+    /healthz and /webhook are not guarded: probes carry no token and Hemnet signs instead.
+    """
+    if token is None:
+        return endpoint
+    expected = token.encode("utf-8")
+
+    def guarded(request: Request) -> Response:
+        presented = _presented_token(request)
+        if presented is None or not hmac.compare_digest(presented.encode("utf-8"), expected):
+            return JSONResponse(
+                {"error": "an access token is required (http token)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="syncd", charset="UTF-8"'},
+            )
+        return endpoint(request)
+
+    return guarded
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def create_http_app(
     store: Store | Callable[[], Store],
     config: Config,
@@ -168,6 +225,7 @@ def create_http_app(
     """
     templates = _templates()
     secrets = tuple(s.encode("utf-8") for s in load_webhook_secrets(config))
+    token = load_http_token(config)
 
     def current_store() -> Store:
         return store if isinstance(store, Store) else store()
@@ -231,21 +289,25 @@ def create_http_app(
             log.exception("webhook: polling listing %s failed", key)
 
     async def webhook_endpoint(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+        # Cheapest refusals first: headers (401), the declared length (413), then the body
+        # read in chunks and dropped past the limit (413), so no sender makes this process
+        # hold more than MAX_WEBHOOK_BYTES however much it sends.
         now_ms = int(clock().timestamp() * 1000)
-        if not webhook.verify(body, dict(request.headers), secrets, now_ms):
-            if not secrets:
-                log.warning("webhook refused: no webhook secrets are configured")
-            else:
-                log.warning("webhook refused: signature or timestamp does not verify")
+        refused = webhook.refusal(request.headers, secrets, now_ms)
+        if refused is not None:
+            log.warning("webhook refused: %s", refused)
             return JSONResponse({"error": "signature does not verify"}, status_code=401)
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        hemnet_id, external_id = webhook.event_listing(payload if isinstance(payload, dict) else {})
+        body = await _read_at_most(request, MAX_WEBHOOK_BYTES)
+        if body is None:
+            log.warning("webhook refused: body larger than %d bytes", MAX_WEBHOOK_BYTES)
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        if not webhook.verify(body, request.headers, secrets, now_ms):
+            log.warning("webhook refused: signature or timestamp does not verify")
+            return JSONResponse({"error": "signature does not verify"}, status_code=401)
+        payload = webhook.parse_event(body)
+        if payload is None:
+            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+        hemnet_id, external_id = webhook.event_listing(payload)
         key = await run_in_threadpool(listing_key_of, hemnet_id, external_id)
         if key is None:
             log.info("webhook: no listing here for hemnet_id=%s", hemnet_id)
@@ -259,10 +321,10 @@ def create_http_app(
 
     return Starlette(
         routes=[
-            Route("/", status_page),
-            Route("/listing/{key:path}", listing_page),
+            Route("/", _guarded(status_page, token)),
+            Route("/listing/{key:path}", _guarded(listing_page, token)),
             Route("/healthz", healthz),
-            Route("/metrics", metrics_endpoint),
+            Route("/metrics", _guarded(metrics_endpoint, token)),
             Route("/webhook", webhook_endpoint, methods=["POST"]),
         ]
     )

@@ -41,7 +41,12 @@ from syncd.formats.mapping import FieldSpec
 from syncd.store.checks import known_image_urls
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
-from syncd.store.files import find_export_file, record_export_file, update_export_file
+from syncd.store.files import (
+    find_export_file,
+    latest_copy_of,
+    record_export_file,
+    update_export_file,
+)
 from syncd.store.holds import add_hold
 from syncd.store.listings import (
     DesiredRow,
@@ -65,6 +70,10 @@ log = logging.getLogger(__name__)
 
 RESULT_SUFFIX = ".result.json"
 ERROR_SUFFIX = ".error.json"
+# A file keeps its name in archive/ or rejected/, with a receipt named after it and a
+# temporary dot-file while the receipt is written; file systems allow 255 bytes a name.
+# Longer names are rejected (their copy in rejected/ is shortened to fit).
+MAX_NAME_BYTES = 200
 # The database row keeps a bounded excerpt; the receipt beside the file keeps everything.
 _ROW_FINDINGS_MAX = 100
 _EVENT_MESSAGE_MAX = 600
@@ -261,10 +270,19 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     """
     take = _Take(store, config, path, _sha256_of(path), now)
     with store.read() as session:
-        first = find_export_file(session, take.sha256)
-    # A rejected file dropped again is read again: the mapping or config may have been fixed.
-    if first is not None and first.outcome != FileOutcome.REJECTED:
+        first = latest_copy_of(session, take.sha256)
+    # Only a copy of the latest export of its source is a duplicate. A copy of an older one
+    # is read again (a correct export after a broken one restores the listings), and so is
+    # a rejected file dropped again: the mapping or config may have been fixed.
+    if first is not None:
         return _duplicate(take, first)
+    name_bytes = len(os.fsencode(path.name))
+    if name_bytes > MAX_NAME_BYTES:
+        reason = (
+            f"the file name is {name_bytes} bytes long, more than {MAX_NAME_BYTES}: "
+            "too long to keep with its receipt; give the export a shorter name"
+        )
+        return _reject(take, ExportError(reason, path.name), None)
     rule = config.format_for(path.name)
     if rule is None:
         reason = f"no [[formats]] pattern matches {path.name}"
@@ -564,12 +582,17 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
 
 
 def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
-    """The export_files row for these bytes: new, or the earlier rejection's, read again."""
+    """The export_files row for these bytes: new, or the earlier rejection's rejected again.
+
+    A file taken is always a new row, so that the newest row of a source is its latest export.
+    """
+    latest = latest_copy_of(session, sha256)
+    if latest is not None:
+        raise _AlreadyTaken(latest)
     existing = find_export_file(session, sha256)
-    if existing is None:
+    rejected = FileOutcome.REJECTED
+    if existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
         return record_export_file(session, sha256=sha256, **fields)
-    if existing.outcome != FileOutcome.REJECTED:
-        raise _AlreadyTaken(existing)
     return update_export_file(session, existing, **fields)
 
 
@@ -946,6 +969,7 @@ def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
 
 def _free_path(directory: Path, name: str, receipt_suffix: str) -> Path:
     """``directory/name``, or ``name-2``, ``name-3``… when that (or its receipt) is taken."""
+    name = _fitting_name(name)
     candidate = directory / name
     stem, dot, ext = name.partition(".") if not name.startswith(".") else (name, "", "")
     number = 1
@@ -953,6 +977,25 @@ def _free_path(directory: Path, name: str, receipt_suffix: str) -> Path:
         number += 1
         candidate = directory / f"{stem}-{number}{dot}{ext}"
     return candidate
+
+
+def _fitting_name(name: str) -> str:
+    """``name``, or when longer than MAX_NAME_BYTES its start, a digest of the whole name
+    (two long names sharing a start stay apart) and its extension."""
+    encoded = os.fsencode(name)
+    if len(encoded) <= MAX_NAME_BYTES:
+        return name
+    stem, ext = os.path.splitext(name)
+    ext_bytes = os.fsencode(ext)
+    if len(ext_bytes) > 16:
+        ext_bytes = b""
+    digest = hashlib.sha256(encoded).hexdigest()[:12].encode()
+    keep = MAX_NAME_BYTES - len(ext_bytes) - len(digest) - 1
+    # Cut on a character boundary where the bytes are UTF-8; other bytes stay as they were.
+    start = os.fsencode(stem)[:keep].decode("utf-8", "ignore").encode("utf-8")
+    if not os.fsencode(stem).startswith(start):
+        start = os.fsencode(stem)[:keep]
+    return os.fsdecode(start + b"~" + digest + ext_bytes)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

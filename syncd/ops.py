@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from syncd.domain import (
@@ -253,6 +254,8 @@ class Hold:
     agency_key: str
     reason: str
     listing_keys: tuple[str, ...]  # the listings that would be unpublished
+    # each listing's missing_since, in the same order: the absence a release would cover
+    missing_since: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,3 +277,20 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not self.ops
+
+    def lines(self, only: frozenset[str] | None = None) -> list[str]:
+        """The plan as 'syncd plan' prints it; ``only`` these listings' ops, holds and waits."""
+        lines: list[str] = []
+        for op in self.ops:
+            if only is None or op.listing_key in only:
+                flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
+                lines.append(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
+        for hold in self.holds:
+            if only is None or only & set(hold.listing_keys):
+                lines.append(
+                    f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})"
+                )
+        for waiting in self.waiting:
+            if only is None or waiting.listing_key in only:
+                lines.append(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
+        return lines

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, get_args
 
+# The policy is parsed from [sync] by config; callers of the planner may take it from here.
+from syncd.config import PlanPolicy as PlanPolicy  # noqa: PLC0414
 from syncd.domain import (
     Desired,
     Image,
@@ -46,11 +47,9 @@ from syncd.ops import (
     UpdateListing,
     Waiting,
 )
-from syncd.progress import publish_blockers
+from syncd.progress import conflicts, publish_blockers
 
 log = logging.getLogger(__name__)
-
-FailedImagePolicy = Literal["skip", "retry", "hold"]
 
 REJECTED_REASON = "rejected by Hemnet; fix in CRM or 'syncd retry KEY'"
 # Groups removals of known listings whose agency was never recorded (adopted, never sent).
@@ -63,28 +62,6 @@ _MARKET_STATE = {
 }
 # What Hemnet gives a new listing (hemnet-wire.md, ASSUMED there).
 _DEFAULT_MARKET_STATE = MarketState.FOR_SALE
-
-
-@dataclass(frozen=True, slots=True)
-class PlanPolicy:
-    """The operator's choices that change what the planner asks of Hemnet."""
-
-    removal_grace_s: float = 24 * 3600
-    mass_removal_share: float = 0.2
-    mass_removal_min: int = 5
-    failed_image_policy: FailedImagePolicy = "skip"
-    publish: bool = True
-    price_change_flag_share: float = 0.05
-
-    def __post_init__(self) -> None:
-        if self.failed_image_policy not in get_args(FailedImagePolicy):
-            raise ValueError(
-                f"failed_image_policy must be skip, retry or hold, not {self.failed_image_policy!r}"
-            )
-        if self.removal_grace_s < 0 or self.mass_removal_min < 0:
-            raise ValueError("removal_grace_s and mass_removal_min must not be negative")
-        if not 0 <= self.mass_removal_share <= 1 or self.price_change_flag_share < 0:
-            raise ValueError("mass_removal_share must be within 0..1, price share ≥ 0")
 
 
 @dataclass
@@ -164,16 +141,12 @@ def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) 
     if have.rejected_hash is not None and have.rejected_hash == content_hash(want):
         out.wait(key, REJECTED_REASON)
         return out
+    # What no op can settle (a changed sale, a moved agency) waits for an operator; the
+    # rest of the listing is planned as usual, unless it is sold.
+    for conflict in conflicts(want, have):
+        out.wait(key, conflict)
     if have.sold is not None:
         # Nothing may reach a sold listing: updates fail, republishing deletes the sale.
-        if want.status is not ListingStatus.SOLD:
-            out.wait(key, f"sold on Hemnet; syncd cannot put it back as {want.status.value}")
-        elif want.sale != have.sold:
-            out.wait(
-                key,
-                "the CRM's sale differs from the one reported; Hemnet has no way "
-                "to change a reported sale",
-            )
         return out
     if want.status is ListingStatus.SOLD:
         if want.sale is None:
@@ -404,7 +377,8 @@ def _plan_removals(
     """Unpublish what full exports dropped, after the grace, unless a guard holds it.
 
     Only ``missing_since`` (set by ingest for full exports) asks for a removal: a key that
-    is merely absent from ``desired`` is left alone.
+    is merely absent from ``desired`` is left alone. A released hold confirms one absence
+    (its ``missing_since``): those removals go on, and the guard judges only the others.
     """
     asked: dict[str, list[str]] = {}
     live: dict[str, int] = {}
@@ -419,10 +393,15 @@ def _plan_removals(
     grace = timedelta(seconds=policy.removal_grace_s)
     for agency in sorted(asked):
         keys = sorted(asked[agency])
-        reason = _mass_removal(len(keys), live[agency], policy)
-        if reason and not all(k in desired.released_removals for k in keys):
-            result.holds.append(Hold(agency, reason, tuple(keys)))
-            continue
+        unconfirmed = [k for k in keys if not _released(desired, k)]
+        # Judged against what stays live once the confirmed removals are made: a release
+        # of most listings must not let the last ones go unasked.
+        remaining = live[agency] - (len(keys) - len(unconfirmed))
+        reason = _mass_removal(len(unconfirmed), remaining, policy) if unconfirmed else None
+        if reason:
+            absences = tuple(desired.missing_since[k] for k in unconfirmed)
+            result.holds.append(Hold(agency, reason, tuple(unconfirmed), absences))
+            keys = [k for k in keys if _released(desired, k)]
         for key in keys:
             since = desired.missing_since[key]
             out = result.per_key.setdefault(key, _Out())
@@ -439,6 +418,11 @@ def _plan_removals(
                     f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
                 )
     return result
+
+
+def _released(desired: Desired, key: str) -> bool:
+    """An operator released the removal of this very absence (not an earlier one)."""
+    return desired.released_removals.get(key) == desired.missing_since[key]
 
 
 def _mass_removal(removals: int, live: int, policy: PlanPolicy) -> str | None:

@@ -20,7 +20,13 @@ from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config
 from syncd.domain import ImageState, KnownImage
-from syncd.errors import ApiError, AuthenticationApiError, RemoteDriftError, RetryableApiError
+from syncd.errors import (
+    ApiError,
+    AuthenticationApiError,
+    RemoteDriftError,
+    RetryableApiError,
+    UnreadableAnswerError,
+)
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import Checks, RemoteImage, RemoteListing
 from syncd.progress import stage_of
@@ -209,6 +215,15 @@ class Poller:
         remote_by_url: dict[str, RemoteImage] = {}
         for img in remote_all:
             remote_by_url.setdefault(img.url, img)
+        if len(remote_by_url) < len(remote_all):
+            # Said at once, though only reconcile repairs it: the views count one per URL.
+            log.warning(
+                "Hemnet listing %s holds %d image(s) for %d source URL(s); the next "
+                "reconcile deletes the copies",
+                hemnet_id,
+                len(remote_all),
+                len(remote_by_url),
+            )
         reads: list[_ImageRead] = []
         for known in tracked:
             # By id; by source URL when the id is not Hemnet's (anything else would have the
@@ -231,7 +246,11 @@ class Poller:
     def _after_failure(self, key: str, exc: ApiError) -> None:
         cfg = self._config.sync
         now = self._clock()
-        if isinstance(exc, RetryableApiError):
+        if isinstance(exc, UnreadableAnswerError):
+            # Reading it again soon would read the same answer: slowly, naming the field.
+            wait_s = cfg.poll_interval_slow_s
+            log.warning("poll of %s: Hemnet's answer cannot be read: %s", key, exc)
+        elif isinstance(exc, RetryableApiError):
             if exc.retry_after_s:
                 self._budget.pause(exc.retry_after_s)
             wait_s = max(cfg.poll_interval_fast_s, exc.retry_after_s or 0.0)

@@ -15,6 +15,7 @@ from syncd.domain import (
     KnownListing,
     Listing,
     ListingStatus,
+    Sale,
     Tenure,
 )
 
@@ -36,6 +37,7 @@ class Stage(enum.StrEnum):
     MISSING = "missing"  # absent from a full export, still within the grace
     HELD = "held"  # a removal guard stopped it
     FAILED = "failed"  # rejected by Hemnet
+    CONFLICT = "conflict"  # Hemnet and the CRM disagree in a way syncd must not settle
 
 
 _ACTIVE = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING)
@@ -61,6 +63,49 @@ def publish_blockers(listing: Listing) -> list[str]:
     return out
 
 
+def conflicts(desired: Listing | None, known: KnownListing | None) -> list[str]:
+    """Where Hemnet and the CRM disagree and no op can bring them together (empty: none).
+
+    Each needs an operator: syncd neither guesses nor sends anything that cannot be taken
+    back. The planner sends what it still can (``plan``); these say what it cannot.
+    """
+    if known is None:
+        return []
+    out: list[str] = []
+    sold = known.sold
+    if sold is not None and known.is_published:
+        # Hemnet unpublishes a listing when its sale is reported; published again means
+        # someone republished it, which deletes a sale younger than six months.
+        out.append(
+            "the sale reported to Hemnet is gone: the listing was published again on Hemnet, "
+            "which deletes the sale; report it again by hand, or unpublish it on Hemnet"
+        )
+    if sold is not None and desired is not None:
+        if desired.status is not ListingStatus.SOLD:
+            out.append(
+                f"sold on Hemnet, but the CRM now says {desired.status.value}: a reported sale "
+                "cannot be taken back through the API; correct the CRM or ask Hemnet"
+            )
+        elif desired.sale is not None and desired.sale != sold:
+            out.append(
+                f"the CRM's sale ({_sale(desired.sale)}) differs from the one reported to "
+                f"Hemnet ({_sale(sold)}); Hemnet has no way to change a reported sale"
+            )
+    sent = known.sent
+    if desired is not None and sent is not None and desired.agency_key != sent.agency_key:
+        out.append(
+            f"moved to agency {desired.agency_key} in the CRM, but Hemnet keeps it under "
+            f"{sent.agency_key}: Hemnet does not let a listing change agency (ASSUMED, "
+            "docs/hemnet-wire.md); ask Hemnet to move it"
+        )
+    return out
+
+
+def _sale(sale: Sale) -> str:
+    shown = "public" if sale.price_is_public else "private"
+    return f"{sale.price} SEK, {shown}, {sale.sold_on.isoformat()}"
+
+
 def stage_of(
     desired: Listing | None,
     known: KnownListing | None,
@@ -78,6 +123,8 @@ def stage_of(
         return Stage.FAILED
     if held:
         return Stage.HELD
+    if conflicts(desired, known):
+        return Stage.CONFLICT
     if known is None:
         if desired is None:
             return Stage.NEW
@@ -145,6 +192,7 @@ _NEXT_ACTION: dict[Stage, str] = {
     Stage.MISSING: "put it back in the CRM export, or let the grace run out to unpublish it",
     Stage.HELD: "review with 'syncd hold list', then 'syncd hold release ID' if it is right",
     Stage.FAILED: "fix the CRM data Hemnet rejected, or run 'syncd retry KEY'",
+    Stage.CONFLICT: "resolve by hand: Hemnet and the CRM disagree (see 'syncd show KEY')",
 }
 
 

@@ -18,20 +18,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from syncd import image_audit
+from syncd.adopt import agency_key_of, oldest, record_adoption
 from syncd.config import Config
 from syncd.domain import (
     LISTING_FIELDS,
-    KnownImage,
+    KnownListing,
     Listing,
     listing_fields,
     to_plain,
 )
-from syncd.errors import RemoteDriftError
-from syncd.hemnet import wire
+from syncd.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteImage, RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
+from syncd.image_audit import ExtraImages, find_extra
 from syncd.poll import record_listing_state, schedule, update_approval_gauge
+from syncd.progress import Stage, conflicts
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from syncd.store.snapshot import ListingState, read_listing_states
@@ -63,6 +66,14 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Hemnet and the CRM disagree in a way no op may settle (``progress.conflicts``)."""
+
+    listing_key: str
+    text: str
+
+
+@dataclass(frozen=True)
 class ReconcileReport:
     adopted: list[str] = field(default_factory=list)  # listing keys given Hemnet's id
     recreated: list[str] = field(default_factory=list)  # gone from Hemnet: created again
@@ -70,8 +81,13 @@ class ReconcileReport:
     repaired: list[str] = field(default_factory=list)  # keys whose drifted fields are resent
     unknown_on_hemnet: list[str] = field(default_factory=list)  # hemnet ids
     duplicates: list[Duplicate] = field(default_factory=list)
+    extra_images: list[ExtraImages] = field(default_factory=list)  # copies on Hemnet
+    conflicts: list[Conflict] = field(default_factory=list)  # for an operator to resolve
     compared: int = 0  # listings known on both sides
     dry_run: bool = False
+    # Keys left alone this pass: Hemnet has the listing but its answer was unreadable
+    # (reported by the client) or it belongs to another account (403).
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,7 @@ class _Known:
     hemnet_id: str | None
     desired: Listing | None
     sent: Listing | None
+    known: KnownListing | None
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,7 @@ class _Pass:
     config: Config
     now: datetime
     report: ReconcileReport
+    agencies: Mapping[str, str]  # agency hemnet_id -> our key
 
 
 def reconcile(
@@ -106,6 +124,7 @@ def reconcile(
     remote_all = client.list_listings()
     with store.read() as session:
         known = {state.listing_key: _known(state) for state in read_listing_states(session)}
+        agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
     by_hemnet_id = {r.hemnet_id: r for r in remote_all}
     by_key: dict[str, list[RemoteListing]] = defaultdict(list)
     for remote in remote_all:
@@ -123,22 +142,35 @@ def reconcile(
         if key in known and len(group) > 1:
             report.duplicates.append(_duplicate(key, group, known[key].hemnet_id))
 
-    ctx = _Pass(store, client, config, now, report)
+    ctx = _Pass(store, client, config, now, report, agencies)
     matched: dict[str, RemoteListing] = {}
     for item in sorted(known.values(), key=lambda k: k.key):
         if item.hemnet_id is None:
             if item.key in by_key:
-                _adopt(ctx, item, _keep(by_key[item.key]))
+                _adopt(ctx, item, oldest(by_key[item.key]))
             continue
-        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
+        if item.hemnet_id in remote_all.left_out:
+            # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
+            report.skipped.append(item.key)
+            continue
+        try:
+            found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
+        except ForbiddenApiError as exc:
+            # Another account's now: not gone (recreating would duplicate it), not ours.
+            log.warning("reconcile: %s left alone: %s", item.key, exc)
+            report.skipped.append(item.key)
+            continue
         if found is not None:
             matched[item.key] = found
         elif item.key in by_key:
             # Gone, but Hemnet has another listing with our key: follow that one instead.
             _forget(ctx, item, recreate=False)
-            _adopt(ctx, item, _keep(by_key[item.key]))
+            _adopt(ctx, item, oldest(by_key[item.key]))
         else:
             _forget(ctx, item, recreate=True)
+
+    for key, found in sorted(matched.items()):
+        _audit_images(ctx, known[key], found)
 
     # Comparisons make no call: a batch shares one transaction (one commit per listing
     # made a 10,000-listing reconcile take seconds of commits alone).
@@ -161,24 +193,13 @@ def _known(state: ListingState) -> _Known:
         hemnet_id=state.hemnet_id,
         desired=state.desired,
         sent=None if state.known is None else state.known.sent,
+        known=state.known,
     )
-
-
-def _created_order(remote: RemoteListing) -> tuple[str, int, str]:
-    # ISO-8601 UTC stamps sort as text; numeric ids break ties the way they were issued.
-    stamp = str(remote.raw.get(wire.CREATED_AT) or "")
-    number = int(remote.hemnet_id) if remote.hemnet_id.isdigit() else 0
-    return stamp, number, remote.hemnet_id
-
-
-def _keep(group: Sequence[RemoteListing]) -> RemoteListing:
-    """The oldest of several listings with one externalId: the others came from retries."""
-    return min(group, key=_created_order)
 
 
 def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -> Duplicate:
     ids = {r.hemnet_id for r in group}
-    kept = followed if followed in ids else _keep(group).hemnet_id
+    kept = followed if followed in ids else oldest(group).hemnet_id
     others = tuple(sorted(ids - {str(kept)}, key=lambda i: (len(i), i)))
     return Duplicate(key, str(kept), others)
 
@@ -196,7 +217,8 @@ def _confirm_gone(client: HemnetClient, item: _Known) -> RemoteListing | None:
 
 
 def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
-    """A listing Hemnet has under our key but syncd never heard back about (a lost create)."""
+    """A listing Hemnet has under our key but syncd never heard back about (a lost create,
+    or one made before syncd, by another integration)."""
     store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
     report.adopted.append(item.key)
     if not report.dry_run:
@@ -207,23 +229,14 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
             if row is None or row.hemnet_id is not None or taken is not None:
                 report.adopted.remove(item.key)  # apply recorded it meanwhile
                 return
-            sent = _as_hemnet_has_it(item.desired, remote)
-            listings.record_seen_on_hemnet(
-                session, item.key, now, sent=sent, hemnet_id=remote.hemnet_id
-            )
-            _save_images(session, item, images, now)
-            record_listing_state(session, item.key, remote, now)
-            message = (
-                f"adopted Hemnet listing {remote.hemnet_id} (created earlier, answer lost) "
-                f"with {len(images)} image(s) instead of creating it again"
-            )
-            events.record_event(
+            record_adoption(
                 session,
-                "adopted",
-                message,
-                now,
-                listing_key=item.key,
-                data={"hemnet_id": remote.hemnet_id},
+                item.key,
+                remote,
+                desired=item.desired,
+                images=images,
+                now=now,
+                why="found by reconcile",
             )
             schedule(session, row, now, config)
     log.warning(
@@ -232,38 +245,6 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
         "would adopt" if report.dry_run else "adopted",
         remote.hemnet_id,
     )
-
-
-def _as_hemnet_has_it(desired: Listing | None, remote: RemoteListing) -> Listing | None:
-    """The listing body Hemnet holds, as the known ``sent`` state: the next plan then
-    updates only the fields that differ from the CRM's."""
-    if desired is None:
-        return None
-    try:
-        fields = listing_fields_from(remote.raw)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("%s: Hemnet's listing body cannot be read (%s)", desired.listing_key, exc)
-        return None
-    return dataclasses.replace(desired, **fields)
-
-
-def _save_images(
-    session: Session, item: _Known, images: Sequence[RemoteImage], now: datetime
-) -> None:
-    # Hemnet knows no revisions: an adopted image is taken as the one the CRM names now,
-    # so it is not uploaded again (a lost create is minutes old, not a different picture).
-    revisions = {img.url: img.revision for img in item.desired.images} if item.desired else {}
-    for index, img in enumerate(images):
-        known = KnownImage(
-            url=img.url,
-            image_id=img.image_id,
-            state=img.state,
-            order=img.position if img.position is not None else index,
-            caption=img.caption,
-            revision=revisions.get(img.url),
-            state_message=img.state_message,
-        )
-        listings.save_known_image(session, item.key, known, now, is_floor_plan=img.is_floor_plan)
 
 
 def _forget(ctx: _Pass, item: _Known, *, recreate: bool) -> None:
@@ -338,15 +319,26 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
             ", ".join(names),
             "; the next plan sends them again" if not report.dry_run else "",
         )
+    moved = _agency_on_hemnet(ctx, item, remote)
+    found = _conflicts(ctx, item, remote, moved)
     if session is None:
         return
     row = listings.get_listing(session, item.key)
     if row is None or row.hemnet_id != remote.hemnet_id:
         return
+    if found and row.stage != Stage.CONFLICT.value:
+        events.record_event(session, "conflict", "; ".join(found), now, listing_key=item.key)
+    if moved is not None and item.sent is not None and not drifted:
+        # Hemnet's agency becomes the known one, so every view shows the listing as moved.
+        listings.record_seen_on_hemnet(
+            session, item.key, now, sent=dataclasses.replace(item.sent, agency_key=moved)
+        )
     if drifted and item.sent is not None and hemnet is not None:
         # What Hemnet has becomes what was "sent": the planner's usual comparison with
         # the CRM then yields an UpdateListing of exactly these fields.
         repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
+        if moved is not None:
+            repaired = dataclasses.replace(repaired, agency_key=moved)
         listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
         report.repaired.append(item.key)
         events.record_event(
@@ -369,6 +361,58 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
     # Unchanged and in step: its poll time and stage stand as they are.
     if record_listing_state(session, item.key, remote, now) or drifted:
         schedule(session, row, now, config)
+
+
+def _agency_on_hemnet(ctx: _Pass, item: _Known, remote: RemoteListing) -> str | None:
+    """Our key of the agency Hemnet keeps the listing under, when it is not the one syncd
+    knows (someone moved it on Hemnet, or it was adopted from an agency syncd met later)."""
+    hemnet_agency = agency_key_of(remote, ctx.agencies)
+    if hemnet_agency is None or item.sent is None or hemnet_agency == item.sent.agency_key:
+        return None
+    return hemnet_agency
+
+
+def _conflicts(ctx: _Pass, item: _Known, remote: RemoteListing, moved: str | None) -> list[str]:
+    """What an operator must resolve for this listing, as Hemnet has it now."""
+    if item.known is None:
+        return []
+    sent = item.known.sent
+    now_known = dataclasses.replace(
+        item.known,
+        is_published=remote.is_published,
+        is_approved=remote.is_approved,
+        sent=sent if moved is None or sent is None else dataclasses.replace(sent, agency_key=moved),
+    )
+    found = conflicts(item.desired, now_known)
+    if item.known.sold is not None and remote.sale is None and not remote.is_published:
+        found.append(
+            "the sale reported to Hemnet is gone (Hemnet shows no sale); report it again by hand"
+        )
+    for text in found:
+        ctx.report.conflicts.append(Conflict(item.key, text))
+        log.warning("%s: conflict: %s", item.key, text)
+    return found
+
+
+def _audit_images(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
+    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``)."""
+    if item.known is None or item.known.sold is not None:
+        return  # nothing is sent to a sold listing, its images included
+    try:
+        images = ctx.client.list_images(remote.hemnet_id)
+    except (RetryableApiError, RemoteDriftError) as exc:
+        log.warning("%s: images not compared this time: %s", item.key, exc)
+        return
+    found = find_extra(item.key, remote.hemnet_id, item.desired, item.known.images, images)
+    if found is None:
+        return
+    if not ctx.report.dry_run:
+        found = image_audit.repair(
+            ctx.store, ctx.client, found, remote=images, desired=item.desired, now=ctx.now
+        )
+    removed = None if ctx.report.dry_run else len(found.removed)
+    log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))
+    ctx.report.extra_images.append(found)
 
 
 def _shown(value: Any) -> Any:
@@ -411,7 +455,8 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
             update_approval_gauge(session, now)
     log.info(
         "reconcile%s: %d compared, %d adopted, %d recreated, %d drifted field(s) in %d "
-        "listing(s), %d unknown on Hemnet, %d duplicate(s)",
+        "listing(s), %d unknown on Hemnet, %d duplicate(s), %d with extra images, "
+        "%d conflict(s)",
         " (dry run)" if report.dry_run else "",
         report.compared,
         len(report.adopted),
@@ -420,4 +465,6 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
         len({d.listing_key for d in report.drift}),
         len(report.unknown_on_hemnet),
         len(report.duplicates),
+        len(report.extra_images),
+        len(report.conflicts),
     )

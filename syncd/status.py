@@ -26,11 +26,19 @@ from syncd.domain import ImageState, Listing, to_plain
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.progress import Stage, awaiting_approval_for, next_action, publish_blockers, stage_of
+from syncd.progress import (
+    Stage,
+    awaiting_approval_for,
+    conflicts,
+    next_action,
+    publish_blockers,
+    stage_of,
+)
 from syncd.store.checks import StoredChecks, all_checks, checks_of
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
@@ -161,6 +169,10 @@ def _build_row(
         if desired is not None and stage is Stage.WAITING_FOR_DATA
         else ()
     )
+    hint = next_action(stage)
+    if stage is Stage.CONFLICT:
+        # The conflict itself, so that status.json and status.csv say what to resolve.
+        hint = "resolve by hand: " + "; ".join(conflicts(desired, known))
     return StatusRow(
         listing_key=state.listing_key,
         address=_address(shown),
@@ -176,7 +188,7 @@ def _build_row(
         awaiting_approval_s=waited,
         hemnet_url=state.public_url,
         last_error=state.last_error,
-        next_action=(SKIPPED_ACTION if is_skipped_error(state.last_error) else next_action(stage)),
+        next_action=SKIPPED_ACTION if is_skipped_error(state.last_error) else hint,
         updated_at=state.updated_at,
         blockers=blockers,
         completeness=completeness,
@@ -268,6 +280,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (OWASP, "CSV Injection"); CRM text such as a title "=HYPERLINK(...)" must stay text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet shows as text: a string that would start a
+    formula gets a leading apostrophe (OWASP's advice); other values are unchanged."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
     """Write status.json and status.csv into ``directory`` for CRMs that read files."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -280,12 +307,7 @@ def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(
-            {
-                key: ("true" if value else "false") if isinstance(value, bool) else value
-                for key, value in record.items()
-            }
-        )
+        writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
     _write_atomically(directory / STATUS_CSV, buffer.getvalue())
 
 
@@ -332,7 +354,8 @@ class ListingDetail:
 
 
 _REMEDIES: tuple[tuple[type[ApiError], range], ...] = (
-    (AuthenticationApiError, range(401, 404)),
+    (AuthenticationApiError, range(401, 402)),
+    (ForbiddenApiError, range(403, 404)),
     (RemoteDriftError, range(404, 405)),
     (RemoteDriftError, range(409, 410)),
     (RetryableApiError, range(429, 430)),
@@ -431,10 +454,13 @@ def listing_detail(
     )
     if is_skipped_error(row.last_error):
         remedy = SKIPPED_ACTION
+    # In step means nothing is left to do, which a conflict never is (its sale, status and
+    # agency are outside the content hash).
+    in_conflict = {"in_step": False} if status.stage is Stage.CONFLICT else {}
     return ListingDetail(
         row=status,
         desired=_without_secrets(to_plain(desired)) if desired else None,
-        known=_known_facts(row),
+        known=_known_facts(row) | in_conflict,
         images=tuple(
             ImageLine(
                 url=img.url,

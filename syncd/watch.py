@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -268,6 +268,8 @@ class InboxWatcher:
         self._stopping = threading.Event()
         self._observer: BaseObserver | None = None
         self._worker: threading.Thread | None = None
+        # Names in the inbox that are not regular files, already reported once.
+        self._strangers: set[str] = set()
 
     def start(self) -> None:
         """Begin watching; files already in the inbox are found by the first rescan."""
@@ -376,14 +378,17 @@ class InboxWatcher:
             return
         names = {entry.name for entry in entries}
         present = set()
+        strangers = set()
         for entry in entries:
             if is_ignored(entry.name, self._ignore):
                 continue
             try:
                 # Symlinks are not followed: the inbox must not reach files elsewhere.
-                if not entry.is_file(follow_symlinks=False):
-                    continue
                 stat = entry.stat(follow_symlinks=False)
+                if not S_ISREG(stat.st_mode):
+                    strangers.add(entry.name)
+                    self._report_stranger(entry.name, stat.st_mode)
+                    continue
             except OSError:
                 continue  # vanished between listing and stat
             path = self.inbox / entry.name
@@ -396,6 +401,17 @@ class InboxWatcher:
                 marked=entry.name + DONE_SUFFIX in names,
             )
         self._settle.retain(present)
+        # Forgotten once gone, so one that comes back is reported again.
+        self._strangers &= strangers
+
+    def _report_stranger(self, name: str, mode: int) -> None:
+        if name in self._strangers:
+            return
+        self._strangers.add(name)
+        kind = "a symlink" if S_ISLNK(mode) else "a folder" if S_ISDIR(mode) else "not a file"
+        logger.warning(
+            "inbox: %s is %s, not an export file; left where it is and not taken", name, kind
+        )
 
     def _look_at(self, path: Path) -> None:
         if is_ignored(path.name, self._ignore):
@@ -407,8 +423,12 @@ class InboxWatcher:
             return
         if not S_ISREG(stat.st_mode):  # lstat: a symlink is not a regular file here
             self._settle.forget(path)
+            self._report_stranger(path.name, stat.st_mode)
             return
-        marked = self._done_marker and self._marker(path).exists()
+        try:
+            marked = self._done_marker and self._marker(path).exists()
+        except OSError:
+            marked = False  # e.g. a name too long to take the marker's suffix: ingest says so
         self._settle.observe(path, stat.st_size, stat.st_mtime_ns, self._clock(), marked=marked)
 
     def _marker(self, path: Path) -> Path:

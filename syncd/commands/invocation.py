@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from syncd.config import Config, load_config
-from syncd.store.engine import Store, open_store
+if TYPE_CHECKING:  # config and store are imported when a command first uses them
+    from syncd.config import Config
+    from syncd.store.engine import Store
 
 
 class Invocation:
@@ -21,11 +23,15 @@ class Invocation:
 
     @cached_property
     def config(self) -> Config:
+        from syncd.config import load_config
+
         return load_config(self.config_path)
 
     @contextmanager
     def store(self) -> Iterator[Store]:
         """The state store; StateError naming 'syncd db upgrade' when it is not at head."""
+        from syncd.store.engine import open_store
+
         paths = self.config.paths
         store = open_store(paths.database, paths.migrations_dir)
         try:

@@ -13,6 +13,7 @@ import click
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.domain import to_plain
+from syncd.image_audit import describe as describe_extra_images
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.reconcile import ReconcileReport, reconcile
 
@@ -29,8 +30,8 @@ def reconcile_command(invocation: Invocation, dry_run: bool) -> None:
 
     Adopts listings Hemnet already has under our listing key, clears listings Hemnet no
     longer has (the next run creates them again) and resets drifted fields so the next run
-    sends them again. Nothing is ever deleted on Hemnet: duplicates and listings unknown
-    here are only reported.
+    sends them again. Second copies of an image are deleted; nothing else is ever deleted
+    on Hemnet: duplicate listings, listings unknown here and conflicts are only reported.
     """
     config = invocation.config
     with invocation.store() as store:
@@ -70,6 +71,15 @@ def report_lines(report: ReconcileReport) -> list[str]:
             f"duplicate on Hemnet: {dup.listing_key} followed as {dup.kept}; "
             f"{', '.join(dup.others)} left alone (remove by hand)"
         )
+    for extra in report.extra_images:
+        removed = None if report.dry_run else len(extra.removed)
+        lines.append(
+            f"extra images on Hemnet: {extra.listing_key}: "
+            + describe_extra_images(extra, removed, extra.not_removed)
+        )
+    if report.conflicts:
+        lines.append("conflicts (resolve by hand; nothing is sent for them):")
+        lines.extend(f"  {c.listing_key:<12} {c.text}" for c in report.conflicts)
     if report.unknown_on_hemnet:
         lines.append("unknown on Hemnet (left alone): " + ", ".join(report.unknown_on_hemnet))
     return lines

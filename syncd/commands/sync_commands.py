@@ -20,11 +20,11 @@ import click
 from syncd.apply import Applier, ApplyReport, api_observer, current_plan
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import ApiError, StateError, UnsafePlanError
+from syncd.errors import ApiError, HoldError, StateError, UnsafePlanError
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.ops import Plan
 from syncd.store.engine import Store
-from syncd.store.holds import open_holds, release_hold
+from syncd.store.holds import open_holds, release_hold, release_summary
 from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now
 
@@ -64,13 +64,8 @@ def plan_command(invocation: Invocation, as_json: bool) -> None:
         return
     if the_plan.is_empty:
         click.echo("nothing to send")
-    for op in the_plan.ops:
-        flags = "".join(f" [{c.value}]" for c in sorted(op.consequences))
-        click.echo(f"{op.listing_key or '-':<16} {op.kind:<26} {op.describe()}{flags}")
-    for hold in the_plan.holds:
-        click.echo(f"HELD agency {hold.agency_key}: {hold.reason} ({len(hold.listing_keys)})")
-    for waiting in the_plan.waiting:
-        click.echo(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
+    for line in the_plan.lines():
+        click.echo(line)
 
 
 @contextmanager
@@ -207,11 +202,20 @@ def hold_list(invocation: Invocation, as_json: bool) -> None:
 @click.argument("hold_id", type=int)
 @pass_invocation
 def hold_release(invocation: Invocation, hold_id: int) -> None:
-    """Confirm a held removal: the next apply unpublishes those listings."""
-    with invocation.store() as store, store.transaction() as session:
-        row = release_hold(session, hold_id, getpass.getuser(), utc_now())
-        count = len(row.listing_keys_json)
-    click.echo(f"hold {hold_id} released: {count} listing(s) are unpublished by the next apply")
+    """Confirm a held removal; prints what the plan now does with those listings."""
+    with invocation.store() as store:
+        with store.transaction() as session:
+            released = release_hold(session, hold_id, getpass.getuser(), utc_now())
+        if not released.listing_keys:
+            # Closed as superseded (committed above): the same answer as a hold a pass closed.
+            raise HoldError(
+                f"hold {hold_id} was superseded: {released.why_nothing}: nothing to release, "
+                "nothing is unpublished"
+            )
+        # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
+        the_plan = current_plan(store, invocation.config, utc_now())
+    for line in release_summary(released, the_plan):
+        click.echo(line)
 
 
 @click.group("keys")

@@ -10,20 +10,15 @@ import shutil
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.status import (
-    ListingDetail,
-    StatusRow,
-    detail_record,
-    listing_detail,
-    read_status_rows,
-    stage_summary,
-)
+
+if TYPE_CHECKING:  # syncd.status brings the store; imported where a command runs
+    from syncd.status import ListingDetail, StatusRow
 
 WATCH_INTERVAL_S = 2.0
 _HEAD = ("listing", "address", "hemnet_id", "stage", "images", "visible", "approval", "last error")
@@ -43,6 +38,8 @@ def _cut(text: str, width: int) -> str:
 
 
 def _summary(rows: Sequence[StatusRow]) -> str:
+    from syncd.status import stage_summary
+
     counts = stage_summary(rows)
     parts = ", ".join(f"{count} {stage}" for stage, count in counts.items())
     return f"{len(rows)} listing(s)" + (f": {parts}" if parts else "")
@@ -105,6 +102,8 @@ def _print_status(rows: Sequence[StatusRow], now: datetime) -> None:
 @pass_invocation
 def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
     """Show every listing's stage, images, visibility, approval wait and last error."""
+    from syncd.status import read_status_rows
+
     if watch and as_json:
         raise click.UsageError("--watch and --json do not go together")
     with invocation.store() as store:
@@ -219,6 +218,8 @@ def show_lines(detail: ListingDetail) -> list[str]:
 @pass_invocation
 def show_command(invocation: Invocation, key: str, as_json: bool) -> None:
     """Show one listing: CRM facts, Hemnet state, images, history and its last error."""
+    from syncd.status import detail_record, listing_detail
+
     with invocation.store() as store:
         detail = listing_detail(store, key, utc_now())
     if detail is None:

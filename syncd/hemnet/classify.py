@@ -1,24 +1,28 @@
 """Turn one Hemnet answer, or one transport failure, into the ApiError that says what next.
 
-Pure: no I/O, no clock (Retry-After dates are measured against the answer's own Date
-header). It never sees the token, and scrubs bearer values and identity numbers from the
-body excerpts and messages it keeps.
+Pure: no I/O, no clock (a Retry-After date is measured against the answer's own Date
+header, or against the ``received_at`` the caller passes). It never sees the token, and
+scrubs bearer values and identity numbers from the body excerpts and messages it keeps.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from syncd.budget import BACKOFF_CAP_S
 from syncd.errors import (
     ApiContext,
     ApiError,
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
@@ -56,25 +60,41 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delta seconds or an HTTP date), else None."""
+def retry_after_s(headers: Mapping[str, str], received_at: datetime | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta seconds or an HTTP date), else None.
+
+    Capped at the backoff's own cap: a server asking for a week (or a garbled huge number)
+    must not park syncd beyond what its own backoff would ever wait. A date is measured
+    against the answer's ``Date`` header (the server's own clock, so no skew), else
+    against ``received_at``.
+    """
     raw = _header(headers, wire.RETRY_AFTER_HEADER)
     if raw is None:
         return None
     raw = raw.strip()
+    seconds: float | None
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
-        pass
-    sent = _header(headers, wire.DATE_HEADER)
+        seconds = _until_date(raw, _header(headers, wire.DATE_HEADER), received_at)
+    if seconds is None or math.isnan(seconds):  # NaN says nothing
+        return None
+    return min(BACKOFF_CAP_S, max(0.0, seconds))
+
+
+def _until_date(raw: str, sent: str | None, received_at: datetime | None) -> float | None:
     try:
         until = parsedate_to_datetime(raw)
-        now = parsedate_to_datetime(sent) if sent else None
+        now = parsedate_to_datetime(sent) if sent else received_at
     except (TypeError, ValueError, IndexError):
         return None
     if now is None:
-        return None  # a date with nothing to measure it against without reading the clock
-    return max(0.0, (until - now).total_seconds())
+        return None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)  # RFC 9110: an HTTP date is always GMT
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return (until - now).total_seconds()
 
 
 def _envelope(body: bytes) -> tuple[list[dict[str, Any]], str | None]:
@@ -110,6 +130,7 @@ def classify(
     body_bytes: bytes,
     *,
     op: str | None = None,
+    received_at: datetime | None = None,
 ) -> ApiError | None:
     """None for a 2xx answer, otherwise the error naming what the caller must do next."""
     if 200 <= status < 300:
@@ -143,7 +164,7 @@ def classify(
             f"Hemnet rate limit ({label})",
             context,
             messages,
-            retry_after_s=retry_after_s(headers),
+            retry_after_s=retry_after_s(headers, received_at),
         )
     if status >= 500 or status == 408:
         # 503 (and 408) mean the request was turned away; any other fault may have come
@@ -153,11 +174,16 @@ def classify(
             f"Hemnet fault ({label})",
             context,
             messages,
-            retry_after_s=retry_after_s(headers),
+            retry_after_s=retry_after_s(headers, received_at),
             outcome_unknown=unknown,
         )
-    if status in (401, 403):
+    if status == 401:
         return AuthenticationApiError(f"Hemnet refused the key ({label})", context, messages)
+    if status == 403:
+        # The key is known but may not touch this resource: renewing it cannot help.
+        return ForbiddenApiError(
+            f"Hemnet forbids this resource to the key's account ({label})", context, messages
+        )
     if status in (404, 409, 410):
         return RemoteDriftError(
             f"Hemnet does not have what syncd expected ({label})", context, messages

@@ -2,7 +2,9 @@
 
 Synchronous (the scheduler runs it in threads). It never retries on its own (apply owns
 retries and the request budget), except one retry after ``on_auth_failure`` renewed the
-key. Every failure leaves as an ``ApiError`` from ``classify``; the token never does.
+key. Every failure leaves as an ``ApiError`` from ``classify``; the token never does. An
+answer it cannot read leaves as an ``UnreadableAnswerError`` naming the field; an unknown
+enum value, or a list item left out, is recorded in ``problems`` (docs/hemnet-client.md).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -23,7 +25,7 @@ from syncd.errors import (
     ApiError,
     AuthenticationApiError,
     RemoteDriftError,
-    RetryableApiError,
+    UnreadableAnswerError,
 )
 from syncd.hemnet import payload, wire
 from syncd.hemnet.classify import SAFE_METHODS, classify, from_transport_error
@@ -34,8 +36,11 @@ from syncd.hemnet.models import (
     RemoteImage,
     RemoteKey,
     RemoteListing,
+    RemoteListings,
     RemoteSale,
 )
+from syncd.hemnet.payload import Note, UnreadableAnswer
+from syncd.hemnet.problems import AnswerProblem, AnswerProblems
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,13 @@ logger = logging.getLogger(__name__)
 Observer = Callable[[str, str, int | None, float], None]
 Json = dict[str, Any]
 T = TypeVar("T")
+Parser = Callable[[Json, list[Note] | None], T]
+
+# Paging guard: the most pages one list may take (200,000 items at 100 a page). A server
+# that never ends a list (offset ignored, no total) is cut off here, not followed for ever.
+MAX_PAGES = 2000
+# Any other failure a parser may meet on a value of the wrong kind.
+_PARSE_ERRORS = (KeyError, TypeError, ValueError, ArithmeticError)
 
 
 class HemnetClient:
@@ -64,8 +76,12 @@ class HemnetClient:
         on_auth_failure: Callable[[], bool] | None = None,
         observer: Observer | None = None,
         user_agent: str = "syncd",
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self._token_provider = token_provider
+        self._max_pages = max_pages
+        # Unknown enum values and list items left out, by request (docs/hemnet-client.md).
+        self.problems = AnswerProblems()
         self._on_auth_failure = on_auth_failure
         self._observer = observer
         self._http = httpx.Client(
@@ -139,11 +155,19 @@ class HemnetClient:
                 logger.debug("%s %s failed %s %.3fs", method, path, type(exc).__name__, seconds)
                 raise from_transport_error(exc, method, path, sent) from exc
             seconds = time.perf_counter() - started
+            received_at = datetime.now(UTC)
             self._observe(method, template, response.status_code, seconds)
             logger.debug("%s %s status=%d %.3fs", method, path, response.status_code, seconds)
             # Belt and braces: should Hemnet ever echo the key, it goes no further.
             content = response.content.replace(token.encode(), b"[redacted]") if token else b""
-            error = classify(method, path, response.status_code, response.headers, content)
+            error = classify(
+                method,
+                path,
+                response.status_code,
+                response.headers,
+                content,
+                received_at=received_at,
+            )
             if error is None:
                 return response
             if (
@@ -170,7 +194,7 @@ class HemnetClient:
         response = self._request(method, template, path_args, body=body, query=query)
         try:
             return response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise _unreadable(method, _path(template, path_args), response, str(exc)) from exc
 
     def _one(
@@ -179,14 +203,28 @@ class HemnetClient:
         template: str,
         path_args: Mapping[str, str] | None,
         wrapper: str,
+        parser: Parser[T],
         *,
         body: Mapping[str, Any] | None = None,
-    ) -> Json:
+    ) -> T:
+        """One resource, read strictly: an unreadable field fails the call, naming it."""
         data = self._json(method, template, path_args, body=body)
+        request = f"{method} {_path(template, path_args)}"
+        notes: list[Note] = []
         try:
-            return payload.unwrap(data, wrapper)
-        except ValueError as exc:
-            raise _unreadable_data(method, template, path_args, str(exc)) from exc
+            inner = payload.unwrap(data, wrapper)
+        except UnreadableAnswer as exc:
+            raise _unreadable_data(method, template, path_args, exc) from exc
+        try:
+            value = parser(inner, notes)
+        except UnreadableAnswer as exc:
+            raise _unreadable_data(method, template, path_args, exc.within(wrapper)) from exc
+        except _PARSE_ERRORS as exc:
+            raise _unreadable_data(
+                method, template, path_args, UnreadableAnswer(wrapper, str(exc))
+            ) from exc
+        self._answered(request, _noted(request, wrapper, notes))
+        return value
 
     def _all_pages(
         self,
@@ -196,49 +234,140 @@ class HemnetClient:
         *,
         limit: int = wire.MAX_PAGE_SIZE,
         query: Mapping[str, str] | None = None,
-    ) -> Iterator[Json]:
-        """Every item of a paged list: ``limit``/``offset`` until ``total`` or a short page."""
+    ) -> Iterator[Any]:
+        """Every item of a paged list: ``limit``/``offset`` until ``total`` or a short page.
+
+        Guarded: an item seen before (by id) is not yielded again; a page holding nothing
+        new (offset ignored) or more than ``max_pages`` pages fails the call, naming why.
+        """
         offset = 0
-        while True:
+        seen: set[str] = set()
+        for _page in range(self._max_pages):
             params: dict[str, str | int] = {**(query or {})}
             params[wire.PAGE_LIMIT] = limit
             params[wire.PAGE_OFFSET] = offset
             data = self._json("GET", template, path_args, query=params)
             try:
                 items = payload.unwrap_list(data, wrapper)
-            except ValueError as exc:
-                raise _unreadable_data("GET", template, path_args, str(exc)) from exc
-            yield from items
-            offset += len(items)
-            total = data.get(wire.PAGE_TOTAL)
-            # Hemnet may cap the page below what was asked: trust its own limit and total.
-            page_size = data.get(wire.PAGE_LIMIT, limit)
+                total = _count(data, wire.PAGE_TOTAL)
+                # Hemnet may cap the page below what was asked: trust its own limit.
+                page_size = _count(data, wire.PAGE_LIMIT)
+            except UnreadableAnswer as exc:
+                raise _unreadable_data("GET", template, path_args, exc) from exc
+            fresh = 0
+            for item in items:
+                ident = payload.item_id(item)
+                if ident is not None:
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                fresh += 1
+                yield item
             if not items:
                 return
-            if isinstance(total, int) and not isinstance(total, bool):
+            if not fresh:
+                raise _unreadable_data(
+                    "GET",
+                    template,
+                    path_args,
+                    UnreadableAnswer(
+                        wire.PAGE_OFFSET,
+                        f"the page at offset {offset} repeats items already read "
+                        "(is the offset ignored?)",
+                    ),
+                )
+            offset += len(items)
+            if total is not None:
                 if offset >= total:
                     return
-            elif not isinstance(page_size, int) or len(items) < page_size:
+            elif len(items) < (page_size if page_size is not None else limit):
                 return
+        raise _unreadable_data(
+            "GET",
+            template,
+            path_args,
+            UnreadableAnswer(
+                wire.PAGE_OFFSET, f"the list did not end within {self._max_pages} pages"
+            ),
+        )
+
+    def _list(
+        self,
+        template: str,
+        path_args: Mapping[str, str] | None,
+        wrapper: str,
+        parser: Parser[T],
+        *,
+        skip_unreadable: bool,
+        limit: int = wire.MAX_PAGE_SIZE,
+        query: Mapping[str, str] | None = None,
+    ) -> tuple[list[T], frozenset[str]]:
+        """Every item of a list, parsed; and the ids of the items left out.
+
+        ``skip_unreadable``: an item that cannot be read is left out and reported (the
+        others are used). Without it the whole call fails naming the item: for lists whose
+        every item matters (a missing one would make syncd create a duplicate).
+        """
+        request = f"GET {_path(template, path_args)}" + "".join(
+            f" {k}={v}" for k, v in sorted((query or {}).items())
+        )
+        out: list[T] = []
+        left_out: set[str] = set()
+        problems: list[AnswerProblem] = []
+        items = self._all_pages(template, path_args, wrapper, limit=limit, query=query)
+        for n, item in enumerate(items):
+            ident = payload.item_id(item)
+            where = f"{wrapper}[{n}]" if ident is None else f"{wrapper}[id={ident}]"
+            notes: list[Note] = []
+            try:
+                out.append(parser(item, notes))
+            except (UnreadableAnswer, *_PARSE_ERRORS) as exc:
+                problem = (
+                    exc.within(where)
+                    if isinstance(exc, UnreadableAnswer)
+                    else UnreadableAnswer(where, str(exc))
+                )
+                if not skip_unreadable:
+                    raise _unreadable_data("GET", template, path_args, problem) from exc
+                problems.append(AnswerProblem(request, problem.field, problem.why, skipped=True))
+                if ident is not None:
+                    left_out.add(ident)
+                continue
+            problems.extend(_noted(request, where, notes))
+        self._answered(request, tuple(problems))
+        return out, frozenset(left_out)
+
+    def _answered(self, request: str, problems: tuple[AnswerProblem, ...]) -> None:
+        """Record what the answer to ``request`` had odd; one WARNING line, not one per item
+        (an enumeration of 10,000 listings with a new market state would flood the log)."""
+        if problems:
+            logger.warning(
+                "Hemnet's answer to %s: %d item(s) or value(s) not fully used, first %s: %s",
+                request,
+                len(problems),
+                problems[0].field,
+                problems[0].message,
+            )
+        self.problems.answered(request, problems)
 
     # --- keys ------------------------------------------------------------------------------
 
     def list_keys(self) -> list[RemoteKey]:
         """All keys of the account; also the cheap "am I authenticated" probe (DOC)."""
-        data = self._json("GET", wire.KEYS)
-        try:
-            return [payload.key_from(k) for k in payload.unwrap_list(data, wire.KEY_MANY)]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _unreadable_data("GET", wire.KEYS, None, str(exc)) from exc
+        # Every page, strict: a key left out would look deleted to the key keeper.
+        keys, _ = self._list(
+            wire.KEYS, None, wire.KEY_MANY, payload.key_from, skip_unreadable=False
+        )
+        return keys
 
     def get_key(self, key_id: str) -> RemoteKey:
-        data = self._one("GET", wire.KEY, {"key_id": key_id}, wire.KEY_ONE)
-        return _parse(payload.key_from, data, "GET", wire.KEY)
+        return self._one("GET", wire.KEY, {"key_id": key_id}, wire.KEY_ONE, payload.key_from)
 
     def create_key(self, name: str) -> RemoteKey:
         """A new key; its ``token`` is in this answer only (store it at once)."""
-        data = self._one("POST", wire.KEYS, None, wire.KEY_ONE, body=payload.key_body(name))
-        return _parse(payload.key_from, data, "POST", wire.KEYS)
+        return self._one(
+            "POST", wire.KEYS, None, wire.KEY_ONE, payload.key_from, body=payload.key_body(name)
+        )
 
     def delete_key(self, key_id: str) -> None:
         self._request("DELETE", wire.KEY, {"key_id": key_id})
@@ -249,18 +378,21 @@ class HemnetClient:
         self, name: str, organisation_number: str | None = None, external_id: str | None = None
     ) -> RemoteAgency:
         body = payload.agency_body(name, organisation_number, external_id)
-        data = self._one("POST", wire.AGENCIES, None, wire.AGENCY_ONE, body=body)
-        return _parse(payload.agency_from, data, "POST", wire.AGENCIES)
+        return self._one(
+            "POST", wire.AGENCIES, None, wire.AGENCY_ONE, payload.agency_from, body=body
+        )
 
     def list_agencies(self) -> list[RemoteAgency]:
-        return [
-            _parse(payload.agency_from, item, "GET", wire.AGENCIES)
-            for item in self._all_pages(wire.AGENCIES, None, wire.AGENCY_MANY)
-        ]
+        # Strict: an agency left out would be created a second time.
+        agencies, _ = self._list(
+            wire.AGENCIES, None, wire.AGENCY_MANY, payload.agency_from, skip_unreadable=False
+        )
+        return agencies
 
     def get_agency(self, agency_id: str) -> RemoteAgency:
-        data = self._one("GET", wire.AGENCY, {"agency_id": agency_id}, wire.AGENCY_ONE)
-        return _parse(payload.agency_from, data, "GET", wire.AGENCY)
+        return self._one(
+            "GET", wire.AGENCY, {"agency_id": agency_id}, wire.AGENCY_ONE, payload.agency_from
+        )
 
     # --- listings --------------------------------------------------------------------------
 
@@ -271,28 +403,45 @@ class HemnetClient:
         listing_id: str,
         body: Mapping[str, Any] | None = None,
     ) -> RemoteListing:
-        data = self._one(method, template, {"listing_id": listing_id}, wire.LISTING_ONE, body=body)
-        return _parse(payload.known_listing_from, data, method, template)
+        return self._one(
+            method,
+            template,
+            {"listing_id": listing_id},
+            wire.LISTING_ONE,
+            payload.known_listing_from,
+            body=body,
+        )
 
     def create_listing(self, body: Mapping[str, Any]) -> RemoteListing:
         """Create from ``payload.listing_body``. Not idempotent: settle unknown outcomes by
         ``list_listings(external_id=...)`` before sending again."""
-        data = self._one("POST", wire.LISTINGS, None, wire.LISTING_ONE, body=body)
-        return _parse(payload.known_listing_from, data, "POST", wire.LISTINGS)
+        return self._one(
+            "POST", wire.LISTINGS, None, wire.LISTING_ONE, payload.known_listing_from, body=body
+        )
 
     def list_listings(
         self, external_id: str | None = None, agency_id: str | None = None
-    ) -> list[RemoteListing]:
-        """Every listing (all pages), optionally only those with our ``external_id``."""
+    ) -> RemoteListings:
+        """Every listing (all pages), optionally only those with our ``external_id``.
+
+        The full enumeration leaves out a listing it cannot read (reported in ``problems``,
+        its id in ``left_out``) and returns the others; asked by ``external_id`` it fails
+        instead, because "not there" would let syncd create a duplicate.
+        """
         query: dict[str, str] = {}
         if external_id is not None:
             query[wire.EXTERNAL_ID] = external_id
         if agency_id is not None:
             query[wire.AGENCY_ID] = agency_id
-        return [
-            _parse(payload.known_listing_from, item, "GET", wire.LISTINGS)
-            for item in self._all_pages(wire.LISTINGS, None, wire.LISTING_MANY, query=query)
-        ]
+        found, left_out = self._list(
+            wire.LISTINGS,
+            None,
+            wire.LISTING_MANY,
+            payload.known_listing_from,
+            skip_unreadable=external_id is None,
+            query=query,
+        )
+        return RemoteListings(found, left_out)
 
     def get_listing(self, listing_id: str) -> RemoteListing:
         return self._listing("GET", wire.LISTING, listing_id)
@@ -319,18 +468,22 @@ class HemnetClient:
     ) -> RemoteSale:
         """Report the sale; Hemnet unpublishes the listing. Near-irreversible (see DESIGN)."""
         body = payload.sale_body(price, is_public, contract_date)
-        data = self._one(
-            "POST", wire.SALE_OF_LISTING, {"listing_id": listing_id}, wire.SALE_ONE, body=body
+        return self._one(
+            "POST",
+            wire.SALE_OF_LISTING,
+            {"listing_id": listing_id},
+            wire.SALE_ONE,
+            payload.sale_from,
+            body=body,
         )
-        return _parse(payload.sale_from, data, "POST", wire.SALE_OF_LISTING)
 
     def get_sale(self, sale_id: str) -> RemoteSale:
-        data = self._one("GET", wire.SALE, {"sale_id": sale_id}, wire.SALE_ONE)
-        return _parse(payload.sale_from, data, "GET", wire.SALE)
+        return self._one("GET", wire.SALE, {"sale_id": sale_id}, wire.SALE_ONE, payload.sale_from)
 
     def get_checks(self, listing_id: str) -> Checks:
-        data = self._one("GET", wire.CHECKS, {"listing_id": listing_id}, wire.CHECKS_ONE)
-        return _parse(payload.checks_from, data, "GET", wire.CHECKS)
+        return self._one(
+            "GET", wire.CHECKS, {"listing_id": listing_id}, wire.CHECKS_ONE, payload.checks_from
+        )
 
     def put_seller_information(self, listing_id: str, seller: SellerInformation) -> None:
         """Write-only on Hemnet: nothing comes back to compare (remember a hash instead)."""
@@ -354,24 +507,27 @@ class HemnetClient:
     def get_image_right(self, listing_id: str) -> ImageRight | None:
         """The image right, or None when the listing has none (Hemnet answers 404)."""
         try:
-            data = self._one(
-                "GET", wire.IMAGE_RIGHT, {"listing_id": listing_id}, wire.IMAGE_RIGHT_ONE
+            return self._one(
+                "GET",
+                wire.IMAGE_RIGHT,
+                {"listing_id": listing_id},
+                wire.IMAGE_RIGHT_ONE,
+                payload.image_right_from,
             )
         except RemoteDriftError as exc:
             if exc.context.status == 404:
                 return None
             raise
-        return _parse(payload.image_right_from, data, "GET", wire.IMAGE_RIGHT)
 
     def put_image_right(self, listing_id: str, right: ImageRight) -> ImageRight:
-        data = self._one(
+        return self._one(
             "PUT",
             wire.IMAGE_RIGHT,
             {"listing_id": listing_id},
             wire.IMAGE_RIGHT_ONE,
+            payload.image_right_from,
             body=payload.image_right_body(right),
         )
-        return _parse(payload.image_right_from, data, "PUT", wire.IMAGE_RIGHT)
 
     def delete_image_right(self, listing_id: str) -> None:
         self._request("DELETE", wire.IMAGE_RIGHT, {"listing_id": listing_id})
@@ -389,41 +545,56 @@ class HemnetClient:
         """Ask Hemnet to fetch ``url``. Not idempotent: settle unknown outcomes by listing
         the images and matching the URL before sending again."""
         body = payload.image_body(url, caption, position, is_floor_plan)
-        data = self._one("POST", wire.IMAGES, {"listing_id": listing_id}, wire.IMAGE_ONE, body=body)
-        return _parse(payload.image_from, data, "POST", wire.IMAGES)
+        return self._one(
+            "POST",
+            wire.IMAGES,
+            {"listing_id": listing_id},
+            wire.IMAGE_ONE,
+            payload.image_from,
+            body=body,
+        )
 
     def list_images(self, listing_id: str, limit: int = wire.MAX_PAGE_SIZE) -> list[RemoteImage]:
         """Every image of the listing, all pages (Hemnet's default page holds only 20)."""
-        return [
-            _parse(payload.image_from, item, "GET", wire.IMAGES)
-            for item in self._all_pages(
-                wire.IMAGES, {"listing_id": listing_id}, wire.IMAGE_MANY, limit=limit
-            )
-        ]
+        # Strict: an image left out would look deleted, and be added a second time.
+        images, _ = self._list(
+            wire.IMAGES,
+            {"listing_id": listing_id},
+            wire.IMAGE_MANY,
+            payload.image_from,
+            skip_unreadable=False,
+            limit=limit,
+        )
+        return images
 
     def get_image(self, listing_id: str, image_id: str) -> RemoteImage:
         """One image, with ``state_message`` when it failed (only here, not in the list)."""
         args = {"listing_id": listing_id, "image_id": image_id}
-        data = self._one("GET", wire.IMAGE, args, wire.IMAGE_ONE)
-        return _parse(payload.image_from, data, "GET", wire.IMAGE)
+        return self._one("GET", wire.IMAGE, args, wire.IMAGE_ONE, payload.image_from)
 
     def update_image(
         self, listing_id: str, image_id: str, position: int, caption: str | None
     ) -> RemoteImage:
         args = {"listing_id": listing_id, "image_id": image_id}
         body = payload.image_update_body(position, caption)
-        data = self._one("PATCH", wire.IMAGE, args, wire.IMAGE_ONE, body=body)
-        return _parse(payload.image_from, data, "PATCH", wire.IMAGE)
+        return self._one("PATCH", wire.IMAGE, args, wire.IMAGE_ONE, payload.image_from, body=body)
 
     def delete_image(self, listing_id: str, image_id: str) -> None:
         self._request("DELETE", wire.IMAGE, {"listing_id": listing_id, "image_id": image_id})
 
 
-def _parse(parser: Callable[[Json], T], data: Json, method: str, template: str) -> T:
-    try:
-        return parser(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _unreadable_data(method, template, None, str(exc)) from exc
+def _noted(request: str, where: str, notes: list[Note]) -> tuple[AnswerProblem, ...]:
+    return tuple(AnswerProblem(request, payload.join(where, f), why) for f, why in notes)
+
+
+def _count(data: Any, name: str) -> int | None:
+    """``total`` or ``limit`` of a page: a whole number >= 0, or absent."""
+    value = data.get(name) if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UnreadableAnswer(name, f"expected a count, got {value!r:.40}")
+    return value
 
 
 def _path(template: str, path_args: Mapping[str, str] | None) -> str:
@@ -432,25 +603,30 @@ def _path(template: str, path_args: Mapping[str, str] | None) -> str:
 
 
 def _unreadable(method: str, path: str, response: httpx.Response, why: str) -> ApiError:
-    """A 2xx answer syncd cannot read: a write may have happened, so its outcome is unknown."""
+    """A 2xx answer that is not JSON: a write may have happened, so its outcome is unknown."""
     context = ApiContext(
         method=method,
         path=path,
         status=response.status_code,
         request_id=response.headers.get(wire.REQUEST_ID_HEADER),
     )
-    return RetryableApiError(
-        f"unreadable answer from Hemnet ({why[:120]})",
+    return UnreadableAnswerError(
+        "body",
+        f"not JSON ({why[:120]})",
         context,
         outcome_unknown=method.upper() not in SAFE_METHODS,
     )
 
 
 def _unreadable_data(
-    method: str, template: str, path_args: Mapping[str, str] | None, why: str
+    method: str,
+    template: str,
+    path_args: Mapping[str, str] | None,
+    problem: UnreadableAnswer,
 ) -> ApiError:
-    return RetryableApiError(
-        f"unexpected answer from Hemnet ({why[:120]})",
+    return UnreadableAnswerError(
+        problem.field or "body",
+        problem.why[:160],
         ApiContext(method=method, path=_path(template, path_args)),
         outcome_unknown=method.upper() not in SAFE_METHODS,
     )

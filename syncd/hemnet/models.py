@@ -6,7 +6,7 @@ A key's token is kept out of every repr so it cannot reach a log by accident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
@@ -70,6 +70,17 @@ class RemoteListing:
     raw: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
+
+
+class RemoteListings(list[RemoteListing]):
+    """Listings from an enumeration, and the ids of those left out as unreadable: such a
+    listing exists on Hemnet, so it must be neither taken for gone nor created again."""
+
+    def __init__(
+        self, found: Iterable[RemoteListing] = (), left_out: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(found)
+        self.left_out = left_out
 
 
 @dataclass(frozen=True, slots=True)

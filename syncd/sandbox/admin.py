@@ -78,6 +78,40 @@ async def state(request: Request) -> Response:
     return json_response({"now": iso(sb.clock.now()), "state": dump})
 
 
+async def accounts(request: Request) -> Response:
+    """GET: every account; POST ``{"name"}``: a new account and its first key's token."""
+    sb = _sandbox(request)
+    if request.method == "POST":
+        name = (await _json(request)).get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiProblem(400, wire.VALIDATION_ERROR, "must be a non-empty string", field="name")
+        account, key, token = sb.create_account(name.strip())
+        sb.flush()
+        body = {
+            "account": {"id": account.id, "name": account.name},
+            "key": {"id": key.id, "name": key.name, "expiresAt": key.expires_at, "token": token},
+        }
+        return json_response(body, 201)
+    listed = [{"id": a.id, "name": a.name} for a in sb.world.accounts.values()]
+    return json_response({"accounts": listed})
+
+
+async def listing_account(request: Request) -> Response:
+    """PUT ``{"accountId"}``: hand one listing to another account (as when a broker agency
+    moves to another integrator), so the old account's key meets a 403 on it."""
+    sb = _sandbox(request)
+    listing = sb.world.listings.get(request.path_params["listing_id"])
+    if listing is None:
+        raise ApiProblem(404, wire.NOT_FOUND_ERROR, "no such listing")
+    account_id = (await _json(request)).get("accountId")
+    if not isinstance(account_id, str) or account_id not in sb.world.accounts:
+        raise ApiProblem(400, wire.VALIDATION_ERROR, "unknown account", field="accountId")
+    listing.account_id = account_id
+    sb.changed()
+    sb.flush()
+    return json_response({"listingId": listing.id, "accountId": account_id})
+
+
 async def clock(request: Request) -> Response:
     sb = _sandbox(request)
     if request.method == "POST":
@@ -101,4 +135,6 @@ def admin_routes() -> list[Route]:
         Route(f"{p}/stats", stats, methods=["GET", "DELETE"]),
         Route(f"{p}/state", state, methods=["GET"]),
         Route(f"{p}/clock", clock, methods=["GET", "POST"]),
+        Route(f"{p}/accounts", accounts, methods=["GET", "POST"]),
+        Route(f"{p}/listings/{{listing_id}}/account", listing_account, methods=["PUT"]),
     ]

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from syncd.sandbox import lifecycle, wire
 from syncd.sandbox.clock import iso
 from syncd.sandbox.envelope import ApiProblem, json_response
-from syncd.sandbox.model import Agency, Image, Listing
+from syncd.sandbox.model import DEFAULT_ACCOUNT, Agency, Image, Key, Listing
 from syncd.sandbox.represent import (
     agency_json,
     image_json,
@@ -47,6 +47,7 @@ class Call:
     path: dict[str, str]
     query: dict[str, Any]
     body: dict[str, Any] | None
+    account: str = DEFAULT_ACCOUNT  # the account of the key that sent it
 
 
 Handler = Callable[[Sandbox, Call], Response]
@@ -82,10 +83,19 @@ def _not_found(what: str, ident: str) -> ApiProblem:
     return ApiProblem(404, wire.NOT_FOUND_ERROR, f"{what} {ident} was not found")
 
 
+def _own(call: Call, account_id: str, what: str, ident: str) -> None:
+    """Another account's record exists, but this key may not touch it (403, ASSUMED)."""
+    if account_id != call.account:
+        raise ApiProblem(
+            403, wire.AUTHORIZATION_ERROR, f"{what} {ident} belongs to another account"
+        )
+
+
 def _listing(sb: Sandbox, call: Call) -> Listing:
     listing = sb.world.listings.get(call.path["listing_id"])
     if listing is None:
         raise _not_found("Listing", call.path["listing_id"])
+    _own(call, listing.account_id, "Listing", listing.id)
     return listing
 
 
@@ -126,26 +136,30 @@ def _listing_response(sb: Sandbox, listing: Listing, status: int = 200) -> Respo
 
 
 def list_keys(sb: Sandbox, call: Call) -> Response:
-    keys = [key_json(k) for k in sb.world.keys.values()]
-    return json_response({wire.KEY_MANY: keys, wire.PAGE_TOTAL: len(keys)})
+    keys = [key_json(k) for k in sb.world.keys.values() if k.account_id == call.account]
+    return _page(call, wire.KEY_MANY, keys)
 
 
-def get_key(sb: Sandbox, call: Call) -> Response:
+def _key(sb: Sandbox, call: Call) -> Key:
     key = sb.world.keys.get(call.path["key_id"])
     if key is None:
         raise _not_found("Key", call.path["key_id"])
-    return json_response({wire.KEY_ONE: key_json(key)})
+    _own(call, key.account_id, "Key", key.id)
+    return key
+
+
+def get_key(sb: Sandbox, call: Call) -> Response:
+    return json_response({wire.KEY_ONE: key_json(_key(sb, call))})
 
 
 def create_key(sb: Sandbox, call: Call) -> Response:
-    key, token = sb.create_key(_body(call, wire.KEY_ONE)["name"])
-    log.info("key created id=%s", key.id)
+    key, token = sb.create_key(_body(call, wire.KEY_ONE)["name"], account_id=call.account)
+    log.info("key created id=%s account=%s", key.id, key.account_id)
     return json_response({wire.KEY_ONE: {**key_json(key), "token": token}}, 201)
 
 
 def delete_key(sb: Sandbox, call: Call) -> Response:
-    if sb.world.keys.pop(call.path["key_id"], None) is None:
-        raise _not_found("Key", call.path["key_id"])
+    del sb.world.keys[_key(sb, call).id]
     sb.changed()
     return Response(status_code=204)
 
@@ -162,6 +176,7 @@ def create_agency(sb: Sandbox, call: Call) -> Response:
         external_id=body.get("externalId"),
         hq_partnership_agreement=body.get("hqPartnershipAgreement", False),
         created_at=iso(sb.clock.now()),
+        account_id=call.account,
     )
     sb.world.agencies[agency.id] = agency
     sb.changed()
@@ -169,13 +184,15 @@ def create_agency(sb: Sandbox, call: Call) -> Response:
 
 
 def list_agencies(sb: Sandbox, call: Call) -> Response:
-    return _page(call, wire.AGENCY_MANY, [agency_json(a) for a in sb.world.agencies.values()])
+    own = [a for a in sb.world.agencies.values() if a.account_id == call.account]
+    return _page(call, wire.AGENCY_MANY, [agency_json(a) for a in own])
 
 
 def get_agency(sb: Sandbox, call: Call) -> Response:
     agency = sb.world.agencies.get(call.path["agency_id"])
     if agency is None:
         raise _not_found("Broker agency", call.path["agency_id"])
+    _own(call, agency.account_id, "Broker agency", agency.id)
     return json_response({wire.AGENCY_ONE: agency_json(agency)})
 
 
@@ -184,13 +201,15 @@ def get_agency(sb: Sandbox, call: Call) -> Response:
 
 def create_listing(sb: Sandbox, call: Call) -> Response:
     fields = {k: v for k, v in _body(call, wire.LISTING_ONE).items() if v is not None}
-    if fields["brokerAgencyId"] not in sb.world.agencies:
+    agency = sb.world.agencies.get(fields["brokerAgencyId"])
+    if agency is None:
         raise ApiProblem(
             400,
             wire.VALIDATION_ERROR,
             f"Broker agency {fields['brokerAgencyId']} does not exist",
             field="listing.brokerAgencyId",
         )
+    _own(call, agency.account_id, "Broker agency", agency.id)
     now = iso(sb.clock.now())
     listing = Listing(
         id=sb.world.new_id(),
@@ -198,6 +217,7 @@ def create_listing(sb: Sandbox, call: Call) -> Response:
         market_state=wire.FOR_SALE,
         created_at=now,
         updated_at=now,
+        account_id=call.account,
     )
     sb.world.listings[listing.id] = listing
     sb.changed()
@@ -206,7 +226,7 @@ def create_listing(sb: Sandbox, call: Call) -> Response:
 
 
 def list_listings(sb: Sandbox, call: Call) -> Response:
-    found = list(sb.world.listings.values())
+    found = [x for x in sb.world.listings.values() if x.account_id == call.account]
     if (external_id := call.query.get("externalId")) is not None:
         found = [x for x in found if x.fields.get("externalId") == external_id]
     if (agency_id := call.query.get("brokerAgencyId")) is not None:
@@ -265,6 +285,8 @@ def get_sale(sb: Sandbox, call: Call) -> Response:
     sale = sb.world.sales.get(call.path["sale_id"])
     if sale is None:
         raise _not_found("Sale", call.path["sale_id"])
+    owner = sb.world.listings.get(sale.listing_id)
+    _own(call, owner.account_id if owner else DEFAULT_ACCOUNT, "Sale", sale.id)
     return json_response({wire.SALE_ONE: sale_json(sale)})
 
 
@@ -374,7 +396,7 @@ def delete_image(sb: Sandbox, call: Call) -> Response:
 
 W = wire
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("GET", W.KEYS, list_keys, "List keys (auth probe)", tags=("Key",)),
+    Endpoint("GET", W.KEYS, list_keys, "List keys (auth probe)", query=PAGING, tags=("Key",)),
     Endpoint("POST", W.KEYS, create_key, "Create a key", 201, W.KEY_CREATE, tags=("Key",)),
     Endpoint("GET", W.KEY, get_key, "Key details", tags=("Key",)),
     Endpoint("DELETE", W.KEY, delete_key, "Delete a key", 204, tags=("Key",)),
@@ -446,10 +468,47 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def _check_media_type(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != wire.JSON_MEDIA_TYPE:
+        shown = media_type or "none"
+        raise ApiProblem(
+            415,
+            wire.UNSUPPORTED_MEDIA_TYPE_ERROR,
+            f"Content-Type must be {wire.JSON_MEDIA_TYPE}, got {shown}",
+        )
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it is known to pass wire.MAX_BODY_BYTES: from
+    Content-Length before reading, else while reading, so no sender fills this process."""
+    too_large = ApiProblem(
+        413, wire.PAYLOAD_TOO_LARGE_ERROR, f"The body is larger than {wire.MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > wire.MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > wire.MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
+
+
 async def _parse_body(endpoint: Endpoint, request: Request) -> dict[str, Any] | None:
-    raw = await request.body()
     if endpoint.body is None:
+        # A body where none is expected is ignored, but still not read past the limit.
+        await _read_body(request)
         return None
+    if _has_body(request):
+        _check_media_type(request)
+    raw = await _read_body(request)
     if not raw.strip():
         if endpoint.body_required:
             raise ApiProblem(400, wire.VALIDATION_ERROR, "A JSON body is required", field="")
@@ -469,23 +528,34 @@ async def _parse_body(endpoint: Endpoint, request: Request) -> dict[str, Any] | 
     return result
 
 
-def _authenticate(sb: Sandbox, request: Request) -> None:
+def _authenticate(sb: Sandbox, request: Request) -> Key:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, wire.AUTHENTICATION_ERROR, "A bearer key is required")
-    if sb.authenticate(token.strip()) is None:
+    key = sb.authenticate(token.strip())
+    if key is None:
         raise ApiProblem(401, wire.AUTHENTICATION_ERROR, "The key is unknown, expired or deleted")
+    return key
 
 
 def _route(endpoint: Endpoint) -> Route:
     async def endpoint_fn(request: Request) -> Response:
         sb: Sandbox = request.app.state.sandbox
-        _authenticate(sb, request)
+        key = _authenticate(sb, request)
+        query = _parse_query(endpoint, request)
+        try:
+            body = await _parse_body(endpoint, request)
+        except ClientDisconnect:
+            # The client went away mid-body (a killed daemon, a timeout): nobody to answer,
+            # and not a sandbox bug, so one quiet line rather than an ERROR traceback.
+            log.info("client disconnected during %s %s", request.method, request.url.path)
+            return Response(status_code=499)
         call = Call(
             path={k: str(v) for k, v in request.path_params.items()},
-            query=_parse_query(endpoint, request),
-            body=await _parse_body(endpoint, request),
+            query=query,
+            body=body,
+            account=key.account_id,
         )
         sb.settle()
         return endpoint.handler(sb, call)

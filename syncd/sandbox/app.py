@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from syncd.sandbox import wire
 from syncd.sandbox.admin import admin_routes
@@ -40,11 +41,30 @@ async def _problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc, request_id_of(request.scope))
 
 
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route serves at this request's path (each method is its own
+    Route here, so the one Starlette matched knows only its own)."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     kinds = {404: wire.NOT_FOUND_ERROR, 405: wire.METHOD_NOT_ALLOWED_ERROR}
+    headers: dict[str, str] = {}
+    if exc.status_code == 405:
+        # RFC 9110 15.5.6: a 405 answer lists the methods the resource does support.
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope))
     problem = ApiProblem(
-        exc.status_code, kinds.get(exc.status_code, wire.VALIDATION_ERROR), str(exc.detail)
+        exc.status_code,
+        kinds.get(exc.status_code, wire.VALIDATION_ERROR),
+        str(exc.detail),
+        headers=headers,
     )
     return problem_response(problem, request_id_of(request.scope))
 

@@ -35,12 +35,28 @@ def _patterns(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _accounts(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        name, sep, token = value.partition("=")
+        if not sep or not name.strip() or not token.strip():
+            raise click.BadParameter(f"{value!r}: expected NAME=TOKEN", param_hint="--account")
+        out.append((name.strip(), token.strip()))
+    return tuple(out)
+
+
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--public-url", help="Address used in approvalUrl/url (default http://HOST:PORT).")
 @click.option("--token", envvar="SANDBOX_TOKEN", help="Fix the bootstrap token (tests, demos).")
 @click.option("--token-file", type=click.Path(path_type=Path), help="Write the token here (0600).")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="A further account NAME=TOKEN with one key of that token (repeatable).",
+)
 @click.option("--key-lifetime", "key_lifetime_s", default=90 * 86400.0, show_default=True)
 @click.option("--rate", "rate_per_s", default=0.0, show_default=True, help="Requests/s; 0 = off.")
 @click.option("--burst", default=20, show_default=True)
@@ -79,14 +95,20 @@ def sandbox(**options: object) -> None:
     assert isinstance(patterns, tuple)
     secrets = options.pop("webhook_secrets")
     assert isinstance(secrets, tuple)
+    accounts = options.pop("accounts")
+    assert isinstance(accounts, tuple)
     settings = SandboxSettings(
         **options,  # type: ignore[arg-type]
         fail_patterns=_patterns(patterns) if patterns else DEFAULT_FAIL_PATTERNS,
         webhook_secrets=secrets,
+        accounts=_accounts(accounts),
     )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    # Run as 'syncd sandbox', the CLI has configured logging already (and basicConfig then
+    # does nothing): --log-level must still decide what the sandbox logs.
+    logging.getLogger().setLevel(settings.log_level.upper())
     app = create_app(settings)
     token: str = app.state.sandbox.bootstrap_token
     if settings.token_file is not None:

@@ -56,6 +56,10 @@ class FaultMiddleware:
         if roll < f.fault_drop:
             await self._accept_then_drop(scope, receive)
             return
+        roll -= f.fault_drop
+        if scope["method"] != "GET" and roll < f.fault_drop_write:
+            await self._accept_then_drop(scope, receive)
+            return
         await self.app(scope, receive, send)
 
     async def _accept_then_drop(self, scope: Scope, receive: Receive) -> None:

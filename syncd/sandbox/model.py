@@ -1,4 +1,7 @@
-"""What the sandbox remembers: keys, agencies, listings, images and sales, as plain records.
+"""What the sandbox remembers: accounts, keys, agencies, listings, images and sales.
+
+Each key, agency and listing belongs to one account (an integrator's Hemnet account); a
+key reaches only its own account's records. Images and sales belong to their listing's.
 
 Every field is JSON-native (times are ISO strings) so the whole world saves and loads as
 one document. No rules live here (``lifecycle.py``) and no HTTP (``api.py``).
@@ -18,6 +21,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# The bootstrap key's account; records saved before accounts existed belong to it.
+DEFAULT_ACCOUNT = "default"
+
+
+@dataclass
+class Account:
+    id: str
+    name: str
+    created_at: str
 
 
 @dataclass
@@ -27,6 +39,7 @@ class Key:
     created_at: str
     expires_at: str
     token_sha256: str  # the token itself is never stored
+    account_id: str = DEFAULT_ACCOUNT
 
 
 @dataclass
@@ -37,6 +50,7 @@ class Agency:
     external_id: str | None
     hq_partnership_agreement: bool
     created_at: str
+    account_id: str = DEFAULT_ACCOUNT
 
 
 @dataclass
@@ -79,6 +93,7 @@ class Listing:
     seller_information_at: str | None = None
     billing_information_at: str | None = None
     image_right: dict[str, Any] | None = None
+    account_id: str = DEFAULT_ACCOUNT
 
     @property
     def is_visible(self) -> bool:
@@ -87,6 +102,7 @@ class Listing:
 
 @dataclass
 class World:
+    accounts: dict[str, Account] = field(default_factory=dict)
     keys: dict[str, Key] = field(default_factory=dict)
     agencies: dict[str, Agency] = field(default_factory=dict)
     listings: dict[str, Listing] = field(default_factory=dict)
@@ -106,6 +122,7 @@ class World:
         return {
             "version": FORMAT_VERSION,
             "nextId": self.next_id,
+            "accounts": [dataclasses.asdict(a) for a in self.accounts.values()],
             "keys": [dataclasses.asdict(k) for k in self.keys.values()],
             "agencies": [dataclasses.asdict(a) for a in self.agencies.values()],
             "listings": [dataclasses.asdict(x) for x in self.listings.values()],
@@ -116,6 +133,7 @@ class World:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> World:
         return cls(
+            accounts={a["id"]: Account(**a) for a in data.get("accounts", [])},
             keys={k["id"]: Key(**k) for k in data.get("keys", [])},
             agencies={a["id"]: Agency(**a) for a in data.get("agencies", [])},
             listings={x["id"]: Listing(**x) for x in data.get("listings", [])},

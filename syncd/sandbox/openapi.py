@@ -1,7 +1,8 @@
 """The sandbox's OpenAPI 3.0 document, generated from the endpoint table and body schemas.
 
-Describes every /v1 route with its parameters and request body; it documents the sandbox's
-ASSUMED wire contract, not Hemnet's unpublished specification.
+Describes every /v1 route with its parameters, request body, success body and every error
+it can answer; it documents the sandbox's ASSUMED wire contract, not Hemnet's unpublished
+specification.
 """
 
 from __future__ import annotations
@@ -9,25 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from syncd.sandbox import wire
+from syncd.sandbox import answers, wire
 from syncd.sandbox.api import ENDPOINTS, Endpoint
 from syncd.sandbox.schema import json_schema
-
-_ERROR = {
-    "type": "object",
-    "properties": {
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
-                "required": ["type", "message"],
-            },
-        },
-        "requestId": {"type": "string"},
-    },
-    "required": ["errors", "requestId"],
-}
 
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
@@ -46,22 +31,19 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         for q in endpoint.query
     ]
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {
-        str(endpoint.success): {"description": "success"},
-        "400": {"description": "ValidationError", **error},
-        "401": {"description": "AuthenticationError", **error},
-        "404": {"description": "NotFoundError", **error},
-        "409": {"description": "ConflictError", **error},
-        "422": {
-            "description": "ChecksError, TransitionError, AutoApproveError, SaleError",
-            **error,
-        },
-        "429": {"description": "RateLimitError", **error},
-    }
+    success: dict[str, Any] = {"description": "success"}
     if endpoint.success != 204:
-        responses[str(endpoint.success)]["content"] = {
-            "application/json": {"schema": {"type": "object"}}
-        }
+        body = answers.SUCCESS[endpoint.handler.__name__]
+        success["content"] = {"application/json": {"schema": body}}
+    responses: dict[str, Any] = {str(endpoint.success): success}
+    for status, description in answers.ERRORS.items():
+        if status == 415 and endpoint.body is None:
+            continue  # a body where none is expected is ignored, whatever its type
+        responses[str(status)] = {"description": description, **error}
+        if status in (429, 503):
+            responses[str(status)]["headers"] = {
+                wire.RETRY_AFTER_HEADER: {"schema": {"type": "integer"}, "required": False}
+            }
     op: dict[str, Any] = {
         "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}",
         "summary": endpoint.summary,
@@ -93,7 +75,7 @@ def openapi_document(root_url: str) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": _ERROR},
+            "schemas": {"Error": answers.ERROR},
         },
         "paths": paths,
     }

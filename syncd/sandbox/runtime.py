@@ -22,7 +22,14 @@ from syncd.sandbox import wire
 from syncd.sandbox.clock import SandboxClock, iso, parse_iso
 from syncd.sandbox.fetcher import real_outcome, simulate_outcome
 from syncd.sandbox.lifecycle import Event, settle_auto_approvals
-from syncd.sandbox.model import Key, World, load_world, save_world
+from syncd.sandbox.model import (
+    DEFAULT_ACCOUNT,
+    Account,
+    Key,
+    World,
+    load_world,
+    save_world,
+)
 from syncd.sandbox.settings import SandboxSettings
 from syncd.sandbox.webhooks import WebhookSender
 
@@ -46,6 +53,9 @@ class Faults:
     fault_429: float = 0.0
     fault_drop: float = 0.0
     latency_ms: float = 0.0
+    # Accept-then-drop for writes only: a lost answer to a create whose lookup (a GET)
+    # went through, as syncd's lookup before every create needs to be tested.
+    fault_drop_write: float = 0.0
 
     def as_json(self) -> dict[str, float]:
         return asdict(self)
@@ -77,7 +87,10 @@ class Sandbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
         self._limit = asyncio.Semaphore(8)
+        self._ensure_account(DEFAULT_ACCOUNT, "default")
         self.bootstrap_token = self._bootstrap_key()
+        for name, token in settings.accounts:
+            self._fixed_account(name, token)
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -96,8 +109,46 @@ class Sandbox:
         _, minted = self.create_key("bootstrap", token=token, key_id=key_id)
         return minted
 
+    # --- accounts (SANDBOX: Hemnet makes them outside the API) --------------------------
+
+    def _ensure_account(self, account_id: str, name: str) -> Account:
+        account = self.world.accounts.get(account_id)
+        if account is None:
+            account = Account(account_id, name, iso(self.clock.now()))
+            self.world.accounts[account_id] = account
+            self.changed()
+        return account
+
+    def create_account(self, name: str) -> tuple[Account, Key, str]:
+        """A new account with its first key (and that key's token, shown once)."""
+        account = self._ensure_account(f"acct-{_random_part(12)}", name)
+        key, token = self.create_key(f"{name} first key", account_id=account.id)
+        return account, key, token
+
+    def _fixed_account(self, name: str, token: str) -> None:
+        """``--account NAME=TOKEN``: the account named NAME with a key of that token, kept
+        valid across restarts like the bootstrap key."""
+        account = next((a for a in self.world.accounts.values() if a.name == name), None)
+        if account is None:
+            account = self._ensure_account(f"acct-{_random_part(12)}", name)
+        for key in self.world.keys.values():
+            if key.token_sha256 == token_hash(token):
+                key.account_id = account.id
+                key.expires_at = iso(
+                    self.clock.now() + timedelta(seconds=self.settings.key_lifetime_s)
+                )
+                self.changed()
+                return
+        key_id = token.split(".", 1)[0] if "." in token else None
+        self.create_key(f"{name} fixed key", token=token, key_id=key_id, account_id=account.id)
+
     def create_key(
-        self, name: str, *, token: str | None = None, key_id: str | None = None
+        self,
+        name: str,
+        *,
+        token: str | None = None,
+        key_id: str | None = None,
+        account_id: str = DEFAULT_ACCOUNT,
     ) -> tuple[Key, str]:
         """A new key and its token (Hemnet's observed ``<ID>.<SECRET>`` shape)."""
         if key_id is None or key_id in self.world.keys:
@@ -110,6 +161,7 @@ class Sandbox:
             created_at=iso(now),
             expires_at=iso(now + timedelta(seconds=self.settings.key_lifetime_s)),
             token_sha256=token_hash(token),
+            account_id=account_id,
         )
         self.world.keys[key.id] = key
         self.changed()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -120,11 +121,21 @@ def _validate_str(spec: Str, value: Any, path: str) -> str:
         raise SchemaViolation(path, f"must have at most {spec.max_length} characters")
     if spec.enum and value not in spec.enum:
         raise SchemaViolation(path, f"must be one of {', '.join(spec.enum)}")
-    if spec.pattern == "date" and not _DATE.match(value):
-        raise SchemaViolation(path, "must be a date YYYY-MM-DD")
-    if spec.pattern == "date-time" and not _DATETIME.match(value):
-        raise SchemaViolation(path, "must be an ISO-8601 date-time")
+    if spec.pattern == "date" and not (_DATE.match(value) and _is_real(date, value)):
+        raise SchemaViolation(path, "must be a real calendar date YYYY-MM-DD")
+    if spec.pattern == "date-time" and not (_DATETIME.match(value) and _is_real(datetime, value)):
+        raise SchemaViolation(path, "must be a real ISO-8601 date-time")
     return value
+
+
+def _is_real(kind: type[date], value: str) -> bool:
+    """The shape was checked by a pattern; this checks the calendar and the clock
+    (2026-02-30, month 13, 99:99 and an offset of +25:00 all fit the pattern)."""
+    try:
+        kind.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_obj(spec: Obj, value: Any, path: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class SandboxSettings:
     public_url: str | None = None
     token: str | None = None  # fixed bootstrap token; None mints a random one
     token_file: Path | None = None
+    # Further accounts, each (name, token) with one key of that token (SANDBOX only).
+    accounts: tuple[tuple[str, str], ...] = field(default=())
     key_lifetime_s: float = 90 * 24 * 3600.0
     rate_per_s: float = 0.0  # token bucket refill; 0 switches rate limiting off
     burst: int = 20

@@ -78,6 +78,15 @@ class SandboxHandle:
     def advance_clock(self, seconds: float) -> None:
         self._admin("POST", "/clock", {"advanceSeconds": seconds})
 
+    def create_account(self, name: str) -> tuple[str, str]:
+        """A further account (SANDBOX only): its id and its first key's token."""
+        result = self._admin("POST", "/accounts", {"name": name})
+        return str(result["account"]["id"]), str(result["key"]["token"])
+
+    def move_listing(self, listing_id: str, account_id: str) -> None:
+        """Hand a listing to another account: the old account's keys now meet a 403."""
+        self._admin("PUT", f"/listings/{listing_id}/account", {"accountId": account_id})
+
     def approve(self, listing_id: str) -> None:
         """What the broker does in the customer portal."""
         path = wire.APPROVAL_PATH.format(listing_id=listing_id)

@@ -72,6 +72,12 @@ SALE_ERROR: Final = "SaleError"  # DERIVED
 RATE_LIMIT_ERROR: Final = "RateLimitError"  # ASSUMED
 INTERNAL_ERROR: Final = "InternalError"  # ASSUMED
 METHOD_NOT_ALLOWED_ERROR: Final = "MethodNotAllowedError"  # ASSUMED
+PAYLOAD_TOO_LARGE_ERROR: Final = "PayloadTooLargeError"  # ASSUMED
+UNSUPPORTED_MEDIA_TYPE_ERROR: Final = "UnsupportedMediaTypeError"  # ASSUMED
+# ASSUMED: Hemnet documents no limit; a listing with every field at its maximum length
+# is far below it.
+MAX_BODY_BYTES: Final = 1024 * 1024
+JSON_MEDIA_TYPE: Final = "application/json"  # ASSUMED required on writes
 
 # --- enums -----------------------------------------------------------------------------------
 

@@ -104,4 +104,14 @@ def open_store(db_path: Path, migrations_dir: Path | None = None) -> Store:
     db_path = Path(db_path)
     revision = check_revision(db_path, migrations_dir)
     log.debug("opened state database %s at revision %s", db_path, revision)
+    mode = db_path.stat().st_mode & 0o777
+    if mode & 0o077:
+        # Not changed here: another reader (a backup job's group) may rely on it.
+        log.warning(
+            "state database %s is readable by other users (mode %04o) and holds personal "
+            "identity numbers: chmod 600 %s",
+            db_path,
+            mode,
+            db_path,
+        )
     return Store(create_sqlite_engine(db_path), db_path)

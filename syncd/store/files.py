@@ -1,4 +1,4 @@
-"""Export files taken from the inbox: recorded once each, found again by their sha256.
+"""Export files taken from the inbox: recorded each time they are read, found by their sha256.
 
 Bookkeeping only; parsing is formats/, moving files is ingest.
 """
@@ -13,10 +13,30 @@ from sqlalchemy.orm import Session
 
 from syncd.store.tables import ExportFile, FileOutcome
 
+# Outcomes of a file whose listings (or hold) now stand for its source.
+_TAKEN = (FileOutcome.ACCEPTED.value, FileOutcome.HELD.value)
+
 
 def find_export_file(session: Session, sha256: str) -> ExportFile | None:
-    """The file already taken with these exact bytes (duplicate detection)."""
-    return session.scalars(select(ExportFile).where(ExportFile.sha256 == sha256)).first()
+    """The newest file taken with these exact bytes."""
+    query = select(ExportFile).where(ExportFile.sha256 == sha256).order_by(ExportFile.id.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def latest_copy_of(session: Session, sha256: str) -> ExportFile | None:
+    """The file taken with these exact bytes if it is still the latest export of its source
+    (the mapping that read it): a copy of it changes nothing and is a duplicate. A copy of an
+    older export is not: the exports since may have changed what it describes."""
+    found = find_export_file(session, sha256)
+    if found is None or found.outcome not in _TAKEN or found.mapping is None:
+        return None
+    query = (
+        select(ExportFile.id)
+        .where(ExportFile.mapping == found.mapping, ExportFile.outcome.in_(_TAKEN))
+        .order_by(ExportFile.id.desc())
+    )
+    latest = session.scalars(query.limit(1)).first()
+    return found if latest == found.id else None
 
 
 def record_export_file(
@@ -36,7 +56,7 @@ def record_export_file(
     result: dict[str, Any] | None = None,
     archived_path: str | None = None,
 ) -> ExportFile:
-    """Record one taken file. sha256 is unique: look for a duplicate first."""
+    """Record one taken file (look for a duplicate first: ``latest_copy_of``)."""
     row = ExportFile(
         name=name,
         sha256=sha256,

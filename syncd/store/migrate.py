@@ -35,7 +35,8 @@ def alembic_config(
 
 
 def _run(db_path: Path, migrations_dir: Path | None, action: str, revision: str) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # A folder made here holds only state: its owner's alone (the mode applies to the last).
+    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cfg = alembic_config(db_path, migrations_dir)
     engine = create_sqlite_engine(db_path, foreign_keys=False)
     try:

@@ -5,6 +5,7 @@ Only builds engines; knows nothing of tables or revisions.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,18 @@ from sqlalchemy.pool import QueuePool
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "syncd_read_only"  # execution option: open the transaction with a plain BEGIN
 DURABLE = "syncd_durable"  # execution option: the commit is on disk before it returns
+# The database holds personal identity numbers: only syncd's own user may read it. SQLite
+# gives its -wal and -shm files the database file's mode, so creating this one is enough.
+STATE_FILE_MODE = 0o600
+
+
+def create_private(db_path: Path) -> None:
+    """Create an empty database file readable by its owner only, unless one exists."""
+    try:
+        fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def database_url(db_path: Path) -> str:
@@ -27,6 +40,7 @@ def create_sqlite_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
     Migrations pass ``foreign_keys=False``: batch mode copies tables, which would otherwise
     trip foreign keys that point at the table being copied.
     """
+    create_private(db_path)
     # A pooled connection per thread: opening one (and its PRAGMAs) per transaction cost
     # more than the transaction itself.
     engine = create_engine(database_url(db_path), poolclass=QueuePool, pool_size=5)

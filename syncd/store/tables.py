@@ -87,7 +87,8 @@ class ExportFile(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str]
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique: a copy of an older export is read again (ingest, _duplicate).
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int]
     received_at: Mapped[datetime]
     mapping: Mapped[str | None]
@@ -216,9 +217,13 @@ class HoldRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     listing_keys_json: Mapped[list[Any]]
     export_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
+    # listing_key -> the missing_since of the absence held (ISO text): a release covers that
+    # absence only. NULL for an empty export's hold, whose listings are not marked missing.
+    missing_since_json: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
     released_by: Mapped[str | None]
+    superseded_at: Mapped[datetime | None]  # closed: the plan no longer asks for it
 
 
 class ListingChecksRow(Base):

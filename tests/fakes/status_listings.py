@@ -84,6 +84,8 @@ EXPECTED_STAGES: dict[str, Stage] = {
     "A13": Stage.WITHDRAWN,
 }
 AWAITING_SINCE = timedelta(hours=30)
+# The CRM and Hemnet agree on it: a sale that differs would be a conflict.
+A09_SALE = Sale(price=4_100_000, price_is_public=True, sold_on=date(2026, 2, 20))
 IDENTITY_NUMBER = "19121212-1212"
 
 
@@ -145,7 +147,7 @@ def seed_listings(store: Store, now: datetime) -> dict[str, Stage]:
                 seller=SellerInformation(name="Sven Svensson", identity_number=IDENTITY_NUMBER),
             ),
             "A08": listing("A08"),
-            "A09": listing("A09"),
+            "A09": listing("A09", status=ListingStatus.SOLD, sale=A09_SALE),
             "A10": listing("A10", images=1),
             "A11": listing("A11"),
             "A12": listing("A12"),
@@ -200,7 +202,7 @@ def seed_listings(store: Store, now: datetime) -> dict[str, Stage]:
             now,
             is_published=False,
             is_approved=True,
-            sold=Sale(price=4_100_000, price_is_public=True, sold_on=date(2026, 2, 20)),
+            sold=A09_SALE,
         )
         failed = add_operation(session, CreateListing("A10", listing=items["A10"]), now)
         error = "Hemnet refused the listing (POST /listings, status 422): livingArea: too large"

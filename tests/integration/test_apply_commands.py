@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,12 @@ from click.testing import CliRunner
 from syncd.cli import cli
 from syncd.config import TOKEN_ENV
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.store.files import record_export_file
+from syncd.store.holds import add_hold
 from syncd.store.listings import get_listing
 from syncd.store.outbox import operations_by_status
-from syncd.store.tables import OpStatus
-from tests.integration.apply_env import Env, a_listing, apply_env, save
+from syncd.store.tables import FileOutcome, OpStatus
+from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, save, wait_for_images
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,38 @@ def test_stop_finishes_the_call_in_flight_and_leaves_the_rest(env: Env) -> None:
     assert left > 0 and report.ops_succeeded < 6 * 3 + 1
     finished = env.applier().run_pass()
     assert finished.ops_succeeded == left
+
+
+def test_releasing_an_empty_exports_hold_prints_what_the_plan_then_does(env: Env) -> None:
+    keys = ["H1", "H2"]
+    save(env.store, *(a_listing(k, images=1) for k in keys))
+    env.applier().run_pass()
+    wait_for_images(env.store, env.poller(), keys)
+    env.applier().run_pass()
+    now = datetime.now(UTC)
+    with env.store.transaction() as session:
+        export = record_export_file(
+            session,
+            name="empty.csv",
+            sha256="00" * 32,
+            size_bytes=0,
+            received_at=now,
+            outcome=FileOutcome.HELD,
+            mapping="generic-csv",
+            export_mode="full",
+        )
+        hold = add_hold(session, AGENCY.key, "empty", keys, now, export_file_id=export.id)
+
+    code, out = invoke(env, "hold", "release", str(hold.id))
+
+    assert code == 0, out
+    head, *said = out.splitlines()
+    # The default grace (a day) counts from the export's arrival: nothing goes yet.
+    assert head == (
+        f"hold {hold.id} released for 2 listing(s): 0 unpublished by the next apply, "
+        "2 not now; the plan for them:"
+    )
+    code, plan = invoke(env, "plan")
+    assert [line.strip() for line in said] == plan.splitlines()[1:]  # after "nothing to send"
+    assert all("waiting: missing from the full export since" in line for line in said)
+    assert len(said) == 2

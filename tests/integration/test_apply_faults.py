@@ -41,14 +41,15 @@ def known_agency(env: Env) -> None:
 def test_dropped_create_is_found_by_external_id_and_not_sent_again(env: Env) -> None:
     save(env.store, a_listing("D1"))
     known_agency(env)
-    env.sandbox.set_faults(fault_drop=1.0)
+    env.sandbox.set_faults(fault_drop_write=1.0)  # the lookup before the create gets through
     report = env.applier().run_pass()
     assert report.ops_unknown == 1 and report.ops_succeeded == 0
     with env.store.read() as session:
         assert [r.kind for r in operations_by_status(session, OpStatus.UNKNOWN)] == [
             "create_listing"
         ]
-    env.sandbox.set_faults(fault_drop=0.0)
+    assert len(env.client.list_listings(external_id="D1")) == 1  # Hemnet took it
+    env.sandbox.set_faults(fault_drop_write=0.0)
     env.sandbox.reset_stats()
     report = env.applier().run_pass()
     assert report.settled == 1

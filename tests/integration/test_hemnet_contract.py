@@ -35,7 +35,7 @@ from syncd.errors import (
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing
+from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing, wire
 from syncd.hemnet.models import ImageRight
 from syncd.hemnet.payload import listing_body, listing_fields_from, update_body
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
@@ -130,6 +130,18 @@ def test_listing_create_list_get_patch(api: HemnetClient) -> None:
     assert after["asking_price"] == 3_700_000
     assert after["title"] is None  # null cleared it
     assert after["description"] == "Nära vattnet."  # untouched by the partial update
+
+
+def test_a_listings_agency_is_fixed_once_created_as_the_wire_assumes(api: HemnetClient) -> None:
+    other = api.create_agency("Annan Mäklare AB", None, "AG-OTHER")
+    created = new_listing(api, "L-AGENCY")
+    body = {wire.LISTING_ONE: {wire.AGENCY_ID: other.hemnet_id}}
+    if wire.LISTING_AGENCY_IS_FIXED:
+        with pytest.raises(RejectedApiError):
+            api.update_listing(created.hemnet_id, body)
+        assert api.get_listing(created.hemnet_id).agency_id == created.agency_id
+    else:
+        assert api.update_listing(created.hemnet_id, body).agency_id == other.hemnet_id
 
 
 def test_listing_pages_are_all_read(api: HemnetClient) -> None:

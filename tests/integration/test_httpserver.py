@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncd.config import WEBHOOK_SECRETS_ENV, load_config
-from syncd.httpserver import HealthInfo, create_http_app, duration_text
+from syncd.httpserver import MAX_WEBHOOK_BYTES, HealthInfo, create_http_app, duration_text
 from syncd.store.engine import Store
 from syncd.store.listings import record_failure
 from tests.fakes.status_listings import (
@@ -259,6 +259,42 @@ def test_signed_webhook_that_is_not_json_is_400(server: str, now: datetime) -> N
     body = b"not json"
     response = httpx.post(server + "/webhook", content=body, headers=_signed(body, now))
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000, b"[1, 2]"],
+    ids=["nested-arrays", "nested-objects", "not-an-object"],
+)
+def test_signed_webhook_nested_too_deep_or_not_an_object_is_400(
+    server: str, now: datetime, polls: Polls, body: bytes
+) -> None:
+    body = body[:MAX_WEBHOOK_BYTES]  # the nesting must pass the size check to reach the parser
+    response = httpx.post(server + "/webhook", content=body, headers=_signed(body, now))
+    assert response.status_code == 400
+    assert not polls.called.wait(0.2)
+
+
+def test_signed_webhook_over_the_limit_is_413(server: str, now: datetime) -> None:
+    body = b" " * (MAX_WEBHOOK_BYTES + 1)
+
+    def chunks() -> Iterator[bytes]:  # chunked: no Content-Length to refuse it by
+        yield body[: MAX_WEBHOOK_BYTES // 2]
+        yield body[MAX_WEBHOOK_BYTES // 2 :]
+
+    response = httpx.post(server + "/webhook", content=chunks(), headers=_signed(body, now))
+    assert response.status_code == 413
+    declared = httpx.post(server + "/webhook", content=body, headers=_signed(body, now))
+    assert declared.status_code == 413
+
+
+@pytest.mark.parametrize("signature", ["", "zz" * 32, "ab" * 31, "ab" * 32 + ",nothex"])
+def test_webhook_with_a_malformed_signature_header_is_401(
+    server: str, now: datetime, signature: str
+) -> None:
+    body = _event("H3", "A03")
+    headers = {**_signed(body, now), "X-Signature": signature}
+    assert httpx.post(server + "/webhook", content=body, headers=headers).status_code == 401
 
 
 def test_webhook_without_configured_secrets_is_refused(

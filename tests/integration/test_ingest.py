@@ -95,6 +95,34 @@ def test_identical_file_again_is_a_duplicate_that_changes_nothing(
         assert len(files.recent_export_files(session)) == 1
 
 
+def test_a_copy_of_an_older_export_is_read_again(world: World, now: datetime) -> None:
+    correct = csv_text([csv_row(key) for key in ("A1", "A2", "A3")])
+    ingest_file(world.store, world.config, world.drop("a.csv", correct), now)
+    broken = ingest_file(
+        world.store, world.config, world.drop("b.csv", csv_text([csv_row("A1")])), now
+    )
+    assert broken.outcome == "accepted"
+    with world.store.read() as session:
+        assert listings.load_desired(session).missing_since.keys() == {"A2", "A3"}
+
+    # The CRM sends the correct export again, byte for byte: it is the current state again.
+    later = now + timedelta(hours=1)
+    again = ingest_file(world.store, world.config, world.drop("c.csv", correct), later)
+
+    assert again.outcome == "accepted"
+    assert again.changed_keys == ("A2", "A3")
+    assert receipt(again)["reappeared_keys"] == ["A2", "A3"]
+    with world.store.read() as session:
+        desired = listings.load_desired(session)
+        assert desired.missing_since == {}
+        assert desired.listings.keys() == {"A1", "A2", "A3"}
+        assert [f.name for f in files.recent_export_files(session)] == ["c.csv", "b.csv", "a.csv"]
+    # And a copy of that, the latest export now, is a duplicate again.
+    twice = ingest_file(world.store, world.config, world.drop("d.csv", correct), later)
+    assert twice.outcome == "duplicate"
+    assert twice.reason is not None and "duplicate of c.csv" in twice.reason
+
+
 def test_same_name_twice_gets_a_unique_archive_name(world: World, now: datetime) -> None:
     one = ingest_file(
         world.store, world.config, world.drop("x.csv", csv_text([csv_row("A1")])), now

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,23 @@ def test_upgrade_creates_every_table_at_head_in_wal_mode(tmp_path: Path) -> None
     assert table_names(db) == TABLES
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_new_database_is_private_and_an_old_readable_one_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "state" / "syncd.db"
+    migrate.upgrade(db)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    with caplog.at_level(logging.WARNING), open_store(db):
+        pass
+    assert "readable by other users" not in caplog.text
+    db.chmod(0o644)  # as an older syncd created it
+    with caplog.at_level(logging.WARNING), open_store(db):
+        pass
+    assert f"state database {db} is readable by other users (mode 0644)" in caplog.text
+    assert stat.S_IMODE(db.stat().st_mode) == 0o644  # warned about, not changed
 
 
 def test_models_match_the_migrations(db_path: Path) -> None:
@@ -105,3 +124,39 @@ def test_open_store_refuses_a_database_from_a_newer_syncd(db_path: Path) -> None
 def test_open_store_accepts_a_database_at_head(db_path: Path) -> None:
     with open_store(db_path) as store:
         assert store.path == db_path
+
+
+def test_0002_closes_old_holds_and_its_downgrade_keeps_one_row_per_sha256(tmp_path: Path) -> None:
+    db = tmp_path / "syncd.db"
+    migrate.upgrade(db, "0001")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO holds (agency_key, reason, listing_keys_json, created_at, released_at) "
+            "VALUES ('ag', 'open', '[\"A\"]', '2026-01-01 00:00:00', NULL), "
+            "('ag', 'released', '[\"B\"]', '2026-01-01 00:00:00', '2026-01-02 00:00:00')"
+        )
+    migrate.upgrade(db)
+    with sqlite3.connect(db) as conn:
+        holds = conn.execute(
+            "SELECT reason, superseded_at IS NOT NULL, missing_since_json FROM holds ORDER BY id"
+        ).fetchall()
+        # Neither says which absence it held: the open one lapses, the released covers none.
+        assert holds == [("open", 1, None), ("released", 0, None)]
+        for n in (1, 2):
+            conn.execute(
+                "INSERT INTO export_files (id, name, sha256, size_bytes, received_at, outcome, "
+                "records, accepted, skipped, warnings) "
+                f"VALUES ({n}, 'f{n}.csv', 'same', 1, '2026-01-0{n} 00:00:00', 'accepted', "
+                "0, 0, 0, 0)"
+            )
+        conn.execute("UPDATE holds SET export_file_id = 1")
+    migrate.downgrade(db, "0001")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT id FROM export_files").fetchall() == [(2,)]
+        assert {r for (r,) in conn.execute("SELECT export_file_id FROM holds")} == {2}
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            conn.execute(
+                "INSERT INTO export_files (name, sha256, size_bytes, received_at, outcome, "
+                "records, accepted, skipped, warnings) "
+                "VALUES ('f3.csv', 'same', 1, '2026-01-03 00:00:00', 'accepted', 0, 0, 0, 0)"
+            )

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from syncd.status import STATUS_FILE_COLUMNS, status_rows, write_status_files
+import pytest
+
+from syncd.status import (
+    STATUS_FILE_COLUMNS,
+    spreadsheet_cell,
+    status_rows,
+    write_status_files,
+)
 from syncd.store.engine import Store
 from tests.fakes.status_listings import EXPECTED_STAGES, seed_listings
 
@@ -64,3 +72,41 @@ def test_no_listings_still_gives_files_with_headers(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "status.json").read_text())["listings"] == []
     header = (tmp_path / "status.csv").read_text(encoding="utf-8").splitlines()
     assert header == [",".join(STATUS_FILE_COLUMNS)]
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger"),
+    [
+        ('=HYPERLINK("http://evil.example","click")', "="),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "@"),
+        ("+46 8 123", "+"),
+        ("-2+3", "-"),
+        ("\t=1+1", "tab"),
+        ("\r=1+1", "CR"),
+    ],
+)
+def test_csv_cells_that_would_be_formulas_are_text(
+    store: Store, now: datetime, tmp_path: Path, text: str, trigger: str
+) -> None:
+    seed_listings(store, now)
+    row = status_rows(store, now)[0]
+    hostile = replace(row, listing_key=text, address=text, agency=text, last_error=text)
+    write_status_files([hostile], tmp_path)
+    with (tmp_path / "status.csv").open(encoding="utf-8", newline="") as handle:
+        (cells,) = list(csv.DictReader(handle))
+    for column in ("listing_key", "address", "agency", "last_error"):
+        assert cells[column] == "'" + text, (column, trigger)
+    listings = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"))["listings"]
+    assert listings[0]["listing_key"] == text  # JSON is data, not a sheet: left as it is
+    assert cells["images_total"] == str(row.images_total)  # numbers are not touched
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    assert [spreadsheet_cell(v) for v in ("A-12", "Storgatan 1", "", None, -5, True)] == [
+        "A-12",
+        "Storgatan 1",
+        "",
+        None,
+        -5,
+        "true",
+    ]

@@ -24,7 +24,7 @@ from syncd.domain import (
     normalise,
 )
 from syncd.errors import StateError
-from syncd.ops import AddImage, PublishListing, UpdateListing
+from syncd.ops import AddImage, Hold, PublishListing, UpdateListing
 from syncd.store import events, files, holds, listings, meta, outbox
 from syncd.store.engine import Store, open_store
 from syncd.store.tables import FileOutcome, ImageRow, OpStatus
@@ -225,6 +225,7 @@ def test_export_files_are_found_by_content(store: Store, now: datetime) -> None:
             size_bytes=10,
             received_at=now,
             outcome=FileOutcome.ACCEPTED,
+            mapping="generic-csv",
             records=3,
             accepted=2,
             skipped=1,
@@ -237,29 +238,151 @@ def test_export_files_are_found_by_content(store: Store, now: datetime) -> None:
         assert files.find_export_file(session, "cd" * 32) is None
         assert files.last_export_at(session) == now
         assert [f.name for f in files.recent_export_files(session)] == ["export.csv"]
-    with pytest.raises(IntegrityError, match="UNIQUE"), store.transaction() as session:
-        files.record_export_file(
+        assert files.latest_copy_of(session, "ab" * 32) == found
+    with store.transaction() as session:
+        other = files.record_export_file(
+            session,
+            name="other.csv",
+            sha256="cd" * 32,
+            size_bytes=10,
+            received_at=now,
+            outcome=FileOutcome.ACCEPTED,
+            mapping="generic-csv",
+        )
+        # Only the latest export of a source is a duplicate's original.
+        assert files.latest_copy_of(session, "cd" * 32) == other
+        assert files.latest_copy_of(session, "ab" * 32) is None
+        again = files.record_export_file(
             session,
             name="again.csv",
             sha256="ab" * 32,
             size_bytes=10,
             received_at=now,
             outcome=FileOutcome.ACCEPTED,
+            mapping="generic-csv",
         )
+        assert files.find_export_file(session, "ab" * 32) == again
+        assert files.latest_copy_of(session, "ab" * 32) == again
 
 
 def test_holds_release_once_and_feed_the_planner(store: Store, now: datetime) -> None:
+    gone = now - timedelta(hours=1)
     with store.transaction() as session:
-        hold = holds.add_hold(session, "ag", "7 of 8 live listings would go", ["B", "A"], now)
+        for key in ("A", "B"):
+            listings.save_desired(session, a_listing(key), gone)
+        listings.mark_missing(session, ["A", "B"], gone)
+        stopped = Hold("ag", "2 of 2 live listings would go", ("A", "B"), (gone, gone))
+        [(hold, _)] = holds.record_plan_holds(session, [stopped], now)
         assert [h.id for h in holds.open_holds(session)] == [hold.id]
-        assert holds.released_removals(session) == frozenset()
-        holds.release_hold(session, hold.id, "anna", now)
+        assert holds.released_removals(session) == {}
+        # The same hold planned again is the same hold: its id is what the operator saw.
+        assert holds.record_plan_holds(session, [stopped], now) == []
+        released = holds.release_hold(session, hold.id, "anna", now)
+        assert released.listing_keys == ("A", "B")
         assert holds.open_holds(session) == []
-        assert listings.load_desired(session).released_removals == {"A", "B"}
+        assert listings.load_desired(session).released_removals == {"A": gone, "B": gone}
         with pytest.raises(StateError, match="already released by anna"):
             holds.release_hold(session, hold.id, "bob", now)
         with pytest.raises(StateError, match="no hold 42"):
             holds.release_hold(session, 42, "bob", now)
+
+
+def test_a_release_covers_the_absence_it_held_and_not_a_later_one(
+    store: Store, now: datetime
+) -> None:
+    first = now - timedelta(days=30)
+    with store.transaction() as session:
+        listings.save_desired(session, a_listing("A"), first)
+        listings.mark_missing(session, ["A"], first)
+        [(hold, _)] = holds.record_plan_holds(session, [Hold("ag", "r", ("A",), (first,))], now)
+        holds.release_hold(session, hold.id, "anna", now)
+        # Back in the next full export, then missing again weeks later: a new absence.
+        listings.save_desired(session, a_listing("A"), first + timedelta(days=1))
+        assert listings.load_desired(session).released_removals == {"A": first}
+        listings.mark_missing(session, ["A"], now)
+        desired = listings.load_desired(session)
+        assert desired.missing_since["A"] == now
+        assert desired.released_removals["A"] != desired.missing_since["A"]
+
+
+def test_a_hold_whose_listings_came_back_is_superseded(store: Store, now: datetime) -> None:
+    gone = now - timedelta(hours=1)
+    with store.transaction() as session:
+        listings.save_desired(session, a_listing("A"), gone)
+        listings.mark_missing(session, ["A"], gone)
+        [(old, _)] = holds.record_plan_holds(session, [Hold("ag", "r", ("A",), (gone,))], now)
+        listings.save_desired(session, a_listing("A"), now)  # a correct export came again
+        # Released before any pass noticed: nothing is left to release, and it says so.
+        released = holds.release_hold(session, old.id, "anna", now)
+        assert released.listing_keys == ()
+        assert released.why_nothing is not None and "came back" in released.why_nothing
+        assert holds.open_holds(session) == []
+        assert holds.released_removals(session) == {}
+        with pytest.raises(StateError, match="superseded"):
+            holds.release_hold(session, old.id, "anna", now)
+        # A hold the plan stops asking for is closed by the next pass.
+        listings.mark_missing(session, ["A"], now)
+        [(again, _)] = holds.record_plan_holds(session, [Hold("ag", "r", ("A",), (now,))], now)
+        assert again.id != old.id
+        assert holds.record_plan_holds(session, [], now) == []
+        assert holds.open_holds(session) == []
+
+
+def test_an_empty_exports_hold_released_marks_its_listings_missing(
+    store: Store, now: datetime
+) -> None:
+    held_at = now - timedelta(hours=2)
+    with store.transaction() as session:
+        for key in ("A", "B"):
+            listings.save_desired(session, a_listing(key), held_at)
+        export = files.record_export_file(
+            session,
+            name="empty.csv",
+            sha256="ee" * 32,
+            size_bytes=1,
+            received_at=held_at,
+            outcome=FileOutcome.HELD,
+            mapping="generic-csv",
+            export_mode="full",
+        )
+        hold = holds.add_hold(session, "ag", "empty", ["A", "B"], held_at, export_file_id=export.id)
+        released = holds.release_hold(session, hold.id, "anna", now)
+        assert released.listing_keys == ("A", "B")
+        desired = listings.load_desired(session)
+        assert desired.listings == {}
+        assert desired.missing_since == {"A": held_at, "B": held_at}
+        assert desired.released_removals == {"A": held_at, "B": held_at}
+
+
+def test_an_empty_exports_hold_ends_with_a_later_full_export(store: Store, now: datetime) -> None:
+    with store.transaction() as session:
+        listings.save_desired(session, a_listing("A"), now)
+        export = files.record_export_file(
+            session,
+            name="empty.csv",
+            sha256="ee" * 32,
+            size_bytes=1,
+            received_at=now,
+            outcome=FileOutcome.HELD,
+            mapping="generic-csv",
+            export_mode="full",
+        )
+        hold = holds.add_hold(session, "ag", "empty", ["A"], now, export_file_id=export.id)
+        files.record_export_file(
+            session,
+            name="full.csv",
+            sha256="ff" * 32,
+            size_bytes=1,
+            received_at=now,
+            outcome=FileOutcome.ACCEPTED,
+            mapping="generic-csv",
+            export_mode="full",
+            result={"agencies": ["ag"]},
+        )
+        released = holds.release_hold(session, hold.id, "anna", now)
+        assert released.listing_keys == ()
+        assert released.why_nothing == "full export full.csv came later"
+        assert listings.load_desired(session).listings.keys() == {"A"}
 
 
 def test_events_newest_first_and_meta(store: Store, now: datetime) -> None:

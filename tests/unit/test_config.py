@@ -11,9 +11,12 @@ import pytest
 
 from syncd.config import (
     Config,
+    PlanPolicy,
     bundled_mappings_dir,
     find_token,
+    http_access_problems,
     load_config,
+    load_http_token,
     load_token,
     load_webhook_secrets,
     parse_config,
@@ -53,11 +56,14 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.hemnet.max_concurrency == 4
     assert config.hemnet.key_renew_before_days == 14
     assert config.agency is None
-    assert config.sync.removal_grace_s == 86400
-    assert config.sync.mass_removal_share == 0.5
-    assert config.sync.mass_removal_min == 5
-    assert config.sync.failed_image_policy == "skip"
-    assert config.sync.publish is True
+    # [sync] is parsed straight into the planner's policy: one default for each value.
+    assert config.sync.policy == PlanPolicy()
+    assert config.sync.policy.removal_grace_s == 86400
+    assert config.sync.policy.mass_removal_share == 0.2
+    assert config.sync.policy.mass_removal_min == 5
+    assert config.sync.policy.failed_image_policy == "skip"
+    assert config.sync.policy.publish is True
+    assert config.sync.policy.price_change_flag_share == 0.05
     assert config.sync.auto_approve is False
     assert config.watch.settle_s == 2.0
     assert config.watch.ignores(".hidden") and config.watch.ignores("a.csv.part")
@@ -65,6 +71,24 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.formats == ()
     assert config.http.listen is None
     assert config.alerts.approval_wait_s == 172800
+
+
+def test_every_policy_key_of_sync_reaches_the_planner() -> None:
+    config = parse(
+        MINIMAL + "[sync]\nremoval_grace_s = 60\nmass_removal_share = 0.3\n"
+        'mass_removal_min = 2\nfailed_image_policy = "hold"\npublish = false\n'
+        "price_change_flag_share = 0.1\n"
+    )
+    assert config.sync.policy == PlanPolicy(
+        removal_grace_s=60,
+        mass_removal_share=0.3,
+        mass_removal_min=2,
+        failed_image_policy="hold",
+        publish=False,
+        price_change_flag_share=0.1,
+    )
+    found = problems(MINIMAL + "[sync]\nprice_change_flag_share = -0.1\n")
+    assert found == ["sync.price_change_flag_share: must be at least 0, got -0.1"]
 
 
 def test_example_config_is_valid_and_its_commented_keys_are_real(tmp_path: Path) -> None:
@@ -153,6 +177,7 @@ def test_poll_intervals_must_be_ordered() -> None:
     [
         ("hemnet", "token", "SYNCD_HEMNET_TOKEN"),
         ("http", "webhook_secrets", "SYNCD_WEBHOOK_SECRETS"),
+        ("http", "token", "SYNCD_HTTP_TOKEN"),
     ],
 )
 def test_a_secret_in_the_toml_is_an_error_saying_where_it_belongs(
@@ -255,3 +280,45 @@ def test_webhook_secrets_from_env_then_file(tmp_path: Path) -> None:
     )
     assert load_webhook_secrets(config, {}) == ("one", "two")
     assert load_webhook_secrets(with_state(tmp_path), {}) == ()
+
+
+@pytest.mark.parametrize("folder", ["archive", "rejected"])
+def test_archive_or_rejected_being_the_inbox_is_refused(folder: str) -> None:
+    found = problems(MINIMAL + f'{folder} = "in"\n')
+    assert found == [
+        f"paths.{folder}: must not be the inbox ({BASE / 'in'}): its files would be taken again"
+    ]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "[::]", "192.168.1.20", "syncd.example"])
+def test_a_non_loopback_listen_needs_allow_remote(host: str) -> None:
+    found = problems(MINIMAL + f'[http]\nlisten = "{host}:8081"\n')
+    assert len(found) == 1
+    assert found[0].startswith(f"http.listen: {host} is not a loopback address")
+    assert "allow_remote" in found[0] and "SYNCD_HTTP_TOKEN" in found[0]
+    config = parse(MINIMAL + f'[http]\nlisten = "{host}:8081"\nallow_remote = true\n')
+    assert config.http.allow_remote
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_a_loopback_listen_needs_nothing_more(host: str) -> None:
+    config = parse(MINIMAL + f'[http]\nlisten = "{host}:8081"\n')
+    assert http_access_problems(config, {}) == []
+
+
+def test_a_remote_listen_is_refused_until_an_access_token_is_set(tmp_path: Path) -> None:
+    remote = '[http]\nlisten = "0.0.0.0:8081"\nallow_remote = true\n'
+    config = with_state(tmp_path, remote)
+    (refused,) = http_access_problems(config, {})
+    assert "no access token" in refused and "SYNCD_HTTP_TOKEN" in refused
+    assert http_access_problems(config, {"SYNCD_HTTP_TOKEN": "t0ken"}) == []
+    (tmp_path / "http-token").write_text("from-file\n", encoding="utf-8")
+    with_file = with_state(tmp_path, remote + "token_file = 'http-token'\n")
+    assert load_http_token(with_file, {}) == "from-file"
+    assert http_access_problems(with_file, {}) == []
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "http-token").write_text("from-credential", encoding="utf-8")
+    assert load_http_token(config, {"CREDENTIALS_DIRECTORY": str(credentials)}) == (
+        "from-credential"
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from syncd.budget import BACKOFF_CAP_S, Backoff
 from syncd.errors import (
     AuthenticationApiError,
+    ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
@@ -42,9 +45,35 @@ def test_retry_after_http_date_is_measured_against_the_answer_date() -> None:
         "Date": "Fri, 27 Nov 2026 08:00:00 GMT",
     }
     assert retry_after_s(headers) == 30.0
-    assert retry_after_s({"Retry-After": "Fri, 27 Nov 2026 08:00:30 GMT"}) is None
     assert retry_after_s({"Retry-After": "soon"}) is None
     assert retry_after_s({}) is None
+
+
+def test_retry_after_http_date_without_date_header_is_measured_against_receipt() -> None:
+    headers = {"Retry-After": "Fri, 27 Nov 2026 08:00:30 GMT"}
+    received = datetime(2026, 11, 27, 8, 0, 10, tzinfo=UTC)
+    assert retry_after_s(headers, received) == 20.0
+    # Nothing to measure it against at all: no guess.
+    assert retry_after_s(headers) is None
+    err = classify("GET", "/keys", 503, headers, b"", received_at=received)
+    assert isinstance(err, RetryableApiError)
+    assert err.retry_after_s == 20.0
+
+
+@pytest.mark.parametrize("value", ["1000000000", "1e400", "Fri, 27 Nov 2099 08:00:30 GMT", "901"])
+def test_retry_after_is_capped_at_the_backoff_cap(value: str) -> None:
+    headers = {"Retry-After": value, "Date": "Fri, 27 Nov 2026 08:00:00 GMT"}
+    assert retry_after_s(headers) == BACKOFF_CAP_S == Backoff().cap_s
+    err = classify("POST", "/listings", 429, headers, b"")
+    assert isinstance(err, RetryableApiError)
+    assert err.retry_after_s == BACKOFF_CAP_S
+
+
+def test_retry_after_in_the_past_or_nonsense_waits_nothing_extra() -> None:
+    past = {"Retry-After": "Fri, 27 Nov 2026 07:00:00 GMT", "Date": "Fri, 27 Nov 2026 08:00:00 GMT"}
+    assert retry_after_s(past) == 0.0
+    assert retry_after_s({"Retry-After": "-5"}) == 0.0
+    assert retry_after_s({"Retry-After": "nan"}) is None
 
 
 @pytest.mark.parametrize(
@@ -111,10 +140,17 @@ def test_missing_or_conflicting_is_drift(status: int) -> None:
     assert err.context.path == "/listings/9"
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_auth_failures(status: int) -> None:
-    err = classify("GET", "/keys", status, {}, envelope({"type": "AuthenticationError"}))
+def test_401_is_an_authentication_failure() -> None:
+    err = classify("GET", "/keys", 401, {}, envelope({"type": "AuthenticationError"}))
     assert isinstance(err, AuthenticationApiError)
+
+
+def test_403_is_forbidden_not_an_authentication_failure() -> None:
+    # 401 says who syncd is (renew the key); 403 what it may touch (renewing cannot help).
+    err = classify("GET", "/listings/9", 403, {}, envelope({"type": "AuthorizationError"}))
+    assert isinstance(err, ForbiddenApiError)
+    assert not isinstance(err, AuthenticationApiError)
+    assert err.context.path == "/listings/9"
 
 
 def test_unparseable_error_body_still_classifies_with_excerpt() -> None:

@@ -108,7 +108,7 @@ class Case:
     policy: PlanPolicy = POLICY
     agencies: Mapping[str, KnownAgency] = field(default_factory=lambda: KNOWN_AGENCIES)
     missing_since: Mapping[str, datetime] = field(default_factory=dict)
-    released: frozenset[str] = frozenset()
+    released: Mapping[str, datetime] = field(default_factory=dict)
 
 
 def run(case: Case) -> Plan:
@@ -385,14 +385,44 @@ CASES = {
         [],
         [visible(), visible(listing("B1"))],
         missing_since={"A1": LONG_AGO, "B1": LONG_AGO},
-        released=frozenset({"A1", "B1"}),
+        released={"A1": LONG_AGO, "B1": LONG_AGO},
         kinds=["unpublish", "unpublish"],
     ),
-    "only part released: still held": Case(
+    "released, within the grace: wait, no hold": Case(
+        [],
+        [visible(), visible(listing("B1"))],
+        missing_since={"A1": JUST_NOW, "B1": JUST_NOW},
+        released={"A1": JUST_NOW, "B1": JUST_NOW},
+        waiting=["missing from the full export since"] * 2,
+    ),
+    "only part released: the released one goes, the last live one is held": Case(
         [],
         [visible(), visible(listing("B1"))],
         missing_since={"A1": LONG_AGO, "B1": LONG_AGO},
-        released=frozenset({"A1"}),
+        released={"A1": LONG_AGO},
+        kinds=["unpublish"],
+        holds=1,
+    ),
+    "released an earlier absence, missing again: held again": Case(
+        [],
+        [visible(), visible(listing("B1"))],
+        missing_since={"A1": JUST_NOW, "B1": JUST_NOW},
+        released={"A1": LONG_AGO, "B1": LONG_AGO},
+        holds=1,
+    ),
+    "released once, a few more dropped later: judged on their own": Case(
+        [listing(k) for k in ("E1", "F1", "G1", "H1")],
+        [visible(listing(k)) for k in ("A1", "B1", "C1", "D1", "E1", "F1", "G1", "H1")],
+        missing_since={k: LONG_AGO for k in ("A1", "B1", "C1", "D1")},
+        released={k: LONG_AGO for k in ("A1", "B1", "C1")},
+        kinds=["unpublish"] * 4,
+    ),
+    "released once, many more dropped later: the new ones held": Case(
+        [listing("H1")],
+        [visible(listing(k)) for k in ("A1", "B1", "C1", "D1", "E1", "F1", "G1", "H1")],
+        missing_since={k: LONG_AGO for k in ("A1", "B1", "C1", "D1", "E1", "F1", "G1")},
+        released={k: LONG_AGO for k in ("A1", "B1", "C1")},
+        kinds=["unpublish"] * 3,
         holds=1,
     ),
 }
@@ -476,6 +506,34 @@ def test_hold_names_agency_and_every_key() -> None:
     assert hold.listing_keys == ("A1", "B1")  # C1 is not published: nothing to remove
     assert "all 2 live" in hold.reason
     assert not result.ops
+
+
+def test_hold_names_the_absences_a_release_would_cover() -> None:
+    earlier = LONG_AGO - timedelta(days=30)
+    result = run(
+        Case(
+            [listing("C1")],
+            [visible(), visible(listing("B1")), visible(listing("C1"))],
+            missing_since={"A1": LONG_AGO, "B1": JUST_NOW},
+            # B1's removal was released for an earlier absence: that release is spent.
+            released={"B1": earlier},
+        )
+    )
+    (hold,) = result.holds
+    assert hold.listing_keys == ("A1", "B1")
+    assert hold.missing_since == (LONG_AGO, JUST_NOW)
+    assert not result.ops
+    released = run(
+        Case(
+            [listing("C1")],
+            [visible(), visible(listing("B1")), visible(listing("C1"))],
+            missing_since={"A1": LONG_AGO, "B1": JUST_NOW},
+            released=dict(zip(hold.listing_keys, hold.missing_since, strict=True)),
+        )
+    )
+    assert not released.holds
+    assert [(op.kind, op.listing_key) for op in released.ops] == [("unpublish", "A1")]
+    assert [w.listing_key for w in released.waiting] == ["B1"]
 
 
 def test_replaced_image_deletes_the_old_id_and_adds_the_new_revision() -> None:

@@ -22,6 +22,7 @@ from syncd.domain import (
 from syncd.progress import (
     Stage,
     awaiting_approval_for,
+    conflicts,
     next_action,
     next_poll_at,
     publish_blockers,
@@ -232,4 +233,54 @@ def test_stage_words_are_the_operator_words() -> None:
         "missing",
         "held",
         "failed",
+        "conflict",
     ]
+
+
+# --- conflicts: what no op can settle --------------------------------------------------------
+
+SOLD_LISTING = listing(status=ListingStatus.SOLD, sale=SALE)
+CONFLICTS = {
+    "sold, CRM agrees: none": (SOLD_LISTING, known(sold=SALE), []),
+    "sold, CRM for sale again": (listing(), known(sold=SALE), ["CRM now says for_sale"]),
+    "sold, CRM sale differs": (
+        dataclasses.replace(SOLD_LISTING, sale=dataclasses.replace(SALE, price=1)),
+        known(sold=SALE),
+        ["differs from the one reported"],
+    ),
+    "sold, published again on Hemnet": (
+        SOLD_LISTING,
+        known(sold=SALE, is_published=True, is_approved=True),
+        ["sale reported to Hemnet is gone"],
+    ),
+    "sold, republished, CRM left": (
+        None,
+        known(sold=SALE, is_published=True),
+        ["sale reported to Hemnet is gone"],
+    ),
+    "moved to another agency": (
+        listing(agency_key="AG2"),
+        known(DONE),
+        ["moved to agency AG2 in the CRM, but Hemnet keeps it under AG1"],
+    ),
+    "adopted without a body: agency unknown, none": (
+        listing(agency_key="AG2"),
+        known(sent=None),
+        [],
+    ),
+    "not on Hemnet: none": (listing(), None, []),
+}
+
+
+@pytest.mark.parametrize(("want", "have", "expected"), CONFLICTS.values(), ids=CONFLICTS.keys())
+def test_conflicts_name_what_no_op_can_settle(
+    want: Listing | None, have: KnownListing | None, expected: list[str]
+) -> None:
+    found = conflicts(want, have)
+    assert len(found) == len(expected)
+    for text, part in zip(found, expected, strict=True):
+        assert part in text
+    stage = stage_of(want, have, held=False, failed=False, pending_ops=0)
+    assert (stage is Stage.CONFLICT) == bool(expected)
+    if expected:
+        assert "resolve by hand" in next_action(stage)

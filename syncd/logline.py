@@ -1,0 +1,37 @@
+"""One log record, one line: control characters in a message are escaped, so a file name
+or CRM text holding a line break cannot forge log lines.
+
+Formats only; tracebacks keep their lines (they come from syncd's code, not from input).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+
+# C0 and C1 controls, DEL, and Unicode's own line and paragraph separators; surrogates
+# stand for undecodable bytes in a file name (os.fsdecode) and are shown as such too.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the undecodable byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n`` -> ``\\x0a``)."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+class OneLineFormatter(logging.Formatter):
+    """A Formatter whose message part is always one line (see ``one_line``)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # A copy: other handlers of the same record see its message unchanged.
+        safe = copy.copy(record)
+        safe.message = one_line(record.message)
+        return super().formatMessage(safe)
