@@ -187,7 +187,7 @@ class _InboxEvents(FileSystemEventHandler):
     """Turns watchdog events into "look at this path again" requests, each saying whether
     a writer still has the file open (True), closed it (False) or the event says neither."""
 
-    def __init__(self, poke: Callable[[Path, bool | None], None]) -> None:
+    def __init__(self, poke: Callable[..., None]) -> None:
         self._poke = poke
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -199,7 +199,7 @@ class _InboxEvents(FileSystemEventHandler):
         # watchdog reports a file renamed in from another folder (complete) as created too;
         # a writer's first write is "modified".
         writing = {"modified": True, "closed": False}.get(kind)
-        self._poke(Path(os.fsdecode(event.src_path)), writing)
+        self._poke(Path(os.fsdecode(event.src_path)), writing, created=kind == "created")
         if event.dest_path:
             self._poke(Path(os.fsdecode(event.dest_path)), False)  # renamed in: complete
 
@@ -263,6 +263,7 @@ class InboxWatcher:
         self._tick_s = min(max(settle_s / 4, 0.05), 0.5)
         self._lock = threading.Lock()
         self._poked: dict[Path, bool | None] = {}
+        self._created: set[Path] = set()
         self._rescan_requested = True
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -321,7 +322,7 @@ class InboxWatcher:
             self._rescan_requested = True
         self._wake.set()
 
-    def _poke(self, path: Path, writing: bool | None = None) -> None:
+    def _poke(self, path: Path, writing: bool | None = None, *, created: bool = False) -> None:
         if path.parent != self.inbox:
             return  # moved out (e.g. to archive/) or inside a subfolder
         if self._done_marker and path.name.endswith(DONE_SUFFIX):
@@ -332,6 +333,8 @@ class InboxWatcher:
             # The newest event that says open or closed wins; the others keep it.
             if writing is not None or path not in self._poked:
                 self._poked[path] = writing
+            if created:
+                self._created.add(path)
         self._wake.set()
 
     def _run(self) -> None:
@@ -352,9 +355,13 @@ class InboxWatcher:
     def _cycle(self, next_rescan: float) -> float:
         with self._lock:
             poked, self._poked = self._poked, {}
+            created, self._created = self._created, set()
             rescan, self._rescan_requested = self._rescan_requested, False
         for path, writing in poked.items():
-            if writing:
+            if writing or (writing is None and path in created and self._empty(path)):
+                # Modified, or created and still empty: a writer that opened it and has not
+                # written yet (a file renamed in from elsewhere is reported as created too,
+                # but it has its content already).
                 self._settle.writing(path)
             elif writing is not None:
                 self._settle.closed(path)
@@ -430,6 +437,13 @@ class InboxWatcher:
         except OSError:
             marked = False  # e.g. a name too long to take the marker's suffix: ingest says so
         self._settle.observe(path, stat.st_size, stat.st_mtime_ns, self._clock(), marked=marked)
+
+    @staticmethod
+    def _empty(path: Path) -> bool:
+        try:
+            return path.lstat().st_size == 0
+        except OSError:
+            return False
 
     def _marker(self, path: Path) -> Path:
         return path.with_name(path.name + DONE_SUFFIX)

@@ -317,3 +317,16 @@ def test_a_file_moved_in_from_another_folder_is_complete_at_once(
     outside.write_bytes(b"complete\n")
     outside.rename(inbox / "moved.csv")
     wait_for(lambda: ingest.names() == ["moved.csv"], timeout_s=10)
+
+
+def test_a_writer_that_opened_the_file_and_has_not_written_yet_is_waited_for(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2, open_writer_timeout_s=60.0)
+    with (inbox / "late.csv").open("wb") as stream:
+        time.sleep(0.8)  # open and empty for four times settle_s
+        stream.write(b"the whole export\n")
+    wait_for(lambda: ingest.names() != [])
+    assert ingest.taken == [("late.csv", b"the whole export\n", ingest.taken[0][2])]
