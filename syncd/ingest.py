@@ -346,6 +346,7 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
     hosts = ImageHosts()
+    probing = config.images.probe_new
     for record in result.records:
         parsed.records += 1
         for problem in record.problems:
@@ -379,7 +380,7 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
         parsed.spill_record(_spilled(record.index, listing))
         for image in listing.images:
             hosts.add(image.url, record.index, record.line, key)
-            if config.images.probe_new and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
+            if probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
                 parsed.probe_candidates.append((record.index, record.line, key, image.url))
     parsed.flush_spill()
     images = config.images
