@@ -21,6 +21,7 @@ from tests.system.test_daemon import (  # noqa: F401 (sandbox, start_daemon: fix
     TOKEN,
     DaemonProcess,
     drop,
+    free_port,
     row,
     sandbox,
     start_daemon,
@@ -175,7 +176,8 @@ def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_list
     sandbox: str,  # noqa: F811 (the fixture imported above)
     start_daemon: Callable[..., DaemonProcess],  # noqa: F811
 ) -> None:
-    config = write_config(tmp_path, sandbox)
+    http_port = free_port()
+    config = write_config(tmp_path, sandbox, extra=f'[http]\nlisten = "127.0.0.1:{http_port}"\n')
     inbox = tmp_path / "inbox"
     daemon = start_daemon(config)
     wait_for(inbox.is_dir, 30, "the daemon to make its inbox")
@@ -206,6 +208,9 @@ def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_list
     shown = syncd("--config", str(config), "show", "L1")
     assert "completeness (Hemnet's checks):" in shown.stdout
     assert "- The listing has no description." in shown.stdout
+    page = httpx.get(f"http://127.0.0.1:{http_port}/listing/L1")
+    assert "Completeness (Hemnet" in page.text
+    assert "The listing has no description." in page.text
     [receipt] = receipts(tmp_path / "state", "good.csv")
     assert any("127.0.0.1 is a loopback address" in w["reason"] for w in receipt["warnings"])
 
