@@ -366,7 +366,10 @@ class Daemon:
         return job.result().moved_to
 
     def _ingest(self, path: Path) -> IngestResult:
-        result = ingest_file(self._store, self.config, path, self._clock())
+        # The watcher hands over inbox files, and taken files that changed where they went
+        # (its inbox is this one: [paths] changes wait for a restart).
+        read_again = path.parent != Path(os.path.abspath(self.config.paths.inbox))
+        result = ingest_file(self._store, self.config, path, self._clock(), read_again=read_again)
         if result.outcome in ("accepted", "held"):
             self._scheduler.kick(SYNC)
         self._after_job("ingest")

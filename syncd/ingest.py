@@ -242,16 +242,11 @@ class _Take:
     path: Path
     sha256: str
     now: datetime
+    reread: bool = False  # taken before, changed where it went: read again from there
 
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def reread(self) -> bool:
-        """The file is read again from where it went: it changed after it was taken."""
-        paths = self.config.paths
-        return any(self.path.is_relative_to(folder) for folder in (paths.archive, paths.rejected))
 
 
 class _AlreadyTaken(Exception):
@@ -262,13 +257,18 @@ class _AlreadyTaken(Exception):
         self.row = row
 
 
-def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> IngestResult:
+def ingest_file(
+    store: Store, config: Config, path: Path, now: datetime, *, read_again: bool = False
+) -> IngestResult:
     """Take one export file; never raises for a bad file (it is rejected, with a reason).
+
+    ``read_again``: the file was taken before and changed where it went (its writer was not
+    done); it is taken like any file, and its receipt and an event say so.
 
     OSError (the file vanished, a full disk) is raised: that is not the file's fault and
     the caller may try again.
     """
-    take = _Take(store, config, path, _sha256_of(path), now)
+    take = _Take(store, config, path, _sha256_of(path), now, reread=read_again)
     with store.read() as session:
         first = latest_copy_of(session, take.sha256)
     # Only a copy of the latest export of its source is a duplicate. A copy of an older one
