@@ -40,11 +40,13 @@ from syncd.errors import (
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
+    UnsafePlanError,
 )
 from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_body, update_body
 from syncd.ops import (
     AddImage,
+    Consequence,
     CreateListing,
     DeleteImage,
     EnsureAgency,
@@ -75,6 +77,7 @@ from syncd.store.listings import (
     known_agencies,
     known_images,
     record_failure,
+    record_sale_deleted,
     record_sent,
     record_sent_hashes,
     record_sold,
@@ -176,6 +179,26 @@ class ApplyReport:
     @property
     def ops_total(self) -> int:
         return self.ops_succeeded + self.ops_failed + self.ops_retry + self.ops_unknown
+
+    def summary_lines(self) -> list[str]:
+        """The pass as 'syncd apply' prints it (run by the command or by the daemon)."""
+        lines = [
+            f"applied: {self.ops_succeeded} succeeded, {self.ops_failed} failed, "
+            f"{self.ops_retry} to retry, {self.ops_unknown} unknown, {self.settled} settled"
+        ]
+        if self.next_retry_at is not None:
+            lines.append(f"next retry at {self.next_retry_at:%Y-%m-%d %H:%M:%S} UTC")
+        if self.holds:
+            lines.append(f"{self.holds} removal(s) held: see 'syncd hold list'")
+        return lines
+
+    @property
+    def exit_code(self) -> int:
+        if self.ops_failed or self.ops_retry or self.ops_unknown:
+            return ApiError.exit_code
+        if self.holds:
+            return UnsafePlanError.exit_code
+        return 0
 
 
 @dataclass
@@ -487,6 +510,8 @@ class Applier:
         now = self.clock()
         with self._write() as session:
             the_plan = _plan_now(session, self.config, now)
+            # A grace period ending is a time to run a pass, like an op's retry time.
+            tally.retry_at(the_plan.next_due_at)
             holds = self._record_holds(session, the_plan.holds, now)
             jobs: list[_Job] = []
             used: set[int] = set()
@@ -832,8 +857,14 @@ class Applier:
 
             return move
         if isinstance(op, PublishListing):
-            auto = True if self.config.sync.auto_approve else None
-            return lambda: _Done(_remote(key, c.publish(hid, auto)), hid)
+            auto = True if op.auto_approve else None  # the planner decided where it may
+            deletes_sale = Consequence.DELETES_SALE in op.consequences
+
+            def publish() -> _Done:
+                remote = c.publish(hid, auto)
+                return _Done(_published(key, remote, deletes_sale=deletes_sale), hid)
+
+            return publish
         if isinstance(op, UnpublishListing):
             return lambda: _Done(_remote(key, c.unpublish(hid)), hid)
         if isinstance(op, MarkSold):
@@ -961,6 +992,17 @@ def _updated(op: UpdateListing, remote: RemoteListing) -> Callable[[Session, dat
 def _remote(key: str, remote: RemoteListing) -> Callable[[Session, datetime], None]:
     def record(session: Session, now: datetime) -> None:
         store_remote_state(session, key, remote, now)
+
+    return record
+
+
+def _published(
+    key: str, remote: RemoteListing, *, deletes_sale: bool
+) -> Callable[[Session, datetime], None]:
+    def record(session: Session, now: datetime) -> None:
+        store_remote_state(session, key, remote, now)
+        if deletes_sale:  # a sold listing published again: Hemnet deleted the sale
+            record_sale_deleted(session, key, now)
 
     return record
 

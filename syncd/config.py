@@ -90,6 +90,7 @@ class PlanPolicy:
     failed_image_policy: FailedImagePolicy = "skip"
     publish: bool = True
     price_change_flag_share: float = 0.05
+    auto_approve: bool = False  # ask for approval at publish where Hemnet attempts it
 
     def __post_init__(self) -> None:
         # parse_config reports bad values as problems first; this guards direct callers.
@@ -109,7 +110,6 @@ class SyncConfig:
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
-    auto_approve: bool = False
 
 
 DEFAULT_IGNORE = ("*.tmp", "*.part", "*~", ".*")
@@ -181,12 +181,21 @@ class Config:
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
     agency: AgencyConfig | None = None
+    # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
+    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     formats: tuple[FormatRule, ...] = ()
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
+
+    def agency_named(self, key: str) -> AgencyConfig | None:
+        """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
+        found = self.agencies.get(key)
+        if found is None and self.agency is not None and self.agency.key == key:
+            return self.agency
+        return found
 
     def format_for(self, file_name: str) -> FormatRule | None:
         """The first [[formats]] entry whose pattern matches, as the file lists them."""
@@ -363,6 +372,7 @@ _SECTIONS = (
     "paths",
     "hemnet",
     "agency",
+    "agencies",
     "sync",
     "watch",
     "formats",
@@ -425,6 +435,27 @@ def _read_agency(s: _Section) -> AgencyConfig | None:
     return AgencyConfig(key=key.strip(), name=name.strip(), organisation_number=org)
 
 
+def _read_agencies(data: object, problems: list[str], base_dir: Path) -> dict[str, AgencyConfig]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(
+            f"agencies: must be a table of [agencies.KEY] tables, got {_type_name(data)}"
+        )
+        return {}
+    out: dict[str, AgencyConfig] = {}
+    for key, table in data.items():
+        s = _Section(table, f"agencies.{key}", problems, base_dir)
+        name = s.string("name")
+        org = s.string("organisation_number", None)
+        s.finish()
+        if isinstance(name, str) and name.strip():
+            out[key] = AgencyConfig(key=key, name=name.strip(), organisation_number=org)
+        elif isinstance(name, str):
+            problems.append(f"agencies.{key}.name: must not be empty")
+    return out
+
+
 def _read_sync(s: _Section) -> SyncConfig:
     d = SyncConfig()
     p = d.policy
@@ -441,6 +472,7 @@ def _read_sync(s: _Section) -> SyncConfig:
         price_change_flag_share=s.number(
             "price_change_flag_share", p.price_change_flag_share, minimum=0
         ),
+        auto_approve=s.boolean("auto_approve", p.auto_approve),
     )
     out = SyncConfig(
         policy=policy,
@@ -453,7 +485,6 @@ def _read_sync(s: _Section) -> SyncConfig:
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
         ),
-        auto_approve=s.boolean("auto_approve", d.auto_approve),
     )
     if out.poll_interval_fast_s > out.poll_interval_slow_s:
         s.problem(
@@ -595,6 +626,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     paths = _read_paths(section("paths"))
     hemnet = _read_hemnet(section("hemnet"))
     agency = _read_agency(section("agency"))
+    agencies = _read_agencies(data.get("agencies"), problems, base_dir)
     sync = _read_sync(section("sync"))
     watch = _read_watch(section("watch"))
     formats = _read_formats(
@@ -610,6 +642,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         paths=paths,
         hemnet=hemnet,
         agency=agency,
+        agencies=agencies,
         sync=sync,
         watch=watch,
         formats=formats,

@@ -25,21 +25,25 @@ import uvicorn
 
 from syncd import systemd
 from syncd.alerts import AlertBoard, alerts_for, gather_facts
-from syncd.apply import Applier, api_observer
+from syncd.apply import Applier, ApplyReport, api_observer, current_plan
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, http_access_problems, load_config
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, SyncdError
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.listen import listening_socket
 from syncd.poll import Poller
-from syncd.reconcile import reconcile
+from syncd.reconcile import ReconcileReport, reconcile
 from syncd.scheduler import Scheduler
 from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.store import requests
 from syncd.store.engine import Store, open_store
+from syncd.store.holds import release_summary, require_released
+from syncd.store.lock import DAEMON, take_lock
+from syncd.store.tables import RequestRow
 from syncd.watch import InboxWatcher
 
 logger = logging.getLogger(__name__)
@@ -48,8 +52,9 @@ logger = logging.getLogger(__name__)
 SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
 STATUS = "status"
 
-# ASSUMED: a sync pass runs after every ingest and at every retry time anyway; this slow
-# interval only catches what nothing else asked for (an operator's 'syncd hold release').
+# ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
+# ends and after an operator's request anyway; this slow interval only catches what nothing
+# else asked for (say, a state changed by hand).
 SYNC_SAFETY_INTERVAL_S = 600.0
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0
@@ -69,9 +74,12 @@ STATUS_SHARE = 0.25
 STATUS_INTERVAL_S = 60.0
 # How often the main loop wakes up when there is no watchdog to feed.
 IDLE_TICK_S = 5.0
+# How often the main loop looks for requests from 'syncd retry', 'hold release', 'apply' and
+# 'reconcile'; the command also sends SIGUSR1, so this only matters when that cannot arrive.
+REQUEST_CHECK_S = 1.0
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_ALL_SIGNALS = (*_STOP_SIGNALS, signal.SIGHUP)
+_ALL_SIGNALS = (*_STOP_SIGNALS, signal.SIGHUP, signal.SIGUSR1)
 
 
 class _SignalPipe:
@@ -173,6 +181,7 @@ class Daemon:
         self._http_thread: threading.Thread | None = None
         self._ready = False
         self._unhealthy_logged = False
+        self._requests_queued = threading.Event()
 
     @property
     def config(self) -> Config:
@@ -227,13 +236,20 @@ class Daemon:
         # Half the timeout (sd_watchdog_enabled(3)): one late beat must not be fatal.
         beat_s = watchdog_s / 2 if watchdog_s else None
         next_beat = time.monotonic()
+        next_request_check = time.monotonic()
         while True:
             timeout = IDLE_TICK_S if beat_s is None else next_beat - time.monotonic()
+            timeout = min(timeout, next_request_check - time.monotonic())
             for signum in signals.wait(timeout):
                 if signum in _STOP_SIGNALS:
                     return self._stop(signals, signal.Signals(signum).name)
                 if signum == signal.SIGHUP:
                     self._reload()
+                if signum == signal.SIGUSR1:
+                    next_request_check = time.monotonic()
+            if time.monotonic() >= next_request_check:
+                self._check_requests()
+                next_request_check = time.monotonic() + REQUEST_CHECK_S
             healthy = self._healthy()
             if beat_s is not None and time.monotonic() >= next_beat:
                 if healthy:
@@ -376,12 +392,15 @@ class Daemon:
         return result
 
     def _sync(self) -> datetime | None:
+        return self._sync_pass().next_retry_at
+
+    def _sync_pass(self) -> ApplyReport:
         report = self._services.applier.run_pass()
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:
             self._scheduler.kick(POLL)  # new images and publications: follow them now
-        return report.next_retry_at
+        return report
 
     def _poll(self) -> datetime | None:
         report = self._services.poller.poll_due()
@@ -401,10 +420,90 @@ class Daemon:
         future.add_done_callback(lambda done: _log_failure(done, f"poll of {listing_key}"))
 
     def _reconcile(self) -> None:
+        self._reconcile_pass()
+
+    def _reconcile_pass(self) -> ReconcileReport:
         services = self._services
         report = reconcile(self._store, services.client, services.config, self._clock())
         if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
+        return report
+
+    # --- operators' requests (syncd retry, hold release, apply, reconcile) ----------------
+
+    def _check_requests(self) -> None:
+        """On the main loop: hand waiting requests to the store worker, once."""
+        if self._requests_queued.is_set() or self._scheduler.closing:
+            return
+        try:
+            with self._store.read() as session:
+                waiting = requests.has_pending(session)
+        except Exception:
+            logger.exception("requests: could not look for operators' requests")
+            return
+        if not waiting:
+            return
+        self._requests_queued.set()
+        future = self._scheduler.submit("requests", self._serve_requests)
+        future.add_done_callback(self._requests_served)
+
+    def _requests_served(self, future: Future[None]) -> None:
+        self._requests_queued.clear()
+        _log_failure(future, "operators' requests")
+
+    def _serve_requests(self) -> None:
+        with self._store.read() as session:
+            waiting = requests.pending_requests(session)
+        for request in waiting:
+            exit_code, answer = self._carry_out(request)
+            with self._store.transaction() as session:
+                requests.finish_request(session, request.id, exit_code, answer, self._clock())
+            logger.info(
+                "request %d from %s: %s %s: %s",
+                request.id,
+                request.requested_by,
+                request.kind,
+                request.argument or "",
+                answer.replace("\n", "; "),
+            )
+        self._after_job("requests")
+
+    def _carry_out(self, request: RequestRow) -> tuple[int, str]:
+        """What the command would have done itself; (exit code, answer for the operator)."""
+        now = self._clock()
+        try:
+            if request.kind == requests.RETRY:
+                with self._store.transaction() as session:
+                    answer = requests.retry_listing(session, request.argument or "", now)
+                self._scheduler.kick(SYNC)
+                return 0, f"{answer}; the daemon sends them now"
+            if request.kind == requests.HOLD_RELEASE:
+                hold_id = int(request.argument or "0")
+                with self._store.transaction() as session:
+                    released = requests.release(session, hold_id, request.requested_by, now)
+                require_released(released)  # after the commit: a superseded hold stays closed
+                lines = release_summary(released, current_plan(self._store, self.config, now))
+                self._scheduler.kick(SYNC)
+                return 0, "\n".join([*lines, "the daemon's pass makes them now"])
+            if request.kind == requests.APPLY:
+                report = self._sync_pass()
+                if report.next_retry_at is not None:
+                    self._scheduler.kick(SYNC, report.next_retry_at)
+                lines = report.summary_lines()
+                if report.deferred:
+                    lines.append(f"{report.deferred} listing(s) left to the daemon's next pass")
+                return report.exit_code, "\n".join(lines)
+            if request.kind == requests.RECONCILE:
+                return 0, _reconcile_answer(self._reconcile_pass())
+            if request.kind == requests.SYNC:
+                self._scheduler.kick(SYNC)
+                return 0, "a sync pass runs now"
+            return 1, f"unknown request {request.kind!r}"
+        except SyncdError as error:
+            return error.exit_code, f"error: {error}\nremedy: {error.remedy}"
+        except Exception:
+            logger.exception("request %d (%s) failed", request.id, request.kind)
+            return 1, "error: failed inside the daemon\nremedy: see the daemon's log"
 
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)
@@ -495,6 +594,20 @@ class Daemon:
         self._http_thread.join(timeout=3)
 
 
+def _reconcile_answer(report: ReconcileReport) -> str:
+    lines = [f"{report.compared} listing(s) compared with Hemnet"]
+    for label, keys in (
+        ("adopted (already on Hemnet)", report.adopted),
+        ("created again (gone from Hemnet)", report.recreated),
+        ("drift, sent again", sorted({d.listing_key for d in report.drift})),
+        ("duplicates on Hemnet (remove by hand)", [d.listing_key for d in report.duplicates]),
+        ("unknown on Hemnet (left alone)", report.unknown_on_hemnet),
+    ):
+        if keys:
+            lines.append(f"{label}: {', '.join(keys)}")
+    return "\n".join(lines)
+
+
 def _log_failure(future: Future[None], what: str) -> None:
     error = future.exception()
     if error is not None:
@@ -512,12 +625,16 @@ def _quiet_libraries() -> None:
 
 
 def run(config_path: Path, config: Config) -> int:
-    """``syncd run``: refuses an unmigrated database (StateError, exit 3) before anything."""
+    """``syncd run``: refuses a state another syncd writes (AlreadyRunningError, exit 8) and
+    an unmigrated database (StateError, exit 3) before anything."""
     _quiet_libraries()
     paths = config.paths
+    # A command's wake-up must not kill a daemon that has not set up its signals yet.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     store = open_store(paths.database, paths.migrations_dir)
     try:
-        daemon = Daemon(config_path, config, store)
-        return daemon.run()
+        with take_lock(paths.database, DAEMON):
+            daemon = Daemon(config_path, config, store)
+            return daemon.run()
     finally:
         store.close()

@@ -18,20 +18,25 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from syncd import limits
+from syncd import limits as hemnet_limits
 
 
 class ListingStatus(enum.StrEnum):
     """What the CRM wants for a listing."""
 
     FOR_SALE = "for_sale"
-    UPCOMING = "upcoming"
+    UPCOMING = "upcoming"  # Kommande: shown on Hemnet as coming for sale
+    TEASED = "teased"  # Underhand: marketed to Hemnet's users before the public sale
     SOLD = "sold"
     WITHDRAWN = "withdrawn"
+
+
+# The statuses that keep a listing on Hemnet (created, published, kept up to date).
+ACTIVE_STATUSES = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING, ListingStatus.TEASED)
 
 
 class HousingForm(enum.StrEnum):
@@ -70,7 +75,7 @@ class SellerType(enum.StrEnum):
     ORGANISATION = "ORGANISATION"
 
 
-ENERGY_CLASSES = limits.ENERGY_CLASSES
+ENERGY_CLASSES = hemnet_limits.ENERGY_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,12 +369,26 @@ class Problem:
 
 
 MAX_PRICE_SEK = 1_000_000_000
+# The largest plausible value of each number field (a mapping may override them, see
+# docs/mappings.md "Plausibility limits"); a field without an entry has no upper limit.
+PLAUSIBLE_MAX: Mapping[str, int] = {
+    "asking_price": MAX_PRICE_SEK,
+    "monthly_fee": MAX_PRICE_SEK,
+    "operating_cost": MAX_PRICE_SEK,
+    "sale.price": MAX_PRICE_SEK,
+    "living_area": 10_000,
+}
+_UNITS = {"living_area": "m²", "supplemental_area": "m²", "plot_area": "m²", "rooms": "rooms"}
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
-def problems(listing: Listing) -> list[Problem]:
-    """Everything that makes a record unusable (errors) or doubtful (warnings)."""
+def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None) -> list[Problem]:
+    """Everything that makes a record unusable (errors) or doubtful (warnings).
+
+    ``limits``: largest plausible values that replace ``PLAUSIBLE_MAX``'s, by field.
+    """
     out: list[Problem] = []
+    most = {**PLAUSIBLE_MAX, **limits} if limits else PLAUSIBLE_MAX
 
     def err(name: str, value: object, reason: str, severity: str = "error") -> None:
         out.append(Problem(name, None if value is None else str(value)[:200], reason, severity))
@@ -397,14 +416,14 @@ def problems(listing: Listing) -> list[Problem]:
         value = getattr(listing, name)
         if value is not None and value < 0:
             err(name, value, "must not be negative")
-        elif value is not None and value > MAX_PRICE_SEK:
-            err(name, value, f"more than {MAX_PRICE_SEK:,} SEK is not a plausible amount")
+        elif value is not None and name in most and value > most[name]:
+            err(name, value, f"more than {most[name]:,} SEK is not a plausible amount")
     for name in ("living_area", "supplemental_area", "plot_area", "rooms"):
         value = getattr(listing, name)
         if value is not None and value < 0:
             err(name, value, "must not be negative")
-    if listing.living_area is not None and listing.living_area > 10_000:
-        err("living_area", listing.living_area, "more than 10,000 m² is not plausible")
+        elif value is not None and name in most and value > most[name]:
+            err(name, value, f"more than {most[name]:,} {_UNITS[name]} is not plausible")
     if listing.construction_year is not None and not 1000 <= listing.construction_year <= 2100:
         err("construction_year", listing.construction_year, "not a plausible year")
     if listing.energy_class is not None and listing.energy_class not in ENERGY_CLASSES:
@@ -424,7 +443,7 @@ def problems(listing: Listing) -> list[Problem]:
     if listing.status is ListingStatus.SOLD:
         if listing.sale is None:
             err("sale", None, "status is sold but no sale price and date are given")
-        elif listing.sale.price <= 0 or listing.sale.price > MAX_PRICE_SEK:
+        elif listing.sale.price <= 0 or listing.sale.price > most.get("sale.price", MAX_PRICE_SEK):
             err("sale.price", listing.sale.price, "sale price must be positive and plausible")
     if (
         listing.housing_form is HousingForm.APARTMENT
@@ -442,34 +461,38 @@ def problems(listing: Listing) -> list[Problem]:
 
 def _texts_with_limits(listing: Listing) -> Iterable[tuple[str, str | None, int]]:
     """(field, text, Hemnet's limit) of every text of the listing that Hemnet bounds."""
-    short = limits.SHORT_TEXT_MAX
-    yield "listing_key", listing.listing_key, limits.EXTERNAL_ID_MAX
-    yield "agency_key", listing.agency_key, limits.EXTERNAL_ID_MAX
+    short = hemnet_limits.SHORT_TEXT_MAX
+    yield "listing_key", listing.listing_key, hemnet_limits.EXTERNAL_ID_MAX
+    yield "agency_key", listing.agency_key, hemnet_limits.EXTERNAL_ID_MAX
     yield "title", listing.title, short
-    yield "description", listing.description, limits.DESCRIPTION_MAX
+    yield "description", listing.description, hemnet_limits.DESCRIPTION_MAX
     address = listing.address
     yield "address.street", address.street, short
-    yield "address.postal_code", address.postal_code, limits.POSTAL_CODE_MAX
+    yield "address.postal_code", address.postal_code, hemnet_limits.POSTAL_CODE_MAX
     yield "address.city", address.city, short
     yield "address.municipality", address.municipality, short
-    yield "address.apartment_number", address.apartment_number, limits.APARTMENT_NUMBER_MAX
+    yield "address.apartment_number", address.apartment_number, hemnet_limits.APARTMENT_NUMBER_MAX
     if listing.broker is not None:
         yield "broker.name", listing.broker.name, short
         yield "broker.email", listing.broker.email, short
-        yield "broker.phone", listing.broker.phone, limits.PHONE_MAX
+        yield "broker.phone", listing.broker.phone, hemnet_limits.PHONE_MAX
     if listing.seller is not None:
         yield "seller.name", listing.seller.name, short
         yield "seller.email", listing.seller.email, short
-        yield "seller.identity_number", listing.seller.identity_number, limits.IDENTITY_NUMBER_MAX
+        yield (
+            "seller.identity_number",
+            listing.seller.identity_number,
+            hemnet_limits.IDENTITY_NUMBER_MAX,
+        )
     if listing.billing is not None:
         yield "billing.recipient_name", listing.billing.recipient_name, short
         yield "billing.street", listing.billing.street, short
-        yield "billing.postal_code", listing.billing.postal_code, limits.POSTAL_CODE_MAX
+        yield "billing.postal_code", listing.billing.postal_code, hemnet_limits.POSTAL_CODE_MAX
         yield "billing.city", listing.billing.city, short
     for viewing in listing.viewings:
         yield "viewings.note", viewing.note, short
     for img in listing.images:
-        yield "images.url", img.url, limits.IMAGE_URL_MAX
+        yield "images.url", img.url, hemnet_limits.IMAGE_URL_MAX
         yield "images.caption", img.caption, short
 
 
@@ -487,10 +510,10 @@ def hemnet_limit_problems(listing: Listing) -> list[Problem]:
             out.append(Problem(name, _limit_value(text), reason))
     # Negative areas and rooms are refused by ``problems`` already, as implausible.
     ranges: tuple[tuple[str, Any, float, float], ...] = (
-        ("supplemental_area", listing.supplemental_area, -math.inf, limits.AREA_MAX),
-        ("plot_area", listing.plot_area, -math.inf, limits.AREA_MAX),
-        ("rooms", listing.rooms, -math.inf, limits.ROOMS_MAX),
-        ("floor", listing.floor, limits.FLOOR_MIN, limits.FLOOR_MAX),
+        ("supplemental_area", listing.supplemental_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("plot_area", listing.plot_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("rooms", listing.rooms, -math.inf, hemnet_limits.ROOMS_MAX),
+        ("floor", listing.floor, hemnet_limits.FLOOR_MIN, hemnet_limits.FLOOR_MAX),
     )
     for name, value, low, high in ranges:
         if value is not None and not low <= value <= high:
@@ -500,8 +523,8 @@ def hemnet_limit_problems(listing: Listing) -> list[Problem]:
                 else f"outside Hemnet's range {low:,} to {high:,}"
             )
             out.append(Problem(name, str(value), reason))
-    if len(listing.viewings) > limits.VIEWINGS_MAX:
-        reason = f"more than Hemnet's limit of {limits.VIEWINGS_MAX} viewings"
+    if len(listing.viewings) > hemnet_limits.VIEWINGS_MAX:
+        reason = f"more than Hemnet's limit of {hemnet_limits.VIEWINGS_MAX} viewings"
         out.append(Problem("viewings", str(len(listing.viewings)), reason))
     return out
 
@@ -726,6 +749,16 @@ class MarketState(enum.StrEnum):
     TEASED = "TEASED"
 
 
+# Hemnet attempts auto-approval at publish only in these market states (DOC, changelog 044:
+# "only attempted for TEASED", the list may grow without notice): syncd asks for it only there.
+AUTO_APPROVE_MARKET_STATES = frozenset({MarketState.TEASED})
+# Publishing a sold listing within this time deletes the sale; later Hemnet refuses (DOC,
+# changelog 010: six months, which Hemnet may shorten without notice). syncd counts from
+# the contract date, on or before the day the sale was reported, so it refuses a little
+# early rather than send a publish Hemnet would refuse.
+REPUBLISH_WINDOW = timedelta(days=182)
+
+
 @dataclass(frozen=True, slots=True)
 class KnownImage:
     """One image as Hemnet has it."""
@@ -786,3 +819,5 @@ class Desired:
     # released ('syncd hold release'): the release covers that absence only, so it ends
     # when the listing comes back and a later absence is judged by the guards again
     released_removals: Mapping[str, datetime] = field(default_factory=dict)
+    # listing_key -> the content hash of a blanking update an operator released
+    released_updates: Mapping[str, str] = field(default_factory=dict)

@@ -10,6 +10,8 @@
     ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
     ├── StateError         database not at head, invariant broken
     │   └── HoldError      no such hold, already released, or superseded: nothing to release
+    │   └── AlreadyRunningError  another syncd writes this state (names its PID)
+    ├── NotFoundError      the operator named a listing or hold the state does not have
     └── ApiError           op, method, path, status, requestId, short body (never the token)
         ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
         │   └── UnreadableAnswerError  an answer syncd cannot read; names the field
@@ -124,6 +126,24 @@ class HoldError(StateError):
     """A hold cannot be released as asked: unknown, already released, or superseded."""
 
     remedy = "see the open holds with 'syncd hold list'"
+
+
+class AlreadyRunningError(StateError):
+    """Another syncd process holds the state lock: one writer per state database."""
+
+    remedy = "stop it first, or let it do the work (a running daemon takes requests itself)"
+    exit_code = 8
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class NotFoundError(SyncdError):
+    """An operator named something the state does not have: a listing key, a hold id."""
+
+    remedy = "check the name with 'syncd status' or 'syncd hold list'"
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from syncd import metrics
+from syncd import metrics, reprocess
 from syncd.config import Config, FormatRule
 from syncd.domain import (
     LISTING_FIELDS,
@@ -35,6 +35,7 @@ from syncd.domain import (
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats.assemble import merge_partial
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.image_probe import probe
 from syncd.formats.mapping import FieldSpec
@@ -51,6 +52,7 @@ from syncd.store.holds import add_hold
 from syncd.store.listings import (
     DesiredRow,
     StoredDesired,
+    agency_sources,
     desired_plain,
     get_agency,
     keys_with_desired,
@@ -191,6 +193,8 @@ class _Parsed:
     agency_of: dict[str, str] = field(default_factory=dict)
     winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
     agency_keys: set[str] = field(default_factory=set)
+    # agency key -> (name, organisation number), as the records carry them
+    agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     skipped_keys: set[str] = field(default_factory=set)
     # skipped key -> its first error, as the listing's last error reads it
     skip_reasons: dict[str, str] = field(default_factory=dict)
@@ -199,6 +203,7 @@ class _Parsed:
     probe_findings: list[dict[str, Any]] = field(default_factory=list)
     records: int = 0
     accepted: int = 0
+    ignored: int = 0  # records the mapping ignores on purpose
     # Records not yet in ``spill``: written a chunk at a time (marshal.load reading one
     # record from a file calls read() per value; one chunk per load is ~10 us per record less).
     pending: list[tuple[Any, ...]] = field(default_factory=list)
@@ -215,7 +220,7 @@ class _Parsed:
 
     @property
     def skipped(self) -> int:
-        return self.records - self.accepted
+        return self.records - self.accepted - self.ignored
 
     @property
     def listing_agencies(self) -> set[str]:
@@ -242,6 +247,7 @@ class _Take:
     path: Path
     sha256: str
     now: datetime
+    again: bool = False  # sent back by 'syncd reprocess': read even if taken before
     reread: bool = False  # taken before, changed where it went: read again from there
 
     @property
@@ -268,13 +274,26 @@ def ingest_file(
     OSError (the file vanished, a full disk) is raised: that is not the file's fault and
     the caller may try again.
     """
-    take = _Take(store, config, path, _sha256_of(path), now, reread=read_again)
+    sha256 = _sha256_of(path)
+    take = _Take(
+        store, config, path, sha256, now, again=reprocess.asked(path, sha256), reread=read_again
+    )
+    try:
+        return _ingest(take)
+    finally:
+        if take.again and not path.exists():
+            reprocess.done(path)
+
+
+def _ingest(take: _Take) -> IngestResult:
+    store, config, path = take.store, take.config, take.path
     with store.read() as session:
         first = latest_copy_of(session, take.sha256)
     # Only a copy of the latest export of its source is a duplicate. A copy of an older one
     # is read again (a correct export after a broken one restores the listings), and so is
-    # a rejected file dropped again: the mapping or config may have been fixed.
-    if first is not None:
+    # a rejected file dropped again: the mapping or config may have been fixed. So is one
+    # an operator sent back with 'syncd reprocess' (take.again).
+    if first is not None and not take.again:
         return _duplicate(take, first)
     name_bytes = len(os.fsencode(path.name))
     if name_bytes > MAX_NAME_BYTES:
@@ -289,7 +308,7 @@ def ingest_file(
         return _reject(take, ExportError(reason, path.name), None)
     with _Spill(config.paths.database.parent) as spill:
         try:
-            parsed = _parse(path, _mapping_for(rule), config, spill)
+            parsed = _parse(path, _mapping_for(rule), config, spill, _stored_listing(store))
         except ExportError as error:
             return _reject(take, error, rule.mapping)
         _probe_new_images(take, parsed)
@@ -324,10 +343,43 @@ def _fallback_agency(mapping: Mapping) -> str | None:
     return str(spec.default)
 
 
-def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Parsed:
-    """Every record validated on its own; ParseError if the file breaks anywhere."""
+def _stored_listing(store: Store) -> Callable[[str], Listing | None]:
+    """The stored desired listing of a key: what a partial record is laid over."""
+
+    def stored(key: str) -> Listing | None:
+        with store.read() as session:
+            plain = desired_plain(session, [key]).get(key)
+        return None if plain is None else listing_from_plain(plain)
+
+    return stored
+
+
+def _can_be_partial(mapping: Mapping) -> bool:
+    return any(m.partial is not None for m in (mapping, *mapping.types.values()))
+
+
+def _parse(
+    path: Path,
+    mapping: Mapping,
+    config: Config,
+    spill: _Spill,
+    stored: Callable[[str], Listing | None],
+) -> _Parsed:
+    """Every record validated on its own; ParseError if the file breaks anywhere.
+
+    A partial record is laid over the listing as this file left it so far, or as stored:
+    only the fields it carries change (read before the write transaction; one ingest
+    writes at a time).
+    """
     result = parse_file(path, mapping)
     fallback = _fallback_agency(mapping)
+    # Only for mappings with partial records: this file's latest version of each listing.
+    latest: dict[str, str] | None = {} if _can_be_partial(mapping) else None
+
+    def base_of(key: str) -> Listing | None:
+        if latest is not None and key in latest:
+            return listing_from_plain(json.loads(latest[key]))
+        return stored(key)
 
     def agency_of(key: str) -> str:
         # [agency] in the config names the agency of exports that do not name one.
@@ -358,16 +410,35 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             }
             target = parsed.errors if problem.severity == "error" else parsed.warnings
             target.append(finding)
-        if record.listing is None:
+        if record.ignored is not None:
+            parsed.ignored += 1  # left out on purpose by the mapping: not an error
+            continue
+        listing = record.listing
+        merged_problems: Sequence[Problem] = ()
+        if record.patch is not None and record.listing_key:
+            listing, merged_problems = merge_partial(
+                base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
+            )
+            for problem in merged_problems:
+                finding = {
+                    "record": record.index,
+                    "line": record.line,
+                    "listing_key": record.listing_key,
+                    **_finding(problem),
+                }
+                target = parsed.errors if problem.severity == "error" else parsed.warnings
+                target.append(finding)
+        if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
                 parsed.skip_reasons.setdefault(
                     record.listing_key,
-                    _skip_reason(path.name, record.index, record.line, record.problems),
+                    _skip_reason(
+                        path.name, record.index, record.line, [*record.problems, *merged_problems]
+                    ),
                 )
             continue
         parsed.accepted += 1
-        listing = record.listing
         agency = sys.intern(agency_of(listing.agency_key))
         if listing.agency_key != agency:
             listing = dataclasses.replace(listing, agency_key=agency)
@@ -377,12 +448,17 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             del parsed.agency_of[key]
             parsed.winner_index[key] = record.index
         parsed.agency_of[key] = agency
-        parsed.spill_record(_spilled(record.index, listing))
+        spilled = _spilled(record.index, listing)
+        if latest is not None:
+            latest[key] = spilled[5]  # its desired JSON
+        parsed.spill_record(spilled)
         for image in listing.images:
             hosts.add(image.url, record.index, record.line, key)
             if probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
                 parsed.probe_candidates.append((record.index, record.line, key, image.url))
     parsed.flush_spill()
+    for text in result.closing_warnings():
+        parsed.warnings.append({"reason": text})
     images = config.images
     check = HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
     for finding in hosts.findings(check):
@@ -391,12 +467,12 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
     parsed.agency_keys = parsed.listing_agencies
+    parsed.agency_names = {agency_of(k): named for k, named in result.agency_names.items()}
     if not parsed.agency_keys:
-        # Nothing usable: the hold names what the file would have covered.
-        named = {agency_of(key) for key in result.agency_keys if key}
-        if not named and fallback:
-            named = {agency_of(fallback)}
-        parsed.agency_keys = named
+        # Nothing usable: the hold names what the file would have covered. A file with no
+        # record at all names no agency; the agencies its mapping feeds are found when it is
+        # written (never the config's default agency, which may be another CRM's).
+        parsed.agency_keys = {agency_of(key) for key in result.agency_keys if key}
     return parsed
 
 
@@ -515,6 +591,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             session,
             name=path.name,
             sha256=take.sha256,
+            again=take.again,
             size_bytes=path.stat().st_size,
             received_at=now,
             outcome=outcome,
@@ -582,17 +659,18 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     )
 
 
-def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
+def _claim_row(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> ExportFile:
     """The export_files row for these bytes: new, or the earlier rejection's rejected again.
 
-    A file taken is always a new row, so that the newest row of a source is its latest export.
+    A file taken is always a new row, so that the newest row of a source is its latest
+    export; so is one an operator sent back with 'syncd reprocess' (``again``).
     """
     latest = latest_copy_of(session, sha256)
-    if latest is not None:
+    if latest is not None and not again:
         raise _AlreadyTaken(latest)
     existing = find_export_file(session, sha256)
     rejected = FileOutcome.REJECTED
-    if existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
+    if again or existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
         return record_export_file(session, sha256=sha256, **fields)
     return update_export_file(session, existing, **fields)
 
@@ -618,13 +696,20 @@ def _note_skipped(session: Session, take: _Take, parsed: _Parsed) -> None:
 
 
 def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
+    """Each agency's name and organisation number: the config's, else the export's.
+
+    An agency neither names is not saved: its new listings wait, saying how to name it
+    (plan.py), rather than reaching Hemnet under the CRM's key as its name.
+    """
     for key in sorted(parsed.listing_agencies):
-        if config.agency is not None and key == config.agency.key:
-            wanted = Agency(key, config.agency.name, config.agency.organisation_number)
-        elif get_agency(session, key) is not None:
-            continue  # known already; exports carry no agency name to update it with
+        configured = config.agency_named(key)
+        name, org = parsed.agency_names.get(key, (None, None))
+        if configured is not None:
+            wanted = Agency(key, configured.name, configured.organisation_number or org)
+        elif name:
+            wanted = Agency(key, name, org)
         else:
-            wanted = Agency(key, key)  # ASSUMED: exports name no agency, so its key is its name
+            continue
         row = get_agency(session, key)
         if row is None or (row.name, row.organisation_number) != (
             wanted.name,
@@ -718,7 +803,7 @@ def _hold_empty_export(
     """An empty full export changes no listing: what it would remove waits for an operator."""
     name, now = take.name, take.now
     total = 0
-    for agency in sorted(parsed.agency_keys):
+    for agency in sorted(parsed.agency_keys or _agencies_fed(session, take, parsed)):
         keys = [key for key in keys_with_desired(session, agency) if key not in parsed.skipped_keys]
         if not keys:
             continue
@@ -735,6 +820,20 @@ def _hold_empty_export(
         else "empty full export: no listing changed"
     )
     record_event(session, "export_held", f"{name}: {applied.hold_reason}", now, data={"file": name})
+
+
+def _agencies_fed(session: Session, take: _Take, parsed: _Parsed) -> set[str]:
+    """The agencies an export naming none covers: those fed by files of its [[formats]] entry.
+
+    Never simply the config's [agency]: another CRM's exports may be the ones that feed it.
+    """
+    config = take.config
+    rule = config.format_for(take.name)
+    fed = {agency for agency, name in agency_sources(session) if config.format_for(name) == rule}
+    fallback = _fallback_agency(parsed.mapping)
+    if fallback and config.agency is None:
+        fed.add(fallback)  # the mapping's own default, not taken over by the config
+    return fed
 
 
 def _differs(stored: StoredDesired | None, spilled: _Spilled) -> bool:
@@ -825,6 +924,7 @@ def _receipt(
         "records": parsed.records,
         "accepted": parsed.accepted,
         "skipped": parsed.skipped,
+        "ignored": parsed.ignored,
         "listings": len(parsed.agency_of),
         "changed_keys": applied.changed,
         "missing_keys": applied.missing,
@@ -878,6 +978,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
                 session,
                 name=path.name,
                 sha256=sha256,
+                again=take.again,
                 size_bytes=path.stat().st_size,
                 received_at=now,
                 outcome=FileOutcome.REJECTED,

@@ -33,6 +33,7 @@ class Consequence(enum.StrEnum):
     VISIBLE_PRICE_CHANGE = "visible_price_change"  # ≥ 5 %: shown in the public price history
     IRREVERSIBLE_SALE = "irreversible_sale"
     UNPUBLISH_VISIBLE = "unpublish_visible"  # buyers can see it now and won't after
+    DELETES_SALE = "deletes_sale"  # republishing a sold listing deletes its reported sale
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,14 @@ class SendBillingInformation(Op):
 @dataclass(frozen=True)
 class PublishListing(Op):
     kind: ClassVar[str] = "publish"
+    # Ask Hemnet to approve at once (allowedAutoApprove): only where Hemnet attempts it.
+    auto_approve: bool = field(default=False, kw_only=True)
+
+    def payload(self) -> object:
+        return {"auto_approve": True} if self.auto_approve else None
 
     def describe(self) -> str:
-        return "publish"
+        return "publish and auto-approve" if self.auto_approve else "publish"
 
 
 @dataclass(frozen=True)
@@ -249,13 +255,27 @@ OP_KINDS: dict[str, type[Op]] = {
 
 @dataclass(frozen=True)
 class Hold:
-    """A removal the guards stopped: applied only after an operator releases it."""
+    """A removal or a blanking update the guards stopped: applied only after an operator
+    releases it. What a release covers is the held episode: each listing's absence
+    (``missing_since``) for a removal, the held update (``updates``) for a blanking."""
 
     agency_key: str
     reason: str
-    listing_keys: tuple[str, ...]  # the listings that would be unpublished
+    listing_keys: tuple[str, ...]  # the listings that would be unpublished, or updated
     # each listing's missing_since, in the same order: the absence a release would cover
     missing_since: tuple[datetime, ...] = ()
+    # each listing's held update (the desired content hash), in the same order
+    updates: tuple[str, ...] = ()
+
+    def episodes(self) -> tuple[str, ...]:
+        """What a release of this hold covers, per listing, as stored with the hold."""
+        if self.updates:
+            return tuple(UPDATE_EPISODE + digest for digest in self.updates)
+        return tuple(at.isoformat() for at in self.missing_since)
+
+
+# A held update's episode, as stored: the prefix tells it from an absence's timestamp.
+UPDATE_EPISODE = "update:"
 
 
 @dataclass(frozen=True)
@@ -264,6 +284,8 @@ class Waiting:
 
     listing_key: str
     reason: str
+    # When waiting ends by itself (a removal's grace period): the next pass is due then.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -294,3 +316,8 @@ class Plan:
             if only is None or waiting.listing_key in only:
                 lines.append(f"{waiting.listing_key:<16} waiting: {waiting.reason}")
         return lines
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a waiting listing needs a pass without anything else changing."""
+        return min((w.due_at for w in self.waiting if w.due_at is not None), default=None)

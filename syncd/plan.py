@@ -6,14 +6,20 @@ The same inputs always give the same plan, sorted by listing key. Rules: docs/pl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from syncd.blanking import blanking
+
 # The policy is parsed from [sync] by config; callers of the planner may take it from here.
 from syncd.config import PlanPolicy as PlanPolicy  # noqa: PLC0414
 from syncd.domain import (
+    ACTIVE_STATUSES,
+    AUTO_APPROVE_MARKET_STATES,
+    REPUBLISH_WINDOW,
     Desired,
     Image,
     ImageState,
@@ -55,11 +61,19 @@ REJECTED_REASON = "rejected by Hemnet; fix in CRM or 'syncd retry KEY'"
 # Groups removals of known listings whose agency was never recorded (adopted, never sent).
 UNKNOWN_AGENCY = "unknown"
 
-_ACTIVE = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING)
+_ACTIVE = ACTIVE_STATUSES
 _MARKET_STATE = {
     ListingStatus.FOR_SALE: MarketState.FOR_SALE,
     ListingStatus.UPCOMING: MarketState.UPCOMING,
+    ListingStatus.TEASED: MarketState.TEASED,
 }
+# What Hemnet allows a listing that was sold and is published again (never TEASED: it was
+# visible before it was sold).
+_AFTER_REPUBLISH = frozenset({MarketState.FOR_SALE, MarketState.UPCOMING})
+TEASED_NEW_CONSTRUCTION = (
+    "teased (underhand) is not allowed for new construction on Hemnet; "
+    "set it to upcoming or for_sale in the CRM"
+)
 # What Hemnet gives a new listing (hemnet-wire.md, ASSUMED there).
 _DEFAULT_MARKET_STATE = MarketState.FOR_SALE
 
@@ -71,8 +85,8 @@ class _Out:
     ops: list[Operation] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
 
-    def wait(self, key: str, reason: str) -> None:
-        self.waiting.append(Waiting(key, reason))
+    def wait(self, key: str, reason: str, due_at: datetime | None = None) -> None:
+        self.waiting.append(Waiting(key, reason, due_at))
 
 
 def plan(
@@ -86,11 +100,23 @@ def plan(
     agency_ops, agency_waiting = _plan_agencies(desired, known, agencies)
     removal = _plan_removals(desired, known, policy, now)
     per_key: dict[str, _Out] = {}
+    update_holds: list[Hold] = []
     for key in sorted(desired.listings):
         if key in agency_waiting:
             per_key[key] = _Out(waiting=[Waiting(key, agency_waiting[key])])
             continue
-        per_key[key] = _plan_listing(desired.listings[key], known.get(key), policy)
+        have = known.get(key)
+        # The suspicious-update guard (syncd.blanking), held like a mass removal. A release
+        # covers the update it held (its content hash), once: another blanking is held again.
+        want = desired.listings[key]
+        blanked = None if have is None or want.status not in _ACTIVE else blanking(want, have)
+        if blanked and have is not None:
+            digest = content_hash(want)
+            if desired.released_updates.get(key) != digest:
+                update_holds.append(Hold(_agency_of(have), blanked, (key,), updates=(digest,)))
+                per_key[key] = _Out(waiting=[Waiting(key, f"{blanked}; see 'syncd hold list'")])
+                continue
+        per_key[key] = _plan_listing(want, have, policy, now)
     for key, out in removal.per_key.items():
         per_key[key] = out
     ops: list[Operation] = list(agency_ops)
@@ -105,7 +131,8 @@ def plan(
         len(waiting),
         len(per_key),
     )
-    return Plan(ops=tuple(ops), holds=tuple(removal.holds), waiting=tuple(waiting))
+    holds = (*removal.holds, *update_holds)
+    return Plan(ops=tuple(ops), holds=holds, waiting=tuple(waiting))
 
 
 # --- agencies ------------------------------------------------------------------------------
@@ -124,7 +151,10 @@ def _plan_agencies(
         if listing.agency_key in desired.agencies:
             needed.add(listing.agency_key)
         else:
-            blocked[key] = f"agency {listing.agency_key!r} is not described by any export"
+            blocked[key] = (
+                f"agency {listing.agency_key!r} has no name: map agency.name in the export's "
+                f"mapping or add [agencies.{listing.agency_key}] to the config"
+            )
     ops = [EnsureAgency(None, agency=desired.agencies[k]) for k in sorted(needed)]
     return ops, blocked
 
@@ -132,7 +162,9 @@ def _plan_agencies(
 # --- one listing ---------------------------------------------------------------------------
 
 
-def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) -> _Out:
+def _plan_listing(
+    want: Listing, have: KnownListing | None, policy: PlanPolicy, now: datetime
+) -> _Out:
     key = want.listing_key
     out = _Out()
     if have is None:
@@ -145,8 +177,18 @@ def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) 
     # rest of the listing is planned as usual, unless it is sold.
     for conflict in conflicts(want, have):
         out.wait(key, conflict)
+    if have.sold is not None and want.status in _ACTIVE:
+        # Nothing but a publish may reach a sold listing, and republishing deletes the sale:
+        # sent only when the CRM puts the listing back on sale. What else changed follows
+        # it, as for any published listing. One published again already (by syncd, or on
+        # Hemnet) has lost its sale: nothing more to publish.
+        if not have.is_published and not _plan_republish(want, have, policy, now, out):
+            return out
+        have = dataclasses.replace(
+            have, sold=None, is_published=True, allowed_market_states=_AFTER_REPUBLISH
+        )
     if have.sold is not None:
-        # Nothing may reach a sold listing: updates fail, republishing deletes the sale.
+        # Nothing else may reach a sold listing: updates fail.
         return out
     if want.status is ListingStatus.SOLD:
         if want.sale is None:
@@ -163,17 +205,45 @@ def _plan_listing(want: Listing, have: KnownListing | None, policy: PlanPolicy) 
             out.ops.append(_unpublish(have, "withdrawn in the CRM"))
         return out
     _plan_update(want, have, policy, out)
-    _plan_market_state(want, have, out)
+    market_state = _plan_market_state(want, have, out)
     _plan_private_information(want, have, out)
     after = _plan_images(want, have.images, policy, out)
-    _plan_publish(want, have, after, policy, out)
+    _plan_publish(want, have, after, market_state, policy, out)
     return out
+
+
+def _plan_republish(
+    want: Listing, have: KnownListing, policy: PlanPolicy, now: datetime, out: _Out
+) -> bool:
+    """Publish a sold listing again (the CRM took it back on sale), which deletes the sale;
+    False, saying why, when it cannot be."""
+    key = want.listing_key
+    assert have.sold is not None
+    sold_on = have.sold.sold_on
+    if now.date() - sold_on > REPUBLISH_WINDOW:
+        out.wait(
+            key,
+            f"sold on {sold_on.isoformat()}, more than six months ago: Hemnet refuses to "
+            "publish it again; put the home on sale under a new listing key in the CRM",
+        )
+        return False
+    if not policy.publish:
+        out.wait(key, "sold on Hemnet; publishing is off (sync.publish), so it stays sold")
+        return False
+    if not any(image.state is ImageState.COMPLETED for image in have.images):
+        out.wait(key, "sold on Hemnet, with no processed image to publish it again with")
+        return False
+    out.ops.append(PublishListing(key, consequences=frozenset({Consequence.DELETES_SALE})))
+    return True
 
 
 def _plan_new(want: Listing, policy: PlanPolicy, out: _Out) -> None:
     key = want.listing_key
     if want.status not in _ACTIVE:
         out.wait(key, f"{want.status.value} before it ever reached Hemnet; nothing is sent")
+        return
+    if want.status is ListingStatus.TEASED and want.new_construction:
+        out.wait(key, TEASED_NEW_CONSTRUCTION)
         return
     out.ops.append(CreateListing(key, listing=want))
     target = _MARKET_STATE[want.status]
@@ -220,18 +290,26 @@ def _plan_update(want: Listing, have: KnownListing, policy: PlanPolicy, out: _Ou
     )
 
 
-def _plan_market_state(want: Listing, have: KnownListing, out: _Out) -> None:
+def _plan_market_state(want: Listing, have: KnownListing, out: _Out) -> MarketState | None:
+    """SetMarketState when the CRM's status asks for another one; the state after it."""
     target = _MARKET_STATE[want.status]
     if have.market_state is target:
-        return
+        return target
+    if target is MarketState.TEASED and want.new_construction:
+        out.wait(want.listing_key, TEASED_NEW_CONSTRUCTION)
+        return have.market_state
     if target in have.allowed_market_states:
         out.ops.append(SetMarketState(want.listing_key, market_state=target))
-        return
+        return target
     allowed = ", ".join(sorted(s.value for s in have.allowed_market_states)) or "none"
-    out.wait(
-        want.listing_key,
-        f"Hemnet does not allow market state {target.value} now (allowed: {allowed})",
-    )
+    why = f"Hemnet does not allow market state {target.value} now (allowed: {allowed})"
+    if target is MarketState.TEASED:
+        why += (
+            "; TEASED is only for listings never visible on Hemnet, not new construction, "
+            "of agencies with Hemnet's HQ partnership agreement"
+        )
+    out.wait(want.listing_key, why)
+    return have.market_state
 
 
 def _plan_private_information(want: Listing, have: KnownListing | None, out: _Out) -> None:
@@ -317,14 +395,22 @@ def _failures(images: Sequence[KnownImage]) -> str:
 # --- publishing ----------------------------------------------------------------------------
 
 
-def _plan_publish(
-    want: Listing, have: KnownListing, after: list[ImageState], policy: PlanPolicy, out: _Out
+def _plan_publish(  # noqa: PLR0917
+    want: Listing,
+    have: KnownListing,
+    after: list[ImageState],
+    market_state: MarketState | None,
+    policy: PlanPolicy,
+    out: _Out,
 ) -> None:
     if have.is_published or not policy.publish:
         return
     if _explain_not_publishing(want, after, policy, out):
         return
-    out.ops.append(PublishListing(want.listing_key))
+    # Auto-approval only where Hemnet attempts it: asked for elsewhere, it is at best
+    # ignored and at worst refuses the publish with it (the publish is atomic).
+    auto = policy.auto_approve and market_state in AUTO_APPROVE_MARKET_STATES
+    out.ops.append(PublishListing(want.listing_key, auto_approve=auto))
 
 
 def _explain_not_publishing(
@@ -416,6 +502,7 @@ def _plan_removals(
                     key,
                     f"missing from the full export since {since:%Y-%m-%d %H:%M}; unpublished "
                     f"after {since + grace:%Y-%m-%d %H:%M} unless it comes back",
+                    due_at=since + grace,
                 )
     return result
 

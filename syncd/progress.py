@@ -10,6 +10,7 @@ import enum
 from datetime import datetime, timedelta
 
 from syncd.domain import (
+    ACTIVE_STATUSES,
     HousingForm,
     ImageState,
     KnownListing,
@@ -40,7 +41,7 @@ class Stage(enum.StrEnum):
     CONFLICT = "conflict"  # Hemnet and the CRM disagree in a way syncd must not settle
 
 
-_ACTIVE = (ListingStatus.FOR_SALE, ListingStatus.UPCOMING)
+_ACTIVE = ACTIVE_STATUSES
 _NEEDS_APARTMENT_NUMBER = (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
 
 
@@ -73,14 +74,16 @@ def conflicts(desired: Listing | None, known: KnownListing | None) -> list[str]:
         return []
     out: list[str] = []
     sold = known.sold
-    if sold is not None and known.is_published:
+    back_on_sale = desired is not None and desired.status in _ACTIVE
+    if sold is not None and known.is_published and not back_on_sale:
         # Hemnet unpublishes a listing when its sale is reported; published again means
-        # someone republished it, which deletes a sale younger than six months.
+        # someone republished it, which deletes a sale younger than six months. Where the
+        # CRM has put it back on sale, that is what it asked for (plan republishes).
         out.append(
             "the sale reported to Hemnet is gone: the listing was published again on Hemnet, "
             "which deletes the sale; report it again by hand, or unpublish it on Hemnet"
         )
-    if sold is not None and desired is not None:
+    if sold is not None and desired is not None and not back_on_sale:
         if desired.status is not ListingStatus.SOLD:
             out.append(
                 f"sold on Hemnet, but the CRM now says {desired.status.value}: a reported sale "

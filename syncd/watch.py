@@ -22,6 +22,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from syncd.errors import ConfigError
+from syncd.reprocess import MARKER_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ DONE_SUFFIX = ".done"
 
 # Never export files, whatever the configured ignore list says: the markers themselves,
 # and what syncd itself may write beside the exports.
-ALWAYS_IGNORED: tuple[str, ...] = ("*" + DONE_SUFFIX, "*.error.json", "status.json", "status.csv")
+ALWAYS_IGNORED: tuple[str, ...] = (
+    "*" + DONE_SUFFIX,
+    "*.error.json",
+    "status.json",
+    "status.csv",
+    "*" + MARKER_SUFFIX,  # 'syncd reprocess' marks a file sent back with it
+)
 
 # Names a CRM or an editor uses while a file is still being written.
 DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")

@@ -12,8 +12,9 @@ from syncd.commands.invocation import Invocation, pass_invocation
 def run_command(invocation: Invocation) -> int:
     """Run the daemon: watch the inbox and keep Hemnet in step until SIGTERM.
 
-    SIGHUP reloads the configuration and mappings; exits 2 on an invalid configuration
-    and 3 on a database that is not at head ('syncd db upgrade').
+    SIGHUP reloads the configuration and mappings; exits 2 on an invalid configuration,
+    3 on a database that is not at head ('syncd db upgrade') and 8 when another syncd
+    writes the same state database (the message names its PID).
     """
     # Imported here: the daemon's libraries (scheduler, HTTP server) would slow every
     # other command's start for nothing.

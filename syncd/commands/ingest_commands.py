@@ -13,6 +13,7 @@ import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.commands.writer import ask_for_a_pass
 from syncd.config import ImagesConfig
 from syncd.errors import ConfigError, ExportError
 from syncd.formats import check_report, load_mapping
@@ -79,11 +80,15 @@ def ingest(invocation: Invocation, files: tuple[Path, ...], as_json: bool) -> in
     """
     config = invocation.config
     rejected = 0
+    changed = False
     with invocation.store() as store:
         for file in files:
             result = ingest_file(store, config, file, utc_now())
             rejected += result.outcome == "rejected"
+            changed = changed or result.outcome in ("accepted", "held")
             click.echo(_json(result) if as_json else _line(result))
+    if changed:
+        ask_for_a_pass(invocation)
     return EXIT_UNUSABLE if rejected else EXIT_OK
 
 

@@ -12,10 +12,12 @@ import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.commands.writer import hand_over, state_writer
 from syncd.domain import to_plain
 from syncd.image_audit import describe as describe_extra_images
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.reconcile import ReconcileReport, reconcile
+from syncd.store.requests import RECONCILE
 
 _VALUE_WIDTH = 40
 
@@ -25,14 +27,27 @@ _VALUE_WIDTH = 40
     "--dry-run", is_flag=True, help="Report what differs from Hemnet; change nothing in the state."
 )
 @pass_invocation
-def reconcile_command(invocation: Invocation, dry_run: bool) -> None:
+def reconcile_command(invocation: Invocation, dry_run: bool) -> int:
     """Compare every listing on Hemnet with what syncd knows.
 
     Adopts listings Hemnet already has under our listing key, clears listings Hemnet no
     longer has (the next run creates them again) and resets drifted fields so the next run
     sends them again. Second copies of an image are deleted; nothing else is ever deleted
     on Hemnet: duplicate listings, listings unknown here and conflicts are only reported.
+    With the daemon running, the daemon runs the comparison (a dry run only reads, and
+    runs here).
     """
+    if dry_run:
+        _reconcile_here(invocation, dry_run=True)
+        return 0
+    with state_writer(invocation, "syncd reconcile") as daemon:
+        if daemon is not None:
+            return hand_over(invocation, daemon, RECONCILE, None)
+        _reconcile_here(invocation, dry_run=False)
+    return 0
+
+
+def _reconcile_here(invocation: Invocation, *, dry_run: bool) -> None:
     config = invocation.config
     with invocation.store() as store:
         keeper = KeyKeeper(config, store)

@@ -20,13 +20,13 @@ import click
 from syncd.apply import Applier, ApplyReport, api_observer, current_plan
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import ApiError, HoldError, StateError, UnsafePlanError
+from syncd.commands.writer import hand_over, state_writer
+from syncd.errors import ApiError
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.ops import Plan
+from syncd.store import requests
 from syncd.store.engine import Store
-from syncd.store.holds import open_holds, release_hold, release_summary
-from syncd.store.listings import clear_failure, get_listing
-from syncd.store.outbox import make_due_now
+from syncd.store.holds import open_holds, release_summary, require_released
 
 EXIT_OK = 0
 # Show a progress bar when a pass has at least this many ops to run.
@@ -130,37 +130,35 @@ def _run_apply(invocation: Invocation, store: Store) -> ApplyReport:
 @click.command("apply")
 @pass_invocation
 def apply_command(invocation: Invocation) -> int:
-    """Run one pass: settle unknown outcomes, plan, send the due ops to Hemnet."""
-    with invocation.store() as store:
-        report = _run_apply(invocation, store)
-    click.echo(
-        f"applied: {report.ops_succeeded} succeeded, {report.ops_failed} failed, "
-        f"{report.ops_retry} to retry, {report.ops_unknown} unknown, {report.settled} settled"
-    )
-    if report.next_retry_at is not None:
-        click.echo(f"next retry at {report.next_retry_at:%Y-%m-%d %H:%M:%S} UTC")
-    if report.holds:
-        click.echo(f"{report.holds} removal(s) held: see 'syncd hold list'")
-    if report.ops_failed or report.ops_retry or report.ops_unknown:
-        return ApiError.exit_code
-    if report.holds:
-        return UnsafePlanError.exit_code
-    return EXIT_OK
+    """Run one pass: settle unknown outcomes, plan, send the due ops to Hemnet.
+
+    With the daemon running, the daemon runs the pass and this prints its result.
+    """
+    with state_writer(invocation, "syncd apply") as daemon:
+        if daemon is not None:
+            return hand_over(invocation, daemon, requests.APPLY, None)
+        with invocation.store() as store:
+            report = _run_apply(invocation, store)
+    for line in report.summary_lines():
+        click.echo(line)
+    return report.exit_code
 
 
 @click.command("retry")
 @click.argument("listing_key")
 @pass_invocation
-def retry_command(invocation: Invocation, listing_key: str) -> None:
-    """Send a rejected listing again, and end its backoff, at the next apply."""
-    now = utc_now()
-    with invocation.store() as store, store.transaction() as session:
-        if get_listing(session, listing_key) is None:
-            raise StateError(f"there is no listing {listing_key}")
-        was_failed = clear_failure(session, listing_key, now)
-        waiting = make_due_now(session, listing_key, now)
-    what = "rejection cleared" if was_failed else "was not rejected"
-    click.echo(f"{listing_key}: {what}; {waiting} op(s) due now; run 'syncd apply' to send")
+def retry_command(invocation: Invocation, listing_key: str) -> int:
+    """Send a rejected listing again, and end its backoff, at once.
+
+    With the daemon running, the daemon does it and sends within seconds.
+    """
+    with state_writer(invocation, "syncd retry") as daemon:
+        if daemon is not None:
+            return hand_over(invocation, daemon, requests.RETRY, listing_key)
+        with invocation.store() as store, store.transaction() as session:
+            answer = requests.retry_listing(session, listing_key, utc_now())
+    click.echo(f"{answer}; no daemon is running: 'syncd apply' sends them")
+    return EXIT_OK
 
 
 @click.group("hold")
@@ -201,21 +199,23 @@ def hold_list(invocation: Invocation, as_json: bool) -> None:
 @hold_group.command("release")
 @click.argument("hold_id", type=int)
 @pass_invocation
-def hold_release(invocation: Invocation, hold_id: int) -> None:
-    """Confirm a held removal; prints what the plan now does with those listings."""
-    with invocation.store() as store:
-        with store.transaction() as session:
-            released = release_hold(session, hold_id, getpass.getuser(), utc_now())
-        if not released.listing_keys:
-            # Closed as superseded (committed above): the same answer as a hold a pass closed.
-            raise HoldError(
-                f"hold {hold_id} was superseded: {released.why_nothing}: nothing to release, "
-                "nothing is unpublished"
-            )
-        # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
-        the_plan = current_plan(store, invocation.config, utc_now())
-    for line in release_summary(released, the_plan):
+def hold_release(invocation: Invocation, hold_id: int) -> int:
+    """Confirm a held removal; prints what the plan then does with those listings.
+
+    With the daemon running, the daemon releases it and runs that pass at once.
+    """
+    with state_writer(invocation, "syncd hold release") as daemon:
+        if daemon is not None:
+            return hand_over(invocation, daemon, requests.HOLD_RELEASE, str(hold_id))
+        with invocation.store() as store:
+            with store.transaction() as session:
+                released = requests.release(session, hold_id, getpass.getuser(), utc_now())
+            require_released(released)  # after the commit: a superseded hold stays closed
+            # Said from the plan itself, so that it is what 'syncd plan' shows and apply does.
+            lines = release_summary(released, current_plan(store, invocation.config, utc_now()))
+    for line in lines:  # "... unpublished by the next apply": no daemon runs one here
         click.echo(line)
+    return EXIT_OK
 
 
 @click.group("keys")

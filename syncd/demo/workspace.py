@@ -24,8 +24,8 @@ UPDATE_EXPORTS = ("nordhem-2.csv", "vastkust-2.xml")
 # The exports are written by a CRM on the day of the demo; the sale's contract date is it.
 TODAY_MARK = "@TODAY@"
 
-# Agency of the CSV export, named in [agency]; the XML's agency takes its key as its name
-# because exports carry no agency names.
+# Agency of the CSV export, named in [agency]; the XML's agency is named by the export
+# (OpenImmo's <firma>, mapped to agency.name).
 CSV_AGENCY_KEY = "nordhem"
 CSV_AGENCY_NAME = "Nordhem Mäkleri AB"
 CSV_AGENCY_ORG_NUMBER = "559123-4567"

@@ -135,10 +135,12 @@ def publish(
     errors, warnings = checks(world, listing)
     if errors:
         raise checks_problem(errors, warnings)
+    # Hemnet attempts auto-approval only for TEASED listings (DOC, changelog 044). What it
+    # does with the flag in another market state is not documented: ASSUMED ignored, so
+    # the publish goes on and approval stays with the broker.
+    auto_approve = auto_approve and listing.market_state == wire.TEASED
     if auto_approve and not listing.is_approved:
         missing = []
-        if listing.market_state != wire.TEASED:
-            missing.append("Auto-approve is only available for listings in market state TEASED")
         if listing.seller_information_at is None:
             missing.append("Seller information is missing")
         if listing.billing_information_at is None:

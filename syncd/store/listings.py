@@ -41,7 +41,7 @@ from syncd.domain import (
 )
 from syncd.errors import StateError
 from syncd.store.snapshot import desired_of, known_of, read_listing_states, sale_from_plain
-from syncd.store.tables import AgencyRow, ImageRow, ListingRow
+from syncd.store.tables import AgencyRow, ExportFile, ImageRow, ListingRow
 
 # --- listings ------------------------------------------------------------------------------
 
@@ -277,6 +277,18 @@ def record_sold(session: Session, listing_key: str, sale: Sale, now: datetime) -
     row.sold_json = to_plain(sale)
     row.is_published = False
     row.allowed_market_states = []
+    row.updated_at = now
+    session.flush()
+
+
+def record_sale_deleted(session: Session, listing_key: str, now: datetime) -> None:
+    """syncd published a sold listing again, which deleted its sale on Hemnet.
+
+    Only syncd's own republish clears a sale: a sale missing from a read-back (someone
+    republished on Hemnet) stays recorded, and shows as a conflict (progress.conflicts).
+    """
+    row = _require(session, listing_key)
+    row.sold_json = None
     row.updated_at = now
     session.flush()
 
@@ -730,6 +742,18 @@ def keys_with_desired(session: Session, agency_key: str) -> list[str]:
         .order_by(c.listing_key)
     )
     return list(session.scalars(query))
+
+
+def agency_sources(session: Session) -> set[tuple[str, str]]:
+    """(agency key, export file name) for every file a listing's desired state came from."""
+    c = _LISTINGS.c
+    query = (
+        select(c.agency_key, ExportFile.name)
+        .distinct()
+        .join(ExportFile, ExportFile.id == c.source_file_id)
+        .where(_HAS_DESIRED)
+    )
+    return {(agency, name) for agency, name in session.execute(query)}
 
 
 def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: datetime) -> None:

@@ -31,7 +31,7 @@ from syncd.domain import (
     Sale,
     listing_from_plain,
 )
-from syncd.store.holds import released_removals
+from syncd.store.holds import released_removals, released_updates
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
 
 
@@ -263,6 +263,7 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
         agencies=agencies,
         missing_since=missing,
         released_removals=released_removals(session),
+        released_updates=released_updates(session),
     )
 
 

@@ -247,3 +247,18 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RequestRow(Base):
+    """An operator's command handed to the running daemon, and the daemon's answer."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str]
+    argument: Mapped[str | None]
+    requested_by: Mapped[str]
+    requested_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+    exit_code: Mapped[int | None]
+    answer: Mapped[str | None] = mapped_column(Text)

@@ -39,8 +39,11 @@ from syncd.ops import (
     UpdateListing,
 )
 
-# What the fake lets ``update_market_state`` reach on a listing that is not sold.
+# What the fake lets ``update_market_state`` reach on a listing that is not sold; TEASED
+# too while the listing was never visible and is not new construction (every agency of the
+# fake has the HQ partnership agreement).
 ALLOWED_MARKET_STATES = frozenset({MarketState.FOR_SALE, MarketState.UPCOMING})
+WITH_TEASED = ALLOWED_MARKET_STATES | {MarketState.TEASED}
 
 
 class Refused(Exception):
@@ -104,7 +107,12 @@ class FakeHemnet:
     def approve_all(self) -> None:
         """The broker approves every listing in the customer portal."""
         for key, known in self.listings.items():
-            self.listings[key] = dataclasses.replace(known, is_approved=True)
+            approved = dataclasses.replace(known, is_approved=True)
+            if approved.is_visible and approved.market_state is not MarketState.TEASED:
+                # Visible as UPCOMING or FOR_SALE: TEASED is gone for good.
+                allowed = approved.allowed_market_states - {MarketState.TEASED}
+                approved = dataclasses.replace(approved, allowed_market_states=allowed)
+            self.listings[key] = approved
 
     # --- one op ---------------------------------------------------------------------------
 
@@ -115,7 +123,7 @@ class FakeHemnet:
         if op.listing_key is None or op.listing_key not in self.listings:
             raise Refused(op, "NotFoundError: no such listing")
         known = self.listings[op.listing_key]
-        if known.sold is not None and not isinstance(op, UnpublishListing):
+        if known.sold is not None and not isinstance(op, UnpublishListing | PublishListing):
             raise Refused(op, "ConflictError: the listing is sold")
         return known
 
@@ -143,7 +151,9 @@ class FakeHemnet:
             hemnet_id=self._next_id(),
             sent=listing,
             market_state=MarketState.FOR_SALE,
-            allowed_market_states=ALLOWED_MARKET_STATES,
+            allowed_market_states=(
+                ALLOWED_MARKET_STATES if listing.new_construction else WITH_TEASED
+            ),
             approval_url=f"https://fake.invalid/approve/{listing.listing_key}",
         )
 
@@ -193,6 +203,12 @@ class FakeHemnet:
         if isinstance(op, PublishListing):
             if not any(img.state is ImageState.COMPLETED for img in known.images):
                 raise Refused(op, "ChecksError: at least one completed image is required")
+            if known.sold is not None:
+                # Republished within six months (the planner keeps to the window): the sale
+                # is deleted and the listing is on sale again.
+                return replace(
+                    known, is_published=True, sold=None, allowed_market_states=ALLOWED_MARKET_STATES
+                )
             return replace(known, is_published=True)
         if isinstance(op, UnpublishListing):
             return replace(known, is_published=False)

@@ -43,6 +43,8 @@ mapping = "rightmove-blm"
 CSV_COLUMNS = (
     "objektnummer",
     "maklarbyra",
+    "maklarbyra_namn",
+    "maklarbyra_orgnr",
     "status",
     "boendeform",
     "upplatelseform",
@@ -110,15 +112,16 @@ class World:
 
 @contextmanager
 def open_world(
-    root: Path, agency: tuple[str, str] | None = None, images: str = ""
+    root: Path, agency: tuple[str, str] | None = None, extra: str = "", images: str = ""
 ) -> Iterator[World]:
     """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name,
-    ``images`` more keys of the [images] section."""
+    ``extra`` more TOML (say, [agencies.KEY] tables), ``images`` more keys of [images]."""
     text = '[paths]\ninbox = "inbox"\nstate_dir = "state"\n'
     # Tests look up no host outside the machine; reserved names and addresses are still judged.
     text += f"\n[images]\nresolve_hosts = false\n{images}\n"
     if agency is not None:
         text += f'\n[agency]\nkey = "{agency[0]}"\nname = "{agency[1]}"\n'
+    text += extra
     text += FORMATS
     (root / "config.toml").write_text(text, encoding="utf-8")
     config = load_config(root / "config.toml")

@@ -68,7 +68,8 @@ def test_accepts_good_records_skips_bad_ones_and_archives(world: World, now: dat
         [row] = files.recent_export_files(session)
         assert (row.outcome, row.accepted, row.skipped) == ("accepted", 2, 1)
         assert row.archived_path == str(result.moved_to)
-        assert listings.get_agency(session, "byra-1") is not None
+        # Named by neither the export nor the config: not saved, so never sent to Hemnet.
+        assert listings.get_agency(session, "byra-1") is None
         [event] = events.events_of_listing(session, "A1")
         assert event.message.startswith("new listing from crm.csv: for_sale, Storgatan A1")
     assert counter("accepted") == before + 1
@@ -230,8 +231,34 @@ def test_config_agency_names_exports_that_name_none(tmp_path: Path, now: datetim
             assert b1 is not None and b1.agency_key == "byra-2"
             agency = listings.get_agency(session, "demo-agency")
             assert agency is not None and agency.name == "Demo Mäkleri AB"
-            other = listings.get_agency(session, "byra-2")
-            assert other is not None and other.name == "byra-2"
+            assert listings.get_agency(session, "byra-2") is None  # no name anywhere
+
+
+def test_an_agency_is_named_by_the_config_or_the_export_never_by_its_key(
+    tmp_path: Path, now: datetime
+) -> None:
+    agencies = '\n[agencies.byra-3]\nname = "Byrå Tre AB"\norganisation_number = "556000-0003"\n'
+    with open_world(tmp_path, agency=("byra-1", "Byrå Ett AB"), extra=agencies) as world:
+        rows = [
+            csv_row("A1", agency="", maklarbyra_namn="Export Name Ignored AB"),
+            csv_row("B1", agency="byra-2", maklarbyra_namn="Byrå Två AB"),
+            csv_row("B2", agency="byra-2", maklarbyra_orgnr="556000-0002"),
+            csv_row("C1", agency="byra-3", maklarbyra_namn="Old Name AB"),
+            csv_row("D1", agency="byra-4"),
+        ]
+        ingest_file(world.store, world.config, world.drop("1.csv", csv_text(rows)), now)
+        with world.store.read() as session:
+            named = {
+                key: (row.name, row.organisation_number)
+                for key in ("byra-1", "byra-2", "byra-3")
+                if (row := listings.get_agency(session, key)) is not None
+            }
+            assert listings.get_agency(session, "byra-4") is None
+    assert named == {
+        "byra-1": ("Byrå Ett AB", None),  # the config wins over the export
+        "byra-2": ("Byrå Två AB", None),  # the first record that names it
+        "byra-3": ("Byrå Tre AB", "556000-0003"),
+    }
 
 
 def test_malformed_file_is_rejected_with_its_location(world: World, now: datetime) -> None:

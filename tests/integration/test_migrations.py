@@ -29,6 +29,7 @@ TABLES = {
     "holds",
     "meta",
     "listing_checks",
+    "requests",
 }
 
 

@@ -317,13 +317,14 @@ def test_sold_listings_that_drift_are_found_and_shown_as_conflicts(
     # R1: someone republishes it on Hemnet, which deletes the sale.
     r1 = hemnet_id_of(inbox, "R1")
     hemnet.call("POST", f"/listings/{r1}/publish", {})
-    # C1: the CRM puts it back for sale after the sale was reported.
-    crm_drop(inbox, "export-3.csv", crm_row("R1", **sold), crm_row("C1"))  # type: ignore[arg-type]
+    # C1: the CRM withdraws it after the sale was reported. (Put back on sale, it would be
+    # published again, deleting the sale: tests/system/test_lifecycle_states.py.)
+    crm_drop(inbox, "export-3.csv", crm_row("R1", **sold), crm_row("C1", status="återkallad"))  # type: ignore[arg-type]
 
     wait_for(lambda: stage(inbox, "R1") == stage(inbox, "C1") == "conflict", 30, "both conflicts")
     status = status_of(inbox)
     assert "sale reported to Hemnet is gone" in status["R1"]["next_action"]
-    assert "CRM now says for_sale" in status["C1"]["next_action"]
+    assert "CRM now says withdrawn" in status["C1"]["next_action"]
     kinds = events_of(tmp_path / "state" / "syncd.db", "R1")
     assert "conflict" in kinds  # found by the daemon's reconcile
     assert daemon.stop() == 0
@@ -334,7 +335,7 @@ def test_sold_listings_that_drift_are_found_and_shown_as_conflicts(
         assert "nothing to do" not in shown["status"]["next_action"]
     report = syncd("--config", str(config), "reconcile", "--dry-run", env=TOKEN_ENV)
     assert "R1" in report.stdout and "sale reported to Hemnet is gone" in report.stdout
-    assert "C1" in report.stdout and "CRM now says for_sale" in report.stdout
+    assert "C1" in report.stdout and "CRM now says withdrawn" in report.stdout
     # syncd sent nothing to either: R1 stays as republished, C1 stays sold.
     remote = hemnet.by_key()
     assert remote["R1"][0]["publicationStatus"]["isPublished"] is True

@@ -64,7 +64,7 @@ def test_minimal_config_takes_every_default() -> None:
     assert config.sync.policy.failed_image_policy == "skip"
     assert config.sync.policy.publish is True
     assert config.sync.policy.price_change_flag_share == 0.05
-    assert config.sync.auto_approve is False
+    assert config.sync.policy.auto_approve is False
     assert config.watch.settle_s == 2.0
     assert config.watch.ignores(".hidden") and config.watch.ignores("a.csv.part")
     assert not config.watch.ignores("a.csv")
@@ -77,7 +77,7 @@ def test_every_policy_key_of_sync_reaches_the_planner() -> None:
     config = parse(
         MINIMAL + "[sync]\nremoval_grace_s = 60\nmass_removal_share = 0.3\n"
         'mass_removal_min = 2\nfailed_image_policy = "hold"\npublish = false\n'
-        "price_change_flag_share = 0.1\n"
+        "price_change_flag_share = 0.1\nauto_approve = true\n"
     )
     assert config.sync.policy == PlanPolicy(
         removal_grace_s=60,
@@ -86,6 +86,7 @@ def test_every_policy_key_of_sync_reaches_the_planner() -> None:
         failed_image_policy="hold",
         publish=False,
         price_change_flag_share=0.1,
+        auto_approve=True,
     )
     found = problems(MINIMAL + "[sync]\nprice_change_flag_share = -0.1\n")
     assert found == ["sync.price_change_flag_share: must be at least 0, got -0.1"]
@@ -195,6 +196,24 @@ def test_agency_needs_key_and_name_when_given() -> None:
     assert found == ["agency.key: required, not set", "agency.name: required, not set"]
     config = parse(MINIMAL + '[agency]\nkey = "a1"\nname = " Mäklarna AB "\n')
     assert config.agency is not None and config.agency.name == "Mäklarna AB"
+
+
+def test_agencies_name_agencies_by_key_and_every_mistake_is_listed() -> None:
+    config = parse(
+        MINIMAL
+        + '[agency]\nkey = "a1"\nname = "Ett AB"\n'
+        + '[agencies.b2]\nname = "Två AB"\norganisation_number = "556000-0002"\n'
+    )
+    b2 = config.agency_named("b2")
+    assert b2 is not None and (b2.name, b2.organisation_number) == ("Två AB", "556000-0002")
+    a1 = config.agency_named("a1")
+    assert a1 is not None and a1.name == "Ett AB"
+    assert config.agency_named("c3") is None
+    found = problems(
+        MINIMAL + '[agencies.b2]\norganisation_number = "1"\n[agencies.c3]\nname = "C"\nnme = 1\n'
+    )
+    assert found[0] == "agencies.b2.name: required, not set"
+    assert found[1].startswith("agencies.c3.nme: unknown key (did you mean 'name'?)")
 
 
 def test_formats_resolve_mapping_names_and_paths_and_first_match_wins() -> None:

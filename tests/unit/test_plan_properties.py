@@ -15,7 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syncd.blanking import blanking
 from syncd.domain import (
+    ACTIVE_STATUSES,
+    REPUBLISH_WINDOW,
     Address,
     Agency,
     BillingInformation,
@@ -49,6 +52,11 @@ SALES = (
     Sale(price=3_100_000, price_is_public=False, sold_on=date(2026, 5, 2)),
 )
 MAX_ROUNDS = 8
+MARKET_STATES = {
+    ListingStatus.FOR_SALE: MarketState.FOR_SALE,
+    ListingStatus.UPCOMING: MarketState.UPCOMING,
+    ListingStatus.TEASED: MarketState.TEASED,
+}
 
 images_st = st.lists(
     st.tuples(
@@ -160,6 +168,8 @@ def assert_no_removal_unasked(s: Scenario, result: Plan) -> None:
         assert NOW - s.desired.missing_since[key] >= timedelta(seconds=GRACE_S), op
         assert key not in held, op
     for hold in result.holds:
+        if hold.updates:  # the blanking guard's hold: no removal
+            continue
         # A hold never stops a removal its operator released for this very absence.
         for key, since in zip(hold.listing_keys, hold.missing_since, strict=True):
             assert since == s.desired.missing_since[key]
@@ -199,8 +209,11 @@ def assert_listing_matches(
         assert have.seller_hash == seller_hash(want.seller)
     if want.billing is not None:
         assert have.billing_hash == billing_hash(want.billing)
-    target = MarketState.UPCOMING if want.status is ListingStatus.UPCOMING else MarketState.FOR_SALE
-    assert have.market_state is target
+    target = MARKET_STATES[want.status]
+    if target is MarketState.TEASED and MarketState.TEASED not in have.allowed_market_states:
+        assert have.market_state is not MarketState.TEASED  # not allowed: the plan says why
+    else:
+        assert have.market_state is target
     states = [i.state for i in have.images]
     assert ImageState.IN_PROGRESS not in states
     if policy.failed_image_policy == "retry":
@@ -223,8 +236,26 @@ def assert_state_matches(s: Scenario, final_plan: Plan) -> None:
     held = {key for hold in final_plan.holds for key in hold.listing_keys}
     for key, want in s.desired.listings.items():
         before = s.start.get(key)
+        if before is not None and key in held:
+            # The suspicious-update guard: a blanking update waits for an operator.
+            assert blanking(want, before) is not None
+            assert known[key].sent == before.sent
+            assert [i.image_id for i in known[key].images] == [i.image_id for i in before.images]
+            continue
         if before is not None and before.sold is not None:
-            assert known[key].sold == before.sold  # a sale is never touched again
+            republish = (
+                want.status in ACTIVE_STATUSES
+                and s.policy.publish
+                and NOW.date() - before.sold.sold_on <= REPUBLISH_WINDOW
+                and any(i.state is ImageState.COMPLETED for i in before.images)
+            )
+            if republish:  # the CRM put it back on sale: published again, the sale deleted
+                assert known[key].sold is None and known[key].is_published
+            else:
+                assert known[key].sold == before.sold  # a sale is otherwise never touched
+            continue
+        if want.status is ListingStatus.TEASED and want.new_construction and before is None:
+            assert key not in known  # TEASED is not for new construction: nothing is sent
             continue
         if want.status is ListingStatus.SOLD:
             if before is None:

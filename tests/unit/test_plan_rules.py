@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -36,6 +36,7 @@ from syncd.ops import (
     EnsureAgency,
     MarkSold,
     Plan,
+    PublishListing,
     UnpublishListing,
     UpdateImage,
     UpdateListing,
@@ -154,10 +155,10 @@ CASES = {
         kinds=["ensure_agency", "create_listing", "add_image", "add_image"],
         waiting=["waiting"],
     ),
-    "new under an agency no export describes: wait": Case(
+    "new under an agency neither export nor config names: wait, saying how to name it": Case(
         [listing(agency_key="AG9")],
         agencies={},
-        waiting=["agency 'AG9' is not described"],
+        waiting=["agency 'AG9' has no name: map agency.name"],
     ),
     "sold before it reached Hemnet: nothing sent": Case(
         [listing(status=ListingStatus.SOLD, sale=SALE)], waiting=["sold before it ever reached"]
@@ -324,8 +325,42 @@ CASES = {
         [known(sold=SALE)],
         waiting=["Hemnet has no way to change a reported sale"],
     ),
-    "sold on Hemnet, CRM for sale again: wait, nothing sent": Case(
-        [listing(title="new")], [known(sold=SALE)], waiting=["sold on Hemnet"]
+    "sold on Hemnet, CRM for sale again within six months: republish, then the change": Case(
+        [listing(title="new")], [known(sold=SALE)], kinds=["publish", "update_listing"]
+    ),
+    "sold over six months ago, CRM for sale again: refused, say why": Case(
+        [listing()],
+        [known(sold=replace(SALE, sold_on=date(2025, 10, 1)))],
+        waiting=["more than six months ago: Hemnet refuses"],
+    ),
+    "sold on Hemnet, CRM withdraws it: wait, nothing sent": Case(
+        [listing(status=ListingStatus.WITHDRAWN)], [known(sold=SALE)], waiting=["sold on Hemnet"]
+    ),
+    "teased, new: created, TEASED set": Case(
+        [listing(status=ListingStatus.TEASED)],
+        [],
+        kinds=["create_listing", "set_market_state", "add_image", "add_image"],
+        waiting=["waiting for 2 image"],
+    ),
+    "teased new construction: nothing sent, say why": Case(
+        [listing(status=ListingStatus.TEASED, new_construction=True)],
+        [],
+        waiting=["not allowed for new construction"],
+    ),
+    "teased after it was visible: Hemnet no longer allows it, say why": Case(
+        [listing(status=ListingStatus.TEASED)],
+        [visible(allowed_market_states=frozenset({MarketState.FOR_SALE}))],
+        waiting=["only for listings never visible"],
+    ),
+    "teased on Hemnet, CRM for sale: FOR_SALE": Case(
+        [listing()],
+        [
+            visible(
+                market_state=MarketState.TEASED,
+                allowed_market_states=frozenset(MarketState),
+            )
+        ],
+        kinds=["set_market_state"],
     ),
     "sold status without a sale: wait": Case(
         [listing(status=ListingStatus.SOLD)], [visible()], waiting=["no sale price"]
@@ -437,6 +472,13 @@ def test_rule(case: Case) -> None:
     for reason, expected in zip(reasons, case.waiting, strict=True):
         assert expected in reason
     assert len(result.holds) == case.holds
+
+
+def test_a_removal_within_its_grace_names_the_moment_it_is_due() -> None:
+    result = run(CASES["missing within the grace: wait"])
+    assert result.next_due_at == JUST_NOW + timedelta(seconds=POLICY.removal_grace_s)
+    # Nothing else waiting for a time: no moment to name.
+    assert run(CASES["missing past the grace: unpublish"]).next_due_at is None
 
 
 def test_update_sends_only_changed_fields() -> None:
@@ -618,3 +660,26 @@ def test_plan_is_deterministic_whatever_the_mapping_order() -> None:
 def test_policy_refuses_nonsense(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must"):
         dataclasses.replace(POLICY, **changes)  # type: ignore[arg-type]
+
+
+def test_auto_approval_is_asked_for_only_where_hemnet_attempts_it() -> None:
+    policy = replace(POLICY, auto_approve=True)
+    teased = known(listing(status=ListingStatus.TEASED), market_state=MarketState.TEASED)
+    for have, want, expected in (
+        (teased, listing(status=ListingStatus.TEASED), True),
+        (known(), listing(), False),  # FOR_SALE: approval stays the broker's
+    ):
+        result = run(Case([want], [have], policy=policy))
+        (op,) = result.ops
+        assert isinstance(op, PublishListing)
+        assert op.auto_approve is expected
+    result = run(Case([listing(status=ListingStatus.TEASED)], [teased]))  # policy off
+    (op,) = result.ops
+    assert isinstance(op, PublishListing) and not op.auto_approve
+
+
+def test_republishing_a_sold_listing_is_flagged_as_deleting_the_sale() -> None:
+    result = run(Case([listing()], [known(sold=SALE)]))
+    (op,) = result.ops
+    assert isinstance(op, PublishListing)
+    assert Consequence.DELETES_SALE in op.consequences

@@ -242,7 +242,19 @@ def test_stage_words_are_the_operator_words() -> None:
 SOLD_LISTING = listing(status=ListingStatus.SOLD, sale=SALE)
 CONFLICTS = {
     "sold, CRM agrees: none": (SOLD_LISTING, known(sold=SALE), []),
-    "sold, CRM for sale again": (listing(), known(sold=SALE), ["CRM now says for_sale"]),
+    # Back on sale in the CRM: the planner publishes it again (deleting the sale) or says
+    # why it cannot; not a conflict.
+    "sold, CRM for sale again: republished": (listing(), known(sold=SALE), []),
+    "sold, CRM withdrew it": (
+        dataclasses.replace(SOLD_LISTING, status=ListingStatus.WITHDRAWN, sale=None),
+        known(sold=SALE),
+        ["CRM now says withdrawn"],
+    ),
+    "sold, published again on Hemnet, CRM for sale: none": (
+        listing(),
+        known(sold=SALE, is_published=True, is_approved=True),
+        [],
+    ),
     "sold, CRM sale differs": (
         dataclasses.replace(SOLD_LISTING, sale=dataclasses.replace(SALE, price=1)),
         known(sold=SALE),

@@ -1,7 +1,7 @@
 """listing_checks: Hemnet's checks of each listing as last read (its completeness).
 
-Revision ID: 0003_intake
-Revises: 0002
+Revision ID: 0004_intake
+Revises: 0003
 Create Date: 2026-12-05 15:45:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_intake"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004_intake"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
