@@ -21,7 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, SyncdError
 from syncd.reprocess import MARKER_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -460,6 +460,13 @@ class InboxWatcher:
         seen = self._settle.seen(path)
         try:
             went = self._on_ready(path)
+        except SyncdError as error:
+            # Expected (a full disk): the receiver said it once with its remedy already.
+            delay = self._settle.failed(path, self._clock())
+            logger.info(
+                "export file %s was not taken (%s); trying again in %.1f s", path, error, delay
+            )
+            return
         except Exception:
             delay = self._settle.failed(path, self._clock())
             logger.exception("export file %s was not taken; trying again in %.1f s", path, delay)
@@ -516,6 +523,10 @@ class InboxWatcher:
         )
         try:
             went = self._on_ready(path)
+        except SyncdError as error:
+            delay = self._changed.failed(path, self._clock())
+            logger.info("changed file %s was not taken (%s); again in %.1f s", path, error, delay)
+            return
         except Exception:
             delay = self._changed.failed(path, self._clock())
             logger.exception("changed file %s was not taken; trying again in %.1f s", path, delay)
