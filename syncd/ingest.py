@@ -110,7 +110,7 @@ class _Spilled(NamedTuple):
     listing_key: str
     agency_key: str
     status: str
-    hashes: tuple[str, str, str | None, str | None, str | None]
+    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
@@ -374,7 +374,14 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
         listing.listing_key,
         listing.agency_key,
         listing.status.value,
-        (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing),
+        (
+            hashes.content,
+            hashes.images,
+            hashes.sale,
+            hashes.seller,
+            hashes.billing,
+            hashes.image_right,
+        ),
         text,
         listing.address.street,
         listing.asking_price,

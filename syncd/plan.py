@@ -20,6 +20,7 @@ from syncd.domain import (
     REPUBLISH_WINDOW,
     Desired,
     Image,
+    ImageRight,
     ImageState,
     KnownAgency,
     KnownImage,
@@ -37,6 +38,7 @@ from syncd.ops import (
     Consequence,
     CreateListing,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     Hold,
     MarkSold,
@@ -45,6 +47,7 @@ from syncd.ops import (
     PublishListing,
     SendBillingInformation,
     SendSellerInformation,
+    SetImageRight,
     SetMarketState,
     UnpublishListing,
     UpdateImage,
@@ -179,6 +182,8 @@ def _plan_listing(
         if want.sale is None:
             out.wait(key, "status is sold but the export gives no sale price and date")
         else:
+            # The right's terms say how long Hemnet may show the images after the sale.
+            _plan_image_right(want, have, out)
             out.ops.append(
                 MarkSold(
                     key, sale=want.sale, consequences=frozenset({Consequence.IRREVERSIBLE_SALE})
@@ -192,6 +197,7 @@ def _plan_listing(
     _plan_update(want, have, policy, out)
     market_state = _plan_market_state(want, have, out)
     _plan_private_information(want, have, out)
+    _plan_image_right(want, have, out)
     after = _plan_images(want, have.images, policy, out)
     _plan_publish(want, have, after, market_state, policy, out)
     return out
@@ -235,6 +241,7 @@ def _plan_new(want: Listing, policy: PlanPolicy, out: _Out) -> None:
     if target is not _DEFAULT_MARKET_STATE:
         out.ops.append(SetMarketState(key, market_state=target))
     _plan_private_information(want, None, out)
+    _plan_image_right(want, None, out)
     after = _plan_images(want, (), policy, out)
     if policy.publish:
         _explain_not_publishing(want, after, policy, out)
@@ -306,6 +313,34 @@ def _plan_private_information(want: Listing, have: KnownListing | None, out: _Ou
         out.ops.append(SendSellerInformation(key, seller=want.seller))
     if want.billing is not None and billing_hash(want.billing) != sent_billing:
         out.ops.append(SendBillingInformation(key, billing=want.billing))
+
+
+def _plan_image_right(want: Listing, have: KnownListing | None, out: _Out) -> None:
+    """The image right as the CRM gives it, compared with the one last sent (not with what
+    Hemnet shows: it may override the terms of agencies with their own contract)."""
+    key = want.listing_key
+    sent = have.image_right if have is not None else None
+    wanted = want.image_right
+    if wanted == sent:
+        return
+    if wanted is None:
+        out.ops.append(DeleteImageRight(key, reason="the export no longer gives one"))
+        return
+    if sent is not None and _clears_a_field(sent, wanted):
+        # Hemnet's PUT keeps every field it is not sent (DOC): a field is only gone with
+        # the whole right, which the PUT after this creates again.
+        out.ops.append(DeleteImageRight(key, reason="a field the export no longer gives"))
+    out.ops.append(SetImageRight(key, image_right=wanted))
+
+
+def _clears_a_field(sent: ImageRight, wanted: ImageRight) -> bool:
+    return any(
+        getattr(sent, name) is not None and getattr(wanted, name) is None
+        for name in _IMAGE_RIGHT_FIELDS
+    )
+
+
+_IMAGE_RIGHT_FIELDS = tuple(f.name for f in dataclasses.fields(ImageRight))
 
 
 # --- images --------------------------------------------------------------------------------

@@ -23,8 +23,11 @@ from syncd.domain import (
     Coordinates,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     Listing,
     ListingStatus,
+    PhotoAgency,
     Problem,
     Sale,
     SellerInformation,
@@ -151,6 +154,17 @@ def _always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Ex
         return False
     out: list[Problem] = []
     return read(_NOTHING, name, out) is None and not out
+
+
+def _image_right(v: dict[str, Any]) -> ImageRight | None:
+    """The right when the record gives any part of it (normalise drops an empty one)."""
+    terms, agency = v.get("image_right.terms"), v.get("image_right.photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=v.get("image_right.photo_agency_name"),
+        photographer=v.get("image_right.photographer"),
+    )
 
 
 def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
@@ -402,6 +416,7 @@ class Assembler:
             seller=self._seller(v, out),
             billing=self._billing(v, out),
             sale=self._sale(v, ListingStatus(status)),
+            image_right=_image_right(v),
         )
         listing = normalise(listing)
         out.extend(problems(listing))
