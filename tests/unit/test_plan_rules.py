@@ -16,6 +16,8 @@ from syncd.domain import (
     Desired,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     ImageState,
     KnownAgency,
     KnownImage,
@@ -23,6 +25,7 @@ from syncd.domain import (
     Listing,
     ListingStatus,
     MarketState,
+    PhotoAgency,
     Sale,
     SellerInformation,
     Tenure,
@@ -33,10 +36,12 @@ from syncd.domain import (
 from syncd.ops import (
     Consequence,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     MarkSold,
     Plan,
     PublishListing,
+    SetImageRight,
     UnpublishListing,
     UpdateImage,
     UpdateListing,
@@ -52,6 +57,7 @@ POLICY = PlanPolicy(
 SALE = Sale(price=3_100_000, price_is_public=True, sold_on=date(2026, 5, 1))
 SELLER = SellerInformation(name="Anna Svensson", email="anna@example.se")
 BILLING = BillingInformation(recipient_name="Anna Svensson", city="Stockholm")
+RIGHT = ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.DIAKRIT, photographer="Fia Ek")
 
 
 def img(n: int, **kw: object) -> Image:
@@ -91,6 +97,7 @@ def known(want: Listing | None = None, **kw: object) -> KnownListing:
         allowed_market_states=frozenset({MarketState.FOR_SALE, MarketState.UPCOMING}),
         seller_hash=seller_hash(want.seller),
         billing_hash=billing_hash(want.billing),
+        image_right=want.image_right,
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
@@ -191,6 +198,40 @@ CASES = {
         [listing(status=ListingStatus.UPCOMING)],
         [visible(allowed_market_states=frozenset({MarketState.FOR_SALE}))],
         waiting=["does not allow market state UPCOMING now (allowed: FOR_SALE)"],
+    ),
+    # --- image right
+    "new with an image right: create, set it, add images": Case(
+        [listing(image_right=RIGHT)],
+        kinds=["create_listing", "set_image_right", "add_image", "add_image"],
+        waiting=["waiting for 2 image(s)"],
+    ),
+    "image right as sent: nothing": Case(
+        [listing(image_right=RIGHT)], [visible(listing(image_right=RIGHT))]
+    ),
+    "image right never sent: set it": Case(
+        [listing(image_right=RIGHT)], [visible()], kinds=["set_image_right"]
+    ),
+    "image right terms changed: set it again": Case(
+        [listing(image_right=replace(RIGHT, terms=ImageRightTerms.INDEFINITE_LICENSE))],
+        [visible(listing(image_right=RIGHT))],
+        kinds=["set_image_right"],
+    ),
+    "image right gone from the export: delete it": Case(
+        [listing()], [visible(listing(image_right=RIGHT))], kinds=["delete_image_right"]
+    ),
+    "image right lost a field: delete, then set what is left": Case(
+        [listing(image_right=replace(RIGHT, photographer=None))],
+        [visible(listing(image_right=RIGHT))],
+        kinds=["delete_image_right", "set_image_right"],
+    ),
+    "sold with an image right not sent yet: set it before the sale": Case(
+        [listing(status=ListingStatus.SOLD, sale=SALE, image_right=RIGHT)],
+        [visible()],
+        kinds=["set_image_right", "mark_sold"],
+    ),
+    "sold on Hemnet, image right changed: nothing reaches it": Case(
+        [listing(status=ListingStatus.SOLD, sale=SALE, image_right=RIGHT)],
+        [known(sold=SALE)],
     ),
     # --- seller and billing
     "seller changed: send seller information": Case(
@@ -479,6 +520,17 @@ def test_a_removal_within_its_grace_names_the_moment_it_is_due() -> None:
     assert result.next_due_at == JUST_NOW + timedelta(seconds=POLICY.removal_grace_s)
     # Nothing else waiting for a time: no moment to name.
     assert run(CASES["missing past the grace: unpublish"]).next_due_at is None
+
+
+def test_the_image_right_ops_carry_the_right_and_say_why_it_goes() -> None:
+    smaller = replace(RIGHT, photographer=None)
+    have = visible(listing(image_right=RIGHT))
+    delete, put = run(Case([listing(image_right=smaller)], [have])).ops
+    assert isinstance(delete, DeleteImageRight)
+    assert "no longer gives" in delete.describe()
+    assert isinstance(put, SetImageRight)
+    assert put.image_right == smaller
+    assert put.describe() == "set image right: terms SIX_MONTHS_LICENSE, photo agency DIAKRIT"
 
 
 def test_update_sends_only_changed_fields() -> None:
