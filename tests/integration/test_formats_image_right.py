@@ -6,6 +6,7 @@ from pathlib import Path
 
 from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
 from syncd.formats import load_mapping, parse_file
+from syncd.formats.mapping import mapping_from_dict
 from syncd.formats.parse import RecordResult
 
 HEADER = "objektnummer;status;gatuadress;bildratt_villkor;fotobyra;fotobyra_namn;fotograf\n"
@@ -56,3 +57,55 @@ def test_freelance_without_the_photographers_name_is_an_error(tmp_path: Path) ->
     (problem,) = record.errors
     assert problem.field == "image_right.photo_agency_name"
     assert "FREELANCE" in problem.reason
+
+
+def test_the_worked_example_of_docs_mappings_md(tmp_path: Path) -> None:
+    mapping = mapping_from_dict(
+        {
+            "mapping": {"name": "photo-credits", "format": "csv", "delimiter": ";"},
+            "fields": {
+                "listing_key": "Ref",
+                "agency_key": {"value": "acme"},
+                "status": {"value": "for_sale"},
+                "address.street": "Street",
+                "image_right.terms": {
+                    "expr": "Photo terms",
+                    "map": {
+                        "6m": "SIX_MONTHS_LICENSE",
+                        "forever": "INDEFINITE_LICENSE",
+                        "none": "NO_LICENSE",
+                    },
+                },
+                "image_right.photo_agency": {
+                    "expr": "Photo firm",
+                    "map": {"diakrit": "DIAKRIT", "se360": "SE360", "frilans": "FREELANCE"},
+                },
+                "image_right.photo_agency_name": "Photographer",
+                "image_right.photographer": "Photographer",
+            },
+        },
+        "photo-credits.toml",
+        "photo-credits",
+    )
+    path = tmp_path / "credits.csv"
+    path.write_text(
+        "Ref;Street;Photo terms;Photo firm;Photographer\n"
+        "R1;Gatan 1;6m;Frilans;Fia Ek\n"
+        "R2;Gatan 2;forever;SE360;\n"
+        "R3;Gatan 3;;;\n"
+        "R4;Gatan 4;6m;Acme Foto;\n"
+        "R5;Gatan 5;6m;Frilans;\n",
+        encoding="utf-8",
+    )
+    r1, r2, r3, r4, r5 = parse_file(path, mapping).records
+    assert r1.listing is not None and r1.listing.image_right == ImageRight(
+        ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.FREELANCE, "Fia Ek", "Fia Ek"
+    )
+    assert r2.listing is not None
+    assert r2.listing.image_right == ImageRight(
+        ImageRightTerms.INDEFINITE_LICENSE, PhotoAgency.SE360
+    )
+    assert r3.listing is not None and r3.listing.image_right is None
+    assert r4.listing is None and [p.field for p in r4.errors] == ["image_right.photo_agency"]
+    assert r5.listing is None
+    assert [p.field for p in r5.errors] == ["image_right.photo_agency_name"]
