@@ -693,6 +693,8 @@ def describe_change(old: Listing | None, new: Listing, file: str, *, reappeared:
         parts.append("seller information changed")  # never the identity number
     if old.billing != new.billing:
         parts.append("billing information changed")
+    if old.image_right != new.image_right:
+        parts.append("image right " + ("removed" if new.image_right is None else "changed"))
     message = f"desired state changed by {file}: " + "; ".join(parts or ["details changed"])
     return message if len(message) <= _EVENT_MESSAGE_MAX else message[:_EVENT_MESSAGE_MAX] + "…"
 
