@@ -194,8 +194,15 @@ def _plan_listing(
         if have.is_published:
             out.ops.append(_unpublish(have, "withdrawn in the CRM"))
         return out
-    _plan_update(want, have, policy, out)
-    market_state = _plan_market_state(want, have, out)
+    leaving_for_sale = _MARKET_STATE[want.status] is not MarketState.FOR_SALE
+    if have.market_state is MarketState.FOR_SALE and leaving_for_sale:
+        # Leaving FOR_SALE first: Hemnet checks a published listing's every update, and the
+        # asking price it requires for FOR_SALE may be what the CRM took away.
+        market_state = _plan_market_state(want, have, out)
+        _plan_update(want, have, policy, out)
+    else:
+        _plan_update(want, have, policy, out)
+        market_state = _plan_market_state(want, have, out)
     _plan_private_information(want, have, out)
     _plan_image_right(want, have, out)
     after = _plan_images(want, have.images, policy, out)

@@ -663,8 +663,8 @@ def test_ops_ordered_agencies_first_then_by_listing_in_rule_order() -> None:
     assert [(op.listing_key, op.kind) for op in result.ops] == [
         (None, "ensure_agency"),
         ("A1", "publish"),
+        ("B1", "set_market_state"),  # leaving FOR_SALE before the update (below)
         ("B1", "update_listing"),
-        ("B1", "set_market_state"),
         ("B1", "send_seller_information"),
         ("B1", "send_billing_information"),
         ("B1", "delete_image"),
@@ -676,6 +676,18 @@ def test_ops_ordered_agencies_first_then_by_listing_in_rule_order() -> None:
     ]
     assert isinstance(result.ops[0], EnsureAgency)
     assert result.ops[0].agency == AGENCY
+
+
+def test_the_market_state_leaves_for_sale_before_an_update_and_reaches_it_after() -> None:
+    # Hemnet checks a published listing's updates against its market state: FOR_SALE needs
+    # an asking price. Leaving it first lets the CRM take the price away; reaching it after
+    # the update lets the CRM give the price in the same export.
+    unpriced = listing(status=ListingStatus.UPCOMING, asking_price=None)
+    leaving = run(Case([unpriced], [visible()])).ops
+    assert [op.kind for op in leaving] == ["set_market_state", "update_listing"]
+    upcoming = visible(unpriced, market_state=MarketState.UPCOMING)
+    reaching = run(Case([listing()], [upcoming])).ops
+    assert [op.kind for op in reaching] == ["update_listing", "set_market_state"]
 
 
 def test_plan_is_deterministic_whatever_the_mapping_order() -> None:
