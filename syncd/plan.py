@@ -434,6 +434,15 @@ def _plan_publish(  # noqa: PLR0917
         return
     if _explain_not_publishing(want, after, policy, out):
         return
+    if market_state is MarketState.FOR_SALE and want.asking_price is None:
+        # The CRM's market state is not allowed (the wait above says why): Hemnet checks
+        # the one it holds, and FOR_SALE needs an asking price.
+        out.wait(
+            want.listing_key,
+            "cannot publish yet: asking price is missing (Hemnet holds the listing as "
+            "FOR_SALE, which requires one)",
+        )
+        return
     # Auto-approval only where Hemnet attempts it: asked for elsewhere, it is at best
     # ignored and at worst refuses the publish with it (the publish is atomic).
     auto = policy.auto_approve and market_state in AUTO_APPROVE_MARKET_STATES

@@ -690,6 +690,18 @@ def test_the_market_state_leaves_for_sale_before_an_update_and_reaches_it_after(
     assert [op.kind for op in reaching] == ["update_listing", "set_market_state"]
 
 
+def test_no_publish_without_a_price_where_hemnet_holds_the_listing_for_sale() -> None:
+    # Visible once, so TEASED is not allowed: Hemnet keeps it FOR_SALE, which needs a price.
+    once_visible = known(
+        allowed_market_states=frozenset({MarketState.FOR_SALE, MarketState.UPCOMING})
+    )
+    result = run(Case([listing(status=ListingStatus.TEASED, asking_price=None)], [once_visible]))
+    assert [op.kind for op in result.ops] == ["update_listing"]
+    reasons = [w.reason for w in result.waiting]
+    assert "does not allow market state TEASED" in reasons[0]
+    assert "asking price is missing (Hemnet holds the listing as FOR_SALE" in reasons[1]
+
+
 def test_plan_is_deterministic_whatever_the_mapping_order() -> None:
     wants = [listing(k, title=k) for k in ("Z9", "A1", "M5")]
     haves = [visible(listing(k)) for k in ("M5", "Z9", "A1", "Q1")]
