@@ -277,6 +277,22 @@ def images_by_id(s: Script) -> None:
     assert s.seen("A").images == ()
 
 
+def approval_before_publishing(s: Script) -> None:
+    """The broker may approve first (DOC): publishing then makes it visible at once."""
+    listing = s.listing("A")
+    assert s.create(listing) == OK
+    s.side.approve(listing.listing_key)
+    seen = s.seen("A")
+    assert (seen.published, seen.approved) == (False, True)
+    assert TEASED in seen.allowed_market_states  # approved, never visible
+    assert s.add_image("A", "https://img.example.test/a.jpg") == OK
+    s.processed()
+    assert s.send("publish", PublishListing(listing.listing_key)) == OK
+    seen = s.seen("A")
+    assert (seen.published, seen.approved) == (True, True)
+    assert TEASED not in seen.allowed_market_states  # visible now
+
+
 def image_rights(s: Script) -> None:
     listing = s.listing("A")
     key = listing.listing_key
@@ -306,6 +322,7 @@ SCRIPTS: dict[str, Callable[[Script], None]] = {
         sold,
         unpublishing,
         images_by_id,
+        approval_before_publishing,
         image_rights,
     )
 }
