@@ -750,7 +750,7 @@ class Applier:
                 record_outcome(
                     session, job.op_id, OpStatus.INTENT, now, next_attempt_at=retry_at, **common
                 )
-            log.error("Hemnet refused the key; no more calls this pass: %s", exc.remedy)
+            log.warning("Hemnet refused the key; no more calls this pass: %s", exc.remedy)
             metrics.OPERATIONS.labels(op.kind, "retry").inc()
             tally.add("retry")
             tally.retry_at(retry_at)

@@ -110,6 +110,7 @@ class SyncConfig:
     poll_interval_fast_s: float = 5.0
     poll_interval_slow_s: float = 300.0
     reconcile_interval_s: float = 21600.0
+    health_check_interval_s: float = 15.0  # how often the daemon reads Hemnet for /healthz
 
 
 DEFAULT_IGNORE = ("*.tmp", "*.part", "*~", ".*")
@@ -460,6 +461,9 @@ def _read_sync(s: _Section) -> SyncConfig:
         ),
         reconcile_interval_s=s.number(
             "reconcile_interval_s", d.reconcile_interval_s, positive=True
+        ),
+        health_check_interval_s=s.number(
+            "health_check_interval_s", d.health_check_interval_s, positive=True
         ),
     )
     if out.poll_interval_fast_s > out.poll_interval_slow_s:

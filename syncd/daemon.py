@@ -23,13 +23,14 @@ from types import FrameType
 
 import uvicorn
 
-from syncd import systemd
+from syncd import metrics, systemd
 from syncd.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.apply import Applier, ApplyReport, api_observer, current_plan
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config, http_access_problems, load_config
 from syncd.errors import ConfigError, SyncdError
+from syncd.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
@@ -40,6 +41,7 @@ from syncd.reconcile import ReconcileReport, reconcile
 from syncd.scheduler import Scheduler
 from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
 from syncd.store import requests
+from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store, open_store
 from syncd.store.holds import release_summary, require_released
 from syncd.store.lock import DAEMON, take_lock
@@ -50,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 # Job names, as they show in logs.
 SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
-STATUS = "status"
+STATUS, HEALTH = "status", "health"
 
 # ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
 # ends and after an operator's request anyway; this slow interval only catches what nothing
@@ -141,7 +143,7 @@ class _Services:
         return cls(config, keys, client, applier, poller)
 
 
-def status_line(rows: Sequence[StatusRow], alerts: int = 0) -> str:
+def status_line(rows: Sequence[StatusRow], alerts: int = 0, problems: Sequence[str] = ()) -> str:
     """The one line ``systemctl status`` shows: "12 listings: 9 visible, 2 awaiting approval"."""
     if not rows:
         text = "0 listings: waiting for the first export file"
@@ -151,6 +153,8 @@ def status_line(rows: Sequence[StatusRow], alerts: int = 0) -> str:
         text = f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {parts}"
     if alerts:
         text += f"; {alerts} alert{'s' if alerts != 1 else ''} (see the log)"
+    if problems:
+        text += f"; NOT READY: {', '.join(p.replace('_', ' ') for p in problems)} (see /healthz)"
     return text
 
 
@@ -173,7 +177,20 @@ class Daemon:
         self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
         self._watcher = self._make_watcher(config)
         self._alerts = AlertBoard()
-        self._key_expires_at: datetime | None = None
+        self._board = HealthBoard(clock)
+        paths = config.paths
+        self._guard = JobGuard(
+            self._board, clock, (("state_dir", paths.state_dir), ("the inbox", paths.inbox))
+        )
+        self._probe = HemnetProbe(self._board)
+        # What the store says stops sending; unknown until the first probe writes it (a
+        # record left by a daemon that was killed must not outlive this start).
+        self._published_block: SendingBlocked | None = None
+        self._block_published = False
+        self._problems_shown: tuple[Problem, ...] = ()
+        self._key_expires_at = self._services.keys.known_expiry()
+        if self._key_expires_at is not None:
+            metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_not_before = time.monotonic()
@@ -204,16 +221,34 @@ class Daemon:
         # An operator who asks for a shorter interval wants the first comparison as soon.
         first_s = min(FIRST_RECONCILE_AFTER_S, config.sync.reconcile_interval_s)
         later = now + timedelta(seconds=first_s)
-        self._scheduler.every(KEY_CHECK, self._check_key, KEY_CHECK_INTERVAL_S, first_at=now)
-        self._scheduler.every(SYNC, self._sync, SYNC_SAFETY_INTERVAL_S, first_at=now)
-        self._scheduler.every(POLL, self._poll, config.sync.poll_interval_slow_s, first_at=now)
+        # Every job through the guard: a full disk or a refused key is one ERROR with its
+        # remedy and quiet, backed-off retries, not a traceback per run.
+        guard = self._guard.periodic
         self._scheduler.every(
-            RECONCILE, self._reconcile, config.sync.reconcile_interval_s, first_at=later
+            KEY_CHECK, guard(KEY_CHECK, self._check_key), KEY_CHECK_INTERVAL_S, first_at=now
         )
-        self._scheduler.every(ALERTS, self._check_alerts, ALERTS_INTERVAL_S)
-        self._scheduler.every(STATUS, self._write_status, STATUS_INTERVAL_S)
-        # Status files and line before READY, while no job can write yet.
-        self._write_status()
+        self._scheduler.every(
+            HEALTH,
+            guard(HEALTH, self._check_health),
+            config.sync.health_check_interval_s,
+            first_at=now,
+        )
+        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(
+            POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
+        )
+        self._scheduler.every(
+            RECONCILE,
+            guard(RECONCILE, self._reconcile),
+            config.sync.reconcile_interval_s,
+            first_at=later,
+        )
+        self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
+        write_status = guard(STATUS, self._write_status)
+        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S)
+        # Status files and line before READY, while no job can write yet (on a full disk:
+        # the problem is reported and syncd starts not ready, rather than not at all).
+        write_status()
         try:
             self._start_http(config)
             self._scheduler.start()
@@ -342,6 +377,7 @@ class Daemon:
         old.client.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
+        self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
 
     def _reloaded(self, future: Future[None]) -> None:
         error = future.exception()
@@ -377,7 +413,8 @@ class Daemon:
     def _on_ready(self, path: Path) -> None:
         # Runs on the watcher's thread: the ingest itself goes to the single store worker,
         # and the watcher waits so that it sees the file gone before its next look.
-        self._scheduler.submit(f"ingest {path.name}", lambda: self._ingest(path)).result()
+        ingest = lambda: self._guard.once("ingest", lambda: self._ingest(path))  # noqa: E731
+        self._scheduler.submit(f"ingest {path.name}", ingest).result()
 
     def _ingest(self, path: Path) -> IngestResult:
         result = ingest_file(self._store, self.config, path, self._clock())
@@ -503,7 +540,23 @@ class Daemon:
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)
         self._key_expires_at = status.expires_at
-        logger.info("key check: %s", status.message)
+        logger.log(
+            logging.WARNING if status.failed else logging.INFO, "key check: %s", status.message
+        )
+
+    def _check_health(self) -> None:
+        """Read Hemnet once; the listings waiting to be sent say why when nothing can be."""
+        self._probe.probe(self._services.client)
+        blocked = self._board.sending_blocked()
+        if blocked != self._published_block or not self._block_published:
+            with self._store.transaction() as session:
+                set_sending_blocked(session, blocked)
+            self._published_block, self._block_published = blocked, True
+            self._scheduler.kick(STATUS)
+        problems = tuple(p.problem for p in self._board.problems())
+        if problems != self._problems_shown:
+            self._problems_shown = problems
+            self._scheduler.kick(STATUS)  # the systemd status line says NOT READY
 
     def _check_alerts(self) -> None:
         now = self._clock()
@@ -518,8 +571,8 @@ class Daemon:
 
     def _after_job(self, job: str) -> None:
         """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
-        if job == STATUS:
-            return
+        if job in (STATUS, HEALTH):
+            return  # the health check kicks a status write itself when something changed
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
 
@@ -534,23 +587,30 @@ class Daemon:
         """Status files and the systemd status line, from one read of every listing."""
         started = time.monotonic()
         rows = status_rows(self._store, self._clock())
-        write_status_files(rows, self.config.paths.inbox)
-        text = status_line(rows, len(self._alerts.active))
+        problems = [p.problem.value for p in self._board.problems()]
+        text = status_line(rows, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
             logger.debug("status: %s", text)
+        # After the line: a disk that refuses the files must not hide the problem there.
+        write_status_files(rows, self.config.paths.inbox)
         took_s = time.monotonic() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 
     # --- HTTP ------------------------------------------------------------------------------
 
     def _health(self) -> HealthInfo:
-        ready = self._ready and self._watcher.alive and self._scheduler.alive
+        running = self._ready and self._watcher.alive and self._scheduler.alive
+        problems = self._board.problems()
+        ready = running and not problems
+        details = [f"{p.detail}; remedy: {p.remedy}" for p in problems]
+        if not running:
+            details.insert(0, "starting, stopping, or a worker thread has stopped")
         return HealthInfo(
             ready=ready,
             last_successful_sync_at=self._last_sync_ok_at,
-            detail=None if ready else "starting, stopping, or a worker thread has stopped",
+            detail=" | ".join(details) or None,
         )
 
     def _start_http(self, config: Config) -> None:

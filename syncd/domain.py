@@ -415,12 +415,26 @@ class Problem:
 
 MAX_PRICE_SEK = 1_000_000_000
 MAX_TEXT = 20_000
+# The largest plausible value of each number field (a mapping may override them, see
+# docs/mappings.md "Plausibility limits"); a field without an entry has no upper limit.
+PLAUSIBLE_MAX: Mapping[str, int] = {
+    "asking_price": MAX_PRICE_SEK,
+    "monthly_fee": MAX_PRICE_SEK,
+    "operating_cost": MAX_PRICE_SEK,
+    "sale.price": MAX_PRICE_SEK,
+    "living_area": 10_000,
+}
+_UNITS = {"living_area": "m²", "supplemental_area": "m²", "plot_area": "m²", "rooms": "rooms"}
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
-def problems(listing: Listing) -> list[Problem]:
-    """Everything that makes a record unusable (errors) or doubtful (warnings)."""
+def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None) -> list[Problem]:
+    """Everything that makes a record unusable (errors) or doubtful (warnings).
+
+    ``limits``: largest plausible values that replace ``PLAUSIBLE_MAX``'s, by field.
+    """
     out: list[Problem] = []
+    most = {**PLAUSIBLE_MAX, **limits} if limits else PLAUSIBLE_MAX
 
     def err(name: str, value: object, reason: str, severity: str = "error") -> None:
         out.append(Problem(name, None if value is None else str(value)[:200], reason, severity))
@@ -448,14 +462,14 @@ def problems(listing: Listing) -> list[Problem]:
         value = getattr(listing, name)
         if value is not None and value < 0:
             err(name, value, "must not be negative")
-        elif value is not None and value > MAX_PRICE_SEK:
-            err(name, value, f"more than {MAX_PRICE_SEK:,} SEK is not a plausible amount")
+        elif value is not None and name in most and value > most[name]:
+            err(name, value, f"more than {most[name]:,} SEK is not a plausible amount")
     for name in ("living_area", "supplemental_area", "plot_area", "rooms"):
         value = getattr(listing, name)
         if value is not None and value < 0:
             err(name, value, "must not be negative")
-    if listing.living_area is not None and listing.living_area > 10_000:
-        err("living_area", listing.living_area, "more than 10,000 m² is not plausible")
+        elif value is not None and name in most and value > most[name]:
+            err(name, value, f"more than {most[name]:,} {_UNITS[name]} is not plausible")
     if listing.construction_year is not None and not 1000 <= listing.construction_year <= 2100:
         err("construction_year", listing.construction_year, "not a plausible year")
     if listing.energy_class is not None and listing.energy_class not in ENERGY_CLASSES:
@@ -478,7 +492,7 @@ def problems(listing: Listing) -> list[Problem]:
     if listing.status is ListingStatus.SOLD:
         if listing.sale is None:
             err("sale", None, "status is sold but no sale price and date are given")
-        elif listing.sale.price <= 0 or listing.sale.price > MAX_PRICE_SEK:
+        elif listing.sale.price <= 0 or listing.sale.price > most.get("sale.price", MAX_PRICE_SEK):
             err("sale.price", listing.sale.price, "sale price must be positive and plausible")
     right = listing.image_right
     if (
@@ -821,3 +835,5 @@ class Desired:
     # released ('syncd hold release'): the release covers that absence only, so it ends
     # when the listing comes back and a later absence is judged by the guards again
     released_removals: Mapping[str, datetime] = field(default_factory=dict)
+    # listing_key -> the content hash of a blanking update an operator released
+    released_updates: Mapping[str, str] = field(default_factory=dict)

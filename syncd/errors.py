@@ -9,8 +9,9 @@
     │   └── MappingError   mapping, field, record key
     ├── UnsafePlanError    a guard tripped; needs an operator's confirmation
     ├── StateError         database not at head, invariant broken
-    │   └── HoldError      no such hold, already released, or superseded: nothing to release
-    │   └── AlreadyRunningError  another syncd writes this state (names its PID)
+    │   ├── HoldError      no such hold, already released, or superseded: nothing to release
+    │   ├── AlreadyRunningError  another syncd writes this state (names its PID)
+    │   └── StorageError   the disk refuses writes (full, read-only): retried with backoff
     ├── NotFoundError      the operator named a listing or hold the state does not have
     └── ApiError           op, method, path, status, requestId, short body (never the token)
         ├── RetryableApiError   network, timeout, 429, 5xx → retry later (Retry-After)
@@ -146,6 +147,15 @@ class NotFoundError(SyncdError):
     exit_code = 2
 
 
+class StorageError(StateError):
+    """The disk under the state directory or the inbox refuses writes (full, read-only)."""
+
+    remedy = (
+        "free space on that disk (or remount it read-write); syncd retries by itself "
+        "and nothing is lost"
+    )
+
+
 @dataclass(frozen=True)
 class ApiContext:
     """Where an API failure happened. Never holds the token or Authorization header."""
@@ -252,7 +262,11 @@ class RemoteDriftError(ApiError):
 class AuthenticationApiError(ApiError):
     """401: Hemnet does not know the key (expired, revoked, mistyped): who syncd is."""
 
-    remedy = "check SYNCD_HEMNET_TOKEN (or the credential file); syncd renews keys itself"
+    remedy = (
+        "put a working key in SYNCD_HEMNET_TOKEN (then restart), or in hemnet.token_file or "
+        "the hemnet-token credential (a running daemon takes a changed file); "
+        "'syncd keys check' tells whether it works"
+    )
     exit_code = 7
 
 

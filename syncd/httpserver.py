@@ -49,7 +49,6 @@ ATTENTION_ORDER: tuple[Stage, ...] = (
     Stage.CONFLICT,
     Stage.FAILED,
     Stage.IMAGE_FAILED,
-    Stage.HELD,
     Stage.WAITING_FOR_DATA,
     Stage.MISSING,
     Stage.AWAITING_APPROVAL,
@@ -67,7 +66,6 @@ STAGE_TONE: dict[Stage, str] = {
     Stage.CONFLICT: "bad",
     Stage.FAILED: "bad",
     Stage.IMAGE_FAILED: "bad",
-    Stage.HELD: "warn",
     Stage.WAITING_FOR_DATA: "warn",
     Stage.MISSING: "warn",
     Stage.AWAITING_APPROVAL: "wait",
@@ -115,7 +113,8 @@ def ago(at: datetime | None, now: datetime) -> str:
 
 def search_text(row: StatusRow) -> str:
     """What the page's text filter matches against (lower case)."""
-    parts = (row.listing_key, row.address, row.agency, row.hemnet_id, row.last_error)
+    held = "held" if row.held else None
+    parts = (row.listing_key, row.address, row.agency, row.hemnet_id, row.last_error, held)
     return " ".join(p for p in parts if p).lower()
 
 
@@ -143,7 +142,10 @@ def _templates() -> Environment:
 
 def _page_order(rows: Sequence[StatusRow]) -> list[StatusRow]:
     rank = {stage: index for index, stage in enumerate(ATTENTION_ORDER)}
-    return sorted(rows, key=lambda row: (rank.get(row.stage, len(rank)), row.listing_key))
+    # Held listings need the operator whatever their stage: they come first.
+    return sorted(
+        rows, key=lambda row: (not row.held, rank.get(row.stage, len(rank)), row.listing_key)
+    )
 
 
 def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
@@ -265,8 +267,10 @@ def create_http_app(
         return JSONResponse(_health_record(info, clock()), status_code=200 if info.ready else 503)
 
     def metrics_endpoint(request: Request) -> Response:
-        # Stage gauges from this very moment, whenever the daemon last computed them.
+        # Stage gauges and readiness from this very moment, whenever the daemon last
+        # computed them.
         observe(read_status_rows(current_store(), clock()))
+        metrics.READY.set(1 if health().ready else 0)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     def listing_key_of(hemnet_id: str | None, external_id: str | None) -> str | None:

@@ -16,13 +16,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from syncd import metrics
+from syncd import metrics, reprocess
 from syncd.config import Config, FormatRule
 from syncd.domain import (
     LISTING_FIELDS,
@@ -35,6 +35,7 @@ from syncd.domain import (
 )
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
+from syncd.formats.assemble import merge_partial
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
@@ -184,6 +185,7 @@ class _Parsed:
     skipped_keys: set[str] = field(default_factory=set)
     records: int = 0
     accepted: int = 0
+    ignored: int = 0  # records the mapping ignores on purpose
     # Records not yet in ``spill``: written a chunk at a time (marshal.load reading one
     # record from a file calls read() per value; one chunk per load is ~10 us per record less).
     pending: list[tuple[Any, ...]] = field(default_factory=list)
@@ -200,7 +202,7 @@ class _Parsed:
 
     @property
     def skipped(self) -> int:
-        return self.records - self.accepted
+        return self.records - self.accepted - self.ignored
 
     @property
     def listing_agencies(self) -> set[str]:
@@ -227,6 +229,7 @@ class _Take:
     path: Path
     sha256: str
     now: datetime
+    again: bool = False  # sent back by 'syncd reprocess': read even if taken before
 
     @property
     def name(self) -> str:
@@ -247,13 +250,24 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
     OSError (the file vanished, a full disk) is raised: that is not the file's fault and
     the caller may try again.
     """
-    take = _Take(store, config, path, _sha256_of(path), now)
+    sha256 = _sha256_of(path)
+    take = _Take(store, config, path, sha256, now, again=reprocess.asked(path, sha256))
+    try:
+        return _ingest(take)
+    finally:
+        if take.again and not path.exists():
+            reprocess.done(path)
+
+
+def _ingest(take: _Take) -> IngestResult:
+    store, config, path = take.store, take.config, take.path
     with store.read() as session:
         first = latest_copy_of(session, take.sha256)
     # Only a copy of the latest export of its source is a duplicate. A copy of an older one
     # is read again (a correct export after a broken one restores the listings), and so is
-    # a rejected file dropped again: the mapping or config may have been fixed.
-    if first is not None:
+    # a rejected file dropped again: the mapping or config may have been fixed. So is one
+    # an operator sent back with 'syncd reprocess' (take.again).
+    if first is not None and not take.again:
         return _duplicate(take, first)
     name_bytes = len(os.fsencode(path.name))
     if name_bytes > MAX_NAME_BYTES:
@@ -268,7 +282,7 @@ def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> Inge
         return _reject(take, ExportError(reason, path.name), None)
     with _Spill(config.paths.database.parent) as spill:
         try:
-            parsed = _parse(path, _mapping_for(rule), config, spill)
+            parsed = _parse(path, _mapping_for(rule), config, spill, _stored_listing(store))
         except ExportError as error:
             return _reject(take, error, rule.mapping)
         try:
@@ -302,10 +316,43 @@ def _fallback_agency(mapping: Mapping) -> str | None:
     return str(spec.default)
 
 
-def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Parsed:
-    """Every record validated on its own; ParseError if the file breaks anywhere."""
+def _stored_listing(store: Store) -> Callable[[str], Listing | None]:
+    """The stored desired listing of a key: what a partial record is laid over."""
+
+    def stored(key: str) -> Listing | None:
+        with store.read() as session:
+            plain = desired_plain(session, [key]).get(key)
+        return None if plain is None else listing_from_plain(plain)
+
+    return stored
+
+
+def _can_be_partial(mapping: Mapping) -> bool:
+    return any(m.partial is not None for m in (mapping, *mapping.types.values()))
+
+
+def _parse(
+    path: Path,
+    mapping: Mapping,
+    config: Config,
+    spill: _Spill,
+    stored: Callable[[str], Listing | None],
+) -> _Parsed:
+    """Every record validated on its own; ParseError if the file breaks anywhere.
+
+    A partial record is laid over the listing as this file left it so far, or as stored:
+    only the fields it carries change (read before the write transaction; one ingest
+    writes at a time).
+    """
     result = parse_file(path, mapping)
     fallback = _fallback_agency(mapping)
+    # Only for mappings with partial records: this file's latest version of each listing.
+    latest: dict[str, str] | None = {} if _can_be_partial(mapping) else None
+
+    def base_of(key: str) -> Listing | None:
+        if latest is not None and key in latest:
+            return listing_from_plain(json.loads(latest[key]))
+        return stored(key)
 
     def agency_of(key: str) -> str:
         # [agency] in the config names the agency of exports that do not name one.
@@ -334,12 +381,28 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             }
             target = parsed.errors if problem.severity == "error" else parsed.warnings
             target.append(finding)
-        if record.listing is None:
+        if record.ignored is not None:
+            parsed.ignored += 1  # left out on purpose by the mapping: not an error
+            continue
+        listing = record.listing
+        if record.patch is not None and record.listing_key:
+            listing, merged_problems = merge_partial(
+                base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
+            )
+            for problem in merged_problems:
+                finding = {
+                    "record": record.index,
+                    "line": record.line,
+                    "listing_key": record.listing_key,
+                    **_finding(problem),
+                }
+                target = parsed.errors if problem.severity == "error" else parsed.warnings
+                target.append(finding)
+        if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
             continue
         parsed.accepted += 1
-        listing = record.listing
         agency = sys.intern(agency_of(listing.agency_key))
         if listing.agency_key != agency:
             listing = dataclasses.replace(listing, agency_key=agency)
@@ -349,8 +412,13 @@ def _parse(path: Path, mapping: Mapping, config: Config, spill: _Spill) -> _Pars
             del parsed.agency_of[key]
             parsed.winner_index[key] = record.index
         parsed.agency_of[key] = agency
-        parsed.spill_record(_spilled(record.index, listing))
+        spilled = _spilled(record.index, listing)
+        if latest is not None:
+            latest[key] = spilled[5]  # its desired JSON
+        parsed.spill_record(spilled)
     parsed.flush_spill()
+    for text in result.closing_warnings():
+        parsed.warnings.append({"reason": text})
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
@@ -445,6 +513,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             session,
             name=path.name,
             sha256=take.sha256,
+            again=take.again,
             size_bytes=path.stat().st_size,
             received_at=now,
             outcome=outcome,
@@ -490,17 +559,18 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     )
 
 
-def _claim_row(session: Session, *, sha256: str, **fields: Any) -> ExportFile:
+def _claim_row(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> ExportFile:
     """The export_files row for these bytes: new, or the earlier rejection's rejected again.
 
-    A file taken is always a new row, so that the newest row of a source is its latest export.
+    A file taken is always a new row, so that the newest row of a source is its latest
+    export; so is one an operator sent back with 'syncd reprocess' (``again``).
     """
     latest = latest_copy_of(session, sha256)
-    if latest is not None:
+    if latest is not None and not again:
         raise _AlreadyTaken(latest)
     existing = find_export_file(session, sha256)
     rejected = FileOutcome.REJECTED
-    if existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
+    if again or existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
         return record_export_file(session, sha256=sha256, **fields)
     return update_export_file(session, existing, **fields)
 
@@ -734,6 +804,7 @@ def _receipt(
         "records": parsed.records,
         "accepted": parsed.accepted,
         "skipped": parsed.skipped,
+        "ignored": parsed.ignored,
         "listings": len(parsed.agency_of),
         "changed_keys": applied.changed,
         "missing_keys": applied.missing,
@@ -778,6 +849,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
                 session,
                 name=path.name,
                 sha256=sha256,
+                again=take.again,
                 size_bytes=path.stat().st_size,
                 received_at=now,
                 outcome=FileOutcome.REJECTED,

@@ -1,5 +1,8 @@
 """Keeps syncd's Hemnet API key valid: the current token, renewal ahead of expiry or on 401.
 
+A refused key is answered with a token another process stored or the operator configured,
+never with a new key: two processes renewing in turn would delete each other's keys.
+
 Never logs, stores in the database or puts into an event a token; the renewed token lives
 only in state_dir (mode 0600, written by ``config.store_renewed_token``).
 """
@@ -8,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from syncd import metrics
 from syncd.clock import utc_now
 from syncd.config import (
     Config,
@@ -33,8 +36,6 @@ log = logging.getLogger(__name__)
 META_KEY_ID = "hemnet_key_id"
 META_KEY_EXPIRES_AT = "hemnet_key_expires_at"
 META_KEY_RENEWED_AT = "hemnet_key_renewed_at"
-# A 401 seen by another thread just after a renewal is answered by the new token already.
-RECENT_RENEWAL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,26 @@ class KeyStatus:
     expires_at: datetime | None
     renewed: bool
     message: str
+    failed: bool = False  # the key is due for renewal (or unknown) and no new key was made
 
     def days_left(self, now: datetime) -> float | None:
         if self.expires_at is None:
             return None
         return (self.expires_at - now).total_seconds() / 86400
+
+
+def expiry_text(expires_at: datetime | None, now: datetime) -> str:
+    """How an expiry is said, from the date itself: 'expires in 9 day(s) (…)', 'expired …'."""
+    if expires_at is None:
+        return "Hemnet gives no expiry date"
+    date = expires_at.isoformat(timespec="seconds")
+    left = expires_at - now
+    if left <= timedelta(0):
+        ago = -left
+        return f"expired {ago.days} day(s) ago ({date})" if ago.days else f"expired ({date})"
+    if left.days:
+        return f"expires in {left.days} day(s) ({date})"
+    return f"expires in {int(left.total_seconds() // 3600)} h ({date})"
 
 
 class KeyKeeper:
@@ -67,7 +83,6 @@ class KeyKeeper:
         self._lock = threading.RLock()
         self._token: str | None = None
         self._renewing = False
-        self._renewed_monotonic: float | None = None
 
     def token(self) -> str:
         """The current token: the renewed one in state_dir if present, else the configured."""
@@ -91,6 +106,12 @@ class KeyKeeper:
             return keys[0], 1
         return None, len(keys)
 
+    def known_expiry(self) -> datetime | None:
+        """The expiry recorded by the last check or renewal (any process), if any."""
+        with self.store.read() as session:
+            text = get_meta(session, META_KEY_EXPIRES_AT)
+        return datetime.fromisoformat(text) if text else None
+
     def check(self, client: HemnetClient) -> KeyStatus:
         """Find syncd's key and its expiry; renew it within ``key_renew_before_days``."""
         key, count = self._our_key(client)
@@ -101,25 +122,37 @@ class KeyKeeper:
                 False,
                 f"cannot tell which of the {count} keys is syncd's: none is recorded; "
                 "run 'syncd keys renew' to make one that is",
+                failed=True,
             )
         now = self.clock()
         self._remember(key, now, renewed=False)
         before = timedelta(days=self.config.hemnet.key_renew_before_days)
         if key.expires_at is None or key.expires_at - now > before:
-            return KeyStatus(key.key_id, key.expires_at, False, "key is valid")
-        log.info("key %s expires %s: renewing", key.key_id, key.expires_at.isoformat())
+            return KeyStatus(
+                key.key_id,
+                key.expires_at,
+                False,
+                f"key is valid: {expiry_text(key.expires_at, now)}",
+            )
+        log.info("key %s %s: renewing", key.key_id, expiry_text(key.expires_at, now))
         if not self.renew(client):
             return KeyStatus(
-                key.key_id, key.expires_at, False, "key expires soon and renewal failed"
+                key.key_id,
+                key.expires_at,
+                False,
+                f"key {expiry_text(key.expires_at, now)} and its renewal failed "
+                "(see the error above)",
+                failed=True,
             )
         with self.store.read() as session:
             new_id = get_meta(session, META_KEY_ID)
             expires = get_meta(session, META_KEY_EXPIRES_AT)
+        old_state = expiry_text(key.expires_at, now).replace("expires", "would have expired")
         return KeyStatus(
             new_id,
             datetime.fromisoformat(expires) if expires else None,
             True,
-            f"key renewed (old key {key.key_id} expired {key.expires_at.isoformat()})",
+            f"key renewed (the old key {key.key_id} {old_state})",
         )
 
     # --- renewal -------------------------------------------------------------------------
@@ -133,24 +166,77 @@ class KeyKeeper:
         return None
 
     def renew(self, client: HemnetClient) -> bool:
-        """A new key through the API, stored and in use at once; the old one deleted.
+        """Make a new key through the API, stored and in use at once; the old one deleted.
 
-        Also the answer to a 401: first switch to another token if one is available (the
-        renewed key may have been deleted), then make a new key with whatever works.
+        False when no new key could be made (logged as an ERROR, never as a renewal).
         """
         with self._lock:
             if self._renewing:
                 return False  # the renewal's own call was refused: do not recurse
-            recent = self._renewed_monotonic
-            if recent is not None and time.monotonic() - recent < RECENT_RENEWAL_S:
-                return True
             self._renewing = True
             try:
-                return self._renew(client)
+                return self._renew_logged(client)
             finally:
                 self._renewing = False
 
-    def _renew(self, client: HemnetClient) -> bool:
+    def on_refused(self, client: HemnetClient) -> bool:
+        """The answer to a 401: True when a key that works is in use now (send once more).
+
+        A key another syncd process renewed (or the operator put in the configuration) is
+        taken as it is: making yet another key here would delete the other process's key,
+        which would then renew in turn. No new key is made: that takes a key that works.
+        """
+        with self._lock:
+            if self._renewing:
+                return False
+            self._renewing = True
+            try:
+                current = self.token()
+                if self._works(client):
+                    return True  # the refused request used an older token
+                if self._switch_to_other(client, current):
+                    return True
+                self._token = current
+                return False
+            finally:
+                self._renewing = False
+
+    def _works(self, client: HemnetClient) -> bool:
+        """Whether Hemnet accepts the token in use now (a failed read proves nothing: no)."""
+        try:
+            client.list_keys()
+        except ApiError:
+            return False
+        return True
+
+    def _switch_to_other(self, client: HemnetClient, current: str) -> bool:
+        """Try each stored or configured token other than ``current``; keep the first that works."""
+        tried = {current}
+        for include_renewed in (True, False):
+            found = find_token(self.config, include_renewed=include_renewed)
+            if found is None or found[0] in tried:
+                continue
+            token, source = found
+            tried.add(token)
+            self._token = token
+            if self._works(client):
+                log.info("the key in use was refused; using the key from %s, which works", source)
+                return True
+        return False
+
+    def _renew_logged(self, client: HemnetClient) -> bool:
+        error = self._renew(client)
+        if error is None:
+            return True
+        log.error(
+            "Hemnet key renewal failed: %s; the key in use is kept; remedy: %s",
+            error,
+            AuthenticationApiError.remedy,
+        )
+        return False
+
+    def _renew(self, client: HemnetClient) -> str | None:
+        """One attempt at a new key; None when it is in use, else why it failed."""
         failing = self.token()
         fallback = self._fallback_token(failing)
         try:
@@ -165,32 +251,30 @@ class KeyKeeper:
             now = self.clock()
             created = client.create_key(f"syncd {now:%Y-%m-%d}")
         except ApiError as exc:
-            log.error("key renewal failed: %s", exc)
             self._token = failing
-            return False
+            return str(exc)
         if not created.token:
-            log.error("Hemnet created key %s but sent no token", created.key_id)
-            return False
+            self._token = failing
+            return f"Hemnet created key {created.key_id} but sent no token"
         previous = self._token
         store_renewed_token(self.config, created.token)
         self._token = created.token
         try:
             listed = {k.key_id for k in client.list_keys()}
         except ApiError as exc:
-            log.error("the new key %s does not work (%s); keeping the old one", created.key_id, exc)
             self._restore(previous)
-            return False
+            return f"the new key {created.key_id} does not work ({exc}); the old one is kept"
         if created.key_id not in listed:
             log.warning("the new key %s is not among the account's keys", created.key_id)
         deleted = self._delete_old(client, old, created)
         self._remember(created, now, renewed=True, old=old, deleted=deleted)
-        self._renewed_monotonic = time.monotonic()
         log.info(
-            "renewed the Hemnet key: key %s in use, stored in %s",
+            "renewed the Hemnet key: key %s in use, %s, stored in %s",
             created.key_id,
+            expiry_text(created.expires_at, now),
             renewed_token_path(self.config),
         )
-        return True
+        return None
 
     def _restore(self, previous: str | None) -> None:
         """Undo a renewal whose key does not work: the token file goes back too."""
@@ -225,6 +309,8 @@ class KeyKeeper:
         old: RemoteKey | None = None,
         deleted: bool = False,
     ) -> None:
+        if key.expires_at is not None:
+            metrics.KEY_EXPIRY.set(key.expires_at.timestamp())
         with self.store.transaction() as session:
             set_meta(session, META_KEY_ID, key.key_id)
             if key.expires_at is not None:
@@ -252,7 +338,7 @@ def hemnet_client(
     client: HemnetClient
 
     def renew() -> bool:
-        return keeper.renew(client)
+        return keeper.on_refused(client)
 
     client = HemnetClient(
         config.hemnet.base_url,

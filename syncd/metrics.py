@@ -63,6 +63,22 @@ OLDEST_AWAITING_APPROVAL = Gauge(
     "How long the longest-waiting published listing has waited for the broker's approval.",
     registry=REGISTRY,
 )
+KEY_EXPIRY = Gauge(
+    "syncd_hemnet_key_expiry_timestamp_seconds",
+    "Unix time at which syncd's Hemnet API key expires (0 until a key check has read it).",
+    registry=REGISTRY,
+)
+READY = Gauge(
+    "syncd_ready",
+    "1 while /healthz answers ready, 0 while a problem stops syncd from doing its work.",
+    registry=REGISTRY,
+)
+PROBLEM = Gauge(
+    "syncd_problem",
+    "1 while the named problem lasts (key refused, store unwritable, Hemnet unreachable).",
+    ["problem"],
+    registry=REGISTRY,
+)
 LAST_SUCCESSFUL_SYNC = Gauge(
     "syncd_last_successful_sync_timestamp_seconds",
     "Unix time of the last sync pass that finished without an API failure.",

@@ -296,13 +296,27 @@ OP_KINDS: dict[str, type[Op]] = {
 
 @dataclass(frozen=True)
 class Hold:
-    """A removal the guards stopped: applied only after an operator releases it."""
+    """A removal or a blanking update the guards stopped: applied only after an operator
+    releases it. What a release covers is the held episode: each listing's absence
+    (``missing_since``) for a removal, the held update (``updates``) for a blanking."""
 
     agency_key: str
     reason: str
-    listing_keys: tuple[str, ...]  # the listings that would be unpublished
+    listing_keys: tuple[str, ...]  # the listings that would be unpublished, or updated
     # each listing's missing_since, in the same order: the absence a release would cover
     missing_since: tuple[datetime, ...] = ()
+    # each listing's held update (the desired content hash), in the same order
+    updates: tuple[str, ...] = ()
+
+    def episodes(self) -> tuple[str, ...]:
+        """What a release of this hold covers, per listing, as stored with the hold."""
+        if self.updates:
+            return tuple(UPDATE_EPISODE + digest for digest in self.updates)
+        return tuple(at.isoformat() for at in self.missing_since)
+
+
+# A held update's episode, as stored: the prefix tells it from an absence's timestamp.
+UPDATE_EPISODE = "update:"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from syncd.blanking import blanking
+
 # The policy is parsed from [sync] by config; callers of the planner may take it from here.
 from syncd.config import PlanPolicy as PlanPolicy  # noqa: PLC0414
 from syncd.domain import (
@@ -101,11 +103,23 @@ def plan(
     agency_ops, agency_waiting = _plan_agencies(desired, known, agencies)
     removal = _plan_removals(desired, known, policy, now)
     per_key: dict[str, _Out] = {}
+    update_holds: list[Hold] = []
     for key in sorted(desired.listings):
         if key in agency_waiting:
             per_key[key] = _Out(waiting=[Waiting(key, agency_waiting[key])])
             continue
-        per_key[key] = _plan_listing(desired.listings[key], known.get(key), policy, now)
+        have = known.get(key)
+        # The suspicious-update guard (syncd.blanking), held like a mass removal. A release
+        # covers the update it held (its content hash), once: another blanking is held again.
+        want = desired.listings[key]
+        blanked = None if have is None or want.status not in _ACTIVE else blanking(want, have)
+        if blanked and have is not None:
+            digest = content_hash(want)
+            if desired.released_updates.get(key) != digest:
+                update_holds.append(Hold(_agency_of(have), blanked, (key,), updates=(digest,)))
+                per_key[key] = _Out(waiting=[Waiting(key, f"{blanked}; see 'syncd hold list'")])
+                continue
+        per_key[key] = _plan_listing(want, have, policy, now)
     for key, out in removal.per_key.items():
         per_key[key] = out
     ops: list[Operation] = list(agency_ops)
@@ -120,7 +134,8 @@ def plan(
         len(waiting),
         len(per_key),
     )
-    return Plan(ops=tuple(ops), holds=tuple(removal.holds), waiting=tuple(waiting))
+    holds = (*removal.holds, *update_holds)
+    return Plan(ops=tuple(ops), holds=holds, waiting=tuple(waiting))
 
 
 # --- agencies ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from syncd.errors import (
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteImage, RemoteListing
 from syncd.progress import stage_of
-from syncd.store import events, holds, listings, outbox
+from syncd.store import events, listings, outbox
 from syncd.store.engine import Store
 from syncd.store.tables import ImageRow, ListingRow
 
@@ -442,11 +442,9 @@ def schedule(session: Session, row: ListingRow, now: datetime, config: Config) -
         slow_s=config.sync.poll_interval_slow_s,
     )
     listings.set_next_poll_at(session, key, next_at, now)
-    held = any(key in (hold.listing_keys_json or ()) for hold in holds.open_holds(session))
     stage = stage_of(
         listings.desired_listing(row),
         listings.known_listing(row, images),
-        held=held,
         failed=row.failed_hash is not None and row.failed_hash == row.content_hash,
         pending_ops=outbox.open_operation_counts(session, key).get(key, 0),
     )

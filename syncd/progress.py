@@ -36,7 +36,6 @@ class Stage(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     SOLD = "sold"
     MISSING = "missing"  # absent from a full export, still within the grace
-    HELD = "held"  # a removal guard stopped it
     FAILED = "failed"  # rejected by Hemnet
     CONFLICT = "conflict"  # Hemnet and the CRM disagree in a way syncd must not settle
 
@@ -113,19 +112,17 @@ def stage_of(
     desired: Listing | None,
     known: KnownListing | None,
     *,
-    held: bool,
     failed: bool,
     pending_ops: int,
 ) -> Stage:
     """The one stage an operator sees for a listing.
 
-    ``held``: a removal guard holds it; ``failed``: Hemnet rejected its current content;
-    ``pending_ops``: ops planned or in flight for it (distinguishes new from creating).
+    ``failed``: Hemnet rejected its current content; ``pending_ops``: ops planned or in
+    flight for it (distinguishes new from creating). A hold is not a stage: it is shown
+    beside the stage, so that a held listing still says it is visible, sold or waiting.
     """
     if failed:
         return Stage.FAILED
-    if held:
-        return Stage.HELD
     if conflicts(desired, known):
         return Stage.CONFLICT
     if known is None:
@@ -193,7 +190,6 @@ _NEXT_ACTION: dict[Stage, str] = {
     Stage.WITHDRAWN: "nothing to do: withdrawn in the CRM and off Hemnet",
     Stage.SOLD: "nothing to do: the sale is reported to Hemnet",
     Stage.MISSING: "put it back in the CRM export, or let the grace run out to unpublish it",
-    Stage.HELD: "review with 'syncd hold list', then 'syncd hold release ID' if it is right",
     Stage.FAILED: "fix the CRM data Hemnet rejected, or run 'syncd retry KEY'",
     Stage.CONFLICT: "resolve by hand: Hemnet and the CRM disagree (see 'syncd show KEY')",
 }

@@ -39,11 +39,12 @@ from syncd.progress import (
     publish_blockers,
     stage_of,
 )
+from syncd.store.blocked import SendingBlocked, sending_blocked
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
-from syncd.store.outbox import OPEN_STATUSES, open_operation_counts, operations_of_listing
+from syncd.store.outbox import open_operation_counts, operations_of_listing
 from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
 from syncd.store.tables import ListingRow
 
@@ -70,6 +71,8 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
     "last_error",
     "next_action",
     "updated_at",
+    "held",
+    "not_sent",
 )
 
 
@@ -94,6 +97,8 @@ class StatusRow:
     next_action: str
     updated_at: datetime
     blockers: tuple[str, ...] = ()  # what the CRM data lacks before publishing
+    held: bool = False  # a removal guard holds it (shown beside the stage, which stays true)
+    not_sent: str | None = None  # why its waiting ops cannot be sent now (and since when)
 
     def file_record(self) -> dict[str, Any]:
         """The listing as status.json and status.csv carry it (see STATUS_FILE_COLUMNS)."""
@@ -114,6 +119,8 @@ class StatusRow:
             "last_error": self.last_error,
             "next_action": self.next_action,
             "updated_at": self.updated_at.isoformat(),
+            "held": self.held,
+            "not_sent": self.not_sent,
         }
 
 
@@ -138,15 +145,36 @@ def _image_counts(desired: Listing | None, images: Sequence[ImageFacts]) -> tupl
     return completed, total, failed
 
 
+HOLD_ACTION = "its removal is held: review with 'syncd hold list', then 'syncd hold release ID'"
+
+
+def _not_sent(blocked: SendingBlocked | None, pending_ops: int) -> str | None:
+    """Why this listing's waiting ops do not reach Hemnet now (None: nothing stops them)."""
+    if blocked is None or not pending_ops:
+        return None
+    since = blocked.since.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{blocked.reason} (since {since})"
+
+
 def _build_row(
     state: ListingState,
     *,
     held: bool,
     pending_ops: int,
     now: datetime,
+    blocked: SendingBlocked | None = None,
 ) -> StatusRow:
     desired, known = state.desired, state.known
-    stage = stage_of(desired, known, held=held, failed=state.refused, pending_ops=pending_ops)
+    stage = stage_of(desired, known, failed=state.refused, pending_ops=pending_ops)
+    not_sent = _not_sent(blocked, pending_ops)
+    action = next_action(stage)
+    if stage is Stage.CONFLICT:
+        # The conflict itself, so that status.json and status.csv say what to resolve.
+        action = "resolve by hand: " + "; ".join(conflicts(desired, known))
+    if held:
+        action = HOLD_ACTION
+    if not_sent is not None and blocked is not None:
+        action = f"nothing can be sent now: {blocked.remedy}"
     completed, total, failed = _image_counts(desired, state.images)
     shown = desired if desired is not None else (known.sent if known else None)
     waited = (
@@ -159,10 +187,6 @@ def _build_row(
         if desired is not None and stage is Stage.WAITING_FOR_DATA
         else ()
     )
-    hint = next_action(stage)
-    if stage is Stage.CONFLICT:
-        # The conflict itself, so that status.json and status.csv say what to resolve.
-        hint = "resolve by hand: " + "; ".join(conflicts(desired, known))
     return StatusRow(
         listing_key=state.listing_key,
         address=_address(shown),
@@ -178,9 +202,11 @@ def _build_row(
         awaiting_approval_s=waited,
         hemnet_url=state.public_url,
         last_error=state.last_error,
-        next_action=hint,
+        next_action=action,
         updated_at=state.updated_at,
         blockers=blockers,
+        held=held,
+        not_sent=not_sent,
     )
 
 
@@ -188,6 +214,7 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
     states = read_listing_states(session)
     pending = open_operation_counts(session)
     held = held_listing_keys(session)
+    blocked = sending_blocked(session)
     return [
         (
             state,
@@ -196,6 +223,7 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
                 held=state.listing_key in held,
                 pending_ops=pending.get(state.listing_key, 0),
                 now=now,
+                blocked=blocked,
             ),
         )
         for state in states
@@ -334,6 +362,7 @@ class ListingDetail:
     missing_since: datetime | None = None
     open_ops: int = 0
     held: bool = False
+    sending_remedy: str | None = None  # what to do while nothing can be sent
 
 
 _REMEDIES: tuple[tuple[type[ApiError], range], ...] = (
@@ -407,8 +436,9 @@ def listing_detail(
         events = events_of_listing(session, listing_key, history_limit)
         held = listing_key in held_listing_keys(session)
         (state,) = read_listing_states(session, only=listing_key)
-    open_ops = sum(1 for op in ops if op.status in {s.value for s in OPEN_STATUSES})
-    status = _build_row(state, held=held, pending_ops=open_ops, now=now)
+        blocked = sending_blocked(session)
+        open_ops = open_operation_counts(session, listing_key).get(listing_key, 0)
+    status = _build_row(state, held=held, pending_ops=open_ops, now=now, blocked=blocked)
     desired = desired_listing(row)
     wanted = {img.url for img in desired.images} if desired else set()
     history = [
@@ -456,6 +486,7 @@ def listing_detail(
         missing_since=row.missing_since,
         open_ops=open_ops,
         held=held,
+        sending_remedy=blocked.remedy if status.not_sent and blocked else None,
     )
 
 
@@ -471,4 +502,6 @@ def detail_record(detail: ListingDetail) -> dict[str, Any]:
         "missing_since": detail.missing_since.isoformat() if detail.missing_since else None,
         "open_ops": detail.open_ops,
         "held": detail.held,
+        "not_sent": detail.row.not_sent,
+        "sending_remedy": detail.sending_remedy,
     }

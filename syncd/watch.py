@@ -21,7 +21,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, SyncdError
+from syncd.reprocess import MARKER_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ DONE_SUFFIX = ".done"
 
 # Never export files, whatever the configured ignore list says: the markers themselves,
 # and what syncd itself may write beside the exports.
-ALWAYS_IGNORED: tuple[str, ...] = ("*" + DONE_SUFFIX, "*.error.json", "status.json", "status.csv")
+ALWAYS_IGNORED: tuple[str, ...] = (
+    "*" + DONE_SUFFIX,
+    "*.error.json",
+    "status.json",
+    "status.csv",
+    "*" + MARKER_SUFFIX,  # 'syncd reprocess' marks a file sent back with it
+)
 
 # Names a CRM or an editor uses while a file is still being written.
 DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")
@@ -367,6 +374,13 @@ class InboxWatcher:
         logger.debug("export file %s is complete; handing it over", path.name)
         try:
             self._on_ready(path)
+        except SyncdError as error:
+            # Expected (a full disk): the receiver said it once with its remedy already.
+            delay = self._settle.failed(path, self._clock())
+            logger.info(
+                "export file %s was not taken (%s); trying again in %.1f s", path, error, delay
+            )
+            return
         except Exception:
             delay = self._settle.failed(path, self._clock())
             logger.exception("export file %s was not taken; trying again in %.1f s", path, delay)

@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "reconcile": "reconcile_commands",
     "demo": "demo_commands",
     "mapping": "mapping_commands",
+    "reprocess": "reprocess_commands",
 }
 
 

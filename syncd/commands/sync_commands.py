@@ -232,8 +232,7 @@ def keys_check(invocation: Invocation) -> None:
         keeper = KeyKeeper(config, store)
         with hemnet_client(config, keeper, observer=api_observer) as client:
             status = keeper.check(client)
-    expires = status.expires_at.isoformat() if status.expires_at else "unknown"
-    click.echo(f"key {status.key_id or 'unknown'}: expires {expires}: {status.message}")
+    click.echo(f"key {status.key_id or 'unknown'}: {status.message}")
 
 
 @keys_group.command("renew")

@@ -16,8 +16,10 @@ import click
 
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.errors import StorageError
 
 if TYPE_CHECKING:  # syncd.status brings the store; imported where a command runs
+    from syncd.config import Config
     from syncd.status import ListingDetail, StatusRow
 
 WATCH_INTERVAL_S = 2.0
@@ -62,11 +64,11 @@ def status_table(rows: Sequence[StatusRow], width: int) -> list[str]:
                 row.listing_key,
                 row.address,
                 row.hemnet_id or "-",
-                row.stage.value,
+                row.stage.value + (" (held)" if row.held else ""),
                 images,
                 "yes" if row.visible else "no",
                 waiting,
-                row.last_error or "",
+                row.last_error or (f"not sent: {row.not_sent}" if row.not_sent else ""),
             ]
         )
     widths = [max(len(c[i]) for c in ([*_HEAD], *cells)) for i in range(len(_HEAD))]
@@ -81,13 +83,37 @@ def status_table(rows: Sequence[StatusRow], width: int) -> list[str]:
     return [line(_HEAD), line(["-" * w for w in widths]), *(line(c) for c in cells)]
 
 
-def _print_status(rows: Sequence[StatusRow], now: datetime) -> None:
+def _disk_warning(config: Config) -> list[str]:
+    """A full disk stops the daemon recording anything: the table may be behind."""
+    from syncd.store.disk import low_space
+
+    places = (("state_dir", config.paths.state_dir), ("the inbox", config.paths.inbox))
+    full = low_space(places)
+    if not full:
+        return []
+    return [
+        f"the disk is (nearly) full ({'; '.join(full)}): the daemon cannot record anything, "
+        "so this may be behind",
+        f"remedy: {StorageError.remedy}",
+    ]
+
+
+def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[str] = ()) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
+    for text in warnings:
+        click.echo(text, err=True)
     if rows:
         for text in status_table(rows, width):
             click.echo(text)
         click.echo()
     click.echo(f"{_summary(rows)}  (as of {now:%Y-%m-%d %H:%M:%S} UTC)")
+    blocked = [r for r in rows if r.not_sent]
+    if blocked:
+        # Every blocked row has the same reason: said once here, with what to do.
+        click.echo(
+            f"  {len(blocked)} listing(s) have changes that cannot be sent: {blocked[0].not_sent}"
+        )
+        click.echo(f"  {blocked[0].next_action}")
     waiting = [r for r in rows if r.approval_url and r.awaiting_approval_s is not None]
     for row in waiting:
         click.echo(f"  approve {row.listing_key}: {row.approval_url}")
@@ -110,14 +136,14 @@ def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
             return
         if not watch:
             now = utc_now()
-            _print_status(read_status_rows(store, now), now)
+            _print_status(read_status_rows(store, now), now, _disk_warning(invocation.config))
             return
         try:
             while True:
                 now = utc_now()
                 rows = read_status_rows(store, now)
                 click.clear()
-                _print_status(rows, now)
+                _print_status(rows, now, _disk_warning(invocation.config))
                 click.echo(f"refreshing every {WATCH_INTERVAL_S:g} s; Ctrl-C to stop")
                 time.sleep(WATCH_INTERVAL_S)
         except KeyboardInterrupt:
@@ -148,15 +174,18 @@ def _image_right_text(right: dict[str, Any] | None) -> str | None:
 def show_lines(detail: ListingDetail) -> list[str]:
     """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
     row = detail.row
-    lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}"]
+    held = "  (held: a removal guard holds this listing, see 'syncd hold list')" if row.held else ""
+    lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}{held}"]
     lines.append(f"  next:  {row.next_action}")
     lines.extend(f"         - {b}" for b in row.blockers)
+    if row.not_sent:
+        lines.append(f"  not sent:   {detail.open_ops} change(s) waiting: {row.not_sent}")
+        if detail.sending_remedy:
+            lines.append(f"  remedy:     {detail.sending_remedy}")
     if row.last_error:
         lines.append(f"  last error: {row.last_error}")
         if detail.remedy:
             lines.append(f"  remedy:     {detail.remedy}")
-    if detail.held:
-        lines.append("  held: a removal guard holds this listing ('syncd hold list')")
     if detail.missing_since:
         lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
     lines.append("")

@@ -8,12 +8,13 @@ from the readers through the small ``Record`` protocol.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
 
 from syncd.domain import (
@@ -38,11 +39,20 @@ from syncd.domain import (
     problems,
 )
 from syncd.formats import transforms
-from syncd.formats.field_plan import SECRET_FIELDS, Reader, field_reader
+from syncd.formats.field_plan import (
+    REQUIRED_EMPTY,
+    SECRET_FIELDS,
+    IgnoredRecord,
+    Reader,
+    field_reader,
+    read_text,
+)
 from syncd.formats.mapping import (
     ENUMS,
     FIELD_KINDS,
+    IGNORE,
     IMAGE_KINDS,
+    MONEY_FIELDS,
     VIEWING_KINDS,
     Expr,
     FieldSpec,
@@ -52,8 +62,12 @@ from syncd.formats.mapping import (
 )
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# The key of a patch's values that only a default or a constant gave (see _partial).
+DEFAULTS = "@defaults"
+# Template, concat and first_of parts: an element holding elements is refused there too.
+_PARTS = FieldSpec()
 # SECRET_FIELDS (values never repeated in problems, logs or reports) lives in field_plan.
-__all__ = ["SECRET_FIELDS", "Assembled", "Assembler", "Record"]
+__all__ = ["SECRET_FIELDS", "Assembled", "Assembler", "Record", "build_listing", "merge_partial"]
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
 _ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 # str.isalnum() as a regex (\w without the underscore): one C call instead of a generator.
@@ -156,7 +170,7 @@ def _always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Ex
     return read(_NOTHING, name, out) is None and not out
 
 
-def _image_right(v: dict[str, Any]) -> ImageRight | None:
+def _image_right(v: MappingABC[str, Any]) -> ImageRight | None:
     """The right when the record gives any part of it (normalise drops an empty one)."""
     terms, agency = v.get("image_right.terms"), v.get("image_right.photo_agency")
     return ImageRight(
@@ -182,23 +196,36 @@ class Assembled:
     listing: Listing | None
     listing_key: str | None
     agency_key: str | None
-    filled: frozenset[str]  # canonical fields that got a value (for coverage)
+    filled: frozenset[str]  # canonical fields the record gave a value (for coverage)
     problems: list[Problem]
     agency_name: str | None = None
     agency_organisation_number: str | None = None
+    # A partial record: canonical field -> value of what it carries (and "images",
+    # "viewings" when it carries any). ``listing`` is then None: see merge_partial.
+    patch: MappingABC[str, Any] | None = None
+    ignored: str | None = None  # why the mapping ignores this record on purpose
 
 
 class Assembler:
     """Turns records into listings for one mapping (holds nothing between records but what
     the records' shared layout says: which columns a file lacks)."""
 
-    def __init__(self, mapping: Mapping) -> None:
+    def __init__(self, mapping: Mapping, *, exact_filled: bool = False) -> None:
         self.mapping = mapping
+        self.exact_filled = exact_filled  # ``filled`` leaves out default-filled fields
         self.date_formats = mapping.date_formats or transforms.DEFAULT_DATE_FORMATS
         self._names: dict[tuple[Expr, int], Expr] = {}
         # Resolved once: the per-record loop then does no kind lookups or template parsing.
         self._fields = [(name, FIELD_KINDS[name], spec) for name, spec in mapping.fields.items()]
         self._templates: dict[str, tuple[str, ...]] = {}
+        self._constants = frozenset(
+            n for n, spec in mapping.fields.items() if spec.value is not None
+        )
+        self._defaulted = [
+            (n, spec)
+            for n, spec in mapping.fields.items()
+            if spec.value is None and spec.default is not None
+        ]
         # Each field compiled once into one function per record (see field_plan).
         self._readers = [
             (name, field_reader(self, name, kind, spec)) for name, kind, spec in self._fields
@@ -241,8 +268,9 @@ class Assembler:
 
     def _first(self, record: Record, expr: Expr) -> str | None:
         for value in record.values(expr):
-            if value.strip():
-                return value.strip()
+            text = read_text(value, _PARTS).strip()
+            if text:
+                return text
         return None
 
     def raw(self, record: Record, spec: FieldSpec) -> Any:
@@ -253,12 +281,13 @@ class Assembler:
         if spec.expr is not None:
             if spec.multiple == "first":
                 for found_value in record.values(spec.expr):
-                    stripped = found_value.strip()
+                    stripped = read_text(found_value, spec).strip()
                     if stripped:
                         text = stripped
                         break
             else:
-                found = [v for v in (v.strip() for v in record.values(spec.expr)) if v]
+                values = record.values(spec.expr)
+                found = [v for v in (read_text(v, spec).strip() for v in values) if v]
                 text = spec.separator.join(found) if found else None
         elif spec.template is not None:
             text = self._fill_template(record, spec.template)
@@ -297,6 +326,7 @@ class Assembler:
         """Typed value of a raw value; raises ValueError with the reason."""
         if spec.map is not None and isinstance(value, str):
             key = value.strip().lower()
+            raw_value = value
             if key in spec.map:
                 value = spec.map[key]
             elif spec.map_default is not None:
@@ -304,6 +334,10 @@ class Assembler:
             else:
                 known = ", ".join(sorted(spec.map)) or "nothing"
                 raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
+            if value == IGNORE:
+                raise IgnoredRecord(
+                    f"{name} {raw_value.strip()!r}: ignored on purpose by the mapping"
+                )
         if value is None or value == "":
             return None  # a map may send a value to "" to mean "leave it out"
         if kind == "text":  # the commonest kind: no further checks
@@ -329,6 +363,12 @@ class Assembler:
             return transforms.parse_coordinate(str(value))
         if kind == "date":
             return transforms.parse_date(str(value), spec.formats or self.date_formats)
+        if kind == "order":
+            # Image ids such as "front", "kitchen": the images keep their order of appearance.
+            try:
+                return transforms.parse_int(str(value), dec_sep)
+            except ValueError:
+                return None
         if kind == "end_time" and _CLOCK.fullmatch(str(value).strip()):
             hours, minutes = re.split(r"[:.]", str(value).strip())
             return time(int(hours), int(minutes))  # joined to the start's date
@@ -340,7 +380,11 @@ class Assembler:
         self, record: Record, name: str, kind: str, spec: FieldSpec, out: list[Problem]
     ) -> Any:
         """The converted value of one field, or None (with a Problem when that is wrong)."""
-        raw = self.raw(record, spec)
+        try:
+            raw = self.raw(record, spec)
+        except ValueError as exc:
+            out.append(Problem(name, None, str(exc)))
+            return None
         try:
             result = self.convert(name, kind, spec, raw) if raw is not None else None
             if result is None and spec.default is not None:
@@ -349,10 +393,11 @@ class Assembler:
             shown, reason = None if raw is None else str(raw)[:200], str(exc)
             if name in SECRET_FIELDS:
                 shown, reason = "(hidden)", "not a valid value"  # never echo it
-            out.append(Problem(name, shown, reason))
+            severity = "ignored" if isinstance(exc, IgnoredRecord) else "error"
+            out.append(Problem(name, shown, reason, severity))
             return None
         if result is None and spec.required:
-            out.append(Problem(name, None, "required by the mapping but empty"))
+            out.append(Problem(name, None, REQUIRED_EMPTY))
         return result
 
     def mode(self, record: Record) -> str:
@@ -370,56 +415,32 @@ class Assembler:
             v[name] = read(record, name, out)
         images = self._images(record, out)
         viewings = self._viewings(record, out)
-        filled = {name for name, value in v.items() if value is not None}
+        partial = self._is_partial(record, out)
+        # What the record itself carries costs a second read of defaulted fields: only for
+        # partial records and for coverage (syncd check), not for every ingested record.
+        if partial or self.exact_filled:
+            filled = self._carried(record, v)
+        else:
+            filled = {name for name, value in v.items() if value is not None}
         if images:
             filled.add("images")
         if viewings:
             filled.add("viewings")
         key = v.get("listing_key")
         agency = v.get("agency_key")
+        ignored = next((p.reason for p in out if p.severity == "ignored"), None)
+        if ignored is not None:
+            return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
+        self._in_sek(v, out)
+        if partial:
+            return self._partial(key, v, filled, images, viewings, out)
         status = v.get("status")
         if status is None and not any(p.field == "status" for p in out):
             out.append(Problem("status", None, "no status (map it or give a default)"))
         named = v.get("agency.name"), v.get("agency.organisation_number")
         if any(p.severity == "error" for p in out) or status is None:
             return Assembled(None, key, agency, frozenset(filled), out, *named)
-        listing = Listing(
-            listing_key=key or "",
-            agency_key=agency or "",
-            status=ListingStatus(status),
-            address=Address(
-                street=v.get("address.street") or "",
-                postal_code=v.get("address.postal_code"),
-                city=v.get("address.city"),
-                municipality=v.get("address.municipality"),
-                apartment_number=v.get("address.apartment_number"),
-            ),
-            housing_form=HousingForm(v["housing_form"]) if v.get("housing_form") else None,
-            tenure=Tenure(v["tenure"]) if v.get("tenure") else None,
-            coordinates=self._coordinates(v, out),
-            asking_price=v.get("asking_price"),
-            monthly_fee=v.get("monthly_fee"),
-            operating_cost=v.get("operating_cost"),
-            living_area=v.get("living_area"),
-            supplemental_area=v.get("supplemental_area"),
-            plot_area=v.get("plot_area"),
-            rooms=v.get("rooms"),
-            floor=v.get("floor"),
-            construction_year=v.get("construction_year"),
-            energy_class=v.get("energy_class"),
-            new_construction=bool(v.get("new_construction") or False),
-            title=v.get("title"),
-            description=v.get("description"),
-            images=tuple(images),
-            viewings=tuple(viewings),
-            broker=self._broker(v, out),
-            seller=self._seller(v, out),
-            billing=self._billing(v, out),
-            sale=self._sale(v, ListingStatus(status)),
-            image_right=_image_right(v),
-        )
-        listing = normalise(listing)
-        out.extend(problems(listing))
+        listing = build_listing(v, images, viewings, out, self.mapping.limits)
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
             listing if usable else None,
@@ -430,87 +451,72 @@ class Assembler:
             *named,
         )
 
-    def _coordinates(self, v: dict[str, Any], out: list[Problem]) -> Coordinates | None:
-        lat, lon = v.get("coordinates.latitude"), v.get("coordinates.longitude")
-        if lat is None and lon is None:
-            return None
-        if lat is None or lon is None:
+    def _in_sek(self, v: dict[str, Any], out: list[Problem]) -> None:
+        """Money in SEK: another currency is converted at the mapping's rate, or an error."""
+        currency = v.get("currency")
+        if currency is None or currency.strip().upper() in ("SEK", "KR"):
+            return
+        code = currency.strip().upper()
+        rate = self.mapping.currency_rates.get(code)
+        amounts = [name for name in MONEY_FIELDS if v.get(name) is not None]
+        if rate is None:
+            if amounts:
+                reason = (
+                    f"amounts in {code}: Hemnet takes SEK; add [mapping.currency_rates] "
+                    f"{code} = SEK per {code}"
+                )
+                out.append(Problem("currency", code, reason))
+            return
+        for name in amounts:
+            v[name] = int((Decimal(v[name]) * rate).to_integral_value(ROUND_HALF_EVEN))
+        if amounts:
             out.append(
-                Problem(
-                    "coordinates",
-                    f"{lat},{lon}",
-                    "only one of latitude and longitude is given; both are left out",
-                    "warning",
-                )
+                Problem("currency", code, f"converted to SEK at {rate} SEK/{code}", "warning")
             )
-            return None
-        if lat == 0 and lon == 0:
-            out.append(
-                Problem("coordinates", "0,0", "0,0 is not a real place; left out", "warning")
-            )
-            return None
-        return Coordinates(lat, lon)
 
-    def _broker(self, v: dict[str, Any], out: list[Problem]) -> Broker | None:
-        name = v.get("broker.name")
-        if name is None:
-            if v.get("broker.email") or v.get("broker.phone"):
-                out.append(
-                    Problem(
-                        "broker.name", None, "broker contact without a name is left out", "warning"
-                    )
-                )
-            return None
-        return Broker(name=name, email=v.get("broker.email"), phone=v.get("broker.phone"))
+    def _carried(self, record: Record, v: dict[str, Any]) -> set[str]:
+        """The fields the record itself gave a value: not those only a default or a constant
+        filled (coverage counts these, and a partial record changes only these)."""
+        carried = {name for name, value in v.items() if value is not None} - self._constants
+        for name, spec in self._defaulted:
+            if name in carried and self.raw(record, spec) is None:
+                carried.discard(name)
+        return carried
 
-    def _seller(self, v: dict[str, Any], out: list[Problem]) -> SellerInformation | None:
-        name = v.get("seller.name")
-        if name is None:
-            if v.get("seller.email") or v.get("seller.identity_number"):
-                out.append(
-                    Problem(
-                        "seller.name",
-                        None,
-                        "seller information without a name is left out",
-                        "warning",
-                    )
-                )
-            return None
-        kind = v.get("seller.seller_type")
-        return SellerInformation(
-            name=name,
-            email=v.get("seller.email"),
-            identity_number=v.get("seller.identity_number"),
-            seller_type=SellerType(kind) if kind else None,
-        )
+    def _is_partial(self, record: Record, out: list[Problem]) -> bool:
+        spec = self.mapping.partial
+        if spec is None:
+            return False
+        return bool(self.value(record, "partial", "bool", spec, out))
 
-    def _billing(self, v: dict[str, Any], out: list[Problem]) -> BillingInformation | None:
-        name = v.get("billing.recipient_name")
-        if name is None:
-            if v.get("billing.street") or v.get("billing.city"):
-                out.append(
-                    Problem(
-                        "billing.recipient_name",
-                        None,
-                        "billing address without a recipient is left out",
-                        "warning",
-                    )
-                )
-            return None
-        return BillingInformation(
-            recipient_name=name,
-            street=v.get("billing.street"),
-            postal_code=v.get("billing.postal_code"),
-            city=v.get("billing.city"),
-        )
-
-    def _sale(self, v: dict[str, Any], status: ListingStatus) -> Sale | None:
-        # A sale is near-irreversible on Hemnet: only an explicit sold status makes one.
-        price, sold_on = v.get("sale.price"), v.get("sale.sold_on")
-        if status is not ListingStatus.SOLD or price is None or sold_on is None:
-            return None
-        public = v.get("sale.price_is_public")
-        return Sale(price=price, price_is_public=bool(public), sold_on=sold_on)
+    def _partial(  # noqa: PLR0917
+        self,
+        key: str | None,
+        v: dict[str, Any],
+        carried: set[str],
+        images: list[Image],
+        viewings: list[Viewing],
+        out: list[Problem],
+    ) -> Assembled:
+        """A record with its key and what changed: the fields it carries, to be merged
+        onto the stored listing (``merge_partial``); nothing else is required of it."""
+        kept = [p for p in out if p.reason != REQUIRED_EMPTY or p.field == "listing_key"]
+        if not key and not any(p.field == "listing_key" for p in kept):
+            kept.append(Problem("listing_key", None, "a partial record needs its listing key"))
+        patch: dict[str, Any] = {name: v[name] for name in carried if name in v}
+        # What only a default or a constant gives fills a field the listing has no value
+        # for (a sale's price_is_public), never one it has (a status default of for_sale).
+        patch[DEFAULTS] = {
+            name: value for name, value in v.items() if value is not None and name not in carried
+        }
+        if "images" in carried:
+            patch["images"] = tuple(images)
+        if "viewings" in carried:
+            patch["viewings"] = tuple(viewings)
+        agency = patch.get("agency_key")
+        if any(p.severity == "error" for p in kept):
+            return Assembled(None, key, agency, frozenset(carried), kept)
+        return Assembled(None, key, agency, frozenset(carried), kept, patch=patch)
 
     def _group_plan(self, group: GroupSpec, kinds: dict[str, str]) -> _GroupPlan:
         main = "url" if "url" in kinds else "starts_at"
@@ -622,3 +628,184 @@ class Assembler:
                     ends_at = datetime.combine(starts_at.date(), ends_at)
                 viewings.append(Viewing(starts_at=starts_at, ends_at=ends_at, note=got.get("note")))
         return viewings
+
+
+# --- building a listing from canonical values (records and merged partial records) ---------
+
+
+def build_listing(
+    v: MappingABC[str, Any],
+    images: Sequence[Image],
+    viewings: Sequence[Viewing],
+    out: list[Problem],
+    limits: MappingABC[str, Decimal] | None = None,
+) -> Listing:
+    """The normalised listing of canonical values (``v["status"]`` must be set); adds its
+    problems to ``out``."""
+    status = ListingStatus(v["status"])
+    listing = Listing(
+        listing_key=v.get("listing_key") or "",
+        agency_key=v.get("agency_key") or "",
+        status=status,
+        address=Address(
+            street=v.get("address.street") or "",
+            postal_code=v.get("address.postal_code"),
+            city=v.get("address.city"),
+            municipality=v.get("address.municipality"),
+            apartment_number=v.get("address.apartment_number"),
+        ),
+        housing_form=HousingForm(v["housing_form"]) if v.get("housing_form") else None,
+        tenure=Tenure(v["tenure"]) if v.get("tenure") else None,
+        coordinates=_coordinates(v, out),
+        asking_price=v.get("asking_price"),
+        monthly_fee=v.get("monthly_fee"),
+        operating_cost=v.get("operating_cost"),
+        living_area=v.get("living_area"),
+        supplemental_area=v.get("supplemental_area"),
+        plot_area=v.get("plot_area"),
+        rooms=v.get("rooms"),
+        floor=v.get("floor"),
+        construction_year=v.get("construction_year"),
+        energy_class=v.get("energy_class"),
+        new_construction=bool(v.get("new_construction") or False),
+        title=v.get("title"),
+        description=v.get("description"),
+        images=tuple(images),
+        viewings=tuple(viewings),
+        broker=_broker(v, out),
+        seller=_seller(v, out),
+        billing=_billing(v, out),
+        sale=_sale(v, status),
+        image_right=_image_right(v),
+    )
+    listing = normalise(listing)
+    out.extend(problems(listing, limits))
+    return listing
+
+
+def canonical_values(listing: Listing) -> dict[str, Any]:
+    """The canonical fields of a listing by their mapping names (``build_listing``'s input)."""
+    values: dict[str, Any] = {}
+    for name in FIELD_KINDS:
+        value: Any = listing
+        for part in name.split("."):
+            value = getattr(value, part, None)
+            if value is None:
+                break
+        values[name] = value.value if isinstance(value, enum.Enum) else value
+    return values
+
+
+def merge_partial(
+    base: Listing | None,
+    key: str,
+    patch: MappingABC[str, Any],
+    limits: MappingABC[str, Decimal] | None = None,
+) -> tuple[Listing | None, list[Problem]]:
+    """A partial record's fields laid over the stored listing: only what it carries changes.
+
+    Without a stored listing there is nothing to lay them on: the first record of a listing
+    must carry all of it.
+    """
+    out: list[Problem] = []
+    if base is None:
+        out.append(
+            Problem(
+                "listing_key",
+                key,
+                "a partial record for a listing syncd does not know; its first record "
+                "must carry the whole listing",
+            )
+        )
+        return None, out
+    v = canonical_values(base)
+    v.update((name, value) for name, value in patch.items() if name in FIELD_KINDS)
+    for name, value in patch.get(DEFAULTS, {}).items():
+        if v.get(name) is None:
+            v[name] = value
+    v["listing_key"] = base.listing_key
+    images = patch.get("images", base.images)
+    viewings = patch.get("viewings", base.viewings)
+    listing = build_listing(v, images, viewings, out, limits)
+    usable = not any(p.severity == "error" for p in out)
+    return (listing if usable else None), out
+
+
+def _coordinates(v: MappingABC[str, Any], out: list[Problem]) -> Coordinates | None:
+    lat, lon = v.get("coordinates.latitude"), v.get("coordinates.longitude")
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        out.append(
+            Problem(
+                "coordinates",
+                f"{lat},{lon}",
+                "only one of latitude and longitude is given; both are left out",
+                "warning",
+            )
+        )
+        return None
+    if lat == 0 and lon == 0:
+        out.append(Problem("coordinates", "0,0", "0,0 is not a real place; left out", "warning"))
+        return None
+    return Coordinates(lat, lon)
+
+
+def _broker(v: MappingABC[str, Any], out: list[Problem]) -> Broker | None:
+    name = v.get("broker.name")
+    if name is None:
+        if v.get("broker.email") or v.get("broker.phone"):
+            out.append(
+                Problem("broker.name", None, "broker contact without a name is left out", "warning")
+            )
+        return None
+    return Broker(name=name, email=v.get("broker.email"), phone=v.get("broker.phone"))
+
+
+def _seller(v: MappingABC[str, Any], out: list[Problem]) -> SellerInformation | None:
+    name = v.get("seller.name")
+    if name is None:
+        if v.get("seller.email") or v.get("seller.identity_number"):
+            out.append(
+                Problem(
+                    "seller.name", None, "seller information without a name is left out", "warning"
+                )
+            )
+        return None
+    kind = v.get("seller.seller_type")
+    return SellerInformation(
+        name=name,
+        email=v.get("seller.email"),
+        identity_number=v.get("seller.identity_number"),
+        seller_type=SellerType(kind) if kind else None,
+    )
+
+
+def _billing(v: MappingABC[str, Any], out: list[Problem]) -> BillingInformation | None:
+    name = v.get("billing.recipient_name")
+    if name is None:
+        if v.get("billing.street") or v.get("billing.city"):
+            out.append(
+                Problem(
+                    "billing.recipient_name",
+                    None,
+                    "billing address without a recipient is left out",
+                    "warning",
+                )
+            )
+        return None
+    return BillingInformation(
+        recipient_name=name,
+        street=v.get("billing.street"),
+        postal_code=v.get("billing.postal_code"),
+        city=v.get("billing.city"),
+    )
+
+
+def _sale(v: MappingABC[str, Any], status: ListingStatus) -> Sale | None:
+    # A sale is near-irreversible on Hemnet: only an explicit sold status makes one.
+    price, sold_on = v.get("sale.price"), v.get("sale.sold_on")
+    if status is not ListingStatus.SOLD or price is None or sold_on is None:
+        return None
+    public = v.get("sale.price_is_public")
+    return Sale(price=price, price_is_public=bool(public), sold_on=sold_on)

@@ -39,10 +39,11 @@ class Finding:
             where.append(f"line {self.line}")
         if self.listing_key:
             where.append(f"key {self.listing_key}")
-        head = f"{self.severity.upper():7} {', '.join(where) or 'file'}"
-        what = f" {self.field}" if self.field else ""
-        value = f" = {self.value!r}" if self.value is not None else ""
-        return f"{head}:{what}{value}: {self.reason}"
+        parts = [f"{self.severity.upper():7} {', '.join(where) or 'file'}"]
+        if self.field or self.value is not None:
+            what = self.field or "value"
+            parts.append(f"{what} = {self.value!r}" if self.value is not None else what)
+        return ": ".join([*parts, self.reason])
 
 
 @dataclass
@@ -54,6 +55,9 @@ class CheckReport:
     full: bool | None = None
     record_count: int = 0
     usable_count: int = 0
+    partial_count: int = 0  # usable records that carry only some fields (merged at ingest)
+    ignored_count: int = 0  # records the mapping ignores on purpose (not errors)
+    record_types: dict[str, int] = field(default_factory=dict)  # [types.ELEMENT] -> records
     agency_keys: list[str] = field(default_factory=list)
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
@@ -61,7 +65,7 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return self.fatal is None and self.usable_count == self.record_count
+        return self.fatal is None and self.usable_count + self.ignored_count == self.record_count
 
     def to_json(self) -> str:
         data: dict[str, Any] = asdict(self)
@@ -79,11 +83,17 @@ class CheckReport:
             lines.append(f"  FILE REJECTED: {self.fatal}")
             lines.append("  no record of this file is used; listings stay as they were")
         else:
+            partial = f" ({self.partial_count} partial)" if self.partial_count else ""
+            ignored = f", {self.ignored_count} ignored" if self.ignored_count else ""
+            skipped = self.record_count - self.usable_count - self.ignored_count
             lines.append(
-                f"  {self.record_count} record(s), {self.usable_count} usable, "
-                f"{self.record_count - self.usable_count} skipped"
+                f"  {self.record_count} record(s), {self.usable_count} usable{partial}"
+                f"{ignored}, {skipped} skipped"
             )
-        lines.append("  field coverage (share of records with a value):")
+            if self.record_types:
+                kinds = ", ".join(f"{t} {n}" for t, n in sorted(self.record_types.items()))
+                lines.append(f"  records by type: {kinds}")
+        lines.append("  field coverage (share of records whose own data gives a value):")
         for name in COVERAGE_FIELDS:
             share = self.coverage.get(name, 0.0)
             lines.append(f"    {name:28} {share:6.1%}")
@@ -101,11 +111,16 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
     report = CheckReport(path=str(path), mapping=mapping.name, format=mapping.format)
     filled: Counter[str] = Counter()
     try:
-        result = parse_file(path, mapping)
+        result = parse_file(path, mapping, coverage=True)
         report.encoding, report.full = result.encoding, result.full
         for record in result.records:
             report.record_count += 1
-            report.usable_count += record.listing is not None
+            report.usable_count += record.listing is not None or record.patch is not None
+            report.partial_count += record.patch is not None
+            report.ignored_count += record.ignored is not None
+            if mapping.types and record.record_type is not None:
+                types = report.record_types
+                types[record.record_type] = types.get(record.record_type, 0) + 1
             filled.update(record.filled)
             report.findings.extend(
                 Finding(
@@ -120,6 +135,7 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
                 for p in record.problems
             )
         report.findings[:0] = [Finding("warning", w) for w in result.warnings]
+        report.findings.extend(Finding("warning", w) for w in result.closing_warnings())
         report.agency_keys = sorted(result.agency_keys)
     except ParseError as exc:
         # A file that is not well-formed is rejected whole, so nothing read before the break

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from syncd.domain import Problem
 from syncd.formats import transforms
 from syncd.formats.mapping import FieldSpec
+from syncd.formats.xml_paths import CompoundText
 
 if TYPE_CHECKING:
     from syncd.formats.assemble import Assembler, Record
@@ -26,7 +27,28 @@ _Convert = Callable[[str, str], Any]  # (name, raw text) -> value; raises ValueE
 
 # Values never repeated in problems (kept equal to assemble.SECRET_FIELDS).
 SECRET_FIELDS = frozenset({"seller.identity_number"})
+# The reason of an empty required field (a partial record is exempt from it, but its key).
+REQUIRED_EMPTY = "required by the mapping but empty"
 _ALNUM = re.compile(r"[^\W_]")
+
+
+class IgnoredRecord(ValueError):
+    """A value the mapping maps to "@ignore": the record is left out on purpose."""
+
+
+def read_text(value: str, spec: FieldSpec) -> str:
+    """``value`` as a field reads it. An element that only holds elements is joined when
+    the spec says ``multiple = "join"``, and otherwise a ValueError: its string value
+    ("5080" of min 50, max 80) is never a value of its own."""
+    if not isinstance(value, CompoundText) or not value.strip():
+        return value
+    if spec.multiple == "join":
+        return spec.separator.join(value.parts)
+    inside = ", ".join(value.tags) or "elements"
+    raise ValueError(
+        f"the element holds elements ({inside}), not a value of its own: read one of them "
+        f'(e.g. ".../{value.tags[0] if value.tags else "child"}"), or set multiple = "join"'
+    )
 
 
 class _NoRecord:
@@ -72,7 +94,8 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
             shown, reason = text[:200], str(exc)
             if name in SECRET_FIELDS:
                 shown, reason = "(hidden)", "not a valid value"  # never echo it
-            out.append(Problem(name, shown, reason))
+            severity = "ignored" if isinstance(exc, IgnoredRecord) else "error"
+            out.append(Problem(name, shown, reason, severity))
             return None
         if result is None:
             return empty(name, out)
@@ -80,7 +103,7 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
 
     def empty(name: str, out: list[Problem]) -> Any:
         if default is None and required:
-            out.append(Problem(name, None, "required by the mapping but empty"))
+            out.append(Problem(name, None, REQUIRED_EMPTY))
         return default
 
     expr = spec.expr
@@ -89,7 +112,14 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
         as_is = kind == "text" and spec.map is None
 
         def first(record: Record, name: str, out: list[Problem]) -> Any:
-            for value in record.values(expr):
+            for found in record.values(expr):
+                value = found
+                if type(found) is not str:
+                    try:
+                        value = read_text(found, spec)
+                    except ValueError as exc:
+                        out.append(Problem(name, found[:200], str(exc)))
+                        return None
                 text = value.strip()
                 if not text:
                     continue
@@ -102,7 +132,11 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
     raw = _raw_reader(assembler, spec)
 
     def read(record: Record, name: str, out: list[Problem]) -> Any:
-        text = raw(record)
+        try:
+            text = raw(record)
+        except ValueError as exc:
+            out.append(Problem(name, None, str(exc)))
+            return None
         return empty(name, out) if text is None else converted(text, name, out)
 
     return read
@@ -117,7 +151,7 @@ def _raw_reader(assembler: Assembler, spec: FieldSpec) -> _Raw:
 
     def first(record: Record) -> str | None:
         for value in record.values(expr):
-            text: str | None = value.strip()
+            text: str | None = read_text(value, spec).strip()
             if not text:
                 continue
             if html:

@@ -6,12 +6,14 @@ Reads no export files and converts no values; see ``assemble`` for that.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import logging
 import re
 import tomllib
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,12 @@ FIELD_KINDS: dict[str, str] = {
     "image_right.photo_agency": "enum",
     "image_right.photo_agency_name": "text",
     "image_right.photographer": "text",
+    # Not a listing field: the currency of the money fields (SEK when not given).
+    "currency": "text",
 }
+MONEY_FIELDS = ("asking_price", "monthly_fee", "operating_cost", "sale.price")
+# The number fields a mapping may give its own plausibility limit (domain.PLAUSIBLE_MAX).
+LIMIT_FIELDS = (*MONEY_FIELDS, "living_area", "supplemental_area", "plot_area", "rooms")
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": tuple(s.value for s in ListingStatus),
     "housing_form": tuple(s.value for s in HousingForm),
@@ -93,7 +100,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 IMAGE_KINDS: dict[str, str] = {
     "url": "text",
     "caption": "text",
-    "order": "int",
+    "order": "order",  # a number; a non-numeric id orders by appearance
     "floor_plan": "bool",
     "revision": "text",
 }
@@ -132,9 +139,19 @@ _MAPPING_KEYS = frozenset(
         "mode",
         "date_formats",
         "decimal_separator",
+        "partial",
+        "not_records",
+        "limits",
+        "currency_rates",
     }
 )
+_TYPE_KEYS = frozenset({"fields", "partial"})
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# The XPath variable holding the current date as a number (20261205): "upcoming until".
+TODAY = "today"
+# A map value (or map_default) that means "ignore this record on purpose": counted as
+# ignored, not as an error (a rental in a feed of homes for sale).
+IGNORE = "@ignore"
 _REPEAT_INDEX = re.compile(r"\{n(?::(0?\d+)d?)?\}")
 
 Expr = str | int  # XPath / column name, or a 1-based column position
@@ -202,12 +219,32 @@ class Mapping:
     viewings: tuple[GroupSpec, ...] = ()
     date_formats: tuple[str, ...] = ()
     decimal_separator: str | None = None
+    # Whether a record carries only its key and what changed (kind bool; None: never).
+    partial: FieldSpec | None = None
+    # XML: record element name -> the mapping for records of that type (its field overrides
+    # and partial rule applied). Empty: one type, ``record``.
+    types: MappingABC[str, Mapping] = field(default_factory=dict)
+    # XML: elements beside the records that are not records (not reported as unmatched).
+    not_records: tuple[str, ...] = ()
+    # Largest plausible value by field, replacing the domain's defaults.
+    limits: MappingABC[str, Decimal] = field(default_factory=dict)
+    # SEK per unit of a currency the export may use (the "currency" field).
+    currency_rates: MappingABC[str, Decimal] = field(default_factory=dict)
 
     @property
     def record_tag(self) -> str:
         """The element name iterparse waits for (last step of ``record``)."""
         assert self.record is not None
         return self.record.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def record_tags(self) -> tuple[str, ...]:
+        """Every record element name: the types', or ``record``'s last step."""
+        return tuple(self.types) if self.types else (self.record_tag,)
+
+    def for_tag(self, tag: str) -> Mapping:
+        """The mapping of one record type (this one when there are no types)."""
+        return self.types.get(tag, self)
 
 
 def bundled_mappings() -> list[str]:
@@ -265,8 +302,8 @@ class _Problems:
 def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str) -> Mapping:
     problems = _Problems(source)
     for key in data:
-        if key not in ("mapping", "fields", "images", "viewings"):
-            problems.add(key, "unknown section (expected mapping, fields, images, viewings)")
+        if key not in ("mapping", "fields", "images", "viewings", "types"):
+            problems.add(key, "unknown section (expected mapping, fields, images, viewings, types)")
     head = data.get("mapping")
     if not isinstance(head, dict):
         problems.add("mapping", "the [mapping] table is missing")
@@ -285,9 +322,28 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
         problems.add("mapping.namespaces", "must be a table of prefix = URI strings")
         namespaces = {}
-    if fmt == "xml":
+    types_raw = data.get("types", {})
+    if not isinstance(types_raw, dict) or not all(isinstance(t, dict) for t in types_raw.values()):
+        problems.add("types", "write each record type as a [types.ELEMENT] table")
+        types_raw = {}
+    if types_raw and fmt != "xml":
+        problems.add("types", "only XML mappings name record types by element")
+    elif types_raw and record is not None:
+        problems.add("mapping.record", "give either record or [types.ELEMENT] tables, not both")
+    elif fmt == "xml" and not types_raw:
         if not isinstance(record, str) or not re.fullmatch(r"/{1,2}[\w:./-]*[\w-]", record):
-            problems.add("mapping.record", "XML mappings need record = '//element' (a path)")
+            problems.add(
+                "mapping.record",
+                "XML mappings need record = '//element' (a path) or [types.ELEMENT] tables",
+            )
+        else:
+            last = record.rstrip("/").rsplit("/", 1)[-1]
+            if ":" in last and last.split(":", 1)[0] not in namespaces:
+                problems.add(
+                    "mapping.record",
+                    f"namespace prefix {last.split(':', 1)[0]!r} is not declared in "
+                    "[mapping.namespaces]",
+                )
     elif record is not None:
         problems.add("mapping.record", "only XML mappings select records with an XPath")
     for key, kind in (("encoding", str), ("delimiter", str), ("base_url", str), ("header", bool)):
@@ -322,20 +378,54 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     for key in REQUIRED_FIELDS:
         if key not in fields:
             problems.add(f"fields.{key}", "every mapping must say where this comes from")
+    partial = _partial_spec(problems, "mapping.partial", head.get("partial"), spec)
+    limits = _numbers(problems, "mapping.limits", head.get("limits", {}), LIMIT_FIELDS)
+    rates = _numbers(problems, "mapping.currency_rates", head.get("currency_rates", {}), None)
+    not_records = head.get("not_records", [])
+    if not isinstance(not_records, list) or not all(isinstance(n, str) for n in not_records):
+        problems.add("mapping.not_records", "must be a list of element names")
+        not_records = []
+    types: dict[str, dict[str, Any]] = {}
+    for tag, raw_type in types_raw.items():
+        where = f"types.{tag}"
+        if not re.fullmatch(r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*", tag):
+            problems.add(where, "must be an element name (prefix:name with a declared prefix)")
+            continue
+        if ":" in tag and tag.split(":", 1)[0] not in ns:
+            problems.add(where, f"namespace prefix {tag.split(':', 1)[0]!r} is not declared")
+        for name in raw_type:
+            if name not in _TYPE_KEYS:
+                problems.add(f"{where}.{name}", "unknown key (known: fields, partial)")
+        overrides: dict[str, FieldSpec] = {}
+        raw_fields = raw_type.get("fields", {})
+        if not isinstance(raw_fields, dict):
+            problems.add(f"{where}.fields", "must be a table")
+            raw_fields = {}
+        for key, raw in _flatten(raw_fields).items():
+            if key not in FIELD_KINDS:
+                problems.add(f"{where}.fields.{key}", "not a canonical field")
+                continue
+            overrides[key] = spec(f"{where}.fields.{key}", raw, FIELD_KINDS[key])
+        types[tag] = {
+            "fields": overrides,
+            "partial": _partial_spec(problems, f"{where}.partial", raw_type.get("partial"), spec)
+            if "partial" in raw_type
+            else partial,
+        }
     mode_raw = head.get("mode", "full")
     mode = spec(
         "mapping.mode", {"value": mode_raw} if isinstance(mode_raw, str) else mode_raw, "mode"
     )
     images = tuple(
-        _group(problems, f"images[{i}]", raw, IMAGE_KINDS, "url", xml, spec)
+        _group(problems, f"images[{i}]", raw, IMAGE_KINDS, "url", xml, spec, ns)
         for i, raw in enumerate(_tables(problems, "images", data.get("images", [])))
     )
     viewings = tuple(
-        _group(problems, f"viewings[{i}]", raw, VIEWING_KINDS, "starts_at", xml, spec)
+        _group(problems, f"viewings[{i}]", raw, VIEWING_KINDS, "starts_at", xml, spec, ns)
         for i, raw in enumerate(_tables(problems, "viewings", data.get("viewings", [])))
     )
     problems.raise_any()
-    return Mapping(
+    mapping = Mapping(
         name=str(head.get("name", default_name)),
         source=source,
         format=str(fmt),
@@ -351,7 +441,54 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         viewings=viewings,
         date_formats=tuple(date_formats),
         decimal_separator=dec_sep,
+        partial=partial,
+        not_records=tuple(not_records),
+        limits=limits,
+        currency_rates={code.upper(): rate for code, rate in rates.items()},
     )
+    if not types:
+        return mapping
+    typed = {
+        tag: dataclasses.replace(
+            mapping,
+            record=f"//{tag}",
+            fields={**fields, **found["fields"]},
+            partial=found["partial"],
+        )
+        for tag, found in types.items()
+    }
+    return dataclasses.replace(mapping, types=typed)
+
+
+def _numbers(
+    problems: _Problems, key: str, raw: Any, known: tuple[str, ...] | None
+) -> dict[str, Decimal]:
+    """A table of positive numbers by name (``known``: the names allowed; None: any)."""
+    if not isinstance(raw, dict):
+        problems.add(key, "must be a table of name = number")
+        return {}
+    out: dict[str, Decimal] = {}
+    for name, value in raw.items():
+        if known is not None and name not in known:
+            problems.add(f"{key}.{name}", f"unknown (known: {', '.join(known)})")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            problems.add(f"{key}.{name}", "must be a number above 0")
+        else:
+            out[name] = Decimal(str(value))
+    return out
+
+
+def _partial_spec(problems: _Problems, key: str, raw: Any, spec: Any) -> FieldSpec | None:
+    """``partial = true`` (every record), an expression or a table read as a yes/no."""
+    if raw is None or raw is False:
+        return None
+    if isinstance(raw, str | dict):
+        found: FieldSpec = spec(key, raw, "bool")
+        return found
+    if raw is True:
+        return FieldSpec(value=True)
+    problems.add(key, "must be true, false, an expression or a table")
+    return None
 
 
 def _flatten(table: MappingABC[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -381,6 +518,7 @@ def _group(  # noqa: PLR0917
     needed: str,
     xml: bool,
     spec: Any,
+    ns: dict[str, str] | None = None,
 ) -> GroupSpec:
     fields: dict[str, FieldSpec] = {}
     for name, value in raw.items():
@@ -400,7 +538,7 @@ def _group(  # noqa: PLR0917
             problems.add(f"{key}.each", "XML groups need each = XPath of the repeated element")
             each = None
         else:
-            _check_xpath(problems, f"{key}.each", each, {})
+            _check_xpath(problems, f"{key}.each", each, ns or {})
     elif each is not None:
         problems.add(f"{key}.each", "only XML groups use each; CSV/BLM groups use repeat")
     repeat, start = raw.get("repeat", 1), raw.get("start", 1)
@@ -442,12 +580,13 @@ def _field_spec(  # noqa: PLR0917
         mapping = None
     folded = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
     if kind in ("enum", "mode"):
-        allowed = ENUMS.get(key.removeprefix("fields.").removeprefix("mapping."))
+        allowed = ENUMS.get(re.sub(r"^(?:types\.[^.]+\.)?fields\.|^mapping\.", "", key))
         for name in ("value", "default", "map_default"):
-            if name in raw and raw[name] not in (allowed or ()):
+            ignoring = name == "map_default" and raw.get(name) == IGNORE
+            if name in raw and raw[name] not in (allowed or ()) and not ignoring:
                 problems.add(f"{key}.{name}", f"must be one of {', '.join(allowed or ())}")
         for raw_value, value in folded.items():
-            if value not in (allowed or ()):
+            if value not in (allowed or ()) and value != IGNORE:
                 problems.add(
                     f"{key}.map.{raw_value}", f"{value!r} is not one of {', '.join(allowed or ())}"
                 )
@@ -489,11 +628,20 @@ def _field_spec(  # noqa: PLR0917
     return result
 
 
+# An element to evaluate each expression on once at load: lxml reports an undeclared
+# namespace prefix or an unknown function only when an expression is evaluated.
+_PROBE = etree.Element("probe")
+
+
 def _check_xpath(problems: _Problems, key: str, expr: str, ns: dict[str, str]) -> None:
     try:
-        etree.XPath(expr, namespaces=ns or None)
-    except etree.XPathSyntaxError as exc:
-        problems.add(key, f"invalid XPath {expr!r}: {exc}")
+        etree.XPath(expr, namespaces=ns or None)(_PROBE, **{TODAY: 0.0})
+    except etree.XPathError as exc:
+        hint = ""
+        if "namespace prefix" in str(exc):
+            declared = ", ".join(sorted(ns)) or "none"
+            hint = f" (declare it in [mapping.namespaces]; declared: {declared})"
+        problems.add(key, f"invalid XPath {expr!r}: {exc}{hint}")
 
 
 def expand_repeat(expr: Expr, n: int) -> Expr:

@@ -7,9 +7,12 @@ The entry point ingest and ``syncd check`` call. Streams: one record in memory a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from syncd.domain import Listing, Problem, Snapshot
 from syncd.errors import ParseError
@@ -32,6 +35,10 @@ class RecordResult:
     index: int  # 1-based position among the file's records
     problems: list[Problem]
     filled: frozenset[str] = frozenset()
+    # A partial record: the fields it carries, for ingest to merge onto the stored listing.
+    patch: MappingABC[str, Any] | None = None
+    ignored: str | None = None  # why the mapping ignores it on purpose (not an error)
+    record_type: str | None = None  # XML: its [types.ELEMENT], when the mapping has types
 
     @property
     def location(self) -> str:
@@ -67,14 +74,43 @@ class ParseResult:
     agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     duplicates: dict[str, list[int]] = field(default_factory=dict)  # key -> record indexes
     record_count: int = 0
+    # XML, complete once ``records`` is exhausted: elements beside the records that match no
+    # record type (tag -> count), and the root element's tag ("{uri}local").
+    unmatched: dict[str, int] = field(default_factory=dict)
+    root: str | None = None
+
+    def closing_warnings(self) -> list[str]:
+        """What the whole file says once read: record types it holds that the mapping
+        lacks, and for a file without records, what its root is."""
+        said: list[str] = []
+        if self.unmatched:
+            counts = ", ".join(f"{tag} ×{n}" for tag, n in sorted(self.unmatched.items()))
+            total = sum(self.unmatched.values())
+            said.append(
+                f"{total} element(s) beside the records match no record type of mapping "
+                f"{self.mapping} and were not read: {counts} (add [types.ELEMENT] tables, "
+                "or list them in not_records)"
+            )
+        if self.record_count == 0 and self.root is not None:
+            uri, _, local = self.root[1:].partition("}") if self.root[0] == "{" else ("", "", "")
+            local = local or self.root
+            where = f" in namespace {uri!r}" if uri else " in no namespace"
+            said.append(
+                f"no record found: the file's root element is <{local}>{where}; check the "
+                "mapping's record path and its [mapping.namespaces]"
+            )
+        return said
 
     def snapshot(self) -> tuple[Snapshot, list[RecordResult]]:
-        """Consume ``records``: the usable listings (last duplicate wins) and the rejects."""
+        """Consume ``records``: the whole listings (last duplicate wins) and the rejects."""
         listings: dict[str, Listing] = {}
         rejected: list[RecordResult] = []
         for result in self.records:
             if result.listing is None:
-                rejected.append(result)
+                # A partial record needs the stored listing (ingest merges it); an ignored
+                # one is left out on purpose: neither is a reject.
+                if result.ignored is None and result.patch is None:
+                    rejected.append(result)
             else:
                 listings.pop(result.listing.listing_key, None)  # keep file order of winners
                 listings[result.listing.listing_key] = result.listing
@@ -87,19 +123,28 @@ class ParseResult:
         return snapshot, rejected
 
 
-def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
-    """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read."""
+def parse_file(
+    path: str | Path, mapping: Mapping, today: date | None = None, *, coverage: bool = False
+) -> ParseResult:
+    """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read.
+
+    ``today``: the date XML expressions see as ``$today`` (default: the local date).
+    ``coverage``: each record's ``filled`` leaves out what only a default filled.
+    """
     file = Path(path)
     if not file.is_file():
         raise ParseError("no such file", str(file))
     source: XmlSource | CsvSource | BlmSource
     if mapping.format == "xml":
-        source = XmlSource(file, mapping)
+        source = XmlSource(file, mapping, today)
     elif mapping.format == "csv":
         source = CsvSource(file, mapping)
     else:
         source = BlmSource(file, mapping)
-    assembler = Assembler(mapping)
+    assembler = Assembler(mapping, exact_filled=coverage)
+    assemblers = {
+        tag: Assembler(typed, exact_filled=coverage) for tag, typed in mapping.types.items()
+    }
     stream = _stream(source, assembler)
     try:
         first = next(stream)
@@ -124,7 +169,11 @@ def parse_file(path: str | Path, mapping: Mapping) -> ParseResult:
         records=iter(()),
         warnings=warnings,
     )
-    result.records = _results(first, stream, assembler, result)
+
+    def pick(record: Record) -> Assembler:
+        return assemblers.get(getattr(record, "record_type", None) or "", assembler)
+
+    result.records = _results(first, stream, pick, result, source)
     return result
 
 
@@ -141,7 +190,19 @@ def _stream(
 def _results(
     first: tuple[Record, int | None, list[Problem]] | None,
     stream: Iterator[tuple[Record, int | None, list[Problem]]],
-    assembler: Assembler,
+    pick: Callable[[Record], Assembler],
+    result: ParseResult,
+    source: XmlSource | CsvSource | BlmSource,
+) -> Iterator[RecordResult]:
+    yield from _each_result(first, stream, pick, result)
+    if isinstance(source, XmlSource):
+        result.unmatched, result.root = dict(source.unmatched), source.root
+
+
+def _each_result(
+    first: tuple[Record, int | None, list[Problem]] | None,
+    stream: Iterator[tuple[Record, int | None, list[Problem]]],
+    pick: Callable[[Record], Assembler],
     result: ParseResult,
 ) -> Iterator[RecordResult]:
     if first is None:
@@ -155,7 +216,7 @@ def _results(
 
     for record, line, reader_problems in all_records():
         index += 1
-        built = assembler.assemble(record)
+        built = pick(record).assemble(record)
         found = [*reader_problems, *built.problems]
         key = built.listing_key
         if key:
@@ -181,7 +242,12 @@ def _results(
                 result.agency_names.setdefault(built.agency_key, named)
         result.record_count = index
         listing = None if unreadable else built.listing
-        yield RecordResult(listing, key, line, index, found, built.filled)
+        patch = None if unreadable else built.patch
+        ignored = None if unreadable else built.ignored
+        record_type = getattr(record, "record_type", None)
+        yield RecordResult(
+            listing, key, line, index, found, built.filled, patch, ignored, record_type
+        )
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",
         result.path,

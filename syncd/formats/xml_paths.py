@@ -77,11 +77,38 @@ class PathWalk:
         return found
 
 
+class CompoundText(str):
+    """The text of an element that only holds other elements (``<range><min>50</min>
+    <max>80</max></range>``): XPath's string value ("5080"), which is never a value of its
+    own, with the texts of the elements inside (``parts``) for a mapping that joins them."""
+
+    parts: tuple[str, ...]
+    tags: tuple[str, ...]  # the names of the innermost elements, for the problem
+
+    @classmethod
+    def of(cls, element: etree._Element) -> CompoundText:
+        made = cls("".join(str(t) for t in element.itertext()))
+        made.parts = tuple(str(t).strip() for t in element.itertext() if str(t).strip())
+        made.tags = tuple(
+            dict.fromkeys(
+                str(etree.QName(e).localname)
+                for e in element.iterdescendants()
+                if isinstance(e.tag, str) and len(e) == 0
+            )
+        )
+        return made
+
+
 def element_text(element: etree._Element) -> str:
-    """An element's text as XPath's string value: all of its text, or "" for none."""
+    """An element's text as XPath's string value: all of its text, or "" for none.
+
+    Text with inline markup (``Ljus<br/>trea``) is text; an element whose only text is in
+    elements inside it is a ``CompoundText``, for the field readers to refuse or join."""
     if len(element) == 0:  # a leaf: its text is all there is (the common case)
         return element.text or ""
-    return "".join(str(t) for t in element.itertext())
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+        return "".join(str(t) for t in element.itertext())
+    return CompoundText.of(element)
 
 
 def _visit(element: etree._Element, step: _Step, found: list[list[str]]) -> None:

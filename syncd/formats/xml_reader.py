@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,7 +19,7 @@ from lxml import etree
 
 from syncd.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
-from syncd.formats.mapping import Expr, Mapping
+from syncd.formats.mapping import TODAY, Expr, Mapping
 from syncd.formats.xml_paths import PathWalk, element_text
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,16 @@ class XPathCache:
     """Compiled XPath expressions of one mapping (compiling per record would dominate)."""
 
     def __init__(
-        self, namespaces: dict[str, str], walks: dict[str | None, PathWalk] | None = None
+        self,
+        namespaces: dict[str, str],
+        walks: dict[str | None, PathWalk] | None = None,
+        today: date | None = None,
     ) -> None:
         self._namespaces = namespaces or None
         self._compiled: dict[Expr, etree.XPath] = {}
+        # XPath variables every expression may use: $today as a number, 20261205.
+        day = today or date.today()
+        self.variables = {TODAY: float(day.year * 10_000 + day.month * 100 + day.day)}
         # The simple paths of the record (None) and of each group's elements, by its ``each``.
         self.walks = walks or {}
 
@@ -60,11 +67,14 @@ def _text(item: Any) -> str:
 
 def mapping_walks(mapping: Mapping) -> dict[str | None, PathWalk]:
     """The simple paths a mapping reads from a record (key None) and from each group member
-    (key: the group's ``each``), to be found in one walk each."""
+    (key: the group's ``each``), to be found in one walk each (over every record type)."""
     record: list[Expr] = list(mapping.mode.expressions())
     groups: dict[str | None, list[Expr]] = {}
-    for spec in mapping.fields.values():
-        record.extend(spec.expressions())
+    for typed in (mapping, *mapping.types.values()):
+        if typed.partial is not None:
+            record.extend(typed.partial.expressions())
+        for spec in typed.fields.values():
+            record.extend(spec.expressions())
     for group in (*mapping.images, *mapping.viewings):
         for spec in group.fields.values():
             groups.setdefault(group.each, []).extend(spec.expressions())
@@ -78,12 +88,17 @@ def mapping_walks(mapping: Mapping) -> dict[str | None, PathWalk]:
 class XmlRecord:
     """One record element; expressions are XPath 1.0 relative to it."""
 
-    __slots__ = ("_found", "_walk", "_xpaths", "element")
+    __slots__ = ("_found", "_walk", "_xpaths", "element", "record_type")
 
     def __init__(
-        self, element: etree._Element, xpaths: XPathCache, group: str | None = None
+        self,
+        element: etree._Element,
+        xpaths: XPathCache,
+        group: str | None = None,
+        record_type: str | None = None,
     ) -> None:
         self.element = element
+        self.record_type = record_type
         self._xpaths = xpaths
         self._walk = xpaths.walks.get(group)
         self._found: list[list[Any]] | None = None  # the walk's nodes, once asked for
@@ -98,7 +113,7 @@ class XmlRecord:
                 if found is None:
                     found = self._found = walk.walk(self.element)
                 return found[slot]  # texts already; no caller changes a record's values
-        result: Any = self._xpaths.get(expr)(self.element)
+        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
         if type(result) is list:
             return [_text(item) for item in result]
         if isinstance(result, float) and math.isnan(result):  # number() of nothing
@@ -106,7 +121,7 @@ class XmlRecord:
         return [_text(result)]
 
     def each(self, expr: str) -> Sequence[XmlRecord]:
-        result: Any = self._xpaths.get(expr)(self.element)
+        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
         if not isinstance(result, list):
             return []
         xpaths = self._xpaths
@@ -116,8 +131,10 @@ class XmlRecord:
 def check_prolog(path: Path) -> str:
     """Reject DTD tricks before lxml sees the file; returns the declared encoding.
 
-    A DOCTYPE with an ENTITY declaration (billion laughs, XXE) or an external DTD
-    (SYSTEM/PUBLIC) is refused outright: no export format we read needs either.
+    A DOCTYPE with an ENTITY declaration (billion laughs, XXE) is refused outright. A
+    reference to an external DTD (``SYSTEM "x.dtd"``, ``PUBLIC ...``) is many CRMs'
+    standard header and is harmless as long as it is never loaded: the parser is opened
+    with ``load_dtd=False, no_network=True``, so nothing is read or fetched for it.
     """
     with path.open("rb") as stream:
         head = stream.read(PROLOG_LIMIT_BYTES)
@@ -144,36 +161,39 @@ def check_prolog(path: Path) -> str:
                 str(path),
                 line,
             )
-        if re.search(r"\b(SYSTEM|PUBLIC)\b", prolog):
-            raise ParseError(
-                "refused: the DOCTYPE points at an external DTD; syncd never fetches one",
-                str(path),
-                line,
-            )
         if found is None:
             raise ParseError("refused: the DOCTYPE is larger than 1 MiB", str(path), line)
         position = doctype + len("<!DOCTYPE")
     return encoding
 
 
-def _record_tag(mapping: Mapping) -> str:
-    tag = mapping.record_tag
-    if ":" in tag:
-        prefix, local = tag.split(":", 1)
-        uri = mapping.namespaces.get(prefix)
-        if uri is None:
-            raise ParseError(f"record {mapping.record!r} uses an undeclared namespace prefix")
-        return f"{{{uri}}}{local}"
-    return tag
+def record_tags(mapping: Mapping) -> dict[str, str]:
+    """The qualified tag iterparse reports ("{uri}local") -> the record type's name."""
+    tags: dict[str, str] = {}
+    for name in mapping.record_tags:
+        qualified = name
+        if ":" in name:
+            prefix, local = name.split(":", 1)
+            uri = mapping.namespaces.get(prefix)
+            if uri is None:
+                raise ParseError(f"record {name!r} uses an undeclared namespace prefix")
+            qualified = f"{{{uri}}}{local}"
+        tags[qualified] = name
+    return tags
 
 
 class XmlSource:
     """An XML export opened for streaming: file-level facts, then ``records()``."""
 
-    def __init__(self, path: Path, mapping: Mapping) -> None:
+    def __init__(self, path: Path, mapping: Mapping, today: date | None = None) -> None:
         self.path = path
         self.mapping = mapping
+        self.today = today
         self.warnings: list[str] = []
+        # Elements beside the records that match no record type, by tag (complete once
+        # ``records()`` is exhausted): a record type the mapping lacks must not vanish unsaid.
+        self.unmatched: dict[str, int] = {}
+        self.root: str | None = None  # the root element's tag, once a record or the end is read
         declared = check_prolog(path)
         # The mapping may override a declaration known to lie (see docs/mappings.md).
         self.forced = None if mapping.encoding == "auto" else mapping.encoding
@@ -185,18 +205,35 @@ class XmlSource:
 
     def records(self) -> Iterator[tuple[XmlRecord, int | None]]:
         """Each record element with its line; raises ParseError where the XML breaks."""
-        xpaths = XPathCache(dict(self.mapping.namespaces), mapping_walks(self.mapping))
-        tag = _record_tag(self.mapping)
+        xpaths = XPathCache(dict(self.mapping.namespaces), mapping_walks(self.mapping), self.today)
+        tags = record_tags(self.mapping)
         with self.path.open("rb") as stream:
-            yield from self._parse(stream, xpaths, tag)
+            yield from self._parse(stream, xpaths, tags)
+
+    def _unmatched(self, siblings: Iterator[Any], tags: dict[str, str]) -> None:
+        """Count the elements among ``siblings`` (up to the next record) that look like
+        records (they have elements of their own) but are of no type. They stay in the
+        tree: a record may read them (Kyero's agent, before its properties)."""
+        for child in siblings:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag in tags:
+                return
+            if len(child) == 0:
+                continue
+            name = etree.QName(child).localname
+            if name in self.mapping.not_records or tag in self.mapping.not_records:
+                continue
+            self.unmatched[name] = self.unmatched.get(name, 0) + 1
 
     def _parse(
-        self, stream: BinaryIO, xpaths: XPathCache, tag: str
+        self, stream: BinaryIO, xpaths: XPathCache, tags: dict[str, str]
     ) -> Iterator[tuple[XmlRecord, int | None]]:
         context = etree.iterparse(
             stream,
             events=("end",),
-            tag=tag,
+            tag=list(tags),
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
@@ -205,18 +242,37 @@ class XmlSource:
             remove_pis=True,
             encoding=self.forced,
         )
+        last: etree._Element | None = None  # the previous record
+        last_parent: etree._Element | None = None
         try:
             for _event, element in context:
-                yield XmlRecord(element, xpaths), element.sourceline
+                parent = element.getparent()
+                if last is not None and parent is not last_parent:
+                    self._unmatched(last.itersiblings(), tags)  # the rest of its parent
+                # What came since the previous record of this parent (or since its start);
+                # right after another record (the common case) there is nothing to look at.
+                previous = element.getprevious()
+                if previous is not None and previous.tag not in tags:
+                    self._unmatched(element.itersiblings(preceding=True), tags)
+                last, last_parent = element, parent
+                if self.root is None:
+                    self.root = element.getroottree().getroot().tag
+                yield XmlRecord(element, xpaths, record_type=tags[element.tag]), element.sourceline
                 # Free the record and earlier records; keep other siblings (OpenImmo's
                 # <anbieter> holds the agency id before its records).
                 element.clear(keep_tail=False)
                 previous = element.getprevious()
-                while previous is not None and previous.tag == element.tag:
-                    parent = previous.getparent()
-                    assert parent is not None
-                    parent.remove(previous)
+                while previous is not None and previous.tag in tags:
+                    up = previous.getparent()
+                    assert up is not None
+                    up.remove(previous)
                     previous = element.getprevious()
+            if last is not None:
+                self._unmatched(last.itersiblings(), tags)
+            elif context.root is not None:
+                # No record at all: what the file holds instead is the hint to give.
+                self.root = context.root.tag
+                self._unmatched(iter(context.root), tags)
         except etree.XMLSyntaxError as exc:
             line, column = exc.position if exc.position else (None, None)
             reason = _explain(str(exc.msg or exc), self.encoding)

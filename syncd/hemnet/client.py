@@ -177,7 +177,9 @@ class HemnetClient:
                 and self._on_auth_failure is not None
                 and self._on_auth_failure()
             ):
-                logger.info("key renewed after 401; sending %s %s once more", method, path)
+                logger.info(
+                    "a working key is in use after 401; sending %s %s once more", method, path
+                )
                 continue
             raise error
         raise AssertionError("unreachable")  # pragma: no cover

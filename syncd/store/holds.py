@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from syncd.errors import HoldError
-from syncd.ops import Hold, Plan, UnpublishListing
+from syncd.ops import UPDATE_EPISODE, Hold, Plan, UnpublishListing
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def record_plan_holds(
     its id stays what the operator was told; any other open hold of the plan is closed as
     superseded (its listings came back, or a later export changed what would go).
     """
-    wanted = {_identity(h.agency_key, h.listing_keys, h.missing_since): h for h in holds}
+    wanted = {_identity(h.agency_key, h.listing_keys, h.episodes()): h for h in holds}
     kept: set[tuple[object, ...]] = set()
     for row in open_holds(session):
         if row.missing_since_json is None:
@@ -88,10 +88,8 @@ def record_plan_holds(
     for identity, hold in wanted.items():
         if identity in kept:
             continue
-        since = dict(zip(hold.listing_keys, hold.missing_since, strict=True))
-        row = add_hold(
-            session, hold.agency_key, hold.reason, hold.listing_keys, now, missing_since=since
-        )
+        row = add_hold(session, hold.agency_key, hold.reason, hold.listing_keys, now)
+        row.missing_since_json = dict(zip(hold.listing_keys, hold.episodes(), strict=True))
         new.append((row, hold))
     session.flush()
     return new
@@ -109,11 +107,13 @@ def supersede_lapsed_export_holds(session: Session, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class Released:
-    """What releasing a hold let through: the listings whose absence it still covers."""
+    """What releasing a hold let through: the listings whose absence (or held update) it
+    still covers."""
 
     hold_id: int
     listing_keys: tuple[str, ...]  # empty: nothing left to release, the hold was superseded
     why_nothing: str | None = None
+    updates: bool = False  # a blanking update's hold, not a removal's
 
 
 def release_hold(session: Session, hold_id: int, released_by: str, now: datetime) -> Released:
@@ -134,6 +134,14 @@ def release_hold(session: Session, hold_id: int, released_by: str, now: datetime
         )
     if row.missing_since_json is None:
         return _release_empty_export(session, row, released_by, now)
+    updates = _updates_of(row.missing_since_json)
+    if updates:
+        # A blanking update: the plan sends it once it is released (the plan supersedes
+        # the hold instead when the CRM sent something else meanwhile).
+        row.released_at = now
+        row.released_by = released_by
+        session.flush()
+        return Released(row.id, tuple(sorted(updates)), updates=True)
     stopped = _since_of(row.missing_since_json)
     current = _missing_since(session, list(stopped))
     still = tuple(sorted(k for k, since in stopped.items() if current.get(k) == since))
@@ -193,12 +201,35 @@ def require_released(released: Released) -> None:
 def release_summary(released: Released, plan: Plan) -> list[str]:
     """What a release let through, in the words of the plan made after it ('syncd plan')."""
     keys = frozenset(released.listing_keys)
+    if released.updates:
+        head = (
+            f"hold {released.hold_id} released for {len(keys)} listing(s): the held update "
+            "is sent by the next apply; the plan for them:"
+        )
+        return [head, *(f"  {line}" for line in plan.lines(keys))]
     now = sum(1 for op in plan.ops if isinstance(op, UnpublishListing) and op.listing_key in keys)
     head = (
         f"hold {released.hold_id} released for {len(keys)} listing(s): {now} unpublished by "
         f"the next apply, {len(keys) - now} not now; the plan for them:"
     )
     return [head, *(f"  {line}" for line in plan.lines(keys))]
+
+
+def released_updates(session: Session) -> dict[str, str]:
+    """listing_key -> the blanking update (its content hash) an operator released."""
+    query = (
+        select(HoldRow.missing_since_json)
+        .where(
+            HoldRow.released_at.is_not(None),
+            HoldRow.superseded_at.is_(None),
+            HoldRow.missing_since_json.is_not(None),
+        )
+        .order_by(HoldRow.id)
+    )
+    released: dict[str, str] = {}
+    for stored in session.scalars(query):
+        released.update(_updates_of(stored))
+    return released
 
 
 def released_removals(session: Session) -> dict[str, datetime]:
@@ -252,10 +283,9 @@ def _missing_since(session: Session, keys: Sequence[str]) -> dict[str, datetime]
 
 
 def _identity(
-    agency_key: str, listing_keys: Sequence[str], missing_since: Sequence[datetime]
+    agency_key: str, listing_keys: Sequence[str], episodes: Sequence[str]
 ) -> tuple[object, ...]:
-    pairs = zip(listing_keys, (s.isoformat() for s in missing_since), strict=True)
-    return (agency_key, tuple(sorted(pairs)))
+    return (agency_key, tuple(sorted(zip(listing_keys, episodes, strict=True))))
 
 
 def _since_text(since: Mapping[str, datetime]) -> dict[str, str]:
@@ -263,7 +293,21 @@ def _since_text(since: Mapping[str, datetime]) -> dict[str, str]:
 
 
 def _since_of(stored: Mapping[str, object]) -> dict[str, datetime]:
-    return {str(key): datetime.fromisoformat(str(at)) for key, at in stored.items()}
+    """The absences a removal hold stopped (a blanking hold's episodes are not times)."""
+    return {
+        str(key): datetime.fromisoformat(str(at))
+        for key, at in stored.items()
+        if not str(at).startswith(UPDATE_EPISODE)
+    }
+
+
+def _updates_of(stored: Mapping[str, object]) -> dict[str, str]:
+    """The updates a blanking hold stopped: listing_key -> the desired content hash."""
+    return {
+        str(key): str(value).removeprefix(UPDATE_EPISODE)
+        for key, value in stored.items()
+        if str(value).startswith(UPDATE_EPISODE)
+    }
 
 
 # --- views ---------------------------------------------------------------------------------

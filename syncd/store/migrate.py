@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 
 from syncd.config import bundled_migrations_dir
 from syncd.errors import StateError
+from syncd.store.lock import take_lock
 from syncd.store.sqlite import READ_ONLY, create_sqlite_engine, database_url
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,20 @@ def _run(db_path: Path, migrations_dir: Path | None, action: str, revision: str)
     # A folder made here holds only state: its owner's alone (the mode applies to the last).
     db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cfg = alembic_config(db_path, migrations_dir)
-    engine = create_sqlite_engine(db_path, foreign_keys=False)
-    try:
-        with engine.connect() as connection:
-            cfg.attributes["connection"] = connection
-            if action == "upgrade":
-                command.upgrade(cfg, revision)
-            else:
-                command.downgrade(cfg, revision)
-            connection.commit()
-    finally:
-        engine.dispose()
+    # Never beside a running daemon (or a command writing): a schema changed under a writer
+    # breaks it. Refused with AlreadyRunningError naming the holder.
+    with take_lock(db_path, f"syncd db {action}"):
+        engine = create_sqlite_engine(db_path, foreign_keys=False)
+        try:
+            with engine.connect() as connection:
+                cfg.attributes["connection"] = connection
+                if action == "upgrade":
+                    command.upgrade(cfg, revision)
+                else:
+                    command.downgrade(cfg, revision)
+                connection.commit()
+        finally:
+            engine.dispose()
 
 
 def upgrade(db_path: Path, revision: str = "head", migrations_dir: Path | None = None) -> None:

@@ -32,7 +32,7 @@ from syncd.domain import (
     image_right_from_plain,
     listing_from_plain,
 )
-from syncd.store.holds import released_removals
+from syncd.store.holds import released_removals, released_updates
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
 
 
@@ -266,6 +266,7 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
         agencies=agencies,
         missing_since=missing,
         released_removals=released_removals(session),
+        released_updates=released_updates(session),
     )
 
 

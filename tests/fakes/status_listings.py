@@ -79,7 +79,7 @@ EXPECTED_STAGES: dict[str, Stage] = {
     "A08": Stage.VISIBLE,
     "A09": Stage.SOLD,
     "A10": Stage.FAILED,
-    "A11": Stage.HELD,
+    "A11": Stage.MISSING,  # and held: the hold shows beside the stage
     "A12": Stage.MISSING,
     "A13": Stage.WITHDRAWN,
 }

@@ -1,10 +1,16 @@
-"""Hostile XML: billion laughs, XXE and external DTDs are refused fast, without growth."""
+"""Hostile XML: billion laughs and XXE are refused fast, without growth; an external DTD
+reference is accepted and never loaded (nothing read, nothing fetched)."""
 
 from __future__ import annotations
 
+import http.server
 import resource
+import threading
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +25,6 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
     [
         ("billion-laughs.xml", "declares entities"),
         ("xxe.xml", "declares entities"),
-        ("external-dtd.xml", "external DTD"),
     ],
 )
 def test_hostile_files_are_refused_quickly_without_memory_growth(name: str, reason: str) -> None:
@@ -67,3 +72,89 @@ def test_a_utf16_xxe_is_refused(tmp_path: Path) -> None:
     path.write_bytes(text.encode("utf-16"))
     with pytest.raises(ParseError, match="declares entities"):
         parse_file(path, load_mapping("openimmo"))
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml-dtd")
+        self.end_headers()
+        self.wfile.write(b'<!ENTITY street "Injected 1">')
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dtd_server() -> Iterator[str]:
+    """A loopback HTTP server that records every request (none is expected)."""
+    _Recorder.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/feed.dtd"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _feed_with_doctype(path: Path, doctype: str) -> Path:
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f"{doctype}\n"
+        "<openimmo><anbieter><openimmo_anid>dtd</openimmo_anid><immobilie><geo>"
+        "<strasse>Ekvägen</strasse><hausnummer>4</hausnummer><plz>11122</plz>"
+        "<ort>Stockholm</ort></geo><verwaltung_techn><objektnr_extern>D1</objektnr_extern>"
+        "</verwaltung_techn></immobilie></anbieter></openimmo>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_external_dtd_url_is_accepted_and_never_fetched(tmp_path: Path, dtd_server: str) -> None:
+    path = _feed_with_doctype(tmp_path / "url.xml", f'<!DOCTYPE openimmo SYSTEM "{dtd_server}">')
+    (record,) = list(parse_file(path, load_mapping("openimmo")).records)
+    assert record.listing is not None
+    assert record.listing.address.street == "Ekvägen 4"
+    # The same server does answer a request: no hit means the parser never asked it.
+    with urllib.request.urlopen(dtd_server, timeout=5) as answer:
+        assert answer.status == 200
+    assert _Recorder.hits == ["/feed.dtd"]
+
+
+def test_a_public_doctype_naming_a_missing_local_file_is_accepted(tmp_path: Path) -> None:
+    missing = tmp_path / "does-not-exist" / "openimmo.dtd"
+    path = _feed_with_doctype(
+        tmp_path / "public.xml",
+        f'<!DOCTYPE openimmo PUBLIC "-//OpenImmo//DTD 1.2.7//DE" "{missing.as_uri()}">',
+    )
+    (record,) = list(parse_file(path, load_mapping("openimmo")).records)
+    assert record.listing_key == "D1" and record.listing is not None
+    assert not missing.parent.exists()
+
+
+def test_an_external_reference_with_an_entity_subset_is_still_refused(
+    tmp_path: Path, dtd_server: str
+) -> None:
+    path = _feed_with_doctype(
+        tmp_path / "mixed.xml",
+        f'<!DOCTYPE openimmo SYSTEM "{dtd_server}" [\n<!ENTITY e "x">\n]>',
+    )
+    with pytest.raises(ParseError, match="declares entities"):
+        list(parse_file(path, load_mapping("openimmo")).records)
+    assert _Recorder.hits == []
+
+
+def test_an_external_dtd_that_exists_is_never_read(tmp_path: Path) -> None:
+    # A DTD that breaks the parse the moment libxml2 reads it: the file parses, so it was not.
+    dtd = tmp_path / "openimmo.dtd"
+    dtd.write_text('<!ELEMENT broken (((\n<!ENTITY street "Injected">', encoding="utf-8")
+    path = _feed_with_doctype(tmp_path / "local.xml", f'<!DOCTYPE openimmo SYSTEM "{dtd}">')
+    (record,) = list(parse_file(path, load_mapping("openimmo")).records)
+    assert record.listing is not None
+    assert record.listing.address.street == "Ekvägen 4"

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncd.config import WEBHOOK_SECRETS_ENV, load_config
 from syncd.httpserver import MAX_WEBHOOK_BYTES, HealthInfo, create_http_app, duration_text
+from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
 from syncd.store.listings import record_failure
 from tests.fakes.status_listings import (
@@ -329,3 +330,43 @@ def test_webhook_without_configured_secrets_is_refused(
 )
 def test_durations_read_naturally(seconds: float, text: str) -> None:
     assert duration_text(seconds) == text
+
+
+# --- holds, waiting changes and readiness ---------------------------------------------------
+
+
+def test_a_hold_and_a_blocked_change_show_beside_the_stage(
+    server: str, store: Store, now: datetime
+) -> None:
+    with store.transaction() as session:
+        set_sending_blocked(
+            session,
+            SendingBlocked("Hemnet cannot be reached: refused", "wait", now - timedelta(minutes=5)),
+        )
+    page = httpx.get(server + "/").text
+    start = page.index(">A11<")
+    held_row = page[start : page.index("</tr>", start)]
+    assert ">missing</span>" in held_row and ">held</span>" in held_row
+    assert "its removal is held" in held_row
+    assert "Hemnet cannot be reached: refused (since 2026-03-01 11:55 UTC)" in page
+    assert "held" in httpx.get(server + "/", params={"q": "held"}).text
+    detail = httpx.get(server + "/listing/A02", params={"format": "json"}).json()
+    assert detail["not_sent"] == "Hemnet cannot be reached: refused (since 2026-03-01 11:55 UTC)"
+    assert detail["sending_remedy"] == "wait"
+    assert detail["status"]["next_action"] == "nothing can be sent now: wait"
+    assert "Not sent:" in httpx.get(server + "/listing/A02").text
+
+
+def test_metrics_carry_readiness_and_the_key_expiry(server: str, health: Health) -> None:
+    def sample(name: str) -> float | None:
+        text = httpx.get(server + "/metrics").text
+        for family in text_string_to_metric_families(text):
+            for found in family.samples:
+                if found.name == name:
+                    return float(found.value)
+        return None
+
+    assert sample("syncd_ready") == 1.0
+    assert sample("syncd_hemnet_key_expiry_timestamp_seconds") is not None
+    health.info = HealthInfo(ready=False, detail="Hemnet cannot be reached: …")
+    assert sample("syncd_ready") == 0.0

@@ -87,7 +87,7 @@ def test_check_leaves_a_key_with_time_left_alone(sandbox: SandboxHandle, tmp_pat
     store.close()
 
 
-def test_a_401_renews_the_key_and_retries_the_call_once(
+def test_a_401_switches_to_a_configured_key_that_works_and_retries_the_call_once(
     sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -101,16 +101,83 @@ def test_a_401_renews_the_key_and_retries_the_call_once(
     assert keeper.token() == made["token"]
     sandbox.reset_stats()
     with hemnet_client(config, keeper) as client:
-        assert client.list_listings() == []  # refused, renewed, sent once more
+        assert client.list_listings() == []  # refused, switched, sent once more
     counts = sandbox.stats()["requests"]
     assert counts["GET /v1/listings 401"] == 1
     assert counts["GET /v1/listings 200"] == 1
-    assert counts["POST /v1/keys 201"] == 1
-    token = keeper.token()
-    assert token not in (made["token"], sandbox.token)
-    assert renewed_token_path(config).read_text(encoding="utf-8").strip() == token
-    assert works(sandbox, token)
-    assert made["token"] not in caplog.text and token not in caplog.text
+    assert "POST /v1/keys 201" not in counts  # the configured key works: no key is made
+    assert keeper.token() == sandbox.token
+    assert "using the key from hemnet.token_file" in caplog.text
+    assert "renewed" not in caplog.text
+    assert made["token"] not in caplog.text and sandbox.token not in caplog.text
+    store.close()
+
+
+def test_a_key_renewed_by_another_process_is_taken_without_renewing_again(
+    sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config, store = setup(sandbox, tmp_path, renew_before_days=3)
+    daemon = KeyKeeper(config, store)  # holds the bootstrap token, as a running daemon does
+    with hemnet_client(config, daemon) as daemon_client:
+        assert daemon_client.list_listings() == []
+        # 'syncd keys renew' in another process: a new key, the daemon's deleted.
+        cli = KeyKeeper(config, store)
+        with hemnet_client(config, cli) as cli_client:
+            assert cli.renew(cli_client)
+            cli_token = cli.token()
+        assert not works(sandbox, sandbox.token)
+        sandbox.reset_stats()
+        assert daemon_client.list_listings() == []  # refused, then the stored key
+        assert daemon.token() == cli_token
+        # Its daily check finds the CLI's key valid and leaves it alone.
+        status = daemon.check(daemon_client)
+    assert not status.renewed and status.message.startswith("key is valid: expires in ")
+    counts = sandbox.stats()["requests"]
+    assert "POST /v1/keys 201" not in counts and "DELETE /v1/keys" not in str(counts)
+    assert works(sandbox, cli_token)
+    with store.read() as session:
+        assert get_meta(session, META_KEY_ID) == status.key_id
+    assert "using the key from renewed token" in caplog.text
+    store.close()
+
+
+class NoNewKeys(httpx.BaseTransport):
+    """The real sandbox, except that Hemnet is failing to make keys (503 on POST /keys)."""
+
+    def __init__(self) -> None:
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/keys"):
+            return httpx.Response(503, json={"error": {"type": "ServiceUnavailable"}})
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_a_failed_renewal_is_an_error_and_never_said_to_be_a_renewal(
+    sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config, store = setup(sandbox, tmp_path)  # ten days left: inside the 14 days of lead
+    keeper = KeyKeeper(config, store)
+    with HemnetClient(
+        sandbox.base_url, keeper.token, transport=NoNewKeys(), on_auth_failure=lambda: False
+    ) as client:
+        status = keeper.check(client)
+    assert status.failed and not status.renewed
+    assert status.message.startswith("key expires in 9 day(s)") or status.message.startswith(
+        "key expires in 10 day(s)"
+    )
+    assert status.message.endswith("and its renewal failed (see the error above)")
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "Hemnet key renewal failed" in errors[0].getMessage()
+    assert "remedy:" in errors[0].getMessage()
+    assert "renewed" not in caplog.text
+    assert keeper.token() == sandbox.token and works(sandbox, sandbox.token)
+    assert not renewed_token_path(config).exists()
     store.close()
 
 

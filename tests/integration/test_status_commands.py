@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -40,6 +41,19 @@ def test_status_prints_a_table_and_a_summary(
     assert "approve A07: https://portal.example/listings/H7/approve" in output
     failed = next(text for text in lines if text.startswith("A04 "))
     assert "1/2 (1 failed)" in failed
+    held = next(text for text in lines if text.startswith("A11 "))
+    assert "missing (held)" in held  # the hold beside the stage, the stage still true
+
+
+def test_show_puts_the_hold_beside_the_stage(
+    store: Store, now: datetime, config_file: Path
+) -> None:
+    seed_listings(store, now)
+    code, output = _run(config_file, "show", "A11")
+    assert code == 0, output
+    assert "  stage: missing  (held: a removal guard holds this listing" in output
+    assert "its removal is held: review with 'syncd hold list'" in output
+    assert re.search(r"^  published +yes$", output, re.MULTILINE), output  # facts in view
 
 
 def test_status_reads_only(store: Store, now: datetime, config_file: Path) -> None:

@@ -6,7 +6,14 @@ from datetime import datetime, timedelta
 
 from syncd import metrics
 from syncd.progress import Stage, next_action
-from syncd.status import listing_detail, read_status_rows, stage_summary, status_rows
+from syncd.status import (
+    HOLD_ACTION,
+    listing_detail,
+    read_status_rows,
+    stage_summary,
+    status_rows,
+)
+from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
 from syncd.store.listings import get_listing
 from tests.fakes.status_listings import AWAITING_SINCE, IDENTITY_NUMBER, seed_listings
@@ -18,7 +25,40 @@ def test_each_seeded_listing_shows_its_stage(store: Store, now: datetime) -> Non
     assert {row.listing_key: row.stage for row in rows} == expected
     assert [row.listing_key for row in rows] == sorted(expected)
     for row in rows:
-        assert row.next_action == next_action(row.stage)
+        assert row.next_action == (HOLD_ACTION if row.held else next_action(row.stage))
+
+
+def test_a_hold_shows_beside_the_stage_and_hides_no_fact(store: Store, now: datetime) -> None:
+    seed_listings(store, now)
+    rows = {row.listing_key: row for row in status_rows(store, now)}
+    held = rows["A11"]
+    assert held.held and held.stage is Stage.MISSING  # still published: what Hemnet shows
+    assert held.hemnet_url == "https://www.hemnet.example/bostad/H11"
+    assert held.file_record()["held"] is True and held.file_record()["stage"] == "missing"
+    assert [key for key, row in rows.items() if row.held] == ["A11"]
+
+
+def test_waiting_changes_say_why_they_are_not_sent(store: Store, now: datetime) -> None:
+    seed_listings(store, now)
+    assert all(row.not_sent is None for row in status_rows(store, now))
+    since = now - timedelta(minutes=3)
+    with store.transaction() as session:
+        set_sending_blocked(
+            session, SendingBlocked("Hemnet cannot be reached: refused", "wait it out", since)
+        )
+    rows = {row.listing_key: row for row in status_rows(store, now)}
+    waiting = rows["A02"]  # a create is planned for it
+    assert waiting.not_sent == "Hemnet cannot be reached: refused (since 2026-03-01 11:57 UTC)"
+    assert waiting.next_action == "nothing can be sent now: wait it out"
+    assert waiting.file_record()["not_sent"] == waiting.not_sent
+    # Listings with nothing waiting have nothing to say about it.
+    assert rows["A08"].not_sent is None and rows["A08"].next_action == next_action(Stage.VISIBLE)
+    detail = listing_detail(store, "A02", now)
+    assert detail is not None and detail.row.not_sent == waiting.not_sent
+    assert detail.sending_remedy == "wait it out" and detail.open_ops == 1
+    with store.transaction() as session:
+        set_sending_blocked(session, None)
+    assert all(row.not_sent is None for row in status_rows(store, now))
 
 
 def test_images_are_counted_over_what_the_crm_wants(store: Store, now: datetime) -> None:

@@ -103,7 +103,7 @@ def state(base_url: str, key: str) -> tuple[str | None, bool, bool]:
     return status["marketState"], status["isPublished"], status["isApproved"]
 
 
-def test_teased_and_upcoming_reach_for_sale_auto_approved_only_when_teased(
+def test_upcoming_then_teased_then_for_sale_auto_approved_only_when_teased(
     tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
     config = write_config(tmp_path, sandbox, extra="")
@@ -120,7 +120,11 @@ def test_teased_and_upcoming_reach_for_sale_auto_approved_only_when_teased(
     wait_for(lambda: state(sandbox, "U1")[:2] == ("UPCOMING", True), 60, "U1 upcoming")
     assert state(sandbox, "U1")[2] is False
 
-    drop(inbox, "export-2.csv", row("T1", "till salu"), row("U1", "till salu"))
+    # UPCOMING but never visible (the broker has not approved it): TEASED is still allowed.
+    drop(inbox, "export-2.csv", row("T1", "underhand"), row("U1", "underhand"))
+    wait_for(lambda: state(sandbox, "U1")[0] == "TEASED", 60, "U1 upcoming, then teased")
+
+    drop(inbox, "export-3.csv", row("T1", "till salu"), row("U1", "till salu"))
     wait_for(lambda: state(sandbox, "T1")[0] == "FOR_SALE", 60, "T1 for sale")
     wait_for(lambda: state(sandbox, "U1")[0] == "FOR_SALE", 60, "U1 for sale")
     listings = remote(sandbox)

@@ -181,6 +181,21 @@ def test_the_lock_of_a_killed_daemon_does_not_block_the_next_start(
     assert second.stop() == 0
 
 
+def test_db_upgrade_refuses_to_change_the_schema_under_a_running_daemon(
+    tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    config = write_config(tmp_path, sandbox)
+    daemon = start_daemon(config)  # runs 'syncd db upgrade' first: the lock is free then
+    wait_for(lambda: running(daemon), 30, "the daemon to run")
+    for args in (("db", "upgrade"), ("db", "downgrade", "base", "--yes")):
+        refused = run_syncd(config, *args)
+        assert refused.returncode == 8, refused.stderr
+        assert f"PID {daemon.process.pid}" in refused.stderr
+    assert daemon.process.poll() is None
+    assert daemon.stop() == 0
+    assert run_syncd(config, "db", "upgrade").returncode == 0  # stopped: free again
+
+
 # --- commands hand their requests to the daemon --------------------------------------------
 
 

@@ -43,3 +43,10 @@ def test_no_listings_and_alerts() -> None:
     assert status_line([]) == "0 listings: waiting for the first export file"
     one = [status_row("V1", Stage.VISIBLE)]
     assert status_line(one, alerts=2) == "1 listing: 1 visible; 2 alerts (see the log)"
+
+
+def test_problems_make_the_line_say_not_ready() -> None:
+    rows = [status_row("A1", Stage.VISIBLE)]
+    line = status_line(rows, 0, ["key_refused", "hemnet_unreachable"])
+    assert line == "1 listing: 1 visible; NOT READY: key refused, hemnet unreachable (see /healthz)"
+    assert "NOT READY" not in status_line(rows, 0, [])

@@ -133,9 +133,7 @@ STAGES = {
         Stage.MISSING,
     ),
     "absent and unpublished: unpublished": (None, known(DONE), {}, Stage.UNPUBLISHED),
-    "held removal: held": (None, known(DONE, is_published=True), {"held": True}, Stage.HELD),
     "rejected by Hemnet: failed": (listing(), known(DONE), {"failed": True}, Stage.FAILED),
-    "failed wins over held": (None, known(), {"failed": True, "held": True}, Stage.FAILED),
 }
 
 
@@ -143,7 +141,7 @@ STAGES = {
 def test_stage_of(
     want: Listing | None, have: KnownListing | None, flags: dict[str, object], stage: Stage
 ) -> None:
-    args: dict[str, object] = {"held": False, "failed": False, "pending_ops": 0, **flags}
+    args: dict[str, object] = {"failed": False, "pending_ops": 0, **flags}
     assert stage_of(want, have, **args) is stage  # type: ignore[arg-type]
 
 
@@ -231,7 +229,6 @@ def test_stage_words_are_the_operator_words() -> None:
         "withdrawn",
         "sold",
         "missing",
-        "held",
         "failed",
         "conflict",
     ]
@@ -292,7 +289,7 @@ def test_conflicts_name_what_no_op_can_settle(
     assert len(found) == len(expected)
     for text, part in zip(found, expected, strict=True):
         assert part in text
-    stage = stage_of(want, have, held=False, failed=False, pending_ops=0)
+    stage = stage_of(want, have, failed=False, pending_ops=0)
     assert (stage is Stage.CONFLICT) == bool(expected)
     if expected:
         assert "resolve by hand" in next_action(stage)
