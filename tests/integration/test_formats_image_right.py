@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
 from syncd.formats import load_mapping, parse_file
+from syncd.formats.assemble import merge_partial
 from syncd.formats.mapping import mapping_from_dict
 from syncd.formats.parse import RecordResult
 
@@ -109,3 +111,17 @@ def test_the_worked_example_of_docs_mappings_md(tmp_path: Path) -> None:
     assert r4.listing is None and [p.field for p in r4.errors] == ["image_right.photo_agency"]
     assert r5.listing is None
     assert [p.field for p in r5.errors] == ["image_right.photo_agency_name"]
+
+
+def test_a_partial_record_keeps_the_stored_right_or_changes_only_what_it_carries(
+    tmp_path: Path,
+) -> None:
+    (record,) = parse(tmp_path, "K1;till salu;Åsgatan 1;6 månader;frilans;Foto Fia;Fia Ek")
+    stored = record.listing
+    assert stored is not None
+    priced, problems = merge_partial(stored, "K1", {"asking_price": 2_500_000})
+    assert not problems and priced is not None
+    assert priced.image_right == stored.image_right
+    terms, problems = merge_partial(stored, "K1", {"image_right.terms": "NO_LICENSE"})
+    assert not problems and terms is not None and stored.image_right is not None
+    assert terms.image_right == replace(stored.image_right, terms=ImageRightTerms.NO_LICENSE)
