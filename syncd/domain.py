@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import math
 import operator
 import re
 import unicodedata
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from syncd import limits as hemnet_limits
 
 
 class ListingStatus(enum.StrEnum):
@@ -91,7 +94,7 @@ class PhotoAgency(enum.StrEnum):
     OWNER_TAKEN = "OWNER_TAKEN"  # the seller took them
 
 
-ENERGY_CLASSES = ("A0", "A", "B", "C", "D", "E", "F", "G")
+ENERGY_CLASSES = hemnet_limits.ENERGY_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +417,6 @@ class Problem:
 
 
 MAX_PRICE_SEK = 1_000_000_000
-MAX_TEXT = 20_000
 # The largest plausible value of each number field (a mapping may override them, see
 # docs/mappings.md "Plausibility limits"); a field without an entry has no upper limit.
 PLAUSIBLE_MAX: Mapping[str, int] = {
@@ -478,10 +480,7 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
         lat, lon = listing.coordinates.latitude, listing.coordinates.longitude
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             err("coordinates", f"{lat},{lon}", "latitude or longitude out of range")
-    for name in ("title", "description"):
-        text = getattr(listing, name)
-        if text is not None and len(text) > MAX_TEXT:
-            err(name, text[:40] + "…", f"longer than {MAX_TEXT:,} characters")
+    out.extend(hemnet_limit_problems(listing))
     seen: set[str] = set()
     for img in listing.images:
         if not _URL.match(img.url):
@@ -519,6 +518,79 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
             "apartments need an apartment number before Hemnet lets them be published",
             "warning",
         )
+    return out
+
+
+def _texts_with_limits(listing: Listing) -> Iterable[tuple[str, str | None, int]]:
+    """(field, text, Hemnet's limit) of every text of the listing that Hemnet bounds."""
+    short = hemnet_limits.SHORT_TEXT_MAX
+    yield "listing_key", listing.listing_key, hemnet_limits.EXTERNAL_ID_MAX
+    yield "agency_key", listing.agency_key, hemnet_limits.EXTERNAL_ID_MAX
+    yield "title", listing.title, short
+    yield "description", listing.description, hemnet_limits.DESCRIPTION_MAX
+    address = listing.address
+    yield "address.street", address.street, short
+    yield "address.postal_code", address.postal_code, hemnet_limits.POSTAL_CODE_MAX
+    yield "address.city", address.city, short
+    yield "address.municipality", address.municipality, short
+    yield "address.apartment_number", address.apartment_number, hemnet_limits.APARTMENT_NUMBER_MAX
+    if listing.broker is not None:
+        yield "broker.name", listing.broker.name, short
+        yield "broker.email", listing.broker.email, short
+        yield "broker.phone", listing.broker.phone, hemnet_limits.PHONE_MAX
+    if listing.seller is not None:
+        yield "seller.name", listing.seller.name, short
+        yield "seller.email", listing.seller.email, short
+        yield (
+            "seller.identity_number",
+            listing.seller.identity_number,
+            hemnet_limits.IDENTITY_NUMBER_MAX,
+        )
+    if listing.billing is not None:
+        yield "billing.recipient_name", listing.billing.recipient_name, short
+        yield "billing.street", listing.billing.street, short
+        yield "billing.postal_code", listing.billing.postal_code, hemnet_limits.POSTAL_CODE_MAX
+        yield "billing.city", listing.billing.city, short
+    if listing.image_right is not None:
+        yield "image_right.photo_agency_name", listing.image_right.photo_agency_name, short
+        yield "image_right.photographer", listing.image_right.photographer, short
+    for viewing in listing.viewings:
+        yield "viewings.note", viewing.note, short
+    for img in listing.images:
+        yield "images.url", img.url, hemnet_limits.IMAGE_URL_MAX
+        yield "images.caption", img.caption, short
+
+
+def _limit_value(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def hemnet_limit_problems(listing: Listing) -> list[Problem]:
+    """Values Hemnet would refuse with a 400 (``limits``): errors, so the record is skipped and
+    the listing keeps its last good state instead of failing on Hemnet."""
+    out: list[Problem] = []
+    for name, text, limit in _texts_with_limits(listing):
+        if text is not None and len(text) > limit:
+            reason = f"longer than Hemnet's limit of {limit:,} characters ({len(text):,})"
+            out.append(Problem(name, _limit_value(text), reason))
+    # Negative areas and rooms are refused by ``problems`` already, as implausible.
+    ranges: tuple[tuple[str, Any, float, float], ...] = (
+        ("supplemental_area", listing.supplemental_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("plot_area", listing.plot_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("rooms", listing.rooms, -math.inf, hemnet_limits.ROOMS_MAX),
+        ("floor", listing.floor, hemnet_limits.FLOOR_MIN, hemnet_limits.FLOOR_MAX),
+    )
+    for name, value, low, high in ranges:
+        if value is not None and not low <= value <= high:
+            reason = (
+                f"more than Hemnet's limit of {high:,}"
+                if low == -math.inf
+                else f"outside Hemnet's range {low:,} to {high:,}"
+            )
+            out.append(Problem(name, str(value), reason))
+    if len(listing.viewings) > hemnet_limits.VIEWINGS_MAX:
+        reason = f"more than Hemnet's limit of {hemnet_limits.VIEWINGS_MAX} viewings"
+        out.append(Problem("viewings", str(len(listing.viewings)), reason))
     return out
 
 

@@ -117,6 +117,9 @@ def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[s
     waiting = [r for r in rows if r.approval_url and r.awaiting_approval_s is not None]
     for row in waiting:
         click.echo(f"  approve {row.listing_key}: {row.approval_url}")
+    for row in rows:
+        if row.completeness:
+            click.echo(f"  complete {row.listing_key}: {' '.join(row.completeness)}")
 
 
 @click.command("status")
@@ -186,6 +189,9 @@ def show_lines(detail: ListingDetail) -> list[str]:
         lines.append(f"  last error: {row.last_error}")
         if detail.remedy:
             lines.append(f"  remedy:     {detail.remedy}")
+    if row.completeness:
+        lines.append("  completeness (Hemnet's checks):")
+        lines.extend(f"         - {warning}" for warning in row.completeness)
     if detail.missing_since:
         lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
     lines.append("")

@@ -230,6 +230,20 @@ class HoldRow(Base):
     superseded_at: Mapped[datetime | None]  # closed: the plan no longer asks for it
 
 
+class ListingChecksRow(Base):
+    """Hemnet's checks of a listing as last read (GET /checks): its completeness."""
+
+    __tablename__ = "listing_checks"
+
+    listing_key: Mapped[str] = mapped_column(
+        ForeignKey("listings.listing_key", ondelete="CASCADE"), primary_key=True
+    )
+    errors_json: Mapped[list[Any]]
+    warnings_json: Mapped[list[Any]]
+    read_for: Mapped[str]  # what the listing was when read: read again when it changes
+    read_at: Mapped[datetime]
+
+
 class MetaRow(Base):
     """Small facts about the installation (Hemnet key id and expiry, ...)."""
 

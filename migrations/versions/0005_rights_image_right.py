@@ -1,7 +1,7 @@
 """Image rights: the desired right's hash (ingest sees a change) and the right last sent.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005_rights
+Revises: 0004_intake
 Create Date: 2026-12-05 16:10:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005_rights"
+down_revision: str | Sequence[str] | None = "0004_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
