@@ -75,6 +75,25 @@ class SellerType(enum.StrEnum):
     ORGANISATION = "ORGANISATION"
 
 
+class ImageRightTerms(enum.StrEnum):
+    """How long Hemnet may show a listing's images after the sale (``terms``, DOC, 042)."""
+
+    NO_LICENSE = "NO_LICENSE"
+    SIX_MONTHS_LICENSE = "SIX_MONTHS_LICENSE"
+    INDEFINITE_LICENSE = "INDEFINITE_LICENSE"
+
+
+class PhotoAgency(enum.StrEnum):
+    """Who took a listing's photos (``photoAgency``, DOC, changelog 042)."""
+
+    HF_AGENCY = "HF_AGENCY"
+    DIAKRIT = "DIAKRIT"
+    SE360 = "SE360"
+    PERFECT_SHOT = "PERFECT_SHOT"
+    FREELANCE = "FREELANCE"  # a freelance photographer, named in photo_agency_name
+    OWNER_TAKEN = "OWNER_TAKEN"  # the seller took them
+
+
 ENERGY_CLASSES = hemnet_limits.ENERGY_CLASSES
 
 
@@ -149,6 +168,20 @@ class BillingInformation:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRight:
+    """Bildrätt: who took the photos and how long Hemnet may show them (one per listing).
+
+    Hemnet's PUT keeps the fields it is not sent, so a field the CRM stops giving is only
+    cleared by deleting the right first (plan.py).
+    """
+
+    terms: ImageRightTerms | None = None
+    photo_agency: PhotoAgency | None = None
+    photo_agency_name: str | None = None  # the freelance photographer, with FREELANCE
+    photographer: str | None = None  # who took the photos (wire name ASSUMED)
+
+
+@dataclass(frozen=True, slots=True)
 class Agency:
     """The broker agency (mäklarföretag) listings are published under."""
 
@@ -187,12 +220,14 @@ class Listing:
     seller: SellerInformation | None = None
     billing: BillingInformation | None = None
     sale: Sale | None = None
+    image_right: ImageRight | None = None
 
 
 # Fields that belong to the listing body Hemnet holds (what UpdateListing can change).
-# Images, sale, seller and billing information travel on their own endpoints and hashes.
+# Images, sale, seller and billing information and the image right travel on their own
+# endpoints and hashes.
 SEPARATELY_SENT = frozenset(
-    {"listing_key", "agency_key", "status", "images", "sale", "seller", "billing"}
+    {"listing_key", "agency_key", "status", "images", "sale", "seller", "billing", "image_right"}
 )
 LISTING_FIELDS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(Listing) if f.name not in SEPARATELY_SENT
@@ -322,6 +357,18 @@ def _normal_energy_class(value: str | None) -> str | None:
     return value if normal == value else normal  # upper() copies even an upper-case text
 
 
+def _normal_image_right(right: ImageRight | None) -> ImageRight | None:
+    if right is None:
+        return None
+    name, photographer = clean_line(right.photo_agency_name), clean_line(right.photographer)
+    if name is right.photo_agency_name and photographer is right.photographer:
+        normal = right
+    else:
+        normal = dataclasses.replace(right, photo_agency_name=name, photographer=photographer)
+    return None if normal == _NO_IMAGE_RIGHT else normal  # nothing said: no right at all
+
+
+_NO_IMAGE_RIGHT = ImageRight()
 _LISTING_INIT_ORDER = tuple(f.name for f in dataclasses.fields(Listing))
 
 
@@ -347,6 +394,7 @@ def normalise(listing: Listing) -> Listing:
         "viewings": _same_items(
             tuple(sorted(listing.viewings, key=lambda v: v.starts_at)), listing.viewings
         ),
+        "image_right": _normal_image_right(listing.image_right),
     }
     # Most exports are already canonical: then the listing itself is the answer, and
     # otherwise one positional construction (dataclasses.replace costs twice as much).
@@ -445,6 +493,20 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
             err("sale", None, "status is sold but no sale price and date are given")
         elif listing.sale.price <= 0 or listing.sale.price > most.get("sale.price", MAX_PRICE_SEK):
             err("sale.price", listing.sale.price, "sale price must be positive and plausible")
+    right = listing.image_right
+    if (
+        right is not None
+        and right.photo_agency is PhotoAgency.FREELANCE
+        and not right.photo_agency_name
+    ):
+        # Attributed to "a freelancer" with no name is no attribution, and what Hemnet
+        # answers to it is unknown: the record waits for the name (the right last sent,
+        # and the rest of the listing, stay as they are).
+        err(
+            "image_right.photo_agency_name",
+            None,
+            "the photo agency is FREELANCE but the freelance photographer's name is missing",
+        )
     if (
         listing.housing_form is HousingForm.APARTMENT
         and listing.tenure in (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
@@ -489,6 +551,9 @@ def _texts_with_limits(listing: Listing) -> Iterable[tuple[str, str | None, int]
         yield "billing.street", listing.billing.street, short
         yield "billing.postal_code", listing.billing.postal_code, hemnet_limits.POSTAL_CODE_MAX
         yield "billing.city", listing.billing.city, short
+    if listing.image_right is not None:
+        yield "image_right.photo_agency_name", listing.image_right.photo_agency_name, short
+        yield "image_right.photographer", listing.image_right.photographer, short
     for viewing in listing.viewings:
         yield "viewings.note", viewing.note, short
     for img in listing.images:
@@ -620,6 +685,10 @@ def billing_hash(billing: BillingInformation | None) -> str | None:
     return None if billing is None else _digest(billing)
 
 
+def image_right_hash(right: ImageRight | None) -> str | None:
+    return None if right is None else _digest(right)
+
+
 def to_plain(value: Any) -> Any:
     """The JSON form used for storing value types (see ``listing_from_plain``)."""
     return _plain(value)
@@ -638,6 +707,7 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
     coords = data.get("coordinates")
     sale = data.get("sale")
     seller = data.get("seller")
+    right = data.get("image_right")
     return Listing(
         listing_key=data["listing_key"],
         agency_key=data["agency_key"],
@@ -693,6 +763,20 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
             if sale
             else None
         ),
+        image_right=image_right_from_plain(right),
+    )
+
+
+def image_right_from_plain(data: Mapping[str, Any] | None) -> ImageRight | None:
+    """Inverse of ``to_plain`` for an ImageRight (None stays None)."""
+    if data is None:
+        return None
+    terms, agency = data.get("terms"), data.get("photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=data.get("photo_agency_name"),
+        photographer=data.get("photographer"),
     )
 
 
@@ -705,6 +789,7 @@ class Hashes:
     sale: str | None
     seller: str | None
     billing: str | None
+    image_right: str | None = None
 
     @classmethod
     def of(cls, listing: Listing) -> Hashes:
@@ -714,6 +799,7 @@ class Hashes:
             sale=sale_hash(listing.sale),
             seller=seller_hash(listing.seller),
             billing=billing_hash(listing.billing),
+            image_right=image_right_hash(listing.image_right),
         )
 
     @classmethod
@@ -731,6 +817,7 @@ class Hashes:
             sale=optional("sale"),
             seller=optional("seller"),
             billing=optional("billing"),
+            image_right=optional("image_right"),
         )
 
 
@@ -791,6 +878,7 @@ class KnownListing:
     sold: Sale | None = None
     seller_hash: str | None = None  # hash of the seller information last sent
     billing_hash: str | None = None
+    image_right: ImageRight | None = None  # the image right last sent (None: none sent)
     approval_url: str | None = None
     # content hash of the desired listing an op was rejected for: nothing more is sent for
     # this listing until the CRM changes it (or an operator runs 'syncd retry KEY')

@@ -124,7 +124,7 @@ class _Spilled(NamedTuple):
     listing_key: str
     agency_key: str
     status: str
-    hashes: tuple[str, str, str | None, str | None, str | None]
+    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
@@ -527,7 +527,14 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
         listing.listing_key,
         listing.agency_key,
         listing.status.value,
-        (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing),
+        (
+            hashes.content,
+            hashes.images,
+            hashes.sale,
+            hashes.seller,
+            hashes.billing,
+            hashes.image_right,
+        ),
         text,
         listing.address.street,
         listing.asking_price,
@@ -883,6 +890,8 @@ def describe_change(old: Listing | None, new: Listing, file: str, *, reappeared:
         parts.append("seller information changed")  # never the identity number
     if old.billing != new.billing:
         parts.append("billing information changed")
+    if old.image_right != new.image_right:
+        parts.append("image right " + ("removed" if new.image_right is None else "changed"))
     message = f"desired state changed by {file}: " + "; ".join(parts or ["details changed"])
     return message if len(message) <= _EVENT_MESSAGE_MAX else message[:_EVENT_MESSAGE_MAX] + "…"
 

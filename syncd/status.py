@@ -417,6 +417,7 @@ def _known_facts(row: ListingRow) -> dict[str, Any]:
         "published_at": row.published_at.isoformat() if row.published_at else None,
         "visible_at": row.visible_at.isoformat() if row.visible_at else None,
         "sold": row.sold_json,
+        "image_right": row.sent_image_right_json,  # as last sent (Hemnet may override terms)
         "applied_hash": row.applied_hash,
         "content_hash": row.content_hash,
         "in_step": row.applied_hash is not None and row.applied_hash == row.content_hash,

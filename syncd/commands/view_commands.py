@@ -161,6 +161,19 @@ def _facts(title: str, pairs: Sequence[tuple[str, Any]]) -> list[str]:
     return lines
 
 
+def _image_right_text(right: dict[str, Any] | None) -> str | None:
+    """'SIX_MONTHS_LICENSE, FREELANCE (Foto Fia), photographer Fia Ek' from its plain form."""
+    if not right:
+        return None
+    agency = right.get("photo_agency")
+    if agency and right.get("photo_agency_name"):
+        agency = f"{agency} ({right['photo_agency_name']})"
+    parts = [right.get("terms"), agency]
+    if right.get("photographer"):
+        parts.append(f"photographer {right['photographer']}")
+    return ", ".join(str(p) for p in parts if p) or None
+
+
 def show_lines(detail: ListingDetail) -> list[str]:
     """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
     row = detail.row
@@ -199,6 +212,7 @@ def show_lines(detail: ListingDetail) -> list[str]:
                     ("living area (m²)", desired.get("living_area")),
                     ("rooms", desired.get("rooms")),
                     ("images", len(desired.get("images") or [])),
+                    ("image right", _image_right_text(desired.get("image_right"))),
                 ],
             )
         )
@@ -217,6 +231,7 @@ def show_lines(detail: ListingDetail) -> list[str]:
                 ("published at", known["published_at"]),
                 ("visible since", known["visible_at"]),
                 ("sold", known["sold"] and f"{known['sold']['price']} SEK"),
+                ("image right sent", _image_right_text(known.get("image_right"))),
                 ("in step with CRM", "yes" if known["in_step"] else "no"),
             ],
         )

@@ -274,6 +274,7 @@ IMAGE_RIGHT_BODY: Final = Obj(
                 "terms": enum_of(IMAGE_RIGHT_TERMS),
                 "photoAgency": enum_of(PHOTO_AGENCIES),
                 "photoAgencyName": _SHORT,
+                "photographer": _SHORT,  # ASSUMED name (DOC: the right names the photographer)
             }
         )
     },

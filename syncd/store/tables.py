@@ -126,6 +126,7 @@ class ListingRow(Base):
     sale_hash: Mapped[str | None]
     seller_hash: Mapped[str | None]
     billing_hash: Mapped[str | None]
+    image_right_hash: Mapped[str | None]
     desired_status: Mapped[str | None]
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
     desired_at: Mapped[datetime | None]
@@ -137,6 +138,9 @@ class ListingRow(Base):
     applied_hash: Mapped[str | None]
     sent_seller_hash: Mapped[str | None]
     sent_billing_hash: Mapped[str | None]
+    # The image right last sent (domain.to_plain(ImageRight)); NULL: none sent. Kept whole,
+    # not hashed: the planner must know which fields Hemnet holds to clear one (plan.py).
+    sent_image_right_json: Mapped[dict[str, Any] | None]
     is_published: Mapped[bool] = mapped_column(default=False)
     is_approved: Mapped[bool] = mapped_column(default=False)
     market_state: Mapped[str | None]

@@ -9,8 +9,18 @@ from collections.abc import Callable
 import pytest
 
 from syncd import limits
-from syncd.domain import Address, Broker, Listing, ListingStatus, normalise, problems
-from syncd.hemnet.payload import listing_body
+from syncd.domain import (
+    Address,
+    Broker,
+    ImageRight,
+    ImageRightTerms,
+    Listing,
+    ListingStatus,
+    PhotoAgency,
+    normalise,
+    problems,
+)
+from syncd.hemnet.payload import image_right_body, image_right_of, listing_body
 from syncd.sandbox import wire as sandbox_wire
 from syncd.sandbox.schema import SchemaViolation, validate
 
@@ -96,3 +106,30 @@ def test_ranges_are_the_wire_schemas_too() -> None:
     ]
     assert not sandbox_accepts(floor)
     assert sandbox_accepts(dataclasses.replace(BASE, floor=limits.FLOOR_MAX))
+
+
+@pytest.mark.parametrize("name", ["photo_agency_name", "photographer"])
+def test_the_image_rights_names_are_held_to_the_wire_schemas_limit(name: str) -> None:
+    def right_body(listing: Listing) -> bool:
+        assert listing.image_right is not None
+        try:
+            validate(
+                sandbox_wire.IMAGE_RIGHT_BODY, image_right_body(image_right_of(listing.image_right))
+            )
+        except SchemaViolation:
+            return False
+        return True
+
+    def with_name(text: str) -> Listing:
+        right = ImageRight(ImageRightTerms.NO_LICENSE, PhotoAgency.FREELANCE, "Foto Fia")
+        return normalise(
+            dataclasses.replace(BASE, image_right=dataclasses.replace(right, **{name: text}))
+        )
+
+    limit = limits.SHORT_TEXT_MAX
+    at_limit, past = with_name("x" * limit), with_name("x" * (limit + 1))
+    assert errors_of(at_limit) == [] and right_body(at_limit)
+    assert errors_of(past) == [
+        f"image_right.{name}: longer than Hemnet's limit of {limit:,} characters ({limit + 1:,})"
+    ]
+    assert not right_body(past)
