@@ -19,8 +19,11 @@ from syncd.domain import (
     Coordinates,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     Listing,
     ListingStatus,
+    PhotoAgency,
     Problem,
     Sale,
     SellerInformation,
@@ -79,6 +82,7 @@ def build_listing(
         seller=_seller(v, out),
         billing=_billing(v, out),
         sale=_sale(v, status),
+        image_right=_image_right(v),
     )
     listing = normalise(listing)
     out.extend(problems(listing, limits))
@@ -206,3 +210,14 @@ def _sale(v: MappingABC[str, Any], status: ListingStatus) -> Sale | None:
         return None
     public = v.get("sale.price_is_public")
     return Sale(price=price, price_is_public=bool(public), sold_on=sold_on)
+
+
+def _image_right(v: MappingABC[str, Any]) -> ImageRight | None:
+    """The right when the record gives any part of it (normalise drops an empty one)."""
+    terms, agency = v.get("image_right.terms"), v.get("image_right.photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=v.get("image_right.photo_agency_name"),
+        photographer=v.get("image_right.photographer"),
+    )
