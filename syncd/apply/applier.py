@@ -23,13 +23,16 @@ from syncd.apply import checkpoints
 from syncd.apply.handler import (
     Context,
     Done,
+    Handler,
     NotReady,
     Reopen,
     Settled,
     Stopped,
+    handled_kinds,
     handler_for,
 )
 from syncd.apply.passplan import Job, prepare_pass
+from syncd.apply.record import rejected
 from syncd.apply.report import ApplyReport, Tally
 from syncd.apply.steps import Step, next_step
 from syncd.budget import Backoff, TokenBucket
@@ -45,7 +48,7 @@ from syncd.errors import (
 from syncd.hemnet import HemnetClient
 from syncd.store.engine import Store
 from syncd.store.events import record_event
-from syncd.store.listings import get_agency, get_listing, record_failure
+from syncd.store.listings import get_agency, get_listing
 from syncd.store.outbox import mark_in_flight, operations_by_status, record_outcome
 from syncd.store.tables import OperationRow, OpStatus
 
@@ -218,7 +221,10 @@ class Applier:
         if self._stop.is_set() or self._auth_failed.is_set():
             return False
         try:
-            found = handler_for(row.kind).settle(row.listing_key, row.payload_json, self._ctx)
+            # A kind this version does not run (an older or newer syncd's) is re-sent
+            # only if a plan asks for it again: the base handler just reopens it.
+            handler = handler_for(row.kind) if row.kind in handled_kinds() else Handler()
+            found = handler.settle(row.listing_key, row.payload_json, self._ctx)
         except Stopped:
             return False
         except NotReady:
@@ -469,25 +475,9 @@ class Applier:
         """Rejected (400/422), forbidden (403) or a state conflict (409): not retried until
         the listing changes or an operator runs 'syncd retry KEY'."""
         op = job.op
-        text = "; ".join(exc.messages) or str(exc)
         with self._write() as session:
             record_outcome(session, job.op_id, OpStatus.FAILED, now, **common)
-            if op.listing_key is not None:
-                row = get_listing(session, op.listing_key)
-                if row is not None:
-                    record_failure(session, op.listing_key, text, now, row.content_hash)
-                record_event(
-                    session,
-                    "rejected",
-                    f"Hemnet refused {op.describe()}: {text}",
-                    now,
-                    listing_key=op.listing_key,
-                    data={
-                        "kind": op.kind,
-                        "status": exc.context.status,
-                        "request_id": exc.context.request_id,
-                    },
-                )
+            rejected(op, exc)(session, now)
         if isinstance(exc, ForbiddenApiError):
             # 403: this resource is another account's; the key is fine and stays in use.
             log.warning("listing_key=%s: %s", op.listing_key, exc.remedy)

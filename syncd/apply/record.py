@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from syncd.adopt import record_adoption
 from syncd.domain import Listing
+from syncd.errors import ApiError
 from syncd.hemnet import RemoteImage, RemoteListing
 from syncd.ops import Op
 from syncd.poll import store_remote_state
-from syncd.store.listings import forget_remote
+from syncd.store.events import record_event
+from syncd.store.listings import forget_remote, get_listing, record_failure
 
 if TYPE_CHECKING:
     # Type only: the store hands sessions out; apply never opens one itself.
@@ -49,5 +51,31 @@ def adopted(
 ) -> Record:
     def record(session: Session, now: datetime) -> None:
         record_adoption(session, key, remote, desired=want, images=images, now=now, why=why)
+
+    return record
+
+
+def rejected(op: Op, exc: ApiError) -> Record:
+    """Hemnet refused the op as it is: its listing fails until its content changes."""
+    text = "; ".join(exc.messages) or str(exc)
+
+    def record(session: Session, now: datetime) -> None:
+        if op.listing_key is None:
+            return
+        row = get_listing(session, op.listing_key)
+        if row is not None:
+            record_failure(session, op.listing_key, text, now, row.content_hash)
+        record_event(
+            session,
+            "rejected",
+            f"Hemnet refused {op.describe()}: {text}",
+            now,
+            listing_key=op.listing_key,
+            data={
+                "kind": op.kind,
+                "status": exc.context.status,
+                "request_id": exc.context.request_id,
+            },
+        )
 
     return record
