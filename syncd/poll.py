@@ -28,9 +28,9 @@ from syncd.errors import (
     UnreadableAnswerError,
 )
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteImage, RemoteListing
+from syncd.hemnet.models import Checks, RemoteImage, RemoteListing
 from syncd.progress import stage_of
-from syncd.store import events, listings, outbox
+from syncd.store import checks, events, listings, outbox
 from syncd.store.engine import Store
 from syncd.store.tables import ImageRow, ListingRow
 
@@ -164,6 +164,7 @@ class Poller:
         with self._store.read() as session:
             row = listings.get_listing(session, key)
             images = listings.known_images(session, key) if row is not None else []
+            stored_checks = checks.checks_of(session, key) if row is not None else None
         if row is None:
             return None
         hemnet_id = row.hemnet_id
@@ -179,6 +180,10 @@ class Poller:
         if full or (row.is_published and not row.is_approved):
             self._budget.take()
             remote = self._client.get_listing(hemnet_id)
+        read_for = _checks_read_for(row.applied_hash, reads, tracked)
+        read = None
+        if stored_checks is None or stored_checks.read_for != read_for:
+            read = self._read_checks(key, hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
             current = listings.get_listing(session, key)
@@ -187,8 +192,21 @@ class Poller:
             changed = _record_images(session, key, reads, now)
             if remote is not None:
                 changed = record_listing_state(session, key, remote, now) or changed
+            if read is not None:
+                _record_checks(session, key, read, read_for=read_for, now=now)
             schedule(session, current, now, self._config)
         return changed
+
+    def _read_checks(self, key: str, hemnet_id: str) -> Checks | None:
+        """Hemnet's checks (its completeness warnings); a failure only leaves them unread."""
+        try:
+            self._budget.take()
+            return self._client.get_checks(hemnet_id)
+        except AuthenticationApiError:
+            raise
+        except ApiError as exc:
+            log.warning("checks of %s not read: %s", key, exc)
+            return None
 
     def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
         self._budget.take()
@@ -249,6 +267,26 @@ class Poller:
 
 
 # --- recording what Hemnet reported (shared with reconcile) -------------------------------
+
+
+def _checks_read_for(
+    applied_hash: str | None, reads: Sequence[_ImageRead], tracked: Sequence[ImageRow]
+) -> str:
+    """What Hemnet's checks depend on: the content it confirmed and how many images it has
+    processed. The checks are read again when that changes, not at every poll."""
+    if reads:
+        states = [r.remote.state.value for r in reads if r.remote is not None]
+    else:
+        states = [img.state or "" for img in tracked]
+    return f"{applied_hash}|{states.count(ImageState.COMPLETED.value)}"
+
+
+def _record_checks(
+    session: Session, key: str, read: Checks, *, read_for: str, now: datetime
+) -> None:
+    checks.save_checks(
+        session, key, errors=read.errors, warnings=read.warnings, read_for=read_for, now=now
+    )
 
 
 def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now: datetime) -> bool:

@@ -40,11 +40,13 @@ from syncd.progress import (
     stage_of,
 )
 from syncd.store.blocked import SendingBlocked, sending_blocked
+from syncd.store.checks import StoredChecks, all_checks, checks_of
 from syncd.store.engine import Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import open_operation_counts, operations_of_listing
+from syncd.store.skipped import is_skipped_error
 from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
 from syncd.store.tables import ListingRow
 
@@ -73,7 +75,11 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
     "updated_at",
     "held",
     "not_sent",
+    "completeness",
 )
+
+# The last export skipped this listing's record: Hemnet keeps the last good state meanwhile.
+SKIPPED_ACTION = "fix the record in the CRM (see last error); Hemnet keeps the last good state"
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,8 @@ class StatusRow:
     blockers: tuple[str, ...] = ()  # what the CRM data lacks before publishing
     held: bool = False  # a removal guard holds it (shown beside the stage, which stays true)
     not_sent: str | None = None  # why its waiting ops cannot be sent now (and since when)
+    # Hemnet's check warnings as last read (no description, few images): advice, not blocks
+    completeness: tuple[str, ...] = ()
 
     def file_record(self) -> dict[str, Any]:
         """The listing as status.json and status.csv carry it (see STATUS_FILE_COLUMNS)."""
@@ -121,6 +129,7 @@ class StatusRow:
             "updated_at": self.updated_at.isoformat(),
             "held": self.held,
             "not_sent": self.not_sent,
+            "completeness": " ".join(self.completeness),
         }
 
 
@@ -163,6 +172,7 @@ def _build_row(
     pending_ops: int,
     now: datetime,
     blocked: SendingBlocked | None = None,
+    completeness: tuple[str, ...] = (),
 ) -> StatusRow:
     desired, known = state.desired, state.known
     stage = stage_of(desired, known, failed=state.refused, pending_ops=pending_ops)
@@ -171,6 +181,8 @@ def _build_row(
     if stage is Stage.CONFLICT:
         # The conflict itself, so that status.json and status.csv say what to resolve.
         action = "resolve by hand: " + "; ".join(conflicts(desired, known))
+    if is_skipped_error(state.last_error):
+        action = SKIPPED_ACTION
     if held:
         action = HOLD_ACTION
     if not_sent is not None and blocked is not None:
@@ -207,6 +219,7 @@ def _build_row(
         blockers=blockers,
         held=held,
         not_sent=not_sent,
+        completeness=completeness,
     )
 
 
@@ -214,6 +227,7 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
     states = read_listing_states(session)
     pending = open_operation_counts(session)
     held = held_listing_keys(session)
+    read_checks = all_checks(session)
     blocked = sending_blocked(session)
     return [
         (
@@ -223,11 +237,16 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
                 held=state.listing_key in held,
                 pending_ops=pending.get(state.listing_key, 0),
                 now=now,
+                completeness=_completeness(read_checks.get(state.listing_key)),
                 blocked=blocked,
             ),
         )
         for state in states
     ]
+
+
+def _completeness(read: StoredChecks | None) -> tuple[str, ...]:
+    return () if read is None else tuple(message.strip() for message in read.warnings)
 
 
 def read_status_rows(store: Store, now: datetime) -> list[StatusRow]:
@@ -398,6 +417,7 @@ def _known_facts(row: ListingRow) -> dict[str, Any]:
         "published_at": row.published_at.isoformat() if row.published_at else None,
         "visible_at": row.visible_at.isoformat() if row.visible_at else None,
         "sold": row.sold_json,
+        "image_right": row.sent_image_right_json,  # as last sent (Hemnet may override terms)
         "applied_hash": row.applied_hash,
         "content_hash": row.content_hash,
         "in_step": row.applied_hash is not None and row.applied_hash == row.content_hash,
@@ -435,9 +455,17 @@ def listing_detail(
         events = events_of_listing(session, listing_key, history_limit)
         held = listing_key in held_listing_keys(session)
         (state,) = read_listing_states(session, only=listing_key)
+        read_checks = checks_of(session, listing_key)
         blocked = sending_blocked(session)
         open_ops = open_operation_counts(session, listing_key).get(listing_key, 0)
-    status = _build_row(state, held=held, pending_ops=open_ops, now=now, blocked=blocked)
+    status = _build_row(
+        state,
+        held=held,
+        pending_ops=open_ops,
+        now=now,
+        blocked=blocked,
+        completeness=_completeness(read_checks),
+    )
     desired = desired_listing(row)
     wanted = {img.url for img in desired.images} if desired else set()
     history = [
@@ -462,6 +490,8 @@ def listing_detail(
         if row.last_error or last_failed_op
         else None
     )
+    if is_skipped_error(row.last_error):
+        remedy = SKIPPED_ACTION
     # In step means nothing is left to do, which a conflict never is (its sale, status and
     # agency are outside the content hash).
     in_conflict = {"in_step": False} if status.stage is Stage.CONFLICT else {}

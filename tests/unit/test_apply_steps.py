@@ -15,6 +15,8 @@ from syncd.domain import (
     Agency,
     BillingInformation,
     Image,
+    ImageRight,
+    ImageRightTerms,
     MarketState,
     Sale,
     SellerInformation,
@@ -34,12 +36,14 @@ from syncd.ops import (
     AddImage,
     CreateListing,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     MarkSold,
     Op,
     PublishListing,
     SendBillingInformation,
     SendSellerInformation,
+    SetImageRight,
     SetMarketState,
     UnpublishListing,
     UpdateImage,
@@ -54,6 +58,7 @@ ADD = AddImage("A1", image=Image(url="https://crm.example/img/1.jpg", order=0))
 DELETE = DeleteImage("A1", url="https://crm.example/img/1.jpg", image_id="i1")
 MOVE = UpdateImage("A1", url="https://crm.example/img/1.jpg", image_id="i1", order=1, caption=None)
 SOLD = MarkSold("A1", sale=Sale(3_100_000, True, date(2026, 5, 1)))
+DELETE_RIGHT = DeleteImageRight("A1", reason="the CRM gives none")
 EVERY_KIND: list[Op] = [
     AGENCY_OP,
     CREATE,
@@ -67,6 +72,8 @@ EVERY_KIND: list[Op] = [
     SendBillingInformation("A1", billing=BillingInformation("Anna Svensson")),
     PublishListing("A1"),
     UnpublishListing("A1", reason="withdrawn"),
+    SetImageRight("A1", image_right=ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE)),
+    DELETE_RIGHT,
 ]
 
 # Kinds whose unknown outcome is settled at the next pass, not retried after the backoff.
@@ -111,6 +118,7 @@ CASES: list[tuple[str, Op, ApiError, Step]] = [
     ("404 on image move: forget", MOVE, RemoteDriftError("x", ctx(404)), Step.FORGET),
     ("404 on delete: already done", DELETE, RemoteDriftError("x", ctx(404)), Step.DONE),
     ("410 on delete: forget", DELETE, RemoteDriftError("x", ctx(410)), Step.FORGET),
+    ("404 on right delete: done", DELETE_RIGHT, RemoteDriftError("x", ctx(404)), Step.DONE),
     ("409: fail, reconcile", UPDATE, RemoteDriftError("x", ctx(409)), Step.FAIL),
     ("404 on an agency: fail", AGENCY_OP, RemoteDriftError("x", ctx(404)), Step.FAIL),
     ("401: renew the key", UPDATE, AuthenticationApiError("who", ctx(401)), Step.RENEW_KEY),
@@ -140,7 +148,8 @@ def test_every_op_kind_has_a_handler() -> None:
 
 def test_unknown_outcomes_are_settled_exactly_for_the_kinds_that_must_not_repeat() -> None:
     assert {kind for kind in OP_KINDS if handler_for(kind).settles_unknown} == SETTLED
-    assert {kind for kind in OP_KINDS if handler_for(kind).gone_is_done} == {"delete_image"}
+    gone_is_done = {kind for kind in OP_KINDS if handler_for(kind).gone_is_done}
+    assert gone_is_done == {"delete_image", "delete_image_right"}
     assert {op.kind for op in EVERY_KIND} == set(OP_KINDS)
     for op in EVERY_KIND:
         expected = Step.SETTLE if op.kind in SETTLED else Step.RETRY
