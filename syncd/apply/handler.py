@@ -151,3 +151,9 @@ class ReadBackListing(Handler[OpT]):
         if record is None:
             return Reopen("Hemnet does not show it: safe to send again")
         return Settled(record, hemnet_id)
+
+
+def reads_back(kind: str) -> bool:
+    """Whether an op of ``kind`` left unresolved is settled by reading Hemnet back (its
+    handler has a ``settle`` of its own) rather than simply sent again."""
+    return type(handler_for(kind)).settle is not Handler.settle

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 import syncd.errors
-from syncd.apply.handler import handled_kinds, handler_for
+from syncd.apply.handler import handled_kinds, handler_for, reads_back
 from syncd.apply.steps import Step, next_step
 from syncd.domain import (
     Agency,
@@ -148,6 +148,8 @@ def test_every_op_kind_has_a_handler() -> None:
 
 def test_unknown_outcomes_are_settled_exactly_for_the_kinds_that_must_not_repeat() -> None:
     assert {kind for kind in OP_KINDS if handler_for(kind).settles_unknown} == SETTLED
+    read_back = {kind for kind in OP_KINDS if reads_back(kind)}
+    assert read_back == SETTLED - {"ensure_agency"}  # it looks before it writes
     gone_is_done = {kind for kind in OP_KINDS if handler_for(kind).gone_is_done}
     assert gone_is_done == {"delete_image", "delete_image_right"}
     assert {op.kind for op in EVERY_KIND} == set(OP_KINDS)
