@@ -32,10 +32,10 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
     need_syncd()
     started: list[DaemonProcess] = []
 
-    def start(config: Path, **env: str) -> DaemonProcess:
+    def start(config: Path, crash_at: str | None = None, **env: str) -> DaemonProcess:
         result = syncd("--config", str(config), "db", "upgrade")
         assert result.returncode == 0, result.stderr
-        daemon = DaemonProcess(config, env)
+        daemon = DaemonProcess(config, env, crash_at)
         started.append(daemon)
         return daemon
 

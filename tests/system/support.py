@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.crashing_syncd import SCRIPT as CRASHING
+
 SYNCD = Path(sys.executable).parent / "syncd"
 TOKEN = "sandboxtestkey000000.sandboxtestsecret0000"
 HEADER = (
@@ -153,12 +155,14 @@ def syncd(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, env: dict[str, str], crash_at: str | None = None) -> None:
         self.log = config.parent / "daemon.log"
         self._log_file = self.log.open("w")
         base = {k: v for k, v in os.environ.items() if not k.startswith(("SYNCD_", "WATCHDOG"))}
+        # crash_at: killed at that checkpoint of an apply pass (tests/crashing_syncd.py)
+        program = [sys.executable, str(CRASHING), crash_at] if crash_at else [str(SYNCD)]
         self.process = subprocess.Popen(
-            [str(SYNCD), "--config", str(config), "run"],
+            [*program, "--config", str(config), "run"],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env={**base, "SYNCD_HEMNET_TOKEN": TOKEN, **env},
