@@ -20,16 +20,15 @@ from syncd.domain import (
     HousingForm,
     Image,
     ImageRight,
-    ImageRightTerms,
     Listing,
     ListingStatus,
-    PhotoAgency,
     Problem,
     Sale,
     SellerInformation,
     SellerType,
     Tenure,
     Viewing,
+    image_right_from_plain,
     normalise,
     problems,
 )
@@ -214,10 +213,5 @@ def _sale(v: MappingABC[str, Any], status: ListingStatus) -> Sale | None:
 
 def _image_right(v: MappingABC[str, Any]) -> ImageRight | None:
     """The right when the record gives any part of it (normalise drops an empty one)."""
-    terms, agency = v.get("image_right.terms"), v.get("image_right.photo_agency")
-    return ImageRight(
-        terms=ImageRightTerms(terms) if terms else None,
-        photo_agency=PhotoAgency(agency) if agency else None,
-        photo_agency_name=v.get("image_right.photo_agency_name"),
-        photographer=v.get("image_right.photographer"),
-    )
+    parts = ("terms", "photo_agency", "photo_agency_name", "photographer")
+    return image_right_from_plain({part: v.get(f"image_right.{part}") for part in parts})
