@@ -23,7 +23,8 @@ import machine
 from syncd.domain import to_plain
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.draft import propose, render
-from syncd.formats.mapping import FIELD_KINDS, REQUIRED_FIELDS, mapping_from_dict
+from syncd.formats.mapping import FIELD_KINDS, REQUIRED_FIELDS
+from syncd.formats.mapping_file import mapping_from_dict
 from syncd.formats.survey import survey
 
 REPO = Path(__file__).resolve().parent.parent

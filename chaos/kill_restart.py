@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.domain import Listing, ListingStatus
-from syncd.formats import load_mapping, parse_file
+from syncd.formats import RecordResult, load_mapping, parse_file
 from syncd.hemnet import payload, wire
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 
@@ -175,10 +175,16 @@ def drop_export(inbox: Path, name: str, text: str) -> Path:
 
 def desired_listings(export: Path) -> dict[str, Listing]:
     """The desired state, read with syncd's own mapping (what the daemon will see)."""
-    snapshot, rejected = parse_file(export, load_mapping("generic-csv")).snapshot()
+    listings: dict[str, Listing] = {}
+    rejected: list[RecordResult] = []
+    for record in parse_file(export, load_mapping("generic-csv")).records:
+        if record.listing is not None:
+            listings[record.listing.listing_key] = record.listing  # the last duplicate wins
+        elif record.ignored is None and record.patch is None:
+            rejected.append(record)
     if rejected:
         raise SystemExit(f"chaos export has rejected records: {rejected[0].problems}")
-    return {listing.listing_key: listing for listing in snapshot.listings}
+    return listings
 
 
 # --- the daemon ---------------------------------------------------------------------------

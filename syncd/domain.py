@@ -234,16 +234,6 @@ LISTING_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The listings parsed from one export file."""
-
-    export_file: str
-    full: bool  # a full export lists every current listing of its agencies
-    agency_keys: frozenset[str]
-    listings: tuple[Listing, ...]
-
-
 # --- normalisation -----------------------------------------------------------------------
 
 _SPACE = re.compile(r"\s+")
@@ -277,7 +267,7 @@ def clean_text(value: str | None) -> str | None:
         return None
     if not value:
         return None
-    if _is_clean(value):  # most values: the same result as below, several times faster
+    if _is_clean(value):  # most values are: nothing below would change them
         return value
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
     # NUL and other control characters come from broken exports, never from a broker.

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +34,8 @@ from syncd.domain import (
     to_plain,
 )
 from syncd.errors import ExportError, MappingError, ParseError
-from syncd.formats import Mapping, load_mapping, parse_file
-from syncd.formats.assemble import merge_partial
+from syncd.formats import Mapping, RecordResult, load_mapping, parse_file
+from syncd.formats.canonical import merge_partial
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.image_probe import probe
 from syncd.formats.mapping import FieldSpec
@@ -89,9 +89,8 @@ _BATCH = 1_000
 _PROBE_CANDIDATES = 2_000
 # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
 # then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
-# for every record: json.dumps with options builds a new one per call. to_plain's dicts and
-# lists are fresh and never contain themselves: the cycle check (a set entry per container)
-# only cost time (~10% of the encode), the text is the same.
+# for every record: json.dumps with options builds a new one per call. No cycle check:
+# to_plain's dicts and lists are fresh and never contain themselves, so it can find nothing.
 _STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
@@ -401,15 +400,7 @@ def _parse(
     probing = config.images.probe_new
     for record in result.records:
         parsed.records += 1
-        for problem in record.problems:
-            finding = {
-                "record": record.index,
-                "line": record.line,
-                "listing_key": record.listing_key,
-                **_finding(problem),
-            }
-            target = parsed.errors if problem.severity == "error" else parsed.warnings
-            target.append(finding)
+        _report(parsed, record, record.problems)
         if record.ignored is not None:
             parsed.ignored += 1  # left out on purpose by the mapping: not an error
             continue
@@ -419,15 +410,7 @@ def _parse(
             listing, merged_problems = merge_partial(
                 base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
             )
-            for problem in merged_problems:
-                finding = {
-                    "record": record.index,
-                    "line": record.line,
-                    "listing_key": record.listing_key,
-                    **_finding(problem),
-                }
-                target = parsed.errors if problem.severity == "error" else parsed.warnings
-                target.append(finding)
+            _report(parsed, record, merged_problems)
         if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
@@ -563,6 +546,19 @@ def _winners(parsed: _Parsed) -> Iterator[list[_Spilled]]:
                 batch = []
     if batch:
         yield batch
+
+
+def _report(parsed: _Parsed, record: RecordResult, problems: Iterable[Problem]) -> None:
+    """A record's problems as the file's errors and warnings, each saying where it stands."""
+    for problem in problems:
+        finding = {
+            "record": record.index,
+            "line": record.line,
+            "listing_key": record.listing_key,
+            **_finding(problem),
+        }
+        target = parsed.errors if problem.severity == "error" else parsed.warnings
+        target.append(finding)
 
 
 def _finding(problem: Problem) -> dict[str, Any]:
@@ -1004,20 +1000,9 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
             )
     except _AlreadyTaken as taken:
         return _duplicate(take, taken.row)
-    _write_json(target.with_name(target.name + ERROR_SUFFIX), details)
-    _move(path, target)
-    metrics.EXPORT_FILES.labels(FileOutcome.REJECTED.value).inc()
-    log.info("ingest %s: rejected: %s", path.name, said)
-    return IngestResult(
-        export_file=path.name,
-        outcome=FileOutcome.REJECTED.value,
-        records=0,
-        accepted=0,
-        skipped=0,
-        warnings=0,
-        changed_keys=(),
-        moved_to=target,
-        reason=said,
+    receipt = target.with_name(target.name + ERROR_SUFFIX)
+    return _set_aside(
+        path, target, receipt, details, FileOutcome.REJECTED, said, f"rejected: {said}"
     )
 
 
@@ -1061,13 +1046,28 @@ def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
         record_event(
             session, "export_duplicate", f"{path.name}: {reason}", now, data={"file": path.name}
         )
-    _write_json(target.with_name(target.name + suffix), receipt)
+    receipt_path = target.with_name(target.name + suffix)
+    told = f"duplicate, {reason}"
+    return _set_aside(path, target, receipt_path, receipt, FileOutcome.DUPLICATE, reason, told)
+
+
+def _set_aside(  # noqa: PLR0917
+    path: Path,
+    target: Path,
+    receipt_path: Path,
+    receipt: dict[str, Any],
+    outcome: FileOutcome,
+    reason: str,
+    told: str,
+) -> IngestResult:
+    """A file no listing was taken from: moved to ``target``, its receipt beside it."""
+    _write_json(receipt_path, receipt)
     _move(path, target)
-    metrics.EXPORT_FILES.labels(FileOutcome.DUPLICATE.value).inc()
-    log.info("ingest %s: duplicate, %s", path.name, reason)
+    metrics.EXPORT_FILES.labels(outcome.value).inc()
+    log.info("ingest %s: %s", path.name, told)
     return IngestResult(
         export_file=path.name,
-        outcome=FileOutcome.DUPLICATE.value,
+        outcome=outcome.value,
         records=0,
         accepted=0,
         skipped=0,

@@ -93,14 +93,10 @@ class Scheduler:
     ) -> None:
         """Run ``func`` every ``interval_s`` (first at ``first_at``, default one interval on)."""
         self._jobs[job_id] = func
-        self._scheduler.add_job(
-            self._run_periodic,
+        self._add_periodic(
+            job_id,
+            job_id,
             IntervalTrigger(seconds=interval_s, timezone=UTC),
-            args=[job_id],
-            id=job_id,
-            name=job_id,
-            executor=STORE_EXECUTOR,
-            replace_existing=True,
             next_run_time=first_at or (self._clock() + timedelta(seconds=interval_s)),
         )
 
@@ -136,19 +132,28 @@ class Scheduler:
             if waiting is not None and waiting <= when:
                 return  # a run that has not started yet is due by then: it covers this one
             self._kicked[job_id] = when
-            self._scheduler.add_job(
-                self._run_periodic,
+            self._add_periodic(
+                job_id,
+                kick_id,
                 DateTrigger(run_date=when, timezone=UTC),
-                args=[job_id],
-                id=kick_id,
-                name=kick_id,
-                executor=STORE_EXECUTOR,
-                replace_existing=True,
                 # One kicked run may be going while the next waits (e.g. a kick from inside
                 # the job): the single worker still runs them one after the other.
                 max_instances=2,
                 misfire_grace_time=None,
             )
+
+    def _add_periodic(self, job_id: str, run_id: str, trigger: Any, **options: Any) -> None:
+        """Schedule a run of periodic job ``job_id`` on the store worker, as ``run_id``."""
+        self._scheduler.add_job(
+            self._run_periodic,
+            trigger,
+            args=[job_id],
+            id=run_id,
+            name=run_id,
+            executor=STORE_EXECUTOR,
+            replace_existing=True,
+            **options,
+        )
 
     def submit(self, name: str, func: Callable[[], T]) -> Future[T]:
         """Run ``func`` once on the store worker, after the store job in progress."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 
 from syncd.apply import DEFAULT_MAX_PASS_S, Applier, api_observer
 from syncd.budget import TokenBucket
@@ -35,12 +34,7 @@ class Services:
     def __enter__(self) -> Services:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
 

@@ -5,7 +5,8 @@ problems; it never stores anything, moves files or talks to Hemnet.
 """
 
 from syncd.formats.check import CheckReport, check_report
-from syncd.formats.mapping import Mapping, bundled_mappings, load_mapping
+from syncd.formats.mapping import Mapping
+from syncd.formats.mapping_file import bundled_mappings, load_mapping
 from syncd.formats.parse import ParseResult, RecordResult, parse_file
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import TextIO
 from syncd.domain import Problem
 from syncd.errors import ParseError
 from syncd.formats.csv_reader import TabularRecord, column_index
-from syncd.formats.encoding import detect_text_encoding
+from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,7 @@ class BlmSource:
     def __init__(self, path: Path, mapping: Mapping) -> None:
         self.path = path
         self.mapping = mapping
-        try:
-            self.encoding, self.warnings = detect_text_encoding(path, mapping.encoding)
-        except ValueError as exc:
-            raise ParseError(str(exc), str(path)) from None
+        self.encoding, self.warnings = text_file_encoding(path, mapping.encoding)
         self.header: dict[str, str] = {}
         with path.open(encoding=self.encoding, errors="replace", newline="") as stream:
             first = stream.readline()

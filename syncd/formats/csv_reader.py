@@ -13,7 +13,7 @@ from pathlib import Path
 
 from syncd.domain import Problem
 from syncd.errors import ParseError
-from syncd.formats.encoding import detect_text_encoding
+from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,7 @@ class CsvSource:
     def __init__(self, path: Path, mapping: Mapping) -> None:
         self.path = path
         self.mapping = mapping
-        try:
-            self.encoding, self.warnings = detect_text_encoding(path, mapping.encoding)
-        except ValueError as exc:
-            raise ParseError(str(exc), str(path)) from None
+        self.encoding, self.warnings = text_file_encoding(path, mapping.encoding)
         if mapping.delimiter != "auto":
             self.delimiter = mapping.delimiter
         else:

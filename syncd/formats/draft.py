@@ -12,414 +12,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syncd.formats.draft_words import (
+    CAPTION_NAMES,
+    HOUSING_WORDS,
+    IMAGE_FILE,
+    IMAGE_NAMES,
+    NAMES,
+    NON_WORD,
+    SHAPES,
+    STATUS_WORDS,
+    TENURE_WORDS,
+    TEXT,
+    all_of,
+)
 from syncd.formats.survey import FieldPath, Survey, numbered_columns
-
-# Canonical field -> words a path's last step (or its parent's) may be named with.
-NAMES: dict[str, tuple[str, ...]] = {
-    "listing_key": (
-        "objektnummer",
-        "objektnr",
-        "objektnr_extern",
-        "objekt_id",
-        "listing_id",
-        "property_id",
-        "propertyid",
-        "agent_ref",
-        "ref",
-        "reference",
-        "referencia",
-        "riferimento",
-        "external_id",
-        "externalid",
-        "unique_id",
-        "id",
-        "code",
-        "codigo",
-    ),
-    "agency_key": (
-        "maklarbyra",
-        "maklarbyra_id",
-        "openimmo_anid",
-        "anbieternr",
-        "agency_id",
-        "agencyid",
-        "branch_id",
-        "office_id",
-        "agency",
-        "branch",
-    ),
-    "status": (
-        "status",
-        "state",
-        "stand",
-        "verkaufstatus",
-        "estado",
-        "statut",
-        "stato",
-        "availability",
-        "disponibilidad",
-        "objektstatus",
-    ),
-    "address.street": (
-        "gatuadress",
-        "adress",
-        "street",
-        "strasse",
-        "strase",
-        "street_name",
-        "address",
-        "address1",
-        "address_1",
-        "adresse",
-        "direccion",
-        "calle",
-        "via",
-        "indirizzo",
-        "rue",
-    ),
-    "address.postal_code": (
-        "postnummer",
-        "postnr",
-        "plz",
-        "postcode",
-        "postal_code",
-        "postalcode",
-        "zip",
-        "zipcode",
-        "zip_code",
-        "cp",
-        "codigo_postal",
-        "code_postal",
-        "cap",
-    ),
-    "address.apartment_number": (
-        "lagenhetsnummer",
-        "lgh_nr",
-        "apartment_number",
-        "wohnungsnr",
-        "unit_number",
-        "apt",
-    ),
-    "address.city": (
-        "ort",
-        "postort",
-        "city",
-        "town",
-        "stadt",
-        "ciudad",
-        "ville",
-        "citta",
-        "localidad",
-        "poblacion",
-        "location_town",
-    ),
-    "address.municipality": (
-        "kommun",
-        "municipality",
-        "gemeinde",
-        "municipio",
-        "commune",
-        "comune",
-        "regionaler_zusatz",
-        "province",
-        "provincia",
-        "county",
-        "region",
-    ),
-    "coordinates.latitude": ("lat", "latitude", "latitud", "breitengrad", "latitudine"),
-    "coordinates.longitude": (
-        "lon",
-        "lng",
-        "long",
-        "longitude",
-        "longitud",
-        "laengengrad",
-        "longitudine",
-    ),
-    "housing_form": (
-        "boendeform",
-        "objektart",
-        "objekttyp",
-        "property_type",
-        "propertytype",
-        "type",
-        "tipo",
-        "typ",
-        "category",
-        "tipologia",
-        "type_de_bien",
-        "prop_sub_id",
-    ),
-    "tenure": ("upplatelseform", "tenure", "tenure_type", "eigentumsform"),
-    "asking_price": (
-        "utgangspris",
-        "pris",
-        "price",
-        "kaufpreis",
-        "preis",
-        "precio",
-        "prix",
-        "prezzo",
-        "asking_price",
-        "askingprice",
-        "price_amount",
-        "kaufpreis_brutto",
-    ),
-    "monthly_fee": ("avgift", "manadsavgift", "monthly_fee", "hausgeld", "community_fees"),
-    "operating_cost": ("driftkostnad", "operating_cost", "nebenkosten", "betriebskosten"),
-    "living_area": (
-        "boarea",
-        "living_area",
-        "wohnflaeche",
-        "living_space",
-        "built",
-        "area_built",
-        "built_area",
-        "superficie",
-        "surface",
-        "surface_habitable",
-        "floor_area",
-        "size",
-        "m2",
-        "sqm",
-        "mq",
-        "superficie_construida",
-    ),
-    "supplemental_area": ("biarea", "nutzflaeche", "usable_area", "supplemental_area"),
-    "plot_area": (
-        "tomtarea",
-        "plot",
-        "plot_area",
-        "plot_size",
-        "grundstuecksflaeche",
-        "land_area",
-        "parcela",
-        "terrain",
-        "lot_size",
-        "superficie_terreno",
-    ),
-    "rooms": (
-        "antal_rum",
-        "rum",
-        "rooms",
-        "zimmer",
-        "anzahl_zimmer",
-        "room_count",
-        "num_rooms",
-        "pieces",
-        "locali",
-        "habitaciones",
-        "beds",
-        "bedrooms",
-        "dormitorios",
-        "chambres",
-    ),
-    "floor": ("vaning", "floor", "etage", "planta", "piano", "floor_number"),
-    "construction_year": (
-        "byggar",
-        "byggnadsar",
-        "construction_year",
-        "baujahr",
-        "year_built",
-        "built_year",
-        "yearbuilt",
-        "ano_construccion",
-        "annee_construction",
-        "anno_costruzione",
-    ),
-    "energy_class": (
-        "energiklass",
-        "energy_class",
-        "energy_rating",
-        "wertklasse",
-        "energieeffizienzklasse",
-        "certificado_energetico",
-        "classe_energetique",
-        "classe_energetica",
-        "epc",
-    ),
-    "new_construction": (
-        "nyproduktion",
-        "new_build",
-        "newbuild",
-        "new_construction",
-        "neubau",
-        "obra_nueva",
-        "new_development",
-    ),
-    "title": (
-        "rubrik",
-        "title",
-        "titel",
-        "objekttitel",
-        "titulo",
-        "titre",
-        "titolo",
-        "headline",
-        "heading",
-    ),
-    "description": (
-        "beskrivning",
-        "description",
-        "desc",
-        "objektbeschreibung",
-        "beschreibung",
-        "descripcion",
-        "descrizione",
-        "details",
-        "remarks",
-        "text",
-    ),
-    "broker.name": ("maklare_namn", "maklare", "agent_name", "broker_name", "contact_name"),
-    "broker.email": (
-        "maklare_epost",
-        "epost",
-        "email",
-        "e_mail",
-        "email_direkt",
-        "email_zentrale",
-        "agent_email",
-        "contact_email",
-        "correo",
-    ),
-    "broker.phone": (
-        "maklare_telefon",
-        "telefon",
-        "phone",
-        "telephone",
-        "tel",
-        "tel_durchw",
-        "tel_zentrale",
-        "mobile",
-        "mobil",
-        "telefono",
-        "telephone_number",
-    ),
-    "seller.name": ("saljare_namn", "saljare", "seller_name", "seller", "verkaeufer"),
-    "seller.email": ("saljare_epost", "seller_email"),
-    "seller.identity_number": ("saljare_personnummer", "personnummer", "seller_identity_number"),
-    "billing.recipient_name": ("faktura_mottagare", "billing_name", "invoice_recipient"),
-    "billing.street": ("faktura_adress", "faktura_gatuadress", "billing_street", "billing_address"),
-    "billing.postal_code": ("faktura_postnummer", "billing_postal_code", "billing_zip"),
-    "billing.city": ("faktura_ort", "billing_city"),
-    "sale.price": ("slutpris", "sale_price", "sold_price", "final_price", "verkaufspreis"),
-    "sale.sold_on": ("kontraktsdatum", "sold_date", "contract_date", "sale_date"),
-    "image_right.photo_agency_name": ("fotobyra_namn", "photo_agency_name"),
-    "image_right.photographer": ("fotograf", "photographer"),
-}
-IMAGE_NAMES = (
-    "bild", "bilder", "image", "images", "img", "photo", "photos", "picture", "pictures",
-    "foto", "fotos", "imagen", "imagenes", "immagine", "immagini", "anhang", "anhaenge",
-)  # fmt: skip
-URL_NAMES = ("url", "pfad", "src", "href", "path", "link", "uri", "file")
-CAPTION_NAMES = ("bildtext", "caption", "anhangtitel", "title", "titel", "desc", "description")
-
-# Raw status / housing-form words -> canonical value; what is not listed is for sale / other.
-STATUS_WORDS = {
-    "sold": ("sold", "såld", "sald", "verkauft", "vendido", "vendu", "venduto", "verkaufstatus"),
-    "withdrawn": (
-        "withdrawn", "återkallad", "aterkallad", "delete", "deleted", "removed", "inactive",
-        "off_market", "archived", "entfernt", "borttagen",
-    ),
-    "upcoming": ("upcoming", "kommande", "coming_soon", "snart till salu"),
-}  # fmt: skip
-HOUSING_WORDS = {
-    "apartment": (
-        "apartment", "flat", "lägenhet", "lagenhet", "wohnung", "apartamento", "piso",
-        "appartement", "appartamento", "condo", "penthouse", "duplex", "studio",
-    ),
-    "house": (
-        "house", "villa", "haus", "casa", "maison", "detached", "chalet", "einfamilienhaus",
-        "bungalow", "cottage", "country house", "finca",
-    ),
-    "terraced_house": ("townhouse", "town house", "radhus", "reihenhaus", "adosado"),
-    "plot": ("plot", "land", "tomt", "grundstueck", "grundstück", "terreno", "terrain"),
-    "farm": ("farm", "gård", "gard", "rustica", "bauernhof"),
-    "holiday_home": ("fritidshus", "holiday", "ferienhaus"),
-}  # fmt: skip
-
-TENURE_WORDS = {
-    "condominium": ("bostadsrätt", "bostadsratt", "condominium", "condo"),
-    "freehold": ("äganderätt", "aganderatt", "freehold", "eigentum"),
-    "ownership_apartment": ("ägarlägenhet", "agarlagenhet"),
-    "leasehold": ("tomträtt", "tomtratt", "leasehold", "erbbaurecht"),
-    "cooperative": ("andelsrätt", "andelsratt", "cooperative"),
-    "rental": ("hyresrätt", "hyresratt", "rental", "miete"),
-}
-
-_NUMBER = re.compile(r"^-?\d[\d \u00a0.,']*$")
-_POSTCODE = re.compile(r"^(\d{3} ?\d{2}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$", re.I)
-_IMAGE = re.compile(r"\.(jpe?g|png|gif|webp|tiff?)(\?.*)?$", re.I)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./]\d{1,2}[./]\d{4}")
-_WORD = re.compile(r"[^a-z0-9åäöü]+")
-
-
-_CURRENCY = re.compile(r"\s*(kr|sek|eur|€|\$|£|:-)\s*$", re.I)
-
-
-def _number(value: str) -> float | None:
-    value = _CURRENCY.sub("", value)  # "3 495 000 kr"
-    if not _NUMBER.match(value.strip()):
-        return None
-    text = value.replace(" ", "").replace("\u00a0", "").replace("'", "")
-    if "," in text and "." in text:
-        text = (
-            text.replace(",", "")
-            if text.rfind(".") > text.rfind(",")
-            else text.replace(".", "").replace(",", ".")
-        )
-    elif "," in text:
-        text = text.replace(",", ".") if len(text.rsplit(",", 1)[1]) != 3 else text.replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _all(test: Callable[[str], bool]) -> Callable[[list[str]], bool]:
-    return lambda values: bool(values) and sum(map(test, values)) >= 0.9 * len(values)
-
-
-def _between(low: float, high: float) -> Callable[[str], bool]:
-    def test(value: str) -> bool:
-        number = _number(value)
-        return number is not None and low <= number <= high
-
-    return test
-
-
-_TEXT = _all(lambda v: any(c.isalpha() for c in v))
-SHAPES: dict[str, Callable[[list[str]], bool]] = {
-    "address.street": _TEXT,
-    "address.postal_code": _all(lambda v: bool(_POSTCODE.match(v.strip()))),
-    "address.city": _TEXT,
-    "address.municipality": _TEXT,
-    "address.apartment_number": _all(lambda v: len(v.strip()) <= 10),
-    "coordinates.latitude": _all(_between(-90, 90)),
-    "coordinates.longitude": _all(_between(-180, 180)),
-    "asking_price": _all(_between(1000, 1e10)),
-    "monthly_fee": _all(_between(0, 1e6)),
-    "operating_cost": _all(_between(0, 1e7)),
-    "living_area": _all(_between(0, 100_000)),
-    "supplemental_area": _all(_between(0, 100_000)),
-    "plot_area": _all(_between(0, 1e8)),
-    "rooms": _all(_between(0, 100)),
-    "floor": _all(_between(-5, 200)),
-    "construction_year": _all(_between(1000, 2100)),
-    "energy_class": _all(lambda v: len(v.strip()) <= 4),
-    "title": _TEXT,
-    "description": _TEXT,
-    "broker.name": _TEXT,
-    "broker.email": _all(lambda v: "@" in v),
-    "seller.email": _all(lambda v: "@" in v),
-    "billing.postal_code": _all(lambda v: bool(_POSTCODE.match(v.strip()))),
-    "broker.phone": _all(lambda v: sum(c.isdigit() for c in v) >= 6),
-    "sale.price": _all(_between(1000, 1e10)),
-    "sale.sold_on": _all(lambda v: bool(_DATE.match(v.strip()))),
-}
 
 
 @dataclass(frozen=True)
@@ -445,7 +54,7 @@ class Draft:
 
 def _steps(path: str) -> list[str]:
     return [
-        _WORD.sub("_", s.split(":")[-1].lstrip("@").lower()).strip("_") for s in path.split("/")
+        NON_WORD.sub("_", s.split(":")[-1].lstrip("@").lower()).strip("_") for s in path.split("/")
     ]
 
 
@@ -611,7 +220,7 @@ def _images(survey: Survey, taken: set[str]) -> dict[str, object] | None:
         f
         for f in survey.fields
         if f.path not in taken
-        and _all(lambda v: bool(_IMAGE.search(v)))(f.values)
+        and all_of(lambda v: bool(IMAGE_FILE.search(v)))(f.values)
         and (f.most_per_record > 1 or any(s in IMAGE_NAMES for s in _steps(f.path)))
     ]
     if not urls:
@@ -629,7 +238,7 @@ def _images(survey: Survey, taken: set[str]) -> dict[str, object] | None:
     for item in survey.fields:
         if item.path.startswith(each + "/") and item.path not in taken:
             rest = item.path[len(each) + 1 :]
-            if _steps(rest)[-1] in CAPTION_NAMES and _TEXT(item.values):
+            if _steps(rest)[-1] in CAPTION_NAMES and TEXT(item.values):
                 group["caption"] = rest
                 taken.add(item.path)
                 break
@@ -644,7 +253,7 @@ def _csv_images(survey: Survey, taken: set[str]) -> dict[str, object] | None:
             continue
         columns = [n for n in names if n.startswith(stem) and n[len(stem) :].isdigit()]
         values = [v for n in columns for v in by_name[n].values]
-        if not _all(lambda v: bool(_IMAGE.search(v)) or v.startswith("http"))(values):
+        if not all_of(lambda v: bool(IMAGE_FILE.search(v)) or v.startswith("http"))(values):
             continue
         width = len(columns[0]) - len(stem)
         index = "{n:0%d}" % width if columns[0][len(stem)] == "0" else "{n}"  # noqa: UP031

@@ -10,6 +10,8 @@ import codecs
 import re
 from pathlib import Path
 
+from syncd.errors import ParseError
+
 CHUNK_BYTES = 1 << 20
 
 _XML_DECL = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -106,3 +108,12 @@ def detect_text_encoding(path: Path, forced: str = "auto") -> tuple[str, list[st
         return "utf-8", []
     guess = "cp1252" if c1_controls else "iso-8859-1"
     return guess, [f"not UTF-8; read as {guess} (set encoding in the mapping to be sure)"]
+
+
+def text_file_encoding(path: Path, forced: str) -> tuple[str, list[str]]:
+    """``detect_text_encoding`` for a file a reader opens: an unknown forced encoding is
+    that file's ParseError."""
+    try:
+        return detect_text_encoding(path, forced)
+    except ValueError as exc:
+        raise ParseError(str(exc), str(path)) from None

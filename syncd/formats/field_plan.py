@@ -1,54 +1,34 @@
 """One mapping field compiled into one function per record: raw value, conversion, default
 and required check, with every choice about its spec made once, not once per record.
 
-Gives exactly ``Assembler.value``'s result and problems; the rarer spec shapes (maps,
-templates, dates, enums) go through that generic path. Reads records only through ``Record``.
+The one way a field is read. The commonest spec shapes get a reader of their own; the rarer
+ones (maps, templates, dates, enums) the general reader, ``FieldValues.raw`` then
+``FieldValues.convert``. Reads records only through ``Record``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syncd.domain import Problem
 from syncd.formats import transforms
-from syncd.formats.mapping import FieldSpec
-from syncd.formats.xml_paths import CompoundText
-
-if TYPE_CHECKING:
-    from syncd.formats.assemble import Assembler, Record
+from syncd.formats.mapping import Expr, FieldSpec
+from syncd.formats.values import (
+    ALNUM,
+    REQUIRED_EMPTY,
+    SECRET_FIELDS,
+    FieldValues,
+    IgnoredRecord,
+    Record,
+    read_text,
+)
 
 # (record, the field's name for problems, problems) -> the converted value or None
-Reader = Callable[["Record", str, list[Problem]], Any]
-_Raw = Callable[["Record"], str | None]
+Reader = Callable[[Record, str, list[Problem]], Any]
+_Raw = Callable[[Record], str | None]
 _Convert = Callable[[str, str], Any]  # (name, raw text) -> value; raises ValueError
-
-# Values never repeated in problems (kept equal to assemble.SECRET_FIELDS).
-SECRET_FIELDS = frozenset({"seller.identity_number"})
-# The reason of an empty required field (a partial record is exempt from it, but its key).
-REQUIRED_EMPTY = "required by the mapping but empty"
-_ALNUM = re.compile(r"[^\W_]")
-
-
-class IgnoredRecord(ValueError):
-    """A value the mapping maps to "@ignore": the record is left out on purpose."""
-
-
-def read_text(value: str, spec: FieldSpec) -> str:
-    """``value`` as a field reads it. An element that only holds elements is joined when
-    the spec says ``multiple = "join"``, and otherwise a ValueError: its string value
-    ("5080" of min 50, max 80) is never a value of its own."""
-    if not isinstance(value, CompoundText) or not value.strip():
-        return value
-    if spec.multiple == "join":
-        return spec.separator.join(value.parts)
-    inside = ", ".join(value.tags) or "elements"
-    raise ValueError(
-        f"the element holds elements ({inside}), not a value of its own: read one of them "
-        f'(e.g. ".../{value.tags[0] if value.tags else "child"}"), or set multiple = "join"'
-    )
 
 
 class _NoRecord:
@@ -61,30 +41,28 @@ class _NoRecord:
         raise AssertionError("a constant field read a record")
 
 
-def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) -> Reader:
-    """``assembler.value(record, name, kind, spec, out)`` as one compiled function.
+def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> Reader:
+    """The converted value of one field of a record, or None (with a Problem when that is
+    wrong), as one compiled function.
 
     ``name`` is the field's name when compiling; a reader of a group member is called
     with the member's own name ("images[3].url") and uses it only for problems.
     """
-
-    def generic(record: Record, name: str, out: list[Problem]) -> Any:
-        return assembler.value(record, name, kind, spec, out)
-
+    generic = _general_reader(values, kind, spec)
     if spec.value is not None:
         # A constant: the same value for every record, unless reading it reports a problem.
         found: list[Problem] = []
-        constant = assembler.value(_NoRecord(), name, kind, spec, found)
+        constant = generic(_NoRecord(), name, found)
         if found:
             return generic
         return lambda _record, _name, _out: constant
     default = None
     if spec.default is not None:
         try:
-            default = assembler.convert(name, kind, FieldSpec(), spec.default)
+            default = values.convert(name, kind, FieldSpec(), spec.default)
         except ValueError:
             return generic  # reported per record, as the generic path does
-    convert = _converter(assembler, kind, spec)
+    convert = _converter(values, kind, spec)
     required = spec.required
 
     def converted(text: str, name: str, out: list[Problem]) -> Any:
@@ -123,13 +101,13 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
                 text = value.strip()
                 if not text:
                     continue
-                if not text[0].isalnum() and not _ALNUM.search(text):
+                if not text[0].isalnum() and not ALNUM.search(text):
                     break  # "-", "---", "/": CRMs write these for "none"
                 return text if as_is else converted(text, name, out)
             return empty(name, out)
 
         return first
-    raw = _raw_reader(assembler, spec)
+    raw = _raw_reader(values, spec)
 
     def read(record: Record, name: str, out: list[Problem]) -> Any:
         try:
@@ -142,11 +120,38 @@ def field_reader(assembler: Assembler, name: str, kind: str, spec: FieldSpec) ->
     return read
 
 
-def _raw_reader(assembler: Assembler, spec: FieldSpec) -> _Raw:
-    """``assembler.raw`` for one spec: for a plain expression, its first non-empty value."""
+def _general_reader(values: FieldValues, kind: str, spec: FieldSpec) -> Reader:
+    """Any spec's reader: its raw value, converted, else its default, else required."""
+
+    def read(record: Record, name: str, out: list[Problem]) -> Any:
+        try:
+            raw = values.raw(record, spec)
+        except ValueError as exc:
+            out.append(Problem(name, None, str(exc)))
+            return None
+        try:
+            result = values.convert(name, kind, spec, raw) if raw is not None else None
+            if result is None and spec.default is not None:
+                result = values.convert(name, kind, FieldSpec(), spec.default)
+        except ValueError as exc:
+            shown, reason = None if raw is None else str(raw)[:200], str(exc)
+            if name in SECRET_FIELDS:
+                shown, reason = "(hidden)", "not a valid value"  # never echo it
+            severity = "ignored" if isinstance(exc, IgnoredRecord) else "error"
+            out.append(Problem(name, shown, reason, severity))
+            return None
+        if result is None and spec.required:
+            out.append(Problem(name, None, REQUIRED_EMPTY))
+        return result
+
+    return read
+
+
+def _raw_reader(values: FieldValues, spec: FieldSpec) -> _Raw:
+    """``FieldValues.raw`` for one spec: for a plain expression, its first non-empty value."""
     expr = spec.expr
     if expr is None or spec.multiple != "first":
-        return partial(assembler.raw, spec=spec)
+        return partial(values.raw, spec=spec)
     html = spec.html
 
     def first(record: Record) -> str | None:
@@ -158,7 +163,7 @@ def _raw_reader(assembler: Assembler, spec: FieldSpec) -> _Raw:
                 text = transforms.strip_html(text).strip() or None
                 if text is None:
                     return None
-            if text[0].isalnum() or _ALNUM.search(text):
+            if text[0].isalnum() or ALNUM.search(text):
                 return text
             return None  # "-", "---", "/": CRMs write these for "none"
         return None
@@ -166,10 +171,10 @@ def _raw_reader(assembler: Assembler, spec: FieldSpec) -> _Raw:
     return first
 
 
-def _converter(assembler: Assembler, kind: str, spec: FieldSpec) -> _Convert:
-    """``assembler.convert`` of raw text (never empty: the raw readers return None instead)."""
+def _converter(values: FieldValues, kind: str, spec: FieldSpec) -> _Convert:
+    """``FieldValues.convert`` of raw text (never empty: the raw readers return None instead)."""
     if spec.map is None:
-        separator = spec.decimal_separator or assembler.mapping.decimal_separator
+        separator = spec.decimal_separator or values.mapping.decimal_separator
         if kind == "text":
             return lambda _name, text: text
         if kind == "int":
@@ -180,4 +185,45 @@ def _converter(assembler: Assembler, kind: str, spec: FieldSpec) -> _Convert:
             return lambda _name, text: transforms.parse_coordinate(text)
         if kind == "bool":
             return lambda _name, text: transforms.parse_bool(text)
-    return lambda name, text: assembler.convert(name, kind, spec, text)
+    return lambda name, text: values.convert(name, kind, spec, text)
+
+
+# --- records of one layout (a CSV header) -------------------------------------------------
+
+
+class _Nothing:
+    """A record in which every expression is empty: what the columns a file lacks give."""
+
+    def values(self, expr: Expr) -> list[str]:
+        return []
+
+    def each(self, expr: str) -> Sequence[Record]:
+        return []
+
+
+_NOTHING = _Nothing()
+
+
+def _lacks_all(spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:
+    expressions = spec.expressions()
+    return spec.value is None and bool(expressions) and all(absent(e) for e in expressions)
+
+
+def settled(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> Reader:
+    """``read``, or its constant result when every column it reads is absent and reading
+    nothing reports nothing (a required field still reports itself on every record)."""
+    if not _lacks_all(spec, absent):
+        return read
+    out: list[Problem] = []
+    value = read(_NOTHING, name, out)
+    if out:
+        return read
+    return lambda _record, _name, _out: value
+
+
+def always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:
+    """Whether a group member's main field is empty on every record of the layout."""
+    if not _lacks_all(spec, absent):
+        return False
+    out: list[Problem] = []
+    return read(_NOTHING, name, out) is None and not out

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from syncd.domain import Listing, Problem, Snapshot
+from syncd.domain import Listing, Problem
 from syncd.errors import ParseError
 from syncd.formats.assemble import Assembler, Record
 from syncd.formats.blm_reader import BlmSource
@@ -100,27 +100,6 @@ class ParseResult:
                 "mapping's record path and its [mapping.namespaces]"
             )
         return said
-
-    def snapshot(self) -> tuple[Snapshot, list[RecordResult]]:
-        """Consume ``records``: the whole listings (last duplicate wins) and the rejects."""
-        listings: dict[str, Listing] = {}
-        rejected: list[RecordResult] = []
-        for result in self.records:
-            if result.listing is None:
-                # A partial record needs the stored listing (ingest merges it); an ignored
-                # one is left out on purpose: neither is a reject.
-                if result.ignored is None and result.patch is None:
-                    rejected.append(result)
-            else:
-                listings.pop(result.listing.listing_key, None)  # keep file order of winners
-                listings[result.listing.listing_key] = result.listing
-        snapshot = Snapshot(
-            export_file=self.path,
-            full=self.full,
-            agency_keys=frozenset(self.agency_keys),
-            listings=tuple(listings.values()),
-        )
-        return snapshot, rejected
 
 
 def parse_file(

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
@@ -101,12 +100,7 @@ class HemnetClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # --- transport -------------------------------------------------------------------------
@@ -184,21 +178,6 @@ class HemnetClient:
             raise error
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _json(
-        self,
-        method: str,
-        template: str,
-        path_args: Mapping[str, str] | None = None,
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Mapping[str, str | int] | None = None,
-    ) -> Any:
-        response = self._request(method, template, path_args, body=body, query=query)
-        try:
-            return response.json()
-        except (ValueError, RecursionError) as exc:
-            raise _unreadable(method, _path(template, path_args), response, str(exc)) from exc
-
     def _one(
         self,
         method: str,
@@ -210,7 +189,8 @@ class HemnetClient:
         body: Mapping[str, Any] | None = None,
     ) -> T:
         """One resource, read strictly: an unreadable field fails the call, naming it."""
-        data = self._json(method, template, path_args, body=body)
+        response = self._request(method, template, path_args, body=body)
+        data = _json(response, method, template, path_args)
         request = f"{method} {_path(template, path_args)}"
         notes: list[Note] = []
         try:
@@ -248,7 +228,8 @@ class HemnetClient:
             params: dict[str, str | int] = {**(query or {})}
             params[wire.PAGE_LIMIT] = limit
             params[wire.PAGE_OFFSET] = offset
-            data = self._json("GET", template, path_args, query=params)
+            response = self._request("GET", template, path_args, query=params)
+            data = _json(response, "GET", template, path_args)
             try:
                 items = payload.unwrap_list(data, wrapper)
                 total = _count(data, wire.PAGE_TOTAL)
@@ -597,6 +578,16 @@ def _count(data: Any, name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UnreadableAnswer(name, f"expected a count, got {value!r:.40}")
     return value
+
+
+def _json(
+    response: httpx.Response, method: str, template: str, path_args: Mapping[str, str] | None
+) -> Any:
+    """The answer's JSON; one that is not JSON is unreadable, naming the request."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable(method, _path(template, path_args), response, str(exc)) from exc
 
 
 def _path(template: str, path_args: Mapping[str, str] | None) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -91,12 +91,26 @@ def _own(call: Call, account_id: str, what: str, ident: str) -> None:
         )
 
 
+class _Owned(Protocol):
+    id: str
+    account_id: str
+
+
+_O = TypeVar("_O", bound=_Owned)
+
+
+def _owned(call: Call, records: Mapping[str, _O], param: str, what: str) -> _O:
+    """The record the path names (``param``): 404 when there is none, 403 when it is
+    another account's."""
+    found = records.get(call.path[param])
+    if found is None:
+        raise _not_found(what, call.path[param])
+    _own(call, found.account_id, what, found.id)
+    return found
+
+
 def _listing(sb: Sandbox, call: Call) -> Listing:
-    listing = sb.world.listings.get(call.path["listing_id"])
-    if listing is None:
-        raise _not_found("Listing", call.path["listing_id"])
-    _own(call, listing.account_id, "Listing", listing.id)
-    return listing
+    return _owned(call, sb.world.listings, "listing_id", "Listing")
 
 
 def _image(sb: Sandbox, call: Call) -> Image:
@@ -141,11 +155,7 @@ def list_keys(sb: Sandbox, call: Call) -> Response:
 
 
 def _key(sb: Sandbox, call: Call) -> Key:
-    key = sb.world.keys.get(call.path["key_id"])
-    if key is None:
-        raise _not_found("Key", call.path["key_id"])
-    _own(call, key.account_id, "Key", key.id)
-    return key
+    return _owned(call, sb.world.keys, "key_id", "Key")
 
 
 def get_key(sb: Sandbox, call: Call) -> Response:
@@ -189,10 +199,7 @@ def list_agencies(sb: Sandbox, call: Call) -> Response:
 
 
 def get_agency(sb: Sandbox, call: Call) -> Response:
-    agency = sb.world.agencies.get(call.path["agency_id"])
-    if agency is None:
-        raise _not_found("Broker agency", call.path["agency_id"])
-    _own(call, agency.account_id, "Broker agency", agency.id)
+    agency = _owned(call, sb.world.agencies, "agency_id", "Broker agency")
     return json_response({wire.AGENCY_ONE: agency_json(agency)})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -215,8 +215,8 @@ def release_summary(released: Released, plan: Plan) -> list[str]:
     return [head, *(f"  {line}" for line in plan.lines(keys))]
 
 
-def released_updates(session: Session) -> dict[str, str]:
-    """listing_key -> the blanking update (its content hash) an operator released."""
+def _released(session: Session) -> Iterator[Mapping[str, object]]:
+    """What the released holds in force recorded (``missing_since_json``), oldest first."""
     query = (
         select(HoldRow.missing_since_json)
         .where(
@@ -226,25 +226,21 @@ def released_updates(session: Session) -> dict[str, str]:
         )
         .order_by(HoldRow.id)
     )
+    return iter(session.scalars(query))
+
+
+def released_updates(session: Session) -> dict[str, str]:
+    """listing_key -> the blanking update (its content hash) an operator released."""
     released: dict[str, str] = {}
-    for stored in session.scalars(query):
+    for stored in _released(session):
         released.update(_updates_of(stored))
     return released
 
 
 def released_removals(session: Session) -> dict[str, datetime]:
     """listing_key -> the absence (missing_since) whose held removal an operator released."""
-    query = (
-        select(HoldRow.missing_since_json)
-        .where(
-            HoldRow.released_at.is_not(None),
-            HoldRow.superseded_at.is_(None),
-            HoldRow.missing_since_json.is_not(None),
-        )
-        .order_by(HoldRow.id)
-    )
     released: dict[str, datetime] = {}
-    for since in session.scalars(query):
+    for since in _released(session):
         released.update(_since_of(since))
     return released
 

@@ -156,11 +156,7 @@ def record_failure(
     session: Session, listing_key: str, error: str, now: datetime, failed_hash: str | None
 ) -> None:
     """Hemnet refused an op: nothing more is sent until the content hash changes."""
-    row = _require(session, listing_key)
-    row.last_error = error
-    row.failed_hash = failed_hash
-    row.updated_at = now
-    session.flush()
+    _update(session, listing_key, now, last_error=error, failed_hash=failed_hash)
 
 
 def set_stage(
@@ -170,11 +166,7 @@ def set_stage(
     now: datetime,
     next_poll_at: datetime | None = None,
 ) -> None:
-    row = _require(session, listing_key)
-    row.stage = stage
-    row.next_poll_at = next_poll_at
-    row.updated_at = now
-    session.flush()
+    _update(session, listing_key, now, stage=stage, next_poll_at=next_poll_at)
 
 
 def record_remote_state(
@@ -229,23 +221,16 @@ def record_sent_hashes(
     billing_hash: str | None = None,
 ) -> None:
     """Seller and billing information are write-only on Hemnet: remember what was sent."""
-    row = _require(session, listing_key)
-    if seller_hash is not None:
-        row.sent_seller_hash = seller_hash
-    if billing_hash is not None:
-        row.sent_billing_hash = billing_hash
-    row.updated_at = now
-    session.flush()
+    sent = {"sent_seller_hash": seller_hash, "sent_billing_hash": billing_hash}
+    _update(session, listing_key, now, **{k: v for k, v in sent.items() if v is not None})
 
 
 def record_image_right(
     session: Session, listing_key: str, right: ImageRight | None, now: datetime
 ) -> None:
     """Hemnet confirmed a PUT (``right``) or a DELETE (None) of the listing's image right."""
-    row = _require(session, listing_key)
-    row.sent_image_right_json = None if right is None else to_plain(right)
-    row.updated_at = now
-    session.flush()
+    sent = None if right is None else to_plain(right)
+    _update(session, listing_key, now, sent_image_right_json=sent)
 
 
 def clear_failure(session: Session, listing_key: str, now: datetime) -> bool:
@@ -259,40 +244,40 @@ def clear_failure(session: Session, listing_key: str, now: datetime) -> bool:
     return was_failed
 
 
+# Everything known of a listing on Hemnet, as it is before the first create.
+_NOTHING_KNOWN: dict[str, Any] = {
+    "hemnet_id": None,
+    "sent_json": None,
+    "applied_hash": None,
+    "sent_seller_hash": None,
+    "sent_billing_hash": None,
+    "sent_image_right_json": None,
+    "is_published": False,
+    "is_approved": False,
+    "market_state": None,
+    "allowed_market_states": None,
+    "sold_json": None,
+    "approval_url": None,
+    "public_url": None,
+    "published_at": None,
+    "visible_at": None,
+    "next_poll_at": None,
+}
+
+
 def forget_remote(session: Session, listing_key: str, now: datetime) -> None:
     """Hemnet no longer has the listing: clear everything known of it, so the next plan
     creates it again (write-only seller and billing information included)."""
-    row = _require(session, listing_key)
+    _require(session, listing_key)
     for image in known_images(session, listing_key):
         session.delete(image)
-    row.hemnet_id = None
-    row.sent_json = None
-    row.applied_hash = None
-    row.sent_seller_hash = None
-    row.sent_billing_hash = None
-    row.sent_image_right_json = None
-    row.is_published = False
-    row.is_approved = False
-    row.market_state = None
-    row.allowed_market_states = None
-    row.sold_json = None
-    row.approval_url = None
-    row.public_url = None
-    row.published_at = None
-    row.visible_at = None
-    row.next_poll_at = None
-    row.updated_at = now
-    session.flush()
+    _update(session, listing_key, now, **_NOTHING_KNOWN)
 
 
 def record_sold(session: Session, listing_key: str, sale: Sale, now: datetime) -> None:
     """Hemnet took the sale: the listing is sold and off Hemnet (it unpublishes it)."""
-    row = _require(session, listing_key)
-    row.sold_json = to_plain(sale)
-    row.is_published = False
-    row.allowed_market_states = []
-    row.updated_at = now
-    session.flush()
+    sold = to_plain(sale)
+    _update(session, listing_key, now, sold_json=sold, is_published=False, allowed_market_states=[])
 
 
 def record_sale_deleted(session: Session, listing_key: str, now: datetime) -> None:
@@ -301,10 +286,17 @@ def record_sale_deleted(session: Session, listing_key: str, now: datetime) -> No
     Only syncd's own republish clears a sale: a sale missing from a read-back (someone
     republished on Hemnet) stays recorded, and shows as a conflict (progress.conflicts).
     """
+    _update(session, listing_key, now, sold_json=None)
+
+
+def _update(session: Session, listing_key: str, now: datetime, **columns: Any) -> ListingRow:
+    """Set columns of a listing's row (it must be there) and when it changed."""
     row = _require(session, listing_key)
-    row.sold_json = None
+    for name, value in columns.items():
+        setattr(row, name, value)
     row.updated_at = now
     session.flush()
+    return row
 
 
 def _require(session: Session, listing_key: str) -> ListingRow:
@@ -538,10 +530,7 @@ def oldest_awaiting_approval_since(session: Session) -> datetime | None:
 def set_next_poll_at(
     session: Session, listing_key: str, next_poll_at: datetime | None, now: datetime
 ) -> None:
-    row = _require(session, listing_key)
-    row.next_poll_at = next_poll_at
-    row.updated_at = now
-    session.flush()
+    _update(session, listing_key, now, next_poll_at=next_poll_at)
 
 
 def set_image_state(

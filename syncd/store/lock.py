@@ -12,7 +12,6 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from syncd.errors import AlreadyRunningError, StateError
 
@@ -63,12 +62,7 @@ class StateLock:
     def __enter__(self) -> StateLock:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.release()
 
 

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from syncd.hemnet.payload import listing_body
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.events import events_of_listing
 from syncd.store.listings import known_images
 from syncd.store.outbox import operations_of_listing
@@ -16,24 +10,11 @@ from tests.integration.apply_env import (
     AGENCY,
     Env,
     a_listing,
-    apply_env,
     hemnet_id,
     image,
     save,
     wait_for_images,
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
 
 
 def test_of_two_listings_already_on_hemnet_the_oldest_is_adopted_and_nothing_is_created(

@@ -4,35 +4,19 @@ apply's SIGTERM-safe stop, keys check."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from syncd.cli import cli
 from syncd.config import TOKEN_ENV
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.files import record_export_file
 from syncd.store.holds import add_hold
 from syncd.store.listings import get_listing
 from syncd.store.outbox import operations_by_status
 from syncd.store.tables import FileOutcome, OpStatus
-from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, save, wait_for_images
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
+from tests.integration.apply_env import AGENCY, Env, a_listing, save, wait_for_images
 
 
 def invoke(env: Env, *args: str) -> tuple[int, str]:

@@ -12,23 +12,13 @@ from pathlib import Path
 import pytest
 
 from syncd.apply import current_plan
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import serve_sandbox
 from syncd.store.listings import set_agency_hemnet_id
 from syncd.store.outbox import operations_by_status
 from syncd.store.tables import OpStatus
 from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, hemnet_id, save
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
+SANDBOX_PER_TEST = True
 
 
 def known_agency(env: Env) -> None:

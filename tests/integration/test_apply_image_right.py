@@ -3,31 +3,14 @@ no longer has is taken as deleted, and a listing Hemnet lost forgets its right."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.listings import forget_remote, get_listing
-from tests.integration.apply_env import Env, a_listing, apply_env, hemnet_id, save
+from tests.integration.apply_env import Env, a_listing, hemnet_id, save
 
 RIGHT = ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.DIAKRIT, photographer="Fia")
 PUT = "PUT /v1/listings/{listing_id}/image_right 200"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
 
 
 def sent_right(env: Env, key: str) -> object:

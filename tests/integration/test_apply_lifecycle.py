@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from syncd.domain import ListingStatus, Sale
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.events import events_of_listing
 from syncd.store.listings import get_listing, known_images
 from syncd.store.outbox import operations_of_listing
 from tests.integration.apply_env import (
     Env,
     a_listing,
-    apply_env,
     hemnet_id,
     image,
     save,
     wait_for_images,
 )
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
 
 
 def calls(env: Env) -> dict[str, int]:

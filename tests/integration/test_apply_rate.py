@@ -5,28 +5,11 @@ duplicates nothing."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from syncd.budget import TokenBucket
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.outbox import open_operations
 from syncd.store.tables import OpStatus
-from tests.integration.apply_env import Env, a_listing, apply_env, save
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
-@pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    with apply_env(sandbox, tmp_path) as e:
-        yield e
+from tests.integration.apply_env import Env, a_listing, save
 
 
 def api_calls(env: Env) -> int:

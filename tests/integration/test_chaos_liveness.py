@@ -7,21 +7,12 @@ failed too) must therefore ask for a retry time, or it stays unknown until the n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-
-from syncd.sandbox.testing import serve_sandbox
 from syncd.store.listings import set_agency_hemnet_id
-from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, save
+from tests.integration.apply_env import AGENCY, Env, a_listing, save
 
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    with serve_sandbox() as sandbox, apply_env(sandbox, tmp_path) as e:
-        yield e
+SANDBOX_PER_TEST = True  # faults stay set on a sandbox
 
 
 def known_agency(env: Env) -> None:

@@ -17,7 +17,7 @@ from syncd.config import load_config
 from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
 from syncd.errors import ExportError, MappingError
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.assemble import DEFAULTS, canonical_values
+from syncd.formats.canonical import DEFAULTS, canonical_values
 from syncd.ingest import ingest_file
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store

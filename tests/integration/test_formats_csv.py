@@ -9,7 +9,8 @@ import pytest
 from syncd.domain import ListingStatus
 from syncd.errors import ParseError
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.mapping import mapping_from_dict
+from syncd.formats.mapping_file import mapping_from_dict
+from tests.reference.snapshot import snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
 
@@ -37,12 +38,10 @@ def test_generic_csv_fixture_parses_with_locations_and_problems() -> None:
 
 
 def test_snapshot_keeps_the_last_duplicate() -> None:
-    snapshot, rejected = parse_file(
-        FIXTURES / "generic.csv", load_mapping("generic-csv")
-    ).snapshot()
-    by_key = {listing.listing_key: listing for listing in snapshot.listings}
+    whole, rejected = snapshot(parse_file(FIXTURES / "generic.csv", load_mapping("generic-csv")))
+    by_key = {listing.listing_key: listing for listing in whole.listings}
     assert by_key["A300"].status is ListingStatus.WITHDRAWN
-    assert len(snapshot.listings) == 3
+    assert len(whole.listings) == 3
     assert [r.listing_key for r in rejected] == ["A400", "A500"]
 
 

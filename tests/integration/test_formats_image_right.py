@@ -7,8 +7,8 @@ from pathlib import Path
 
 from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.assemble import merge_partial
-from syncd.formats.mapping import mapping_from_dict
+from syncd.formats.canonical import merge_partial
+from syncd.formats.mapping_file import mapping_from_dict
 from syncd.formats.parse import RecordResult
 
 HEADER = "objektnummer;status;gatuadress;bildratt_villkor;fotobyra;fotobyra_namn;fotograf\n"

@@ -12,7 +12,8 @@ import pytest
 from syncd.domain import ListingStatus
 from syncd.errors import MappingError
 from syncd.formats import load_mapping, parse_file
-from syncd.formats.mapping import FIELD_KINDS, bundled_mappings
+from syncd.formats.mapping import FIELD_KINDS
+from syncd.formats.mapping_file import bundled_mappings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "mappings.md"
 

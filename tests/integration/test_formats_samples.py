@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from syncd.formats import check_report, load_mapping, parse_file
+from tests.reference.snapshot import snapshot
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
@@ -82,8 +83,8 @@ def test_blm_with_wrong_structure_is_rejected() -> None:
 
 def test_onoffice_exports_diff_by_key() -> None:
     mapping = load_mapping("openimmo")
-    first, _ = parse_file(SAMPLES / "openimmo/onoffice-demo/demo_data1.xml", mapping).snapshot()
-    second, _ = parse_file(SAMPLES / "openimmo/onoffice-demo/demo_data2.xml", mapping).snapshot()
+    first, _ = snapshot(parse_file(SAMPLES / "openimmo/onoffice-demo/demo_data1.xml", mapping))
+    second, _ = snapshot(parse_file(SAMPLES / "openimmo/onoffice-demo/demo_data2.xml", mapping))
     assert len(first.listings) == len(second.listings) == 3
     assert first.full and second.full
     assert first.agency_keys == second.agency_keys == frozenset({"0099"})

@@ -132,7 +132,7 @@ def test_namespaced_records(tmp_path: Path) -> None:
             "address.street": "x:street",
         },
     }
-    from syncd.formats.mapping import mapping_from_dict
+    from syncd.formats.mapping_file import mapping_from_dict
 
     (record,) = list(parse_file(path, mapping_from_dict(data, "ns", "ns")).records)
     assert record.listing is not None and record.listing.address.street == "Gata 1"

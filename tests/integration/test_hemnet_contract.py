@@ -44,12 +44,6 @@ IMAGE = "https://images.example.test/{n}.jpg"
 UNREACHABLE = "https://unreachable.example.test/front.jpg"
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
-
-
 @pytest.fixture
 def api(sandbox: SandboxHandle) -> Iterator[HemnetClient]:
     with HemnetClient(sandbox.base_url, lambda: sandbox.token, timeout_s=10) as client:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from syncd.apply import Applier
 from syncd.config import Config, renewed_token_path, store_renewed_token
 from syncd.hemnet import HemnetClient
 from syncd.keys import META_KEY_ID, KeyKeeper, hemnet_client
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
 from syncd.store.events import recent_events
 from syncd.store.meta import get_meta
@@ -23,11 +22,9 @@ from tests.integration.apply_env import a_listing, open_state, save, write_confi
 DAY_S = 86400.0
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    # Keys live ten days: inside the default 14 days of renewal lead.
-    with serve_sandbox(key_lifetime_s=10 * DAY_S) as handle:
-        yield handle
+# Keys live ten days: inside the default 14 days of renewal lead.
+SANDBOX_OPTIONS = {"key_lifetime_s": 10 * DAY_S}
+SANDBOX_PER_TEST = True
 
 
 def setup(

@@ -14,7 +14,7 @@ from syncd.config import load_config
 from syncd.hemnet import HemnetClient
 from syncd.ops import PublishListing
 from syncd.poll import FAST_APPROVAL_WINDOW, Poller, next_poll_time
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from tests.fakes.readback_world import MovableClock, World, a_listing, with_sync
@@ -24,11 +24,8 @@ SLOW_S = 300.0
 UNREACHABLE = "https://unreachable.example.test/front.jpg"
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxHandle]:
-    # Slow enough that the first poll still sees images in progress.
-    with serve_sandbox(image_delay_s=0.4) as handle:
-        yield handle
+# Slow enough that the first poll still sees images in progress.
+SANDBOX_OPTIONS = {"image_delay_s": 0.4}
 
 
 @pytest.fixture

@@ -13,15 +13,12 @@ from syncd.config import load_config
 from syncd.hemnet import HemnetClient
 from syncd.poll import Poller
 from syncd.reconcile import reconcile
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
 from tests.fakes.readback_world import MovableClock, World, a_listing, with_sync
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox(image_delay_s=0.02) as handle:
-        yield handle
+SANDBOX_OPTIONS = {"image_delay_s": 0.02}
+SANDBOX_PER_TEST = True
 
 
 @pytest.fixture

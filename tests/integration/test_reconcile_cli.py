@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,16 +12,13 @@ from syncd import metrics
 from syncd.cli import cli
 from syncd.config import load_config
 from syncd.hemnet import HemnetClient
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.store import listings
 from syncd.store.engine import open_store
 from tests.fakes.readback_world import MovableClock, World, a_listing
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox(image_delay_s=0.02) as handle:
-        yield handle
+SANDBOX_OPTIONS = {"image_delay_s": 0.02}
+SANDBOX_PER_TEST = True
 
 
 def test_reconcile_command_dry_run_then_repair(

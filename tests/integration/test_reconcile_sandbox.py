@@ -16,17 +16,14 @@ from syncd.hemnet import HemnetClient
 from syncd.hemnet.payload import listing_body
 from syncd.ops import AddImage, CreateListing, PublishListing, UpdateListing
 from syncd.reconcile import Drift, drift_of, reconcile
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from tests.fakes.readback_world import MovableClock, World, a_listing
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    # One sandbox per test: reconcile compares everything Hemnet has.
-    with serve_sandbox(image_delay_s=0.02) as handle:
-        yield handle
+# One sandbox per test: reconcile compares everything Hemnet has.
+SANDBOX_OPTIONS = {"image_delay_s": 0.02}
+SANDBOX_PER_TEST = True
 
 
 @pytest.fixture

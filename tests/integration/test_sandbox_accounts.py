@@ -8,7 +8,6 @@ the other listing goes on through the real applier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,17 +19,13 @@ from syncd.errors import ForbiddenApiError
 from syncd.hemnet import HemnetClient
 from syncd.keys import KeyKeeper, hemnet_client
 from syncd.sandbox.model import DEFAULT_ACCOUNT, Account, World, load_world, save_world
-from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.sandbox.testing import SandboxHandle
 from syncd.status import listing_detail
 from syncd.store.listings import get_listing
 from syncd.store.outbox import operations_of_listing
 from tests.integration.apply_env import a_listing, hemnet_id, open_state, save, write_config
 
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxHandle]:
-    with serve_sandbox() as handle:
-        yield handle
+SANDBOX_PER_TEST = True
 
 
 def api(sandbox: SandboxHandle, token: str) -> HemnetClient:

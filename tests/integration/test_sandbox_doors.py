@@ -7,11 +7,7 @@ from __future__ import annotations
 import os
 import select
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,72 +24,23 @@ from schemathesis.specs.openapi.checks import (
 
 from syncd.sandbox import wire
 from syncd.sandbox.api import ENDPOINTS
+from tests.system.support import SandboxProcess, need_syncd, wait_for
 
-SYNCD = Path(sys.executable).parent / "syncd"
 TOKEN = "doors-token-without-a-dot"
 FLOOD_BYTES = 50 * 1024 * 1024
 CHUNK = b"x" * (64 * 1024)
 
 
-@dataclass
-class SandboxProcess:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {TOKEN}"}
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    if not SYNCD.exists():
-        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
+    need_syncd()
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    port = _free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(SYNCD), "sandbox", "--port", str(port), "--token", TOKEN, "--image-delay", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    handle = SandboxProcess(process, port, log)
-
-    def answers() -> bool:
-        try:
-            return httpx.get(handle.base + "/keys", headers=handle.auth).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    made = SandboxProcess("--image-delay", "0", log=log)
     try:
-        _wait_for(answers, 30, "the sandbox to answer")
-        yield handle
+        made.start(TOKEN)
+        yield made
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        made.stop()
 
 
 def _rss_kb(pid: int) -> int:
@@ -121,13 +68,14 @@ def _read_answer(sock: socket.socket) -> bytes:
 
 def _agency(sandbox: SandboxProcess) -> str:
     body = {"brokerAgency": {"name": "D"}}
-    made = httpx.post(sandbox.base + "/broker_agencies", headers=sandbox.auth, json=body)
+    made = httpx.post(sandbox.base_url + "/broker_agencies", headers=sandbox.auth, json=body)
     assert made.status_code == 201, made.text
     agency_id: str = made.json()["brokerAgency"]["id"]
     return agency_id
 
 
 def test_a_50_mb_body_is_refused_with_413_while_it_streams(sandbox: SandboxProcess) -> None:
+    assert sandbox.process is not None
     pid = sandbox.process.pid
     before = peak = _rss_kb(pid)
     with socket.create_connection(("127.0.0.1", sandbox.port), timeout=30) as sock:
@@ -149,7 +97,7 @@ def test_a_50_mb_body_is_refused_with_413_while_it_streams(sandbox: SandboxProce
     assert sent < FLOOD_BYTES // 4, f"answered only after {sent} bytes"
     assert peak - before < 20 * 1024, f"RSS grew by {peak - before} KiB"
     declared = httpx.post(
-        sandbox.base + "/broker_agencies",
+        sandbox.base_url + "/broker_agencies",
         headers=sandbox.auth,
         json={"brokerAgency": {"name": "x" * (wire.MAX_BODY_BYTES + 1)}},
     )
@@ -162,11 +110,11 @@ def test_a_body_that_is_not_declared_json_is_415(
 ) -> None:
     headers = {**sandbox.auth, **({"Content-Type": content_type} if content_type else {})}
     body = b'{"brokerAgency": {"name": "Plain"}}'
-    response = httpx.post(sandbox.base + "/broker_agencies", headers=headers, content=body)
+    response = httpx.post(sandbox.base_url + "/broker_agencies", headers=headers, content=body)
     assert response.status_code == 415
     assert response.json()["errors"][0]["type"] == wire.UNSUPPORTED_MEDIA_TYPE_ERROR
     with_charset = {**sandbox.auth, "Content-Type": "application/json; charset=utf-8"}
-    fine = httpx.post(sandbox.base + "/broker_agencies", headers=with_charset, content=body)
+    fine = httpx.post(sandbox.base_url + "/broker_agencies", headers=with_charset, content=body)
     assert fine.status_code == 201
 
 
@@ -181,7 +129,7 @@ def test_a_body_that_is_not_declared_json_is_415(
 def test_405_names_the_allowed_methods(
     sandbox: SandboxProcess, method: str, path: str, allowed: str
 ) -> None:
-    response = httpx.request(method, sandbox.base + path, headers=sandbox.auth)
+    response = httpx.request(method, sandbox.base_url + path, headers=sandbox.auth)
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
 
@@ -206,16 +154,16 @@ def test_impossible_dates_are_400_naming_the_field(
     agency_id = _agency(sandbox)
     if path == "sale":
         made = httpx.post(
-            sandbox.base + "/listings",
+            sandbox.base_url + "/listings",
             headers=sandbox.auth,
             json={"listing": {"brokerAgencyId": agency_id}},
         )
         listing_id = made.json()["listing"]["id"]
-        url = f"{sandbox.base}/listings/{listing_id}/sale"
+        url = f"{sandbox.base_url}/listings/{listing_id}/sale"
         payload = {"sale": {"price": 1_000_000, "isPricePublic": True, **body}}
         expected_field = f"sale.{field}"
     else:
-        url = sandbox.base + path
+        url = sandbox.base_url + path
         payload = {"listing": {"brokerAgencyId": agency_id, **body}}
         expected_field = f"listing.{field}"
     response = httpx.post(url, headers=sandbox.auth, json=payload)
@@ -234,7 +182,7 @@ def test_a_client_that_goes_away_mid_body_is_one_quiet_line(sandbox: SandboxProc
             f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
             'Content-Length: 1000\r\n\r\n{"brokerAgency"'.encode()
         )
-    _wait_for(
+    wait_for(
         lambda: sandbox.text().count("client disconnected") > before, 10, "the disconnect line"
     )
     assert "Traceback" not in sandbox.text()
@@ -248,7 +196,7 @@ def test_a_client_that_goes_away_mid_body_is_one_quiet_line(sandbox: SandboxProc
 @pytest.fixture(scope="module")
 def records(sandbox: SandboxProcess) -> dict[str, str]:
     """Real records, so fuzzed path parameters reach the rules behind them, not only 404s."""
-    with httpx.Client(base_url=sandbox.base, headers=sandbox.auth) as client:
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth) as client:
         agency_id = client.post("/broker_agencies", json={"brokerAgency": {"name": "F"}}).json()
         agency = agency_id["brokerAgency"]["id"]
         made = client.post("/listings", json={"listing": {"brokerAgencyId": agency}}).json()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from syncd import __version__
+from tests.system.support import SYNCD
 
 pytestmark = pytest.mark.system
 
 REPO = Path(__file__).resolve().parents[2]
-SYNCD = Path(sys.executable).parent / "syncd"
 
 
 def run(

@@ -6,10 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.system.support import SYNCD
 
 pytestmark = pytest.mark.system
 
@@ -17,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO.parent / "shared" / "samples"
 KYERO = SAMPLES / "kyero" / "cmproperties-feed" / "kyero.xml"
 CORPUS = REPO / "tests" / "corpus"
-SYNCD = Path(sys.executable).parent / "syncd"
 
 CONFIG = """\
 [paths]

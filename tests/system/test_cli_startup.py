@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from syncd.commands import COMMAND_MODULES
-from tests.system.test_daemon import TOKEN, free_port, syncd, write_config
+from tests.system.support import (
+    TOKEN,
+    free_port,
+    syncd,
+    write_config,
+)
 
 pytestmark = pytest.mark.system
 

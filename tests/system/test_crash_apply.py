@@ -39,10 +39,10 @@ from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
 from tests.crashing_syncd import CRASH_EXIT, SCRIPT
 from tests.integration.apply_env import a_listing, image, open_state, save, write_config
+from tests.system.support import SYNCD
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
-SYNCD = Path(sys.executable).parent / "syncd"
 MIGRATE_LOCK = threading.Lock()
 SALE = Sale(price=4_250_000, price_is_public=False, sold_on=date(2026, 3, 20))
 

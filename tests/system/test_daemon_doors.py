@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.system.test_daemon import (
+from tests.system.support import (
     SYNCD,
     DaemonProcess,
     free_port,

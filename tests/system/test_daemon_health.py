@@ -14,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.test_daemon import (
-    SYNCD,
+from tests.system.support import (
     TOKEN,
     DaemonProcess,
     Notifications,
+    SandboxProcess,
     drop,
     free_port,
+    need_syncd,
     row,
     status_of,
     syncd,
@@ -37,57 +38,13 @@ CHECK_S = 1
 WITHIN_S = 60
 
 
-class Sandbox:
-    """A sandbox process on a fixed port that can be stopped and started again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, token: str, state_file: Path | None = None) -> None:
-        keep = ["--state-file", str(state_file)] if state_file else []
-        self.process = subprocess.Popen(
-            [
-                str(SYNCD),
-                "sandbox",
-                *keep,
-                "--port",
-                str(self.port),
-                "--token",
-                token,
-                "--auto-approve-after",
-                "0.5",
-                "--image-delay",
-                "0.1",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def answers() -> bool:
-            try:
-                auth = {"Authorization": f"Bearer {token}"}
-                return httpx.get(f"{self.base_url}/keys", headers=auth).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(answers, 30, "the sandbox to answer")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    if not SYNCD.exists():
-        pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
-    made = Sandbox()
+def sandbox() -> Iterator[SandboxProcess]:
+    """Not started: a test starts it with the token it wants, and may stop and restart it."""
+    need_syncd()
+    made = SandboxProcess(
+        "--auto-approve-after", "0.5", "--image-delay", "0.1", "--log-level", "warning"
+    )
     try:
         yield made
     finally:
@@ -194,7 +151,10 @@ def error_lines(log: str) -> list[str]:
 
 
 def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
-    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess], notifications: Notifications
+    tmp_path: Path,
+    sandbox: SandboxProcess,
+    daemons: list[DaemonProcess],
+    notifications: Notifications,
 ) -> None:
     token_file = tmp_path / "hemnet-token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
@@ -269,7 +229,7 @@ def test_a_refused_key_turns_healthz_not_ready_and_a_fixed_key_ready_again(
     assert daemon.stop() == 0
 
 
-def sandbox_calls_at_least(sandbox: Sandbox, count: int) -> bool:
+def sandbox_calls_at_least(sandbox: SandboxProcess, count: int) -> bool:
     """True once the sandbox has answered ``count`` refused calls to GET /v1/keys."""
     response = httpx.get(f"http://127.0.0.1:{sandbox.port}/_sandbox/stats")
     if response.status_code != 200:
@@ -279,7 +239,7 @@ def sandbox_calls_at_least(sandbox: Sandbox, count: int) -> bool:
 
 
 def test_a_hemnet_outage_turns_healthz_not_ready_and_waiting_changes_say_why(
-    tmp_path: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+    tmp_path: Path, sandbox: SandboxProcess, daemons: list[DaemonProcess]
 ) -> None:
     state_file = tmp_path / "sandbox-world.json"  # Hemnet keeps its listings over the outage
     sandbox.start(TOKEN, state_file)
@@ -344,7 +304,7 @@ def test_a_hemnet_outage_turns_healthz_not_ready_and_waiting_changes_say_why(
 
 
 def test_a_full_disk_is_one_error_then_quiet_retries_and_ready_again_when_freed(
-    tmp_path: Path, small_disk: Path, sandbox: Sandbox, daemons: list[DaemonProcess]
+    tmp_path: Path, small_disk: Path, sandbox: SandboxProcess, daemons: list[DaemonProcess]
 ) -> None:
     sandbox.start(TOKEN)
     daemon, http = start(tmp_path, sandbox.base_url, daemons, disk=small_disk)

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,10 +16,10 @@ import httpx
 import pytest
 
 from syncd.demo.scenario import EXPECTED_FINAL, SOLD_KEY, WITHDRAWN_KEY
+from tests.system.support import SYNCD
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
-SYNCD = Path(sys.executable).parent / "syncd"
 KEEP_LINE = "--keep:"
 
 

@@ -16,21 +16,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.test_daemon import (
+from tests.system.support import (
     SYNCD,
     TOKEN,
     DaemonProcess,
     drop,
     free_port,
     row,
-    start_daemon,
     status_of,
     wait_for,
     write_config,
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-__all__ = ["start_daemon"]  # a fixture, used by name
 
 OTHER_TOKEN = "otheraccountkey00000.otheraccountsecret00"
 

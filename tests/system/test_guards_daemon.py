@@ -3,7 +3,6 @@ covers the shrink it held and no later one, and a correct export dropped again a
 broken one restores the listings even when its bytes were seen before."""
 
 # The daemon and sandbox fixtures come from test_daemon; pytest passes them by name.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -16,15 +15,12 @@ import httpx
 import pytest
 
 from syncd.sandbox import wire
-from tests.system.test_daemon import (  # noqa: F401
+from tests.system.support import (
     TOKEN,
     DaemonProcess,
     Notifications,
     drop,
-    notifications,
     row,
-    sandbox,
-    start_daemon,
     syncd,
     wait_for,
     write_config,

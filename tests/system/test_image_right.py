@@ -4,7 +4,6 @@ removed field cleared (DELETE, then PUT), and an unchanged right sends nothing."
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,19 +12,17 @@ import httpx
 import pytest
 
 from syncd.sandbox import wire
-from tests.system.test_daemon import (
-    SYNCD,
+from tests.system.support import (
     TOKEN,
     DaemonProcess,
-    free_port,
-    start_daemon,
+    SandboxProcess,
+    need_syncd,
     syncd,
     wait_for,
     write_config,
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-__all__ = ["start_daemon"]  # a fixture, used by name
 
 HEADER = (
     "objektnummer;status;gatuadress;postnummer;ort;utgangspris;boendeform;upplatelseform;"
@@ -51,28 +48,14 @@ def drop(inbox: Path, name: str, *rows: str) -> None:
 
 @pytest.fixture
 def sandbox() -> Iterator[str]:
-    if not SYNCD.exists():
-        pytest.skip(f"console script not installed at {SYNCD}")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SYNCD), "sandbox", "--port", str(port), "--token", TOKEN, "--image-delay", "0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    root = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{root}/v1/keys", headers=AUTH).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    """A sandbox process: its root URL (the API under /v1)."""
+    need_syncd()
+    made = SandboxProcess("--image-delay", "0.1")
     try:
-        wait_for(answers, 30, "the sandbox to answer")
-        yield root
+        made.start()
+        yield made.base_url.removesuffix("/v1")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        made.stop()
 
 
 def listings(root: str) -> dict[str, dict[str, Any]]:

@@ -15,16 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.test_daemon import (  # noqa: F401 (sandbox, start_daemon: fixtures)
+from tests.system.support import (
     HEADER,
-    SYNCD,
     TOKEN,
     DaemonProcess,
     drop,
     free_port,
     row,
-    sandbox,
-    start_daemon,
     status_of,
     syncd,
     wait_for,
@@ -61,8 +58,8 @@ def visible(inbox: Path, *keys: str) -> Callable[[], bool]:
 
 def test_a_skipped_record_shows_on_its_listing_and_the_file_says_how_many(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811 (the fixture imported above)
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     config = write_config(tmp_path, sandbox)
     inbox, state = tmp_path / "inbox", tmp_path / "state"
@@ -125,8 +122,8 @@ def stored_keys(state: Path) -> set[str]:
 
 def test_a_slow_writer_is_taken_after_close_and_a_later_rewrite_is_read_again(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811 (the fixture imported above)
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     config = write_config(tmp_path, sandbox)  # settle_s = 0.1
     inbox, state = tmp_path / "inbox", tmp_path / "state"
@@ -173,8 +170,8 @@ LIMITS_HEADER = f"{HEADER};maklare_namn;maklare_telefon"
 
 def test_values_over_hemnets_limits_are_refused_before_sending_and_the_live_listing_stays(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811 (the fixture imported above)
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     http_port = free_port()
     config = write_config(tmp_path, sandbox, extra=f'[http]\nlisten = "127.0.0.1:{http_port}"\n')

@@ -4,7 +4,6 @@ back on sale within six months (the sale deleted) or after them (refused, saying
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,19 +13,17 @@ import httpx
 import pytest
 
 from syncd.sandbox import wire
-from tests.system.test_daemon import (
-    SYNCD,
+from tests.system.support import (
     TOKEN,
     DaemonProcess,
-    free_port,
-    start_daemon,
+    SandboxProcess,
+    need_syncd,
     syncd,
     wait_for,
     write_config,
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-__all__ = ["start_daemon"]  # a fixture, used by name
 
 HEADER = (
     "objektnummer;status;gatuadress;postnummer;ort;kommun;utgangspris;boendeform;"
@@ -53,25 +50,11 @@ def drop(inbox: Path, name: str, *rows: str) -> None:
 @pytest.fixture
 def sandbox() -> Iterator[str]:
     """A sandbox with no broker to approve: only auto-approval makes a listing visible."""
-    if not SYNCD.exists():
-        pytest.skip(f"console script not installed at {SYNCD}")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SYNCD), "sandbox", "--port", str(port), "--token", TOKEN, "--image-delay", "0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
+    need_syncd()
+    made = SandboxProcess("--image-delay", "0.1")
     auth = {"Authorization": f"Bearer {TOKEN}"}
-
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{base_url}/keys", headers=auth).status_code == 200
-        except httpx.TransportError:
-            return False
-
     try:
-        wait_for(answers, 30, "the sandbox to answer")
+        made.start()
         # The agency exists on Hemnet already, with the HQ partnership agreement TEASED
         # needs; syncd adopts it by its external id.
         agency = {
@@ -80,12 +63,11 @@ def sandbox() -> Iterator[str]:
             "hqPartnershipAgreement": True,
         }
         httpx.post(
-            base_url + wire.AGENCIES, json={wire.AGENCY_ONE: agency}, headers=auth
+            made.base_url + wire.AGENCIES, json={wire.AGENCY_ONE: agency}, headers=auth
         ).raise_for_status()
-        yield base_url
+        yield made.base_url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        made.stop()
 
 
 def remote(base_url: str) -> dict[str, dict[str, Any]]:

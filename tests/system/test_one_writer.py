@@ -20,18 +20,15 @@ import httpx
 import pytest
 
 from syncd.config import bundled_mappings_dir
-from tests.system.test_daemon import (
+from tests.system.support import (
     SYNCD,
     TOKEN,
     DaemonProcess,
     free_port,
-    sandbox,
-    start_daemon,
     wait_for,
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-__all__ = ["sandbox", "start_daemon"]  # fixtures, used by name
 
 IMAGES = 4
 HEADER = "objektnummer;status;gatuadress;postnummer;ort;utgangspris;boendeform;" + ";".join(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +21,10 @@ from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.listings import mark_missing, save_agency
 from tests.integration.apply_env import a_listing, open_state, save, wait_for_images, write_config
+from tests.system.support import SYNCD
 
 pytestmark = pytest.mark.system
 
-SYNCD = Path(sys.executable).parent / "syncd"
 AG2 = Agency("AG2", "Mäklarhuset Norr")
 EMPTIED = [f"E{n}" for n in range(5)]  # agency AG1: its full export comes back empty
 SHRUNK = [f"F{n}" for n in range(5)]  # agency AG2: its full export drops three of five

@@ -14,15 +14,12 @@ import httpx
 import pytest
 
 from tests.crashing_syncd import CRASH_EXIT
-from tests.system.test_daemon import (
+from tests.system.support import (
     TOKEN,
     DaemonProcess,
     Notifications,
     drop,
-    notifications,  # noqa: F401 - a fixture
     row,
-    sandbox,  # noqa: F401 - a fixture
-    start_daemon,  # noqa: F401 - a fixture
     status_of,
     syncd,
     wait_for,
@@ -110,9 +107,9 @@ def show(config: Path, key: str) -> dict[str, Any]:
 
 def test_a_listing_already_on_hemnet_is_adopted_while_the_daemon_runs(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811
-    notifications: Notifications,  # noqa: F811
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    notifications: Notifications,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     hemnet = Hemnet(sandbox)
     config = write_config(tmp_path, sandbox)
@@ -148,8 +145,8 @@ def test_a_listing_already_on_hemnet_is_adopted_while_the_daemon_runs(
 
 def test_an_adoption_cut_short_by_a_crash_is_settled_by_the_next_run(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     hemnet = Hemnet(sandbox)
     agency_id = hemnet.agency(AGENCY_NAME, "default")
@@ -223,8 +220,8 @@ def hemnet_id_of(inbox: Path, key: str) -> str:
 
 def test_copies_of_an_image_on_hemnet_are_found_reported_and_deleted(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     hemnet = Hemnet(sandbox)
     config = reconciling_config(tmp_path, sandbox, interval_s=3600)
@@ -267,8 +264,8 @@ def test_copies_of_an_image_on_hemnet_are_found_reported_and_deleted(
 
 def test_a_listing_moved_to_another_agency_is_flagged_everywhere(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     hemnet = Hemnet(sandbox)
     config = reconciling_config(tmp_path, sandbox)
@@ -302,8 +299,8 @@ def test_a_listing_moved_to_another_agency_is_flagged_everywhere(
 
 def test_sold_listings_that_drift_are_found_and_shown_as_conflicts(
     tmp_path: Path,
-    sandbox: str,  # noqa: F811
-    start_daemon: Callable[..., DaemonProcess],  # noqa: F811
+    sandbox: str,
+    start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     hemnet = Hemnet(sandbox)
     config = reconciling_config(tmp_path, sandbox)

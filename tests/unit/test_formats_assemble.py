@@ -9,7 +9,8 @@ from typing import Any
 
 from syncd.domain import HousingForm, ListingStatus
 from syncd.formats.assemble import Assembler
-from syncd.formats.mapping import Expr, mapping_from_dict
+from syncd.formats.mapping import Expr
+from syncd.formats.mapping_file import mapping_from_dict
 
 
 class FakeRecord:

@@ -7,10 +7,8 @@ from typing import Any
 import pytest
 
 from syncd.errors import MappingError
-from syncd.formats.mapping import (
-    expand_repeat,
-    mapping_from_dict,
-)
+from syncd.formats.mapping import expand_repeat
+from syncd.formats.mapping_file import mapping_from_dict
 
 
 def _minimal(**extra_fields: Any) -> dict[str, Any]:

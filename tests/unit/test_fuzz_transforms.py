@@ -37,7 +37,8 @@ from syncd.domain import (
 )
 from syncd.formats import transforms
 from syncd.formats.assemble import Assembler
-from syncd.formats.mapping import Expr, mapping_from_dict
+from syncd.formats.mapping import Expr
+from syncd.formats.mapping_file import mapping_from_dict
 
 # SYNCD_FUZZ_EXAMPLES=20000 for a long hunt; the default keeps the suite fast.
 EXAMPLES = int(os.environ.get("SYNCD_FUZZ_EXAMPLES", "300"))

@@ -1,4 +1,5 @@
-"""A compiled field reader gives exactly what Assembler.value gives: the value and the problems."""
+"""A compiled field reader gives exactly what the general rule gives (tests/reference):
+the value and the problems."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.domain import Problem
-from syncd.formats.assemble import Assembler
 from syncd.formats.field_plan import field_reader
-from syncd.formats.mapping import FIELD_KINDS, Expr, mapping_from_dict
+from syncd.formats.mapping import FIELD_KINDS, Expr
+from syncd.formats.mapping_file import mapping_from_dict
+from syncd.formats.values import FieldValues
+from tests.reference.field_value import field_value
 
 
 class Row:
@@ -84,7 +87,7 @@ TEXTS = st.sampled_from(
 )
 
 
-def _assembler(name: str, raw: Any) -> Assembler:
+def _values(name: str, raw: Any) -> FieldValues:
     data = {
         "mapping": {"name": "t", "format": "csv"},
         "fields": {
@@ -95,14 +98,14 @@ def _assembler(name: str, raw: Any) -> Assembler:
             name: raw,
         },
     }
-    return Assembler(mapping_from_dict(data, "t.toml", "t"))
+    return FieldValues(mapping_from_dict(data, "t.toml", "t"))
 
 
 def test_every_spec_shape_compiles() -> None:
     for name, raw in SPECS:
-        assembler = _assembler(name, raw)
-        spec = assembler.mapping.fields[name]
-        assert callable(field_reader(assembler, name, FIELD_KINDS[name], spec))
+        values = _values(name, raw)
+        spec = values.mapping.fields[name]
+        assert callable(field_reader(values, name, FIELD_KINDS[name], spec))
 
 
 @settings(max_examples=400, deadline=None)
@@ -113,21 +116,21 @@ def test_every_spec_shape_compiles() -> None:
 )
 def test_compiled_reader_equals_the_generic_path(which: int, a: list[str], b: list[str]) -> None:
     name, raw = SPECS[which]
-    assembler = _assembler(name, raw)
-    kind, spec = FIELD_KINDS[name], assembler.mapping.fields[name]
+    values = _values(name, raw)
+    kind, spec = FIELD_KINDS[name], values.mapping.fields[name]
     row = Row({"a": a, "b": b})
     generic: list[Problem] = []
     compiled: list[Problem] = []
-    expected = assembler.value(row, name, kind, spec, generic)
-    got = field_reader(assembler, name, kind, spec)(row, name, compiled)
+    expected = field_value(values, row, name, kind, spec, generic)
+    got = field_reader(values, name, kind, spec)(row, name, compiled)
     assert (got, type(got)) == (expected, type(expected))
     assert compiled == generic
 
 
 def test_a_reader_names_a_group_member_by_the_name_it_is_called_with() -> None:
-    assembler = _assembler("asking_price", "a")
-    spec = assembler.mapping.fields["asking_price"]
+    values = _values("asking_price", "a")
+    spec = values.mapping.fields["asking_price"]
     out: list[Problem] = []
-    read = field_reader(assembler, "asking_price", "int", spec)
+    read = field_reader(values, "asking_price", "int", spec)
     assert read(Row({"a": ["many"]}), "images[3].order", out) is None
     assert [p.field for p in out] == ["images[3].order"]

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from syncd.formats.assemble import Assembled, Assembler
 from syncd.formats.csv_reader import TabularRecord, column_index
-from syncd.formats.mapping import Expr, load_mapping, mapping_from_dict
+from syncd.formats.mapping import Expr
+from syncd.formats.mapping_file import load_mapping, mapping_from_dict
 
 MAPPING = load_mapping("generic-csv")
 # A required field whose column may be missing, and a default: both must report per row.

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from syncd.domain import Address, Image, Listing, ListingStatus, clean_text, normalise
-from syncd.formats import assemble, transforms
+from syncd.formats import transforms, values
 
 _SPACE = re.compile(r"\s+")
 # The same characters domain.py drops (control characters from broken exports).
@@ -52,7 +52,7 @@ def test_clean_text_matches_the_reference(value: str) -> None:
 @example("²")
 @example("-/-")
 def test_alnum_pattern_is_str_isalnum(value: str) -> None:
-    assert (assemble._ALNUM.search(value) is not None) == any(ch.isalnum() for ch in value)
+    assert (values.ALNUM.search(value) is not None) == any(ch.isalnum() for ch in value)
 
 
 @given(st.text(max_size=40))

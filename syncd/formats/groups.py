@@ -1,0 +1,228 @@
+"""A mapping's repeated groups (images, viewings) read from one record: each member's
+fields through compiled readers, numbered columns ("bild_{n}") named once per mapping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from syncd.domain import Image, Problem, Viewing
+from syncd.formats import transforms
+from syncd.formats.field_plan import Reader, always_empty, field_reader
+from syncd.formats.mapping import (
+    IMAGE_KINDS,
+    VIEWING_KINDS,
+    Expr,
+    FieldSpec,
+    GroupSpec,
+    expand_repeat,
+)
+from syncd.formats.values import FieldValues, Record
+
+_ABSOLUTE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+
+
+class _Indexed:
+    """A tabular record seen through one repeat index n ("bild_{n}" -> "bild_3")."""
+
+    __slots__ = ("cache", "n", "record")
+
+    def __init__(self, record: Record, n: int, cache: dict[tuple[Expr, int], Expr]) -> None:
+        self.record = record
+        self.n = n
+        self.cache = cache  # shared by all records: expanding names per row is costly
+
+    def values(self, expr: Expr) -> list[str]:
+        name = self.cache.get((expr, self.n))
+        if name is None:
+            name = self.cache[(expr, self.n)] = expand_repeat(expr, self.n)
+        return self.record.values(name)
+
+    def each(self, expr: str) -> Sequence[Record]:
+        return []
+
+
+_MemberReaders = tuple[Reader, tuple[tuple[str, Reader], ...]]  # main field's, the others'
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupPlan:
+    """A group's fields compiled: ``numbered`` has one set of readers per n when the
+    columns' names can be put in once (no templates), else members go through _Indexed."""
+
+    group: GroupSpec
+    main: str
+    readers: _MemberReaders
+    numbered: tuple[_MemberReaders, ...]
+    main_specs: tuple[FieldSpec, ...]  # of each numbered member's main field
+    # member position -> the names its fields' problems carry ("images[3]", "images[3].url", ...),
+    # made once: a CSV row has ~50 image members, mostly empty, and formatting cost per row.
+    names: dict[int, tuple[str, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+
+    def member_names(self, kind: str, position: int) -> tuple[str, str, tuple[str, ...]]:
+        """``where``, the main field's name and the other fields' names of one member."""
+        found = self.names.get(position)
+        if found is None:
+            where = f"{kind}[{position}]"
+            rest = tuple(f"{where}.{name}" for name, _read in self.readers[1])
+            found = self.names[position] = (where, f"{where}.{self.main}", rest)
+        return found
+
+
+def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
+    """The spec of member n of a repeated group: "bild_{n}" -> "bild_3" in its expressions."""
+    return dataclasses.replace(
+        spec,
+        expr=None if spec.expr is None else expand_repeat(spec.expr, n),
+        concat=tuple(expand_repeat(e, n) for e in spec.concat),
+        first_of=tuple(expand_repeat(e, n) for e in spec.first_of),
+    )
+
+
+class Groups:
+    """The image and viewing groups of one mapping, their fields compiled once, and which
+    numbered members the current layout leaves always empty."""
+
+    def __init__(self, values: FieldValues) -> None:
+        mapping = values.mapping
+        self._values = values
+        self._base_url = mapping.base_url
+        self._names: dict[tuple[Expr, int], Expr] = {}
+        self._image_groups = [self._group_plan(g, IMAGE_KINDS) for g in mapping.images]
+        self._viewing_groups = [self._group_plan(g, VIEWING_KINDS) for g in mapping.viewings]
+        self._dead: dict[int, frozenset[int]] = {}
+
+    def settle(self, absent: Callable[[Expr], bool] | None) -> None:
+        """Find the numbered members whose columns a layout lacks (``absent``), once per
+        layout; None: records that do not know their columns."""
+        if absent is None:
+            self._dead = {}
+            return
+        self._dead = {
+            id(plan): frozenset(
+                n
+                for n, (readers, spec) in enumerate(
+                    zip(plan.numbered, plan.main_specs, strict=True)
+                )
+                if always_empty(readers[0], plan.main, spec, absent)
+            )
+            for plan in (*self._image_groups, *self._viewing_groups)
+        }
+
+    def _group_plan(self, group: GroupSpec, kinds: dict[str, str]) -> _GroupPlan:
+        main = "url" if "url" in kinds else "starts_at"
+
+        def readers(fields: MappingABC[str, FieldSpec]) -> _MemberReaders:
+            compiled = {
+                name: field_reader(self._values, name, kinds[name], spec)
+                for name, spec in fields.items()
+            }
+            rest = tuple((name, read) for name, read in compiled.items() if name != main)
+            return compiled[main], rest
+
+        if group.each is not None or any(spec.template for spec in group.fields.values()):
+            return _GroupPlan(group, main, readers(group.fields), (), ())
+        # Columns "bild_{n}": the names of every n put in once, not looked up per row.
+        specs = [
+            {name: _numbered(spec, n) for name, spec in group.fields.items()}
+            for n in range(group.start, group.start + group.repeat)
+        ]
+        numbered = tuple(readers(fields) for fields in specs)
+        mains = tuple(fields[main] for fields in specs)
+        return _GroupPlan(group, main, readers(group.fields), numbered, mains)
+
+    def _members(
+        self, record: Record, plan: _GroupPlan
+    ) -> Iterator[tuple[Record, _MemberReaders | None]]:
+        """Each member of a group with the readers of its fields (None: always empty here)."""
+        group = plan.group
+        if plan.numbered:
+            dead = self._dead.get(id(plan), frozenset())
+            for n, readers in enumerate(plan.numbered):
+                yield record, None if n in dead else readers
+        elif group.each is not None:
+            for sub in record.each(group.each):
+                yield sub, plan.readers
+        else:
+            names = self._names
+            for n in range(group.start, group.start + group.repeat):
+                yield _Indexed(record, n, names), plan.readers
+
+    @staticmethod
+    def _group_values(
+        sub: Record,
+        main: str,
+        readers: _MemberReaders,
+        names: tuple[str, str, tuple[str, ...]],
+        out: list[Problem],
+    ) -> dict[str, Any] | None:
+        """The values of one group member, or None when its main value is empty."""
+        read_main, rest = readers
+        _where, main_name, rest_names = names
+        first = read_main(sub, main_name, out)
+        if first is None:
+            return None  # most of bild_1..bild_50 are empty: skip the rest cheaply
+        got: dict[str, Any] = {main: first}
+        for (name, read), full_name in zip(rest, rest_names, strict=True):
+            got[name] = read(sub, full_name, out)
+        return got
+
+    def images(self, record: Record, out: list[Problem]) -> list[Image]:
+        images: list[Image] = []
+        position = 0  # counts every image the export names, so problems point at it
+        for plan in self._image_groups:
+            for sub, readers in self._members(record, plan):
+                if readers is None:
+                    position += 1  # an image the export's layout names, though never filled
+                    continue
+                names = plan.member_names("images", position)
+                where = names[0]
+                position += 1
+                got = self._group_values(sub, plan.main, readers, names, out)
+                if got is None:
+                    continue
+                try:
+                    url, warnings = transforms.image_url(got["url"], self._base_url)
+                except ValueError as exc:  # e.g. "http://[bad": one bad picture, not the file
+                    out.append(Problem(f"{where}.url", got["url"], f"{exc}; left out", "warning"))
+                    continue
+                out.extend(Problem(f"{where}.url", got["url"], w, "warning") for w in warnings)
+                if not _ABSOLUTE.match(url):
+                    # A file name from a transfer ZIP: a listing without that picture is
+                    # still worth publishing, so this only warns.
+                    reason = "not an absolute http(s) URL and the mapping has no base_url; left out"
+                    out.append(Problem(f"{where}.url", got["url"], reason, "warning"))
+                    continue
+                order = got.get("order")
+                images.append(
+                    Image(
+                        url=url,
+                        caption=got.get("caption"),
+                        order=len(images) if order is None else order,
+                        is_floor_plan=bool(got.get("floor_plan")),
+                        revision=got.get("revision"),
+                    )
+                )
+        return images
+
+    def viewings(self, record: Record, out: list[Problem]) -> list[Viewing]:
+        viewings: list[Viewing] = []
+        for plan in self._viewing_groups:
+            for sub, readers in self._members(record, plan):
+                if readers is None:
+                    continue
+                names = plan.member_names("viewings", len(viewings))
+                got = self._group_values(sub, plan.main, readers, names, out)
+                if got is None:
+                    continue
+                starts_at, ends_at = got["starts_at"], got.get("ends_at")
+                if isinstance(ends_at, time):
+                    ends_at = datetime.combine(starts_at.date(), ends_at)
+                viewings.append(Viewing(starts_at=starts_at, ends_at=ends_at, note=got.get("note")))
+        return viewings

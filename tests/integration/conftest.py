@@ -1,0 +1,47 @@
+"""Fixtures shared by the integration tests: an in-process sandbox, and a store, config and
+client on it (``apply_env``).
+
+A module sets its sandbox with module attributes: ``SANDBOX_OPTIONS`` (SandboxSettings
+fields, e.g. ``{"image_delay_s": 0.02}``) and ``SANDBOX_PER_TEST = True`` for a fresh
+sandbox per test where a test leaves state behind that the next must not see (faults,
+everything reconcile compares). Otherwise the module's tests share one sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from tests.integration.apply_env import Env, apply_env
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return dict(getattr(request.module, "SANDBOX_OPTIONS", {}))
+
+
+@pytest.fixture(scope="module")
+def module_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """One sandbox for the tests of a module."""
+    with serve_sandbox(**_options(request)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """The module's sandbox, or a fresh one for this test (``SANDBOX_PER_TEST``)."""
+    if not getattr(request.module, "SANDBOX_PER_TEST", False):
+        yield request.getfixturevalue("module_sandbox")
+        return
+    with serve_sandbox(**_options(request)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
+    """A config on the sandbox, a migrated store, a client and the applier's parts."""
+    with apply_env(sandbox, tmp_path) as made:
+        yield made
