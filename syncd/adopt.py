@@ -12,14 +12,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
+from syncd import metrics
 from syncd.domain import KnownImage, Listing
 from syncd.hemnet import wire
 from syncd.hemnet.models import RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_fields_from
-from syncd.poll import record_listing_state
 from syncd.store import events, listings
+from syncd.store.engine import Session
+from syncd.store.remote import record_listing_state
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def record_adoption(
     sent = as_hemnet_has_it(desired, remote, agency_key_of(remote, agencies))
     listings.record_seen_on_hemnet(session, key, now, sent=sent, hemnet_id=remote.hemnet_id)
     save_images(session, key, desired, images, now)
-    record_listing_state(session, key, remote, now)
+    metrics.observe_visible(record_listing_state(session, key, remote, now).drop_to_visible_s)
     events.record_event(
         session,
         "adopted",

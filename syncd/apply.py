@@ -65,10 +65,10 @@ from syncd.ops import (
     Waiting,
 )
 from syncd.plan import REJECTED_REASON, plan
-from syncd.poll import store_remote_state
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
+from syncd.store.listing_states import desired_of, known_of, read_listing_states
 from syncd.store.listings import (
     delete_known_image,
     forget_remote,
@@ -93,12 +93,12 @@ from syncd.store.outbox import (
     record_outcome,
     supersede_intents_except,
 )
-from syncd.store.snapshot import desired_of, known_of, read_listing_states
+from syncd.store.remote import store_remote_state
 from syncd.store.tables import OperationRow, OpStatus
 
 if TYPE_CHECKING:
     # Type only: the store hands sessions out; apply never opens one itself.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ from syncd.store.tables import ExportFile, FileOutcome
 
 if TYPE_CHECKING:
     # For annotations only: the store's queries do every database access.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from syncd import metrics
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
@@ -28,17 +26,13 @@ from syncd.errors import (
     UnreadableAnswerError,
 )
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteImage, RemoteListing
-from syncd.progress import stage_of
-from syncd.store import events, listings, outbox
-from syncd.store.engine import Store
-from syncd.store.tables import ImageRow, ListingRow
+from syncd.hemnet.models import RemoteImage
+from syncd.store import events, listings
+from syncd.store.engine import Session, Store
+from syncd.store.remote import longest_approval_wait_s, record_listing_state, schedule
+from syncd.store.tables import ImageRow
 
 log = logging.getLogger(__name__)
-
-# ASSUMED: brokers who approve promptly do so within minutes of publishing; a listing that
-# has waited longer is followed at the slow interval (the wait may last days).
-FAST_APPROVAL_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -46,31 +40,6 @@ class PollReport:
     polled: int  # listings read back
     changed: int  # listings whose known state changed
     next_due_at: datetime | None  # when the scheduler should call poll_due again
-
-
-def next_poll_time(
-    *,
-    images_in_progress: bool,
-    awaiting_approval: bool,
-    published_at: datetime | None,
-    sold: bool,
-    now: datetime,
-    fast_s: float,
-    slow_s: float,
-) -> datetime | None:
-    """When to read a listing back next; None when Hemnet has nothing left to report.
-
-    Fast while images process or just after publishing, slow while a broker takes their
-    time to approve; a visible, sold or idle listing is left to the periodic reconcile.
-    """
-    if sold:
-        return None
-    if images_in_progress:
-        return now + timedelta(seconds=fast_s)
-    if awaiting_approval:
-        recent = published_at is None or now - published_at <= FAST_APPROVAL_WINDOW
-        return now + timedelta(seconds=fast_s if recent else slow_s)
-    return None
 
 
 @dataclass(frozen=True)
@@ -130,8 +99,9 @@ class Poller:
                 polled += 1
                 changed += result
         with self._store.read() as session:
-            update_approval_gauge(session, self._clock())
+            waited = longest_approval_wait_s(session, self._clock())
             next_due = listings.earliest_next_poll_at(session)
+        metrics.OLDEST_AWAITING_APPROVAL.set(waited)
         if polled:
             log.info("poll: %d listings read back, %d changed", polled, changed)
         return PollReport(polled=polled, changed=changed, next_due_at=next_due)
@@ -186,8 +156,13 @@ class Poller:
                 return False  # reconciled meanwhile: what was read is about another listing
             changed = _record_images(session, key, reads, now)
             if remote is not None:
-                changed = record_listing_state(session, key, remote, now) or changed
-            schedule(session, current, now, self._config)
+                state = record_listing_state(session, key, remote, now)
+                metrics.observe_visible(state.drop_to_visible_s)
+                changed = state.changed or changed
+            cfg = self._config.sync
+            schedule(
+                session, key, now, fast_s=cfg.poll_interval_fast_s, slow_s=cfg.poll_interval_slow_s
+            )
         return changed
 
     def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
@@ -248,7 +223,7 @@ class Poller:
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
 
 
-# --- recording what Hemnet reported (shared with reconcile) -------------------------------
+# --- recording what Hemnet reported of the images ------------------------------------------
 
 
 def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now: datetime) -> bool:
@@ -313,146 +288,3 @@ def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now:
         log.info("%s: %s", key, message)
         events.record_event(session, "images_processed", message, now, listing_key=key)
     return changed
-
-
-def store_remote_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> None:
-    """What Hemnet answered of a listing's publication, stored as known state (no events).
-
-    The one translation of a ``RemoteListing`` into the store, for reads (here) and for the
-    answers to writes (apply).
-    """
-    listings.record_remote_state(
-        session,
-        key,
-        now,
-        is_published=remote.is_published,
-        is_approved=remote.is_approved,
-        market_state=remote.market_state,
-        allowed_market_states=remote.allowed_market_states,
-        approval_url=remote.approval_url,
-        public_url=remote.url,
-        sold=remote.sale.to_domain() if remote.sale is not None else None,
-    )
-
-
-def record_listing_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> bool:
-    """Store what Hemnet reports of a listing's publication; events for each transition.
-
-    Observes ``DROP_TO_VISIBLE`` when the listing turns visible. True if anything changed.
-    """
-    row = listings.get_listing(session, key)
-    if row is None:
-        return False
-    before = (
-        row.is_published,
-        row.is_approved,
-        row.market_state,
-        row.approval_url,
-        row.public_url,
-        row.sold_json is not None,
-        sorted(row.allowed_market_states or ()),
-    )
-    was_visible = row.is_published and row.is_approved
-    store_remote_state(session, key, remote, now)
-    after = (
-        row.is_published,
-        row.is_approved,
-        row.market_state,
-        row.approval_url,
-        row.public_url,
-        row.sold_json is not None,
-        sorted(row.allowed_market_states or ()),
-    )
-    if remote.is_published and not before[0]:
-        if remote.is_approved:
-            _event(session, key, "published", "published on Hemnet", now)
-        else:
-            _event(
-                session,
-                key,
-                "published",
-                f"published on Hemnet; awaiting the broker's approval at {remote.approval_url}",
-                now,
-                data={"approval_url": remote.approval_url},
-            )
-    if remote.is_approved and not before[1] and not remote.is_published:
-        _event(session, key, "approved", "approved by the broker (not published yet)", now)
-    if remote.is_published and remote.is_approved and not was_visible:
-        _became_visible(session, row, remote, now)
-    if before[0] and not remote.is_published:
-        _event(session, key, "unpublished", "no longer published on Hemnet", now)
-    if remote.sale is not None and not before[5]:
-        _event(session, key, "sold", f"sold on Hemnet for {remote.sale.price} SEK", now)
-    return before != after
-
-
-def _became_visible(
-    session: Session, row: ListingRow, remote: RemoteListing, now: datetime
-) -> None:
-    visible_at = row.visible_at or now
-    seconds = max((visible_at - row.first_seen_at).total_seconds(), 0.0)
-    metrics.DROP_TO_VISIBLE.observe(seconds)
-    waited = ""
-    if row.published_at is not None:
-        waited = f" after {_duration(visible_at - row.published_at)} awaiting approval"
-    message = f"visible on Hemnet{waited}"
-    log.info("%s: %s (%s)", row.listing_key, message, remote.url)
-    _event(
-        session,
-        row.listing_key,
-        "visible",
-        message,
-        now,
-        data={"url": remote.url, "drop_to_visible_s": round(seconds, 1)},
-    )
-
-
-def _event(
-    session: Session,
-    key: str,
-    kind: str,
-    message: str,
-    now: datetime,
-    *,
-    data: dict[str, object] | None = None,
-) -> None:
-    events.record_event(session, kind, message, now, listing_key=key, data=data)
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(max(delta.total_seconds(), 0))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-
-
-def schedule(session: Session, row: ListingRow, now: datetime, config: Config) -> None:
-    """Set the listing's next poll and its stage from what is now known."""
-    key = row.listing_key
-    images = listings.known_images(session, key)
-    next_at = next_poll_time(
-        images_in_progress=any(img.state == ImageState.IN_PROGRESS.value for img in images),
-        awaiting_approval=row.is_published and not row.is_approved,
-        published_at=row.published_at,
-        sold=row.sold_json is not None,
-        now=now,
-        fast_s=config.sync.poll_interval_fast_s,
-        slow_s=config.sync.poll_interval_slow_s,
-    )
-    listings.set_next_poll_at(session, key, next_at, now)
-    stage = stage_of(
-        listings.desired_listing(row),
-        listings.known_listing(row, images),
-        failed=row.failed_hash is not None and row.failed_hash == row.content_hash,
-        pending_ops=outbox.open_operation_counts(session, key).get(key, 0),
-    )
-    listings.record_stage(session, key, stage.value)
-
-
-def update_approval_gauge(session: Session, now: datetime) -> None:
-    """Keep ``OLDEST_AWAITING_APPROVAL`` at the longest current wait (0 when none waits)."""
-    since = listings.oldest_awaiting_approval_since(session)
-    waited = 0.0 if since is None else max((now - since).total_seconds(), 0.0)
-    metrics.OLDEST_AWAITING_APPROVAL.set(waited)

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from syncd import image_audit
+from syncd import image_audit, metrics
 from syncd.adopt import agency_key_of, oldest, record_adoption
 from syncd.config import Config
 from syncd.domain import (
@@ -33,11 +31,11 @@ from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
 from syncd.image_audit import ExtraImages, find_extra
-from syncd.poll import record_listing_state, schedule, update_approval_gauge
 from syncd.progress import Stage, conflicts
 from syncd.store import events, listings
-from syncd.store.engine import Store
-from syncd.store.snapshot import ListingState, read_listing_states
+from syncd.store.engine import Session, Store
+from syncd.store.listing_states import ListingState, read_listing_states
+from syncd.store.remote import longest_approval_wait_s, record_listing_state, schedule
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +236,7 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
                 now=now,
                 why="found by reconcile",
             )
-            schedule(session, row, now, config)
+            _schedule(session, item.key, now, config)
     log.warning(
         "%s: %s Hemnet listing %s instead of creating it again",
         item.key,
@@ -359,8 +357,15 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
             },
         )
     # Unchanged and in step: its poll time and stage stand as they are.
-    if record_listing_state(session, item.key, remote, now) or drifted:
-        schedule(session, row, now, config)
+    state = record_listing_state(session, item.key, remote, now)
+    metrics.observe_visible(state.drop_to_visible_s)
+    if state.changed or drifted:
+        _schedule(session, item.key, now, config)
+
+
+def _schedule(session: Session, key: str, now: datetime, config: Config) -> None:
+    sync = config.sync
+    schedule(session, key, now, fast_s=sync.poll_interval_fast_s, slow_s=sync.poll_interval_slow_s)
 
 
 def _agency_on_hemnet(ctx: _Pass, item: _Known, remote: RemoteListing) -> str | None:
@@ -452,7 +457,8 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
         )
     if not report.dry_run:
         with store.read() as session:
-            update_approval_gauge(session, now)
+            waited = longest_approval_wait_s(session, now)
+        metrics.OLDEST_AWAITING_APPROVAL.set(waited)
     log.info(
         "reconcile%s: %d compared, %d adopted, %d recreated, %d drifted field(s) in %d "
         "listing(s), %d unknown on Hemnet, %d duplicate(s), %d with extra images, "

@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from syncd import metrics
 from syncd.domain import ImageState, Listing, to_plain
 from syncd.errors import (
@@ -40,12 +38,12 @@ from syncd.progress import (
     stage_of,
 )
 from syncd.store.blocked import SendingBlocked, sending_blocked
-from syncd.store.engine import Store
+from syncd.store.engine import Session, Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
+from syncd.store.listing_states import ImageFacts, ListingState, read_listing_states
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import open_operation_counts, operations_of_listing
-from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
 from syncd.store.tables import ListingRow
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ from syncd.domain import (
     to_plain,
 )
 from syncd.errors import StateError
-from syncd.store.snapshot import desired_of, known_of, read_listing_states, sale_from_plain
+from syncd.store.listing_states import desired_of, known_of, read_listing_states, sale_from_plain
 from syncd.store.tables import AgencyRow, ExportFile, ImageRow, ListingRow
 
 # --- listings ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The one-read snapshot of every listing: same answers as the row-by-row views, decoded once."""
+"""Every listing's state in one read: same answers as the row-by-row views, decoded once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from syncd.domain import (
 )
 from syncd.store import listings
 from syncd.store.engine import Store
-from syncd.store.snapshot import ListingCache, known_of, read_listing_states
+from syncd.store.listing_states import ListingCache, known_of, read_listing_states
 
 
 def a_listing(key: str, price: int = 2_000_000) -> Listing:
