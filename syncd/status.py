@@ -348,12 +348,32 @@ class ImageLine:
 
 
 @dataclass(frozen=True)
+class KnownFacts:
+    """What Hemnet is known to have of a listing, as 'syncd show' and the listing page
+    show it (times as ISO text, the sale in its stored plain form)."""
+
+    hemnet_id: str | None
+    is_published: bool
+    is_approved: bool
+    market_state: str | None
+    allowed_market_states: list[str]
+    approval_url: str | None
+    public_url: str | None
+    published_at: str | None
+    visible_at: str | None
+    sold: dict[str, Any] | None
+    applied_hash: str | None
+    content_hash: str | None
+    in_step: bool
+
+
+@dataclass(frozen=True)
 class ListingDetail:
     """Everything 'syncd show KEY' and the status page's listing page show."""
 
     row: StatusRow
     desired: dict[str, Any] | None  # the listing as the CRM wants it (plain JSON form)
-    known: dict[str, Any]  # what Hemnet is known to have
+    known: KnownFacts  # what Hemnet is known to have
     images: tuple[ImageLine, ...]
     history: tuple[HistoryEntry, ...]  # newest first
     remedy: str | None  # what to do about last_error
@@ -384,22 +404,25 @@ def remedy_for(http_status: int | None, stage: Stage) -> str:
     return ApiError.remedy
 
 
-def _known_facts(row: ListingRow) -> dict[str, Any]:
-    return {
-        "hemnet_id": row.hemnet_id,
-        "is_published": row.is_published,
-        "is_approved": row.is_approved,
-        "market_state": row.market_state,
-        "allowed_market_states": row.allowed_market_states or [],
-        "approval_url": row.approval_url,
-        "public_url": row.public_url,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
-        "visible_at": row.visible_at.isoformat() if row.visible_at else None,
-        "sold": row.sold_json,
-        "applied_hash": row.applied_hash,
-        "content_hash": row.content_hash,
-        "in_step": row.applied_hash is not None and row.applied_hash == row.content_hash,
-    }
+def _known_facts(row: ListingRow, *, in_conflict: bool) -> KnownFacts:
+    # In step means nothing is left to do, which a conflict never is (its sale, status and
+    # agency are outside the content hash).
+    in_step = row.applied_hash is not None and row.applied_hash == row.content_hash
+    return KnownFacts(
+        hemnet_id=row.hemnet_id,
+        is_published=row.is_published,
+        is_approved=row.is_approved,
+        market_state=row.market_state,
+        allowed_market_states=list(row.allowed_market_states or []),
+        approval_url=row.approval_url,
+        public_url=row.public_url,
+        published_at=row.published_at.isoformat() if row.published_at else None,
+        visible_at=row.visible_at.isoformat() if row.visible_at else None,
+        sold=row.sold_json,
+        applied_hash=row.applied_hash,
+        content_hash=row.content_hash,
+        in_step=in_step and not in_conflict,
+    )
 
 
 def _operation_text(kind: str, payload: dict[str, Any], error: str | None) -> str:
@@ -460,13 +483,10 @@ def listing_detail(
         if row.last_error or last_failed_op
         else None
     )
-    # In step means nothing is left to do, which a conflict never is (its sale, status and
-    # agency are outside the content hash).
-    in_conflict = {"in_step": False} if status.stage is Stage.CONFLICT else {}
     return ListingDetail(
         row=status,
         desired=_without_secrets(to_plain(desired)) if desired else None,
-        known=_known_facts(row) | in_conflict,
+        known=_known_facts(row, in_conflict=status.stage is Stage.CONFLICT),
         images=tuple(
             ImageLine(
                 url=img.url,
@@ -492,7 +512,7 @@ def detail_record(detail: ListingDetail) -> dict[str, Any]:
     return {
         "status": detail.row.file_record() | {"blockers": list(detail.row.blockers)},
         "desired": detail.desired,
-        "known": detail.known,
+        "known": asdict(detail.known),
         "images": [asdict(img) for img in detail.images],
         "history": [{**asdict(h), "at": h.at.isoformat()} for h in detail.history],
         "remedy": detail.remedy,

@@ -202,16 +202,16 @@ def show_lines(detail: ListingDetail) -> list[str]:
         _facts(
             "Hemnet (known):",
             [
-                ("hemnet_id", known["hemnet_id"]),
-                ("published", "yes" if known["is_published"] else "no"),
-                ("approved", "yes" if known["is_approved"] else "no"),
-                ("market state", known["market_state"]),
-                ("approval URL", known["approval_url"]),
-                ("public URL", known["public_url"]),
-                ("published at", known["published_at"]),
-                ("visible since", known["visible_at"]),
-                ("sold", known["sold"] and f"{known['sold']['price']} SEK"),
-                ("in step with CRM", "yes" if known["in_step"] else "no"),
+                ("hemnet_id", known.hemnet_id),
+                ("published", "yes" if known.is_published else "no"),
+                ("approved", "yes" if known.is_approved else "no"),
+                ("market state", known.market_state),
+                ("approval URL", known.approval_url),
+                ("public URL", known.public_url),
+                ("published at", known.published_at),
+                ("visible since", known.visible_at),
+                ("sold", known.sold and f"{known.sold['price']} SEK"),
+                ("in step with CRM", "yes" if known.in_step else "no"),
             ],
         )
     )
