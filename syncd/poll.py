@@ -17,7 +17,7 @@ from syncd import metrics
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config
-from syncd.domain import ImageState, KnownImage
+from syncd.domain import ImageState
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
@@ -27,10 +27,21 @@ from syncd.errors import (
 )
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteImage
-from syncd.store import events, listings
-from syncd.store.engine import Session, Store
-from syncd.store.remote import longest_approval_wait_s, record_listing_state, schedule
-from syncd.store.tables import ImageRow
+from syncd.store import listings
+from syncd.store.engine import Store
+from syncd.store.remote import (
+    ImageRead,
+    TrackedImage,
+    followed,
+    has_listing,
+    hemnet_id_of,
+    key_of_hemnet_id,
+    keys_to_poll,
+    longest_approval_wait_s,
+    record_images,
+    record_listing_state,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +51,6 @@ class PollReport:
     polled: int  # listings read back
     changed: int  # listings whose known state changed
     next_due_at: datetime | None  # when the scheduler should call poll_due again
-
-
-@dataclass(frozen=True)
-class _ImageRead:
-    """One known image and what Hemnet now says of it (None: Hemnet no longer has it)."""
-
-    known: ImageRow
-    remote: RemoteImage | None
-
-    @property
-    def url(self) -> str:
-        return self.known.url
-
-    @property
-    def state(self) -> str | None:
-        return self.known.state
 
 
 class Poller:
@@ -84,10 +79,9 @@ class Poller:
         """Read back every listing whose poll is due (or that Hemnet is busy with unscheduled)."""
         now = self._clock()
         with self._store.read() as session:
-            due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
-            due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+            due = keys_to_poll(session, now)
         polled = changed = 0
-        for key in dict.fromkeys(due):
+        for key in due:
             try:
                 result = self._poll(key, full=False)
             except AuthenticationApiError:
@@ -117,10 +111,9 @@ class Poller:
         because anyone can put our key into a listing's externalId. Returns the key polled.
         """
         with self._store.read() as session:
-            row = listings.get_listing_by_hemnet_id(session, hemnet_id) if hemnet_id else None
-            if row is None and external_id and not hemnet_id:
-                row = listings.get_listing(session, external_id)
-            key = None if row is None else row.listing_key
+            key = key_of_hemnet_id(session, hemnet_id) if hemnet_id else None
+            if key is None and external_id and not hemnet_id and has_listing(session, external_id):
+                key = external_id
         if key is None:
             log.info("webhook for a listing syncd does not know (hemnet_id=%s)", hemnet_id)
             return None
@@ -132,8 +125,7 @@ class Poller:
     def _poll(self, key: str, *, full: bool) -> bool | None:
         """Read one listing back; whether its known state changed (None: nothing to read)."""
         with self._store.read() as session:
-            row = listings.get_listing(session, key)
-            images = listings.known_images(session, key) if row is not None else []
+            row = followed(session, key)
         if row is None:
             return None
         hemnet_id = row.hemnet_id
@@ -142,7 +134,7 @@ class Poller:
                 with self._store.transaction() as session:
                     listings.set_next_poll_at(session, key, None, self._clock())
             return None
-        tracked = [img for img in images if img.hemnet_image_id]
+        tracked = row.tracked
         in_progress = any(img.state == ImageState.IN_PROGRESS.value for img in tracked)
         reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
         remote = None
@@ -151,10 +143,9 @@ class Poller:
             remote = self._client.get_listing(hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
-            current = listings.get_listing(session, key)
-            if current is None or current.hemnet_id != hemnet_id:
+            if hemnet_id_of(session, key) != hemnet_id:
                 return False  # reconciled meanwhile: what was read is about another listing
-            changed = _record_images(session, key, reads, now)
+            changed = record_images(session, key, reads, now)
             if remote is not None:
                 state = record_listing_state(session, key, remote, now)
                 metrics.observe_visible(state.drop_to_visible_s)
@@ -165,7 +156,7 @@ class Poller:
             )
         return changed
 
-    def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
+    def _read_images(self, hemnet_id: str, tracked: Sequence[TrackedImage]) -> list[ImageRead]:
         self._budget.take()
         remote_all = self._client.list_images(hemnet_id)
         remote_by_id = {img.image_id: img for img in remote_all}
@@ -181,7 +172,7 @@ class Poller:
                 len(remote_all),
                 len(remote_by_url),
             )
-        reads: list[_ImageRead] = []
+        reads: list[ImageRead] = []
         for known in tracked:
             # By id; by source URL when the id is not Hemnet's (anything else would have the
             # next plan upload a picture Hemnet already holds).
@@ -197,7 +188,7 @@ class Poller:
             elif remote is not None and remote.state is ImageState.FAILED:
                 # The list never carries the reason: keep the one read before.
                 remote = dataclasses.replace(remote, state_message=known.state_message)
-            reads.append(_ImageRead(known, remote))
+            reads.append(ImageRead(known, remote))
         return reads
 
     def _after_failure(self, key: str, exc: ApiError) -> None:
@@ -219,72 +210,5 @@ class Poller:
             wait_s = cfg.poll_interval_slow_s
             log.warning("poll of %s failed: %s", key, exc)
         with self._store.transaction() as session:
-            if listings.get_listing(session, key) is not None:
+            if has_listing(session, key):
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
-
-
-# --- recording what Hemnet reported of the images ------------------------------------------
-
-
-def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now: datetime) -> bool:
-    if not reads:
-        return False
-    was_processing = any(r.state == ImageState.IN_PROGRESS.value for r in reads)
-    changed = False
-    for read in reads:
-        number = read.known.position + 1
-        remote = read.remote
-        if remote is None:
-            listings.delete_known_image(session, key, read.url)
-            message = f"image {number} of {key} is no longer on Hemnet; it will be added again"
-            log.warning("%s", message)
-            events.record_event(
-                session, "image_missing", message, now, listing_key=key, data={"url": read.url}
-            )
-            changed = True
-            continue
-        if remote.image_id != read.known.hemnet_image_id:
-            log.info("image %d of %s is image %s on Hemnet", number, key, remote.image_id)
-            listings.save_known_image(
-                session,
-                key,
-                KnownImage(
-                    url=read.url,
-                    image_id=remote.image_id,
-                    state=remote.state,
-                    order=read.known.position,
-                    caption=read.known.caption,
-                    revision=read.known.revision,
-                    state_message=remote.state_message,
-                ),
-                now,
-                is_floor_plan=read.known.is_floor_plan,
-            )
-            changed = True
-        elif remote.state.value == read.state and remote.state_message == read.known.state_message:
-            continue
-        else:
-            listings.set_image_state(
-                session, key, read.url, now, state=remote.state, state_message=remote.state_message
-            )
-            changed = True
-        if remote.state is ImageState.FAILED and read.state != ImageState.FAILED.value:
-            reason = remote.state_message or "no reason given"
-            message = f"image {number} of {key} failed: {reason}"
-            log.warning("%s", message)
-            events.record_event(
-                session,
-                "image_failed",
-                message,
-                now,
-                listing_key=key,
-                data={"url": read.url, "state_message": remote.state_message},
-            )
-    states = [r.remote.state for r in reads if r.remote is not None]
-    if was_processing and ImageState.IN_PROGRESS not in states:
-        done = states.count(ImageState.COMPLETED)
-        failed = states.count(ImageState.FAILED)
-        message = f"images processed: {done} completed, {failed} failed"
-        log.info("%s: %s", key, message)
-        events.record_event(session, "images_processed", message, now, listing_key=key)
-    return changed

@@ -1,21 +1,23 @@
-"""Recording what Hemnet reported of a listing: its publication state, the events of each
-transition, and when to read it back next.
+"""Recording what Hemnet reported of a listing: its publication state and images, the
+events of each transition, and when to read it back next.
 
 The one place where poll, reconcile, adoption and the answers to apply's writes turn
-Hemnet's word into known state. It takes Hemnet's listing by its shape (``ReportedListing``)
-so the store does not import the client, and it observes no metric: it returns what changed
-(``StateChange``) and the caller observes. Runs inside the caller's transaction.
+Hemnet's word into known state; use cases get dataclasses (``Followed``, ``TrackedImage``,
+``StateChange``), not rows. It takes Hemnet's listing and images by their shape
+(``ReportedListing``, ``ReportedImage``) so the store does not import the client, and it
+observes no metric: it returns what changed and the caller observes. Runs inside the
+caller's transaction; never calls Hemnet and never decides what to send.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from syncd.domain import ImageState, MarketState, Sale
+from syncd.domain import ImageState, KnownImage, MarketState, Sale
 from syncd.progress import next_poll_time, stage_of
 from syncd.store import events, listings, outbox
 from syncd.store.engine import Session
@@ -56,6 +58,53 @@ class ReportedListing(Protocol):
 
     @property
     def sale(self) -> ReportedSale | None: ...
+
+
+class ReportedImage(Protocol):
+    """An image as Hemnet reports it (``hemnet.models.RemoteImage``)."""
+
+    @property
+    def image_id(self) -> str: ...
+
+    @property
+    def state(self) -> ImageState: ...
+
+    @property
+    def state_message(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedImage:
+    """An image syncd follows on Hemnet (it has Hemnet's id), as last recorded."""
+
+    url: str
+    hemnet_image_id: str
+    state: str | None
+    state_message: str | None
+    position: int
+    caption: str | None
+    revision: str | None
+    is_floor_plan: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What is known of a listing before reading it back from Hemnet."""
+
+    listing_key: str
+    hemnet_id: str | None  # None: never created, nothing to read
+    next_poll_at: datetime | None
+    is_published: bool
+    is_approved: bool
+    tracked: tuple[TrackedImage, ...]  # its images that have Hemnet's id
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRead:
+    """One tracked image and what Hemnet now says of it (None: Hemnet no longer has it)."""
+
+    known: TrackedImage
+    remote: ReportedImage | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +224,139 @@ def _duration(delta: timedelta) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+# --- what poll reads before it asks Hemnet -------------------------------------------------
+
+
+def followed(session: Session, key: str) -> Followed | None:
+    """The listing ``key`` as poll follows it; None when the store does not have it."""
+    row = listings.get_listing(session, key)
+    if row is None:
+        return None
+    tracked = tuple(
+        TrackedImage(
+            url=img.url,
+            hemnet_image_id=img.hemnet_image_id,
+            state=img.state,
+            state_message=img.state_message,
+            position=img.position,
+            caption=img.caption,
+            revision=img.revision,
+            is_floor_plan=img.is_floor_plan,
+        )
+        for img in listings.known_images(session, key)
+        if img.hemnet_image_id
+    )
+    return Followed(
+        key, row.hemnet_id, row.next_poll_at, row.is_published, row.is_approved, tracked
+    )
+
+
+def hemnet_id_of(session: Session, key: str) -> str | None:
+    """Hemnet's id of the listing ``key`` (None: unknown here, or never created)."""
+    row = listings.get_listing(session, key)
+    return None if row is None else row.hemnet_id
+
+
+def has_listing(session: Session, key: str) -> bool:
+    return listings.get_listing(session, key) is not None
+
+
+def key_of_hemnet_id(session: Session, hemnet_id: str) -> str | None:
+    """Our listing_key of Hemnet's listing ``hemnet_id`` (None: syncd does not follow it)."""
+    row = listings.get_listing_by_hemnet_id(session, hemnet_id)
+    return None if row is None else row.listing_key
+
+
+def keys_to_poll(session: Session, now: datetime) -> list[str]:
+    """Listings whose poll is due, then those Hemnet is busy with that no one scheduled."""
+    due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
+    due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+    return list(dict.fromkeys(due))
+
+
+# --- recording what Hemnet reported of images ----------------------------------------------
+
+
+def record_images(session: Session, key: str, reads: Sequence[ImageRead], now: datetime) -> bool:
+    """Store what Hemnet now says of tracked images; events for a missing or failed image and
+    when processing ends. True if anything changed."""
+    if not reads:
+        return False
+    was_processing = any(r.known.state == ImageState.IN_PROGRESS.value for r in reads)
+    changed = False
+    for read in reads:
+        known = read.known
+        number = known.position + 1
+        remote = read.remote
+        if remote is None:
+            listings.delete_known_image(session, key, known.url)
+            message = f"image {number} of {key} is no longer on Hemnet; it will be added again"
+            log.warning("%s", message)
+            events.record_event(
+                session,
+                "image_missing",
+                message,
+                now,
+                listing_key=key,
+                data={"url": known.url},
+            )
+            changed = True
+            continue
+        if remote.image_id != known.hemnet_image_id:
+            log.info("image %d of %s is image %s on Hemnet", number, key, remote.image_id)
+            listings.save_known_image(
+                session,
+                key,
+                KnownImage(
+                    url=known.url,
+                    image_id=remote.image_id,
+                    state=remote.state,
+                    order=known.position,
+                    caption=known.caption,
+                    revision=known.revision,
+                    state_message=remote.state_message,
+                ),
+                now,
+                is_floor_plan=known.is_floor_plan,
+            )
+            changed = True
+        elif remote.state.value == known.state and remote.state_message == known.state_message:
+            continue
+        else:
+            listings.set_image_state(
+                session,
+                key,
+                known.url,
+                now,
+                state=remote.state,
+                state_message=remote.state_message,
+            )
+            changed = True
+        if remote.state is ImageState.FAILED and known.state != ImageState.FAILED.value:
+            reason = remote.state_message or "no reason given"
+            message = f"image {number} of {key} failed: {reason}"
+            log.warning("%s", message)
+            events.record_event(
+                session,
+                "image_failed",
+                message,
+                now,
+                listing_key=key,
+                data={"url": known.url, "state_message": remote.state_message},
+            )
+    states = [r.remote.state for r in reads if r.remote is not None]
+    if was_processing and ImageState.IN_PROGRESS not in states:
+        done = states.count(ImageState.COMPLETED)
+        failed = states.count(ImageState.FAILED)
+        message = f"images processed: {done} completed, {failed} failed"
+        log.info("%s: %s", key, message)
+        events.record_event(session, "images_processed", message, now, listing_key=key)
+    return changed
+
+
+# --- when to look again --------------------------------------------------------------------
 
 
 def schedule(session: Session, key: str, now: datetime, *, fast_s: float, slow_s: float) -> None:
