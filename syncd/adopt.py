@@ -19,7 +19,7 @@ from syncd.hemnet.models import RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_fields_from
 from syncd.store import events, listings
 from syncd.store.engine import Session
-from syncd.store.remote import record_listing_state
+from syncd.store.remote import listed, listed_by_hemnet_id, record_listing_state
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,9 @@ def record_adoption(
     refused, so it is neither created nor looked up again until the CRM changes it or an
     operator runs 'syncd retry KEY'.
     """
-    taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+    taken = listed_by_hemnet_id(session, remote.hemnet_id)
     if taken is not None and taken.listing_key != key:
-        row = listings.get_listing(session, key)
+        row = listed(session, key)
         why_not = (
             f"Hemnet's listing {remote.hemnet_id} carries this key as externalId, but syncd "
             f"follows it as {taken.listing_key}; not adopted and not created (resolve by hand)"

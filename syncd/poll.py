@@ -33,10 +33,9 @@ from syncd.store.remote import (
     ImageRead,
     TrackedImage,
     followed,
-    has_listing,
-    hemnet_id_of,
-    key_of_hemnet_id,
     keys_to_poll,
+    listed,
+    listed_by_hemnet_id,
     longest_approval_wait_s,
     record_images,
     record_listing_state,
@@ -111,9 +110,10 @@ class Poller:
         because anyone can put our key into a listing's externalId. Returns the key polled.
         """
         with self._store.read() as session:
-            key = key_of_hemnet_id(session, hemnet_id) if hemnet_id else None
-            if key is None and external_id and not hemnet_id and has_listing(session, external_id):
-                key = external_id
+            found = listed_by_hemnet_id(session, hemnet_id) if hemnet_id else None
+            if found is None and external_id and not hemnet_id:
+                found = listed(session, external_id)
+            key = None if found is None else found.listing_key
         if key is None:
             log.info("webhook for a listing syncd does not know (hemnet_id=%s)", hemnet_id)
             return None
@@ -143,7 +143,8 @@ class Poller:
             remote = self._client.get_listing(hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
-            if hemnet_id_of(session, key) != hemnet_id:
+            current = listed(session, key)
+            if current is None or current.hemnet_id != hemnet_id:
                 return False  # reconciled meanwhile: what was read is about another listing
             changed = record_images(session, key, reads, now)
             if remote is not None:
@@ -210,5 +211,5 @@ class Poller:
             wait_s = cfg.poll_interval_slow_s
             log.warning("poll of %s failed: %s", key, exc)
         with self._store.transaction() as session:
-            if has_listing(session, key):
+            if listed(session, key) is not None:
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)

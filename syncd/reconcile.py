@@ -35,7 +35,13 @@ from syncd.progress import Stage, conflicts
 from syncd.store import events, listings
 from syncd.store.engine import Session, Store
 from syncd.store.listing_states import ListingState, read_listing_states
-from syncd.store.remote import longest_approval_wait_s, record_listing_state, schedule
+from syncd.store.remote import (
+    listed,
+    listed_by_hemnet_id,
+    longest_approval_wait_s,
+    record_listing_state,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +228,8 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
     if not report.dry_run:
         images = client.list_images(remote.hemnet_id)
         with store.transaction() as session:
-            row = listings.get_listing(session, item.key)
-            taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+            row = listed(session, item.key)
+            taken = listed_by_hemnet_id(session, remote.hemnet_id)
             if row is None or row.hemnet_id is not None or taken is not None:
                 report.adopted.remove(item.key)  # apply recorded it meanwhile
                 return
@@ -256,7 +262,7 @@ def _forget(ctx: _Pass, item: _Known, *, recreate: bool) -> None:
     if report.dry_run:
         return
     with store.transaction() as session:
-        row = listings.get_listing(session, item.key)
+        row = listed(session, item.key)
         if row is None or row.hemnet_id != item.hemnet_id:
             if recreate:
                 report.recreated.remove(item.key)  # apply recorded something meanwhile
@@ -321,7 +327,7 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
     found = _conflicts(ctx, item, remote, moved)
     if session is None:
         return
-    row = listings.get_listing(session, item.key)
+    row = listed(session, item.key)
     if row is None or row.hemnet_id != remote.hemnet_id:
         return
     if found and row.stage != Stage.CONFLICT.value:
@@ -437,7 +443,7 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
         log.warning("%s", message)
         if not report.dry_run:
             with store.transaction() as session:
-                if listings.get_listing(session, dup.listing_key) is not None:
+                if listed(session, dup.listing_key) is not None:
                     events.record_event(
                         session,
                         "duplicate_on_hemnet",

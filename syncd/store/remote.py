@@ -100,6 +100,16 @@ class Followed:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A stored listing as a use case checks it before recording what it read or did."""
+
+    listing_key: str
+    hemnet_id: str | None  # None: Hemnet gave it no id yet (or syncd forgot it)
+    stage: str | None  # the stage last recorded
+    content_hash: str | None  # of the desired state, for marking that content refused
+
+
+@dataclass(frozen=True, slots=True)
 class ImageRead:
     """One tracked image and what Hemnet now says of it (None: Hemnet no longer has it)."""
 
@@ -253,20 +263,20 @@ def followed(session: Session, key: str) -> Followed | None:
     )
 
 
-def hemnet_id_of(session: Session, key: str) -> str | None:
-    """Hemnet's id of the listing ``key`` (None: unknown here, or never created)."""
-    row = listings.get_listing(session, key)
-    return None if row is None else row.hemnet_id
+def listed(session: Session, key: str) -> Listed | None:
+    """Who the stored listing ``key`` is on Hemnet; None when the store does not have it."""
+    return _listed(listings.get_listing(session, key))
 
 
-def has_listing(session: Session, key: str) -> bool:
-    return listings.get_listing(session, key) is not None
+def listed_by_hemnet_id(session: Session, hemnet_id: str) -> Listed | None:
+    """The stored listing that follows Hemnet's listing ``hemnet_id``, if one does."""
+    return _listed(listings.get_listing_by_hemnet_id(session, hemnet_id))
 
 
-def key_of_hemnet_id(session: Session, hemnet_id: str) -> str | None:
-    """Our listing_key of Hemnet's listing ``hemnet_id`` (None: syncd does not follow it)."""
-    row = listings.get_listing_by_hemnet_id(session, hemnet_id)
-    return None if row is None else row.listing_key
+def _listed(row: ListingRow | None) -> Listed | None:
+    if row is None:
+        return None
+    return Listed(row.listing_key, row.hemnet_id, row.stage, row.content_hash)
 
 
 def keys_to_poll(session: Session, now: datetime) -> list[str]:
