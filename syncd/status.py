@@ -7,6 +7,7 @@ status gauges. Never calls Hemnet and never decides what to send.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -372,7 +373,7 @@ class ListingDetail:
     """Everything 'syncd show KEY' and the status page's listing page show."""
 
     row: StatusRow
-    desired: dict[str, Any] | None  # the listing as the CRM wants it (plain JSON form)
+    desired: Listing | None  # as the CRM wants it, the seller's identity number masked
     known: KnownFacts  # what Hemnet is known to have
     images: tuple[ImageLine, ...]
     history: tuple[HistoryEntry, ...]  # newest first
@@ -433,14 +434,14 @@ def _operation_text(kind: str, payload: dict[str, Any], error: str | None) -> st
     return f"{kind}{detail}" + (f": {error}" if error else "")
 
 
-def _without_secrets(desired: dict[str, Any] | None) -> dict[str, Any] | None:
+def _without_secrets(desired: Listing) -> Listing:
     # The seller's identity number (personnummer) is never shown or logged.
-    if desired is None or not isinstance(desired.get("seller"), dict):
+    seller = desired.seller
+    if seller is None or not seller.identity_number:
         return desired
-    seller = dict(desired["seller"])
-    if seller.get("identity_number"):
-        seller["identity_number"] = "(set, not shown)"
-    return {**desired, "seller": seller}
+    return dataclasses.replace(
+        desired, seller=dataclasses.replace(seller, identity_number="(set, not shown)")
+    )
 
 
 def listing_detail(
@@ -485,7 +486,7 @@ def listing_detail(
     )
     return ListingDetail(
         row=status,
-        desired=_without_secrets(to_plain(desired)) if desired else None,
+        desired=_without_secrets(desired) if desired else None,
         known=_known_facts(row, in_conflict=status.stage is Stage.CONFLICT),
         images=tuple(
             ImageLine(
@@ -511,7 +512,7 @@ def detail_record(detail: ListingDetail) -> dict[str, Any]:
     """A listing's detail as JSON-ready data ('syncd show KEY --json', /listing/KEY.json)."""
     return {
         "status": detail.row.file_record() | {"blockers": list(detail.row.blockers)},
-        "desired": detail.desired,
+        "desired": to_plain(detail.desired) if detail.desired else None,
         "known": asdict(detail.known),
         "images": [asdict(img) for img in detail.images],
         "history": [{**asdict(h), "at": h.at.isoformat()} for h in detail.history],

@@ -184,15 +184,15 @@ def show_lines(detail: ListingDetail) -> list[str]:
             _facts(
                 "CRM (desired):",
                 [
-                    ("status", desired.get("status")),
-                    ("agency", desired.get("agency_key")),
-                    ("title", desired.get("title")),
-                    ("asking price (SEK)", desired.get("asking_price")),
-                    ("housing form", desired.get("housing_form")),
-                    ("tenure", desired.get("tenure")),
-                    ("living area (m²)", desired.get("living_area")),
-                    ("rooms", desired.get("rooms")),
-                    ("images", len(desired.get("images") or [])),
+                    ("status", desired.status),
+                    ("agency", desired.agency_key),
+                    ("title", desired.title),
+                    ("asking price (SEK)", desired.asking_price),
+                    ("housing form", desired.housing_form),
+                    ("tenure", desired.tenure),
+                    ("living area (m²)", desired.living_area),
+                    ("rooms", desired.rooms),
+                    ("images", len(desired.images)),
                 ],
             )
         )
