@@ -43,12 +43,13 @@ from syncd.errors import (
     UnsafePlanError,
 )
 from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing
-from syncd.hemnet.payload import listing_body, update_body
+from syncd.hemnet.payload import image_right_of, listing_body, update_body
 from syncd.ops import (
     AddImage,
     Consequence,
     CreateListing,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     Hold,
     MarkSold,
@@ -58,6 +59,7 @@ from syncd.ops import (
     PublishListing,
     SendBillingInformation,
     SendSellerInformation,
+    SetImageRight,
     SetMarketState,
     UnpublishListing,
     UpdateImage,
@@ -77,6 +79,7 @@ from syncd.store.listings import (
     known_agencies,
     known_images,
     record_failure,
+    record_image_right,
     record_sale_deleted,
     record_sent,
     record_sent_hashes,
@@ -709,10 +712,14 @@ class Applier:
             "request_id": ctx.request_id,
             "error": str(exc)[:2000],
         }
-        if isinstance(exc, RemoteDriftError) and status == 404 and isinstance(op, DeleteImage):
+        if (
+            isinstance(exc, RemoteDriftError)
+            and status == 404
+            and isinstance(op, DeleteImage | DeleteImageRight)
+        ):
             # Already gone: what the delete wanted.
             with self._write() as session:
-                _image_deleted(op)(session, now)
+                _deleted(op)(session, now)
                 record_outcome(session, job.op_id, OpStatus.SUCCEEDED, now, **common)
             metrics.OPERATIONS.labels(op.kind, "succeeded").inc()
             tally.add("succeeded")
@@ -834,6 +841,20 @@ class Applier:
                 return _Done(_hashes(key, billing=billing_hash(op.billing)), hid)
 
             return billing
+        if isinstance(op, SetImageRight):
+
+            def set_right() -> _Done:
+                c.put_image_right(hid, image_right_of(op.image_right))
+                return _Done(_image_right(key, op), hid)
+
+            return set_right
+        if isinstance(op, DeleteImageRight):
+
+            def delete_right() -> _Done:
+                c.delete_image_right(hid)
+                return _Done(_image_right(key, op), hid)
+
+            return delete_right
         if isinstance(op, AddImage):
             img = op.image
 
@@ -1014,6 +1035,25 @@ def _hashes(
         record_sent_hashes(session, key, now, seller_hash=seller, billing_hash=billing)
 
     return record
+
+
+def _image_right(
+    key: str, op: SetImageRight | DeleteImageRight
+) -> Callable[[Session, datetime], None]:
+    # What was sent, not Hemnet's answer: Hemnet may override the terms (DOC), and the
+    # planner compares the CRM's right with what syncd last asked for.
+    right = op.image_right if isinstance(op, SetImageRight) else None
+
+    def record(session: Session, now: datetime) -> None:
+        record_image_right(session, key, right, now)
+
+    return record
+
+
+def _deleted(op: DeleteImage | DeleteImageRight) -> Callable[[Session, datetime], None]:
+    if isinstance(op, DeleteImage):
+        return _image_deleted(op)
+    return _image_right(_key(op), op)
 
 
 def _image_from_plain(data: dict[str, Any]) -> Image:

@@ -158,6 +158,18 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class ImagesConfig:
+    """What ingest checks of image URLs before anything is sent (docs/ingest.md)."""
+
+    resolve_hosts: bool = True  # look image hosts up (bounded, cached) and warn
+    host_lookup_timeout_s: float = 1.0  # the most a file's lookups add to its ingest
+    # Ask each new image URL (a ranged GET) at ingest; reports 404s and non-images early.
+    probe_new: bool = False
+    probe_timeout_s: float = 2.0  # per request; a file's probes take at most twice this
+    probe_max_per_file: int = 50
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     approval_wait_s: float = 172800.0
     no_export_s: float = 86400.0
@@ -177,6 +189,7 @@ class Config:
     formats: tuple[FormatRule, ...] = ()
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
 
     def agency_named(self, key: str) -> AgencyConfig | None:
         """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
@@ -356,7 +369,18 @@ class _Section:
             self.problem(key, f"unknown key{suggestion}; known keys: {known}")
 
 
-_SECTIONS = ("paths", "hemnet", "agency", "agencies", "sync", "watch", "formats", "http", "alerts")
+_SECTIONS = (
+    "paths",
+    "hemnet",
+    "agency",
+    "agencies",
+    "sync",
+    "watch",
+    "formats",
+    "http",
+    "alerts",
+    "images",
+)
 
 
 def _read_paths(s: _Section) -> PathsConfig | None:
@@ -562,6 +586,21 @@ def _read_http(s: _Section) -> HttpConfig:
     return out
 
 
+def _read_images(s: _Section) -> ImagesConfig:
+    d = ImagesConfig()
+    out = ImagesConfig(
+        resolve_hosts=s.boolean("resolve_hosts", d.resolve_hosts),
+        host_lookup_timeout_s=s.number(
+            "host_lookup_timeout_s", d.host_lookup_timeout_s, positive=True, maximum=30
+        ),
+        probe_new=s.boolean("probe_new", d.probe_new),
+        probe_timeout_s=s.number("probe_timeout_s", d.probe_timeout_s, positive=True, maximum=30),
+        probe_max_per_file=s.integer("probe_max_per_file", d.probe_max_per_file, 0),
+    )
+    s.finish()
+    return out
+
+
 def _read_alerts(s: _Section) -> AlertsConfig:
     d = AlertsConfig()
     out = AlertsConfig(
@@ -599,6 +638,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     )
     http = _read_http(section("http"))
     alerts = _read_alerts(section("alerts"))
+    images = _read_images(section("images"))
     if problems or paths is None:
         raise ConfigError(problems, str(source) if source else None)
     return Config(
@@ -612,6 +652,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         formats=formats,
         http=http,
         alerts=alerts,
+        images=images,
     )
 
 

@@ -410,14 +410,18 @@ class Daemon:
             ignore=config.watch.ignore,
         )
 
-    def _on_ready(self, path: Path) -> None:
+    def _on_ready(self, path: Path) -> Path | None:
         # Runs on the watcher's thread: the ingest itself goes to the single store worker,
-        # and the watcher waits so that it sees the file gone before its next look.
+        # and the watcher waits so that it sees the file gone before its next look. Where
+        # the file went is the watcher's to watch, in case its writer was not done.
         ingest = lambda: self._guard.once("ingest", lambda: self._ingest(path))  # noqa: E731
-        self._scheduler.submit(f"ingest {path.name}", ingest).result()
+        return self._scheduler.submit(f"ingest {path.name}", ingest).result().moved_to
 
     def _ingest(self, path: Path) -> IngestResult:
-        result = ingest_file(self._store, self.config, path, self._clock())
+        # The watcher hands over inbox files, and taken files that changed where they went
+        # (its inbox is this one: [paths] changes wait for a restart).
+        read_again = path.parent != Path(os.path.abspath(self.config.paths.inbox))
+        result = ingest_file(self._store, self.config, path, self._clock(), read_again=read_again)
         if result.outcome in ("accepted", "held"):
             self._scheduler.kick(SYNC)
         self._after_job("ingest")

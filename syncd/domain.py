@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import math
 import operator
 import re
 import unicodedata
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from syncd import limits as hemnet_limits
 
 
 class ListingStatus(enum.StrEnum):
@@ -72,7 +75,26 @@ class SellerType(enum.StrEnum):
     ORGANISATION = "ORGANISATION"
 
 
-ENERGY_CLASSES = ("A0", "A", "B", "C", "D", "E", "F", "G")
+class ImageRightTerms(enum.StrEnum):
+    """How long Hemnet may show a listing's images after the sale (``terms``, DOC, 042)."""
+
+    NO_LICENSE = "NO_LICENSE"
+    SIX_MONTHS_LICENSE = "SIX_MONTHS_LICENSE"
+    INDEFINITE_LICENSE = "INDEFINITE_LICENSE"
+
+
+class PhotoAgency(enum.StrEnum):
+    """Who took a listing's photos (``photoAgency``, DOC, changelog 042)."""
+
+    HF_AGENCY = "HF_AGENCY"
+    DIAKRIT = "DIAKRIT"
+    SE360 = "SE360"
+    PERFECT_SHOT = "PERFECT_SHOT"
+    FREELANCE = "FREELANCE"  # a freelance photographer, named in photo_agency_name
+    OWNER_TAKEN = "OWNER_TAKEN"  # the seller took them
+
+
+ENERGY_CLASSES = hemnet_limits.ENERGY_CLASSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +168,20 @@ class BillingInformation:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRight:
+    """Bildrätt: who took the photos and how long Hemnet may show them (one per listing).
+
+    Hemnet's PUT keeps the fields it is not sent, so a field the CRM stops giving is only
+    cleared by deleting the right first (plan.py).
+    """
+
+    terms: ImageRightTerms | None = None
+    photo_agency: PhotoAgency | None = None
+    photo_agency_name: str | None = None  # the freelance photographer, with FREELANCE
+    photographer: str | None = None  # who took the photos (wire name ASSUMED)
+
+
+@dataclass(frozen=True, slots=True)
 class Agency:
     """The broker agency (mäklarföretag) listings are published under."""
 
@@ -184,12 +220,14 @@ class Listing:
     seller: SellerInformation | None = None
     billing: BillingInformation | None = None
     sale: Sale | None = None
+    image_right: ImageRight | None = None
 
 
 # Fields that belong to the listing body Hemnet holds (what UpdateListing can change).
-# Images, sale, seller and billing information travel on their own endpoints and hashes.
+# Images, sale, seller and billing information and the image right travel on their own
+# endpoints and hashes.
 SEPARATELY_SENT = frozenset(
-    {"listing_key", "agency_key", "status", "images", "sale", "seller", "billing"}
+    {"listing_key", "agency_key", "status", "images", "sale", "seller", "billing", "image_right"}
 )
 LISTING_FIELDS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(Listing) if f.name not in SEPARATELY_SENT
@@ -319,6 +357,18 @@ def _normal_energy_class(value: str | None) -> str | None:
     return value if normal == value else normal  # upper() copies even an upper-case text
 
 
+def _normal_image_right(right: ImageRight | None) -> ImageRight | None:
+    if right is None:
+        return None
+    name, photographer = clean_line(right.photo_agency_name), clean_line(right.photographer)
+    if name is right.photo_agency_name and photographer is right.photographer:
+        normal = right
+    else:
+        normal = dataclasses.replace(right, photo_agency_name=name, photographer=photographer)
+    return None if normal == _NO_IMAGE_RIGHT else normal  # nothing said: no right at all
+
+
+_NO_IMAGE_RIGHT = ImageRight()
 _LISTING_INIT_ORDER = tuple(f.name for f in dataclasses.fields(Listing))
 
 
@@ -344,6 +394,7 @@ def normalise(listing: Listing) -> Listing:
         "viewings": _same_items(
             tuple(sorted(listing.viewings, key=lambda v: v.starts_at)), listing.viewings
         ),
+        "image_right": _normal_image_right(listing.image_right),
     }
     # Most exports are already canonical: then the listing itself is the answer, and
     # otherwise one positional construction (dataclasses.replace costs twice as much).
@@ -366,7 +417,6 @@ class Problem:
 
 
 MAX_PRICE_SEK = 1_000_000_000
-MAX_TEXT = 20_000
 # The largest plausible value of each number field (a mapping may override them, see
 # docs/mappings.md "Plausibility limits"); a field without an entry has no upper limit.
 PLAUSIBLE_MAX: Mapping[str, int] = {
@@ -430,10 +480,7 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
         lat, lon = listing.coordinates.latitude, listing.coordinates.longitude
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             err("coordinates", f"{lat},{lon}", "latitude or longitude out of range")
-    for name in ("title", "description"):
-        text = getattr(listing, name)
-        if text is not None and len(text) > MAX_TEXT:
-            err(name, text[:40] + "…", f"longer than {MAX_TEXT:,} characters")
+    out.extend(hemnet_limit_problems(listing))
     seen: set[str] = set()
     for img in listing.images:
         if not _URL.match(img.url):
@@ -446,6 +493,20 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
             err("sale", None, "status is sold but no sale price and date are given")
         elif listing.sale.price <= 0 or listing.sale.price > most.get("sale.price", MAX_PRICE_SEK):
             err("sale.price", listing.sale.price, "sale price must be positive and plausible")
+    right = listing.image_right
+    if (
+        right is not None
+        and right.photo_agency is PhotoAgency.FREELANCE
+        and not right.photo_agency_name
+    ):
+        # Attributed to "a freelancer" with no name is no attribution, and what Hemnet
+        # answers to it is unknown: the record waits for the name (the right last sent,
+        # and the rest of the listing, stay as they are).
+        err(
+            "image_right.photo_agency_name",
+            None,
+            "the photo agency is FREELANCE but the freelance photographer's name is missing",
+        )
     if (
         listing.housing_form is HousingForm.APARTMENT
         and listing.tenure in (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
@@ -457,6 +518,79 @@ def problems(listing: Listing, limits: Mapping[str, Decimal | int] | None = None
             "apartments need an apartment number before Hemnet lets them be published",
             "warning",
         )
+    return out
+
+
+def _texts_with_limits(listing: Listing) -> Iterable[tuple[str, str | None, int]]:
+    """(field, text, Hemnet's limit) of every text of the listing that Hemnet bounds."""
+    short = hemnet_limits.SHORT_TEXT_MAX
+    yield "listing_key", listing.listing_key, hemnet_limits.EXTERNAL_ID_MAX
+    yield "agency_key", listing.agency_key, hemnet_limits.EXTERNAL_ID_MAX
+    yield "title", listing.title, short
+    yield "description", listing.description, hemnet_limits.DESCRIPTION_MAX
+    address = listing.address
+    yield "address.street", address.street, short
+    yield "address.postal_code", address.postal_code, hemnet_limits.POSTAL_CODE_MAX
+    yield "address.city", address.city, short
+    yield "address.municipality", address.municipality, short
+    yield "address.apartment_number", address.apartment_number, hemnet_limits.APARTMENT_NUMBER_MAX
+    if listing.broker is not None:
+        yield "broker.name", listing.broker.name, short
+        yield "broker.email", listing.broker.email, short
+        yield "broker.phone", listing.broker.phone, hemnet_limits.PHONE_MAX
+    if listing.seller is not None:
+        yield "seller.name", listing.seller.name, short
+        yield "seller.email", listing.seller.email, short
+        yield (
+            "seller.identity_number",
+            listing.seller.identity_number,
+            hemnet_limits.IDENTITY_NUMBER_MAX,
+        )
+    if listing.billing is not None:
+        yield "billing.recipient_name", listing.billing.recipient_name, short
+        yield "billing.street", listing.billing.street, short
+        yield "billing.postal_code", listing.billing.postal_code, hemnet_limits.POSTAL_CODE_MAX
+        yield "billing.city", listing.billing.city, short
+    if listing.image_right is not None:
+        yield "image_right.photo_agency_name", listing.image_right.photo_agency_name, short
+        yield "image_right.photographer", listing.image_right.photographer, short
+    for viewing in listing.viewings:
+        yield "viewings.note", viewing.note, short
+    for img in listing.images:
+        yield "images.url", img.url, hemnet_limits.IMAGE_URL_MAX
+        yield "images.caption", img.caption, short
+
+
+def _limit_value(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def hemnet_limit_problems(listing: Listing) -> list[Problem]:
+    """Values Hemnet would refuse with a 400 (``limits``): errors, so the record is skipped and
+    the listing keeps its last good state instead of failing on Hemnet."""
+    out: list[Problem] = []
+    for name, text, limit in _texts_with_limits(listing):
+        if text is not None and len(text) > limit:
+            reason = f"longer than Hemnet's limit of {limit:,} characters ({len(text):,})"
+            out.append(Problem(name, _limit_value(text), reason))
+    # Negative areas and rooms are refused by ``problems`` already, as implausible.
+    ranges: tuple[tuple[str, Any, float, float], ...] = (
+        ("supplemental_area", listing.supplemental_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("plot_area", listing.plot_area, -math.inf, hemnet_limits.AREA_MAX),
+        ("rooms", listing.rooms, -math.inf, hemnet_limits.ROOMS_MAX),
+        ("floor", listing.floor, hemnet_limits.FLOOR_MIN, hemnet_limits.FLOOR_MAX),
+    )
+    for name, value, low, high in ranges:
+        if value is not None and not low <= value <= high:
+            reason = (
+                f"more than Hemnet's limit of {high:,}"
+                if low == -math.inf
+                else f"outside Hemnet's range {low:,} to {high:,}"
+            )
+            out.append(Problem(name, str(value), reason))
+    if len(listing.viewings) > hemnet_limits.VIEWINGS_MAX:
+        reason = f"more than Hemnet's limit of {hemnet_limits.VIEWINGS_MAX} viewings"
+        out.append(Problem("viewings", str(len(listing.viewings)), reason))
     return out
 
 
@@ -551,6 +685,10 @@ def billing_hash(billing: BillingInformation | None) -> str | None:
     return None if billing is None else _digest(billing)
 
 
+def image_right_hash(right: ImageRight | None) -> str | None:
+    return None if right is None else _digest(right)
+
+
 def to_plain(value: Any) -> Any:
     """The JSON form used for storing value types (see ``listing_from_plain``)."""
     return _plain(value)
@@ -569,6 +707,7 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
     coords = data.get("coordinates")
     sale = data.get("sale")
     seller = data.get("seller")
+    right = data.get("image_right")
     return Listing(
         listing_key=data["listing_key"],
         agency_key=data["agency_key"],
@@ -624,6 +763,20 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
             if sale
             else None
         ),
+        image_right=image_right_from_plain(right),
+    )
+
+
+def image_right_from_plain(data: Mapping[str, Any] | None) -> ImageRight | None:
+    """Inverse of ``to_plain`` for an ImageRight (None stays None)."""
+    if data is None:
+        return None
+    terms, agency = data.get("terms"), data.get("photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=data.get("photo_agency_name"),
+        photographer=data.get("photographer"),
     )
 
 
@@ -636,6 +789,7 @@ class Hashes:
     sale: str | None
     seller: str | None
     billing: str | None
+    image_right: str | None = None
 
     @classmethod
     def of(cls, listing: Listing) -> Hashes:
@@ -645,6 +799,7 @@ class Hashes:
             sale=sale_hash(listing.sale),
             seller=seller_hash(listing.seller),
             billing=billing_hash(listing.billing),
+            image_right=image_right_hash(listing.image_right),
         )
 
     @classmethod
@@ -662,6 +817,7 @@ class Hashes:
             sale=optional("sale"),
             seller=optional("seller"),
             billing=optional("billing"),
+            image_right=optional("image_right"),
         )
 
 
@@ -722,6 +878,7 @@ class KnownListing:
     sold: Sale | None = None
     seller_hash: str | None = None  # hash of the seller information last sent
     billing_hash: str | None = None
+    image_right: ImageRight | None = None  # the image right last sent (None: none sent)
     approval_url: str | None = None
     # content hash of the desired listing an op was rejected for: nothing more is sent for
     # this listing until the CRM changes it (or an operator runs 'syncd retry KEY')

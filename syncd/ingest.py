@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +36,10 @@ from syncd.domain import (
 from syncd.errors import ExportError, MappingError, ParseError
 from syncd.formats import Mapping, load_mapping, parse_file
 from syncd.formats.assemble import merge_partial
+from syncd.formats.image_hosts import HostCheck, ImageHosts
+from syncd.formats.image_probe import probe
 from syncd.formats.mapping import FieldSpec
+from syncd.store.checks import known_image_urls
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
 from syncd.store.files import (
@@ -58,6 +61,7 @@ from syncd.store.listings import (
     save_desired_rows,
     stored_desired,
 )
+from syncd.store.skipped import SKIPPED_ERROR_PREFIX, clear_skipped, record_skipped
 from syncd.store.tables import FileOutcome
 
 if TYPE_CHECKING:
@@ -81,6 +85,8 @@ _LABELS = {"asking_price": "price", "construction_year": "built", "energy_class"
 _UNSHOWN = frozenset({"description", "address", "viewings", "broker", "coordinates"})
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 _BATCH = 1_000
+# Image URLs collected per file for [images] probe_new, before the known ones are left out.
+_PROBE_CANDIDATES = 2_000
 # Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
 # then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
 # for every record: json.dumps with options builds a new one per call. to_plain's dicts and
@@ -103,6 +109,13 @@ class IngestResult:
     moved_to: Path | None
     reason: str | None
 
+    @property
+    def summary(self) -> str:
+        """The outcome as an operator reads it: "accepted, 2 skipped" when records were."""
+        if self.skipped and self.outcome in (FileOutcome.ACCEPTED, FileOutcome.HELD):
+            return f"{self.outcome}, {self.skipped} skipped"
+        return self.outcome
+
 
 class _Spilled(NamedTuple):
     """One accepted record as ingest stores it, kept on disk between parsing and writing."""
@@ -111,7 +124,7 @@ class _Spilled(NamedTuple):
     listing_key: str
     agency_key: str
     status: str
-    hashes: tuple[str, str, str | None, str | None, str | None]
+    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
@@ -183,6 +196,11 @@ class _Parsed:
     # agency key -> (name, organisation number), as the records carry them
     agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     skipped_keys: set[str] = field(default_factory=set)
+    # skipped key -> its first error, as the listing's last error reads it
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    # (record, line, key, url) of images worth asking before the create ([images] probe_new)
+    probe_candidates: list[tuple[int, int | None, str, str]] = field(default_factory=list)
+    probe_findings: list[dict[str, Any]] = field(default_factory=list)
     records: int = 0
     accepted: int = 0
     ignored: int = 0  # records the mapping ignores on purpose
@@ -230,6 +248,7 @@ class _Take:
     sha256: str
     now: datetime
     again: bool = False  # sent back by 'syncd reprocess': read even if taken before
+    reread: bool = False  # taken before, changed where it went: read again from there
 
     @property
     def name(self) -> str:
@@ -244,14 +263,21 @@ class _AlreadyTaken(Exception):
         self.first = first
 
 
-def ingest_file(store: Store, config: Config, path: Path, now: datetime) -> IngestResult:
+def ingest_file(
+    store: Store, config: Config, path: Path, now: datetime, *, read_again: bool = False
+) -> IngestResult:
     """Take one export file; never raises for a bad file (it is rejected, with a reason).
+
+    ``read_again``: the file was taken before and changed where it went (its writer was not
+    done); it is taken like any file, and its receipt and an event say so.
 
     OSError (the file vanished, a full disk) is raised: that is not the file's fault and
     the caller may try again.
     """
     sha256 = _sha256_of(path)
-    take = _Take(store, config, path, sha256, now, again=reprocess.asked(path, sha256))
+    take = _Take(
+        store, config, path, sha256, now, again=reprocess.asked(path, sha256), reread=read_again
+    )
     try:
         return _ingest(take)
     finally:
@@ -285,6 +311,7 @@ def _ingest(take: _Take) -> IngestResult:
             parsed = _parse(path, _mapping_for(rule), config, spill, _stored_listing(store))
         except ExportError as error:
             return _reject(take, error, rule.mapping)
+        _probe_new_images(take, parsed)
         try:
             return _accept(take, parsed)
         except _AlreadyTaken as taken:
@@ -370,6 +397,8 @@ def _parse(
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
+    hosts = ImageHosts()
+    probing = config.images.probe_new
     for record in result.records:
         parsed.records += 1
         for problem in record.problems:
@@ -385,6 +414,7 @@ def _parse(
             parsed.ignored += 1  # left out on purpose by the mapping: not an error
             continue
         listing = record.listing
+        merged_problems: Sequence[Problem] = ()
         if record.patch is not None and record.listing_key:
             listing, merged_problems = merge_partial(
                 base_of(record.listing_key), record.listing_key, record.patch, mapping.limits
@@ -401,6 +431,12 @@ def _parse(
         if listing is None:
             if record.listing_key:
                 parsed.skipped_keys.add(record.listing_key)
+                parsed.skip_reasons.setdefault(
+                    record.listing_key,
+                    _skip_reason(
+                        path.name, record.index, record.line, [*record.problems, *merged_problems]
+                    ),
+                )
             continue
         parsed.accepted += 1
         agency = sys.intern(agency_of(listing.agency_key))
@@ -416,9 +452,17 @@ def _parse(
         if latest is not None:
             latest[key] = spilled[5]  # its desired JSON
         parsed.spill_record(spilled)
+        for image in listing.images:
+            hosts.add(image.url, record.index, record.line, key)
+            if probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
+                parsed.probe_candidates.append((record.index, record.line, key, image.url))
     parsed.flush_spill()
     for text in result.closing_warnings():
         parsed.warnings.append({"reason": text})
+    images = config.images
+    check = HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
+    for finding in hosts.findings(check):
+        parsed.warnings.append(finding)
     # The agencies a full export speaks for are those of its usable records: a broken row
     # (say, split on the wrong delimiter) falls back to the default agency and must not
     # make every listing of that agency look dropped.
@@ -432,6 +476,47 @@ def _parse(
     return parsed
 
 
+def _skip_reason(file: str, index: int, line: int | None, problems: Sequence[Problem]) -> str:
+    """The last error of a listing whose record was skipped: where, and its first error."""
+    where = f"record {index}" + (f", line {line}" if line is not None else "")
+    first = next((p for p in problems if p.severity == "error"), None)
+    if first is None:
+        what = "not usable"
+    else:
+        shown = _finding(first)
+        value = f" = {_shown('', shown['value'])!r}" if shown["value"] is not None else ""
+        what = f"{first.field}{value}: {first.reason}"
+    return (
+        f"{SKIPPED_ERROR_PREFIX} in {file} ({where}): {what}; "
+        "the listing keeps its last good state until the CRM sends it fixed"
+    )
+
+
+def _probe_new_images(take: _Take, parsed: _Parsed) -> None:
+    """Ask the images Hemnet does not have yet what Hemnet will find there (bounded)."""
+    images = take.config.images
+    if not parsed.probe_candidates:
+        return
+    with take.store.read() as session:
+        known = known_image_urls(session, {key for _, _, key, _ in parsed.probe_candidates})
+    new = [c for c in parsed.probe_candidates if (c[2], c[3]) not in known]
+    new = new[: images.probe_max_per_file]
+    problems = probe([url for _, _, _, url in new], images.probe_timeout_s)
+    for record, line, key, url in new:
+        if url in problems:
+            finding = {
+                "record": record,
+                "line": line,
+                "listing_key": key,
+                "severity": "warning",
+                "field": "images.url",
+                "value": url,
+                "reason": problems[url],
+            }
+            parsed.warnings.append(finding)
+            parsed.probe_findings.append(finding)
+
+
 def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
@@ -442,7 +527,14 @@ def _spilled(index: int, listing: Listing) -> tuple[Any, ...]:
         listing.listing_key,
         listing.agency_key,
         listing.status.value,
-        (hashes.content, hashes.images, hashes.sale, hashes.seller, hashes.billing),
+        (
+            hashes.content,
+            hashes.images,
+            hashes.sale,
+            hashes.seller,
+            hashes.billing,
+            hashes.image_right,
+        ),
         text,
         listing.address.street,
         listing.asking_price,
@@ -520,6 +612,28 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         else:
             _save_agencies(session, take.config, parsed, now)
             _save_listings(session, take, parsed, file_id, applied)
+        _note_skipped(session, take, parsed)
+        record_events(
+            session,
+            [
+                NewEvent(
+                    "image_unreachable",
+                    f"image {f['value']} {f['reason']} (checked at ingest of {take.name})",
+                    listing_key=f["listing_key"],
+                    data={"file": take.name, "url": f["value"]},
+                )
+                for f in parsed.probe_findings
+            ],
+            now,
+        )
+        if take.reread:
+            record_event(
+                session,
+                "export_changed",
+                f"{path.name} changed after it was taken (its writer was not done): read again",
+                now,
+                data={"file": path.name, "read_again_from": str(path)},
+            )
         receipt = _receipt(take, parsed, outcome, applied)
         update_export_file(session, file_id, result=_bounded(receipt))
     _write_receipt(target.with_name(target.name + RESULT_SUFFIX), receipt)
@@ -531,7 +645,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
         "ingest %s: %s, %s export via %s, %d record(s), %d accepted, %d skipped, "
         "%d warning(s), %d changed, %d missing, %d held",
         path.name,
-        outcome.value,
+        _summary(outcome, parsed.skipped),
         "full" if parsed.full else "incremental",
         parsed.mapping.name,
         parsed.records,
@@ -562,6 +676,26 @@ def _claim(session: Session, *, sha256: str, again: bool = False, **fields: Any)
     if latest is not None and not again:
         raise _AlreadyTaken(latest)
     return claim_export_file(session, sha256=sha256, again=again, **fields)
+
+
+def _note_skipped(session: Session, take: _Take, parsed: _Parsed) -> None:
+    """A skipped record is news on its listing: an event, and its last error until a later
+    export brings the record usable again (which clears it)."""
+    clear_skipped(session, parsed.agency_of, take.now)
+    # A key skipped once and usable in another record of the file was not skipped.
+    reasons = {k: v for k, v in parsed.skip_reasons.items() if k not in parsed.agency_of}
+    if not reasons:
+        return
+    record_skipped(session, reasons, take.now)
+    file_data = {"file": take.name}
+    record_events(
+        session,
+        [
+            NewEvent("record_skipped", message, listing_key=key, data=file_data)
+            for key, message in reasons.items()
+        ],
+        take.now,
+    )
 
 
 def _save_agencies(session: Session, config: Config, parsed: _Parsed, now: datetime) -> None:
@@ -752,6 +886,8 @@ def describe_change(old: Listing | None, new: Listing, file: str, *, reappeared:
         parts.append("seller information changed")  # never the identity number
     if old.billing != new.billing:
         parts.append("billing information changed")
+    if old.image_right != new.image_right:
+        parts.append("image right " + ("removed" if new.image_right is None else "changed"))
     message = f"desired state changed by {file}: " + "; ".join(parts or ["details changed"])
     return message if len(message) <= _EVENT_MESSAGE_MAX else message[:_EVENT_MESSAGE_MAX] + "…"
 
@@ -782,6 +918,8 @@ def _receipt(
         "sha256": take.sha256,
         "received_at": take.now.isoformat(),
         "outcome": outcome.value,
+        "summary": _summary(outcome, parsed.skipped),
+        "read_again_from": str(take.path) if take.reread else None,
         "reason": applied.hold_reason,
         "mapping": parsed.mapping.name,
         "format": parsed.mapping.format,
@@ -800,6 +938,10 @@ def _receipt(
         "errors": parsed.errors,
         "warnings": parsed.warnings,
     }
+
+
+def _summary(outcome: FileOutcome, skipped: int) -> str:
+    return f"{outcome.value}, {skipped} skipped" if skipped else outcome.value
 
 
 def _bounded(receipt: dict[str, Any]) -> dict[str, Any]:
@@ -821,7 +963,12 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
         "sha256": sha256,
         "received_at": now.isoformat(),
         "outcome": FileOutcome.REJECTED.value,
+        "summary": FileOutcome.REJECTED.value,
         "reason": error.reason,
+        # A rejected file is used whole or not at all: nothing read before the break counts.
+        "records": 0,
+        "accepted": 0,
+        "skipped": 0,
         "error": type(error).__name__,
         "mapping": mapping,
         "line": error.line if isinstance(error, ParseError) else None,

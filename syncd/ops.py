@@ -19,6 +19,7 @@ from syncd.domain import (
     Agency,
     BillingInformation,
     Image,
+    ImageRight,
     Listing,
     MarketState,
     Sale,
@@ -185,6 +186,42 @@ class SendBillingInformation(Op):
 
 
 @dataclass(frozen=True)
+class SetImageRight(Op):
+    """PUT the listing's image right (create or update); what was sent is remembered."""
+
+    kind: ClassVar[str] = "set_image_right"
+    image_right: ImageRight = field(kw_only=True)
+
+    def payload(self) -> object:
+        return self.image_right
+
+    def describe(self) -> str:
+        right = self.image_right
+        said = [
+            f"{name} {value}"
+            for name, value in (
+                ("terms", right.terms),
+                ("photo agency", right.photo_agency),
+                ("named", right.photo_agency_name),
+                ("photographer", right.photographer),
+            )
+            if value is not None
+        ]
+        return "set image right: " + ", ".join(said)
+
+
+@dataclass(frozen=True)
+class DeleteImageRight(Op):
+    """The CRM no longer gives an image right (or drops a field of it, cleared only so)."""
+
+    kind: ClassVar[str] = "delete_image_right"
+    reason: str = field(kw_only=True)
+
+    def describe(self) -> str:
+        return f"delete image right ({self.reason})"
+
+
+@dataclass(frozen=True)
 class PublishListing(Op):
     kind: ClassVar[str] = "publish"
     # Ask Hemnet to approve at once (allowedAutoApprove): only where Hemnet attempts it.
@@ -229,6 +266,8 @@ Operation = (
     | SetMarketState
     | SendSellerInformation
     | SendBillingInformation
+    | SetImageRight
+    | DeleteImageRight
     | PublishListing
     | UnpublishListing
     | MarkSold
@@ -246,6 +285,8 @@ OP_KINDS: dict[str, type[Op]] = {
         SetMarketState,
         SendSellerInformation,
         SendBillingInformation,
+        SetImageRight,
+        DeleteImageRight,
         PublishListing,
         UnpublishListing,
         MarkSold,

@@ -22,6 +22,7 @@ from syncd.domain import (
     REPUBLISH_WINDOW,
     Desired,
     Image,
+    ImageRight,
     ImageState,
     KnownAgency,
     KnownImage,
@@ -39,6 +40,7 @@ from syncd.ops import (
     Consequence,
     CreateListing,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     Hold,
     MarkSold,
@@ -47,6 +49,7 @@ from syncd.ops import (
     PublishListing,
     SendBillingInformation,
     SendSellerInformation,
+    SetImageRight,
     SetMarketState,
     UnpublishListing,
     UpdateImage,
@@ -194,6 +197,8 @@ def _plan_listing(
         if want.sale is None:
             out.wait(key, "status is sold but the export gives no sale price and date")
         else:
+            # The right's terms say how long Hemnet may show the images after the sale.
+            _plan_image_right(want, have, out)
             out.ops.append(
                 MarkSold(
                     key, sale=want.sale, consequences=frozenset({Consequence.IRREVERSIBLE_SALE})
@@ -204,9 +209,17 @@ def _plan_listing(
         if have.is_published:
             out.ops.append(_unpublish(have, "withdrawn in the CRM"))
         return out
-    _plan_update(want, have, policy, out)
-    market_state = _plan_market_state(want, have, out)
+    leaving_for_sale = _MARKET_STATE[want.status] is not MarketState.FOR_SALE
+    if have.market_state is MarketState.FOR_SALE and leaving_for_sale:
+        # Leaving FOR_SALE first: Hemnet checks a published listing's every update, and the
+        # asking price it requires for FOR_SALE may be what the CRM took away.
+        market_state = _plan_market_state(want, have, out)
+        _plan_update(want, have, policy, out)
+    else:
+        _plan_update(want, have, policy, out)
+        market_state = _plan_market_state(want, have, out)
     _plan_private_information(want, have, out)
+    _plan_image_right(want, have, out)
     after = _plan_images(want, have.images, policy, out)
     _plan_publish(want, have, after, market_state, policy, out)
     return out
@@ -250,6 +263,7 @@ def _plan_new(want: Listing, policy: PlanPolicy, out: _Out) -> None:
     if target is not _DEFAULT_MARKET_STATE:
         out.ops.append(SetMarketState(key, market_state=target))
     _plan_private_information(want, None, out)
+    _plan_image_right(want, None, out)
     after = _plan_images(want, (), policy, out)
     if policy.publish:
         _explain_not_publishing(want, after, policy, out)
@@ -321,6 +335,34 @@ def _plan_private_information(want: Listing, have: KnownListing | None, out: _Ou
         out.ops.append(SendSellerInformation(key, seller=want.seller))
     if want.billing is not None and billing_hash(want.billing) != sent_billing:
         out.ops.append(SendBillingInformation(key, billing=want.billing))
+
+
+def _plan_image_right(want: Listing, have: KnownListing | None, out: _Out) -> None:
+    """The image right as the CRM gives it, compared with the one last sent (not with what
+    Hemnet shows: it may override the terms of agencies with their own contract)."""
+    key = want.listing_key
+    sent = have.image_right if have is not None else None
+    wanted = want.image_right
+    if wanted == sent:
+        return
+    if wanted is None:
+        out.ops.append(DeleteImageRight(key, reason="the export no longer gives one"))
+        return
+    if sent is not None and _clears_a_field(sent, wanted):
+        # Hemnet's PUT keeps every field it is not sent (DOC): a field is only gone with
+        # the whole right, which the PUT after this creates again.
+        out.ops.append(DeleteImageRight(key, reason="a field the export no longer gives"))
+    out.ops.append(SetImageRight(key, image_right=wanted))
+
+
+def _clears_a_field(sent: ImageRight, wanted: ImageRight) -> bool:
+    return any(
+        getattr(sent, name) is not None and getattr(wanted, name) is None
+        for name in _IMAGE_RIGHT_FIELDS
+    )
+
+
+_IMAGE_RIGHT_FIELDS = tuple(f.name for f in dataclasses.fields(ImageRight))
 
 
 # --- images --------------------------------------------------------------------------------
@@ -406,6 +448,15 @@ def _plan_publish(  # noqa: PLR0917
     if have.is_published or not policy.publish:
         return
     if _explain_not_publishing(want, after, policy, out):
+        return
+    if market_state is MarketState.FOR_SALE and want.asking_price is None:
+        # The CRM's market state is not allowed (the wait above says why): Hemnet checks
+        # the one it holds, and FOR_SALE needs an asking price.
+        out.wait(
+            want.listing_key,
+            "cannot publish yet: asking price is missing (Hemnet holds the listing as "
+            "FOR_SALE, which requires one)",
+        )
         return
     # Auto-approval only where Hemnet attempts it: asked for elsewhere, it is at best
     # ignored and at worst refuses the publish with it (the publish is atomic).

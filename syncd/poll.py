@@ -26,8 +26,8 @@ from syncd.errors import (
     UnreadableAnswerError,
 )
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteImage
-from syncd.store import listings
+from syncd.hemnet.models import Checks, RemoteImage
+from syncd.store import checks, listings
 from syncd.store.engine import Store
 from syncd.store.remote import (
     ImageRead,
@@ -126,6 +126,7 @@ class Poller:
         """Read one listing back; whether its known state changed (None: nothing to read)."""
         with self._store.read() as session:
             row = followed(session, key)
+            stored_checks = checks.checks_of(session, key) if row is not None else None
         if row is None:
             return None
         hemnet_id = row.hemnet_id
@@ -141,6 +142,10 @@ class Poller:
         if full or (row.is_published and not row.is_approved):
             self._budget.take()
             remote = self._client.get_listing(hemnet_id)
+        read_for = _checks_read_for(row.applied_hash, reads, tracked)
+        read = None
+        if stored_checks is None or stored_checks.read_for != read_for:
+            read = self._read_checks(key, hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
             current = listed(session, key)
@@ -151,11 +156,31 @@ class Poller:
                 state = record_listing_state(session, key, remote, now)
                 metrics.observe_visible(state.drop_to_visible_s)
                 changed = state.changed or changed
+            if read is not None:
+                checks.save_checks(
+                    session,
+                    key,
+                    errors=read.errors,
+                    warnings=read.warnings,
+                    read_for=read_for,
+                    now=now,
+                )
             cfg = self._config.sync
             schedule(
                 session, key, now, fast_s=cfg.poll_interval_fast_s, slow_s=cfg.poll_interval_slow_s
             )
         return changed
+
+    def _read_checks(self, key: str, hemnet_id: str) -> Checks | None:
+        """Hemnet's checks (its completeness warnings); a failure only leaves them unread."""
+        try:
+            self._budget.take()
+            return self._client.get_checks(hemnet_id)
+        except AuthenticationApiError:
+            raise
+        except ApiError as exc:
+            log.warning("checks of %s not read: %s", key, exc)
+            return None
 
     def _read_images(self, hemnet_id: str, tracked: Sequence[TrackedImage]) -> list[ImageRead]:
         self._budget.take()
@@ -213,3 +238,15 @@ class Poller:
         with self._store.transaction() as session:
             if listed(session, key) is not None:
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
+
+
+def _checks_read_for(
+    applied_hash: str | None, reads: Sequence[ImageRead], tracked: Sequence[TrackedImage]
+) -> str:
+    """What Hemnet's checks depend on: the content it confirmed and how many images it has
+    processed. The checks are read again when that changes, not at every poll."""
+    if reads:
+        states = [r.remote.state.value for r in reads if r.remote is not None]
+    else:
+        states = [img.state or "" for img in tracked]
+    return f"{applied_hash}|{states.count(ImageState.COMPLETED.value)}"

@@ -7,7 +7,6 @@ status gauges. Never calls Hemnet and never decides what to send.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
@@ -39,12 +38,14 @@ from syncd.progress import (
     stage_of,
 )
 from syncd.store.blocked import SendingBlocked, sending_blocked
+from syncd.store.checks import StoredChecks, all_checks, checks_of
 from syncd.store.engine import Session, Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
 from syncd.store.listing_states import ImageFacts, ListingState, read_listing_states
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import open_operation_counts, operations_of_listing
+from syncd.store.skipped import is_skipped_error
 from syncd.store.tables import ListingRow
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,11 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
     "updated_at",
     "held",
     "not_sent",
+    "completeness",
 )
+
+# The last export skipped this listing's record: Hemnet keeps the last good state meanwhile.
+SKIPPED_ACTION = "fix the record in the CRM (see last error); Hemnet keeps the last good state"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class StatusRow:
     blockers: tuple[str, ...] = ()  # what the CRM data lacks before publishing
     held: bool = False  # a removal guard holds it (shown beside the stage, which stays true)
     not_sent: str | None = None  # why its waiting ops cannot be sent now (and since when)
+    # Hemnet's check warnings as last read (no description, few images): advice, not blocks
+    completeness: tuple[str, ...] = ()
 
     def file_record(self) -> dict[str, Any]:
         """The listing as status.json and status.csv carry it (see STATUS_FILE_COLUMNS)."""
@@ -120,6 +127,7 @@ class StatusRow:
             "updated_at": self.updated_at.isoformat(),
             "held": self.held,
             "not_sent": self.not_sent,
+            "completeness": " ".join(self.completeness),
         }
 
 
@@ -162,6 +170,7 @@ def _build_row(
     pending_ops: int,
     now: datetime,
     blocked: SendingBlocked | None = None,
+    completeness: tuple[str, ...] = (),
 ) -> StatusRow:
     desired, known = state.desired, state.known
     stage = stage_of(desired, known, failed=state.refused, pending_ops=pending_ops)
@@ -170,6 +179,8 @@ def _build_row(
     if stage is Stage.CONFLICT:
         # The conflict itself, so that status.json and status.csv say what to resolve.
         action = "resolve by hand: " + "; ".join(conflicts(desired, known))
+    if is_skipped_error(state.last_error):
+        action = SKIPPED_ACTION
     if held:
         action = HOLD_ACTION
     if not_sent is not None and blocked is not None:
@@ -206,6 +217,7 @@ def _build_row(
         blockers=blockers,
         held=held,
         not_sent=not_sent,
+        completeness=completeness,
     )
 
 
@@ -213,6 +225,7 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
     states = read_listing_states(session)
     pending = open_operation_counts(session)
     held = held_listing_keys(session)
+    read_checks = all_checks(session)
     blocked = sending_blocked(session)
     return [
         (
@@ -222,11 +235,16 @@ def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, St
                 held=state.listing_key in held,
                 pending_ops=pending.get(state.listing_key, 0),
                 now=now,
+                completeness=_completeness(read_checks.get(state.listing_key)),
                 blocked=blocked,
             ),
         )
         for state in states
     ]
+
+
+def _completeness(read: StoredChecks | None) -> tuple[str, ...]:
+    return () if read is None else tuple(message.strip() for message in read.warnings)
 
 
 def read_status_rows(store: Store, now: datetime) -> list[StatusRow]:
@@ -363,6 +381,7 @@ class KnownFacts:
     published_at: str | None
     visible_at: str | None
     sold: dict[str, Any] | None
+    image_right: dict[str, Any] | None  # as last sent (Hemnet may override terms)
     applied_hash: str | None
     content_hash: str | None
     in_step: bool
@@ -373,7 +392,7 @@ class ListingDetail:
     """Everything 'syncd show KEY' and the status page's listing page show."""
 
     row: StatusRow
-    desired: Listing | None  # as the CRM wants it, the seller's identity number masked
+    desired: dict[str, Any] | None  # the listing as the CRM wants it (plain JSON form)
     known: KnownFacts  # what Hemnet is known to have
     images: tuple[ImageLine, ...]
     history: tuple[HistoryEntry, ...]  # newest first
@@ -420,6 +439,7 @@ def _known_facts(row: ListingRow, *, in_conflict: bool) -> KnownFacts:
         published_at=row.published_at.isoformat() if row.published_at else None,
         visible_at=row.visible_at.isoformat() if row.visible_at else None,
         sold=row.sold_json,
+        image_right=row.sent_image_right_json,
         applied_hash=row.applied_hash,
         content_hash=row.content_hash,
         in_step=in_step and not in_conflict,
@@ -434,14 +454,14 @@ def _operation_text(kind: str, payload: dict[str, Any], error: str | None) -> st
     return f"{kind}{detail}" + (f": {error}" if error else "")
 
 
-def _without_secrets(desired: Listing) -> Listing:
+def _without_secrets(desired: dict[str, Any] | None) -> dict[str, Any] | None:
     # The seller's identity number (personnummer) is never shown or logged.
-    seller = desired.seller
-    if seller is None or not seller.identity_number:
+    if desired is None or not isinstance(desired.get("seller"), dict):
         return desired
-    return dataclasses.replace(
-        desired, seller=dataclasses.replace(seller, identity_number="(set, not shown)")
-    )
+    seller = dict(desired["seller"])
+    if seller.get("identity_number"):
+        seller["identity_number"] = "(set, not shown)"
+    return {**desired, "seller": seller}
 
 
 def listing_detail(
@@ -457,9 +477,17 @@ def listing_detail(
         events = events_of_listing(session, listing_key, history_limit)
         held = listing_key in held_listing_keys(session)
         (state,) = read_listing_states(session, only=listing_key)
+        read_checks = checks_of(session, listing_key)
         blocked = sending_blocked(session)
         open_ops = open_operation_counts(session, listing_key).get(listing_key, 0)
-    status = _build_row(state, held=held, pending_ops=open_ops, now=now, blocked=blocked)
+    status = _build_row(
+        state,
+        held=held,
+        pending_ops=open_ops,
+        now=now,
+        blocked=blocked,
+        completeness=_completeness(read_checks),
+    )
     desired = desired_listing(row)
     wanted = {img.url for img in desired.images} if desired else set()
     history = [
@@ -484,9 +512,11 @@ def listing_detail(
         if row.last_error or last_failed_op
         else None
     )
+    if is_skipped_error(row.last_error):
+        remedy = SKIPPED_ACTION
     return ListingDetail(
         row=status,
-        desired=_without_secrets(desired) if desired else None,
+        desired=_without_secrets(to_plain(desired)) if desired else None,
         known=_known_facts(row, in_conflict=status.stage is Stage.CONFLICT),
         images=tuple(
             ImageLine(
@@ -512,7 +542,7 @@ def detail_record(detail: ListingDetail) -> dict[str, Any]:
     """A listing's detail as JSON-ready data ('syncd show KEY --json', /listing/KEY.json)."""
     return {
         "status": detail.row.file_record() | {"blockers": list(detail.row.blockers)},
-        "desired": to_plain(detail.desired) if detail.desired else None,
+        "desired": detail.desired,
         "known": asdict(detail.known),
         "images": [asdict(img) for img in detail.images],
         "history": [{**asdict(h), "at": h.at.isoformat()} for h in detail.history],

@@ -46,6 +46,15 @@ DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")
 _RELEVANT_EVENTS = frozenset({"created", "modified", "moved", "closed", "deleted"})
 
 _MIN_CYCLE_S = 0.02
+
+# ASSUMED: a writer that keeps a file open without writing for this long has died or its
+# close event was missed; the file is then taken on stability alone (and read again if it
+# changes after all).
+OPEN_WRITER_TIMEOUT_S = 300.0
+# How long, and for how many files, a taken file is watched where ingest put it, to read it
+# again if its writer was not done after all.
+TAKEN_WATCH_S = 900.0
+TAKEN_WATCH_MAX = 256
 _PAUSE_AFTER_FAILURE_S = 5.0
 
 
@@ -91,12 +100,16 @@ class Settle:
         done_marker: bool = False,
         failure_backoff_s: float = 5.0,
         max_failure_backoff_s: float = 300.0,
+        open_writer_timeout_s: float = OPEN_WRITER_TIMEOUT_S,
     ) -> None:
         self.settle_s = settle_s
         self.done_marker = done_marker
         self.failure_backoff_s = failure_backoff_s
         self.max_failure_backoff_s = max_failure_backoff_s
+        self.open_writer_timeout_s = max(open_writer_timeout_s, settle_s)
         self._tracks: dict[Path, _Track] = {}
+        # Files written to since their last close-after-write, as the events told.
+        self._writing: set[Path] = set()
 
     def observe(
         self, path: Path, size: int, mtime_ns: int, now: float, *, marked: bool = False
@@ -109,14 +122,29 @@ class Settle:
         else:
             track.marked = marked
 
+    def writing(self, path: Path) -> None:
+        """A writer wrote to ``path`` (created or modified): not complete before it closes."""
+        self._writing.add(path)
+
+    def closed(self, path: Path) -> None:
+        """The writer closed ``path`` after writing (or renamed it in, complete)."""
+        self._writing.discard(path)
+
     def forget(self, path: Path) -> None:
         """The file is gone (taken away by ingest, or deleted)."""
         self._tracks.pop(path, None)
+        self._writing.discard(path)
 
     def retain(self, present: Collection[Path]) -> None:
         """Forget every file not in ``present`` (the result of a full listing)."""
         for path in [p for p in self._tracks if p not in present]:
             del self._tracks[path]
+        self._writing.intersection_update(present)
+
+    def seen(self, path: Path) -> tuple[int, int] | None:
+        """The (size, mtime_ns) last observed for ``path``."""
+        track = self._tracks.get(path)
+        return None if track is None else (track.size, track.mtime_ns)
 
     def pending(self) -> list[Path]:
         """Files not yet handed over: the ones worth a fresh stat."""
@@ -128,10 +156,16 @@ class Settle:
         for path, track in self._tracks.items():
             if track.handed or track.retry_at > now:
                 continue
+            stable_s = now - track.stable_since
             if self.done_marker:
                 complete = track.marked
+            elif path in self._writing:
+                # Still open for writing: a writer pausing longer than settle_s is not done.
+                # Past the timeout it is taken anyway (a close event can be missed, and an
+                # attribute change reads as a write); a later change is read again.
+                complete = stable_s >= self.open_writer_timeout_s
             else:
-                complete = now - track.stable_since >= self.settle_s
+                complete = stable_s >= self.settle_s
             if complete:
                 due.append((track.mtime_ns, path.name, path))
         return [path for _, _, path in sorted(due)]
@@ -157,31 +191,51 @@ class Settle:
 
 
 class _InboxEvents(FileSystemEventHandler):
-    """Turns watchdog events into "look at this path again" requests."""
+    """Turns watchdog events into "look at this path again" requests, each saying whether
+    a writer still has the file open (True), closed it (False) or the event says neither."""
 
-    def __init__(self, poke: Callable[[Path], None]) -> None:
+    def __init__(self, poke: Callable[..., None]) -> None:
         self._poke = poke
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory or event.event_type not in _RELEVANT_EVENTS:
+        kind = event.event_type
+        if event.is_directory or kind not in _RELEVANT_EVENTS:
             return
-        self._poke(Path(os.fsdecode(event.src_path)))
+        # "closed" is the close after a write (inotify IN_CLOSE_WRITE); read-only closes,
+        # ours among them, are "closed_no_write" and ignored above. "created" says nothing:
+        # watchdog reports a file renamed in from another folder (complete) as created too;
+        # a writer's first write is "modified".
+        writing = {"modified": True, "closed": False}.get(kind)
+        self._poke(Path(os.fsdecode(event.src_path)), writing, created=kind == "created")
         if event.dest_path:
-            self._poke(Path(os.fsdecode(event.dest_path)))
+            self._poke(Path(os.fsdecode(event.dest_path)), False)  # renamed in: complete
+
+
+@dataclass
+class _Taken:
+    """A file handed over, where ``on_ready`` said it went, as it was when taken."""
+
+    size: int
+    mtime_ns: int
+    until: float  # watched for changes until then
 
 
 class InboxWatcher:
     """Hands each complete export file in ``inbox`` to ``on_ready``, one at a time.
 
-    watchdog events make it look sooner; a rescan every ``rescan_interval_s`` (and one at
-    start) finds what events missed. ``on_ready`` runs on the watcher's single worker
-    thread and is expected to move the file out of the inbox.
+    A file is complete when its writer closed it (watchdog's close-after-write event) and
+    it stayed unchanged for ``settle_s``; without events (a file already there, missed
+    events) stability alone decides. watchdog events make it look sooner; a rescan every
+    ``rescan_interval_s`` (and one at start) finds what events missed. ``on_ready`` runs on
+    the watcher's single worker thread, is expected to move the file out of the inbox and
+    returns where it went: a file that changes there (its writer was not done after all)
+    is handed over again from there, never lost.
     """
 
     def __init__(
         self,
         inbox: Path,
-        on_ready: Callable[[Path], None],
+        on_ready: Callable[[Path], Path | None],
         *,
         settle_s: float,
         rescan_interval_s: float,
@@ -190,6 +244,8 @@ class InboxWatcher:
         clock: Callable[[], float] = time.monotonic,
         failure_backoff_s: float = 5.0,
         max_failure_backoff_s: float = 300.0,
+        open_writer_timeout_s: float = OPEN_WRITER_TIMEOUT_S,
+        taken_watch_s: float = TAKEN_WATCH_S,
     ) -> None:
         self.inbox = Path(os.path.abspath(inbox))
         self._on_ready = on_ready
@@ -203,11 +259,18 @@ class InboxWatcher:
             done_marker=done_marker,
             failure_backoff_s=failure_backoff_s,
             max_failure_backoff_s=max_failure_backoff_s,
+            open_writer_timeout_s=open_writer_timeout_s,
         )
+        # Taken files, watched where they went; those that changed settle in their own
+        # Settle (no events there: stability alone).
+        self._taken_watch_s = taken_watch_s
+        self._taken: dict[Path, _Taken] = {}
+        self._changed = Settle(settle_s)
         # Short enough to notice settling promptly, long enough not to spin.
         self._tick_s = min(max(settle_s / 4, 0.05), 0.5)
         self._lock = threading.Lock()
-        self._poked: set[Path] = set()
+        self._poked: dict[Path, bool | None] = {}
+        self._created: set[Path] = set()
         self._rescan_requested = True
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -266,14 +329,19 @@ class InboxWatcher:
             self._rescan_requested = True
         self._wake.set()
 
-    def _poke(self, path: Path) -> None:
+    def _poke(self, path: Path, writing: bool | None = None, *, created: bool = False) -> None:
         if path.parent != self.inbox:
             return  # moved out (e.g. to archive/) or inside a subfolder
         if self._done_marker and path.name.endswith(DONE_SUFFIX):
             # A marker appearing is news about the file it marks.
             path = path.with_name(path.name[: -len(DONE_SUFFIX)])
+            writing = None
         with self._lock:
-            self._poked.add(path)
+            # The newest event that says open or closed wins; the others keep it.
+            if writing is not None or path not in self._poked:
+                self._poked[path] = writing
+            if created:
+                self._created.add(path)
         self._wake.set()
 
     def _run(self) -> None:
@@ -293,17 +361,27 @@ class InboxWatcher:
 
     def _cycle(self, next_rescan: float) -> float:
         with self._lock:
-            poked, self._poked = self._poked, set()
+            poked, self._poked = self._poked, {}
+            created, self._created = self._created, set()
             rescan, self._rescan_requested = self._rescan_requested, False
+        for path, writing in poked.items():
+            if writing or (writing is None and path in created and self._empty(path)):
+                # Modified, or created and still empty: a writer that opened it and has not
+                # written yet (a file renamed in from elsewhere is reported as created too,
+                # but it has its content already).
+                self._settle.writing(path)
+            elif writing is not None:
+                self._settle.closed(path)
         if rescan or self._clock() >= next_rescan:
             self._scan_all()
             next_rescan = self._clock() + self._rescan_interval_s
-        for path in poked.union(self._settle.pending()):
+        for path in set(poked).union(self._settle.pending()):
             self._look_at(path)
         for path in self._settle.ready(self._clock()):
             if self._stopping.is_set():
                 break
             self._hand(path)
+        self._look_at_taken()
         return next_rescan
 
     def _scan_all(self) -> None:
@@ -367,13 +445,21 @@ class InboxWatcher:
             marked = False  # e.g. a name too long to take the marker's suffix: ingest says so
         self._settle.observe(path, stat.st_size, stat.st_mtime_ns, self._clock(), marked=marked)
 
+    @staticmethod
+    def _empty(path: Path) -> bool:
+        try:
+            return path.lstat().st_size == 0
+        except OSError:
+            return False
+
     def _marker(self, path: Path) -> Path:
         return path.with_name(path.name + DONE_SUFFIX)
 
     def _hand(self, path: Path) -> None:
         logger.debug("export file %s is complete; handing it over", path.name)
+        seen = self._settle.seen(path)
         try:
-            self._on_ready(path)
+            went = self._on_ready(path)
         except SyncdError as error:
             # Expected (a full disk): the receiver said it once with its remedy already.
             delay = self._settle.failed(path, self._clock())
@@ -385,6 +471,8 @@ class InboxWatcher:
             delay = self._settle.failed(path, self._clock())
             logger.exception("export file %s was not taken; trying again in %.1f s", path, delay)
             return
+        if went is not None and seen is not None and went != path:
+            self._watch_taken(went, *seen)
         if self._done_marker:
             try:
                 self._marker(path).unlink(missing_ok=True)
@@ -400,3 +488,50 @@ class InboxWatcher:
                 "it is taken again only when it changes",
                 path,
             )
+
+    def _watch_taken(self, went: Path, size: int, mtime_ns: int) -> None:
+        self._taken[went] = _Taken(size, mtime_ns, until=self._clock() + self._taken_watch_s)
+        while len(self._taken) > TAKEN_WATCH_MAX:
+            oldest = next(iter(self._taken))
+            del self._taken[oldest]
+            self._changed.forget(oldest)
+
+    def _look_at_taken(self) -> None:
+        """Read again a taken file that changed where it went (its writer was not done)."""
+        now = self._clock()
+        for path, taken in list(self._taken.items()):
+            try:
+                stat = path.lstat()
+            except OSError:
+                stat = None
+            if stat is None or not S_ISREG(stat.st_mode) or now > taken.until:
+                del self._taken[path]
+                self._changed.forget(path)
+                continue
+            if (stat.st_size, stat.st_mtime_ns) != (taken.size, taken.mtime_ns):
+                self._changed.observe(path, stat.st_size, stat.st_mtime_ns, now)
+        for path in self._changed.ready(now):
+            if self._stopping.is_set():
+                break
+            self._hand_changed(path)
+
+    def _hand_changed(self, path: Path) -> None:
+        seen = self._changed.seen(path)
+        logger.warning(
+            "export file %s changed after it was taken (its writer was not done); reading it again",
+            path,
+        )
+        try:
+            went = self._on_ready(path)
+        except SyncdError as error:
+            delay = self._changed.failed(path, self._clock())
+            logger.info("changed file %s was not taken (%s); again in %.1f s", path, error, delay)
+            return
+        except Exception:
+            delay = self._changed.failed(path, self._clock())
+            logger.exception("changed file %s was not taken; trying again in %.1f s", path, delay)
+            return
+        del self._taken[path]
+        self._changed.forget(path)
+        if went is not None and seen is not None and went != path:
+            self._watch_taken(went, *seen)

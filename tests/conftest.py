@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,6 +17,27 @@ from syncd.store.engine import Store, open_store
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "samples"
 VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def _lookups_stay_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests reach loopback only: a name lookup beyond it fails at once, as a name that does
+    not resolve would, instead of asking the machine's DNS server (syncd looks image hosts
+    up; a daemon under test is given ``[images] resolve_hosts = false`` where it reads real
+    host names)."""
+    real = socket.getaddrinfo
+
+    def lookup(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name == "localhost" or str(name).endswith(".localhost"):
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        try:
+            ipaddress.ip_address(str(name).strip("[]"))
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, f"tests look up no names: {name}") from None
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ import click
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import ask_for_a_pass
+from syncd.config import ImagesConfig
 from syncd.errors import ConfigError, ExportError
 from syncd.formats import check_report, load_mapping
+from syncd.formats.image_hosts import HostCheck
 from syncd.ingest import IngestResult, ingest_file
 
 EXIT_OK = 0
@@ -50,11 +52,20 @@ def check(invocation: Invocation, file: Path, mapping_name: str | None, as_json:
         mapping = load_mapping(rule.mapping_path)
     else:
         mapping = load_mapping(mapping_name)
-    report = check_report(file, mapping)
+    report = check_report(file, mapping, _host_check(invocation, mapping_name))
     click.echo(report.to_json() if as_json else report.to_text())
     if report.fatal is not None:
         return EXIT_UNUSABLE
     return EXIT_OK if report.ok else EXIT_SKIPPED
+
+
+def _host_check(invocation: Invocation, mapping_name: str | None) -> HostCheck:
+    """The configured image-host check; with --mapping, check needs no config file."""
+    if mapping_name is not None and not invocation.config_path.exists():
+        images = ImagesConfig()
+    else:
+        images = invocation.config.images
+    return HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
 
 
 @click.command("ingest")
@@ -82,7 +93,7 @@ def ingest(invocation: Invocation, files: tuple[Path, ...], as_json: bool) -> in
 
 
 def _line(result: IngestResult) -> str:
-    head = f"{result.export_file}: {result.outcome}"
+    head = f"{result.export_file}: {result.summary}"
     if result.outcome in ("accepted", "held"):
         head += (
             f", {result.records} record(s), {result.accepted} accepted, "
@@ -98,6 +109,7 @@ def _json(result: IngestResult) -> str:
     data = {
         "export_file": result.export_file,
         "outcome": result.outcome,
+        "summary": result.summary,
         "records": result.records,
         "accepted": result.accepted,
         "skipped": result.skipped,

@@ -117,6 +117,9 @@ def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[s
     waiting = [r for r in rows if r.approval_url and r.awaiting_approval_s is not None]
     for row in waiting:
         click.echo(f"  approve {row.listing_key}: {row.approval_url}")
+    for row in rows:
+        if row.completeness:
+            click.echo(f"  complete {row.listing_key}: {' '.join(row.completeness)}")
 
 
 @click.command("status")
@@ -158,6 +161,19 @@ def _facts(title: str, pairs: Sequence[tuple[str, Any]]) -> list[str]:
     return lines
 
 
+def _image_right_text(right: dict[str, Any] | None) -> str | None:
+    """'SIX_MONTHS_LICENSE, FREELANCE (Foto Fia), photographer Fia Ek' from its plain form."""
+    if not right:
+        return None
+    agency = right.get("photo_agency")
+    if agency and right.get("photo_agency_name"):
+        agency = f"{agency} ({right['photo_agency_name']})"
+    parts = [right.get("terms"), agency]
+    if right.get("photographer"):
+        parts.append(f"photographer {right['photographer']}")
+    return ", ".join(str(p) for p in parts if p) or None
+
+
 def show_lines(detail: ListingDetail) -> list[str]:
     """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
     row = detail.row
@@ -173,6 +189,9 @@ def show_lines(detail: ListingDetail) -> list[str]:
         lines.append(f"  last error: {row.last_error}")
         if detail.remedy:
             lines.append(f"  remedy:     {detail.remedy}")
+    if row.completeness:
+        lines.append("  completeness (Hemnet's checks):")
+        lines.extend(f"         - {warning}" for warning in row.completeness)
     if detail.missing_since:
         lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
     lines.append("")
@@ -184,15 +203,16 @@ def show_lines(detail: ListingDetail) -> list[str]:
             _facts(
                 "CRM (desired):",
                 [
-                    ("status", desired.status),
-                    ("agency", desired.agency_key),
-                    ("title", desired.title),
-                    ("asking price (SEK)", desired.asking_price),
-                    ("housing form", desired.housing_form),
-                    ("tenure", desired.tenure),
-                    ("living area (m²)", desired.living_area),
-                    ("rooms", desired.rooms),
-                    ("images", len(desired.images)),
+                    ("status", desired.get("status")),
+                    ("agency", desired.get("agency_key")),
+                    ("title", desired.get("title")),
+                    ("asking price (SEK)", desired.get("asking_price")),
+                    ("housing form", desired.get("housing_form")),
+                    ("tenure", desired.get("tenure")),
+                    ("living area (m²)", desired.get("living_area")),
+                    ("rooms", desired.get("rooms")),
+                    ("images", len(desired.get("images") or [])),
+                    ("image right", _image_right_text(desired.get("image_right"))),
                 ],
             )
         )
@@ -211,6 +231,7 @@ def show_lines(detail: ListingDetail) -> list[str]:
                 ("published at", known.published_at),
                 ("visible since", known.visible_at),
                 ("sold", known.sold and f"{known.sold['price']} SEK"),
+                ("image right sent", _image_right_text(known.image_right)),
                 ("in step with CRM", "yes" if known.in_step else "no"),
             ],
         )

@@ -109,6 +109,10 @@ reconcile_interval_s = 3600
 settle_s = 0.2
 rescan_interval_s = 1
 
+# Ask every new image URL before the create: a 404 shows at ingest, not only on Hemnet.
+[images]
+probe_new = true
+
 # Each agency has its own export: the CSV is a full export of 'nordhem', the OpenImmo
 # file says in <uebertragung umfang> whether it is full (VOLL) or incremental (TEIL).
 [[formats]]

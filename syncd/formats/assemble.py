@@ -24,8 +24,11 @@ from syncd.domain import (
     Coordinates,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     Listing,
     ListingStatus,
+    PhotoAgency,
     Problem,
     Sale,
     SellerInformation,
@@ -165,6 +168,17 @@ def _always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Ex
         return False
     out: list[Problem] = []
     return read(_NOTHING, name, out) is None and not out
+
+
+def _image_right(v: MappingABC[str, Any]) -> ImageRight | None:
+    """The right when the record gives any part of it (normalise drops an empty one)."""
+    terms, agency = v.get("image_right.terms"), v.get("image_right.photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=v.get("image_right.photo_agency_name"),
+        photographer=v.get("image_right.photographer"),
+    )
 
 
 def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
@@ -662,6 +676,7 @@ def build_listing(
         seller=_seller(v, out),
         billing=_billing(v, out),
         sale=_sale(v, status),
+        image_right=_image_right(v),
     )
     listing = normalise(listing)
     out.extend(problems(listing, limits))

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from syncd.errors import ParseError
+from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.mapping import FIELD_KINDS, Mapping
 from syncd.formats.parse import parse_file
+from syncd.limits import FEW_IMAGES
 
 COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_KINDS, "images", "viewings")
 
@@ -62,6 +64,10 @@ class CheckReport:
     coverage: dict[str, float] = field(default_factory=dict)  # field -> share 0..1
     findings: list[Finding] = field(default_factory=list)
     fatal: str | None = None  # the file cannot be used at all (ParseError)
+    # Usable records Hemnet's checks would warn about (advice: they are published anyway).
+    completeness: dict[str, int] = field(
+        default_factory=lambda: {"no_description": 0, "few_images": 0}
+    )
 
     @property
     def ok(self) -> bool:
@@ -93,6 +99,11 @@ class CheckReport:
             if self.record_types:
                 kinds = ", ".join(f"{t} {n}" for t, n in sorted(self.record_types.items()))
                 lines.append(f"  records by type: {kinds}")
+            lines.append(
+                f"  completeness (Hemnet's checks would warn): "
+                f"{self.completeness['no_description']} without a description, "
+                f"{self.completeness['few_images']} with fewer than {FEW_IMAGES} images"
+            )
         lines.append("  field coverage (share of records whose own data gives a value):")
         for name in COVERAGE_FIELDS:
             share = self.coverage.get(name, 0.0)
@@ -106,10 +117,14 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
-    """Parse ``path`` with ``mapping`` and report; a broken file is reported, not raised."""
+def check_report(path: str | Path, mapping: Mapping, hosts: HostCheck | None = None) -> CheckReport:
+    """Parse ``path`` with ``mapping`` and report; a broken file is reported, not raised.
+
+    With ``hosts``, image hosts Hemnet cannot fetch from are warned about, as ingest does.
+    """
     report = CheckReport(path=str(path), mapping=mapping.name, format=mapping.format)
     filled: Counter[str] = Counter()
+    image_hosts = ImageHosts()
     try:
         result = parse_file(path, mapping, coverage=True)
         report.encoding, report.full = result.encoding, result.full
@@ -122,6 +137,12 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
                 types = report.record_types
                 types[record.record_type] = types.get(record.record_type, 0) + 1
             filled.update(record.filled)
+            if record.listing is not None:
+                report.completeness["no_description"] += not record.listing.description
+                report.completeness["few_images"] += len(record.listing.images) < FEW_IMAGES
+            if hosts is not None and record.listing is not None:
+                for image in record.listing.images:
+                    image_hosts.add(image.url, record.index, record.line, record.listing_key)
             report.findings.extend(
                 Finding(
                     p.severity,
@@ -136,12 +157,26 @@ def check_report(path: str | Path, mapping: Mapping) -> CheckReport:
             )
         report.findings[:0] = [Finding("warning", w) for w in result.warnings]
         report.findings.extend(Finding("warning", w) for w in result.closing_warnings())
+        if hosts is not None:
+            report.findings.extend(
+                Finding(
+                    "warning",
+                    found["reason"],
+                    found["record"],
+                    found["line"],
+                    found["listing_key"],
+                    found["field"],
+                    found["value"],
+                )
+                for found in image_hosts.findings(hosts)
+            )
         report.agency_keys = sorted(result.agency_keys)
     except ParseError as exc:
         # A file that is not well-formed is rejected whole, so nothing read before the break
         # counts: how far the parser got depends on its buffer size, not on the file.
         report.fatal = str(exc)
         report.record_count = report.usable_count = 0
+        report.completeness = {"no_description": 0, "few_images": 0}
         filled.clear()
         report.findings = [Finding("error", exc.reason, line=exc.line)]
     total = report.record_count or 1

@@ -307,6 +307,8 @@ NAMES: dict[str, tuple[str, ...]] = {
     "billing.city": ("faktura_ort", "billing_city"),
     "sale.price": ("slutpris", "sale_price", "sold_price", "final_price", "verkaufspreis"),
     "sale.sold_on": ("kontraktsdatum", "sold_date", "contract_date", "sale_date"),
+    "image_right.photo_agency_name": ("fotobyra_namn", "photo_agency_name"),
+    "image_right.photographer": ("fotograf", "photographer"),
 }
 IMAGE_NAMES = (
     "bild", "bilder", "image", "images", "img", "photo", "photos", "picture", "pictures",

@@ -19,7 +19,14 @@ from typing import Any
 
 from lxml import etree
 
-from syncd.domain import HousingForm, ListingStatus, SellerType, Tenure
+from syncd.domain import (
+    HousingForm,
+    ImageRightTerms,
+    ListingStatus,
+    PhotoAgency,
+    SellerType,
+    Tenure,
+)
 from syncd.errors import MappingError
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,11 @@ FIELD_KINDS: dict[str, str] = {
     "sale.price": "int",
     "sale.price_is_public": "bool",
     "sale.sold_on": "date",
+    # Bildrätt: one per listing; sent when any of these is given (docs/mappings.md).
+    "image_right.terms": "enum",
+    "image_right.photo_agency": "enum",
+    "image_right.photo_agency_name": "text",
+    "image_right.photographer": "text",
     # Not a listing field: the currency of the money fields (SEK when not given).
     "currency": "text",
 }
@@ -81,6 +93,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "housing_form": tuple(s.value for s in HousingForm),
     "tenure": tuple(s.value for s in Tenure),
     "seller.seller_type": tuple(s.value for s in SellerType),
+    "image_right.terms": tuple(s.value for s in ImageRightTerms),
+    "image_right.photo_agency": tuple(s.value for s in PhotoAgency),
     "mode": ("full", "incremental"),
 }
 IMAGE_KINDS: dict[str, str] = {

@@ -109,3 +109,4 @@ class ImageRight:
     terms: str | None = None
     photo_agency: str | None = None
     photo_agency_name: str | None = None
+    photographer: str | None = None

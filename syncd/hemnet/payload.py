@@ -27,6 +27,7 @@ from syncd.domain import (
     SellerInformation,
     Viewing,
 )
+from syncd.domain import ImageRight as DomainImageRight
 from syncd.hemnet import wire
 from syncd.hemnet.models import (
     Checks,
@@ -223,9 +224,20 @@ def image_right_body(right: ImageRight) -> Json:
                 wire.IMAGE_RIGHT_TERMS: right.terms,
                 wire.IMAGE_RIGHT_PHOTO_AGENCY: right.photo_agency,
                 wire.IMAGE_RIGHT_PHOTO_AGENCY_NAME: right.photo_agency_name,
+                wire.IMAGE_RIGHT_PHOTOGRAPHER: right.photographer,
             }
         )
     }
+
+
+def image_right_of(right: DomainImageRight) -> ImageRight:
+    """The listing's image right as the client sends it (the enums' values are Hemnet's)."""
+    return ImageRight(
+        terms=None if right.terms is None else right.terms.value,
+        photo_agency=None if right.photo_agency is None else right.photo_agency.value,
+        photo_agency_name=right.photo_agency_name,
+        photographer=right.photographer,
+    )
 
 
 # --- wire -> known state ---------------------------------------------------------------------
@@ -544,6 +556,7 @@ def image_right_from(data: Json, notes: list[Note] | None = None) -> ImageRight:
         terms=f.text(wire.IMAGE_RIGHT_TERMS),
         photo_agency=f.text(wire.IMAGE_RIGHT_PHOTO_AGENCY),
         photo_agency_name=f.text(wire.IMAGE_RIGHT_PHOTO_AGENCY_NAME),
+        photographer=f.text(wire.IMAGE_RIGHT_PHOTOGRAPHER),
     )
 
 

@@ -163,6 +163,9 @@ BILLING_CITY: Final = "city"
 IMAGE_RIGHT_TERMS: Final = "terms"  # DOC
 IMAGE_RIGHT_PHOTO_AGENCY: Final = "photoAgency"  # DOC
 IMAGE_RIGHT_PHOTO_AGENCY_NAME: Final = "photoAgencyName"  # DOC
+# The right "captures who took the photos (photographer and/or agency)" (DOC); the field's
+# name is not shown: ASSUMED.
+IMAGE_RIGHT_PHOTOGRAPHER: Final = "photographer"
 
 # --- enums: domain value <-> wire value -----------------------------------------------------
 

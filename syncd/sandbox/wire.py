@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from syncd import limits
 from syncd.sandbox.schema import Arr, Bool, Int, Num, Obj, Spec, Str, enum_of
 
 # --- transport -------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ APARTMENT_TENURES: Final = ("CONDOMINIUM", "OWNERSHIP_APARTMENT")  # need apartm
 FOR_SALE, UPCOMING, TEASED = "FOR_SALE", "UPCOMING", "TEASED"  # DOC
 MARKET_STATES: Final = (FOR_SALE, UPCOMING, TEASED)
 IN_PROGRESS, COMPLETED, FAILED = "in_progress", "completed", "failed"  # DOC, failed ASSUMED
-ENERGY_CLASSES: Final = ("A0", "A", "B", "C", "D", "E", "F", "G")  # 2ND
+ENERGY_CLASSES: Final = limits.ENERGY_CLASSES  # 2ND
 SELLER_TYPES: Final = (
     "INDIVIDUAL",
     "HOUSING_COOPERATIVE",
@@ -131,31 +132,34 @@ CHECK_STREET_ADDRESS: Final = "Street address must be specified.\n"
 CHECK_ASKING_PRICE: Final = "Asking price must be specified for listings for sale.\n"
 WARN_DESCRIPTION: Final = "The listing has no description.\n"
 WARN_FEW_IMAGES: Final = "Listings with fewer than 5 images tend to perform worse.\n"
-FEW_IMAGES: Final = 5
+FEW_IMAGES: Final = limits.FEW_IMAGES
 
-# --- request bodies --------------------------------------------------------------------------
+# --- request bodies (every length, range and enum from syncd/limits.py, which ingest checks) --
 
-_SHORT = Str(max_length=500)
+_SHORT = Str(max_length=limits.SHORT_TEXT_MAX)
 _ADDRESS = Obj(
     {
         "streetAddress": _SHORT,
-        "postalCode": Str(max_length=20),
+        "postalCode": Str(max_length=limits.POSTAL_CODE_MAX),
         "city": _SHORT,
         "municipality": _SHORT,
-        "apartmentNumber": Str(max_length=20),
+        "apartmentNumber": Str(max_length=limits.APARTMENT_NUMBER_MAX),
     }
 )
-_AMOUNT = Int(minimum=0, maximum=10**12)
-_AREA = Num(minimum=0, maximum=10**9)
+_AMOUNT = Int(minimum=0, maximum=limits.AMOUNT_MAX)
+_AREA = Num(minimum=0, maximum=limits.AREA_MAX)
 
 LISTING_FIELDS: Final[dict[str, Spec]] = {
-    "brokerAgencyId": Str(min_length=1, max_length=100),
-    "externalId": Str(max_length=200),
+    "brokerAgencyId": Str(min_length=1, max_length=limits.AGENCY_ID_MAX),
+    "externalId": Str(max_length=limits.EXTERNAL_ID_MAX),
     "housingForm": enum_of(HOUSING_FORMS),
     "tenure": enum_of(TENURES),
     "address": _ADDRESS,
     "coordinates": Obj(
-        {"latitude": Num(minimum=-90, maximum=90), "longitude": Num(minimum=-180, maximum=180)},
+        {
+            "latitude": Num(minimum=limits.LATITUDE_MIN, maximum=limits.LATITUDE_MAX),
+            "longitude": Num(minimum=limits.LONGITUDE_MIN, maximum=limits.LONGITUDE_MAX),
+        },
         required=("latitude", "longitude"),
     ),
     "askingPrice": _AMOUNT,
@@ -164,13 +168,15 @@ LISTING_FIELDS: Final[dict[str, Spec]] = {
     "livingArea": _AREA,
     "supplementalArea": _AREA,
     "plotArea": _AREA,
-    "numberOfRooms": Num(minimum=0, maximum=1000),
-    "floor": Int(minimum=-10, maximum=1000),
-    "constructionYear": Int(minimum=1000, maximum=3000),
+    "numberOfRooms": Num(minimum=0, maximum=limits.ROOMS_MAX),
+    "floor": Int(minimum=limits.FLOOR_MIN, maximum=limits.FLOOR_MAX),
+    "constructionYear": Int(
+        minimum=limits.CONSTRUCTION_YEAR_MIN, maximum=limits.CONSTRUCTION_YEAR_MAX
+    ),
     "energyClassification": Obj({"classification": enum_of(ENERGY_CLASSES)}),
     "newConstruction": Bool(),
     "title": _SHORT,
-    "description": Str(),
+    "description": Str(max_length=limits.DESCRIPTION_MAX),
     "viewings": Arr(
         Obj(
             {
@@ -180,9 +186,9 @@ LISTING_FIELDS: Final[dict[str, Spec]] = {
             },
             required=("startsAt",),
         ),
-        max_items=50,
+        max_items=limits.VIEWINGS_MAX,
     ),
-    "broker": Obj({"name": _SHORT, "email": _SHORT, "phone": Str(max_length=50)}),
+    "broker": Obj({"name": _SHORT, "email": _SHORT, "phone": Str(max_length=limits.PHONE_MAX)}),
 }
 # null on create means "not given" (ASSUMED), so clients may send every field.
 LISTING_CREATE: Final = Obj(
@@ -200,16 +206,16 @@ LISTING_PATCH: Final = Obj(
     required=("listing",),
 )
 KEY_CREATE: Final = Obj(
-    {"key": Obj({"name": Str(min_length=1, max_length=200)}, required=("name",))},
+    {"key": Obj({"name": Str(min_length=1, max_length=limits.KEY_NAME_MAX)}, required=("name",))},
     required=("key",),
 )
 AGENCY_CREATE: Final = Obj(
     {
         "brokerAgency": Obj(
             {
-                "name": Str(min_length=1, max_length=500),
-                "organisationNumber": Str(max_length=20),
-                "externalId": Str(max_length=200),
+                "name": Str(min_length=1, max_length=limits.SHORT_TEXT_MAX),
+                "organisationNumber": Str(max_length=limits.ORGANISATION_NUMBER_MAX),
+                "externalId": Str(max_length=limits.EXTERNAL_ID_MAX),
                 # SANDBOX: Hemnet sets this from its contract; tests set it here.
                 "hqPartnershipAgreement": Bool(),
             },
@@ -239,7 +245,7 @@ SELLER_BODY: Final = Obj(
             {
                 "name": _SHORT,
                 "email": _SHORT,
-                "identityNumber": Str(max_length=20),
+                "identityNumber": Str(max_length=limits.IDENTITY_NUMBER_MAX),
                 "sellerType": enum_of(SELLER_TYPES),
             },
             required=("name",),
@@ -253,7 +259,7 @@ BILLING_BODY: Final = Obj(
             {
                 "recipientName": _SHORT,
                 "streetAddress": _SHORT,
-                "postalCode": Str(max_length=20),
+                "postalCode": Str(max_length=limits.POSTAL_CODE_MAX),
                 "city": _SHORT,
             },
             required=("recipientName",),
@@ -268,6 +274,7 @@ IMAGE_RIGHT_BODY: Final = Obj(
                 "terms": enum_of(IMAGE_RIGHT_TERMS),
                 "photoAgency": enum_of(PHOTO_AGENCIES),
                 "photoAgencyName": _SHORT,
+                "photographer": _SHORT,  # ASSUMED name (DOC: the right names the photographer)
             }
         )
     },
@@ -277,9 +284,9 @@ IMAGE_CREATE: Final = Obj(
     {
         "image": Obj(
             {
-                "url": Str(min_length=1, max_length=2000),
+                "url": Str(min_length=1, max_length=limits.IMAGE_URL_MAX),
                 "caption": _SHORT,
-                "position": Int(minimum=0, maximum=10_000),
+                "position": Int(minimum=0, maximum=limits.IMAGE_POSITION_MAX),
                 "isFloorPlan": Bool(),
             },
             required=("url",),
@@ -288,7 +295,11 @@ IMAGE_CREATE: Final = Obj(
     required=("image",),
 )
 IMAGE_PATCH: Final = Obj(
-    {"image": Obj({"caption": _SHORT, "position": Int(minimum=0, maximum=10_000)})},
+    {
+        "image": Obj(
+            {"caption": _SHORT, "position": Int(minimum=0, maximum=limits.IMAGE_POSITION_MAX)}
+        )
+    },
     required=("image",),
 )
 

@@ -29,6 +29,7 @@ from syncd.domain import (
     Listing,
     MarketState,
     Sale,
+    image_right_from_plain,
     listing_from_plain,
 )
 from syncd.store.holds import released_removals, released_updates
@@ -139,6 +140,7 @@ _COLUMNS = (
     ListingRow.sold_json,
     ListingRow.sent_seller_hash,
     ListingRow.sent_billing_hash,
+    ListingRow.sent_image_right_json,
     ListingRow.approval_url,
     ListingRow.public_url,
     ListingRow.published_at,
@@ -216,6 +218,7 @@ def read_listing_states(
                 sold=sale_from_plain(row.sold_json),
                 seller_hash=row.sent_seller_hash,
                 billing_hash=row.sent_billing_hash,
+                image_right=image_right_from_plain(row.sent_image_right_json),
                 approval_url=row.approval_url,
                 rejected_hash=row.failed_hash,
             )

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from syncd.domain import (
     Agency,
     Hashes,
+    ImageRight,
     ImageState,
     KnownAgency,
     KnownImage,
@@ -35,6 +36,7 @@ from syncd.domain import (
     Listing,
     MarketState,
     Sale,
+    image_right_from_plain,
     listing_from_plain,
     to_plain,
 )
@@ -192,6 +194,16 @@ def record_sent_hashes(
     session.flush()
 
 
+def record_image_right(
+    session: Session, listing_key: str, right: ImageRight | None, now: datetime
+) -> None:
+    """Hemnet confirmed a PUT (``right``) or a DELETE (None) of the listing's image right."""
+    row = _require(session, listing_key)
+    row.sent_image_right_json = None if right is None else to_plain(right)
+    row.updated_at = now
+    session.flush()
+
+
 def clear_failure(session: Session, listing_key: str, now: datetime) -> bool:
     """Forget that Hemnet rejected the listing ('syncd retry KEY'); False if it was not."""
     row = _require(session, listing_key)
@@ -214,6 +226,7 @@ def forget_remote(session: Session, listing_key: str, now: datetime) -> None:
     row.applied_hash = None
     row.sent_seller_hash = None
     row.sent_billing_hash = None
+    row.sent_image_right_json = None
     row.is_published = False
     row.is_approved = False
     row.market_state = None
@@ -374,6 +387,7 @@ def known_listing(row: ListingRow, images: Sequence[ImageRow] = ()) -> KnownList
         sold=sale_from_plain(row.sold_json),
         seller_hash=row.sent_seller_hash,
         billing_hash=row.sent_billing_hash,
+        image_right=image_right_from_plain(row.sent_image_right_json),
         approval_url=row.approval_url,
         rejected_hash=row.failed_hash,
     )
@@ -552,7 +566,7 @@ class StoredDesired:
     listing_key: str
     agency_key: str
     has_desired: bool
-    hashes: tuple[str | None, str | None, str | None, str | None, str | None]
+    hashes: tuple[str | None, str | None, str | None, str | None, str | None, str | None]
     desired_status: str | None
     missing_since: datetime | None
 
@@ -560,12 +574,13 @@ class StoredDesired:
 @dataclass(frozen=True, slots=True)
 class DesiredRow:
     """A listing's desired side ready to store: ``desired_json`` is the JSON text of
-    ``to_plain(listing)``, ``hashes`` its content, images, sale, seller, billing hashes."""
+    ``to_plain(listing)``, ``hashes`` its content, images, sale, seller, billing and image
+    right hashes."""
 
     listing_key: str
     agency_key: str
     desired_status: str
-    hashes: tuple[str, str, str | None, str | None, str | None]
+    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
     desired_json: str
 
 
@@ -583,6 +598,7 @@ def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str,
         c.sale_hash,
         c.seller_hash,
         c.billing_hash,
+        c.image_right_hash,
         c.desired_status,
         c.missing_since,
     ).where(c.listing_key.in_(listing_keys))
@@ -663,6 +679,7 @@ _UPSERTED = (
     "sale_hash",
     "seller_hash",
     "billing_hash",
+    "image_right_hash",
     "desired_status",
     "source_file_id",
     "desired_at",
@@ -672,9 +689,9 @@ _UPSERTED = (
 # What SQLAlchemy compiles for the upsert (tests compare the rows both write).
 _UPSERT_DESIRED_SQL = (
     "INSERT INTO listings (listing_key, agency_key, desired_json, content_hash, images_hash, "
-    "sale_hash, seller_hash, billing_hash, desired_status, source_file_id, desired_at, "
-    "missing_since, first_seen_at, is_published, is_approved, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "sale_hash, seller_hash, billing_hash, image_right_hash, desired_status, source_file_id, "
+    "desired_at, missing_since, first_seen_at, is_published, is_approved, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (listing_key) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _UPSERTED)
 )

@@ -96,6 +96,7 @@ class Followed:
     next_poll_at: datetime | None
     is_published: bool
     is_approved: bool
+    applied_hash: str | None  # the content Hemnet last confirmed
     tracked: tuple[TrackedImage, ...]  # its images that have Hemnet's id
 
 
@@ -259,7 +260,13 @@ def followed(session: Session, key: str) -> Followed | None:
         if img.hemnet_image_id
     )
     return Followed(
-        key, row.hemnet_id, row.next_poll_at, row.is_published, row.is_approved, tracked
+        key,
+        row.hemnet_id,
+        row.next_poll_at,
+        row.is_published,
+        row.is_approved,
+        row.applied_hash,
+        tracked,
     )
 
 

@@ -126,6 +126,7 @@ class ListingRow(Base):
     sale_hash: Mapped[str | None]
     seller_hash: Mapped[str | None]
     billing_hash: Mapped[str | None]
+    image_right_hash: Mapped[str | None]
     desired_status: Mapped[str | None]
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
     desired_at: Mapped[datetime | None]
@@ -137,6 +138,9 @@ class ListingRow(Base):
     applied_hash: Mapped[str | None]
     sent_seller_hash: Mapped[str | None]
     sent_billing_hash: Mapped[str | None]
+    # The image right last sent (domain.to_plain(ImageRight)); NULL: none sent. Kept whole,
+    # not hashed: the planner must know which fields Hemnet holds to clear one (plan.py).
+    sent_image_right_json: Mapped[dict[str, Any] | None]
     is_published: Mapped[bool] = mapped_column(default=False)
     is_approved: Mapped[bool] = mapped_column(default=False)
     market_state: Mapped[str | None]
@@ -224,6 +228,20 @@ class HoldRow(Base):
     released_at: Mapped[datetime | None]
     released_by: Mapped[str | None]
     superseded_at: Mapped[datetime | None]  # closed: the plan no longer asks for it
+
+
+class ListingChecksRow(Base):
+    """Hemnet's checks of a listing as last read (GET /checks): its completeness."""
+
+    __tablename__ = "listing_checks"
+
+    listing_key: Mapped[str] = mapped_column(
+        ForeignKey("listings.listing_key", ondelete="CASCADE"), primary_key=True
+    )
+    errors_json: Mapped[list[Any]]
+    warnings_json: Mapped[list[Any]]
+    read_for: Mapped[str]  # what the listing was when read: read again when it changes
+    read_at: Mapped[datetime]
 
 
 class MetaRow(Base):

@@ -113,11 +113,13 @@ class World:
 
 @contextmanager
 def open_world(
-    root: Path, agency: tuple[str, str] | None = None, extra: str = ""
+    root: Path, agency: tuple[str, str] | None = None, extra: str = "", images: str = ""
 ) -> Iterator[World]:
     """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name,
-    ``extra`` more TOML (say, [agencies.KEY] tables)."""
+    ``extra`` more TOML (say, [agencies.KEY] tables), ``images`` more keys of [images]."""
     text = '[paths]\ninbox = "inbox"\nstate_dir = "state"\n'
+    # Tests look up no host outside the machine; reserved names and addresses are still judged.
+    text += f"\n[images]\nresolve_hosts = false\n{images}\n"
     if agency is not None:
         text += f'\n[agency]\nkey = "{agency[0]}"\nname = "{agency[1]}"\n'
     text += extra

@@ -28,6 +28,7 @@ _UPSERTED = (
     "sale_hash",
     "seller_hash",
     "billing_hash",
+    "image_right_hash",
     "desired_status",
     "source_file_id",
     "desired_at",
@@ -62,6 +63,7 @@ def _reference_save(
                 "sale_hash": row.hashes[2],
                 "seller_hash": row.hashes[3],
                 "billing_hash": row.hashes[4],
+                "image_right_hash": row.hashes[5],
                 "desired_status": row.desired_status,
                 "source_file_id": source_file_id,
                 "desired_at": now,
@@ -112,7 +114,7 @@ def _desired(key: str, *, status: str = "for_sale", hashes: Any = None) -> Desir
         listing_key=key,
         agency_key="agency-1",
         desired_status=status,
-        hashes=hashes or (f"c-{key}", f"i-{key}", None, f"s-{key}", None),
+        hashes=hashes or (f"c-{key}", f"i-{key}", None, f"s-{key}", None, f"r-{key}"),
         desired_json='{"street":"Östra gatan 1","note":"it\'s \\"quoted\\""}',
     )
 
@@ -137,7 +139,7 @@ def _scenario(store: Store, save: Any, events: Any) -> None:
         mark_missing_rows(session, ["B"], FIRST)
     with store.transaction() as session:
         changed = [
-            _desired("A", status="sold", hashes=("c2", "i2", "sale2", None, "b2")),
+            _desired("A", status="sold", hashes=("c2", "i2", "sale2", None, "b2", None)),
             _desired("B"),
             _desired("D"),
         ]

@@ -104,3 +104,14 @@ def test_the_draft_of_a_csv_names_what_it_left_open(tmp_path: Path) -> None:
     load_mapping_text = tmp_path / "export.toml"
     load_mapping_text.write_text(text, encoding="utf-8")
     assert load_mapping(load_mapping_text).name == "export"  # loads as it is
+
+
+def test_the_draft_of_a_csv_reads_the_photographers_columns(tmp_path: Path) -> None:
+    sample = tmp_path / "export.csv"
+    sample.write_text(
+        "objektnummer;gatuadress;fotograf;fotobyra_namn\nA-1;Åsgatan 1;Fia Ek;Foto Fia\n",
+        encoding="utf-8",
+    )
+    fields = tomllib.loads(render(propose(survey(sample)), "export"))["fields"]
+    assert fields["image_right.photographer"]["expr"] == "fotograf"
+    assert fields["image_right.photo_agency_name"]["expr"] == "fotobyra_namn"

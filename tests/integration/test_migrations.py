@@ -28,6 +28,7 @@ TABLES = {
     "events",
     "holds",
     "meta",
+    "listing_checks",
     "requests",
 }
 

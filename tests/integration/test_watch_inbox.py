@@ -253,3 +253,80 @@ def test_sha256_of_streams_large_files(tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)
     target.write_bytes(data)
     assert sha256_of(target) == hashlib.sha256(data).hexdigest()
+
+
+class ArchivingIngest(Ingest):
+    """Ingest that says where the file went (archive/NAME, NAME-2, ...), as the daemon's."""
+
+    def __call__(self, path: Path) -> Path | None:  # type: ignore[override]
+        number = 1
+        target = self.archive / path.name
+        while target.exists():
+            number += 1
+            target = self.archive / f"{path.stem}-{number}{path.suffix}"
+        with self.lock:
+            self.taken.append((path.name, path.read_bytes(), time.monotonic()))
+        path.rename(target)
+        return target
+
+
+def test_an_open_file_pausing_longer_than_settle_s_is_taken_only_after_close(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2)
+    chunks = [f"row {i}\n".encode() * 50 for i in range(4)]
+    with (inbox / "slow.csv").open("wb") as stream:
+        for chunk in chunks:
+            stream.write(chunk)
+            stream.flush()
+            time.sleep(0.6)  # three times settle_s, the file still open
+        closed_at = time.monotonic()
+    wait_for(lambda: ingest.names() != [])
+    [(name, data, taken_at)] = ingest.taken
+    assert (name, data) == ("slow.csv", b"".join(chunks))
+    assert taken_at >= closed_at
+
+
+def test_a_taken_file_changed_where_it_went_is_handed_over_again(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2)
+    (inbox / "crm.csv").write_bytes(b"first\n")
+    wait_for(lambda: ingest.names() == ["crm.csv"])
+    (archive / "crm.csv").write_bytes(b"first\nsecond\n")  # rewritten in place after archive
+    wait_for(lambda: len(ingest.names()) == 2)
+    assert ingest.taken[1][1] == b"first\nsecond\n"
+    assert (archive / "crm-2.csv").read_bytes() == b"first\nsecond\n"
+    time.sleep(0.6)  # unchanged since: not handed over a third time
+    assert len(ingest.names()) == 2
+
+
+def test_a_file_moved_in_from_another_folder_is_complete_at_once(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    # watchdog reports it as "created" with no close: that must not read as a writer still
+    # at work (which would keep it waiting for the open-writer timeout).
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2, open_writer_timeout_s=60.0)
+    outside = inbox.parent / "staging.csv"
+    outside.write_bytes(b"complete\n")
+    outside.rename(inbox / "moved.csv")
+    wait_for(lambda: ingest.names() == ["moved.csv"], timeout_s=10)
+
+
+def test_a_writer_that_opened_the_file_and_has_not_written_yet_is_waited_for(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=0.2, open_writer_timeout_s=60.0)
+    with (inbox / "late.csv").open("wb") as stream:
+        time.sleep(0.8)  # open and empty for four times settle_s
+        stream.write(b"the whole export\n")
+    wait_for(lambda: ingest.names() != [])
+    assert ingest.taken == [("late.csv", b"the whole export\n", ingest.taken[0][2])]

@@ -31,6 +31,10 @@ mapping = "generic-csv"
 [[formats]]
 pattern = "*.xml"
 mapping = "openimmo"
+
+# The shared samples name real image hosts: no DNS from the tests (loopback only).
+[images]
+resolve_hosts = false
 """
 
 
@@ -66,8 +70,8 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def test_check_prints_count_coverage_and_errors(kyero_sample: Path) -> None:
-    result = run("check", str(kyero_sample), "--mapping", "kyero")
+def test_check_prints_count_coverage_and_errors(kyero_sample: Path, config: Path) -> None:
+    result = run("--config", str(config), "check", str(kyero_sample), "--mapping", "kyero")
     assert result.returncode == 1, result.stderr  # one record would be skipped
     out = result.stdout
     assert "133 record(s), 132 usable, 1 skipped" in out
@@ -75,8 +79,10 @@ def test_check_prints_count_coverage_and_errors(kyero_sample: Path) -> None:
     assert "1 error(s)" in out and "ERROR" in out
 
 
-def test_check_json_is_valid_json(kyero_sample: Path) -> None:
-    result = run("check", str(kyero_sample), "--mapping", "kyero", "--json")
+def test_check_json_is_valid_json(kyero_sample: Path, config: Path) -> None:
+    result = run(
+        "--config", str(config), "check", str(kyero_sample), "--mapping", "kyero", "--json"
+    )
     report = json.loads(result.stdout)
     assert report["record_count"] == 133 and report["usable_count"] == 132
     assert report["mapping"] == "kyero" and report["ok"] is False

@@ -24,6 +24,8 @@ from syncd.apply import CRASH_ENV, CRASH_EXIT, current_plan
 from syncd.config import TOKEN_ENV, Config
 from syncd.domain import (
     BillingInformation,
+    ImageRight,
+    ImageRightTerms,
     Listing,
     ListingStatus,
     Sale,
@@ -47,12 +49,14 @@ FIRST = a_listing(
     status=ListingStatus.UPCOMING,
     seller=SellerInformation("Anna Svensson", "anna@example.se", None, SellerType.INDIVIDUAL),
     billing=BillingInformation("Anna Svensson", "Götgatan 12", "11646", "Stockholm"),
+    image_right=ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE, photographer="Fia Ek"),
 )
-# image 0 goes, image 1 moves to the front, image 2 is new; and a new price
+# image 0 goes, image 1 moves to the front, image 2 is new; a new price; no image right
 CHANGED = replace(
     FIRST,
     asking_price=3_850_000,
     images=(replace(image("C1", 1), order=0), replace(image("C1", 2), order=1)),
+    image_right=None,
 )
 WITHDRAWN = replace(CHANGED, status=ListingStatus.WITHDRAWN)
 SOLD = replace(CHANGED, status=ListingStatus.SOLD, sale=SALE)
@@ -68,12 +72,16 @@ STEPS: list[tuple[Listing | None, list[str]]] = [
             "set_market_state",
             "send_seller_information",
             "send_billing_information",
+            "set_image_right",
             "add_image",
             "publish",
         ],
     ),
     # converge: published again with the new image before it is withdrawn
-    (CHANGED, ["update_listing", "delete_image", "update_image", CONVERGE]),
+    (
+        CHANGED,
+        ["update_listing", "delete_image_right", "delete_image", "update_image", CONVERGE],
+    ),
     (WITHDRAWN, ["unpublish"]),
     (SOLD, ["mark_sold"]),
 ]
@@ -156,6 +164,8 @@ def lifecycle(where: str, tmp_path: Path) -> tuple[dict[str, int], Run]:
         result["image_adds"] = counts.get("POST /v1/listings/{listing_id}/images 201", 0)
         wanted = sorted(i.url for i in SOLD.images)
         result["urls_right"] = int(sorted(img.url for img in images) == wanted)
+        right = run.client.get_image_right(remote[0].hemnet_id) if remote else None
+        result["image_right"] = int(right is not None)  # the CRM dropped it: gone
         run.client.close()
         store.close()
         return result, run
@@ -189,4 +199,5 @@ def test_killed_at_every_op_kind_before_and_after_the_call_ends_right(tmp_path: 
             "sales": 1,  # never sold twice
             "image_adds": 3,  # image 0, 1 and 2, each once
             "urls_right": 1,
+            "image_right": 0,
         }, where

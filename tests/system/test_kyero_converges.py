@@ -119,6 +119,10 @@ rescan_interval_s = 1
 pattern = "*.xml"
 mapping = "kyero"
 
+# The feed names real image hosts: the tests ask no DNS server (loopback only).
+[images]
+resolve_hosts = false
+
 [http]
 listen = "{http_listen}"
 """,

@@ -26,8 +26,11 @@ from syncd.domain import (
     Hashes,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     Listing,
     ListingStatus,
+    PhotoAgency,
     Sale,
     SellerInformation,
     SellerType,
@@ -81,6 +84,9 @@ def full_listing() -> Listing:
         ),
         billing=BillingInformation("Per Säljare", "Götgatan 12", "11646", "Stockholm"),
         sale=Sale(4_100_000, True, date(2026, 4, 1)),
+        image_right=ImageRight(
+            ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.FREELANCE, "Foto Fia", "Fia Ek"
+        ),
     )
 
 
@@ -102,6 +108,10 @@ def changed(value: Any) -> Any:
         return Tenure.FREEHOLD
     if isinstance(value, SellerType):
         return SellerType.ESTATE
+    if isinstance(value, ImageRightTerms):
+        return ImageRightTerms.NO_LICENSE
+    if isinstance(value, PhotoAgency):
+        return PhotoAgency.DIAKRIT
     if isinstance(value, datetime | date):
         return value.replace(day=value.day + 1)
     raise AssertionError(f"no variant for {value!r}")
@@ -135,6 +145,7 @@ def which_hash(field_path: str) -> str:
         "sale": "sale",
         "seller": "seller",
         "billing": "billing",
+        "image_right": "image_right",
     }.get(top, "content")
 
 
@@ -174,7 +185,7 @@ def test_a_change_to_any_single_field_changes_its_hash(field_path: str, variant:
         return
     assert getattr(before, hash_name) != getattr(after, hash_name)
     # ...and only that hash: an image edit must not resend the listing body
-    for other in ("content", "images", "sale", "seller", "billing"):
+    for other in ("content", "images", "sale", "seller", "billing", "image_right"):
         if other != hash_name:
             assert getattr(before, other) == getattr(after, other), other
 

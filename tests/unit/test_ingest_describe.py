@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from syncd.domain import Address, Listing, ListingStatus, SellerInformation, normalise
+from syncd.domain import (
+    Address,
+    ImageRight,
+    ImageRightTerms,
+    Listing,
+    ListingStatus,
+    SellerInformation,
+    normalise,
+)
 from syncd.ingest import describe_change
 
 BASE = normalise(
@@ -49,3 +57,14 @@ def test_long_values_are_shortened() -> None:
     text = describe_change(BASE, new, "d.csv", reappeared=False)
     assert "title — → " + "x" * 60 + "…" in text and "x" * 61 not in text
     assert text.startswith("desired state changed by d.csv: floor — → 3; title")
+
+
+def test_an_image_right_change_or_removal_is_named() -> None:
+    with_right = dataclasses.replace(BASE, image_right=ImageRight(ImageRightTerms.NO_LICENSE))
+    changed = dataclasses.replace(BASE, image_right=ImageRight(ImageRightTerms.INDEFINITE_LICENSE))
+    assert describe_change(with_right, changed, "e.csv", reappeared=False) == (
+        "desired state changed by e.csv: image right changed"
+    )
+    assert describe_change(with_right, BASE, "e.csv", reappeared=False) == (
+        "desired state changed by e.csv: image right removed"
+    )

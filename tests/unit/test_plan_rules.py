@@ -16,6 +16,8 @@ from syncd.domain import (
     Desired,
     HousingForm,
     Image,
+    ImageRight,
+    ImageRightTerms,
     ImageState,
     KnownAgency,
     KnownImage,
@@ -23,6 +25,7 @@ from syncd.domain import (
     Listing,
     ListingStatus,
     MarketState,
+    PhotoAgency,
     Sale,
     SellerInformation,
     Tenure,
@@ -33,10 +36,12 @@ from syncd.domain import (
 from syncd.ops import (
     Consequence,
     DeleteImage,
+    DeleteImageRight,
     EnsureAgency,
     MarkSold,
     Plan,
     PublishListing,
+    SetImageRight,
     UnpublishListing,
     UpdateImage,
     UpdateListing,
@@ -52,6 +57,7 @@ POLICY = PlanPolicy(
 SALE = Sale(price=3_100_000, price_is_public=True, sold_on=date(2026, 5, 1))
 SELLER = SellerInformation(name="Anna Svensson", email="anna@example.se")
 BILLING = BillingInformation(recipient_name="Anna Svensson", city="Stockholm")
+RIGHT = ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.DIAKRIT, photographer="Fia Ek")
 
 
 def img(n: int, **kw: object) -> Image:
@@ -91,6 +97,7 @@ def known(want: Listing | None = None, **kw: object) -> KnownListing:
         allowed_market_states=frozenset({MarketState.FOR_SALE, MarketState.UPCOMING}),
         seller_hash=seller_hash(want.seller),
         billing_hash=billing_hash(want.billing),
+        image_right=want.image_right,
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
@@ -191,6 +198,40 @@ CASES = {
         [listing(status=ListingStatus.UPCOMING)],
         [visible(allowed_market_states=frozenset({MarketState.FOR_SALE}))],
         waiting=["does not allow market state UPCOMING now (allowed: FOR_SALE)"],
+    ),
+    # --- image right
+    "new with an image right: create, set it, add images": Case(
+        [listing(image_right=RIGHT)],
+        kinds=["create_listing", "set_image_right", "add_image", "add_image"],
+        waiting=["waiting for 2 image(s)"],
+    ),
+    "image right as sent: nothing": Case(
+        [listing(image_right=RIGHT)], [visible(listing(image_right=RIGHT))]
+    ),
+    "image right never sent: set it": Case(
+        [listing(image_right=RIGHT)], [visible()], kinds=["set_image_right"]
+    ),
+    "image right terms changed: set it again": Case(
+        [listing(image_right=replace(RIGHT, terms=ImageRightTerms.INDEFINITE_LICENSE))],
+        [visible(listing(image_right=RIGHT))],
+        kinds=["set_image_right"],
+    ),
+    "image right gone from the export: delete it": Case(
+        [listing()], [visible(listing(image_right=RIGHT))], kinds=["delete_image_right"]
+    ),
+    "image right lost a field: delete, then set what is left": Case(
+        [listing(image_right=replace(RIGHT, photographer=None))],
+        [visible(listing(image_right=RIGHT))],
+        kinds=["delete_image_right", "set_image_right"],
+    ),
+    "sold with an image right not sent yet: set it before the sale": Case(
+        [listing(status=ListingStatus.SOLD, sale=SALE, image_right=RIGHT)],
+        [visible()],
+        kinds=["set_image_right", "mark_sold"],
+    ),
+    "sold on Hemnet, image right changed: nothing reaches it": Case(
+        [listing(status=ListingStatus.SOLD, sale=SALE, image_right=RIGHT)],
+        [known(sold=SALE)],
     ),
     # --- seller and billing
     "seller changed: send seller information": Case(
@@ -481,6 +522,17 @@ def test_a_removal_within_its_grace_names_the_moment_it_is_due() -> None:
     assert run(CASES["missing past the grace: unpublish"]).next_due_at is None
 
 
+def test_the_image_right_ops_carry_the_right_and_say_why_it_goes() -> None:
+    smaller = replace(RIGHT, photographer=None)
+    have = visible(listing(image_right=RIGHT))
+    delete, put = run(Case([listing(image_right=smaller)], [have])).ops
+    assert isinstance(delete, DeleteImageRight)
+    assert "no longer gives" in delete.describe()
+    assert isinstance(put, SetImageRight)
+    assert put.image_right == smaller
+    assert put.describe() == "set image right: terms SIX_MONTHS_LICENSE, photo agency DIAKRIT"
+
+
 def test_update_sends_only_changed_fields() -> None:
     result = run(Case([listing(title="Ljus trea", floor=3)], [visible()]))
     (op,) = result.ops
@@ -611,8 +663,8 @@ def test_ops_ordered_agencies_first_then_by_listing_in_rule_order() -> None:
     assert [(op.listing_key, op.kind) for op in result.ops] == [
         (None, "ensure_agency"),
         ("A1", "publish"),
+        ("B1", "set_market_state"),  # leaving FOR_SALE before the update (below)
         ("B1", "update_listing"),
-        ("B1", "set_market_state"),
         ("B1", "send_seller_information"),
         ("B1", "send_billing_information"),
         ("B1", "delete_image"),
@@ -624,6 +676,30 @@ def test_ops_ordered_agencies_first_then_by_listing_in_rule_order() -> None:
     ]
     assert isinstance(result.ops[0], EnsureAgency)
     assert result.ops[0].agency == AGENCY
+
+
+def test_the_market_state_leaves_for_sale_before_an_update_and_reaches_it_after() -> None:
+    # Hemnet checks a published listing's updates against its market state: FOR_SALE needs
+    # an asking price. Leaving it first lets the CRM take the price away; reaching it after
+    # the update lets the CRM give the price in the same export.
+    unpriced = listing(status=ListingStatus.UPCOMING, asking_price=None)
+    leaving = run(Case([unpriced], [visible()])).ops
+    assert [op.kind for op in leaving] == ["set_market_state", "update_listing"]
+    upcoming = visible(unpriced, market_state=MarketState.UPCOMING)
+    reaching = run(Case([listing()], [upcoming])).ops
+    assert [op.kind for op in reaching] == ["update_listing", "set_market_state"]
+
+
+def test_no_publish_without_a_price_where_hemnet_holds_the_listing_for_sale() -> None:
+    # Visible once, so TEASED is not allowed: Hemnet keeps it FOR_SALE, which needs a price.
+    once_visible = known(
+        allowed_market_states=frozenset({MarketState.FOR_SALE, MarketState.UPCOMING})
+    )
+    result = run(Case([listing(status=ListingStatus.TEASED, asking_price=None)], [once_visible]))
+    assert [op.kind for op in result.ops] == ["update_listing"]
+    reasons = [w.reason for w in result.waiting]
+    assert "does not allow market state TEASED" in reasons[0]
+    assert "asking price is missing (Hemnet holds the listing as FOR_SALE" in reasons[1]
 
 
 def test_plan_is_deterministic_whatever_the_mapping_order() -> None:

@@ -128,3 +128,40 @@ def test_custom_ignore_list_replaces_the_default_but_not_markers_or_own_output()
     assert not is_ignored("export.tmp", ["*.bak"])
     assert is_ignored("export.xml.done", ["*.bak"])
     assert is_ignored("status.json", [])
+
+
+def test_a_file_open_for_writing_waits_for_its_close_however_long_it_pauses() -> None:
+    settle = Settle(1.0, open_writer_timeout_s=60.0)
+    settle.writing(A)
+    settle.observe(A, 994, 1, now=0.0)
+    assert settle.ready(30.0) == []  # paused far past settle_s, still open
+    settle.closed(A)
+    assert settle.ready(30.0) == [A]  # closed and unchanged for settle_s: complete
+
+
+def test_a_close_then_a_change_settles_again() -> None:
+    settle = Settle(1.0, open_writer_timeout_s=60.0)
+    settle.writing(A)
+    settle.observe(A, 10, 1, now=0.0)
+    settle.closed(A)
+    settle.observe(A, 20, 2, now=5.0)  # written to after the close: settle from there
+    assert settle.ready(5.5) == []
+    assert settle.ready(6.0) == [A]
+
+
+def test_a_writer_never_seen_closing_is_taken_after_the_timeout() -> None:
+    # A missed close event (or an attribute change, which reads as a write) must not keep
+    # a file in the inbox for ever.
+    settle = Settle(1.0, open_writer_timeout_s=60.0)
+    settle.writing(A)
+    settle.observe(A, 10, 1, now=0.0)
+    assert settle.ready(59.0) == []
+    assert settle.ready(60.0) == [A]
+
+
+def test_a_forgotten_file_forgets_its_writer() -> None:
+    settle = Settle(1.0, open_writer_timeout_s=60.0)
+    settle.writing(A)
+    settle.forget(A)
+    settle.observe(A, 10, 1, now=0.0)  # a new file of the same name, no event seen
+    assert settle.ready(1.0) == [A]
