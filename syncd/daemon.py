@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -25,20 +24,17 @@ import uvicorn
 
 from syncd import metrics, systemd
 from syncd.alerts import AlertBoard, alerts_for, gather_facts
-from syncd.apply import Applier, ApplyReport, api_observer, current_plan
-from syncd.budget import TokenBucket
+from syncd.apply import ApplyReport, current_plan
 from syncd.clock import utc_now
 from syncd.config import Config, http_access_problems, load_config
 from syncd.errors import ConfigError, SyncdError
 from syncd.health import HealthBoard, HemnetProbe, JobGuard, Problem
-from syncd.hemnet import HemnetClient
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.ingest import IngestResult, ingest_file
-from syncd.keys import KeyKeeper, hemnet_client
 from syncd.listen import listening_socket
-from syncd.poll import Poller
 from syncd.reconcile import ReconcileReport, reconcile
 from syncd.scheduler import Scheduler
+from syncd.services import Services, build_services
 from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
 from syncd.store import requests
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
@@ -120,27 +116,10 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """The wakeup fd already carries the signal to the main loop."""
 
 
-@dataclass
-class _Services:
-    """Everything built from one configuration; replaced as a whole on reload."""
-
-    config: Config
-    keys: KeyKeeper
-    client: HemnetClient
-    applier: Applier
-    poller: Poller
-
-    @classmethod
-    def build(cls, config: Config, store: Store) -> _Services:
-        keys = KeyKeeper(config, store)
-        keys.token()  # no token at all is a configuration error: refuse to start
-        client = hemnet_client(config, keys, observer=api_observer)
-        # The client renews the key on a 401 and retries once; the applier need not.
-        # One request budget for every call, reads and writes alike, as Hemnet counts them.
-        budget = TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
-        applier = Applier(store, client, config, budget=budget)
-        poller = Poller(store, client, config, budget=budget)
-        return cls(config, keys, client, applier, poller)
+def _build(config: Config, store: Store) -> Services:
+    services = build_services(config, store)
+    services.keys.token()  # no token at all is a configuration error: refuse to start
+    return services
 
 
 def status_line(rows: Sequence[StatusRow], alerts: int = 0, problems: Sequence[str] = ()) -> str:
@@ -172,7 +151,7 @@ class Daemon:
         self._config_path = config_path
         self._store = store
         self._clock = clock
-        self._services = _Services.build(config, store)
+        self._services = _build(config, store)
         self._started_at = clock()
         self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
         self._watcher = self._make_watcher(config)
@@ -373,7 +352,7 @@ class Daemon:
 
     def _swap(self, config: Config) -> None:
         old = self._services
-        self._services = _Services.build(config, self._store)
+        self._services = _build(config, self._store)
         old.client.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)

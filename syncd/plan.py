@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -98,13 +98,23 @@ def plan(
     agencies: Mapping[str, KnownAgency],
     policy: PlanPolicy,
     now: datetime,
+    *,
+    refused: Collection[str] = frozenset(),
 ) -> Plan:
-    """The ops that bring Hemnet to ``desired``: agencies first, then listing by listing."""
+    """The ops that bring Hemnet to ``desired``: agencies first, then listing by listing.
+
+    ``refused``: listings not on Hemnet whose create Hemnet refused with the content the
+    CRM still wants (a rejection of a known listing is in its ``KnownListing``).
+    """
     agency_ops, agency_waiting = _plan_agencies(desired, known, agencies)
     removal = _plan_removals(desired, known, policy, now)
-    per_key: dict[str, _Out] = {}
+    # A refused create is sent again only once the listing changes, or it would be
+    # refused every pass.
+    per_key = {key: _Out(waiting=[Waiting(key, REJECTED_REASON)]) for key in refused}
     update_holds: list[Hold] = []
     for key in sorted(desired.listings):
+        if key in per_key:
+            continue
         if key in agency_waiting:
             per_key[key] = _Out(waiting=[Waiting(key, agency_waiting[key])])
             continue

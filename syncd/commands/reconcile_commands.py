@@ -15,8 +15,8 @@ from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import hand_over, state_writer
 from syncd.domain import to_plain
 from syncd.image_audit import describe as describe_extra_images
-from syncd.keys import KeyKeeper, hemnet_client
 from syncd.reconcile import ReconcileReport, reconcile
+from syncd.services import build_services
 from syncd.store.requests import RECONCILE
 
 _VALUE_WIDTH = 40
@@ -49,10 +49,8 @@ def reconcile_command(invocation: Invocation, dry_run: bool) -> int:
 
 def _reconcile_here(invocation: Invocation, *, dry_run: bool) -> None:
     config = invocation.config
-    with invocation.store() as store:
-        keeper = KeyKeeper(config, store)
-        with hemnet_client(config, keeper) as client:
-            report = reconcile(store, client, config, utc_now(), repair=not dry_run)
+    with invocation.store() as store, build_services(config, store) as services:
+        report = reconcile(store, services.client, config, utc_now(), repair=not dry_run)
     for line in report_lines(report):
         click.echo(line)
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import click
 
-from syncd.apply import Applier, ApplyReport, api_observer, current_plan
+from syncd.apply import Applier, ApplyReport, current_plan
 from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import hand_over, state_writer
 from syncd.errors import ApiError
-from syncd.keys import KeyKeeper, hemnet_client
 from syncd.ops import Plan
+from syncd.services import build_services
 from syncd.store import requests
 from syncd.store.engine import Store
 from syncd.store.holds import open_holds, release_summary, require_released
@@ -107,19 +107,10 @@ class _Progress:
 
 
 def _run_apply(invocation: Invocation, store: Store) -> ApplyReport:
-    config = invocation.config
-    keeper = KeyKeeper(config, store)
     progress = _Progress()
-    with hemnet_client(config, keeper, observer=api_observer) as client:
-        # One whole pass, however long: the time bound is for the daemon's shared worker.
-        applier = Applier(
-            store,
-            client,
-            config,
-            renew_key=lambda: keeper.renew(client),
-            progress=progress,
-            max_pass_s=None,
-        )
+    # One whole pass, however long: the time bound is for the daemon's shared worker.
+    with build_services(invocation.config, store, progress=progress, max_pass_s=None) as services:
+        applier = services.applier
         try:
             with _stop_on_sigterm(applier):
                 return applier.run_pass()
@@ -227,11 +218,8 @@ def keys_group() -> None:
 @pass_invocation
 def keys_check(invocation: Invocation) -> None:
     """Show the key's expiry; renew it when it is within key_renew_before_days."""
-    config = invocation.config
-    with invocation.store() as store:
-        keeper = KeyKeeper(config, store)
-        with hemnet_client(config, keeper, observer=api_observer) as client:
-            status = keeper.check(client)
+    with invocation.store() as store, build_services(invocation.config, store) as services:
+        status = services.keys.check(services.client)
     click.echo(f"key {status.key_id or 'unknown'}: {status.message}")
 
 
@@ -239,12 +227,9 @@ def keys_check(invocation: Invocation) -> None:
 @pass_invocation
 def keys_renew(invocation: Invocation) -> int:
     """Make a new key now, switch to it and delete the old one."""
-    config = invocation.config
-    with invocation.store() as store:
-        keeper = KeyKeeper(config, store)
-        with hemnet_client(config, keeper, observer=api_observer) as client:
-            renewed = keeper.renew(client)
-            status = keeper.check(client) if renewed else None
+    with invocation.store() as store, build_services(invocation.config, store) as services:
+        renewed = services.keys.renew(services.client)
+        status = services.keys.check(services.client) if renewed else None
     if status is None:
         click.echo("key renewal failed: see the log above", err=True)
         return ApiError.exit_code

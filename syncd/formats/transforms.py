@@ -163,11 +163,11 @@ def image_url(raw: str, base_url: str | None) -> tuple[str, list[str]]:
     """
     warnings: list[str] = []
     url = raw.strip()
-    if base_url and not urlsplit(url).scheme:
-        url = urljoin(base_url, url)
-    if _URL_UNCHANGED.fullmatch(url):
-        return url, warnings
-    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    # Encoded before the scheme is judged: urlsplit drops tabs and line breaks, so "a\t:"
+    # would pass for a URL with the scheme "a" and never be resolved against base_url.
+    safe = url if _URL_UNCHANGED.fullmatch(url) else quote(url, safe=":/?#[]@!$&'()*+,;=%~")
     if safe != url:
         warnings.append("image URL had spaces or unsafe characters; they were percent-encoded")
+    if base_url and not urlsplit(safe).scheme:
+        safe = urljoin(base_url, safe)
     return safe, warnings

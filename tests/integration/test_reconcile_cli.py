@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from syncd import metrics
 from syncd.cli import cli
 from syncd.config import load_config
 from syncd.hemnet import HemnetClient
@@ -55,3 +56,23 @@ def test_reconcile_command_dry_run_then_repair(
     with open_store(db_path) as store, store.read() as session:
         row = listings.get_listing(session, "C1")
         assert row is not None and row.hemnet_id == hemnet_id
+
+
+def test_reconcile_counts_its_requests_in_the_metrics_as_apply_does(
+    sandbox: SandboxHandle, config_file: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command builds its client through syncd.services, as apply and the daemon do.
+    config_file.write_text(
+        config_file.read_text() + f'\n[hemnet]\nbase_url = "{sandbox.base_url}"\n'
+    )
+    monkeypatch.setenv("SYNCD_HEMNET_TOKEN", sandbox.token)
+
+    def answered() -> float:
+        return (
+            metrics.REGISTRY.get_sample_value("syncd_api_responses_total", {"status": "2xx"}) or 0
+        )
+
+    before = answered()
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "reconcile", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert answered() > before

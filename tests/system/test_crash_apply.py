@@ -1,9 +1,10 @@
 """Crash safety with the real process: ``syncd apply`` dies (exit 137, as SIGKILL) between
 intent and call and between call and outcome, at every op kind of a listing's life.
 
-The test hook SYNCD_CRASH_AT="<op kind>:<before_call|after_call>" (syncd/apply.py) makes
-the process exit at that point. After each crash the next run must settle what the dead
-one may have done: in the end exactly one listing per key, one image per URL, one sale.
+``tests/crashing_syncd.py "<op kind>:<before_call|after_call>"`` runs syncd with a hook at
+that checkpoint (syncd/apply/checkpoints.py) that makes the process exit there. After each
+crash the next run must settle what the dead one may have done: in the end exactly one
+listing per key, one image per URL, one sale.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.apply import CRASH_ENV, CRASH_EXIT, current_plan
+from syncd.apply import current_plan
 from syncd.config import TOKEN_ENV, Config
 from syncd.domain import (
     BillingInformation,
@@ -36,6 +37,7 @@ from syncd.hemnet import HemnetClient
 from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
+from tests.crashing_syncd import CRASH_EXIT, SCRIPT
 from tests.integration.apply_env import a_listing, image, open_state, save, write_config
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -100,11 +102,10 @@ class Run:
     def apply(self, crash_at: str | None) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
         env[TOKEN_ENV] = self.sandbox.token
-        if crash_at:
-            env[CRASH_ENV] = crash_at
+        program = [sys.executable, str(SCRIPT), crash_at] if crash_at else [str(SYNCD)]
         assert self.config.source is not None
         result = subprocess.run(
-            [str(SYNCD), "--config", str(self.config.source), "apply"],
+            [*program, "--config", str(self.config.source), "apply"],
             capture_output=True,
             text=True,
             env=env,

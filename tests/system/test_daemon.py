@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from syncd.config import bundled_mappings_dir
+from tests.crashing_syncd import SCRIPT as CRASHING
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -166,12 +167,14 @@ def syncd(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, env: dict[str, str], crash_at: str | None = None) -> None:
         self.log = config.parent / "daemon.log"
         self._log_file = self.log.open("w")
         base = {k: v for k, v in os.environ.items() if not k.startswith(("SYNCD_", "WATCHDOG"))}
+        # crash_at: killed at that checkpoint of an apply pass (tests/crashing_syncd.py)
+        program = [sys.executable, str(CRASHING), crash_at] if crash_at else [str(SYNCD)]
         self.process = subprocess.Popen(
-            [str(SYNCD), "--config", str(config), "run"],
+            [*program, "--config", str(config), "run"],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env={**base, "SYNCD_HEMNET_TOKEN": TOKEN, **env},
@@ -201,10 +204,10 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
         pytest.skip(f"console script not installed at {SYNCD} (pip install -e .)")
     started: list[DaemonProcess] = []
 
-    def start(config: Path, **env: str) -> DaemonProcess:
+    def start(config: Path, crash_at: str | None = None, **env: str) -> DaemonProcess:
         result = syncd("--config", str(config), "db", "upgrade")
         assert result.returncode == 0, result.stderr
-        daemon = DaemonProcess(config, env)
+        daemon = DaemonProcess(config, env, crash_at)
         started.append(daemon)
         return daemon
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.crashing_syncd import CRASH_EXIT
 from tests.system.test_daemon import (
     TOKEN,
     DaemonProcess,
@@ -159,8 +160,8 @@ def test_an_adoption_cut_short_by_a_crash_is_settled_by_the_next_run(
     inbox.mkdir()
     drop(inbox, "export-1.csv", row("A8", 2_000_000, "Ny"))
     # Killed after the lookup found A8 and before the adoption was committed.
-    crashed = start_daemon(config, SYNCD_CRASH_AT="create_listing:after_call")
-    assert crashed.process.wait(timeout=60) == 137
+    crashed = start_daemon(config, crash_at="create_listing:after_call")
+    assert crashed.process.wait(timeout=60) == CRASH_EXIT
     crashed.stop()
 
     daemon = start_daemon(config)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # The op kinds apply settles by reading Hemnet back before sending them again.
-from syncd.apply import _READ_BACK as READ_BACK
+from syncd.apply.handler import reads_back
 from syncd.blanking import blanking
 from syncd.domain import (
     ACTIVE_STATUSES,
@@ -371,7 +371,7 @@ def test_ops_sent_again_change_nothing_unless_apply_reads_back_first(s: Scenario
     once = (on_hemnet(s.fake), copy.deepcopy(s.fake.agencies))
     # A repeat Hemnet refuses changes nothing there (only apply's note of the refusal: an
     # update checked against what the later ops of the pass did, say).
-    apply_as_apply_does(s.fake, s.desired, [op for op in ops if op.kind not in READ_BACK])
+    apply_as_apply_does(s.fake, s.desired, [op for op in ops if not reads_back(op.kind)])
     assert (on_hemnet(s.fake), s.fake.agencies) == once
 
 

@@ -759,3 +759,23 @@ def test_republishing_a_sold_listing_is_flagged_as_deleting_the_sale() -> None:
     (op,) = result.ops
     assert isinstance(op, PublishListing)
     assert Consequence.DELETES_SALE in op.consequences
+
+
+def test_a_create_hemnet_refused_waits_for_a_change_and_nothing_else_does() -> None:
+    desired = Desired(
+        listings={"A1": listing("A1"), "B1": listing("B1"), "C1": listing("C1")},
+        agencies={"AG1": AGENCY},
+    )
+    result = plan(
+        desired, {"C1": known(listing("C1"))}, KNOWN_AGENCIES, POLICY, NOW, refused={"B1"}
+    )
+    assert [(op.listing_key, op.kind) for op in result.ops] == [
+        ("A1", "create_listing"),
+        ("A1", "add_image"),
+        ("A1", "add_image"),
+        ("C1", "publish"),
+    ]
+    assert [w.reason for w in result.waiting if w.listing_key == "B1"] == [REJECTED_REASON]
+    # Without the refusal the same listing is created as any other.
+    again = plan(desired, {"C1": known(listing("C1"))}, KNOWN_AGENCIES, POLICY, NOW)
+    assert ("B1", "create_listing") in [(op.listing_key, op.kind) for op in again.ops]
