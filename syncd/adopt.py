@@ -12,14 +12,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
+from syncd import metrics
 from syncd.domain import KnownImage, Listing
 from syncd.hemnet import wire
 from syncd.hemnet.models import RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_fields_from
-from syncd.poll import record_listing_state
 from syncd.store import events, listings
+from syncd.store.engine import Session
+from syncd.store.remote import listed, listed_by_hemnet_id, record_listing_state
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,9 @@ def record_adoption(
     refused, so it is neither created nor looked up again until the CRM changes it or an
     operator runs 'syncd retry KEY'.
     """
-    taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+    taken = listed_by_hemnet_id(session, remote.hemnet_id)
     if taken is not None and taken.listing_key != key:
-        row = listings.get_listing(session, key)
+        row = listed(session, key)
         why_not = (
             f"Hemnet's listing {remote.hemnet_id} carries this key as externalId, but syncd "
             f"follows it as {taken.listing_key}; not adopted and not created (resolve by hand)"
@@ -128,7 +128,7 @@ def record_adoption(
     sent = as_hemnet_has_it(desired, remote, agency_key_of(remote, agencies))
     listings.record_seen_on_hemnet(session, key, now, sent=sent, hemnet_id=remote.hemnet_id)
     save_images(session, key, desired, images, now)
-    record_listing_state(session, key, remote, now)
+    metrics.observe_visible(record_listing_state(session, key, remote, now).drop_to_visible_s)
     events.record_event(
         session,
         "adopted",

@@ -16,8 +16,8 @@ from syncd.hemnet.problems import AnswerProblem
 from syncd.store.engine import Store
 from syncd.store.files import last_export_at
 from syncd.store.holds import open_holds
+from syncd.store.listing_states import read_listing_states
 from syncd.store.listings import failed_images
-from syncd.store.snapshot import read_listing_states
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteImage
 from syncd.store import events, listings
 from syncd.store.engine import Store
+from syncd.store.remote import listed
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def repair(
         removed.append(image_id)
     by_url = {img.url: img for img in remote if img.image_id not in found.copies}
     with store.transaction() as session:
-        row = listings.get_listing(session, found.listing_key)
+        row = listed(session, found.listing_key)
         if row is None or row.hemnet_id != found.hemnet_id:
             return found
         recorded = {img.url for img in listings.known_images(session, found.listing_key)}

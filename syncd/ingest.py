@@ -43,9 +43,9 @@ from syncd.store.checks import known_image_urls
 from syncd.store.engine import Store
 from syncd.store.events import NewEvent, record_event, record_events
 from syncd.store.files import (
-    find_export_file,
+    TakenFile,
+    claim_export_file,
     latest_copy_of,
-    record_export_file,
     update_export_file,
 )
 from syncd.store.holds import add_hold
@@ -62,11 +62,11 @@ from syncd.store.listings import (
     stored_desired,
 )
 from syncd.store.skipped import SKIPPED_ERROR_PREFIX, clear_skipped, record_skipped
-from syncd.store.tables import ExportFile, FileOutcome
+from syncd.store.tables import FileOutcome
 
 if TYPE_CHECKING:
     # For annotations only: the store's queries do every database access.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger(__name__)
 
@@ -257,9 +257,9 @@ class _Take:
 class _AlreadyTaken(Exception):
     """Another ingest recorded these bytes between our read and our write."""
 
-    def __init__(self, row: ExportFile) -> None:
-        super().__init__(row.name)
-        self.row = row
+    def __init__(self, first: TakenFile) -> None:
+        super().__init__(first.name)
+        self.first = first
 
 
 def ingest_file(
@@ -314,7 +314,7 @@ def _ingest(take: _Take) -> IngestResult:
         try:
             return _accept(take, parsed)
         except _AlreadyTaken as taken:
-            return _duplicate(take, taken.row)
+            return _duplicate(take, taken.first)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -590,7 +590,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     applied = _Applied()
     # Durable: the file moves right after this commit, so the commit must outlive power loss.
     with take.store.transaction(durable=True) as session:
-        row = _claim_row(
+        file_id = _claim(
             session,
             name=path.name,
             sha256=take.sha256,
@@ -604,10 +604,10 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
             **counts,
         )
         if empty_full:
-            _hold_empty_export(session, take, parsed, row.id, applied)
+            _hold_empty_export(session, take, parsed, file_id, applied)
         else:
             _save_agencies(session, take.config, parsed, now)
-            _save_listings(session, take, parsed, row.id, applied)
+            _save_listings(session, take, parsed, file_id, applied)
         _note_skipped(session, take, parsed)
         record_events(
             session,
@@ -631,7 +631,7 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
                 data={"file": path.name, "read_again_from": str(path)},
             )
         receipt = _receipt(take, parsed, outcome, applied)
-        update_export_file(session, row, result=_bounded(receipt))
+        update_export_file(session, file_id, result=_bounded(receipt))
     _write_receipt(target.with_name(target.name + RESULT_SUFFIX), receipt)
     _move(path, target)
     metrics.EXPORT_FILES.labels(outcome.value).inc()
@@ -662,20 +662,16 @@ def _accept(take: _Take, parsed: _Parsed) -> IngestResult:
     )
 
 
-def _claim_row(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> ExportFile:
-    """The export_files row for these bytes: new, or the earlier rejection's rejected again.
+def _claim(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> int:
+    """Record these bytes as taken (see ``claim_export_file``); their export file's id.
 
-    A file taken is always a new row, so that the newest row of a source is its latest
-    export; so is one an operator sent back with 'syncd reprocess' (``again``).
+    Raises _AlreadyTaken when they are a copy of their source's latest export, unless an
+    operator sent them back with 'syncd reprocess' (``again``).
     """
     latest = latest_copy_of(session, sha256)
     if latest is not None and not again:
         raise _AlreadyTaken(latest)
-    existing = find_export_file(session, sha256)
-    rejected = FileOutcome.REJECTED
-    if again or existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
-        return record_export_file(session, sha256=sha256, **fields)
-    return update_export_file(session, existing, **fields)
+    return claim_export_file(session, sha256=sha256, again=again, **fields)
 
 
 def _note_skipped(session: Session, take: _Take, parsed: _Parsed) -> None:
@@ -979,7 +975,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
         details["record_key"] = error.record_key
     try:
         with take.store.transaction(durable=True) as session:
-            _claim_row(
+            _claim(
                 session,
                 name=path.name,
                 sha256=sha256,
@@ -999,7 +995,7 @@ def _reject(take: _Take, error: ExportError, mapping: str | None) -> IngestResul
                 data={"file": path.name},
             )
     except _AlreadyTaken as taken:
-        return _duplicate(take, taken.row)
+        return _duplicate(take, taken.first)
     receipt = target.with_name(target.name + ERROR_SUFFIX)
     return _set_aside(
         path, target, receipt, details, FileOutcome.REJECTED, said, f"rejected: {said}"
@@ -1013,7 +1009,7 @@ def _without_path(error: ExportError) -> str:
     return text[len(prefix) :] if prefix and text.startswith(prefix) else text
 
 
-def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
+def _duplicate(take: _Take, first: TakenFile) -> IngestResult:
     """The same bytes again: no listing changes, the file is archived with a receipt."""
     path, now = take.path, take.now
     recorded = Path(first.archived_path) if first.archived_path else None
@@ -1021,7 +1017,7 @@ def _duplicate(take: _Take, first: ExportFile) -> IngestResult:
     if interrupted and recorded is not None:
         # The file's transaction committed but the move did not happen (a crash): finish it.
         target = recorded
-        receipt = dict(first.result_json or {})
+        receipt = dict(first.result or {})
         receipt["completed_at"] = now.isoformat()
         reason = f"already taken at {first.received_at.isoformat()}; finished moving it"
         suffix = ERROR_SUFFIX if first.outcome == FileOutcome.REJECTED else RESULT_SUFFIX

@@ -86,6 +86,13 @@ LAST_SUCCESSFUL_SYNC = Gauge(
 )
 
 
+def observe_visible(drop_to_visible_s: float | None) -> None:
+    """Observe ``DROP_TO_VISIBLE`` when a recording of Hemnet's state saw the listing
+    turn visible (``store.remote.StateChange``)."""
+    if drop_to_visible_s is not None:
+        DROP_TO_VISIBLE.observe(drop_to_visible_s)
+
+
 def status_class(status: int | None) -> str:
     """The label for API_RESPONSES: network failures have no status."""
     if status is None:

@@ -13,13 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from syncd import metrics
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
 from syncd.config import Config
-from syncd.domain import ImageState, KnownImage
+from syncd.domain import ImageState
 from syncd.errors import (
     ApiError,
     AuthenticationApiError,
@@ -28,17 +26,23 @@ from syncd.errors import (
     UnreadableAnswerError,
 )
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import Checks, RemoteImage, RemoteListing
-from syncd.progress import stage_of
-from syncd.store import checks, events, listings, outbox
+from syncd.hemnet.models import Checks, RemoteImage
+from syncd.store import checks, listings
 from syncd.store.engine import Store
-from syncd.store.tables import ImageRow, ListingRow
+from syncd.store.remote import (
+    ImageRead,
+    TrackedImage,
+    followed,
+    keys_to_poll,
+    listed,
+    listed_by_hemnet_id,
+    longest_approval_wait_s,
+    record_images,
+    record_listing_state,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
-
-# ASSUMED: brokers who approve promptly do so within minutes of publishing; a listing that
-# has waited longer is followed at the slow interval (the wait may last days).
-FAST_APPROVAL_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -46,47 +50,6 @@ class PollReport:
     polled: int  # listings read back
     changed: int  # listings whose known state changed
     next_due_at: datetime | None  # when the scheduler should call poll_due again
-
-
-def next_poll_time(
-    *,
-    images_in_progress: bool,
-    awaiting_approval: bool,
-    published_at: datetime | None,
-    sold: bool,
-    now: datetime,
-    fast_s: float,
-    slow_s: float,
-) -> datetime | None:
-    """When to read a listing back next; None when Hemnet has nothing left to report.
-
-    Fast while images process or just after publishing, slow while a broker takes their
-    time to approve; a visible, sold or idle listing is left to the periodic reconcile.
-    """
-    if sold:
-        return None
-    if images_in_progress:
-        return now + timedelta(seconds=fast_s)
-    if awaiting_approval:
-        recent = published_at is None or now - published_at <= FAST_APPROVAL_WINDOW
-        return now + timedelta(seconds=fast_s if recent else slow_s)
-    return None
-
-
-@dataclass(frozen=True)
-class _ImageRead:
-    """One known image and what Hemnet now says of it (None: Hemnet no longer has it)."""
-
-    known: ImageRow
-    remote: RemoteImage | None
-
-    @property
-    def url(self) -> str:
-        return self.known.url
-
-    @property
-    def state(self) -> str | None:
-        return self.known.state
 
 
 class Poller:
@@ -115,10 +78,9 @@ class Poller:
         """Read back every listing whose poll is due (or that Hemnet is busy with unscheduled)."""
         now = self._clock()
         with self._store.read() as session:
-            due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
-            due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+            due = keys_to_poll(session, now)
         polled = changed = 0
-        for key in dict.fromkeys(due):
+        for key in due:
             try:
                 result = self._poll(key, full=False)
             except AuthenticationApiError:
@@ -130,8 +92,9 @@ class Poller:
                 polled += 1
                 changed += result
         with self._store.read() as session:
-            update_approval_gauge(session, self._clock())
+            waited = longest_approval_wait_s(session, self._clock())
             next_due = listings.earliest_next_poll_at(session)
+        metrics.OLDEST_AWAITING_APPROVAL.set(waited)
         if polled:
             log.info("poll: %d listings read back, %d changed", polled, changed)
         return PollReport(polled=polled, changed=changed, next_due_at=next_due)
@@ -147,10 +110,10 @@ class Poller:
         because anyone can put our key into a listing's externalId. Returns the key polled.
         """
         with self._store.read() as session:
-            row = listings.get_listing_by_hemnet_id(session, hemnet_id) if hemnet_id else None
-            if row is None and external_id and not hemnet_id:
-                row = listings.get_listing(session, external_id)
-            key = None if row is None else row.listing_key
+            found = listed_by_hemnet_id(session, hemnet_id) if hemnet_id else None
+            if found is None and external_id and not hemnet_id:
+                found = listed(session, external_id)
+            key = None if found is None else found.listing_key
         if key is None:
             log.info("webhook for a listing syncd does not know (hemnet_id=%s)", hemnet_id)
             return None
@@ -162,8 +125,7 @@ class Poller:
     def _poll(self, key: str, *, full: bool) -> bool | None:
         """Read one listing back; whether its known state changed (None: nothing to read)."""
         with self._store.read() as session:
-            row = listings.get_listing(session, key)
-            images = listings.known_images(session, key) if row is not None else []
+            row = followed(session, key)
             stored_checks = checks.checks_of(session, key) if row is not None else None
         if row is None:
             return None
@@ -173,7 +135,7 @@ class Poller:
                 with self._store.transaction() as session:
                     listings.set_next_poll_at(session, key, None, self._clock())
             return None
-        tracked = [img for img in images if img.hemnet_image_id]
+        tracked = row.tracked
         in_progress = any(img.state == ImageState.IN_PROGRESS.value for img in tracked)
         reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
         remote = None
@@ -186,15 +148,27 @@ class Poller:
             read = self._read_checks(key, hemnet_id)
         now = self._clock()
         with self._store.transaction() as session:
-            current = listings.get_listing(session, key)
+            current = listed(session, key)
             if current is None or current.hemnet_id != hemnet_id:
                 return False  # reconciled meanwhile: what was read is about another listing
-            changed = _record_images(session, key, reads, now)
+            changed = record_images(session, key, reads, now)
             if remote is not None:
-                changed = record_listing_state(session, key, remote, now) or changed
+                state = record_listing_state(session, key, remote, now)
+                metrics.observe_visible(state.drop_to_visible_s)
+                changed = state.changed or changed
             if read is not None:
-                _record_checks(session, key, read, read_for=read_for, now=now)
-            schedule(session, current, now, self._config)
+                checks.save_checks(
+                    session,
+                    key,
+                    errors=read.errors,
+                    warnings=read.warnings,
+                    read_for=read_for,
+                    now=now,
+                )
+            cfg = self._config.sync
+            schedule(
+                session, key, now, fast_s=cfg.poll_interval_fast_s, slow_s=cfg.poll_interval_slow_s
+            )
         return changed
 
     def _read_checks(self, key: str, hemnet_id: str) -> Checks | None:
@@ -208,7 +182,7 @@ class Poller:
             log.warning("checks of %s not read: %s", key, exc)
             return None
 
-    def _read_images(self, hemnet_id: str, tracked: Sequence[ImageRow]) -> list[_ImageRead]:
+    def _read_images(self, hemnet_id: str, tracked: Sequence[TrackedImage]) -> list[ImageRead]:
         self._budget.take()
         remote_all = self._client.list_images(hemnet_id)
         remote_by_id = {img.image_id: img for img in remote_all}
@@ -224,7 +198,7 @@ class Poller:
                 len(remote_all),
                 len(remote_by_url),
             )
-        reads: list[_ImageRead] = []
+        reads: list[ImageRead] = []
         for known in tracked:
             # By id; by source URL when the id is not Hemnet's (anything else would have the
             # next plan upload a picture Hemnet already holds).
@@ -240,7 +214,7 @@ class Poller:
             elif remote is not None and remote.state is ImageState.FAILED:
                 # The list never carries the reason: keep the one read before.
                 remote = dataclasses.replace(remote, state_message=known.state_message)
-            reads.append(_ImageRead(known, remote))
+            reads.append(ImageRead(known, remote))
         return reads
 
     def _after_failure(self, key: str, exc: ApiError) -> None:
@@ -262,15 +236,12 @@ class Poller:
             wait_s = cfg.poll_interval_slow_s
             log.warning("poll of %s failed: %s", key, exc)
         with self._store.transaction() as session:
-            if listings.get_listing(session, key) is not None:
+            if listed(session, key) is not None:
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
 
 
-# --- recording what Hemnet reported (shared with reconcile) -------------------------------
-
-
 def _checks_read_for(
-    applied_hash: str | None, reads: Sequence[_ImageRead], tracked: Sequence[ImageRow]
+    applied_hash: str | None, reads: Sequence[ImageRead], tracked: Sequence[TrackedImage]
 ) -> str:
     """What Hemnet's checks depend on: the content it confirmed and how many images it has
     processed. The checks are read again when that changes, not at every poll."""
@@ -279,218 +250,3 @@ def _checks_read_for(
     else:
         states = [img.state or "" for img in tracked]
     return f"{applied_hash}|{states.count(ImageState.COMPLETED.value)}"
-
-
-def _record_checks(
-    session: Session, key: str, read: Checks, *, read_for: str, now: datetime
-) -> None:
-    checks.save_checks(
-        session, key, errors=read.errors, warnings=read.warnings, read_for=read_for, now=now
-    )
-
-
-def _record_images(session: Session, key: str, reads: Sequence[_ImageRead], now: datetime) -> bool:
-    if not reads:
-        return False
-    was_processing = any(r.state == ImageState.IN_PROGRESS.value for r in reads)
-    changed = False
-    for read in reads:
-        number = read.known.position + 1
-        remote = read.remote
-        if remote is None:
-            listings.delete_known_image(session, key, read.url)
-            message = f"image {number} of {key} is no longer on Hemnet; it will be added again"
-            log.warning("%s", message)
-            events.record_event(
-                session, "image_missing", message, now, listing_key=key, data={"url": read.url}
-            )
-            changed = True
-            continue
-        if remote.image_id != read.known.hemnet_image_id:
-            log.info("image %d of %s is image %s on Hemnet", number, key, remote.image_id)
-            listings.save_known_image(
-                session,
-                key,
-                KnownImage(
-                    url=read.url,
-                    image_id=remote.image_id,
-                    state=remote.state,
-                    order=read.known.position,
-                    caption=read.known.caption,
-                    revision=read.known.revision,
-                    state_message=remote.state_message,
-                ),
-                now,
-                is_floor_plan=read.known.is_floor_plan,
-            )
-            changed = True
-        elif remote.state.value == read.state and remote.state_message == read.known.state_message:
-            continue
-        else:
-            listings.set_image_state(
-                session, key, read.url, now, state=remote.state, state_message=remote.state_message
-            )
-            changed = True
-        if remote.state is ImageState.FAILED and read.state != ImageState.FAILED.value:
-            reason = remote.state_message or "no reason given"
-            message = f"image {number} of {key} failed: {reason}"
-            log.warning("%s", message)
-            events.record_event(
-                session,
-                "image_failed",
-                message,
-                now,
-                listing_key=key,
-                data={"url": read.url, "state_message": remote.state_message},
-            )
-    states = [r.remote.state for r in reads if r.remote is not None]
-    if was_processing and ImageState.IN_PROGRESS not in states:
-        done = states.count(ImageState.COMPLETED)
-        failed = states.count(ImageState.FAILED)
-        message = f"images processed: {done} completed, {failed} failed"
-        log.info("%s: %s", key, message)
-        events.record_event(session, "images_processed", message, now, listing_key=key)
-    return changed
-
-
-def store_remote_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> None:
-    """What Hemnet answered of a listing's publication, stored as known state (no events).
-
-    The one translation of a ``RemoteListing`` into the store, for reads (here) and for the
-    answers to writes (apply).
-    """
-    listings.record_remote_state(
-        session,
-        key,
-        now,
-        is_published=remote.is_published,
-        is_approved=remote.is_approved,
-        market_state=remote.market_state,
-        allowed_market_states=remote.allowed_market_states,
-        approval_url=remote.approval_url,
-        public_url=remote.url,
-        sold=remote.sale.to_domain() if remote.sale is not None else None,
-    )
-
-
-def record_listing_state(session: Session, key: str, remote: RemoteListing, now: datetime) -> bool:
-    """Store what Hemnet reports of a listing's publication; events for each transition.
-
-    Observes ``DROP_TO_VISIBLE`` when the listing turns visible. True if anything changed.
-    """
-    row = listings.get_listing(session, key)
-    if row is None:
-        return False
-    before = (
-        row.is_published,
-        row.is_approved,
-        row.market_state,
-        row.approval_url,
-        row.public_url,
-        row.sold_json is not None,
-        sorted(row.allowed_market_states or ()),
-    )
-    was_visible = row.is_published and row.is_approved
-    store_remote_state(session, key, remote, now)
-    after = (
-        row.is_published,
-        row.is_approved,
-        row.market_state,
-        row.approval_url,
-        row.public_url,
-        row.sold_json is not None,
-        sorted(row.allowed_market_states or ()),
-    )
-    if remote.is_published and not before[0]:
-        if remote.is_approved:
-            _event(session, key, "published", "published on Hemnet", now)
-        else:
-            _event(
-                session,
-                key,
-                "published",
-                f"published on Hemnet; awaiting the broker's approval at {remote.approval_url}",
-                now,
-                data={"approval_url": remote.approval_url},
-            )
-    if remote.is_approved and not before[1] and not remote.is_published:
-        _event(session, key, "approved", "approved by the broker (not published yet)", now)
-    if remote.is_published and remote.is_approved and not was_visible:
-        _became_visible(session, row, remote, now)
-    if before[0] and not remote.is_published:
-        _event(session, key, "unpublished", "no longer published on Hemnet", now)
-    if remote.sale is not None and not before[5]:
-        _event(session, key, "sold", f"sold on Hemnet for {remote.sale.price} SEK", now)
-    return before != after
-
-
-def _became_visible(
-    session: Session, row: ListingRow, remote: RemoteListing, now: datetime
-) -> None:
-    visible_at = row.visible_at or now
-    seconds = max((visible_at - row.first_seen_at).total_seconds(), 0.0)
-    metrics.DROP_TO_VISIBLE.observe(seconds)
-    waited = ""
-    if row.published_at is not None:
-        waited = f" after {_duration(visible_at - row.published_at)} awaiting approval"
-    message = f"visible on Hemnet{waited}"
-    log.info("%s: %s (%s)", row.listing_key, message, remote.url)
-    _event(
-        session,
-        row.listing_key,
-        "visible",
-        message,
-        now,
-        data={"url": remote.url, "drop_to_visible_s": round(seconds, 1)},
-    )
-
-
-def _event(
-    session: Session,
-    key: str,
-    kind: str,
-    message: str,
-    now: datetime,
-    *,
-    data: dict[str, object] | None = None,
-) -> None:
-    events.record_event(session, kind, message, now, listing_key=key, data=data)
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(max(delta.total_seconds(), 0))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-
-
-def schedule(session: Session, row: ListingRow, now: datetime, config: Config) -> None:
-    """Set the listing's next poll and its stage from what is now known."""
-    key = row.listing_key
-    images = listings.known_images(session, key)
-    next_at = next_poll_time(
-        images_in_progress=any(img.state == ImageState.IN_PROGRESS.value for img in images),
-        awaiting_approval=row.is_published and not row.is_approved,
-        published_at=row.published_at,
-        sold=row.sold_json is not None,
-        now=now,
-        fast_s=config.sync.poll_interval_fast_s,
-        slow_s=config.sync.poll_interval_slow_s,
-    )
-    listings.set_next_poll_at(session, key, next_at, now)
-    stage = stage_of(
-        listings.desired_listing(row),
-        listings.known_listing(row, images),
-        failed=row.failed_hash is not None and row.failed_hash == row.content_hash,
-        pending_ops=outbox.open_operation_counts(session, key).get(key, 0),
-    )
-    listings.record_stage(session, key, stage.value)
-
-
-def update_approval_gauge(session: Session, now: datetime) -> None:
-    """Keep ``OLDEST_AWAITING_APPROVAL`` at the longest current wait (0 when none waits)."""
-    since = listings.oldest_awaiting_approval_since(session)
-    waited = 0.0 if since is None else max((now - since).total_seconds(), 0.0)
-    metrics.OLDEST_AWAITING_APPROVAL.set(waited)

@@ -158,18 +158,34 @@ def stage_of(
     return Stage.READY_TO_PUBLISH
 
 
-def next_poll_at(
-    known: KnownListing | None, now: datetime, fast_s: float, slow_s: float
-) -> datetime | None:
-    """When to read the listing back next: fast while Hemnet is busy with it, slow when idle.
+# ASSUMED: brokers who approve promptly do so within minutes of publishing; a listing that
+# has waited longer is followed at the slow interval (the wait may last days).
+FAST_APPROVAL_WINDOW = timedelta(minutes=10)
 
-    ``None`` when there is nothing on Hemnet to follow (never created, or sold).
+
+def next_poll_time(
+    *,
+    images_in_progress: bool,
+    awaiting_approval: bool,
+    published_at: datetime | None,
+    sold: bool,
+    now: datetime,
+    fast_s: float,
+    slow_s: float,
+) -> datetime | None:
+    """When to read a listing back next; None when Hemnet has nothing left to report.
+
+    Fast while images process or just after publishing, slow while a broker takes their
+    time to approve; a visible, sold or idle listing is left to the periodic reconcile.
     """
-    if known is None or known.sold is not None:
+    if sold:
         return None
-    processing = any(img.state is ImageState.IN_PROGRESS for img in known.images)
-    awaiting = known.is_published and not known.is_approved
-    return now + timedelta(seconds=fast_s if processing or awaiting else slow_s)
+    if images_in_progress:
+        return now + timedelta(seconds=fast_s)
+    if awaiting_approval:
+        recent = published_at is None or now - published_at <= FAST_APPROVAL_WINDOW
+        return now + timedelta(seconds=fast_s if recent else slow_s)
+    return None
 
 
 def awaiting_approval_for(published_at: datetime, now: datetime) -> timedelta:

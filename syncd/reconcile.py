@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from syncd import image_audit
+from syncd import image_audit, metrics
 from syncd.adopt import agency_key_of, oldest, record_adoption
 from syncd.config import Config
 from syncd.domain import (
@@ -33,11 +31,17 @@ from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
 from syncd.image_audit import ExtraImages, find_extra
-from syncd.poll import record_listing_state, schedule, update_approval_gauge
 from syncd.progress import Stage, conflicts
 from syncd.store import events, listings
-from syncd.store.engine import Store
-from syncd.store.snapshot import ListingState, read_listing_states
+from syncd.store.engine import Session, Store
+from syncd.store.listing_states import ListingState, read_listing_states
+from syncd.store.remote import (
+    listed,
+    listed_by_hemnet_id,
+    longest_approval_wait_s,
+    record_listing_state,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +228,8 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
     if not report.dry_run:
         images = client.list_images(remote.hemnet_id)
         with store.transaction() as session:
-            row = listings.get_listing(session, item.key)
-            taken = listings.get_listing_by_hemnet_id(session, remote.hemnet_id)
+            row = listed(session, item.key)
+            taken = listed_by_hemnet_id(session, remote.hemnet_id)
             if row is None or row.hemnet_id is not None or taken is not None:
                 report.adopted.remove(item.key)  # apply recorded it meanwhile
                 return
@@ -238,7 +242,7 @@ def _adopt(ctx: _Pass, item: _Known, remote: RemoteListing) -> None:
                 now=now,
                 why="found by reconcile",
             )
-            schedule(session, row, now, config)
+            _schedule(session, item.key, now, config)
     log.warning(
         "%s: %s Hemnet listing %s instead of creating it again",
         item.key,
@@ -258,7 +262,7 @@ def _forget(ctx: _Pass, item: _Known, *, recreate: bool) -> None:
     if report.dry_run:
         return
     with store.transaction() as session:
-        row = listings.get_listing(session, item.key)
+        row = listed(session, item.key)
         if row is None or row.hemnet_id != item.hemnet_id:
             if recreate:
                 report.recreated.remove(item.key)  # apply recorded something meanwhile
@@ -323,7 +327,7 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
     found = _conflicts(ctx, item, remote, moved)
     if session is None:
         return
-    row = listings.get_listing(session, item.key)
+    row = listed(session, item.key)
     if row is None or row.hemnet_id != remote.hemnet_id:
         return
     if found and row.stage != Stage.CONFLICT.value:
@@ -359,8 +363,15 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
             },
         )
     # Unchanged and in step: its poll time and stage stand as they are.
-    if record_listing_state(session, item.key, remote, now) or drifted:
-        schedule(session, row, now, config)
+    state = record_listing_state(session, item.key, remote, now)
+    metrics.observe_visible(state.drop_to_visible_s)
+    if state.changed or drifted:
+        _schedule(session, item.key, now, config)
+
+
+def _schedule(session: Session, key: str, now: datetime, config: Config) -> None:
+    sync = config.sync
+    schedule(session, key, now, fast_s=sync.poll_interval_fast_s, slow_s=sync.poll_interval_slow_s)
 
 
 def _agency_on_hemnet(ctx: _Pass, item: _Known, remote: RemoteListing) -> str | None:
@@ -432,7 +443,7 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
         log.warning("%s", message)
         if not report.dry_run:
             with store.transaction() as session:
-                if listings.get_listing(session, dup.listing_key) is not None:
+                if listed(session, dup.listing_key) is not None:
                     events.record_event(
                         session,
                         "duplicate_on_hemnet",
@@ -452,7 +463,8 @@ def _report(store: Store, now: datetime, report: ReconcileReport) -> None:
         )
     if not report.dry_run:
         with store.read() as session:
-            update_approval_gauge(session, now)
+            waited = longest_approval_wait_s(session, now)
+        metrics.OLDEST_AWAITING_APPROVAL.set(waited)
     log.info(
         "reconcile%s: %d compared, %d adopted, %d recreated, %d drifted field(s) in %d "
         "listing(s), %d unknown on Hemnet, %d duplicate(s), %d with extra images, "

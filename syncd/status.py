@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from syncd import metrics
 from syncd.domain import ImageState, Listing, to_plain
 from syncd.errors import (
@@ -41,13 +39,13 @@ from syncd.progress import (
 )
 from syncd.store.blocked import SendingBlocked, sending_blocked
 from syncd.store.checks import StoredChecks, all_checks, checks_of
-from syncd.store.engine import Store
+from syncd.store.engine import Session, Store
 from syncd.store.events import events_of_listing
 from syncd.store.holds import held_listing_keys
+from syncd.store.listing_states import ImageFacts, ListingState, read_listing_states
 from syncd.store.listings import desired_listing, get_listing, known_images, record_stages
 from syncd.store.outbox import open_operation_counts, operations_of_listing
 from syncd.store.skipped import is_skipped_error
-from syncd.store.snapshot import ImageFacts, ListingState, read_listing_states
 from syncd.store.tables import ListingRow
 
 log = logging.getLogger(__name__)
@@ -369,12 +367,33 @@ class ImageLine:
 
 
 @dataclass(frozen=True)
+class KnownFacts:
+    """What Hemnet is known to have of a listing, as 'syncd show' and the listing page
+    show it (times as ISO text, the sale in its stored plain form)."""
+
+    hemnet_id: str | None
+    is_published: bool
+    is_approved: bool
+    market_state: str | None
+    allowed_market_states: list[str]
+    approval_url: str | None
+    public_url: str | None
+    published_at: str | None
+    visible_at: str | None
+    sold: dict[str, Any] | None
+    image_right: dict[str, Any] | None  # as last sent (Hemnet may override terms)
+    applied_hash: str | None
+    content_hash: str | None
+    in_step: bool
+
+
+@dataclass(frozen=True)
 class ListingDetail:
     """Everything 'syncd show KEY' and the status page's listing page show."""
 
     row: StatusRow
     desired: dict[str, Any] | None  # the listing as the CRM wants it (plain JSON form)
-    known: dict[str, Any]  # what Hemnet is known to have
+    known: KnownFacts  # what Hemnet is known to have
     images: tuple[ImageLine, ...]
     history: tuple[HistoryEntry, ...]  # newest first
     remedy: str | None  # what to do about last_error
@@ -405,23 +424,26 @@ def remedy_for(http_status: int | None, stage: Stage) -> str:
     return ApiError.remedy
 
 
-def _known_facts(row: ListingRow) -> dict[str, Any]:
-    return {
-        "hemnet_id": row.hemnet_id,
-        "is_published": row.is_published,
-        "is_approved": row.is_approved,
-        "market_state": row.market_state,
-        "allowed_market_states": row.allowed_market_states or [],
-        "approval_url": row.approval_url,
-        "public_url": row.public_url,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
-        "visible_at": row.visible_at.isoformat() if row.visible_at else None,
-        "sold": row.sold_json,
-        "image_right": row.sent_image_right_json,  # as last sent (Hemnet may override terms)
-        "applied_hash": row.applied_hash,
-        "content_hash": row.content_hash,
-        "in_step": row.applied_hash is not None and row.applied_hash == row.content_hash,
-    }
+def _known_facts(row: ListingRow, *, in_conflict: bool) -> KnownFacts:
+    # In step means nothing is left to do, which a conflict never is (its sale, status and
+    # agency are outside the content hash).
+    in_step = row.applied_hash is not None and row.applied_hash == row.content_hash
+    return KnownFacts(
+        hemnet_id=row.hemnet_id,
+        is_published=row.is_published,
+        is_approved=row.is_approved,
+        market_state=row.market_state,
+        allowed_market_states=list(row.allowed_market_states or []),
+        approval_url=row.approval_url,
+        public_url=row.public_url,
+        published_at=row.published_at.isoformat() if row.published_at else None,
+        visible_at=row.visible_at.isoformat() if row.visible_at else None,
+        sold=row.sold_json,
+        image_right=row.sent_image_right_json,
+        applied_hash=row.applied_hash,
+        content_hash=row.content_hash,
+        in_step=in_step and not in_conflict,
+    )
 
 
 def _operation_text(kind: str, payload: dict[str, Any], error: str | None) -> str:
@@ -492,13 +514,10 @@ def listing_detail(
     )
     if is_skipped_error(row.last_error):
         remedy = SKIPPED_ACTION
-    # In step means nothing is left to do, which a conflict never is (its sale, status and
-    # agency are outside the content hash).
-    in_conflict = {"in_step": False} if status.stage is Stage.CONFLICT else {}
     return ListingDetail(
         row=status,
         desired=_without_secrets(to_plain(desired)) if desired else None,
-        known=_known_facts(row) | in_conflict,
+        known=_known_facts(row, in_conflict=status.stage is Stage.CONFLICT),
         images=tuple(
             ImageLine(
                 url=img.url,
@@ -524,7 +543,7 @@ def detail_record(detail: ListingDetail) -> dict[str, Any]:
     return {
         "status": detail.row.file_record() | {"blockers": list(detail.row.blockers)},
         "desired": detail.desired,
-        "known": detail.known,
+        "known": asdict(detail.known),
         "images": [asdict(img) for img in detail.images],
         "history": [{**asdict(h), "at": h.at.isoformat()} for h in detail.history],
         "remedy": detail.remedy,

@@ -54,7 +54,7 @@ from syncd.store.tables import OperationRow, OpStatus
 
 if TYPE_CHECKING:
     # Type only: the store hands sessions out; apply never opens one itself.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.apply")
 

@@ -18,6 +18,7 @@ from syncd.plan import plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
+from syncd.store.listing_states import desired_of, known_of, read_listing_states
 from syncd.store.listings import known_agencies
 from syncd.store.outbox import (
     OpenOperation,
@@ -25,12 +26,11 @@ from syncd.store.outbox import (
     open_operations,
     supersede_intents_except,
 )
-from syncd.store.snapshot import desired_of, known_of, read_listing_states
 from syncd.store.tables import OperationRow, OpStatus
 
 if TYPE_CHECKING:
     # Type only: the store hands sessions out; apply never opens one itself.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.apply")
 

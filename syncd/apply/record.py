@@ -14,13 +14,13 @@ from syncd.domain import Listing
 from syncd.errors import ApiError
 from syncd.hemnet import RemoteImage, RemoteListing
 from syncd.ops import Op
-from syncd.poll import store_remote_state
 from syncd.store.events import record_event
 from syncd.store.listings import forget_remote, get_listing, record_failure
+from syncd.store.remote import store_remote_state
 
 if TYPE_CHECKING:
     # Type only: the store hands sessions out; apply never opens one itself.
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 # A change to the known state, run inside the transaction that records the outcome.
 Record = Callable[["Session", datetime], None]

@@ -222,17 +222,17 @@ def show_lines(detail: ListingDetail) -> list[str]:
         _facts(
             "Hemnet (known):",
             [
-                ("hemnet_id", known["hemnet_id"]),
-                ("published", "yes" if known["is_published"] else "no"),
-                ("approved", "yes" if known["is_approved"] else "no"),
-                ("market state", known["market_state"]),
-                ("approval URL", known["approval_url"]),
-                ("public URL", known["public_url"]),
-                ("published at", known["published_at"]),
-                ("visible since", known["visible_at"]),
-                ("sold", known["sold"] and f"{known['sold']['price']} SEK"),
-                ("image right sent", _image_right_text(known.get("image_right"))),
-                ("in step with CRM", "yes" if known["in_step"] else "no"),
+                ("hemnet_id", known.hemnet_id),
+                ("published", "yes" if known.is_published else "no"),
+                ("approved", "yes" if known.is_approved else "no"),
+                ("market state", known.market_state),
+                ("approval URL", known.approval_url),
+                ("public URL", known.public_url),
+                ("published at", known.published_at),
+                ("visible since", known.visible_at),
+                ("sold", known.sold and f"{known.sold['price']} SEK"),
+                ("image right sent", _image_right_text(known.image_right)),
+                ("in step with CRM", "yes" if known.in_step else "no"),
             ],
         )
     )

@@ -18,6 +18,10 @@ from syncd.errors import StateError
 from syncd.store import migrate
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
 
+# Session is re-exported: a use case holds the transaction it was handed and passes it to
+# the store's queries; only the store imports sqlalchemy.
+__all__ = ["Session", "Store", "check_revision", "open_store"]
+
 log = logging.getLogger(__name__)
 
 

@@ -5,12 +5,14 @@ Bookkeeping only; parsing is formats/, moving files is ingest.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from syncd.errors import StateError
 from syncd.store.tables import ExportFile, FileOutcome
 
 # Outcomes of a file whose listings (or hold) now stand for its source.
@@ -23,7 +25,19 @@ def find_export_file(session: Session, sha256: str) -> ExportFile | None:
     return session.scalars(query.limit(1)).first()
 
 
-def latest_copy_of(session: Session, sha256: str) -> ExportFile | None:
+@dataclass(frozen=True, slots=True)
+class TakenFile:
+    """A file recorded as taken, as ingest tells a copy of it (``latest_copy_of``)."""
+
+    id: int
+    name: str
+    outcome: str
+    received_at: datetime
+    archived_path: str | None
+    result: dict[str, Any] | None  # its receipt
+
+
+def latest_copy_of(session: Session, sha256: str) -> TakenFile | None:
     """The file taken with these exact bytes if it is still the latest export of its source
     (the mapping that read it): a copy of it changes nothing and is a duplicate. A copy of an
     older export is not: the exports since may have changed what it describes."""
@@ -36,7 +50,30 @@ def latest_copy_of(session: Session, sha256: str) -> ExportFile | None:
         .order_by(ExportFile.id.desc())
     )
     latest = session.scalars(query.limit(1)).first()
-    return found if latest == found.id else None
+    if latest != found.id:
+        return None
+    return TakenFile(
+        found.id,
+        found.name,
+        found.outcome,
+        found.received_at,
+        found.archived_path,
+        found.result_json,
+    )
+
+
+def claim_export_file(session: Session, *, sha256: str, again: bool = False, **fields: Any) -> int:
+    """Record the file with these bytes as taken, ``fields`` as ``record_export_file``'s;
+    its id. A file taken is always a new row, so that the newest row of a source is its
+    latest export; so is one an operator sent back with 'syncd reprocess' (``again``).
+    Only a rejection rejected again updates the earlier row. Look for a copy first
+    (``latest_copy_of``): this records one all the same."""
+    existing = find_export_file(session, sha256)
+    rejected = FileOutcome.REJECTED
+    if again or existing is None or existing.outcome != rejected or fields["outcome"] != rejected:
+        return record_export_file(session, sha256=sha256, **fields).id
+    update_export_file(session, existing.id, **fields)
+    return existing.id
 
 
 def record_export_file(
@@ -79,7 +116,7 @@ def record_export_file(
 
 def update_export_file(
     session: Session,
-    row: ExportFile,
+    file_id: int,
     *,
     name: str | None = None,
     size_bytes: int | None = None,
@@ -93,9 +130,12 @@ def update_export_file(
     warnings: int | None = None,
     result: dict[str, Any] | None = None,
     archived_path: str | None = None,
-) -> ExportFile:
+) -> None:
     """Change a recorded file (only the values given): its result once known, or a
     rejected file taken again under the same sha256."""
+    row = session.get(ExportFile, file_id)
+    if row is None:
+        raise StateError(f"export file {file_id} is not in the state database")
     given: dict[str, Any] = {
         "name": name,
         "size_bytes": size_bytes,
@@ -114,7 +154,6 @@ def update_export_file(
         if value is not None:
             setattr(row, column, value)
     session.flush()
-    return row
 
 
 def recent_export_files(session: Session, limit: int = 20) -> list[ExportFile]:

@@ -172,7 +172,7 @@ def _release_empty_export(
     absences: dict[str, datetime] = {}
     for listing in session.scalars(query):
         if listing.missing_since is None:
-            # As ingest marks a listing a full export left out (listings.mark_missing); the
+            # As ingest marks a listing a full export left out (listings.mark_missing_rows); the
             # absence starts when the export arrived, so the removal grace counts from there.
             listing.desired_json = None
             listing.missing_since = row.created_at

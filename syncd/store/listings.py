@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from syncd.domain import (
     Agency,
-    Desired,
     Hashes,
     ImageRight,
     ImageState,
@@ -42,7 +41,7 @@ from syncd.domain import (
     to_plain,
 )
 from syncd.errors import StateError
-from syncd.store.snapshot import desired_of, known_of, read_listing_states, sale_from_plain
+from syncd.store.listing_states import sale_from_plain
 from syncd.store.tables import AgencyRow, ExportFile, ImageRow, ListingRow
 
 # --- listings ------------------------------------------------------------------------------
@@ -81,49 +80,6 @@ def listings_due_for_poll(session: Session, now: datetime) -> list[ListingRow]:
         .order_by(ListingRow.next_poll_at)
     )
     return list(session.scalars(query))
-
-
-def save_desired(
-    session: Session, listing: Listing, now: datetime, source_file_id: int | None = None
-) -> ListingRow:
-    """Record what the CRM wants for a listing (insert or update); clears missing_since."""
-    hashes = Hashes.of(listing)
-    row = session.get(ListingRow, listing.listing_key)
-    if row is None:
-        row = ListingRow(listing_key=listing.listing_key, first_seen_at=now)
-        session.add(row)
-    row.agency_key = listing.agency_key
-    row.desired_json = to_plain(listing)
-    row.content_hash = hashes.content
-    row.images_hash = hashes.images
-    row.sale_hash = hashes.sale
-    row.seller_hash = hashes.seller
-    row.billing_hash = hashes.billing
-    row.image_right_hash = hashes.image_right
-    row.desired_status = listing.status.value
-    row.source_file_id = source_file_id
-    row.desired_at = now
-    row.missing_since = None
-    row.updated_at = now
-    session.flush()
-    return row
-
-
-def mark_missing(session: Session, listing_keys: Iterable[str], now: datetime) -> list[str]:
-    """Listings absent from a full export: desired becomes NULL, missing_since is kept
-    from the first absence (the removal grace counts from there). Returns the keys marked."""
-    marked: list[str] = []
-    for key in listing_keys:
-        row = session.get(ListingRow, key)
-        if row is None:
-            continue
-        row.desired_json = None
-        if row.missing_since is None:
-            row.missing_since = now
-        row.updated_at = now
-        marked.append(key)
-    session.flush()
-    return marked
 
 
 def desired_listing(row: ListingRow) -> Listing | None:
@@ -429,16 +385,6 @@ def known_listing(row: ListingRow, images: Sequence[ImageRow] = ()) -> KnownList
     )
 
 
-def load_known(session: Session) -> dict[str, KnownListing]:
-    """Every listing Hemnet is known to have, by listing_key (the planner's ``known``)."""
-    return known_of(read_listing_states(session))
-
-
-def load_desired(session: Session) -> Desired:
-    """Everything the CRM wants now (the planner's ``desired``), with removal guards' data."""
-    return desired_of(session, read_listing_states(session))
-
-
 # --- views ---------------------------------------------------------------------------------
 
 
@@ -595,7 +541,7 @@ def failed_images(session: Session) -> list[ImageRow]:
 # ORM reads of the same listings in one transaction.
 
 _LISTINGS = cast(Table, ListingRow.__table__)
-# mark_missing writes JSON null (the JSON type's None), save_desired_rows never writes NULL:
+# mark_missing_rows writes JSON null (the JSON type's None), save_desired_rows never NULL:
 # a listing has a desired state when the column is neither.
 _HAS_DESIRED = _LISTINGS.c.desired_json.is_not(None) & (
     type_coerce(_LISTINGS.c.desired_json, Text()) != "null"
@@ -674,8 +620,8 @@ def save_desired_rows(
 ) -> None:
     """Insert or update the desired side of many listings in one executemany.
 
-    The same columns as ``save_desired``: missing_since is cleared, first_seen_at is only
-    set for a new listing, the known side is left alone.
+    missing_since is cleared, first_seen_at is only set for a new listing, the known side
+    is left alone.
     """
     if not rows:
         return
@@ -764,7 +710,9 @@ def agency_sources(session: Session) -> set[tuple[str, str]]:
 
 
 def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: datetime) -> None:
-    """``mark_missing`` for listings known to exist, in one executemany (no ORM objects)."""
+    """Listings (known to exist) absent from a full export, in one executemany: desired
+    becomes JSON null, missing_since is kept from the first absence (the removal grace
+    counts from there)."""
     if not listing_keys:
         return
     c = _LISTINGS.c
@@ -772,7 +720,6 @@ def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: dateti
     statement = (
         update(_LISTINGS)
         .where(c.listing_key == bindparam("key"))
-        # JSON null, as mark_missing writes it through the ORM.
         .values(desired_json=JSON.NULL, missing_since=func.coalesce(c.missing_since, at))
         .values(updated_at=at)
     )

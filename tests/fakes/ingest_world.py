@@ -15,6 +15,7 @@ from syncd.config import Config, load_config
 from syncd.domain import Address, Image, Listing, ListingStatus, MarketState, normalise
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store
+from tests.fakes.store_state import save_desired
 
 # First match wins: the specific patterns come before the catch-alls.
 FORMATS = """
@@ -152,7 +153,7 @@ def seed_live(store: Store, keys: Sequence[str], now: datetime, agency: str = "b
     with store.transaction() as session:
         for key in keys:
             listing = live_listing(key, agency)
-            listings.save_desired(session, listing, now)
+            save_desired(session, listing, now)
             listings.record_sent(session, key, now, hemnet_id=f"h-{key}", sent=listing)
             listings.record_remote_state(
                 session,

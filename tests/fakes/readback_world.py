@@ -34,6 +34,7 @@ from syncd.plan import PlanPolicy, plan
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import listings
 from syncd.store.engine import Store
+from tests.fakes.store_state import load_desired, load_known, save_desired
 
 AGENCY = Agency("ag1", "Mäklarhuset Test AB", "556000-0001")
 IMAGE = "https://images.example.test/{key}/{n}.jpg"
@@ -94,7 +95,7 @@ class World:
         """The CRM wants ``listing`` (what ingest records)."""
         with self.store.transaction() as session:
             listings.save_agency(session, AGENCY, self.clock())
-            listings.save_desired(session, listing, self.clock())
+            save_desired(session, listing, self.clock())
 
     def put_on_hemnet(self, listing: Listing, *, record: bool = True) -> str:
         """Create the listing and its images on the sandbox; ``record``: as apply would."""
@@ -131,8 +132,8 @@ class World:
     def plan(self, **policy: Any) -> Plan:
         """The plan the next apply would run, from what the store now holds."""
         with self.store.read() as session:
-            desired = listings.load_desired(session)
-            known = listings.load_known(session)
+            desired = load_desired(session)
+            known = load_known(session)
             agencies = {
                 row.key: KnownAgency(row.key, row.hemnet_id)
                 for row in listings.all_agencies(session)

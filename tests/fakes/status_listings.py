@@ -39,16 +39,15 @@ from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold
 from syncd.store.listings import (
-    mark_missing,
     record_failure,
     record_remote_state,
     record_sent,
     save_agency,
-    save_desired,
     save_known_image,
 )
 from syncd.store.outbox import add_operation, record_outcome
 from syncd.store.tables import OpStatus
+from tests.fakes.store_state import mark_missing, save_desired
 
 AGENCY = Agency("AG1", "Mäklarhuset Söder", "556677-8899")
 STREETS = {

@@ -29,7 +29,8 @@ from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
-from syncd.store.listings import get_listing, known_images, save_agency, save_desired
+from syncd.store.listings import get_listing, known_images, save_agency
+from tests.fakes.store_state import save_desired
 
 AGENCY = Agency("AG1", "Mäklarhuset Söder", "556677-8899")
 

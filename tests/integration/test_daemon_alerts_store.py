@@ -10,8 +10,9 @@ from syncd.domain import Address, Image, ImageState, KnownImage, Listing, Listin
 from syncd.store.engine import Store
 from syncd.store.files import record_export_file
 from syncd.store.holds import add_hold
-from syncd.store.listings import record_remote_state, save_desired, save_known_image
+from syncd.store.listings import record_remote_state, save_known_image
 from syncd.store.tables import FileOutcome
+from tests.fakes.store_state import save_desired
 
 
 def listing(key: str) -> Listing:

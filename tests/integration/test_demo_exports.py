@@ -30,7 +30,7 @@ from syncd.hemnet.payload import listing_body
 from syncd.ingest import ingest_file
 from syncd.sandbox.testing import serve_sandbox
 from syncd.store.engine import Store
-from syncd.store.listings import load_desired
+from tests.fakes.store_state import load_desired
 
 ROOT_URL = "http://127.0.0.1:45678"
 TODAY = date(2026, 11, 27)

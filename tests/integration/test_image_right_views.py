@@ -15,8 +15,9 @@ from syncd.domain import Address, ImageRight, ImageRightTerms, Listing, ListingS
 from syncd.httpserver import HealthInfo, create_http_app
 from syncd.status import listing_detail
 from syncd.store.engine import Store
-from syncd.store.listings import record_image_right, record_sent, save_desired
+from syncd.store.listings import record_image_right, record_sent
 from tests.fakes.status_listings import serve_http_app
+from tests.fakes.store_state import save_desired
 
 SENT = ImageRight(ImageRightTerms.SIX_MONTHS_LICENSE, PhotoAgency.FREELANCE, "Foto Fia", "Fia Ek")
 WANTED = ImageRight(ImageRightTerms.INDEFINITE_LICENSE, PhotoAgency.OWNER_TAKEN)

@@ -21,6 +21,7 @@ from tests.fakes.ingest_world import (
     open_world,
     seed_live,
 )
+from tests.fakes.store_state import load_desired
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_a_copy_of_an_older_export_is_read_again(world: World, now: datetime) ->
     )
     assert broken.outcome == "accepted"
     with world.store.read() as session:
-        assert listings.load_desired(session).missing_since.keys() == {"A2", "A3"}
+        assert load_desired(session).missing_since.keys() == {"A2", "A3"}
 
     # The CRM sends the correct export again, byte for byte: it is the current state again.
     later = now + timedelta(hours=1)
@@ -114,7 +115,7 @@ def test_a_copy_of_an_older_export_is_read_again(world: World, now: datetime) ->
     assert again.changed_keys == ("A2", "A3")
     assert receipt(again)["reappeared_keys"] == ["A2", "A3"]
     with world.store.read() as session:
-        desired = listings.load_desired(session)
+        desired = load_desired(session)
         assert desired.missing_since == {}
         assert desired.listings.keys() == {"A1", "A2", "A3"}
         assert [f.name for f in files.recent_export_files(session)] == ["c.csv", "b.csv", "a.csv"]

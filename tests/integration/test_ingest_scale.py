@@ -20,6 +20,7 @@ from syncd import ingest
 from syncd.ingest import ingest_file
 from syncd.store import events, files, listings
 from tests.fakes.ingest_world import CSV_COLUMNS, World, csv_row, open_world
+from tests.fakes.store_state import load_desired
 
 LARGE = 20_000
 PEAK_RSS_LIMIT_MB = 120.0  # the goal is 150 MB at 100,000 listings; 20,000 must be well under
@@ -120,7 +121,7 @@ def test_batches_keep_the_rules_of_one_write(world: World, now: datetime) -> Non
     # Last one wins, in the place of the last one; every other listing is unchanged.
     assert result.changed_keys == (first[10], first[5])
     with world.store.read() as session:
-        desired = listings.load_desired(session)
+        desired = load_desired(session)
         newest = events.events_of_listing(session, first[5], limit=1)
     assert desired.listings[first[5]].asking_price == 2_000_000
     assert desired.listings[first[10]].asking_price == 1_000_000

@@ -13,7 +13,8 @@ from syncd import metrics
 from syncd.config import load_config
 from syncd.hemnet import HemnetClient
 from syncd.ops import PublishListing
-from syncd.poll import FAST_APPROVAL_WINDOW, Poller, next_poll_time
+from syncd.poll import Poller
+from syncd.progress import FAST_APPROVAL_WINDOW
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import events, listings
 from syncd.store.engine import Store
@@ -169,30 +170,6 @@ def test_a_listing_without_a_hemnet_id_is_not_polled(world: World) -> None:
         listings.set_next_poll_at(session, "P6", world.clock(), world.clock())
     assert poller(world).poll_due().polled == 0
     assert world.row("P6").next_poll_at is None
-
-
-def test_poll_intervals() -> None:
-    now = datetime(2026, 3, 1, tzinfo=UTC)
-    fast, slow = now + timedelta(seconds=FAST_S), now + timedelta(seconds=SLOW_S)
-    just = now - timedelta(minutes=1)
-    long_ago = now - FAST_APPROVAL_WINDOW - timedelta(seconds=1)
-
-    def when(processing: bool, awaiting: bool, since: datetime, sold: bool = False) -> object:
-        return next_poll_time(
-            images_in_progress=processing,
-            awaiting_approval=awaiting,
-            published_at=since,
-            sold=sold,
-            now=now,
-            fast_s=FAST_S,
-            slow_s=SLOW_S,
-        )
-
-    assert when(True, False, long_ago) == fast
-    assert when(False, True, just) == fast
-    assert when(False, True, long_ago) == slow
-    assert when(False, False, long_ago) is None
-    assert when(True, True, just, sold=True) is None
 
 
 def test_an_image_known_by_another_id_is_matched_by_its_url(world: World) -> None:

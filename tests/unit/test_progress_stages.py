@@ -20,11 +20,12 @@ from syncd.domain import (
     Tenure,
 )
 from syncd.progress import (
+    FAST_APPROVAL_WINDOW,
     Stage,
     awaiting_approval_for,
     conflicts,
     next_action,
-    next_poll_at,
+    next_poll_time,
     publish_blockers,
     stage_of,
 )
@@ -185,20 +186,27 @@ def test_publish_blockers(want: Listing, expected: list[str]) -> None:
         assert part in text
 
 
-POLLS = {
-    "never created: nothing to poll": (None, None),
-    "sold: nothing to poll": (known(DONE, sold=SALE), None),
-    "images in progress: fast": (known(DONE, BUSY), 10),
-    "awaiting approval: fast": (known(DONE, is_published=True), 10),
-    "visible and idle: slow": (known(DONE, is_published=True, is_approved=True), 600),
-    "draft, images done: slow": (known(DONE), 600),
-}
+def test_poll_intervals() -> None:
+    fast, slow = NOW + timedelta(seconds=10), NOW + timedelta(seconds=600)
+    just = NOW - timedelta(minutes=1)
+    long_ago = NOW - FAST_APPROVAL_WINDOW - timedelta(seconds=1)
 
+    def when(processing: bool, awaiting: bool, since: datetime, sold: bool = False) -> object:
+        return next_poll_time(
+            images_in_progress=processing,
+            awaiting_approval=awaiting,
+            published_at=since,
+            sold=sold,
+            now=NOW,
+            fast_s=10,
+            slow_s=600,
+        )
 
-@pytest.mark.parametrize(("have", "after_s"), POLLS.values(), ids=POLLS.keys())
-def test_next_poll_at(have: KnownListing | None, after_s: int | None) -> None:
-    expected = None if after_s is None else NOW + timedelta(seconds=after_s)
-    assert next_poll_at(have, NOW, fast_s=10, slow_s=600) == expected
+    assert when(True, False, long_ago) == fast
+    assert when(False, True, just) == fast
+    assert when(False, True, long_ago) == slow
+    assert when(False, False, long_ago) is None
+    assert when(True, True, just, sold=True) is None
 
 
 def test_awaiting_approval_for_counts_from_publishing_and_never_goes_negative() -> None:

@@ -12,7 +12,7 @@ from syncd.ops import EnsureAgency
 from syncd.store.listings import set_agency_hemnet_id
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

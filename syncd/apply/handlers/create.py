@@ -21,7 +21,7 @@ from syncd.ops import CreateListing
 from syncd.store.listings import record_sent
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.apply")
 

@@ -14,7 +14,7 @@ from syncd.ops import DeleteImageRight, SetImageRight
 from syncd.store.listings import record_image_right
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

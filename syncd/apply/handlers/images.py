@@ -20,7 +20,7 @@ from syncd.ops import AddImage, DeleteImage, UpdateImage
 from syncd.store.listings import delete_known_image, known_images, save_known_image
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

@@ -14,7 +14,7 @@ from syncd.ops import SendBillingInformation, SendSellerInformation
 from syncd.store.listings import record_sent_hashes
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

@@ -14,7 +14,7 @@ from syncd.ops import Consequence, PublishListing, SetMarketState, UnpublishList
 from syncd.store.listings import record_sale_deleted
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

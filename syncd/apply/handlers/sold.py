@@ -15,7 +15,7 @@ from syncd.ops import MarkSold
 from syncd.store.listings import record_sold
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

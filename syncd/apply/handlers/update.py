@@ -16,7 +16,7 @@ from syncd.ops import UpdateListing
 from syncd.store.listings import get_listing, record_sent
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from syncd.store.engine import Session
 
 
 @registered

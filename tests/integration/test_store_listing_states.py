@@ -1,4 +1,4 @@
-"""The one-read snapshot of every listing: same answers as the row-by-row views, decoded once."""
+"""Every listing's state in one read: same answers as the row-by-row views, decoded once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from syncd.domain import (
 )
 from syncd.store import listings
 from syncd.store.engine import Store
-from syncd.store.snapshot import ListingCache, known_of, read_listing_states
+from syncd.store.listing_states import ListingCache, known_of, read_listing_states
+from tests.fakes.store_state import mark_missing, save_desired
 
 
 def a_listing(key: str, price: int = 2_000_000) -> Listing:
@@ -40,7 +41,7 @@ def _seed(store: Store, now: datetime) -> None:
     """A1 only desired; A2 sent, published, with an image; A3 sold and gone from the CRM."""
     with store.transaction() as session:
         for key in ("A1", "A2", "A3"):
-            listings.save_desired(session, a_listing(key), now)
+            save_desired(session, a_listing(key), now)
         listings.record_sent(session, "A2", now, hemnet_id="h2", sent=a_listing("A2"))
         listings.record_remote_state(
             session,
@@ -61,7 +62,7 @@ def _seed(store: Store, now: datetime) -> None:
         )
         listings.record_sent(session, "A3", now, hemnet_id="h3", sent=a_listing("A3"))
         listings.record_sold(session, "A3", Sale(1_900_000, False, date(2026, 2, 1)), now)
-        listings.mark_missing(session, ["A3"], now)
+        mark_missing(session, ["A3"], now)
 
 
 def test_snapshot_agrees_with_the_row_by_row_views(store: Store, now: datetime) -> None:
@@ -97,7 +98,7 @@ def test_unchanged_listings_are_not_decoded_again(store: Store, now: datetime) -
     with store.read() as session:
         first = {s.listing_key: s for s in read_listing_states(session, cache)}
     with store.transaction() as session:
-        listings.save_desired(session, a_listing("A1", price=2_100_000), now)
+        save_desired(session, a_listing("A1", price=2_100_000), now)
     with store.read() as session:
         second = {s.listing_key: s for s in read_listing_states(session, cache)}
     # The same decoded object for unchanged JSON; a new one where the CRM changed the price.
