@@ -28,7 +28,7 @@ from syncd.domain import (
 )
 from syncd.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteListing
+from syncd.hemnet.models import RemoteListing, RemoteListings
 from syncd.hemnet.payload import listing_fields_from
 from syncd.image_audit import ExtraImages, find_extra
 from syncd.progress import Stage, conflicts
@@ -134,9 +134,32 @@ def reconcile(
     for remote in remote_all:
         if remote.external_id is not None:
             by_key[remote.external_id].append(remote)
-    followed = {k.hemnet_id: k.key for k in known.values() if k.hemnet_id is not None}
 
     report = ReconcileReport(dry_run=not repair)
+    _find_strays(report, remote_all, known, by_key)
+    ctx = _Pass(store, client, config, now, report, agencies)
+    matched: dict[str, RemoteListing] = {}
+    for item in sorted(known.values(), key=lambda k: k.key):
+        found = _follow(ctx, item, remote_all, by_hemnet_id, by_key)
+        if found is not None:
+            matched[item.key] = found
+
+    for key, found in sorted(matched.items()):
+        _audit_images(ctx, known[key], found)
+    _compare_all(ctx, known, matched)
+    report = dataclasses.replace(report, compared=len(matched))
+    _report(store, now, report)
+    return report
+
+
+def _find_strays(
+    report: ReconcileReport,
+    remote_all: RemoteListings,
+    known: Mapping[str, _Known],
+    by_key: Mapping[str, Sequence[RemoteListing]],
+) -> None:
+    """Hemnet listings syncd knows nothing of, and our listing keys on several of them."""
+    followed = {k.hemnet_id: k.key for k in known.values() if k.hemnet_id is not None}
     report.unknown_on_hemnet.extend(
         r.hemnet_id
         for r in remote_all
@@ -146,46 +169,54 @@ def reconcile(
         if key in known and len(group) > 1:
             report.duplicates.append(_duplicate(key, group, known[key].hemnet_id))
 
-    ctx = _Pass(store, client, config, now, report, agencies)
-    matched: dict[str, RemoteListing] = {}
-    for item in sorted(known.values(), key=lambda k: k.key):
-        if item.hemnet_id is None:
-            if item.key in by_key:
-                _adopt(ctx, item, oldest(by_key[item.key]))
-            continue
-        if item.hemnet_id in remote_all.left_out:
-            # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
-            report.skipped.append(item.key)
-            continue
-        try:
-            found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(client, item)
-        except ForbiddenApiError as exc:
-            # Another account's now: not gone (recreating would duplicate it), not ours.
-            log.warning("reconcile: %s left alone: %s", item.key, exc)
-            report.skipped.append(item.key)
-            continue
-        if found is not None:
-            matched[item.key] = found
-        elif item.key in by_key:
-            # Gone, but Hemnet has another listing with our key: follow that one instead.
-            _forget(ctx, item, recreate=False)
+
+def _follow(
+    ctx: _Pass,
+    item: _Known,
+    remote_all: RemoteListings,
+    by_hemnet_id: Mapping[str, RemoteListing],
+    by_key: Mapping[str, Sequence[RemoteListing]],
+) -> RemoteListing | None:
+    """The Hemnet listing to compare ``item`` with; None when there is none this pass (it is
+    adopted, forgotten to be created again, or left alone)."""
+    report = ctx.report
+    if item.hemnet_id is None:
+        if item.key in by_key:
             _adopt(ctx, item, oldest(by_key[item.key]))
-        else:
-            _forget(ctx, item, recreate=True)
+        return None
+    if item.hemnet_id in remote_all.left_out:
+        # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
+        report.skipped.append(item.key)
+        return None
+    try:
+        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item)
+    except ForbiddenApiError as exc:
+        # Another account's now: not gone (recreating would duplicate it), not ours.
+        log.warning("reconcile: %s left alone: %s", item.key, exc)
+        report.skipped.append(item.key)
+        return None
+    if found is not None:
+        return found
+    if item.key in by_key:
+        # Gone, but Hemnet has another listing with our key: follow that one instead.
+        _forget(ctx, item, recreate=False)
+        _adopt(ctx, item, oldest(by_key[item.key]))
+    else:
+        _forget(ctx, item, recreate=True)
+    return None
 
-    for key, found in sorted(matched.items()):
-        _audit_images(ctx, known[key], found)
 
+def _compare_all(
+    ctx: _Pass, known: Mapping[str, _Known], matched: Mapping[str, RemoteListing]
+) -> None:
+    """Compare every matched listing, in batches of one write transaction each."""
     # Comparisons make no call: a batch shares one transaction (one commit per listing
     # made a 10,000-listing reconcile take seconds of commits alone).
     pairs = list(matched.items())
     for start in range(0, len(pairs), COMPARE_BATCH):
-        with nullcontext(None) if report.dry_run else store.transaction() as session:
+        with nullcontext(None) if ctx.report.dry_run else ctx.store.transaction() as session:
             for key, found in pairs[start : start + COMPARE_BATCH]:
                 _compare(ctx, session, known[key], found)
-    report = dataclasses.replace(report, compared=len(matched))
-    _report(store, now, report)
-    return report
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -304,25 +335,8 @@ def drift_of(
 
 def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteListing) -> None:
     """Report drift of one listing; with a ``session`` (not a dry run), repair and record."""
-    config, now, report = ctx.config, ctx.now, ctx.report
-    try:
-        hemnet = listing_fields_from(remote.raw)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("%s: Hemnet's listing body cannot be read (%s)", item.key, exc)
-        hemnet = None
-    drifted: list[Drift] = []
-    if hemnet is not None and item.sent is not None:
-        crm = listing_fields(item.desired) if item.desired else None
-        drifted = drift_of(item.key, crm, listing_fields(item.sent), hemnet)
-    report.drift.extend(drifted)
-    names = [d.field for d in drifted]
-    if drifted:
-        log.warning(
-            "%s: Hemnet differs from what syncd sent in %s%s",
-            item.key,
-            ", ".join(names),
-            "; the next plan sends them again" if not report.dry_run else "",
-        )
+    config, now = ctx.config, ctx.now
+    hemnet, drifted = _find_drift(ctx, item, remote)
     moved = _agency_on_hemnet(ctx, item, remote)
     found = _conflicts(ctx, item, remote, moved)
     if session is None:
@@ -338,35 +352,75 @@ def _compare(ctx: _Pass, session: Session | None, item: _Known, remote: RemoteLi
             session, item.key, now, sent=dataclasses.replace(item.sent, agency_key=moved)
         )
     if drifted and item.sent is not None and hemnet is not None:
-        # What Hemnet has becomes what was "sent": the planner's usual comparison with
-        # the CRM then yields an UpdateListing of exactly these fields.
-        repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
-        if moved is not None:
-            repaired = dataclasses.replace(repaired, agency_key=moved)
-        listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
-        report.repaired.append(item.key)
-        events.record_event(
-            session,
-            "drift",
-            f"Hemnet differs from what syncd sent in {', '.join(names)}; resent next run",
-            now,
-            listing_key=item.key,
-            data={
-                "fields": {
-                    d.field: {
-                        "crm": _shown(d.crm),
-                        "sent": _shown(d.sent),
-                        "hemnet": _shown(d.hemnet),
-                    }
-                    for d in drifted
-                }
-            },
-        )
+        _repair_drift(ctx, session, item, hemnet, drifted, moved)
     # Unchanged and in step: its poll time and stage stand as they are.
     state = record_listing_state(session, item.key, remote, now)
     metrics.observe_visible(state.drop_to_visible_s)
     if state.changed or drifted:
         _schedule(session, item.key, now, config)
+
+
+def _find_drift(
+    ctx: _Pass, item: _Known, remote: RemoteListing
+) -> tuple[dict[str, Any] | None, list[Drift]]:
+    """Hemnet's listing fields (None when its body cannot be read) and where they differ
+    from what syncd sent; the drift is reported and logged."""
+    try:
+        hemnet = listing_fields_from(remote.raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: Hemnet's listing body cannot be read (%s)", item.key, exc)
+        hemnet = None
+    drifted: list[Drift] = []
+    if hemnet is not None and item.sent is not None:
+        crm = listing_fields(item.desired) if item.desired else None
+        drifted = drift_of(item.key, crm, listing_fields(item.sent), hemnet)
+    ctx.report.drift.extend(drifted)
+    if drifted:
+        log.warning(
+            "%s: Hemnet differs from what syncd sent in %s%s",
+            item.key,
+            ", ".join(d.field for d in drifted),
+            "; the next plan sends them again" if not ctx.report.dry_run else "",
+        )
+    return hemnet, drifted
+
+
+def _repair_drift(  # noqa: PLR0917
+    ctx: _Pass,
+    session: Session,
+    item: _Known,
+    hemnet: Mapping[str, Any],
+    drifted: Sequence[Drift],
+    moved: str | None,
+) -> None:
+    """Record what Hemnet has as what was "sent", and the drift as an event."""
+    assert item.sent is not None
+    now = ctx.now
+    names = [d.field for d in drifted]
+    # What Hemnet has becomes what was "sent": the planner's usual comparison with
+    # the CRM then yields an UpdateListing of exactly these fields.
+    repaired = dataclasses.replace(item.sent, **{name: hemnet[name] for name in names})
+    if moved is not None:
+        repaired = dataclasses.replace(repaired, agency_key=moved)
+    listings.record_seen_on_hemnet(session, item.key, now, sent=repaired)
+    ctx.report.repaired.append(item.key)
+    events.record_event(
+        session,
+        "drift",
+        f"Hemnet differs from what syncd sent in {', '.join(names)}; resent next run",
+        now,
+        listing_key=item.key,
+        data={
+            "fields": {
+                d.field: {
+                    "crm": _shown(d.crm),
+                    "sent": _shown(d.sent),
+                    "hemnet": _shown(d.hemnet),
+                }
+                for d in drifted
+            }
+        },
+    )
 
 
 def _schedule(session: Session, key: str, now: datetime, config: Config) -> None:
