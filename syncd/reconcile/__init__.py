@@ -21,15 +21,22 @@ from syncd.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing, RemoteListings
 from syncd.image_audit import find_extra
-from syncd.reconcile.compare import Known, Pass, compare, schedule_poll
-from syncd.reconcile.compare import drift_of as drift_of
-from syncd.reconcile.findings import Conflict as Conflict
-from syncd.reconcile.findings import Drift as Drift
-from syncd.reconcile.findings import Duplicate, ReconcileReport, log_findings
+from syncd.reconcile.compare import Known, Pass, compare, drift_of, schedule_poll
+from syncd.reconcile.findings import Conflict, Drift, Duplicate, ReconcileReport, log_findings
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from syncd.store.listing_states import ListingState, read_listing_states
 from syncd.store.remote import listed, listed_by_hemnet_id
+
+__all__ = [
+    "COMPARE_BATCH",
+    "Conflict",
+    "Drift",
+    "Duplicate",
+    "ReconcileReport",
+    "drift_of",
+    "reconcile",
+]
 
 log = logging.getLogger(__name__)
 
