@@ -21,8 +21,9 @@ from syncd.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing, RemoteListings
 from syncd.image_audit import find_extra
-from syncd.reconcile.compare import Known, Pass, compare, drift_of, schedule_poll
+from syncd.reconcile.compare import compare, drift_of, schedule_poll
 from syncd.reconcile.findings import Conflict, Drift, Duplicate, ReconcileReport, log_findings
+from syncd.reconcile.run import Known, Pass
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from syncd.store.listing_states import ListingState, read_listing_states

@@ -8,48 +8,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from syncd import metrics
 from syncd.adopt import agency_key_of
 from syncd.config import Config
-from syncd.domain import LISTING_FIELDS, KnownListing, Listing, listing_fields, to_plain
-from syncd.hemnet.client import HemnetClient
+from syncd.domain import LISTING_FIELDS, listing_fields, to_plain
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
 from syncd.progress import Stage, conflicts
-from syncd.reconcile.findings import Conflict, Drift, ReconcileReport
+from syncd.reconcile.findings import Conflict, Drift
+from syncd.reconcile.run import Known, Pass
 from syncd.store import events, listings
-from syncd.store.engine import Session, Store
+from syncd.store.engine import Session
 from syncd.store.remote import listed, record_listing_state, schedule
 
 # The whole of reconcile logs under one name, as it did as one module (log filters use it).
 log = logging.getLogger("syncd.reconcile")
-
-
-@dataclass(frozen=True)
-class Known:
-    """The store's view of one listing, read before any API call."""
-
-    key: str
-    hemnet_id: str | None
-    desired: Listing | None
-    sent: Listing | None
-    known: KnownListing | None
-
-
-@dataclass(frozen=True)
-class Pass:
-    """What every step of one reconcile run shares."""
-
-    store: Store
-    client: HemnetClient
-    config: Config
-    now: datetime
-    report: ReconcileReport
-    agencies: Mapping[str, str]  # agency hemnet_id -> our key
 
 
 def drift_of(

@@ -25,6 +25,11 @@ from sqlalchemy.orm import Session
 
 from syncd.store.tables import ExportFile, ListingRow
 
+# Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
+# building, tracking and flushing one ORM object each cost far more than the SQL. The rows
+# written here are never in a session's identity map, so callers must not mix these with
+# ORM reads of the same listings in one transaction.
+
 _LISTINGS = cast(Table, ListingRow.__table__)
 
 
