@@ -16,8 +16,6 @@ from syncd.domain.listing import Address, Coordinates, Image, ImageRight, Listin
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# An id is sent to Hemnet, stored, logged and shown: no control character at all (a NUL
-# would end a C string, a newline forge a log line), unlike text, where \t \n \r are fine.
 _NOT_A_PLAIN_SPACE = r"[^\S ]"  # tabs, newlines, no-break spaces, ...
 # Either of those: one search instead of two on every value that is already clean.
 _NOT_CLEAN = re.compile(f"{_NOT_A_PLAIN_SPACE}|{_CONTROL.pattern}")

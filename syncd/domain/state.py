@@ -86,6 +86,9 @@ class KnownAgency:
     hemnet_id: str
 
 
+# --- what the CRM wants -------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Desired:
     """Everything the CRM wants right now, with what the planner needs to guard removals."""
