@@ -107,6 +107,21 @@ class Assembler:
         images = self._groups.images(record, out)
         viewings = self._groups.viewings(record, out)
         partial = self._is_partial(record, out)
+        filled = self._filled(record, v, partial, bool(images), bool(viewings))
+        key = v.get("listing_key")
+        agency = v.get("agency_key")
+        ignored = next((p.reason for p in out if p.severity == "ignored"), None)
+        if ignored is not None:
+            return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
+        self._in_sek(v, out)
+        if partial:
+            return self._partial(key, v, filled, images, viewings, out)
+        return self._whole(v, frozenset(filled), images, viewings, out)
+
+    def _filled(
+        self, record: Record, v: dict[str, Any], partial: bool, images: bool, viewings: bool
+    ) -> set[str]:
+        """The canonical fields the record gave a value, and "images", "viewings"."""
         # What the record itself carries costs a second read of defaulted fields: only for
         # partial records and for coverage (syncd check), not for every ingested record.
         if partial or self.exact_filled:
@@ -117,27 +132,32 @@ class Assembler:
             filled.add("images")
         if viewings:
             filled.add("viewings")
+        return filled
+
+    def _whole(
+        self,
+        v: dict[str, Any],
+        filled: frozenset[str],
+        images: list[Image],
+        viewings: list[Viewing],
+        out: list[Problem],
+    ) -> Assembled:
+        """A whole record's listing; None when a field or the listing has an error."""
         key = v.get("listing_key")
         agency = v.get("agency_key")
-        ignored = next((p.reason for p in out if p.severity == "ignored"), None)
-        if ignored is not None:
-            return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
-        self._in_sek(v, out)
-        if partial:
-            return self._partial(key, v, filled, images, viewings, out)
         status = v.get("status")
         if status is None and not any(p.field == "status" for p in out):
             out.append(Problem("status", None, "no status (map it or give a default)"))
         named = v.get("agency.name"), v.get("agency.organisation_number")
         if any(p.severity == "error" for p in out) or status is None:
-            return Assembled(None, key, agency, frozenset(filled), out, *named)
+            return Assembled(None, key, agency, filled, out, *named)
         listing = build_listing(v, images, viewings, out, self.mapping.limits)
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
             listing if usable else None,
             listing.listing_key or key,
             agency,
-            frozenset(filled),
+            filled,
             out,
             *named,
         )

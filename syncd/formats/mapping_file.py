@@ -15,45 +15,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from syncd.errors import MappingError
 from syncd.formats.mapping import (
-    ENUMS,
     FIELD_KINDS,
     FORMATS,
-    IGNORE,
     IMAGE_KINDS,
     LIMIT_FIELDS,
-    REPEAT_INDEX,
     REQUIRED_FIELDS,
-    TODAY,
     VIEWING_KINDS,
     FieldSpec,
     GroupSpec,
     Mapping,
 )
+from syncd.formats.mapping_specs import (
+    SPEC_KEYS,
+    Problems,
+    check_decimal_separator,
+    field_spec,
+    group,
+    string_list,
+)
 
 log = logging.getLogger(__name__)
 
-_SPEC_KEYS = frozenset(
-    {
-        "expr",
-        "value",
-        "template",
-        "concat",
-        "first_of",
-        "separator",
-        "default",
-        "required",
-        "map",
-        "map_default",
-        "formats",
-        "decimal_separator",
-        "html",
-        "multiple",
-    }
-)
 _MAPPING_KEYS = frozenset(
     {
         "name",
@@ -110,90 +94,32 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     return mapping_from_dict(data, source, default_name)
 
 
-class _Problems:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: list[tuple[str, str]] = []
-
-    def add(self, key: str, reason: str) -> None:
-        self.items.append((key, reason))
-
-    def raise_any(self) -> None:
-        if not self.items:
-            return
-        text = "; ".join(f"{key}: {reason}" for key, reason in self.items)
-        raise MappingError(
-            f"{len(self.items)} problem(s) in mapping {self.source}: {text}",
-            mapping=self.source,
-            field=self.items[0][0],
-        )
-
-
 def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str) -> Mapping:
-    problems = _Problems(source)
-    for key in data:
-        if key not in ("mapping", "fields", "images", "viewings", "types"):
-            problems.add(key, "unknown section (expected mapping, fields, images, viewings, types)")
-    head = data.get("mapping")
-    if not isinstance(head, dict):
-        problems.add("mapping", "the [mapping] table is missing")
-        problems.raise_any()
-        head = {}  # unreachable: raise_any raised
-    for key in head:
-        if key not in _MAPPING_KEYS:
-            problems.add(
-                f"mapping.{key}", f"unknown key (known: {', '.join(sorted(_MAPPING_KEYS))})"
-            )
+    """The checked ``Mapping`` of a mapping file's tables; a MappingError naming every
+    problem (by file and key, in the order of the sections) when there is any."""
+    problems = Problems(source)
+    head = _head(problems, data)
     fmt = head.get("format")
     if fmt not in FORMATS:
         problems.add("mapping.format", f"must be one of {', '.join(FORMATS)}, not {fmt!r}")
     record = head.get("record")
-    namespaces = head.get("namespaces", {})
-    if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
-        problems.add("mapping.namespaces", "must be a table of prefix = URI strings")
-        namespaces = {}
-    types_raw = data.get("types", {})
-    if not isinstance(types_raw, dict) or not all(isinstance(t, dict) for t in types_raw.values()):
-        problems.add("types", "write each record type as a [types.ELEMENT] table")
-        types_raw = {}
-    if types_raw and fmt != "xml":
-        problems.add("types", "only XML mappings name record types by element")
-    elif types_raw and record is not None:
-        problems.add("mapping.record", "give either record or [types.ELEMENT] tables, not both")
-    elif fmt == "xml" and not types_raw:
-        if not isinstance(record, str) or not re.fullmatch(r"/{1,2}[\w:./-]*[\w-]", record):
-            problems.add(
-                "mapping.record",
-                "XML mappings need record = '//element' (a path) or [types.ELEMENT] tables",
-            )
-        else:
-            last = record.rstrip("/").rsplit("/", 1)[-1]
-            if ":" in last and last.split(":", 1)[0] not in namespaces:
-                problems.add(
-                    "mapping.record",
-                    f"namespace prefix {last.split(':', 1)[0]!r} is not declared in "
-                    "[mapping.namespaces]",
-                )
-    elif record is not None:
-        problems.add("mapping.record", "only XML mappings select records with an XPath")
-    for key, kind in (("encoding", str), ("delimiter", str), ("base_url", str), ("header", bool)):
-        if key in head and not isinstance(head[key], kind):
-            problems.add(f"mapping.{key}", f"must be a {kind.__name__}")
-    delimiter = head.get("delimiter", "auto")
-    if isinstance(delimiter, str) and delimiter != "auto" and len(delimiter) != 1:
-        problems.add("mapping.delimiter", "must be 'auto' or one character")
-    date_formats = head.get("date_formats", [])
-    if not isinstance(date_formats, list) or not all(isinstance(f, str) for f in date_formats):
-        problems.add("mapping.date_formats", "must be a list of strptime formats")
-        date_formats = []
+    namespaces = _namespaces(problems, head)
+    types_raw = _types_tables(problems, data)
+    _check_record(problems, fmt, record, types_raw, namespaces)
+    delimiter = _check_reading(problems, head)
+    date_formats = string_list(
+        problems,
+        "mapping.date_formats",
+        head.get("date_formats", []),
+        "must be a list of strptime formats",
+    )
     dec_sep = head.get("decimal_separator")
-    if dec_sep not in (None, ",", "."):
-        problems.add("mapping.decimal_separator", "must be ',' or '.'")
+    check_decimal_separator(problems, "mapping.decimal_separator", dec_sep)
     xml = fmt == "xml"
     ns = dict(namespaces)
 
     def spec(key: str, raw: Any, kind: str) -> FieldSpec:
-        return _field_spec(problems, key, raw, kind, xml, ns)
+        return field_spec(problems, key, raw, kind, xml, ns)
 
     unknown = "not a canonical field (see docs/mappings.md)"
     fields = _field_specs(problems, "fields", data.get("fields", {}), spec, unknown)
@@ -203,43 +129,19 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
     partial = _partial_spec(problems, "mapping.partial", head.get("partial"), spec)
     limits = _numbers(problems, "mapping.limits", head.get("limits", {}), LIMIT_FIELDS)
     rates = _numbers(problems, "mapping.currency_rates", head.get("currency_rates", {}), None)
-    not_records = head.get("not_records", [])
-    if not isinstance(not_records, list) or not all(isinstance(n, str) for n in not_records):
-        problems.add("mapping.not_records", "must be a list of element names")
-        not_records = []
-    types: dict[str, dict[str, Any]] = {}
-    for tag, raw_type in types_raw.items():
-        where = f"types.{tag}"
-        if not re.fullmatch(r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*", tag):
-            problems.add(where, "must be an element name (prefix:name with a declared prefix)")
-            continue
-        if ":" in tag and tag.split(":", 1)[0] not in ns:
-            problems.add(where, f"namespace prefix {tag.split(':', 1)[0]!r} is not declared")
-        for name in raw_type:
-            if name not in _TYPE_KEYS:
-                problems.add(f"{where}.{name}", "unknown key (known: fields, partial)")
-        raw_fields = raw_type.get("fields", {})
-        overrides = _field_specs(
-            problems, f"{where}.fields", raw_fields, spec, "not a canonical field"
-        )
-        types[tag] = {
-            "fields": overrides,
-            "partial": _partial_spec(problems, f"{where}.partial", raw_type.get("partial"), spec)
-            if "partial" in raw_type
-            else partial,
-        }
+    not_records = string_list(
+        problems,
+        "mapping.not_records",
+        head.get("not_records", []),
+        "must be a list of element names",
+    )
+    types = _record_types(problems, types_raw, ns, spec, partial)
     mode_raw = head.get("mode", "full")
     mode = spec(
         "mapping.mode", {"value": mode_raw} if isinstance(mode_raw, str) else mode_raw, "mode"
     )
-    images = tuple(
-        _group(problems, f"images[{i}]", raw, IMAGE_KINDS, "url", xml, spec, ns)
-        for i, raw in enumerate(_tables(problems, "images", data.get("images", [])))
-    )
-    viewings = tuple(
-        _group(problems, f"viewings[{i}]", raw, VIEWING_KINDS, "starts_at", xml, spec, ns)
-        for i, raw in enumerate(_tables(problems, "viewings", data.get("viewings", [])))
-    )
+    images = _groups(problems, data, "images", IMAGE_KINDS, "url", xml, spec, ns)
+    viewings = _groups(problems, data, "viewings", VIEWING_KINDS, "starts_at", xml, spec, ns)
     problems.raise_any()
     mapping = Mapping(
         name=str(head.get("name", default_name)),
@@ -262,13 +164,149 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
         limits=limits,
         currency_rates={code.upper(): rate for code, rate in rates.items()},
     )
+    return _with_types(mapping, types)
+
+
+# --- the sections of a mapping file, each checked on its own ------------------------------
+
+
+def _head(problems: Problems, data: MappingABC[str, Any]) -> dict[str, Any]:
+    """The [mapping] table (raised at once when missing), its sections and keys known."""
+    for key in data:
+        if key not in ("mapping", "fields", "images", "viewings", "types"):
+            problems.add(key, "unknown section (expected mapping, fields, images, viewings, types)")
+    head = data.get("mapping")
+    if not isinstance(head, dict):
+        problems.add("mapping", "the [mapping] table is missing")
+        problems.raise_any()
+        head = {}  # unreachable: raise_any raised
+    for key in head:
+        if key not in _MAPPING_KEYS:
+            problems.add(
+                f"mapping.{key}", f"unknown key (known: {', '.join(sorted(_MAPPING_KEYS))})"
+            )
+    return head
+
+
+def _namespaces(problems: Problems, head: dict[str, Any]) -> dict[str, str]:
+    namespaces = head.get("namespaces", {})
+    if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
+        problems.add("mapping.namespaces", "must be a table of prefix = URI strings")
+        return {}
+    return namespaces
+
+
+def _types_tables(problems: Problems, data: MappingABC[str, Any]) -> dict[str, Any]:
+    types_raw = data.get("types", {})
+    if not isinstance(types_raw, dict) or not all(isinstance(t, dict) for t in types_raw.values()):
+        problems.add("types", "write each record type as a [types.ELEMENT] table")
+        return {}
+    return types_raw
+
+
+def _check_record(
+    problems: Problems,
+    fmt: Any,
+    record: Any,
+    types_raw: dict[str, Any],
+    namespaces: dict[str, str],
+) -> None:
+    """How records are found: XML by ``record`` or by [types.ELEMENT], never both; only XML."""
+    if types_raw and fmt != "xml":
+        problems.add("types", "only XML mappings name record types by element")
+    elif types_raw and record is not None:
+        problems.add("mapping.record", "give either record or [types.ELEMENT] tables, not both")
+    elif fmt == "xml" and not types_raw:
+        _check_record_path(problems, record, namespaces)
+    elif record is not None:
+        problems.add("mapping.record", "only XML mappings select records with an XPath")
+
+
+def _check_record_path(problems: Problems, record: Any, namespaces: dict[str, str]) -> None:
+    if not isinstance(record, str) or not re.fullmatch(r"/{1,2}[\w:./-]*[\w-]", record):
+        problems.add(
+            "mapping.record",
+            "XML mappings need record = '//element' (a path) or [types.ELEMENT] tables",
+        )
+        return
+    last = record.rstrip("/").rsplit("/", 1)[-1]
+    if ":" in last and last.split(":", 1)[0] not in namespaces:
+        problems.add(
+            "mapping.record",
+            f"namespace prefix {last.split(':', 1)[0]!r} is not declared in [mapping.namespaces]",
+        )
+
+
+def _check_reading(problems: Problems, head: dict[str, Any]) -> Any:
+    """The keys that say how a file is read (encoding, delimiter, base_url, header); the
+    delimiter."""
+    for key, kind in (("encoding", str), ("delimiter", str), ("base_url", str), ("header", bool)):
+        if key in head and not isinstance(head[key], kind):
+            problems.add(f"mapping.{key}", f"must be a {kind.__name__}")
+    delimiter = head.get("delimiter", "auto")
+    if isinstance(delimiter, str) and delimiter != "auto" and len(delimiter) != 1:
+        problems.add("mapping.delimiter", "must be 'auto' or one character")
+    return delimiter
+
+
+def _record_types(
+    problems: Problems,
+    types_raw: dict[str, Any],
+    ns: dict[str, str],
+    spec: Callable[[str, Any, str], FieldSpec],
+    partial: FieldSpec | None,
+) -> dict[str, dict[str, Any]]:
+    """[types.ELEMENT] tables: element name -> its field overrides and partial rule."""
+    types: dict[str, dict[str, Any]] = {}
+    for tag, raw_type in types_raw.items():
+        where = f"types.{tag}"
+        if not re.fullmatch(r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*", tag):
+            problems.add(where, "must be an element name (prefix:name with a declared prefix)")
+            continue
+        if ":" in tag and tag.split(":", 1)[0] not in ns:
+            problems.add(where, f"namespace prefix {tag.split(':', 1)[0]!r} is not declared")
+        for name in raw_type:
+            if name not in _TYPE_KEYS:
+                problems.add(f"{where}.{name}", "unknown key (known: fields, partial)")
+        raw_fields = raw_type.get("fields", {})
+        overrides = _field_specs(
+            problems, f"{where}.fields", raw_fields, spec, "not a canonical field"
+        )
+        types[tag] = {
+            "fields": overrides,
+            "partial": _partial_spec(problems, f"{where}.partial", raw_type.get("partial"), spec)
+            if "partial" in raw_type
+            else partial,
+        }
+    return types
+
+
+def _groups(  # noqa: PLR0917
+    problems: Problems,
+    data: MappingABC[str, Any],
+    section: str,
+    kinds: dict[str, str],
+    needed: str,
+    xml: bool,
+    spec: Callable[[str, Any, str], FieldSpec],
+    ns: dict[str, str],
+) -> tuple[GroupSpec, ...]:
+    """The [[images]] or [[viewings]] tables."""
+    return tuple(
+        group(problems, f"{section}[{i}]", raw, kinds, needed, xml, spec, ns)
+        for i, raw in enumerate(_tables(problems, section, data.get(section, [])))
+    )
+
+
+def _with_types(mapping: Mapping, types: dict[str, dict[str, Any]]) -> Mapping:
+    """``mapping`` with one mapping per record type: its fields overridden, its partial rule."""
     if not types:
         return mapping
     typed = {
         tag: dataclasses.replace(
             mapping,
             record=f"//{tag}",
-            fields={**fields, **found["fields"]},
+            fields={**mapping.fields, **found["fields"]},
             partial=found["partial"],
         )
         for tag, found in types.items()
@@ -277,7 +315,7 @@ def mapping_from_dict(data: MappingABC[str, Any], source: str, default_name: str
 
 
 def _field_specs(
-    problems: _Problems,
+    problems: Problems,
     where: str,
     raw: Any,
     spec: Callable[[str, Any, str], FieldSpec],
@@ -297,7 +335,7 @@ def _field_specs(
 
 
 def _numbers(
-    problems: _Problems, key: str, raw: Any, known: tuple[str, ...] | None
+    problems: Problems, key: str, raw: Any, known: tuple[str, ...] | None
 ) -> dict[str, Decimal]:
     """A table of positive numbers by name (``known``: the names allowed; None: any)."""
     if not isinstance(raw, dict):
@@ -314,7 +352,7 @@ def _numbers(
     return out
 
 
-def _partial_spec(problems: _Problems, key: str, raw: Any, spec: Any) -> FieldSpec | None:
+def _partial_spec(problems: Problems, key: str, raw: Any, spec: Any) -> FieldSpec | None:
     """``partial = true`` (every record), an expression or a table read as a yes/no."""
     if raw is None or raw is False:
         return None
@@ -332,149 +370,15 @@ def _flatten(table: MappingABC[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and not (_SPEC_KEYS & value.keys()) and value:
+        if isinstance(value, dict) and not (SPEC_KEYS & value.keys()) and value:
             out.update(_flatten(value, f"{name}."))
         else:
             out[name] = value
     return out
 
 
-def _tables(problems: _Problems, key: str, raw: Any) -> list[dict[str, Any]]:
+def _tables(problems: Problems, key: str, raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         problems.add(key, f"write it as [[{key}]] tables")
         return []
     return raw
-
-
-def _group(  # noqa: PLR0917
-    problems: _Problems,
-    key: str,
-    raw: dict[str, Any],
-    kinds: dict[str, str],
-    needed: str,
-    xml: bool,
-    spec: Any,
-    ns: dict[str, str] | None = None,
-) -> GroupSpec:
-    fields: dict[str, FieldSpec] = {}
-    for name, value in raw.items():
-        if name in ("each", "repeat", "start"):
-            continue
-        if name not in kinds:
-            problems.add(
-                f"{key}.{name}", f"unknown key (known: each, repeat, start, {', '.join(kinds)})"
-            )
-            continue
-        fields[name] = spec(f"{key}.{name}", value, kinds[name])
-    if needed not in fields:
-        problems.add(f"{key}.{needed}", "missing")
-    each = raw.get("each")
-    if xml:
-        if not isinstance(each, str):
-            problems.add(f"{key}.each", "XML groups need each = XPath of the repeated element")
-            each = None
-        else:
-            _check_xpath(problems, f"{key}.each", each, ns or {})
-    elif each is not None:
-        problems.add(f"{key}.each", "only XML groups use each; CSV/BLM groups use repeat")
-    repeat, start = raw.get("repeat", 1), raw.get("start", 1)
-    if not isinstance(repeat, int) or not 1 <= repeat <= 1000:
-        problems.add(f"{key}.repeat", "must be a whole number from 1 to 1000")
-        repeat = 1
-    if not isinstance(start, int) or start < 0:
-        problems.add(f"{key}.start", "must be a whole number, 0 or more")
-        start = 1
-    return GroupSpec(fields=fields, each=each, repeat=repeat, start=start)
-
-
-def _field_spec(  # noqa: PLR0917
-    problems: _Problems, key: str, raw: Any, kind: str, xml: bool, ns: dict[str, str]
-) -> FieldSpec:
-    if isinstance(raw, bool):
-        return FieldSpec(value=raw)
-    if isinstance(raw, str | int):
-        raw = {"expr": raw}
-    if not isinstance(raw, dict):
-        problems.add(key, "must be an expression, a column position or a table")
-        return FieldSpec()
-    for name in raw:
-        if name not in _SPEC_KEYS:
-            problems.add(f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_SPEC_KEYS))})")
-    sources = [n for n in ("expr", "value", "template", "concat", "first_of") if n in raw]
-    if len(sources) != 1 and not (not sources and "default" in raw):
-        problems.add(key, "give exactly one of expr, value, template, concat, first_of")
-    concat, first_of = raw.get("concat", []), raw.get("first_of", [])
-    if not isinstance(concat, list):
-        problems.add(f"{key}.concat", "must be a list of expressions")
-        concat = []
-    if not isinstance(first_of, list):
-        problems.add(f"{key}.first_of", "must be a list of expressions")
-        first_of = []
-    mapping = raw.get("map")
-    if mapping is not None and not isinstance(mapping, dict):
-        problems.add(f"{key}.map", "must be a table of raw value = value")
-        mapping = None
-    folded = {str(k).strip().lower(): v for k, v in (mapping or {}).items()}
-    if kind in ("enum", "mode"):
-        allowed = ENUMS.get(re.sub(r"^(?:types\.[^.]+\.)?fields\.|^mapping\.", "", key))
-        for name in ("value", "default", "map_default"):
-            ignoring = name == "map_default" and raw.get(name) == IGNORE
-            if name in raw and raw[name] not in (allowed or ()) and not ignoring:
-                problems.add(f"{key}.{name}", f"must be one of {', '.join(allowed or ())}")
-        for raw_value, value in folded.items():
-            if value not in (allowed or ()) and value != IGNORE:
-                problems.add(
-                    f"{key}.map.{raw_value}", f"{value!r} is not one of {', '.join(allowed or ())}"
-                )
-    formats = raw.get("formats", [])
-    if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
-        problems.add(f"{key}.formats", "must be a list of strptime formats")
-        formats = []
-    dec_sep = raw.get("decimal_separator")
-    if dec_sep not in (None, ",", "."):
-        problems.add(f"{key}.decimal_separator", "must be ',' or '.'")
-    multiple = raw.get("multiple", "first")
-    if multiple not in ("first", "join"):
-        problems.add(f"{key}.multiple", "must be 'first' or 'join'")
-    result = FieldSpec(
-        expr=raw.get("expr"),
-        value=raw.get("value"),
-        template=raw.get("template"),
-        concat=tuple(concat),
-        first_of=tuple(first_of),
-        separator=str(raw.get("separator", " ")),
-        default=raw.get("default"),
-        required=bool(raw.get("required", False)),
-        map=folded if mapping is not None else None,
-        map_default=raw.get("map_default"),
-        formats=tuple(formats),
-        decimal_separator=dec_sep,
-        html=bool(raw.get("html", False)),
-        multiple=str(multiple),
-    )
-    for expr in result.expressions():
-        if isinstance(expr, bool) or not isinstance(expr, str | int):
-            problems.add(key, f"expression {expr!r} must be text or a column position")
-        elif xml and isinstance(expr, int):
-            problems.add(key, "XML mappings use XPath expressions, not column positions")
-        elif isinstance(expr, int) and expr < 1:
-            problems.add(key, "column positions start at 1")
-        elif xml and isinstance(expr, str):
-            _check_xpath(problems, key, REPEAT_INDEX.sub("1", expr), ns)
-    return result
-
-
-# An element to evaluate each expression on once at load: lxml reports an undeclared
-# namespace prefix or an unknown function only when an expression is evaluated.
-_PROBE = etree.Element("probe")
-
-
-def _check_xpath(problems: _Problems, key: str, expr: str, ns: dict[str, str]) -> None:
-    try:
-        etree.XPath(expr, namespaces=ns or None)(_PROBE, **{TODAY: 0.0})
-    except etree.XPathError as exc:
-        hint = ""
-        if "namespace prefix" in str(exc):
-            declared = ", ".join(sorted(ns)) or "none"
-            hint = f" (declare it in [mapping.namespaces]; declared: {declared})"
-        problems.add(key, f"invalid XPath {expr!r}: {exc}{hint}")

@@ -93,50 +93,14 @@ Step = tuple[str | None, str]  # (namespace URI, local name), or (None, "@attr")
 
 
 def _survey_xml(path: Path) -> Survey:
-    check_prolog(path)
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
-        remove_pis=True, huge_tree=False,
-    )  # fmt: skip
-    try:
-        root = etree.parse(str(path), parser).getroot()
-    except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (None, None)
-        raise ParseError(str(exc.msg or exc), str(path), line, column) from None
+    root = _parse_sample(path)
     prefixes = _prefixes(root)
-    fields_of: dict[tuple[Step, ...], set[tuple[Step, ...]]] = defaultdict(set)
-    counts: Counter[tuple[Step, ...]] = Counter()
-    for element in root.iter(etree.Element):
-        counts[_path(element)] += 1
-    root_path = _path(root)
-    for leaf, _ in _leaves(root, ()):
-        full = root_path + leaf
-        for depth in range(1, len(full)):
-            fields_of[full[:depth]].add(full[depth:])
-    total = len(fields_of[root_path]) or 1
-    # The record: the deepest element that still holds most of the file's distinct fields
-    # (its ancestors only add the file's header); among equals, the one that repeats most.
-    record = max(
-        (p for p in fields_of if len(fields_of[p]) >= RECORD_SHARE * total),
-        key=lambda p: (len(p), counts[p]),
-    )
+    record = _record_path(root)
+    records = [e for e in root.iter(etree.Element) if _path(e) == record]
     found: dict[tuple[Step, ...], FieldPath] = {}
     repeating: Counter[str] = Counter()
-    records = [e for e in root.iter(etree.Element) if _path(e) == record]
     for element in records:
-        per_record: dict[tuple[Step, ...], list[str]] = defaultdict(list)
-        elements: Counter[tuple[Step, ...]] = Counter()
-        for leaf, value in _leaves(element, ()):
-            per_record[leaf].append(value)
-        for child in element.iter(etree.Element):
-            if child is not element:
-                elements[_path(child)[len(record) :]] += 1
-        for relative, n in elements.items():
-            key = _xpath(relative, prefixes)
-            repeating[key] = max(repeating[key], n)
-        for leaf, values in per_record.items():
-            item = found.setdefault(leaf, FieldPath(_xpath(leaf, prefixes)))
-            item.add(values)
+        _survey_record(element, record, prefixes, found, repeating)
     return Survey(
         path=path,
         format="xml",
@@ -147,6 +111,64 @@ def _survey_xml(path: Path) -> Survey:
         repeating={k: v for k, v in repeating.items() if v > 1},
         outside=_outside(root, record, prefixes),
     )
+
+
+def _parse_sample(path: Path) -> Any:
+    """The sample's root element, parsed safely; a ParseError with the line when it cannot."""
+    check_prolog(path)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
+        remove_pis=True, huge_tree=False,
+    )  # fmt: skip
+    try:
+        return etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (None, None)
+        raise ParseError(str(exc.msg or exc), str(path), line, column) from None
+
+
+def _record_path(root: Any) -> tuple[Step, ...]:
+    """The path of the record element. The deepest element that still holds most of the
+    file's distinct fields (its ancestors only add the file's header); among equals, the one
+    that repeats most."""
+    fields_of: dict[tuple[Step, ...], set[tuple[Step, ...]]] = defaultdict(set)
+    counts: Counter[tuple[Step, ...]] = Counter()
+    for element in root.iter(etree.Element):
+        counts[_path(element)] += 1
+    root_path = _path(root)
+    for leaf, _ in _leaves(root, ()):
+        full = root_path + leaf
+        for depth in range(1, len(full)):
+            fields_of[full[:depth]].add(full[depth:])
+    total = len(fields_of[root_path]) or 1
+    return max(
+        (p for p in fields_of if len(fields_of[p]) >= RECORD_SHARE * total),
+        key=lambda p: (len(p), counts[p]),
+    )
+
+
+def _survey_record(
+    element: Any,
+    record: tuple[Step, ...],
+    prefixes: dict[str, str],
+    found: dict[tuple[Step, ...], FieldPath],
+    repeating: Counter[str],
+) -> None:
+    """Add one record's field values to ``found`` and its repeated elements to ``repeating``
+    (element path -> most per record)."""
+    per_record: dict[tuple[Step, ...], list[str]] = defaultdict(list)
+    elements: Counter[tuple[Step, ...]] = Counter()
+    for leaf, value in _leaves(element, ()):
+        per_record[leaf].append(value)
+    for child in element.iter(etree.Element):
+        if child is not element:
+            elements[_path(child)[len(record) :]] += 1
+    for relative, n in elements.items():
+        key = _xpath(relative, prefixes)
+        repeating[key] = max(repeating[key], n)
+    for leaf, values in per_record.items():
+        item = found.setdefault(leaf, FieldPath(_xpath(leaf, prefixes)))
+        item.add(values)
 
 
 def _outside(root: Any, record: tuple[Step, ...], prefixes: dict[str, str]) -> list[FieldPath]:

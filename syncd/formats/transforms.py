@@ -50,22 +50,7 @@ def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
     found = _NUMBER.search(raw.replace("\u2212", "-"))
     if not found:
         raise ValueError(f"no number in {raw!r}")
-    text = _GROUPING.sub("", found.group(0))
-    if decimal_separator in (",", "."):
-        thousands = "." if decimal_separator == "," else ","
-        text = text.replace(thousands, "").replace(decimal_separator, ".")
-    elif "," in text and "." in text:
-        decimal = "," if text.rfind(",") > text.rfind(".") else "."
-        thousands = "." if decimal == "," else ","
-        text = text.replace(thousands, "").replace(decimal, ".")
-    else:
-        sep = "," if "," in text else "." if "." in text else None
-        if sep is not None:
-            head, _, tail = text.rpartition(sep)
-            if text.count(sep) > 1 or (len(tail) == 3 and head.lstrip("-+").isdigit()):
-                text = text.replace(sep, "")
-            else:
-                text = text.replace(sep, ".")
+    text = _with_decimal_point(_GROUPING.sub("", found.group(0)), decimal_separator)
     if text.count(".") > 1:
         raise ValueError(f"cannot read {raw!r} as a number")
     if len(text) > MAX_DIGITS and sum(ch.isdigit() for ch in text) > MAX_DIGITS:
@@ -74,6 +59,25 @@ def parse_decimal(raw: str, decimal_separator: str | None = None) -> Decimal:
         return Decimal(text)
     except InvalidOperation:
         raise ValueError(f"cannot read {raw!r} as a number") from None
+
+
+def _with_decimal_point(text: str, decimal_separator: str | None) -> str:
+    """A number's text (blanks gone) with its thousands signs dropped and its decimal sign
+    written ".", by the rules of ``parse_decimal``."""
+    if decimal_separator in (",", "."):
+        thousands = "." if decimal_separator == "," else ","
+        return text.replace(thousands, "").replace(decimal_separator, ".")
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        return text.replace(thousands, "").replace(decimal, ".")
+    sep = "," if "," in text else "." if "." in text else None
+    if sep is None:
+        return text
+    head, _, tail = text.rpartition(sep)
+    if text.count(sep) > 1 or (len(tail) == 3 and head.lstrip("-+").isdigit()):
+        return text.replace(sep, "")
+    return text.replace(sep, ".")
 
 
 def parse_coordinate(raw: str) -> float:

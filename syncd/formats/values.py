@@ -7,7 +7,8 @@ file formats: records come from the readers through the small ``Record`` protoco
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from collections.abc import Mapping as MappingABC
 from datetime import time
 from decimal import Decimal
 from typing import Any, Protocol
@@ -77,30 +78,25 @@ class FieldValues:
         """The value before conversion: text, a typed constant, or None when empty."""
         if spec.value is not None:
             return spec.value
-        text: str | None = None
-        if spec.expr is not None:
-            if spec.multiple == "first":
-                for found_value in record.values(spec.expr):
-                    stripped = read_text(found_value, spec).strip()
-                    if stripped:
-                        text = stripped
-                        break
-            else:
-                values = record.values(spec.expr)
-                found = [v for v in (read_text(v, spec).strip() for v in values) if v]
-                text = spec.separator.join(found) if found else None
-        elif spec.template is not None:
-            text = self._fill_template(record, spec.template)
-        elif spec.first_of:
-            text = next((v for v in (self._first(record, e) for e in spec.first_of) if v), None)
-        elif spec.concat:
-            parts = [self._first(record, expr) for expr in spec.concat]
-            text = spec.separator.join(p for p in parts if p) or None
+        text = self._source_text(record, spec)
         if text is not None and spec.html:
             text = transforms.strip_html(text).strip() or None
         if text is not None and not (text and text[0].isalnum()) and not ALNUM.search(text):
             return None  # "-", "---", "/": CRMs write these for "none"
         return text
+
+    def _source_text(self, record: Record, spec: FieldSpec) -> str | None:
+        """The text of the spec's one source (expr, template, first_of or concat)."""
+        if spec.expr is not None:
+            return _expr_text(record, spec.expr, spec)
+        if spec.template is not None:
+            return self._fill_template(record, spec.template)
+        if spec.first_of:
+            return next((v for v in (self._first(record, e) for e in spec.first_of) if v), None)
+        if spec.concat:
+            parts = [self._first(record, expr) for expr in spec.concat]
+            return spec.separator.join(p for p in parts if p) or None
+        return None
 
     def _fill_template(self, record: Record, template: str) -> str | None:
         """The template with its placeholders filled; None when every one is empty."""
@@ -125,53 +121,113 @@ class FieldValues:
     def convert(self, name: str, kind: str, spec: FieldSpec, value: Any) -> Any:
         """Typed value of a raw value; raises ValueError with the reason."""
         if spec.map is not None and isinstance(value, str):
-            key = value.strip().lower()
-            raw_value = value
-            if key in spec.map:
-                value = spec.map[key]
-            elif spec.map_default is not None:
-                value = spec.map_default
-            else:
-                known = ", ".join(sorted(spec.map)) or "nothing"
-                raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
-            if value == IGNORE:
-                raise IgnoredRecord(
-                    f"{name} {raw_value.strip()!r}: ignored on purpose by the mapping"
-                )
+            value = _mapped(name, spec.map, spec.map_default, value)
         if value is None or value == "":
             return None  # a map may send a value to "" to mean "leave it out"
         if kind == "text":  # the commonest kind: no further checks
             return str(value)
-        dec_sep = spec.decimal_separator or self.mapping.decimal_separator
-        if kind in ("enum", "mode"):
-            found = _FOLDED_ENUMS[name].get(str(value).strip().lower())
-            if found is None:
-                allowed = ENUMS[name]
-                raise ValueError(f"{value!r} is not one of {', '.join(allowed)}; add a map")
-            return found
-        if kind == "bool":
-            return value if isinstance(value, bool) else transforms.parse_bool(str(value))
-        if kind == "int":
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            return transforms.parse_int(str(value), dec_sep)
-        if kind == "decimal":
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return Decimal(str(value))
-            return transforms.parse_decimal(str(value), dec_sep)
-        if kind == "coordinate":
-            return transforms.parse_coordinate(str(value))
-        if kind == "date":
-            return transforms.parse_date(str(value), spec.formats or self.date_formats)
-        if kind == "order":
-            # Image ids such as "front", "kitchen": the images keep their order of appearance.
-            try:
-                return transforms.parse_int(str(value), dec_sep)
-            except ValueError:
-                return None
-        if kind == "end_time" and _CLOCK.fullmatch(str(value).strip()):
-            hours, minutes = re.split(r"[:.]", str(value).strip())
-            return time(int(hours), int(minutes))  # joined to the start's date
-        if kind in ("datetime", "end_time"):
-            return transforms.parse_datetime(str(value), spec.formats or self.date_formats)
-        return str(value)
+        to_kind = _CONVERTERS.get(kind)
+        return str(value) if to_kind is None else to_kind(self, name, spec, value)
+
+    def decimal_separator_of(self, spec: FieldSpec) -> str | None:
+        """The spec's own decimal separator, else the mapping's (None: the ambiguity rule)."""
+        return spec.decimal_separator or self.mapping.decimal_separator
+
+    def date_formats_of(self, spec: FieldSpec) -> tuple[str, ...]:
+        """The spec's own date formats, else the mapping's, else the defaults."""
+        return spec.formats or self.date_formats
+
+
+def _expr_text(record: Record, expr: Expr, spec: FieldSpec) -> str | None:
+    """An expression's first non-empty value, or all of them joined (``multiple = "join"``)."""
+    if spec.multiple == "first":
+        for found_value in record.values(expr):
+            stripped = read_text(found_value, spec).strip()
+            if stripped:
+                return stripped
+        return None
+    found = [v for v in (read_text(v, spec).strip() for v in record.values(expr)) if v]
+    return spec.separator.join(found) if found else None
+
+
+def _mapped(name: str, table: MappingABC[str, Any], map_default: Any, value: str) -> Any:
+    """``value`` through a spec's map (or its map_default); IgnoredRecord for "@ignore"."""
+    key = value.strip().lower()
+    if key in table:
+        result = table[key]
+    elif map_default is not None:
+        result = map_default
+    else:
+        known = ", ".join(sorted(table)) or "nothing"
+        raise ValueError(f"{value!r} is not in the map of {name} (known: {known})")
+    if result == IGNORE:
+        raise IgnoredRecord(f"{name} {value.strip()!r}: ignored on purpose by the mapping")
+    return result
+
+
+# --- one converter per field kind (a value that is neither None, "" nor of kind "text") ---
+
+
+def _enum(_values: FieldValues, name: str, _spec: FieldSpec, value: Any) -> Any:
+    found = _FOLDED_ENUMS[name].get(str(value).strip().lower())
+    if found is None:
+        allowed = ENUMS[name]
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}; add a map")
+    return found
+
+
+def _bool(_values: FieldValues, _name: str, _spec: FieldSpec, value: Any) -> Any:
+    return value if isinstance(value, bool) else transforms.parse_bool(str(value))
+
+
+def _int(values: FieldValues, _name: str, spec: FieldSpec, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return transforms.parse_int(str(value), values.decimal_separator_of(spec))
+
+
+def _decimal(values: FieldValues, _name: str, spec: FieldSpec, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return transforms.parse_decimal(str(value), values.decimal_separator_of(spec))
+
+
+def _coordinate(_values: FieldValues, _name: str, _spec: FieldSpec, value: Any) -> Any:
+    return transforms.parse_coordinate(str(value))
+
+
+def _date(values: FieldValues, _name: str, spec: FieldSpec, value: Any) -> Any:
+    return transforms.parse_date(str(value), values.date_formats_of(spec))
+
+
+def _datetime(values: FieldValues, _name: str, spec: FieldSpec, value: Any) -> Any:
+    return transforms.parse_datetime(str(value), values.date_formats_of(spec))
+
+
+def _order(values: FieldValues, _name: str, spec: FieldSpec, value: Any) -> Any:
+    # Image ids such as "front", "kitchen": the images keep their order of appearance.
+    try:
+        return transforms.parse_int(str(value), values.decimal_separator_of(spec))
+    except ValueError:
+        return None
+
+
+def _end_time(values: FieldValues, name: str, spec: FieldSpec, value: Any) -> Any:
+    if _CLOCK.fullmatch(str(value).strip()):
+        hours, minutes = re.split(r"[:.]", str(value).strip())
+        return time(int(hours), int(minutes))  # joined to the start's date
+    return _datetime(values, name, spec, value)
+
+
+_CONVERTERS: dict[str, Callable[[FieldValues, str, FieldSpec, Any], Any]] = {
+    "enum": _enum,
+    "mode": _enum,
+    "bool": _bool,
+    "int": _int,
+    "decimal": _decimal,
+    "coordinate": _coordinate,
+    "date": _date,
+    "order": _order,
+    "end_time": _end_time,
+    "datetime": _datetime,
+}
