@@ -26,7 +26,8 @@ from syncd.hemnet.classify import SAFE_METHODS, classify, from_transport_error
 from syncd.hemnet.payload import Note, UnreadableAnswer
 from syncd.hemnet.problems import AnswerProblem, AnswerProblems
 
-logger = logging.getLogger(__name__)
+# The client's name, as its log lines have always shown.
+logger = logging.getLogger("syncd.hemnet.client")
 
 # (method, path template, status or None on a network failure, seconds)
 Observer = Callable[[str, str, int | None, float], None]

@@ -32,7 +32,8 @@ from syncd.store.listings import record_stages
 from syncd.store.outbox import open_operation_counts
 from syncd.store.skipped import is_skipped_error
 
-log = logging.getLogger(__name__)
+# The name its log lines have always shown.
+log = logging.getLogger("syncd.status")
 
 # The last export skipped this listing's record: Hemnet keeps the last good state meanwhile.
 SKIPPED_ACTION = "fix the record in the CRM (see last error); Hemnet keeps the last good state"

@@ -16,7 +16,7 @@ from stat import S_ISREG
 from syncd.errors import SyncdError
 from syncd.watch.settle import Settle
 
-# The watcher's own name: these lines are about the inbox's files, as its others are.
+# The watcher's name, as these lines have always shown.
 logger = logging.getLogger("syncd.watch")
 
 # How long, and for how many files, a taken file is watched where ingest put it, to read it

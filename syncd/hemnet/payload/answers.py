@@ -35,7 +35,8 @@ from syncd.hemnet.models import (
     RemoteSale,
 )
 
-logger = logging.getLogger(__name__)
+# The name its log lines have always shown.
+logger = logging.getLogger("syncd.hemnet.payload")
 
 Json = dict[str, Any]
 
