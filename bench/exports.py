@@ -47,7 +47,7 @@ def write_xml(
             plz, ort = rnd.choice(CITIES)
             pictures = "".join(
                 f'<anhang location="REMOTE" gruppe="{"GRUNDRISS" if n == 3 else "BILD"}">'
-                f"<anhangtitel>Bild {n}</anhangtitel><daten><pfad>https://img.example.se/"
+                f"<anhangtitel>Bild {n}</anhangtitel><daten><pfad>https://img.example/"
                 f"{key_prefix}{i}/{n}.jpg</pfad></daten></anhang>"
                 for n in range(images)
             )
@@ -100,7 +100,7 @@ def write_csv(
         for i in range(count):
             plz, ort = rnd.choice(CITIES)
             urls = "".join(
-                f"https://img.example.se/{key_prefix}{i}/{n}.jpg;" for n in range(1, images + 1)
+                f"https://img.example/{key_prefix}{i}/{n}.jpg;" for n in range(1, images + 1)
             )
             title = _title(i, changed, generation, padded)
             out.write(

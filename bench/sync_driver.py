@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from exports import AGENCY
+
 from syncd.apply import Applier, current_plan
 from syncd.budget import TokenBucket
 from syncd.clock import utc_now
@@ -41,6 +43,8 @@ def write_config(
         f"max_concurrency = {concurrency}\n\n"
         f"[sync]\npoll_interval_fast_s = {fast_poll_s}\npoll_interval_slow_s = {fast_poll_s}\n"
         "mass_removal_share = 1.0\n\n"
+        # The exports name their agency by key only: the config names it, as an operator would.
+        f'[agencies.{AGENCY}]\nname = "Bench Mäkleri AB"\n\n'
         "[watch]\nsettle_s = 0.2\nrescan_interval_s = 1\n\n"
         '[[formats]]\npattern = "*.xml"\nmapping = "openimmo"\n\n'
         '[[formats]]\npattern = "*.csv"\nmapping = "generic-csv"\n',

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from syncd.domain import Desired, KnownListing, Listing
-from syncd.ingest import _spilled
+from syncd.ingest.spill import spilled
 from syncd.store.engine import Session
 from syncd.store.listing_states import desired_of, known_of, read_listing_states
 from syncd.store.listings import (
@@ -28,8 +28,8 @@ def save_desired(
 ) -> None:
     """Record what the CRM wants for a listing as ingest does: same JSON text, same hashes;
     missing_since is cleared, first_seen_at set for a new listing only."""
-    # ingest's own encoding of a parsed listing (_spilled), not a second one kept equal here.
-    _, key, agency_key, status, hashes, text, *_ = _spilled(0, listing)
+    # ingest's own encoding of a parsed listing (spilled), not a second one kept equal here.
+    _, key, agency_key, status, hashes, text, *_ = spilled(0, listing)
     _write(
         session,
         lambda: save_desired_rows(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from syncd import ingest, metrics
-from syncd.ingest import ingest_file
+from syncd.ingest import archive, ingest_file
 from syncd.store import events, files, holds, listings
 from tests.fakes.ingest_world import (
     World,
@@ -321,7 +321,7 @@ def test_a_crash_between_commit_and_move_is_finished_as_a_duplicate(
     def crash(source: Path, target: Path) -> None:
         raise KeyboardInterrupt  # the process dies after the commit, before the move
 
-    monkeypatch.setattr(ingest, "_move", crash)
+    monkeypatch.setattr(archive, "move", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest_file(world.store, world.config, path, now)
     monkeypatch.undo()

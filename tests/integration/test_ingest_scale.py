@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd import ingest
 from syncd.ingest import ingest_file
+from syncd.ingest.spill import BATCH
 from syncd.store import events, files, listings
 from tests.fakes.ingest_world import CSV_COLUMNS, World, csv_row, open_world
 from tests.fakes.store_state import load_desired
@@ -103,7 +103,7 @@ def test_a_large_export_ingests_with_flat_memory(world: World) -> None:
 
 
 def test_batches_keep_the_rules_of_one_write(world: World, now: datetime) -> None:
-    count = ingest._BATCH + 500
+    count = BATCH + 500
     first = keys(count)
     ingest_file(world.store, world.config, write_export(world.inbox / "1.csv", rows(first)), now)
 
@@ -139,7 +139,7 @@ def test_batches_keep_the_rules_of_one_write(world: World, now: datetime) -> Non
 
 
 def test_a_listing_back_in_a_later_batch_is_reported_back(world: World, now: datetime) -> None:
-    count = ingest._BATCH + 10
+    count = BATCH + 10
     first = keys(count)
     ingest_file(world.store, world.config, write_export(world.inbox / "1.csv", rows(first)), now)
     later = now + timedelta(hours=1)

@@ -13,7 +13,7 @@ from syncd.domain import Address, Image, Listing, ListingStatus, clean_text, nor
 from syncd.formats import transforms, values
 
 _SPACE = re.compile(r"\s+")
-# The same characters domain.py drops (control characters from broken exports).
+# The same characters domain/normalise.py drops (control characters from broken exports).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Blanks of every kind, combining marks (NFC changes "e" + U+0301), letters and punctuation.
@@ -27,7 +27,8 @@ TRICKY = st.text(
 
 
 def reference_clean_text(value: str | None) -> str | None:
-    """clean_text without its fast path (domain.py, 2026-11: control characters dropped)."""
+    """clean_text without its fast path (domain/normalise.py, 2026-11: control characters
+    dropped)."""
     if value is None:
         return None
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,193 @@
+"""The configuration's sections as frozen dataclasses, with their defaults.
+
+Values only: reading the TOML file and finding secrets live beside it, never here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.resources
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+FailedImagePolicy = Literal["skip", "retry", "hold"]
+ExportMode = Literal["full", "incremental"]
+FAILED_IMAGE_POLICIES: tuple[FailedImagePolicy, ...] = ("skip", "retry", "hold")
+EXPORT_MODES: tuple[ExportMode, ...] = ("full", "incremental")
+
+
+def bundled_mappings_dir() -> Path:
+    return Path(str(importlib.resources.files("syncd.mappings")))
+
+
+def bundled_migrations_dir() -> Path:
+    return Path(str(importlib.resources.files("syncd.migrations")))
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    inbox: Path
+    archive: Path
+    rejected: Path
+    state_dir: Path
+    database: Path
+    mappings_dir: Path
+    migrations_dir: Path
+
+
+@dataclass(frozen=True)
+class HemnetConfig:
+    base_url: str = "http://127.0.0.1:8765/v1"
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    requests_per_second: float = 10.0
+    burst: int = 20
+    max_concurrency: int = 4
+    token_file: Path | None = None
+    key_renew_before_days: int = 14
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    key: str
+    name: str
+    organisation_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPolicy:
+    """The operator's choices that change what the planner asks of Hemnet ([sync]).
+
+    The one place their defaults live: the planner takes it as [sync] parsed it.
+    """
+
+    removal_grace_s: float = 86400.0
+    mass_removal_share: float = 0.2
+    mass_removal_min: int = 5
+    failed_image_policy: FailedImagePolicy = "skip"
+    publish: bool = True
+    price_change_flag_share: float = 0.05
+    auto_approve: bool = False  # ask for approval at publish where Hemnet attempts it
+
+    def __post_init__(self) -> None:
+        # parse_config reports bad values as problems first; this guards direct callers.
+        if self.failed_image_policy not in FAILED_IMAGE_POLICIES:
+            raise ValueError(
+                f"failed_image_policy must be skip, retry or hold, not {self.failed_image_policy!r}"
+            )
+        if self.removal_grace_s < 0 or self.mass_removal_min < 0:
+            raise ValueError("removal_grace_s and mass_removal_min must not be negative")
+        if not 0 <= self.mass_removal_share <= 1 or self.price_change_flag_share < 0:
+            raise ValueError("mass_removal_share must be within 0..1, price share ≥ 0")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    policy: PlanPolicy = field(default_factory=PlanPolicy)
+    poll_interval_fast_s: float = 5.0
+    poll_interval_slow_s: float = 300.0
+    reconcile_interval_s: float = 21600.0
+    health_check_interval_s: float = 15.0  # how often the daemon reads Hemnet for /healthz
+
+
+DEFAULT_IGNORE = ("*.tmp", "*.part", "*~", ".*")
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    settle_s: float = 2.0
+    rescan_interval_s: float = 30.0
+    done_marker: bool = False
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+
+    def ignores(self, file_name: str) -> bool:
+        return any(fnmatch.fnmatch(file_name, pattern) for pattern in self.ignore)
+
+
+@dataclass(frozen=True)
+class FormatRule:
+    """Which mapping reads export files whose name matches ``pattern``."""
+
+    pattern: str
+    mapping: str  # a name in mappings_dir (without .toml) or a path
+    mapping_path: Path  # resolved; existence is checked by 'syncd config check'
+    export_mode: ExportMode | None = None
+
+    def matches(self, file_name: str) -> bool:
+        return fnmatch.fnmatch(file_name, self.pattern)
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    listen: str | None = None  # "host:port"
+    webhook_secrets_file: Path | None = None
+    # Listening beyond loopback puts the status page on the network: an explicit choice,
+    # and then only with an access token for the pages (see http_access_problems).
+    allow_remote: bool = False
+    token_file: Path | None = None
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host, int(port)
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    """What ingest checks of image URLs before anything is sent (docs/ingest.md)."""
+
+    resolve_hosts: bool = True  # look image hosts up (bounded, cached) and warn
+    host_lookup_timeout_s: float = 1.0  # the most a file's lookups add to its ingest
+    # Ask each new image URL (a ranged GET) at ingest; reports 404s and non-images early.
+    probe_new: bool = False
+    probe_timeout_s: float = 2.0  # per request; a file's probes take at most twice this
+    probe_max_per_file: int = 50
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    approval_wait_s: float = 172800.0
+    no_export_s: float = 86400.0
+    key_expiry_warn_days: int = 14
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path | None
+    paths: PathsConfig
+    hemnet: HemnetConfig = field(default_factory=HemnetConfig)
+    agency: AgencyConfig | None = None
+    # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
+    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    formats: tuple[FormatRule, ...] = ()
+    http: HttpConfig = field(default_factory=HttpConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
+
+    def agency_named(self, key: str) -> AgencyConfig | None:
+        """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
+        found = self.agencies.get(key)
+        if found is None and self.agency is not None and self.agency.key == key:
+            return self.agency
+        return found
+
+    def format_for(self, file_name: str) -> FormatRule | None:
+        """The first [[formats]] entry whose pattern matches, as the file lists them."""
+        return next((rule for rule in self.formats if rule.matches(file_name)), None)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to anything
