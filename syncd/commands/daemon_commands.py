@@ -1,4 +1,4 @@
-"""``syncd run``: the daemon (see syncd/daemon.py and docs/operations.md)."""
+"""``syncd run``: the daemon (see syncd/daemon/ and docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -176,6 +176,20 @@ def _image_right_text(right: dict[str, Any] | None) -> str | None:
 
 def show_lines(detail: ListingDetail) -> list[str]:
     """'syncd show KEY' as text: status, CRM facts, Hemnet facts, images, history."""
+    return [
+        *_standing_lines(detail),
+        "",
+        *_desired_lines(detail),
+        "",
+        *_known_lines(detail),
+        *_image_lines(detail),
+        "",
+        *_history_lines(detail),
+    ]
+
+
+def _standing_lines(detail: ListingDetail) -> list[str]:
+    """Where the listing stands: stage, next step, what is not sent and why."""
     row = detail.row
     held = "  (held: a removal guard holds this listing, see 'syncd hold list')" if row.held else ""
     lines = [f"{row.listing_key}  {row.address}", f"  stage: {row.stage.value}{held}"]
@@ -194,57 +208,65 @@ def show_lines(detail: ListingDetail) -> list[str]:
         lines.extend(f"         - {warning}" for warning in row.completeness)
     if detail.missing_since:
         lines.append(f"  missing from full exports since {detail.missing_since:%Y-%m-%d %H:%M}")
-    lines.append("")
+    return lines
+
+
+def _desired_lines(detail: ListingDetail) -> list[str]:
     desired = detail.desired
     if desired is None:
-        lines.append("CRM: not in the exports any more")
-    else:
-        lines.extend(
-            _facts(
-                "CRM (desired):",
-                [
-                    ("status", desired.get("status")),
-                    ("agency", desired.get("agency_key")),
-                    ("title", desired.get("title")),
-                    ("asking price (SEK)", desired.get("asking_price")),
-                    ("housing form", desired.get("housing_form")),
-                    ("tenure", desired.get("tenure")),
-                    ("living area (m²)", desired.get("living_area")),
-                    ("rooms", desired.get("rooms")),
-                    ("images", len(desired.get("images") or [])),
-                    ("image right", _image_right_text(desired.get("image_right"))),
-                ],
-            )
-        )
-    known = detail.known
-    lines.append("")
-    lines.extend(
-        _facts(
-            "Hemnet (known):",
-            [
-                ("hemnet_id", known.hemnet_id),
-                ("published", "yes" if known.is_published else "no"),
-                ("approved", "yes" if known.is_approved else "no"),
-                ("market state", known.market_state),
-                ("approval URL", known.approval_url),
-                ("public URL", known.public_url),
-                ("published at", known.published_at),
-                ("visible since", known.visible_at),
-                ("sold", known.sold and f"{known.sold['price']} SEK"),
-                ("image right sent", _image_right_text(known.image_right)),
-                ("in step with CRM", "yes" if known.in_step else "no"),
-            ],
-        )
+        return ["CRM: not in the exports any more"]
+    return _facts(
+        "CRM (desired):",
+        [
+            ("status", desired.get("status")),
+            ("agency", desired.get("agency_key")),
+            ("title", desired.get("title")),
+            ("asking price (SEK)", desired.get("asking_price")),
+            ("housing form", desired.get("housing_form")),
+            ("tenure", desired.get("tenure")),
+            ("living area (m²)", desired.get("living_area")),
+            ("rooms", desired.get("rooms")),
+            ("images", len(desired.get("images") or [])),
+            ("image right", _image_right_text(desired.get("image_right"))),
+        ],
     )
-    if detail.images:
-        lines.append("")
-        lines.append(f"Images ({row.images_completed}/{row.images_total} completed):")
-        for img in detail.images:
-            note = f"  {img.state_message}" if img.state_message else ""
-            gone = "" if img.wanted else "  (no longer in the export)"
-            lines.append(f"  {img.position:>2}  {img.state or '?':<12}{img.url}{note}{gone}")
-    lines.append("")
-    lines.append("History (newest first):")
+
+
+def _known_lines(detail: ListingDetail) -> list[str]:
+    known = detail.known
+    return _facts(
+        "Hemnet (known):",
+        [
+            ("hemnet_id", known.hemnet_id),
+            ("published", "yes" if known.is_published else "no"),
+            ("approved", "yes" if known.is_approved else "no"),
+            ("market state", known.market_state),
+            ("approval URL", known.approval_url),
+            ("public URL", known.public_url),
+            ("published at", known.published_at),
+            ("visible since", known.visible_at),
+            ("sold", known.sold and f"{known.sold['price']} SEK"),
+            ("image right sent", _image_right_text(known.image_right)),
+            ("in step with CRM", "yes" if known.in_step else "no"),
+        ],
+    )
+
+
+def _image_lines(detail: ListingDetail) -> list[str]:
+    """The images block, led by an empty line; nothing at all without images."""
+    if not detail.images:
+        return []
+    row = detail.row
+    lines = ["", f"Images ({row.images_completed}/{row.images_total} completed):"]
+    for img in detail.images:
+        note = f"  {img.state_message}" if img.state_message else ""
+        gone = "" if img.wanted else "  (no longer in the export)"
+        lines.append(f"  {img.position:>2}  {img.state or '?':<12}{img.url}{note}{gone}")
+    return lines
+
+
+def _history_lines(detail: ListingDetail) -> list[str]:
+    lines = ["History (newest first):"]
     if not detail.history:
         lines.append("  nothing yet")
     for entry in detail.history:

@@ -1,7 +1,8 @@
 """Hemnet's API as syncd sees it: the only package that imports httpx.
 
-``HemnetClient`` (one method per endpoint), ``payload`` (bodies and known state),
-``classify`` (failures as ApiErrors), ``wire`` (every assumed name).
+``HemnetClient`` (one method per endpoint: ``accounts``, ``listings``, ``images``, over
+``http``, which sends and pages), ``payload`` (bodies and known state), ``classify``
+(failures as ApiErrors), ``wire`` (every assumed name).
 """
 
 from syncd.hemnet.client import HemnetClient

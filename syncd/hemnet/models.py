@@ -1,6 +1,6 @@
 """What Hemnet answered, as small frozen values the rest of syncd reads.
 
-Plain data in domain terms: no wire names, no httpx, no parsing (that is ``payload.py``).
+Plain data in domain terms: no wire names, no httpx, no parsing (that is ``payload``).
 A key's token is kept out of every repr so it cannot reach a log by accident.
 """
 

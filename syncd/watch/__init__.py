@@ -2,222 +2,53 @@
 
 Decides only when a file is ready and in what order; it never parses, moves or archives a
 file (ingest does) and never reads one except through ``sha256_of`` on ingest's behalf.
+``InboxWatcher`` (here) looks at the inbox; ``settle`` holds the readiness rules, ``events``
+the watchdog handler and ``taken`` the following of files already handed over.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from syncd.errors import ConfigError, SyncdError
-from syncd.reprocess import MARKER_SUFFIX
+from syncd.watch.events import InboxEvents
+from syncd.watch.settle import (
+    ALWAYS_IGNORED,
+    DEFAULT_IGNORE,
+    DONE_SUFFIX,
+    OPEN_WRITER_TIMEOUT_S,
+    Settle,
+    is_ignored,
+    sha256_of,
+)
+from syncd.watch.taken import TAKEN_WATCH_MAX, TAKEN_WATCH_S, TakenFiles
 
 logger = logging.getLogger(__name__)
 
-DONE_SUFFIX = ".done"
-
-# Never export files, whatever the configured ignore list says: the markers themselves,
-# and what syncd itself may write beside the exports.
-ALWAYS_IGNORED: tuple[str, ...] = (
-    "*" + DONE_SUFFIX,
-    "*.error.json",
-    "status.json",
-    "status.csv",
-    "*" + MARKER_SUFFIX,  # 'syncd reprocess' marks a file sent back with it
-)
-
-# Names a CRM or an editor uses while a file is still being written.
-DEFAULT_IGNORE: tuple[str, ...] = ("*.tmp", "*.part", "*.partial", "*~", ".*")
-
-# Event kinds that can mean a file appeared, grew, was renamed in or went away; opens
-# and read-only closes (our own reads among them) say nothing new.
-_RELEVANT_EVENTS = frozenset({"created", "modified", "moved", "closed", "deleted"})
+__all__ = [
+    "ALWAYS_IGNORED",
+    "DEFAULT_IGNORE",
+    "DONE_SUFFIX",
+    "OPEN_WRITER_TIMEOUT_S",
+    "TAKEN_WATCH_MAX",
+    "TAKEN_WATCH_S",
+    "InboxWatcher",
+    "Settle",
+    "is_ignored",
+    "sha256_of",
+]
 
 _MIN_CYCLE_S = 0.02
-
-# ASSUMED: a writer that keeps a file open without writing for this long has died or its
-# close event was missed; the file is then taken on stability alone (and read again if it
-# changes after all).
-OPEN_WRITER_TIMEOUT_S = 300.0
-# How long, and for how many files, a taken file is watched where ingest put it, to read it
-# again if its writer was not done after all.
-TAKEN_WATCH_S = 900.0
-TAKEN_WATCH_MAX = 256
 _PAUSE_AFTER_FAILURE_S = 5.0
-
-
-def is_ignored(name: str, ignore: Sequence[str] = DEFAULT_IGNORE) -> bool:
-    """True for names that are not export files: ``ignore`` plus ``ALWAYS_IGNORED``.
-
-    Case-insensitive: CRMs on Windows shares write ``.TMP`` as readily as ``.tmp``.
-    """
-    lowered = name.lower()
-    return any(fnmatchcase(lowered, pattern.lower()) for pattern in (*ignore, *ALWAYS_IGNORED))
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks so memory stays flat."""
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-@dataclass
-class _Track:
-    size: int
-    mtime_ns: int
-    stable_since: float  # when the watcher first saw this (size, mtime)
-    marked: bool = False
-    handed: bool = False
-    failures: int = 0
-    retry_at: float = 0.0
-
-
-class Settle:
-    """Which files are complete, from what the watcher observed; pure, no I/O, no clock.
-
-    A file is ready when its (size, mtime) has not changed for ``settle_s`` as measured by
-    the caller's clock, or, with ``done_marker``, as soon as its marker was observed. A
-    file handed over is not ready again until its (size, mtime) changes; one whose
-    hand-over failed is ready again only after a backoff that doubles per failure.
-    """
-
-    def __init__(
-        self,
-        settle_s: float,
-        *,
-        done_marker: bool = False,
-        failure_backoff_s: float = 5.0,
-        max_failure_backoff_s: float = 300.0,
-        open_writer_timeout_s: float = OPEN_WRITER_TIMEOUT_S,
-    ) -> None:
-        self.settle_s = settle_s
-        self.done_marker = done_marker
-        self.failure_backoff_s = failure_backoff_s
-        self.max_failure_backoff_s = max_failure_backoff_s
-        self.open_writer_timeout_s = max(open_writer_timeout_s, settle_s)
-        self._tracks: dict[Path, _Track] = {}
-        # Files written to since their last close-after-write, as the events told.
-        self._writing: set[Path] = set()
-
-    def observe(
-        self, path: Path, size: int, mtime_ns: int, now: float, *, marked: bool = False
-    ) -> None:
-        """Record what a stat of ``path`` showed at ``now``."""
-        track = self._tracks.get(path)
-        if track is None or (track.size, track.mtime_ns) != (size, mtime_ns):
-            # New or changed: a fresh file as far as readiness goes, failures forgotten.
-            self._tracks[path] = _Track(size, mtime_ns, stable_since=now, marked=marked)
-        else:
-            track.marked = marked
-
-    def writing(self, path: Path) -> None:
-        """A writer wrote to ``path`` (created or modified): not complete before it closes."""
-        self._writing.add(path)
-
-    def closed(self, path: Path) -> None:
-        """The writer closed ``path`` after writing (or renamed it in, complete)."""
-        self._writing.discard(path)
-
-    def forget(self, path: Path) -> None:
-        """The file is gone (taken away by ingest, or deleted)."""
-        self._tracks.pop(path, None)
-        self._writing.discard(path)
-
-    def retain(self, present: Collection[Path]) -> None:
-        """Forget every file not in ``present`` (the result of a full listing)."""
-        for path in [p for p in self._tracks if p not in present]:
-            del self._tracks[path]
-        self._writing.intersection_update(present)
-
-    def seen(self, path: Path) -> tuple[int, int] | None:
-        """The (size, mtime_ns) last observed for ``path``."""
-        track = self._tracks.get(path)
-        return None if track is None else (track.size, track.mtime_ns)
-
-    def pending(self) -> list[Path]:
-        """Files not yet handed over: the ones worth a fresh stat."""
-        return [p for p, t in self._tracks.items() if not t.handed]
-
-    def ready(self, now: float) -> list[Path]:
-        """Files to hand over now, in arrival order (mtime, then name)."""
-        due = []
-        for path, track in self._tracks.items():
-            if track.handed or track.retry_at > now:
-                continue
-            stable_s = now - track.stable_since
-            if self.done_marker:
-                complete = track.marked
-            elif path in self._writing:
-                # Still open for writing: a writer pausing longer than settle_s is not done.
-                # Past the timeout it is taken anyway (a close event can be missed, and an
-                # attribute change reads as a write); a later change is read again.
-                complete = stable_s >= self.open_writer_timeout_s
-            else:
-                complete = stable_s >= self.settle_s
-            if complete:
-                due.append((track.mtime_ns, path.name, path))
-        return [path for _, _, path in sorted(due)]
-
-    def handed(self, path: Path) -> None:
-        """``path`` was handed over and the receiver returned normally."""
-        track = self._tracks.get(path)
-        if track is not None:
-            track.handed = True
-            track.failures = 0
-
-    def failed(self, path: Path, now: float) -> float:
-        """The receiver raised for ``path``; returns the seconds until it is tried again."""
-        track = self._tracks.get(path)
-        if track is None:
-            return 0.0
-        track.failures += 1
-        delay = min(
-            self.failure_backoff_s * 2.0 ** (track.failures - 1), self.max_failure_backoff_s
-        )
-        track.retry_at = now + delay
-        return delay
-
-
-class _InboxEvents(FileSystemEventHandler):
-    """Turns watchdog events into "look at this path again" requests, each saying whether
-    a writer still has the file open (True), closed it (False) or the event says neither."""
-
-    def __init__(self, poke: Callable[..., None]) -> None:
-        self._poke = poke
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        kind = event.event_type
-        if event.is_directory or kind not in _RELEVANT_EVENTS:
-            return
-        # "closed" is the close after a write (inotify IN_CLOSE_WRITE); read-only closes,
-        # ours among them, are "closed_no_write" and ignored above. "created" says nothing:
-        # watchdog reports a file renamed in from another folder (complete) as created too;
-        # a writer's first write is "modified".
-        writing = {"modified": True, "closed": False}.get(kind)
-        self._poke(Path(os.fsdecode(event.src_path)), writing, created=kind == "created")
-        if event.dest_path:
-            self._poke(Path(os.fsdecode(event.dest_path)), False)  # renamed in: complete
-
-
-@dataclass
-class _Taken:
-    """A file handed over, where ``on_ready`` said it went, as it was when taken."""
-
-    size: int
-    mtime_ns: int
-    until: float  # watched for changes until then
 
 
 class InboxWatcher:
@@ -261,11 +92,14 @@ class InboxWatcher:
             max_failure_backoff_s=max_failure_backoff_s,
             open_writer_timeout_s=open_writer_timeout_s,
         )
-        # Taken files, watched where they went; those that changed settle in their own
-        # Settle (no events there: stability alone).
-        self._taken_watch_s = taken_watch_s
-        self._taken: dict[Path, _Taken] = {}
-        self._changed = Settle(settle_s)
+        self._stopping = threading.Event()
+        self._taken = TakenFiles(
+            on_ready,
+            settle_s=settle_s,
+            watch_s=taken_watch_s,
+            clock=clock,
+            stopping=self._stopping,
+        )
         # Short enough to notice settling promptly, long enough not to spin.
         self._tick_s = min(max(settle_s / 4, 0.05), 0.5)
         self._lock = threading.Lock()
@@ -273,7 +107,6 @@ class InboxWatcher:
         self._created: set[Path] = set()
         self._rescan_requested = True
         self._wake = threading.Event()
-        self._stopping = threading.Event()
         self._observer: BaseObserver | None = None
         self._worker: threading.Thread | None = None
         # Names in the inbox that are not regular files, already reported once.
@@ -285,7 +118,7 @@ class InboxWatcher:
             raise ConfigError([f"inbox {self.inbox} is not a directory"])
         observer = Observer()
         try:
-            observer.schedule(_InboxEvents(self._poke), str(self.inbox), recursive=False)
+            observer.schedule(InboxEvents(self._poke), str(self.inbox), recursive=False)
             observer.start()
         except OSError as exc:
             # e.g. the inotify watch limit: slower, but rescans alone still find every file.
@@ -381,7 +214,7 @@ class InboxWatcher:
             if self._stopping.is_set():
                 break
             self._hand(path)
-        self._look_at_taken()
+        self._taken.look()
         return next_rescan
 
     def _scan_all(self) -> None:
@@ -472,7 +305,7 @@ class InboxWatcher:
             logger.exception("export file %s was not taken; trying again in %.1f s", path, delay)
             return
         if went is not None and seen is not None and went != path:
-            self._watch_taken(went, *seen)
+            self._taken.watch(went, *seen)
         if self._done_marker:
             try:
                 self._marker(path).unlink(missing_ok=True)
@@ -488,50 +321,3 @@ class InboxWatcher:
                 "it is taken again only when it changes",
                 path,
             )
-
-    def _watch_taken(self, went: Path, size: int, mtime_ns: int) -> None:
-        self._taken[went] = _Taken(size, mtime_ns, until=self._clock() + self._taken_watch_s)
-        while len(self._taken) > TAKEN_WATCH_MAX:
-            oldest = next(iter(self._taken))
-            del self._taken[oldest]
-            self._changed.forget(oldest)
-
-    def _look_at_taken(self) -> None:
-        """Read again a taken file that changed where it went (its writer was not done)."""
-        now = self._clock()
-        for path, taken in list(self._taken.items()):
-            try:
-                stat = path.lstat()
-            except OSError:
-                stat = None
-            if stat is None or not S_ISREG(stat.st_mode) or now > taken.until:
-                del self._taken[path]
-                self._changed.forget(path)
-                continue
-            if (stat.st_size, stat.st_mtime_ns) != (taken.size, taken.mtime_ns):
-                self._changed.observe(path, stat.st_size, stat.st_mtime_ns, now)
-        for path in self._changed.ready(now):
-            if self._stopping.is_set():
-                break
-            self._hand_changed(path)
-
-    def _hand_changed(self, path: Path) -> None:
-        seen = self._changed.seen(path)
-        logger.warning(
-            "export file %s changed after it was taken (its writer was not done); reading it again",
-            path,
-        )
-        try:
-            went = self._on_ready(path)
-        except SyncdError as error:
-            delay = self._changed.failed(path, self._clock())
-            logger.info("changed file %s was not taken (%s); again in %.1f s", path, error, delay)
-            return
-        except Exception:
-            delay = self._changed.failed(path, self._clock())
-            logger.exception("changed file %s was not taken; trying again in %.1f s", path, delay)
-            return
-        del self._taken[path]
-        self._changed.forget(path)
-        if went is not None and seen is not None and went != path:
-            self._watch_taken(went, *seen)

@@ -1,0 +1,71 @@
+"""Domain values <-> Hemnet JSON: ``bodies`` (what syncd sends) and ``answers`` (what it
+reads back into known state). Pure translation through the names in ``wire.py``; no I/O.
+"""
+
+from __future__ import annotations
+
+from syncd.hemnet.payload.answers import (
+    MAX_WHOLE,
+    Json,
+    Note,
+    UnreadableAnswer,
+    agency_from,
+    checks_from,
+    image_from,
+    image_right_from,
+    item_id,
+    join,
+    key_from,
+    known_listing_from,
+    listing_fields_from,
+    sale_from,
+    unwrap,
+    unwrap_list,
+)
+from syncd.hemnet.payload.bodies import (
+    agency_body,
+    billing_body,
+    image_body,
+    image_right_body,
+    image_right_of,
+    image_update_body,
+    key_body,
+    listing_body,
+    market_state_body,
+    publish_body,
+    sale_body,
+    seller_body,
+    update_body,
+)
+
+__all__ = [
+    "MAX_WHOLE",
+    "Json",
+    "Note",
+    "UnreadableAnswer",
+    "agency_body",
+    "agency_from",
+    "billing_body",
+    "checks_from",
+    "image_body",
+    "image_from",
+    "image_right_body",
+    "image_right_from",
+    "image_right_of",
+    "image_update_body",
+    "item_id",
+    "join",
+    "key_body",
+    "key_from",
+    "known_listing_from",
+    "listing_body",
+    "listing_fields_from",
+    "market_state_body",
+    "publish_body",
+    "sale_body",
+    "sale_from",
+    "seller_body",
+    "unwrap",
+    "unwrap_list",
+    "update_body",
+]

@@ -1,0 +1,90 @@
+"""The status files (status.json and status.csv in the inbox) from the status rows.
+
+Writes the two files whole and atomically; reads nothing itself and never touches the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from syncd.status.rows import StatusRow
+
+STATUS_JSON = "status.json"
+STATUS_CSV = "status.csv"
+
+# The columns of status.csv and the keys of each listing in status.json, in this order
+# (docs/status.md describes each one; CRMs read them, so only ever add at the end).
+STATUS_FILE_COLUMNS: tuple[str, ...] = (
+    "listing_key",
+    "agency",
+    "address",
+    "stage",
+    "hemnet_id",
+    "hemnet_url",
+    "visible",
+    "approval_url",
+    "awaiting_approval_since",
+    "images_completed",
+    "images_total",
+    "images_failed",
+    "last_error",
+    "next_action",
+    "updated_at",
+    "held",
+    "not_sent",
+    "completeness",
+)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A temp file in the same directory, then rename: a reader never sees half a file.
+    # Dot-prefixed so the inbox watcher ignores it if the directory is the inbox.
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (OWASP, "CSV Injection"); CRM text such as a title "=HYPERLINK(...)" must stay text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet shows as text: a string that would start a
+    formula gets a leading apostrophe (OWASP's advice); other values are unchanged."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
+    """Write status.json and status.csv into ``directory`` for CRMs that read files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    records = [row.file_record() for row in rows]
+    document = {"columns": list(STATUS_FILE_COLUMNS), "listings": records}
+    _write_atomically(
+        directory / STATUS_JSON, json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
+    _write_atomically(directory / STATUS_CSV, buffer.getvalue())
