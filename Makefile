@@ -48,6 +48,12 @@ lint: install
 	$(VENV)/bin/ruff format --check syncd tests bench chaos migrations
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	@# Issue 15's limits: no function worse than C (radon), no module over 500 lines but the
+	@# sandbox's API table.
+	@worse="$$($(VENV)/bin/radon cc --min D --show-complexity syncd)"; \
+	if [ -n "$$worse" ]; then echo "functions rated worse than C by radon:"; echo "$$worse"; exit 1; fi
+	@long="$$(find syncd -name '*.py' ! -path syncd/sandbox/api.py -exec wc -l {} + | awk '$$2 != "total" && $$1 > 500')"; \
+	if [ -n "$$long" ]; then echo "modules over 500 lines:"; echo "$$long"; exit 1; fi
 
 test: lint
 	$(VENV)/bin/pytest -q
