@@ -17,9 +17,9 @@ import click
 
 from syncd import __version__
 from syncd.commands import LazyGroup
-from syncd.commands.invocation import Invocation, pass_invocation
+from syncd.commands.invocation import Invocation
 from syncd.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
-from syncd.errors import ConfigError, MappingError, StateError, SyncdError
+from syncd.errors import SyncdError
 from syncd.logline import OneLineFormatter
 
 # Only what every command needs is imported above; a command's own libraries are imported
@@ -74,128 +74,6 @@ def cli(ctx: click.Context, config_path: Path, verbose: int) -> None:
     """Keep Hemnet in step with a CRM that can only export files."""
     _configure_logging(verbose)
     ctx.obj = Invocation(config_path)
-
-
-# --- config ------------------------------------------------------------------------------
-
-
-@cli.group("config")
-def config_group() -> None:
-    """Inspect the configuration."""
-
-
-@config_group.command("check")
-@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@pass_invocation
-def config_check(invocation: Invocation, file: Path | None) -> None:
-    """Validate FILE (default: --config) and show resolved paths and mappings."""
-    from syncd.config import (
-        find_token,
-        http_access_problems,
-        load_config,
-        load_http_token,
-        load_webhook_secrets,
-    )
-    from syncd.formats import load_mapping
-
-    config = load_config(file) if file is not None else invocation.config
-    paths = config.paths
-    click.echo(f"config {config.source}: ok")
-    click.echo("paths:")
-    for name in ("inbox", "archive", "rejected", "state_dir", "database"):
-        click.echo(f"  {name:<15}{getattr(paths, name)}")
-    click.echo(f"  {'mappings_dir':<15}{paths.mappings_dir}")
-    click.echo(f"  {'migrations_dir':<15}{paths.migrations_dir}")
-    click.echo("formats (first match wins):")
-    missing: list[str] = []
-    for index, rule in enumerate(config.formats):
-        mode = f" [{rule.export_mode}]" if rule.export_mode else ""
-        if not rule.mapping_path.is_file():
-            state = "MISSING"
-            missing.append(f"formats[{index}].mapping: no mapping file at {rule.mapping_path}")
-        else:
-            # Load it as ingest will, so a broken mapping is found now, not at the first file.
-            try:
-                load_mapping(rule.mapping_path)
-                state = "ok"
-            except MappingError as error:
-                state = "INVALID"
-                missing.append(f"formats[{index}].mapping: {error}")
-        click.echo(f"  {rule.pattern:<15}-> {rule.mapping}{mode} ({rule.mapping_path}: {state})")
-    if not config.formats:
-        click.echo("  (none: every export file would be rejected)")
-    found = find_token(config)
-    click.echo(f"hemnet token: {found[1] if found else 'not set (needed by run and apply)'}")
-    secrets = load_webhook_secrets(config)
-    click.echo(f"webhook secrets: {len(secrets)} set")
-    if config.http.listen:
-        token = "set" if load_http_token(config) else "not set (pages open to whoever can connect)"
-        click.echo(f"http access token: {token}")
-    missing.extend(http_access_problems(config))
-    if missing:
-        raise ConfigError(missing, str(config.source))
-
-
-# --- db ------------------------------------------------------------------------------------
-
-
-@cli.group("db")
-def db_group() -> None:
-    """Create and migrate the state database."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True, help="Target revision.")
-@pass_invocation
-def db_upgrade(invocation: Invocation, revision: str) -> None:
-    """Create the database or migrate it to the newest schema."""
-    from syncd.store import migrate
-
-    paths = invocation.config.paths
-    before = migrate.current(paths.database)
-    migrate.upgrade(paths.database, revision, paths.migrations_dir)
-    after = migrate.current(paths.database)
-    if before == after:
-        click.echo(f"database {paths.database}: already at revision {after}")
-    else:
-        click.echo(f"database {paths.database}: upgraded from {before or 'nothing'} to {after}")
-
-
-@db_group.command("downgrade")
-@click.argument("revision")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_invocation
-def db_downgrade(invocation: Invocation, revision: str, yes: bool) -> None:
-    """Migrate the database back to REVISION ('base' removes every table and its data)."""
-    from syncd.store import migrate
-
-    paths = invocation.config.paths
-    if not yes:
-        click.confirm(
-            f"downgrade {paths.database} to {revision}? Data in removed tables is lost",
-            abort=True,
-        )
-    migrate.downgrade(paths.database, revision, paths.migrations_dir)
-    click.echo(f"database {paths.database}: at revision {migrate.current(paths.database)}")
-
-
-@db_group.command("current")
-@pass_invocation
-def db_current(invocation: Invocation) -> int:
-    """Show the database's revision; exit 3 when it is not at head."""
-    from syncd.store import migrate
-
-    paths = invocation.config.paths
-    revision = migrate.current(paths.database)
-    head = migrate.head(paths.migrations_dir)
-    if revision == head:
-        click.echo(f"database {paths.database}: revision {revision} (head)")
-        return EXIT_OK
-    shown = revision or ("none" if paths.database.exists() else "none (no database)")
-    click.echo(
-        f"database {paths.database}: revision {shown}, head is {head}: run 'syncd db upgrade'"
-    )
-    return StateError.exit_code
 
 
 # --- the one handler -----------------------------------------------------------------------

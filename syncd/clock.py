@@ -1,6 +1,6 @@
 """The wall clock, in one place: the use cases take it as an argument so tests can move time.
 
-The pure core (domain, ops, plan, progress) never imports this; it is given ``now``.
+The pure core (domain, ops, plan, stages) never imports this; it is given ``now``.
 """
 
 from __future__ import annotations

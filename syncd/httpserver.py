@@ -28,7 +28,7 @@ from starlette.routing import Route
 from syncd import metrics, webhook
 from syncd.clock import utc_now
 from syncd.config import Config, load_http_token, load_webhook_secrets
-from syncd.progress import Stage
+from syncd.stages import Stage
 from syncd.status import (
     StatusRow,
     detail_record,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from syncd.api_key import KeyKeeper, hemnet_client
 from syncd.apply import DEFAULT_MAX_PASS_S, Applier, api_observer
 from syncd.budget import TokenBucket
 from syncd.config import Config
 from syncd.hemnet import HemnetClient
-from syncd.keys import KeyKeeper, hemnet_client
 from syncd.poll import Poller
 from syncd.store.engine import Store
 

@@ -16,6 +16,8 @@ import importlib
 import click
 
 COMMAND_MODULES: dict[str, str] = {
+    "config": "config_commands",
+    "db": "db_commands",
     "check": "ingest_commands",
     "ingest": "ingest_commands",
     "plan": "sync_commands",

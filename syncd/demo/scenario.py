@@ -28,7 +28,7 @@ from syncd.demo.workspace import INITIAL_EXPORTS, UPDATE_EXPORTS, Workspace, dro
 from syncd.errors import SyncdError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.payload import listing_fields_from
-from syncd.progress import Stage
+from syncd.stages import Stage
 from syncd.status import StatusRow, read_status_rows
 from syncd.store.engine import Store, open_store
 

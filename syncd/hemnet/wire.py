@@ -87,7 +87,7 @@ HQ_PARTNERSHIP_AGREEMENT: Final = "hqPartnershipAgreement"
 AGENCY_ID: Final = "brokerAgencyId"
 # ASSUMED: a listing's agency is fixed once created (PATCH refuses brokerAgencyId; nothing
 # found says otherwise). So a listing the CRM moves to another agency cannot be moved by
-# syncd: it is a conflict for the operator (progress.conflicts). The sandbox agrees
+# syncd: it is a conflict for the operator (stages.conflicts). The sandbox agrees
 # (sandbox/wire.py LISTING_PATCH); the contract test pins both to this value.
 LISTING_AGENCY_IS_FIXED: Final = True
 PUBLICATION_STATUS: Final = "publicationStatus"  # DOC

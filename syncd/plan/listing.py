@@ -39,7 +39,7 @@ from syncd.ops import (
 from syncd.plan.images import plan_images
 from syncd.plan.outcome import REJECTED_REASON, Out, unpublish
 from syncd.plan.publishing import explain_not_publishing, plan_publish
-from syncd.progress import conflicts
+from syncd.stages import conflicts
 
 _ACTIVE = ACTIVE_STATUSES
 _MARKET_STATE = {

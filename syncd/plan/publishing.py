@@ -15,7 +15,7 @@ from syncd.domain import (
 )
 from syncd.ops import PublishListing
 from syncd.plan.outcome import Out
-from syncd.progress import publish_blockers
+from syncd.stages import publish_blockers
 
 
 def plan_publish(  # noqa: PLR0917

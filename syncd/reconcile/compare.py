@@ -17,9 +17,9 @@ from syncd.config import Config
 from syncd.domain import LISTING_FIELDS, listing_fields, to_plain
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_fields_from
-from syncd.progress import Stage, conflicts
 from syncd.reconcile.findings import Conflict, Drift
 from syncd.reconcile.run import Known, Pass
+from syncd.stages import Stage, conflicts
 from syncd.store import events, listings
 from syncd.store.engine import Session
 from syncd.store.remote import listed, record_listing_state, schedule

@@ -41,7 +41,7 @@ class Duplicate:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Hemnet and the CRM disagree in a way no op may settle (``progress.conflicts``)."""
+    """Hemnet and the CRM disagree in a way no op may settle (``stages.conflicts``)."""
 
     listing_key: str
     text: str

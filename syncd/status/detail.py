@@ -18,7 +18,7 @@ from syncd.errors import (
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.progress import (
+from syncd.stages import (
     Stage,
     next_action,
 )

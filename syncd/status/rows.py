@@ -15,7 +15,7 @@ from typing import Any
 
 from syncd import metrics
 from syncd.domain import ImageState, Listing
-from syncd.progress import (
+from syncd.stages import (
     Stage,
     awaiting_approval_for,
     conflicts,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from syncd.domain import ImageState, KnownImage, MarketState, Sale
-from syncd.progress import next_poll_time, stage_of
+from syncd.stages import next_poll_time, stage_of
 from syncd.store import events, listings, outbox
 from syncd.store.engine import Session
 from syncd.store.tables import ListingRow

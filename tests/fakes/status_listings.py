@@ -34,7 +34,7 @@ from syncd.domain import (
     content_hash,
 )
 from syncd.ops import AddImage, CreateListing, PublishListing
-from syncd.progress import Stage
+from syncd.stages import Stage
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from syncd.api_key import META_KEY_ID, KeyKeeper, hemnet_client
 from syncd.apply import Applier
 from syncd.config import Config, renewed_token_path, store_renewed_token
 from syncd.hemnet import HemnetClient
-from syncd.keys import META_KEY_ID, KeyKeeper, hemnet_client
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
 from syncd.store.events import recent_events

@@ -14,8 +14,8 @@ from syncd.config import load_config
 from syncd.hemnet import HemnetClient
 from syncd.ops import PublishListing
 from syncd.poll import Poller
-from syncd.progress import FAST_APPROVAL_WINDOW
 from syncd.sandbox.testing import SandboxHandle
+from syncd.stages import FAST_APPROVAL_WINDOW
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from tests.fakes.readback_world import MovableClock, World, a_listing, with_sync

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from syncd.api_key import KeyKeeper, hemnet_client
 from syncd.apply import Applier
 from syncd.errors import ForbiddenApiError
 from syncd.hemnet import HemnetClient
-from syncd.keys import KeyKeeper, hemnet_client
 from syncd.sandbox.model import DEFAULT_ACCOUNT, Account, World, load_world, save_world
 from syncd.sandbox.testing import SandboxHandle
 from syncd.status import listing_detail

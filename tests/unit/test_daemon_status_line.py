@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from syncd.daemon import status_line
-from syncd.progress import Stage
+from syncd.stages import Stage
 from syncd.status import StatusRow
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -53,7 +53,7 @@ from syncd.ops import (
     UpdateListing,
 )
 from syncd.plan import PlanPolicy, plan
-from syncd.progress import publish_blockers
+from syncd.stages import publish_blockers
 from tests.fakes.hemnet_state import CHECKS_ERROR, NOT_FOUND_ERROR, FakeHemnet, Refused
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

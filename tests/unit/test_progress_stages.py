@@ -19,7 +19,7 @@ from syncd.domain import (
     Sale,
     Tenure,
 )
-from syncd.progress import (
+from syncd.stages import (
     FAST_APPROVAL_WINDOW,
     Stage,
     awaiting_approval_for,

@@ -175,6 +175,6 @@ def record_sale_deleted(session: Session, listing_key: str, now: datetime) -> No
     """syncd published a sold listing again, which deleted its sale on Hemnet.
 
     Only syncd's own republish clears a sale: a sale missing from a read-back (someone
-    republished on Hemnet) stays recorded, and shows as a conflict (progress.conflicts).
+    republished on Hemnet) stays recorded, and shows as a conflict (stages.conflicts).
     """
     update_columns(session, listing_key, now, sold_json=None)
