@@ -56,10 +56,10 @@ def row(key: str, price: int, title: str = "", new_title: str = "") -> str:
     )
 
 
-def drop(inbox: Path, name: str, *rows: str) -> None:
+def drop(inbox: Path, name: str, *rows: str, header: str = HEADER) -> None:
     """Write under a temporary name, then rename in: how a careful CRM drops a file."""
     temporary = inbox / f".{name}.part"
-    temporary.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
+    temporary.write_text("\n".join((header, *rows)) + "\n", encoding="utf-8")
     temporary.rename(inbox / name)
 
 

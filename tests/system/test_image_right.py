@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from syncd.sandbox import wire
+from tests.system import support
 from tests.system.support import (
     TOKEN,
     DaemonProcess,
@@ -41,9 +42,7 @@ def row(key: str, right: str, price: int = 3_000_000) -> str:
 
 
 def drop(inbox: Path, name: str, *rows: str) -> None:
-    temporary = inbox / f".{name}.part"
-    temporary.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
-    temporary.rename(inbox / name)
+    support.drop(inbox, name, *rows, header=HEADER)
 
 
 @pytest.fixture

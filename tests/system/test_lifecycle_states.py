@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from syncd.sandbox import wire
+from tests.system import support
 from tests.system.support import (
     TOKEN,
     DaemonProcess,
@@ -42,9 +43,7 @@ def row(key: str, status: str, sold_on: date | None = None, price: int = 3_000_0
 
 
 def drop(inbox: Path, name: str, *rows: str) -> None:
-    temporary = inbox / f".{name}.part"
-    temporary.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
-    temporary.rename(inbox / name)
+    support.drop(inbox, name, *rows, header=HEADER)
 
 
 @pytest.fixture

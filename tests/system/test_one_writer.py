@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from syncd.config import bundled_mappings_dir
+from tests.system import support
 from tests.system.support import (
     SYNCD,
     TOKEN,
@@ -42,9 +43,7 @@ def row(key: str, price: int) -> str:
 
 
 def drop(inbox: Path, name: str, *rows: str) -> None:
-    temporary = inbox / f".{name}.part"
-    temporary.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
-    temporary.rename(inbox / name)
+    support.drop(inbox, name, *rows, header=HEADER)
 
 
 def write_config(directory: Path, base_url: str, extra_sync: str = "", extra: str = "") -> Path:
