@@ -104,9 +104,9 @@ def write_config(folder: Path) -> Path:
 
 def _ingest(path: Path, folder: Path) -> dict[str, Any]:
     from syncd.config import load_config
-    from syncd.ingest import ingest_file
     from syncd.store import migrate
     from syncd.store.engine import open_store
+    from syncd.usecases.ingest import ingest_file
 
     config = load_config(write_config(folder))
     migrate.upgrade(config.paths.database)
@@ -175,7 +175,7 @@ class Outcome:
 
 def _ingest_available() -> bool:
     try:
-        from syncd.ingest import ingest_file  # noqa: F401
+        from syncd.usecases.ingest import ingest_file  # noqa: F401
     except ImportError:
         return False
     return True
@@ -230,7 +230,9 @@ def measure(sizes: list[int], keep: Path | None = None) -> Outcome:
                         verdict = "under" if ingest["peak_rss_mb"] < GOAL_RSS_MB else "OVER"
                         out.findings[-1] += f" ({verdict} the {GOAL_RSS_MB:.0f} MB budget)"
                 else:
-                    rows.append(Row("syncd ingest_file", None, bare, "syncd.ingest not available"))
+                    rows.append(
+                        Row("syncd ingest_file", None, bare, "syncd.usecases.ingest not available")
+                    )
                 out.lines.extend(row.text() for row in rows)
                 out.lines.append("")
     return out

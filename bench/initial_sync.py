@@ -19,9 +19,9 @@ import machine
 from sandbox_process import SandboxProcess
 from sync_driver import open_config, sync_until_settled, write_config
 
-from syncd.clock import utc_now
+from syncd.core.clock import utc_now
 from syncd.hemnet import HemnetClient
-from syncd.ingest import ingest_file
+from syncd.usecases.ingest import ingest_file
 
 
 def measure(count: int, images: int, rate: float) -> list[str]:

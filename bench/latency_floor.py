@@ -22,7 +22,7 @@ import exports
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from syncd.domain import ImageState
+from syncd.core.domain import ImageState
 from syncd.hemnet import HemnetClient, wire
 
 POLL_S = 0.02

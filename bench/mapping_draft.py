@@ -20,7 +20,7 @@ from typing import Any
 
 import machine
 
-from syncd.domain import to_plain
+from syncd.core.domain import to_plain
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.draft import propose, render
 from syncd.formats.mapping import FIELD_KINDS, REQUIRED_FIELDS

@@ -21,7 +21,7 @@ from pathlib import Path
 import exports
 import machine
 
-from syncd.domain import (
+from syncd.core.domain import (
     Agency,
     Desired,
     Hashes,
@@ -32,8 +32,8 @@ from syncd.domain import (
     Listing,
     MarketState,
 )
+from syncd.core.plan import PlanPolicy, plan
 from syncd.formats import load_mapping, parse_file
-from syncd.plan import PlanPolicy, plan
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

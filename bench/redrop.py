@@ -25,11 +25,11 @@ import machine
 from sandbox_process import SandboxProcess
 from sync_driver import open_config, sync_until_settled, write_config
 
-from syncd.apply import Applier
-from syncd.clock import utc_now
+from syncd.core.clock import utc_now
 from syncd.hemnet import HemnetClient
-from syncd.ingest import ingest_file
-from syncd.poll import Poller
+from syncd.usecases.apply import Applier
+from syncd.usecases.ingest import ingest_file
+from syncd.usecases.poll import Poller
 
 
 def measure(count: int) -> list[str]:

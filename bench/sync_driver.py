@@ -13,15 +13,15 @@ from pathlib import Path
 
 from exports import AGENCY
 
-from syncd.apply import Applier, current_plan
-from syncd.budget import TokenBucket
-from syncd.clock import utc_now
 from syncd.config import Config, load_config
+from syncd.core.clock import utc_now
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
+from syncd.hemnet.budget import TokenBucket
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
 from syncd.store.listings import all_listings
+from syncd.usecases.apply import Applier, current_plan
+from syncd.usecases.poll import Poller
 
 
 def write_config(

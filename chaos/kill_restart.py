@@ -32,13 +32,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from syncd.domain import Listing, ListingStatus
+from syncd.core.domain import Listing, ListingStatus
 from syncd.formats import RecordResult, load_mapping, parse_file
 from syncd.hemnet import payload, wire
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 
-RUNNING = b"syncd running"  # syncd.daemon's startup line: work begins after it
-APPLY_PASS = b"apply pass:"  # syncd.apply's summary of one pass
+RUNNING = b"syncd running"  # syncd.runtime.daemon's startup line: work begins after it
+APPLY_PASS = b"apply pass:"  # syncd.usecases.apply's summary of one pass
 SETTLED = frozenset({"succeeded", "failed", "superseded"})
 AGENCY_KEY = "chaos-agency"
 COLUMNS = [

@@ -19,8 +19,8 @@ from syncd import __version__
 from syncd.commands import LazyGroup
 from syncd.commands.invocation import Invocation
 from syncd.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
-from syncd.errors import SyncdError
-from syncd.logline import OneLineFormatter
+from syncd.core.errors import SyncdError
+from syncd.runtime.logline import OneLineFormatter
 
 # Only what every command needs is imported above; a command's own libraries are imported
 # when it runs (see syncd.commands), so that `syncd --version` or `syncd status` starts at

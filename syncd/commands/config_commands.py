@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import ConfigError, MappingError
+from syncd.core.errors import ConfigError, MappingError
 
 
 @click.group("config")

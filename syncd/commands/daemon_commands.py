@@ -1,4 +1,4 @@
-"""``syncd run``: the daemon (see syncd/daemon/ and docs/operations.md)."""
+"""``syncd run``: the daemon (see syncd/runtime/daemon/ and docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def run_command(invocation: Invocation) -> int:
     """
     # Imported here: the daemon's libraries (scheduler, HTTP server) would slow every
     # other command's start for nothing.
-    from syncd import daemon
+    from syncd.runtime import daemon
 
     return daemon.run(invocation.config_path, invocation.config)
 

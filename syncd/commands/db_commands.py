@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 
 EXIT_OK = 0
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
-from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import ask_for_a_pass
 from syncd.config import ImagesConfig
-from syncd.errors import ConfigError, ExportError
+from syncd.core.clock import utc_now
+from syncd.core.errors import ConfigError, ExportError
 from syncd.formats import check_report, load_mapping
 from syncd.formats.image_hosts import HostCheck
-from syncd.ingest import IngestResult, ingest_file
+from syncd.usecases.ingest import IngestResult, ingest_file
 
 EXIT_OK = 0
 EXIT_SKIPPED = 1  # the file is usable but some records would be skipped

@@ -1,6 +1,6 @@
 """``syncd reconcile [--dry-run]``: compare every listing on Hemnet with what syncd knows.
 
-Parses options, runs ``syncd.reconcile.reconcile`` once and prints its report; no logic.
+Parses options, runs ``syncd.usecases.reconcile.reconcile`` once and prints its report; no logic.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from typing import Any
 
 import click
 
-from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import hand_over, state_writer
-from syncd.domain import to_plain
-from syncd.image_audit import describe as describe_extra_images
-from syncd.reconcile import ReconcileReport, reconcile
-from syncd.services import build_services
+from syncd.core.clock import utc_now
+from syncd.core.domain import to_plain
+from syncd.runtime.services import build_services
 from syncd.store.requests import RECONCILE
+from syncd.usecases.image_audit import describe as describe_extra_images
+from syncd.usecases.reconcile import ReconcileReport, reconcile
 
 _VALUE_WIDTH = 40
 

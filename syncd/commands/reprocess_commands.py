@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.reprocess import send_back
+from syncd.usecases.reprocess import send_back
 
 
 @click.command("reprocess")

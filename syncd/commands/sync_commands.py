@@ -17,16 +17,16 @@ from typing import Any
 
 import click
 
-from syncd.apply import Applier, ApplyReport, current_plan
-from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import hand_over, state_writer
-from syncd.errors import ApiError
-from syncd.ops import Plan
-from syncd.services import build_services
+from syncd.core.clock import utc_now
+from syncd.core.errors import ApiError
+from syncd.core.ops import Plan
+from syncd.runtime.services import build_services
 from syncd.store import requests
 from syncd.store.engine import Store
 from syncd.store.holds import open_holds, release_summary, require_released
+from syncd.usecases.apply import Applier, ApplyReport, current_plan
 
 EXIT_OK = 0
 # Show a progress bar when a pass has at least this many ops to run.

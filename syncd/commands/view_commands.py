@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation, pass_invocation
-from syncd.errors import StorageError
+from syncd.core.clock import utc_now
+from syncd.core.errors import StorageError
 
 if TYPE_CHECKING:  # syncd.status brings the store; imported where a command runs
     from syncd.config import Config

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import click
 
-from syncd.clock import utc_now
 from syncd.commands.invocation import Invocation
+from syncd.core.clock import utc_now
 from syncd.store.lock import Holder, StateLock, named_daemon, refused, try_lock
 from syncd.store.requests import APPLY, RECONCILE, SYNC, add_request, get_request
 

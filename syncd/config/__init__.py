@@ -29,24 +29,22 @@ from syncd.config.load import CONFIG_ENV, DEFAULT_CONFIG_PATH, load_config, pars
 from syncd.config.model import (
     DEFAULT_IGNORE,
     EXPORT_MODES,
-    FAILED_IMAGE_POLICIES,
     AgencyConfig,
     AlertsConfig,
     Config,
     ExportMode,
-    FailedImagePolicy,
     FormatRule,
     HemnetConfig,
     HttpConfig,
     ImagesConfig,
     PathsConfig,
-    PlanPolicy,
     SyncConfig,
     WatchConfig,
     bundled_mappings_dir,
     bundled_migrations_dir,
     is_loopback,
 )
+from syncd.core.policy import FAILED_IMAGE_POLICIES, FailedImagePolicy, PlanPolicy
 
 __all__ = [
     "CONFIG_ENV",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncd.config.model import Config, is_loopback
-from syncd.errors import ConfigError
+from syncd.core.errors import ConfigError
 
 TOKEN_ENV = "SYNCD_HEMNET_TOKEN"  # noqa: S105 (a variable name, not a secret)
 WEBHOOK_SECRETS_ENV = "SYNCD_WEBHOOK_SECRETS"

@@ -25,7 +25,7 @@ from syncd.config.readers import (
     read_watch,
 )
 from syncd.config.section import Section
-from syncd.errors import ConfigError
+from syncd.core.errors import ConfigError
 
 # The name it had before config became a package: log lines show it.
 log = logging.getLogger("syncd.config")

@@ -10,7 +10,6 @@ from pathlib import Path
 from syncd.config.credentials import HTTP_TOKEN_CREDENTIAL, HTTP_TOKEN_ENV
 from syncd.config.model import (
     EXPORT_MODES,
-    FAILED_IMAGE_POLICIES,
     AgencyConfig,
     AlertsConfig,
     FormatRule,
@@ -18,7 +17,6 @@ from syncd.config.model import (
     HttpConfig,
     ImagesConfig,
     PathsConfig,
-    PlanPolicy,
     SyncConfig,
     WatchConfig,
     bundled_mappings_dir,
@@ -26,6 +24,7 @@ from syncd.config.model import (
     is_loopback,
 )
 from syncd.config.section import Section, type_name
+from syncd.core.policy import FAILED_IMAGE_POLICIES, PlanPolicy
 
 
 def read_paths(s: Section) -> PathsConfig | None:

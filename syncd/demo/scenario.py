@@ -20,15 +20,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from syncd.clock import utc_now
 from syncd.config import load_config
+from syncd.core.clock import utc_now
+from syncd.core.errors import SyncdError
+from syncd.core.stages import Stage
 from syncd.demo import processes
 from syncd.demo.table import render_table, stage_counts
 from syncd.demo.workspace import INITIAL_EXPORTS, UPDATE_EXPORTS, Workspace, drop_export, prepare
-from syncd.errors import SyncdError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.payload import listing_fields_from
-from syncd.stages import Stage
 from syncd.status import StatusRow, read_status_rows
 from syncd.store.engine import Store, open_store
 

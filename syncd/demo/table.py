@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from syncd.stages import Stage
+from syncd.core.stages import Stage
 from syncd.status import StatusRow
 
 ADDRESS_WIDTH = 34

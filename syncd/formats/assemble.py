@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from syncd.domain import Image, Listing, Problem, Viewing
+from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
 from syncd.formats.field_plan import field_reader, settled
 from syncd.formats.groups import Groups

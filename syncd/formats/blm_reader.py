@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from syncd.domain import Problem
-from syncd.errors import ParseError
+from syncd.core.domain import Problem
+from syncd.core.errors import ParseError
 from syncd.formats.csv_reader import TabularRecord, column_index
 from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     BillingInformation,
     Broker,

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
+from syncd.core.limits import FEW_IMAGES
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.formats.mapping import FIELD_KINDS, Mapping
 from syncd.formats.parse import parse_file
-from syncd.limits import FEW_IMAGES
 
 COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_KINDS, "images", "viewings")
 

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from syncd.domain import Problem
-from syncd.errors import ParseError
+from syncd.core.domain import Problem
+from syncd.core.errors import ParseError
 from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 

@@ -10,7 +10,7 @@ import codecs
 import re
 from pathlib import Path
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
 
 CHUNK_BYTES = 1 << 20
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from syncd.domain import Problem
+from syncd.core.domain import Problem
 from syncd.formats import transforms
 from syncd.formats.mapping import Expr, FieldSpec
 from syncd.formats.values import (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from syncd.domain import Image, Problem, Viewing
+from syncd.core.domain import Image, Problem, Viewing
 from syncd.formats import transforms
 from syncd.formats.field_plan import Reader, always_empty, field_reader
 from syncd.formats.mapping import (

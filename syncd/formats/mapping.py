@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncd.domain import (
+from syncd.core.domain import (
     HousingForm,
     ImageRightTerms,
     ListingStatus,

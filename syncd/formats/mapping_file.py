@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from syncd.errors import MappingError
+from syncd.core.errors import MappingError
 from syncd.formats.mapping import (
     FIELD_KINDS,
     FORMATS,

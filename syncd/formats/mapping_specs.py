@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from syncd.errors import MappingError
+from syncd.core.errors import MappingError
 from syncd.formats.mapping import ENUMS, IGNORE, REPEAT_INDEX, TODAY, FieldSpec, GroupSpec
 
 SPEC_KEYS = frozenset(

@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from syncd.domain import Listing, Problem
-from syncd.errors import ParseError
+from syncd.core.domain import Listing, Problem
+from syncd.core.errors import ParseError
 from syncd.formats.assemble import Assembler, Record
 from syncd.formats.blm_reader import BlmSource
 from syncd.formats.csv_reader import CsvSource

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
 from syncd.formats.csv_reader import sniff_delimiter
 from syncd.formats.encoding import detect_text_encoding
 from syncd.formats.xml_reader import check_prolog

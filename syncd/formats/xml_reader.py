@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
 from syncd.formats.mapping import TODAY, Expr, Mapping
 from syncd.formats.xml_paths import PathWalk, element_text

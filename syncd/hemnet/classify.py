@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 
-from syncd.budget import BACKOFF_CAP_S
-from syncd.errors import (
+from syncd.core.errors import (
     ApiContext,
     ApiError,
     AuthenticationApiError,
@@ -28,6 +27,7 @@ from syncd.errors import (
     RetryableApiError,
 )
 from syncd.hemnet import wire
+from syncd.hemnet.budget import BACKOFF_CAP_S
 
 EXCERPT_CHARS = 200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

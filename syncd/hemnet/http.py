@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from syncd.errors import (
+from syncd.core.errors import (
     ApiContext,
     ApiError,
     AuthenticationApiError,

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from syncd.domain import BillingInformation, MarketState, SellerInformation
-from syncd.errors import RemoteDriftError
+from syncd.core.domain import BillingInformation, MarketState, SellerInformation
+from syncd.core.errors import RemoteDriftError
 from syncd.hemnet import payload, wire
 from syncd.hemnet.http import HttpCalls
 from syncd.hemnet.models import (

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from syncd.domain import ImageState, MarketState, Sale
+from syncd.core.domain import ImageState, MarketState, Sale
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from syncd.domain import HousingForm, ImageState, MarketState, Tenure
+from syncd.core.domain import HousingForm, ImageState, MarketState, Tenure
 
 # --- transport ---------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ TENURES_BACK: Final = {v: k for k, v in TENURES.items()}
 IMAGE_STATES_BACK: Final = {v: k for k, v in IMAGE_STATES.items()}
 MARKET_STATES_BACK: Final = {v: k for k, v in MARKET_STATES.items()}
 
-# --- webhooks (DOC headers, ASSUMED event body; read by syncd/webhook.py) --------------------
+# --- webhooks (DOC headers, ASSUMED event body; read by syncd/runtime/webhook.py) ---
 
 WEBHOOK_SIGNATURE_HEADER: Final = "X-Signature"  # DOC: HMAC-SHA256 hex, "old,new" in rotation
 WEBHOOK_TIMESTAMP_HEADER: Final = "X-Timestamp"  # DOC: milliseconds since the epoch

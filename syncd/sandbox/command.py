@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import uvicorn
 
-from syncd.listen import listening_socket
+from syncd.runtime.listen import listening_socket
 from syncd.sandbox.app import create_app
 from syncd.sandbox.settings import DEFAULT_FAIL_PATTERNS, SandboxSettings
 

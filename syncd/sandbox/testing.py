@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from syncd.listen import listening_socket
+from syncd.runtime.listen import listening_socket
 from syncd.sandbox import wire
 from syncd.sandbox.admin import ADMIN_SECRET_HEADER
 from syncd.sandbox.app import create_app

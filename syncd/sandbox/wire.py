@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from syncd import limits
+from syncd.core import limits
 from syncd.sandbox.schema import Arr, Bool, Int, Num, Obj, Spec, Str, enum_of
 
 # --- transport -------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ WARN_DESCRIPTION: Final = "The listing has no description.\n"
 WARN_FEW_IMAGES: Final = "Listings with fewer than 5 images tend to perform worse.\n"
 FEW_IMAGES: Final = limits.FEW_IMAGES
 
-# --- request bodies (every length, range and enum from syncd/limits.py, which ingest checks) --
+# --- request bodies (every length, range and enum from syncd/core/limits.py, which ingest checks)
 
 _SHORT = Str(max_length=limits.SHORT_TEXT_MAX)
 _ADDRESS = Obj(

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from syncd.domain import to_plain
-from syncd.errors import (
+from syncd.core.domain import to_plain
+from syncd.core.errors import (
     ApiError,
     AuthenticationApiError,
     ForbiddenApiError,
@@ -18,7 +18,7 @@ from syncd.errors import (
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.stages import (
+from syncd.core.stages import (
     Stage,
     next_action,
 )

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from syncd import metrics
-from syncd.domain import ImageState, Listing
-from syncd.stages import (
+from syncd.core.domain import ImageState, Listing
+from syncd.core.stages import (
     Stage,
     awaiting_approval_for,
     conflicts,

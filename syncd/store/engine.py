@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 from syncd.store import migrate
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 from syncd.store.tables import ExportFile, FileOutcome
 
 # Outcomes of a file whose listings (or hold) now stand for its source.

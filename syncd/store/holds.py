@@ -3,7 +3,7 @@
 A hold names the absence it stopped (each listing's ``missing_since``). A release covers
 that absence only: it ends when the listing comes back, and a later absence is judged by
 the guards again. A hold the current plan no longer asks for is closed as superseded.
-Records, releases and closes holds; deciding when to hold is plan.py's job.
+Records, releases and closes holds; deciding when to hold is the planner's job.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syncd.errors import HoldError
-from syncd.ops import UPDATE_EPISODE, Hold, Plan, UnpublishListing
+from syncd.core.errors import HoldError
+from syncd.core.ops import UPDATE_EPISODE, Hold, Plan, UnpublishListing
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
 log = logging.getLogger(__name__)

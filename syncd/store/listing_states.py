@@ -4,7 +4,7 @@ A pass and the status views read all listings every time. At 10,000 listings, lo
 ORM rows and decoding their stored JSON into domain objects took seconds per read, though
 almost none had changed. Here one Core query reads the columns as text, and decoded
 listings are kept by that exact text, so only a changed listing is decoded again.
-Reads only; never decides anything (that is plan.py and status.py).
+Reads only; never decides anything (that is the planner's and the views').
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     Agency,
     Desired,
     ImageState,

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncd.errors import AlreadyRunningError, StateError
+from syncd.core.errors import AlreadyRunningError, StateError
 
 LOCK_SUFFIX = ".lock"
 DAEMON = "syncd run"  # the holder's command as the lock file names it

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from syncd.domain import to_plain
-from syncd.errors import StateError
-from syncd.ops import Op
+from syncd.core.domain import to_plain
+from syncd.core.errors import StateError
+from syncd.core.ops import Op
 from syncd.store.tables import OperationRow, OpStatus
 
 OPEN_STATUSES = (OpStatus.INTENT, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN)

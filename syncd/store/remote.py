@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from syncd.domain import ImageState, KnownImage, MarketState, Sale
-from syncd.stages import next_poll_time, stage_of
+from syncd.core.domain import ImageState, KnownImage, MarketState, Sale
+from syncd.core.stages import next_poll_time, stage_of
 from syncd.store import events, listings, outbox
 from syncd.store.engine import Session
 from syncd.store.tables import ListingRow

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncd.errors import NotFoundError
+from syncd.core.errors import NotFoundError
 from syncd.store.holds import Released, get_hold, release_hold
 from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now

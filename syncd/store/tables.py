@@ -139,7 +139,7 @@ class ListingRow(Base):
     sent_seller_hash: Mapped[str | None]
     sent_billing_hash: Mapped[str | None]
     # The image right last sent (domain.to_plain(ImageRight)); NULL: none sent. Kept whole,
-    # not hashed: the planner must know which fields Hemnet holds to clear one (plan.py).
+    # not hashed: the planner must know which fields Hemnet holds to clear one (core/plan/).
     sent_image_right_json: Mapped[dict[str, Any] | None]
     is_published: Mapped[bool] = mapped_column(default=False)
     is_approved: Mapped[bool] = mapped_column(default=False)

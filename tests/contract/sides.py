@@ -1,6 +1,6 @@
 """The two Hemnets the contract suite drives: the in-memory fake and the sandbox over HTTP.
 
-Both take ``syncd.ops`` operations and answer ``"ok"`` or Hemnet's error type, and both are
+Both take ``syncd.core.ops`` operations and answer ``"ok"`` or Hemnet's error type, and both are
 read back as the same ``Seen`` facts, so one script of steps runs on either and the two
 transcripts can be compared. The sandbox is reached only through ``HemnetClient``, as
 apply reaches Hemnet; the fake through ``FakeHemnet.apply``, as the property tests do.
@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from syncd.domain import (
+from syncd.core.domain import (
     Agency,
     ImageRight,
     ImageRightTerms,
@@ -22,10 +22,8 @@ from syncd.domain import (
     MarketState,
     PhotoAgency,
 )
-from syncd.errors import RejectedApiError, RemoteDriftError
-from syncd.hemnet import HemnetClient
-from syncd.hemnet.payload import image_right_of, listing_body, update_body
-from syncd.ops import (
+from syncd.core.errors import RejectedApiError, RemoteDriftError
+from syncd.core.ops import (
     AddImage,
     CreateListing,
     DeleteImage,
@@ -42,6 +40,8 @@ from syncd.ops import (
     UpdateImage,
     UpdateListing,
 )
+from syncd.hemnet import HemnetClient
+from syncd.hemnet.payload import image_right_of, listing_body, update_body
 from syncd.sandbox import wire
 from syncd.sandbox.testing import SandboxHandle
 from tests.fakes.hemnet_state import FakeHemnet, Refused

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     BillingInformation,
@@ -33,8 +33,7 @@ from syncd.domain import (
     SellerInformation,
     Tenure,
 )
-from syncd.hemnet import HemnetClient
-from syncd.ops import (
+from syncd.core.ops import (
     AddImage,
     CreateListing,
     DeleteImage,
@@ -50,6 +49,7 @@ from syncd.ops import (
     UpdateImage,
     UpdateListing,
 )
+from syncd.hemnet import HemnetClient
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from tests.contract.sides import NO_SUCH_IMAGE, OK, FakeSide, SandboxSide, Seen, Side
 

@@ -1,4 +1,4 @@
-"""An in-memory Hemnet state: applies ``syncd.ops`` operations to ``KnownListing`` values.
+"""An in-memory Hemnet state: applies ``syncd.core.ops`` operations to ``KnownListing`` values.
 
 It stands for Hemnet plus apply's bookkeeping (hashes of write-only data, revisions), so
 planner tests can run the whole loop without HTTP or SQLite. It follows the sandbox's
@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from syncd.domain import (
+from syncd.core.domain import (
     HousingForm,
     ImageRight,
     ImageState,
@@ -31,7 +31,7 @@ from syncd.domain import (
     billing_hash,
     seller_hash,
 )
-from syncd.ops import (
+from syncd.core.ops import (
     AddImage,
     CreateListing,
     DeleteImage,

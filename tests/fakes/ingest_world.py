@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.config import Config, load_config
-from syncd.domain import Address, Image, Listing, ListingStatus, MarketState, normalise
+from syncd.core.domain import Address, Image, Listing, ListingStatus, MarketState, normalise
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store
 from tests.fakes.store_state import save_desired

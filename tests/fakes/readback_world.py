@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncd.config import Config
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     HousingForm,
@@ -27,10 +27,10 @@ from syncd.domain import (
     Tenure,
     normalise,
 )
+from syncd.core.ops import Plan
+from syncd.core.plan import PlanPolicy, plan
 from syncd.hemnet import HemnetClient
 from syncd.hemnet.payload import listing_body
-from syncd.ops import Plan
-from syncd.plan import PlanPolicy, plan
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import listings
 from syncd.store.engine import Store

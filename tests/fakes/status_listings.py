@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     HousingForm,
@@ -33,8 +33,8 @@ from syncd.domain import (
     Tenure,
     content_hash,
 )
-from syncd.ops import AddImage, CreateListing, PublishListing
-from syncd.stages import Stage
+from syncd.core.ops import AddImage, CreateListing, PublishListing
+from syncd.core.stages import Stage
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import add_hold

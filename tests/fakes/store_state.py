@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from syncd.domain import Desired, KnownListing, Listing
-from syncd.ingest.spill import spilled
+from syncd.core.domain import Desired, KnownListing, Listing
 from syncd.store.engine import Session
 from syncd.store.listing_states import desired_of, known_of, read_listing_states
 from syncd.store.listings import (
@@ -21,6 +20,7 @@ from syncd.store.listings import (
     save_desired_rows,
     stored_desired,
 )
+from syncd.usecases.ingest.spill import spilled
 
 
 def save_desired(

@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.apply import Applier
-from syncd.budget import TokenBucket
 from syncd.config import Config, load_config
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     HousingForm,
@@ -25,11 +23,13 @@ from syncd.domain import (
     normalise,
 )
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
+from syncd.hemnet.budget import TokenBucket
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
 from syncd.store.listings import get_listing, known_images, save_agency
+from syncd.usecases.apply import Applier
+from syncd.usecases.poll import Poller
 from tests.fakes.store_state import save_desired
 
 AGENCY = Agency("AG1", "Mäklarhuset Söder", "556677-8899")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from syncd.apply import current_plan
 from syncd.sandbox.testing import serve_sandbox
 from syncd.store.listings import set_agency_hemnet_id
 from syncd.store.outbox import operations_by_status
 from syncd.store.tables import OpStatus
+from syncd.usecases.apply import current_plan
 from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, hemnet_id, save
 
 SANDBOX_PER_TEST = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
+from syncd.core.domain import ImageRight, ImageRightTerms, PhotoAgency
 from syncd.store.listings import forget_remote, get_listing
 from tests.integration.apply_env import Env, a_listing, hemnet_id, save
 

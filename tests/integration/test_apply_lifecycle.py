@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from syncd.domain import ListingStatus, Sale
+from syncd.core.domain import ListingStatus, Sale
 from syncd.store.events import events_of_listing
 from syncd.store.listings import get_listing, known_images
 from syncd.store.outbox import operations_of_listing

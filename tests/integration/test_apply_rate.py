@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from syncd.budget import TokenBucket
+from syncd.hemnet.budget import TokenBucket
 from syncd.store.outbox import open_operations
 from syncd.store.tables import OpStatus
 from tests.integration.apply_env import Env, a_listing, save

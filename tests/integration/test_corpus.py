@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from syncd.ingest import IngestResult, ingest_file
 from syncd.store import holds, listings
+from syncd.usecases.ingest import IngestResult, ingest_file
 from tests.fakes.ingest_world import listing_state, open_world, seed_live
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

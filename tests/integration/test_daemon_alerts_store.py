@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from syncd.alerts import alerts_for, gather_facts
 from syncd.config import AlertsConfig
-from syncd.domain import Address, Image, ImageState, KnownImage, Listing, ListingStatus
+from syncd.core.domain import Address, Image, ImageState, KnownImage, Listing, ListingStatus
+from syncd.runtime.alerts import alerts_for, gather_facts
 from syncd.store.engine import Store
 from syncd.store.files import record_export_file
 from syncd.store.holds import add_hold

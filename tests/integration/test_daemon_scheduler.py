@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.scheduler import Scheduler
+from syncd.runtime.scheduler import Scheduler
 
 HOUR_S = 3600.0
 
@@ -125,7 +125,7 @@ def test_a_failing_job_is_logged_and_keeps_its_schedule(
         raise RuntimeError("hemnet exploded")
 
     scheduler.every("reconcile", job, HOUR_S)
-    with caplog.at_level(logging.ERROR, logger="syncd.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="syncd.runtime.scheduler"):
         scheduler.kick("reconcile")
         wait_for(lambda: len(runs) == 1)
         wait_for(lambda: "job reconcile failed" in caplog.text)

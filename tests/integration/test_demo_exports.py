@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncd.config import Config, load_config
+from syncd.core.domain import HousingForm, Listing, ListingStatus
 from syncd.demo.scenario import (
     DEMO_KEYS,
     REPRICED_KEY,
@@ -23,13 +24,12 @@ from syncd.demo.workspace import (
     drop_export,
     prepare,
 )
-from syncd.domain import HousingForm, Listing, ListingStatus
 from syncd.formats import load_mapping, parse_file
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.payload import listing_body
-from syncd.ingest import ingest_file
 from syncd.sandbox.testing import serve_sandbox
 from syncd.store.engine import Store
+from syncd.usecases.ingest import ingest_file
 from tests.fakes.store_state import load_desired
 
 ROOT_URL = "http://127.0.0.1:45678"

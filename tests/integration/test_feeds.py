@@ -14,13 +14,13 @@ from click.testing import CliRunner
 
 from syncd.cli import cli
 from syncd.config import load_config
-from syncd.domain import HousingForm, Listing, ListingStatus, listing_from_plain
-from syncd.errors import ExportError, MappingError
+from syncd.core.domain import HousingForm, Listing, ListingStatus, listing_from_plain
+from syncd.core.errors import ExportError, MappingError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.canonical import DEFAULTS, canonical_values
-from syncd.ingest import ingest_file
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store
+from syncd.usecases.ingest import ingest_file
 from tests.fakes import estate_feed
 from tests.fakes.estate_feed import MAPPING
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
 from syncd.formats import load_mapping, parse_file
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"

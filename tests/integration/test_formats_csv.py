@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import ListingStatus
-from syncd.errors import ParseError
+from syncd.core.domain import ListingStatus
+from syncd.core.errors import ParseError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.mapping_file import mapping_from_dict
 from tests.reference.snapshot import snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from syncd.domain import ImageRight, ImageRightTerms, PhotoAgency
+from syncd.core.domain import ImageRight, ImageRightTerms, PhotoAgency
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.canonical import merge_partial
 from syncd.formats.mapping_file import mapping_from_dict

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import ListingStatus
-from syncd.errors import MappingError
+from syncd.core.domain import ListingStatus
+from syncd.core.errors import MappingError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.mapping import FIELD_KINDS
 from syncd.formats.mapping_file import bundled_mappings

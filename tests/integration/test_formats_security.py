@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pytest
 
-from syncd.errors import ParseError
+from syncd.core.errors import ParseError
 from syncd.formats import load_mapping, parse_file
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"

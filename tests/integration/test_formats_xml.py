@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import HousingForm, ListingStatus
-from syncd.errors import ParseError
+from syncd.core.domain import HousingForm, ListingStatus
+from syncd.core.errors import ParseError
 from syncd.formats import load_mapping, parse_file
 from syncd.formats.xml_reader import XmlSource
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd.errors import ExportError
+from syncd.core.errors import ExportError
 from syncd.formats import Mapping, load_mapping, parse_file
 from tests.reference.snapshot import snapshot
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     BillingInformation,
     HousingForm,
@@ -29,7 +29,7 @@ from syncd.domain import (
     listing_fields,
     normalise,
 )
-from syncd.errors import (
+from syncd.core.errors import (
     AuthenticationApiError,
     RejectedApiError,
     RemoteDriftError,

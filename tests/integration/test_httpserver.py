@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncd.config import WEBHOOK_SECRETS_ENV, load_config
-from syncd.httpserver import MAX_WEBHOOK_BYTES, HealthInfo, create_http_app, duration_text
+from syncd.runtime.httpserver import MAX_WEBHOOK_BYTES, HealthInfo, create_http_app, duration_text
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
 from syncd.store.listings import record_failure

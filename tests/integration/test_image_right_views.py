@@ -11,8 +11,15 @@ import httpx
 
 from syncd.commands.view_commands import show_lines
 from syncd.config import load_config
-from syncd.domain import Address, ImageRight, ImageRightTerms, Listing, ListingStatus, PhotoAgency
-from syncd.httpserver import HealthInfo, create_http_app
+from syncd.core.domain import (
+    Address,
+    ImageRight,
+    ImageRightTerms,
+    Listing,
+    ListingStatus,
+    PhotoAgency,
+)
+from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.status import listing_detail
 from syncd.store.engine import Store
 from syncd.store.listings import record_image_right, record_sent

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import syncd.watch
-from syncd.ingest import MAX_NAME_BYTES, ingest_file
-from syncd.logline import OneLineFormatter, one_line
+import syncd.runtime.watch
+from syncd.runtime.logline import OneLineFormatter, one_line
+from syncd.runtime.watch import InboxWatcher
 from syncd.store import listings
-from syncd.watch import InboxWatcher
+from syncd.usecases.ingest import MAX_NAME_BYTES, ingest_file
 from tests.fakes.ingest_world import World, csv_row, csv_text, listing_state, open_world
 
 
@@ -75,7 +75,7 @@ def test_a_control_character_in_a_listing_key_skips_that_record(
 
 
 def test_a_log_line_stays_one_line_whatever_the_name() -> None:
-    forged = "x.csv\nERROR syncd.apply: op=delete listing_key=A1 status=200"
+    forged = "x.csv\nERROR syncd.usecases.apply: op=delete listing_key=A1 status=200"
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
@@ -87,7 +87,7 @@ def test_a_log_line_stays_one_line_whatever_the_name() -> None:
     finally:
         logger.removeHandler(handler)
     assert out.getvalue().count("\n") == 1
-    assert "x.csv\\x0aERROR syncd.apply" in out.getvalue()
+    assert "x.csv\\x0aERROR syncd.usecases.apply" in out.getvalue()
     assert one_line("Storgatan 1, Göteborg\t\u2028") == "Storgatan 1, Göteborg\\x09\\u2028"
     assert one_line(os.fsdecode(b"bad-\xff.csv")) == "bad-\\xff.csv"
 
@@ -105,7 +105,7 @@ def test_symlinks_and_folders_in_the_inbox_get_one_log_line_each(
     watcher = InboxWatcher(
         inbox, taken.append, settle_s=0.05, rescan_interval_s=0.02, done_marker=False
     )
-    with caplog.at_level(logging.WARNING, logger="syncd.watch"):
+    with caplog.at_level(logging.WARNING, logger="syncd.runtime.watch"):
         watcher.start()
         try:
             _wait(lambda: scans["n"] >= 5)
@@ -117,7 +117,7 @@ def test_symlinks_and_folders_in_the_inbox_get_one_log_line_each(
             _wait(lambda: scans["n"] >= seen + 3)
         finally:
             watcher.stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == "syncd.watch"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "syncd.runtime.watch"]
     link = "inbox: link.csv is a symlink, not an export file; left where it is and not taken"
     folder = "inbox: folder.csv is a folder, not an export file; left where it is and not taken"
     assert lines.count(link) == 2  # once, and once more after it was gone and came back
@@ -134,7 +134,7 @@ def _count_scans(monkeypatch: pytest.MonkeyPatch, inbox: Path) -> dict[str, int]
             scans["n"] += 1
         return real(path)
 
-    monkeypatch.setattr(syncd.watch.os, "scandir", counting)
+    monkeypatch.setattr(syncd.runtime.watch.os, "scandir", counting)
     return scans
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from syncd import ingest, metrics
-from syncd.ingest import archive, ingest_file
+from syncd import metrics
 from syncd.store import events, files, holds, listings
+from syncd.usecases import ingest
+from syncd.usecases.ingest import archive, ingest_file
 from tests.fakes.ingest_world import (
     World,
     csv_row,

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 
-from syncd.ingest import ingest_file
 from syncd.store import events
+from syncd.usecases.ingest import ingest_file
 from tests.fakes.ingest_world import World, csv_row, csv_text, open_world
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 2000

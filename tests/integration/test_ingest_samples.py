@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.ingest import ingest_file
 from syncd.store import listings
+from syncd.usecases.ingest import ingest_file
 from tests.fakes.ingest_world import World, open_world
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"

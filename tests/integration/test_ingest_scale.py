@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.ingest import ingest_file
-from syncd.ingest.spill import BATCH
 from syncd.store import events, files, listings
+from syncd.usecases.ingest import ingest_file
+from syncd.usecases.ingest.spill import BATCH
 from tests.fakes.ingest_world import CSV_COLUMNS, World, csv_row, open_world
 from tests.fakes.store_state import load_desired
 
@@ -36,7 +36,7 @@ import json, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 from syncd.config import load_config
-from syncd.ingest import ingest_file
+from syncd.usecases.ingest import ingest_file
 from syncd.store.engine import open_store
 
 config = load_config(Path(sys.argv[1]))

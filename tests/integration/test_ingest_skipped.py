@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd.ingest import ingest_file
 from syncd.store import events, listings
 from syncd.store.listings import record_failure
 from syncd.store.skipped import SKIPPED_ERROR_PREFIX
+from syncd.usecases.ingest import ingest_file
 from tests.fakes.ingest_world import World, csv_row, csv_text, open_world, seed_live
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncd.api_key import META_KEY_ID, KeyKeeper, hemnet_client
-from syncd.apply import Applier
 from syncd.config import Config, renewed_token_path, store_renewed_token
 from syncd.hemnet import HemnetClient
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
 from syncd.store.events import recent_events
 from syncd.store.meta import get_meta
+from syncd.usecases.api_key import META_KEY_ID, KeyKeeper, hemnet_client
+from syncd.usecases.apply import Applier
 from tests.integration.apply_env import a_listing, open_state, save, write_config
 
 DAY_S = 86400.0

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from syncd.config import bundled_migrations_dir
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 from syncd.store import migrate
 from syncd.store.engine import open_store
 from syncd.store.sqlite import create_sqlite_engine

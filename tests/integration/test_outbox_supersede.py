@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from syncd.ops import PublishListing
+from syncd.core.ops import PublishListing
 from syncd.store import outbox
 from syncd.store.engine import Store
 from syncd.store.tables import OperationRow, OpStatus

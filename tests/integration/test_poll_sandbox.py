@@ -11,13 +11,13 @@ import pytest
 
 from syncd import metrics
 from syncd.config import load_config
+from syncd.core.ops import PublishListing
+from syncd.core.stages import FAST_APPROVAL_WINDOW
 from syncd.hemnet import HemnetClient
-from syncd.ops import PublishListing
-from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle
-from syncd.stages import FAST_APPROVAL_WINDOW
 from syncd.store import events, listings
 from syncd.store.engine import Store
+from syncd.usecases.poll import Poller
 from tests.fakes.readback_world import MovableClock, World, a_listing, with_sync
 
 FAST_S = 5.0
@@ -79,7 +79,7 @@ def test_a_failed_image_gets_its_message_once(
     hemnet_id = world.put_on_hemnet(a_listing("P2", images=1, urls=(UNREACHABLE,)))
     world.wait_for_images(hemnet_id)
     sandbox.reset_stats()
-    with caplog.at_level(logging.WARNING, logger="syncd.poll"):
+    with caplog.at_level(logging.WARNING, logger="syncd.usecases.poll"):
         poller(world).poll_due()
         poller(world).poll_listing("P2")  # a webhook later: nothing new to say
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from syncd.apply import Applier
 from syncd.config import load_config
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
-from syncd.reconcile import reconcile
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
+from syncd.usecases.apply import Applier
+from syncd.usecases.poll import Poller
+from syncd.usecases.reconcile import reconcile
 from tests.fakes.readback_world import MovableClock, World, a_listing, with_sync
 
 SANDBOX_OPTIONS = {"image_delay_s": 0.02}

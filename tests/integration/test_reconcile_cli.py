@@ -57,7 +57,7 @@ def test_reconcile_command_dry_run_then_repair(
 def test_reconcile_counts_its_requests_in_the_metrics_as_apply_does(
     sandbox: SandboxHandle, config_file: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The command builds its client through syncd.services, as apply and the daemon do.
+    # The command builds its client through syncd.runtime.services, as apply and the daemon do.
     config_file.write_text(
         config_file.read_text() + f'\n[hemnet]\nbase_url = "{sandbox.base_url}"\n'
     )

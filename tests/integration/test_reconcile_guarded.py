@@ -18,12 +18,12 @@ import httpx
 import pytest
 
 from syncd.config import load_config
-from syncd.errors import UnreadableAnswerError
+from syncd.core.errors import UnreadableAnswerError
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
-from syncd.reconcile import reconcile
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store.engine import Store
+from syncd.usecases.poll import Poller
+from syncd.usecases.reconcile import reconcile
 from tests.fakes.readback_world import MovableClock, World, a_listing
 
 

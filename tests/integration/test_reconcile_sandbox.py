@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from syncd.config import load_config
-from syncd.domain import LISTING_FIELDS, Address, ImageState, KnownImage, Listing
+from syncd.core.domain import LISTING_FIELDS, Address, ImageState, KnownImage, Listing
+from syncd.core.ops import AddImage, CreateListing, PublishListing, UpdateListing
 from syncd.hemnet import HemnetClient
 from syncd.hemnet.payload import listing_body
-from syncd.ops import AddImage, CreateListing, PublishListing, UpdateListing
-from syncd.reconcile import Drift, drift_of, reconcile
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import events, listings
 from syncd.store.engine import Store
+from syncd.usecases.reconcile import Drift, drift_of, reconcile
 from tests.fakes.readback_world import MovableClock, World, a_listing
 
 # One sandbox per test: reconcile compares everything Hemnet has.

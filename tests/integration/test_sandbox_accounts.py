@@ -14,15 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncd.api_key import KeyKeeper, hemnet_client
-from syncd.apply import Applier
-from syncd.errors import ForbiddenApiError
+from syncd.core.errors import ForbiddenApiError
 from syncd.hemnet import HemnetClient
 from syncd.sandbox.model import DEFAULT_ACCOUNT, Account, World, load_world, save_world
 from syncd.sandbox.testing import SandboxHandle
 from syncd.status import listing_detail
 from syncd.store.listings import get_listing
 from syncd.store.outbox import operations_of_listing
+from syncd.usecases.api_key import KeyKeeper, hemnet_client
+from syncd.usecases.apply import Applier
 from tests.integration.apply_env import a_listing, hemnet_id, open_state, save, write_config
 
 SANDBOX_PER_TEST = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from syncd import metrics
-from syncd.stages import Stage, next_action
+from syncd.core.stages import Stage, next_action
 from syncd.status import (
     HOLD_ACTION,
     listing_detail,

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Image,
     ImageState,

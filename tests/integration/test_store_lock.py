@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.errors import AlreadyRunningError, NotFoundError, StateError
+from syncd.core.errors import AlreadyRunningError, NotFoundError, StateError
 from syncd.store import requests
 from syncd.store.engine import Store
 from syncd.store.holds import add_hold, require_released

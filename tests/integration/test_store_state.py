@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     Image,
@@ -23,8 +23,8 @@ from syncd.domain import (
     content_hash,
     normalise,
 )
-from syncd.errors import StateError
-from syncd.ops import AddImage, Hold, PublishListing, UpdateListing
+from syncd.core.errors import StateError
+from syncd.core.ops import AddImage, Hold, PublishListing, UpdateListing
 from syncd.store import events, files, holds, listings, meta, outbox
 from syncd.store.engine import Store, open_store
 from syncd.store.tables import FileOutcome, ImageRow, OpStatus

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import syncd.watch
-from syncd.errors import ConfigError
-from syncd.watch import InboxWatcher, sha256_of
+import syncd.runtime.watch
+from syncd.core.errors import ConfigError
+from syncd.runtime.watch import InboxWatcher, sha256_of
 
 
 class Ingest:
@@ -178,7 +178,7 @@ def test_periodic_rescan_finds_files_when_events_are_missed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     inbox, archive = folders
-    monkeypatch.setattr(syncd.watch, "Observer", _NoEventsObserver)
+    monkeypatch.setattr(syncd.runtime.watch, "Observer", _NoEventsObserver)
     ingest = Ingest(archive)
     run_watcher(inbox, ingest, settle_s=0.2, rescan_interval_s=0.5)
     assert "relying on rescans" in caplog.text
@@ -193,7 +193,7 @@ def test_explicit_rescan_is_honoured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inbox, archive = folders
-    monkeypatch.setattr(syncd.watch, "Observer", _NoEventsObserver)
+    monkeypatch.setattr(syncd.runtime.watch, "Observer", _NoEventsObserver)
     ingest = Ingest(archive)
     watcher = run_watcher(inbox, ingest, settle_s=0.1, rescan_interval_s=3600.0)
     time.sleep(0.3)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.domain import Problem
+from syncd.core.domain import Problem
 from syncd.formats.mapping import FieldSpec
 from syncd.formats.values import (
     REQUIRED_EMPTY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncd.domain import Listing
+from syncd.core.domain import Listing
 from syncd.formats import ParseResult, RecordResult
 
 

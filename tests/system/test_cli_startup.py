@@ -52,9 +52,9 @@ def test_a_command_imports_only_what_it_needs(argv: list[str]) -> None:
 # Where a SIGTERM may land while `syncd run` starts: each is made to happen there by a probe
 # that sends the signal to its own process on entry to that function.
 LANDINGS = [  # (module, class or "", function)
-    ("syncd.daemon", "", "run"),  # the daemon's libraries just imported
-    ("syncd.daemon", "", "open_store"),  # opening the state database
-    ("syncd.daemon", "Daemon", "__init__"),  # building the client, scheduler and watcher
+    ("syncd.runtime.daemon", "", "run"),  # the daemon's libraries just imported
+    ("syncd.runtime.daemon", "", "open_store"),  # opening the state database
+    ("syncd.runtime.daemon", "Daemon", "__init__"),  # building the client, scheduler and watcher
 ]
 
 

@@ -2,7 +2,7 @@
 intent and call and between call and outcome, at every op kind of a listing's life.
 
 ``tests/crashing_syncd.py "<op kind>:<before_call|after_call>"`` runs syncd with a hook at
-that checkpoint (syncd/apply/checkpoints.py) that makes the process exit there. After each
+that checkpoint (syncd/usecases/apply/checkpoints.py) that makes the process exit there. After each
 crash the next run must settle what the dead one may have done: in the end exactly one
 listing per key, one image per URL, one sale.
 """
@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.apply import current_plan
 from syncd.config import TOKEN_ENV, Config
-from syncd.domain import (
+from syncd.core.domain import (
     BillingInformation,
     ImageRight,
     ImageRightTerms,
@@ -34,9 +33,10 @@ from syncd.domain import (
     SellerType,
 )
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
+from syncd.usecases.apply import current_plan
+from syncd.usecases.poll import Poller
 from tests.crashing_syncd import CRASH_EXIT, SCRIPT
 from tests.integration.apply_env import a_listing, image, open_state, save, write_config
 from tests.system.support import SYNCD

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from syncd.config import load_config
-from syncd.httpserver import HealthInfo, create_http_app
+from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.store.engine import Store
 from tests.fakes.status_listings import seed_listings, serve_http_app
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from syncd.apply import Applier
 from syncd.config import TOKEN_ENV, Config
-from syncd.domain import Agency
+from syncd.core.domain import Agency
 from syncd.hemnet import HemnetClient
-from syncd.poll import Poller
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.listings import save_agency
+from syncd.usecases.apply import Applier
+from syncd.usecases.poll import Poller
 from tests.fakes.store_state import mark_missing
 from tests.integration.apply_env import a_listing, open_state, save, wait_for_images, write_config
 from tests.system.support import SYNCD

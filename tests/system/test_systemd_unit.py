@@ -145,7 +145,7 @@ _MDWE_PROBE = textwrap.dedent(
     import httpx, lxml.etree, sqlalchemy
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
-    import syncd.watch
+    import syncd.runtime.watch
     assert lxml.etree.fromstring(b"<a><b/></a>").xpath("//b")
     sqlite3.connect(":memory:").execute("select 1")
     ssl.create_default_context()

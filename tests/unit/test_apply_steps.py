@@ -1,4 +1,4 @@
-"""next_step: the step after each error class of syncd.errors, for each kind of op; and
+"""next_step: the step after each error class of syncd.core.errors, for each kind of op; and
 the handler registry it reads (every op kind has exactly the flags the outbox relies on)."""
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from datetime import date
 
 import pytest
 
-import syncd.errors
-from syncd.apply.handler import handled_kinds, handler_for, reads_back
-from syncd.apply.steps import Step, next_step
-from syncd.domain import (
+import syncd.core.errors
+from syncd.core.domain import (
     Agency,
     BillingInformation,
     Image,
@@ -21,7 +19,7 @@ from syncd.domain import (
     Sale,
     SellerInformation,
 )
-from syncd.errors import (
+from syncd.core.errors import (
     ApiContext,
     ApiError,
     AuthenticationApiError,
@@ -31,7 +29,7 @@ from syncd.errors import (
     RetryableApiError,
     UnreadableAnswerError,
 )
-from syncd.ops import (
+from syncd.core.ops import (
     OP_KINDS,
     AddImage,
     CreateListing,
@@ -49,6 +47,8 @@ from syncd.ops import (
     UpdateImage,
     UpdateListing,
 )
+from syncd.usecases.apply.handler import handled_kinds, handler_for, reads_back
+from syncd.usecases.apply.steps import Step, next_step
 from tests.unit.test_plan_rules import listing
 
 AGENCY_OP = EnsureAgency(None, agency=Agency("AG1", "Mäklarhuset Söder"))
@@ -134,7 +134,7 @@ def test_next_step(op: Op, error: ApiError, step: Step) -> None:
 def test_every_api_error_class_has_a_case() -> None:
     api_errors = {
         cls
-        for _, cls in inspect.getmembers(syncd.errors, inspect.isclass)
+        for _, cls in inspect.getmembers(syncd.core.errors, inspect.isclass)
         if issubclass(cls, ApiError)
     }
     assert api_errors == {type(error) for _, _, error, _ in CASES}

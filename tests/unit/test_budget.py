@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.budget import Backoff, TokenBucket
+from syncd.hemnet.budget import Backoff, TokenBucket
 
 
 class VirtualTime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncd.budget import DEFAULT_HEADROOM, TokenBucket
+from syncd.hemnet.budget import DEFAULT_HEADROOM, TokenBucket
 from syncd.sandbox.ratelimit import TokenBucket as HemnetBucket
 
 

@@ -22,7 +22,7 @@ from syncd.config import (
     parse_config,
     store_renewed_token,
 )
-from syncd.errors import ConfigError
+from syncd.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"

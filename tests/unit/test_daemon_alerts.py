@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.alerts import (
+from syncd.config import AlertsConfig
+from syncd.runtime.alerts import (
     Alert,
     AlertBoard,
     AlertFacts,
@@ -17,7 +18,6 @@ from syncd.alerts import (
     alerts_for,
     how_long,
 )
-from syncd.config import AlertsConfig
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SETTINGS = AlertsConfig(approval_wait_s=3600, no_export_s=86400, key_expiry_warn_days=14)
@@ -96,7 +96,7 @@ def test_the_board_says_each_alert_once_until_it_clears(caplog: pytest.LogCaptur
     board = AlertBoard()
     first = Alert("no_export", "no export for 25 h")
     later = Alert("no_export", "no export for 26 h")  # same condition, grown
-    with caplog.at_level(logging.INFO, logger="syncd.alerts"):
+    with caplog.at_level(logging.INFO, logger="syncd.runtime.alerts"):
         new, cleared = board.update([first])
         assert (new, cleared) == ([first], [])
         new, cleared = board.update([later])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from syncd.daemon import status_line
-from syncd.stages import Stage
+from syncd.core.stages import Stage
+from syncd.runtime.daemon import status_line
 from syncd.status import StatusRow
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

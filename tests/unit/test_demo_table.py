@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from syncd.core.stages import Stage, next_action
 from syncd.demo.scenario import EXPECTED_FINAL, EXPECTED_FIRST, SOLD_KEY, mismatches
 from syncd.demo.table import render_table, stage_counts
-from syncd.stages import Stage, next_action
 from syncd.status import StatusRow
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

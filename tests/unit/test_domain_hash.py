@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     LISTING_FIELDS,
     Address,
     BillingInformation,
@@ -214,7 +214,7 @@ def hash_in_subprocess(seed: str) -> str:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
         "from test_domain_hash import full_listing; "
-        "from syncd.domain import content_hash, Hashes; "
+        "from syncd.core.domain import content_hash, Hashes; "
         "h = Hashes.of(full_listing()); print(content_hash(full_listing()), h.images, h.sale)"
     )
     result = subprocess.run(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Coordinates,
     HousingForm,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncd.domain import HousingForm, ListingStatus
+from syncd.core.domain import HousingForm, ListingStatus
 from syncd.formats.assemble import Assembler
 from syncd.formats.mapping import Expr
 from syncd.formats.mapping_file import mapping_from_dict

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from syncd.errors import MappingError
+from syncd.core.errors import MappingError
 from syncd.formats.mapping import expand_repeat
 from syncd.formats.mapping_file import mapping_from_dict
 

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Broker,
     Coordinates,

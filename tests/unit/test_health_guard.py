@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from syncd import metrics
-from syncd.errors import ApiContext, AuthenticationApiError, RetryableApiError, StorageError
-from syncd.health import STORE_RETRY_CAP_S, HealthBoard, HemnetProbe, JobGuard, Problem
+from syncd.core.errors import ApiContext, AuthenticationApiError, RetryableApiError, StorageError
+from syncd.runtime.health import STORE_RETRY_CAP_S, HealthBoard, HemnetProbe, JobGuard, Problem
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -36,7 +36,7 @@ def gauge(problem: Problem) -> float | None:
 def test_a_refused_write_is_one_error_then_backed_off_quiet_retries(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="syncd.health")
+    caplog.set_level(logging.DEBUG, logger="syncd.runtime.health")
     clock = Clock()
     board = HealthBoard(clock)
     runs: list[datetime] = []

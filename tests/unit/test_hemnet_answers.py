@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.alerts import Alert, AlertFacts, alerts_for
 from syncd.config import AlertsConfig
-from syncd.domain import ImageState
-from syncd.errors import (
+from syncd.core.domain import ImageState
+from syncd.core.errors import (
     ApiError,
     AuthenticationApiError,
     ForbiddenApiError,
@@ -25,6 +24,7 @@ from syncd.errors import (
 from syncd.hemnet import HemnetClient
 from syncd.hemnet.payload import UnreadableAnswer, listing_fields_from
 from syncd.hemnet.problems import AnswerProblem, AnswerProblems
+from syncd.runtime.alerts import Alert, AlertFacts, alerts_for
 
 BASE = "http://hemnet.test/v1"
 Handler = Callable[[httpx.Request], httpx.Response]

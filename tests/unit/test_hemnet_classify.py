@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from syncd.budget import BACKOFF_CAP_S, Backoff
-from syncd.errors import (
+from syncd.core.errors import (
     AuthenticationApiError,
     ForbiddenApiError,
     RejectedApiError,
     RemoteDriftError,
     RetryableApiError,
 )
+from syncd.hemnet.budget import BACKOFF_CAP_S, Backoff
 from syncd.hemnet.classify import classify, from_transport_error, retry_after_s, scrub
 
 

@@ -10,8 +10,8 @@ from datetime import date
 import httpx
 import pytest
 
-from syncd.domain import ImageState, MarketState, SellerInformation
-from syncd.errors import (
+from syncd.core.domain import ImageState, MarketState, SellerInformation
+from syncd.core.errors import (
     ApiError,
     AuthenticationApiError,
     RejectedApiError,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from syncd import limits
-from syncd.domain import (
+from syncd.core import limits
+from syncd.core.domain import (
     Address,
     Broker,
     ImageRight,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     BillingInformation,
     Broker,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from syncd.domain import Address, Image, ImageState, KnownImage, Listing, ListingStatus
+from syncd.core.domain import Address, Image, ImageState, KnownImage, Listing, ListingStatus
 from syncd.hemnet.models import RemoteImage
-from syncd.image_audit import describe, find_extra
+from syncd.usecases.image_audit import describe, find_extra
 
 A, B, C = (f"https://crm.example/{n}.jpg" for n in "abc")
 DONE = ImageState.COMPLETED

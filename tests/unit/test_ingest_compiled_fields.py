@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.domain import Problem
+from syncd.core.domain import Problem
 from syncd.formats.field_plan import field_reader
 from syncd.formats.mapping import FIELD_KINDS, Expr
 from syncd.formats.mapping_file import mapping_from_dict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     ImageRight,
     ImageRightTerms,
@@ -13,7 +13,7 @@ from syncd.domain import (
     SellerInformation,
     normalise,
 )
-from syncd.ingest import describe_change
+from syncd.usecases.ingest import describe_change
 
 BASE = normalise(
     Listing(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Coordinates,
     Image,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from syncd.domain import Address, Hashes, Listing, ListingStatus, to_plain
+from syncd.core.domain import Address, Hashes, Listing, ListingStatus, to_plain
 from tests.unit.test_domain_hash import full_listing, variants
 
 

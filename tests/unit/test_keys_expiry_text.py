@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from syncd.api_key import expiry_text
+from syncd.usecases.api_key import expiry_text
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

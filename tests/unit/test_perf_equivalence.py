@@ -9,7 +9,7 @@ from urllib.parse import quote
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from syncd.domain import Address, Image, Listing, ListingStatus, clean_text, normalise
+from syncd.core.domain import Address, Image, Listing, ListingStatus, clean_text, normalise
 from syncd.formats import transforms, values
 
 _SPACE = re.compile(r"\s+")

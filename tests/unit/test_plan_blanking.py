@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from syncd.domain import Broker, Desired, KnownListing, Listing, ListingStatus, content_hash
-from syncd.ops import Plan, UpdateListing
-from syncd.plan import plan
+from syncd.core.domain import Broker, Desired, KnownListing, Listing, ListingStatus, content_hash
+from syncd.core.ops import Plan, UpdateListing
+from syncd.core.plan import plan
 from tests.unit.test_plan_rules import AGENCY, KNOWN_AGENCIES, NOW, POLICY, known, listing, visible
 
 FILLED = listing(

@@ -16,10 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# The op kinds apply settles by reading Hemnet back before sending them again.
-from syncd.apply.handler import reads_back
-from syncd.blanking import blanking
-from syncd.domain import (
+from syncd.core.blanking import blanking
+from syncd.core.domain import (
     ACTIVE_STATUSES,
     REPUBLISH_WINDOW,
     Address,
@@ -44,7 +42,7 @@ from syncd.domain import (
     listing_fields,
     seller_hash,
 )
-from syncd.ops import (
+from syncd.core.ops import (
     DeleteImage,
     DeleteImageRight,
     Operation,
@@ -52,8 +50,11 @@ from syncd.ops import (
     UnpublishListing,
     UpdateListing,
 )
-from syncd.plan import PlanPolicy, plan
-from syncd.stages import publish_blockers
+from syncd.core.plan import PlanPolicy, plan
+from syncd.core.stages import publish_blockers
+
+# The op kinds apply settles by reading Hemnet back before sending them again.
+from syncd.usecases.apply.handler import reads_back
 from tests.fakes.hemnet_state import CHECKS_ERROR, NOT_FOUND_ERROR, FakeHemnet, Refused
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     Agency,
     BillingInformation,
@@ -33,7 +33,7 @@ from syncd.domain import (
     content_hash,
     seller_hash,
 )
-from syncd.ops import (
+from syncd.core.ops import (
     Consequence,
     DeleteImage,
     DeleteImageRight,
@@ -46,7 +46,7 @@ from syncd.ops import (
     UpdateImage,
     UpdateListing,
 )
-from syncd.plan import REJECTED_REASON, PlanPolicy, plan
+from syncd.core.plan import REJECTED_REASON, PlanPolicy, plan
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 AGENCY = Agency("AG1", "Mäklarhuset Söder")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from syncd.domain import (
+from syncd.core.domain import (
     Address,
     HousingForm,
     Image,
@@ -19,7 +19,7 @@ from syncd.domain import (
     Sale,
     Tenure,
 )
-from syncd.stages import (
+from syncd.core.stages import (
     FAST_APPROVAL_WINDOW,
     Stage,
     awaiting_approval_for,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd import systemd
+from syncd.runtime import systemd
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.watch import Settle, is_ignored
+from syncd.runtime.watch import Settle, is_ignored
 
 A = Path("/inbox/a.xml")
 B = Path("/inbox/b.xml")

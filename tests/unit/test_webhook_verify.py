@@ -6,9 +6,9 @@ import hashlib
 import hmac
 import json
 
+from syncd.runtime.webhook import event_listing, verify
 from syncd.sandbox.lifecycle import Event
 from syncd.sandbox.webhooks import event_body, sign
-from syncd.webhook import event_listing, verify
 
 NOW_MS = 1_780_000_000_000
 OLD = b"old-secret"

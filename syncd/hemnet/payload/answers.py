@@ -15,7 +15,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from syncd.domain import (
+from syncd.core.domain import (
     LISTING_FIELDS,
     Address,
     Broker,

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from syncd.domain import (
+from syncd.core.domain import (
     LISTING_FIELDS,
     Address,
     BillingInformation,
@@ -20,7 +20,7 @@ from syncd.domain import (
     SellerInformation,
     Viewing,
 )
-from syncd.domain import ImageRight as DomainImageRight
+from syncd.core.domain import ImageRight as DomainImageRight
 from syncd.hemnet import wire
 from syncd.hemnet.models import (
     ImageRight,

@@ -1,7 +1,7 @@
 """Queries on listings, their agencies and known images, and their domain views.
 
 Reads and writes rows inside a caller's transaction; never commits, never decides what to
-send (that is the planner, syncd.plan). One module per part of a listing's stored state;
+send (that is the planner, syncd.core.plan). One module per part of a listing's stored state;
 every name is importable from here.
 """
 

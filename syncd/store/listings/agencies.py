@@ -12,11 +12,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     Agency,
     KnownAgency,
 )
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 from syncd.store.tables import AgencyRow
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     ImageState,
     KnownImage,
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     Hashes,
     ImageRight,
     Listing,

@@ -1,6 +1,6 @@
 """Reads of listings: by key, id, stage, agency or poll time, and their domain views.
 
-Reads only; never writes, never decides what to send (that is the planner, syncd.plan).
+Reads only; never writes, never decides what to send (that is the planner, syncd.core.plan).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from syncd.domain import (
+from syncd.core.domain import (
     ImageState,
     KnownImage,
     KnownListing,

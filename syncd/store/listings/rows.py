@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from syncd.errors import StateError
+from syncd.core.errors import StateError
 from syncd.store.tables import ListingRow
 
 

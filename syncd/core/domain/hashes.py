@@ -1,0 +1,105 @@
+"""The hashes of a listing's parts, compared against what Hemnet confirmed.
+
+They must stay stable across runs, processes and Python versions, because stored hashes
+decide whether anything is sent; no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from syncd.core.domain.listing import (
+    LISTING_FIELDS,
+    BillingInformation,
+    Image,
+    ImageRight,
+    Listing,
+    Sale,
+    SellerInformation,
+    listing_fields,
+)
+from syncd.core.domain.plain import _plain
+
+
+def _digest(value: Any) -> str:
+    return _digest_plain(_plain(value))
+
+
+# json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":")), the text every
+# stored hash was made from, with one encoder instead of a new one per call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest_plain(plain: Any) -> str:
+    text = _CANONICAL_JSON.encode(plain)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_hash(listing: Listing) -> str:
+    """Hash of the listing body, without images, sale, seller or billing information."""
+    return _digest(listing_fields(listing))
+
+
+def images_hash(images: Iterable[Image]) -> str:
+    return _digest(list(images))
+
+
+def sale_hash(sale: Sale | None) -> str | None:
+    return None if sale is None else _digest(sale)
+
+
+def seller_hash(seller: SellerInformation | None) -> str | None:
+    return None if seller is None else _digest(seller)
+
+
+def billing_hash(billing: BillingInformation | None) -> str | None:
+    return None if billing is None else _digest(billing)
+
+
+def image_right_hash(right: ImageRight | None) -> str | None:
+    return None if right is None else _digest(right)
+
+
+@dataclass(frozen=True, slots=True)
+class Hashes:
+    """The separate hashes of one listing; compared against what Hemnet confirmed."""
+
+    content: str
+    images: str
+    sale: str | None
+    seller: str | None
+    billing: str | None
+    image_right: str | None = None
+
+    @classmethod
+    def of(cls, listing: Listing) -> Hashes:
+        return cls(
+            content=content_hash(listing),
+            images=images_hash(listing.images),
+            sale=sale_hash(listing.sale),
+            seller=seller_hash(listing.seller),
+            billing=billing_hash(listing.billing),
+            image_right=image_right_hash(listing.image_right),
+        )
+
+    @classmethod
+    def of_plain(cls, plain: Mapping[str, Any]) -> Hashes:
+        """``Hashes.of`` from ``to_plain(listing)``: the same hashes without walking the
+        listing a second time (ingest needs the plain form anyway, to store it)."""
+
+        def optional(name: str) -> str | None:
+            part = plain.get(name)
+            return None if part is None else _digest_plain(part)
+
+        return cls(
+            content=_digest_plain({name: plain[name] for name in LISTING_FIELDS}),
+            images=_digest_plain(plain["images"]),
+            sale=optional("sale"),
+            seller=optional("seller"),
+            billing=optional("billing"),
+            image_right=optional("image_right"),
+        )

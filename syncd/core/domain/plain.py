@@ -1,0 +1,170 @@
+"""The plain (JSON-ready) form of value types, used to store them and to hash them.
+
+Its text must be the same on every run, process and platform; no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from syncd.core.domain.listing import (
+    Address,
+    BillingInformation,
+    Broker,
+    Coordinates,
+    HousingForm,
+    Image,
+    ImageRight,
+    ImageRightTerms,
+    Listing,
+    ListingStatus,
+    PhotoAgency,
+    Sale,
+    SellerInformation,
+    SellerType,
+    Tenure,
+    Viewing,
+)
+
+_AS_IS = frozenset({str, int, bool, type(None)})
+# How each exact type becomes plain, decided once per type: the checks below (dataclass? enum?
+# Decimal? ...) depend only on the type, and running them per value dominated hashing time.
+_PLAIN_OF: dict[type, Callable[[Any], Any]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form whose text is the same on every run and platform."""
+    kind = type(value)
+    if kind in _AS_IS:  # exact types only: enums and other subclasses go on below
+        return value
+    convert = _PLAIN_OF.get(kind)
+    if convert is None:
+        convert = _PLAIN_OF[kind] = _plain_of(value)
+    return convert(value)
+
+
+def _plain_of(value: Any) -> Callable[[Any], Any]:
+    """How values of ``type(value)`` become plain (the first of these checks that holds)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain_dataclass(tuple(f.name for f in dataclasses.fields(value)))
+    if isinstance(value, enum.Enum):
+        return lambda member: member.value
+    if isinstance(value, Decimal):
+        return lambda number: format(number.normalize(), "f")
+    if isinstance(value, float):
+        return repr
+    if isinstance(value, datetime | date):
+        return lambda moment: moment.isoformat()
+    if isinstance(value, tuple | list):
+        return lambda items: [v if type(v) in _AS_IS else _plain(v) for v in items]
+    if isinstance(value, Mapping):
+        return lambda table: {str(k): _plain(v) for k, v in table.items()}
+    return lambda other: other
+
+
+def _plain_dataclass(names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    def plain(value: Any) -> dict[str, Any]:
+        # Leaves inline: most fields are str, int, bool or None (a call each was half the time).
+        out = {}
+        for name in names:
+            field_value = getattr(value, name)
+            out[name] = field_value if type(field_value) in _AS_IS else _plain(field_value)
+        return out
+
+    return plain
+
+
+def to_plain(value: Any) -> Any:
+    """The JSON form used for storing value types (see ``listing_from_plain``)."""
+    return _plain(value)
+
+
+def listing_from_plain(data: Mapping[str, Any]) -> Listing:
+    """Inverse of ``to_plain`` for a Listing, used by the state store."""
+
+    def opt(cls: Any, raw: Any) -> Any:
+        return None if raw is None else cls(**raw)
+
+    def dec(raw: Any) -> Decimal | None:
+        return None if raw is None else Decimal(raw)
+
+    addr = dict(data["address"])
+    coords = data.get("coordinates")
+    sale = data.get("sale")
+    seller = data.get("seller")
+    right = data.get("image_right")
+    return Listing(
+        listing_key=data["listing_key"],
+        agency_key=data["agency_key"],
+        status=ListingStatus(data["status"]),
+        address=Address(**addr),
+        housing_form=HousingForm(data["housing_form"]) if data.get("housing_form") else None,
+        tenure=Tenure(data["tenure"]) if data.get("tenure") else None,
+        coordinates=(
+            Coordinates(float(coords["latitude"]), float(coords["longitude"])) if coords else None
+        ),
+        asking_price=data.get("asking_price"),
+        monthly_fee=data.get("monthly_fee"),
+        operating_cost=data.get("operating_cost"),
+        living_area=dec(data.get("living_area")),
+        supplemental_area=dec(data.get("supplemental_area")),
+        plot_area=dec(data.get("plot_area")),
+        rooms=dec(data.get("rooms")),
+        floor=data.get("floor"),
+        construction_year=data.get("construction_year"),
+        energy_class=data.get("energy_class"),
+        new_construction=bool(data.get("new_construction", False)),
+        title=data.get("title"),
+        description=data.get("description"),
+        images=tuple(Image(**img) for img in data.get("images", ())),
+        viewings=tuple(
+            Viewing(
+                starts_at=datetime.fromisoformat(v["starts_at"]),
+                ends_at=datetime.fromisoformat(v["ends_at"]) if v.get("ends_at") else None,
+                note=v.get("note"),
+            )
+            for v in data.get("viewings", ())
+        ),
+        broker=opt(Broker, data.get("broker")),
+        seller=(
+            SellerInformation(
+                name=seller["name"],
+                email=seller.get("email"),
+                identity_number=seller.get("identity_number"),
+                seller_type=SellerType(seller["seller_type"])
+                if seller.get("seller_type")
+                else None,
+            )
+            if seller
+            else None
+        ),
+        billing=opt(BillingInformation, data.get("billing")),
+        sale=(
+            Sale(
+                price=int(sale["price"]),
+                price_is_public=bool(sale["price_is_public"]),
+                sold_on=date.fromisoformat(sale["sold_on"]),
+            )
+            if sale
+            else None
+        ),
+        image_right=image_right_from_plain(right),
+    )
+
+
+def image_right_from_plain(data: Mapping[str, Any] | None) -> ImageRight | None:
+    """Inverse of ``to_plain`` for an ImageRight (None stays None)."""
+    if data is None:
+        return None
+    terms, agency = data.get("terms"), data.get("photo_agency")
+    return ImageRight(
+        terms=ImageRightTerms(terms) if terms else None,
+        photo_agency=PhotoAgency(agency) if agency else None,
+        photo_agency_name=data.get("photo_agency_name"),
+        photographer=data.get("photographer"),
+    )

@@ -1,0 +1,239 @@
+"""The daemon's jobs: ingest of a ready file, sync, poll, reconcile, the key and health checks,
+alerts, and the status files and line that follow them; all on the scheduler's store worker.
+
+Decides nothing about listings (the use cases do) and schedules nothing itself
+(``lifecycle`` registers the jobs); never serves operators' requests (``operator_requests``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from syncd.config import Config
+from syncd.runtime import systemd
+from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
+from syncd.runtime.scheduler import Scheduler
+from syncd.runtime.services import Services, build_services
+from syncd.runtime.watch import InboxWatcher
+from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.store.blocked import SendingBlocked, set_sending_blocked
+from syncd.store.engine import Store
+from syncd.usecases.apply import ApplyReport
+from syncd.usecases.ingest import IngestResult, ingest_file
+from syncd.usecases.reconcile import ReconcileReport, reconcile
+
+# The daemon's name, as its log lines have always shown.
+logger = logging.getLogger("syncd.runtime.daemon")
+
+# Job names, as they show in logs.
+SYNC, POLL, RECONCILE, KEY_CHECK, ALERTS = "sync", "poll", "reconcile", "key-check", "alerts"
+STATUS, HEALTH = "status", "health"
+
+# ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
+# ends and after an operator's request anyway; this slow interval only catches what nothing
+# else asked for (say, a state changed by hand).
+SYNC_SAFETY_INTERVAL_S = 600.0
+KEY_CHECK_INTERVAL_S = 86400.0
+ALERTS_INTERVAL_S = 60.0
+# ASSUMED: the first full comparison a minute after start, not at once: the first sync
+# pass settles what a crash left open before reconcile reads everything back.
+FIRST_RECONCILE_AFTER_S = 60.0
+# Status files and the systemd status line follow the other jobs as a job of their own,
+# coalesced: at 10,000 listings one write costs about a second, and written after every
+# job it stood between a dropped file and the pass that sends it. A burst of jobs gets one
+# write STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the worker.
+STATUS_DELAY_S = 0.5
+STATUS_SHARE = 0.25
+# A refresh with nothing else happening: waiting times grow, and a file may be deleted.
+STATUS_INTERVAL_S = 60.0
+
+
+def build_checked(config: Config, store: Store) -> Services:
+    services = build_services(config, store)
+    services.keys.token()  # no token at all is a configuration error: refuse to start
+    return services
+
+
+def status_line(rows: Sequence[StatusRow], alerts: int = 0, problems: Sequence[str] = ()) -> str:
+    """The one line ``systemctl status`` shows: "12 listings: 9 visible, 2 awaiting approval"."""
+    if not rows:
+        text = "0 listings: waiting for the first export file"
+    else:
+        counts = sorted(stage_summary(rows).items(), key=lambda item: -item[1])
+        parts = ", ".join(f"{n} {stage.replace('_', ' ')}" for stage, n in counts)
+        text = f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {parts}"
+    if alerts:
+        text += f"; {alerts} alert{'s' if alerts != 1 else ''} (see the log)"
+    if problems:
+        text += f"; NOT READY: {', '.join(p.replace('_', ' ') for p in problems)} (see /healthz)"
+    return text
+
+
+class DaemonJobs:
+    """The jobs of one running syncd; ``Daemon`` sets their state up and runs them."""
+
+    # Set by ``Daemon.__init__``; declared here for the jobs that use them.
+    _store: Store
+    _clock: Callable[[], datetime]
+    _services: Services
+    _started_at: datetime
+    _scheduler: Scheduler
+    _alerts: AlertBoard
+    _board: HealthBoard
+    _guard: JobGuard
+    _probe: HemnetProbe
+    _published_block: SendingBlocked | None
+    _block_published: bool
+    _problems_shown: tuple[Problem, ...]
+    _key_expires_at: datetime | None
+    _last_sync_ok_at: datetime | None
+    _status_text: str | None
+    _status_not_before: float
+
+    @property
+    def config(self) -> Config:
+        return self._services.config
+
+    # --- jobs (all run on the scheduler's single store worker) ----------------------------
+
+    def _make_watcher(self, config: Config) -> InboxWatcher:
+        paths = config.paths
+        for folder in (paths.inbox, paths.archive, paths.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+        return InboxWatcher(
+            paths.inbox,
+            self._on_ready,
+            settle_s=config.watch.settle_s,
+            rescan_interval_s=config.watch.rescan_interval_s,
+            done_marker=config.watch.done_marker,
+            ignore=config.watch.ignore,
+        )
+
+    def _on_ready(self, path: Path) -> Path | None:
+        # Runs on the watcher's thread: the ingest itself goes to the single store worker,
+        # and the watcher waits so that it sees the file gone before its next look. Where
+        # the file went is the watcher's to watch, in case its writer was not done.
+        ingest = lambda: self._guard.once("ingest", lambda: self._ingest(path))  # noqa: E731
+        return self._scheduler.submit(f"ingest {path.name}", ingest).result().moved_to
+
+    def _ingest(self, path: Path) -> IngestResult:
+        # The watcher hands over inbox files, and taken files that changed where they went
+        # (its inbox is this one: [paths] changes wait for a restart).
+        read_again = path.parent != Path(os.path.abspath(self.config.paths.inbox))
+        result = ingest_file(self._store, self.config, path, self._clock(), read_again=read_again)
+        if result.outcome in ("accepted", "held"):
+            self._scheduler.kick(SYNC)
+        self._after_job("ingest")
+        return result
+
+    def _sync(self) -> datetime | None:
+        return self._sync_pass().next_retry_at
+
+    def _sync_pass(self) -> ApplyReport:
+        report = self._services.applier.run_pass()
+        if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
+            self._last_sync_ok_at = self._clock()
+        if report.ops_succeeded:
+            self._scheduler.kick(POLL)  # new images and publications: follow them now
+        return report
+
+    def _poll(self) -> datetime | None:
+        report = self._services.poller.poll_due()
+        if report.changed:
+            self._scheduler.kick(SYNC)  # e.g. images completed: now it can be published
+        return report.next_due_at
+
+    def _poll_listing(self, listing_key: str) -> None:
+        """A webhook named this listing: read it back on the store worker, soon."""
+
+        def poll_one() -> None:
+            self._services.poller.poll_listing(listing_key)
+            self._scheduler.kick(SYNC)
+            self._after_job("webhook")
+
+        future = self._scheduler.submit(f"webhook poll {listing_key}", poll_one)
+        future.add_done_callback(lambda done: log_failure(done, f"poll of {listing_key}"))
+
+    def _reconcile(self) -> None:
+        self._reconcile_pass()
+
+    def _reconcile_pass(self) -> ReconcileReport:
+        services = self._services
+        report = reconcile(self._store, services.client, services.config, self._clock())
+        if report.adopted or report.recreated or report.drift or report.extra_images:
+            self._scheduler.kick(SYNC)
+        return report
+
+    def _check_key(self) -> None:
+        status = self._services.keys.check(self._services.client)
+        self._key_expires_at = status.expires_at
+        logger.log(
+            logging.WARNING if status.failed else logging.INFO, "key check: %s", status.message
+        )
+
+    def _check_health(self) -> None:
+        """Read Hemnet once; the listings waiting to be sent say why when nothing can be."""
+        self._probe.probe(self._services.client)
+        blocked = self._board.sending_blocked()
+        if blocked != self._published_block or not self._block_published:
+            with self._store.transaction() as session:
+                set_sending_blocked(session, blocked)
+            self._published_block, self._block_published = blocked, True
+            self._scheduler.kick(STATUS)
+        problems = tuple(p.problem for p in self._board.problems())
+        if problems != self._problems_shown:
+            self._problems_shown = problems
+            self._scheduler.kick(STATUS)  # the systemd status line says NOT READY
+
+    def _check_alerts(self) -> None:
+        now = self._clock()
+        facts = gather_facts(
+            self._store,
+            now,
+            watching_since=self._started_at,
+            key_expires_at=self._key_expires_at,
+            answer_problems=self._services.client.problems.current(),
+        )
+        self._alerts.update(alerts_for(facts, self.config.alerts, now))
+
+    def _after_job(self, job: str) -> None:
+        """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
+        if job in (STATUS, HEALTH):
+            return  # the health check kicks a status write itself when something changed
+        delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
+        self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
+
+    def _final_status(self) -> None:
+        try:
+            self._write_status()
+        except Exception:
+            # Stopping goes on: the next start writes them again.
+            logger.exception("stopping: the status files could not be written")
+
+    def _write_status(self) -> None:
+        """Status files and the systemd status line, from one read of every listing."""
+        started = time.monotonic()
+        rows = status_rows(self._store, self._clock())
+        problems = [p.problem.value for p in self._board.problems()]
+        text = status_line(rows, len(self._alerts.active), problems)
+        if text != self._status_text:
+            self._status_text = text
+            systemd.status(text)
+            logger.debug("status: %s", text)
+        # After the line: a disk that refuses the files must not hide the problem there.
+        write_status_files(rows, self.config.paths.inbox)
+        took_s = time.monotonic() - started
+        self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
+
+
+def log_failure(future: Future[None], what: str) -> None:
+    error = future.exception()
+    if error is not None:
+        logger.error("%s failed: %s", what, error)

@@ -1,0 +1,263 @@
+"""Parsing one export file: every record validated on its own, the accepted ones spilled.
+
+It reads the file and, for partial records, the stored listing; it writes nothing to the
+store (the write transaction comes after, and stays short).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from syncd.config import Config
+from syncd.core.domain import Listing, Problem, listing_from_plain
+from syncd.formats import Mapping, ParseResult, RecordResult, parse_file
+from syncd.formats.canonical import merge_partial
+from syncd.formats.image_hosts import HostCheck, ImageHosts
+from syncd.store.skipped import SKIPPED_ERROR_PREFIX
+from syncd.usecases.ingest.changes import shown
+from syncd.usecases.ingest.findings import Findings, finding
+from syncd.usecases.ingest.spill import BATCH, Spill, Spilled, dump_chunk, spilled, winners
+
+# Image URLs collected per file for [images] probe_new, before the known ones are left out.
+_PROBE_CANDIDATES = 2_000
+
+
+@dataclass
+class Parsed:
+    """The whole file read and validated, before any write (the write lock stays short).
+
+    The accepted records wait in ``spill`` (a temporary file), not in memory: only their
+    keys stay here, for duplicates and for what a full export leaves out.
+    """
+
+    mapping: Mapping
+    full: bool
+    encoding: str
+    spill: IO[bytes]
+    errors: Findings
+    warnings: Findings
+    # key -> agency of the record that wins, in the order of the winners
+    agency_of: dict[str, str] = field(default_factory=dict)
+    winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
+    agency_keys: set[str] = field(default_factory=set)
+    # agency key -> (name, organisation number), as the records carry them
+    agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    skipped_keys: set[str] = field(default_factory=set)
+    # skipped key -> its first error, as the listing's last error reads it
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    # (record, line, key, url) of images worth asking before the create ([images] probe_new)
+    probe_candidates: list[tuple[int, int | None, str, str]] = field(default_factory=list)
+    probe_findings: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+    accepted: int = 0
+    ignored: int = 0  # records the mapping ignores on purpose
+    # Records not yet in ``spill``: written a chunk at a time (see spill.dump_chunk).
+    pending: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def spill_record(self, record: tuple[Any, ...]) -> None:
+        self.pending.append(record)
+        if len(self.pending) >= BATCH:
+            self.flush_spill()
+
+    def flush_spill(self) -> None:
+        if self.pending:
+            dump_chunk(self.spill, self.pending)
+            self.pending = []
+
+    def winners(self) -> Iterator[list[Spilled]]:
+        """The spilled records in file order, in batches, without those a later one replaced."""
+        self.flush_spill()
+        return winners(self.spill, self.winner_index)
+
+    @property
+    def skipped(self) -> int:
+        return self.records - self.accepted - self.ignored
+
+    @property
+    def listing_agencies(self) -> set[str]:
+        return set(self.agency_of.values())
+
+
+def fallback_agency(mapping: Mapping) -> str | None:
+    """The agency key the mapping uses when a file names none (its default)."""
+    spec = mapping.fields.get("agency_key")
+    if spec is None or spec.value is not None or spec.default is None:
+        return None
+    return str(spec.default)
+
+
+def parse(
+    path: Path,
+    mapping: Mapping,
+    config: Config,
+    spill: Spill,
+    stored: Callable[[str], Listing | None],
+) -> Parsed:
+    """Every record validated on its own; ParseError if the file breaks anywhere.
+
+    A partial record is laid over the listing as this file left it so far, or as stored:
+    only the fields it carries change (read before the write transaction; one ingest
+    writes at a time).
+    """
+    result = parse_file(path, mapping)
+    parsed = Parsed(
+        mapping=mapping,
+        full=result.full,
+        encoding=result.encoding,
+        spill=spill.binary(),
+        errors=Findings(spill),
+        warnings=Findings(spill),
+    )
+    for text in result.warnings:
+        parsed.warnings.append({"reason": text})
+    reader = _Reader(path.name, config, parsed, stored)
+    for record in result.records:
+        reader.take(record)
+    parsed.flush_spill()
+    for text in result.closing_warnings():
+        parsed.warnings.append({"reason": text})
+    images = config.images
+    check = HostCheck(resolve=images.resolve_hosts, timeout_s=images.host_lookup_timeout_s)
+    for host_finding in reader.hosts.findings(check):
+        parsed.warnings.append(host_finding)
+    _name_agencies(parsed, result, reader.agency_of)
+    return parsed
+
+
+class _Reader:
+    """The records of one file taken in turn into ``parsed``."""
+
+    def __init__(
+        self,
+        file: str,
+        config: Config,
+        parsed: Parsed,
+        stored: Callable[[str], Listing | None],
+    ) -> None:
+        self._file = file
+        self._config = config
+        self._parsed = parsed
+        self._stored = stored
+        self._fallback = fallback_agency(parsed.mapping)
+        self._probing = config.images.probe_new
+        # Only for mappings with partial records: this file's latest version of each listing.
+        self._latest: dict[str, str] | None = {} if _can_be_partial(parsed.mapping) else None
+        self.hosts = ImageHosts()
+
+    def agency_of(self, key: str) -> str:
+        # [agency] in the config names the agency of exports that do not name one.
+        if self._config.agency is not None and key == self._fallback:
+            return self._config.agency.key
+        return key
+
+    def take(self, record: RecordResult) -> None:
+        parsed = self._parsed
+        parsed.records += 1
+        report(parsed, record, record.problems)
+        if record.ignored is not None:
+            parsed.ignored += 1  # left out on purpose by the mapping: not an error
+            return
+        listing = self._listing_of(record)
+        if listing is not None:
+            self._accept(record, listing)
+
+    def _base_of(self, key: str) -> Listing | None:
+        if self._latest is not None and key in self._latest:
+            return listing_from_plain(json.loads(self._latest[key]))
+        return self._stored(key)
+
+    def _listing_of(self, record: RecordResult) -> Listing | None:
+        """The record's listing (a partial one laid over its base), or None when skipped."""
+        listing = record.listing
+        merged_problems: Sequence[Problem] = ()
+        if record.patch is not None and record.listing_key:
+            listing, merged_problems = merge_partial(
+                self._base_of(record.listing_key),
+                record.listing_key,
+                record.patch,
+                self._parsed.mapping.limits,
+            )
+            report(self._parsed, record, merged_problems)
+        if listing is None and record.listing_key:
+            self._parsed.skipped_keys.add(record.listing_key)
+            self._parsed.skip_reasons.setdefault(
+                record.listing_key,
+                skip_reason(
+                    self._file, record.index, record.line, [*record.problems, *merged_problems]
+                ),
+            )
+        return listing
+
+    def _accept(self, record: RecordResult, listing: Listing) -> None:
+        parsed = self._parsed
+        parsed.accepted += 1
+        agency = sys.intern(self.agency_of(listing.agency_key))
+        if listing.agency_key != agency:
+            listing = dataclasses.replace(listing, agency_key=agency)
+        key = listing.listing_key
+        # Last one wins for a duplicate key, in the place of the last one (formats warns).
+        if key in parsed.agency_of:
+            del parsed.agency_of[key]
+            parsed.winner_index[key] = record.index
+        parsed.agency_of[key] = agency
+        encoded = spilled(record.index, listing)
+        if self._latest is not None:
+            self._latest[key] = encoded[5]  # its desired JSON
+        parsed.spill_record(encoded)
+        for image in listing.images:
+            self.hosts.add(image.url, record.index, record.line, key)
+            if self._probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
+                parsed.probe_candidates.append((record.index, record.line, key, image.url))
+
+
+def _name_agencies(parsed: Parsed, result: ParseResult, agency_of: Callable[[str], str]) -> None:
+    """The agencies a full export speaks for, and the names the records give them."""
+    # The agencies a full export speaks for are those of its usable records: a broken row
+    # (say, split on the wrong delimiter) falls back to the default agency and must not
+    # make every listing of that agency look dropped.
+    parsed.agency_keys = parsed.listing_agencies
+    parsed.agency_names = {agency_of(k): named for k, named in result.agency_names.items()}
+    if not parsed.agency_keys:
+        # Nothing usable: the hold names what the file would have covered. A file with no
+        # record at all names no agency; the agencies its mapping feeds are found when it is
+        # written (never the config's default agency, which may be another CRM's).
+        parsed.agency_keys = {agency_of(key) for key in result.agency_keys if key}
+
+
+def _can_be_partial(mapping: Mapping) -> bool:
+    return any(m.partial is not None for m in (mapping, *mapping.types.values()))
+
+
+def skip_reason(file: str, index: int, line: int | None, problems: Sequence[Problem]) -> str:
+    """The last error of a listing whose record was skipped: where, and its first error."""
+    where = f"record {index}" + (f", line {line}" if line is not None else "")
+    first = next((p for p in problems if p.severity == "error"), None)
+    if first is None:
+        what = "not usable"
+    else:
+        said = finding(first)
+        value = f" = {shown('', said['value'])!r}" if said["value"] is not None else ""
+        what = f"{first.field}{value}: {first.reason}"
+    return (
+        f"{SKIPPED_ERROR_PREFIX} in {file} ({where}): {what}; "
+        "the listing keeps its last good state until the CRM sends it fixed"
+    )
+
+
+def report(parsed: Parsed, record: RecordResult, problems: Iterable[Problem]) -> None:
+    """A record's problems as the file's errors and warnings, each saying where it stands."""
+    for problem in problems:
+        found = {
+            "record": record.index,
+            "line": record.line,
+            "listing_key": record.listing_key,
+            **finding(problem),
+        }
+        target = parsed.errors if problem.severity == "error" else parsed.warnings
+        target.append(found)

@@ -1,0 +1,108 @@
+"""The spill: accepted records kept on disk between parsing and writing, so memory stays flat.
+
+It encodes and reads records back; it decides nothing about them and touches no database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import marshal
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from syncd.core.domain import Hashes, Listing, to_plain
+
+# Records written per statement: one SELECT and one executemany each, in one transaction.
+BATCH = 1_000
+# Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
+# then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
+# for every record: json.dumps with options builds a new one per call. No cycle check:
+# to_plain's dicts and lists are fresh and never contain themselves, so it can find nothing.
+_STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+class Spilled(NamedTuple):
+    """One accepted record as ingest stores it, kept on disk between parsing and writing."""
+
+    record: int  # the record's position in the file: of a duplicated key, the last wins
+    listing_key: str
+    agency_key: str
+    status: str
+    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
+    desired_json: str  # to_plain(listing) as JSON text
+    street: str  # for the "new listing" event, without reading the JSON back
+    asking_price: int | None
+
+
+class Spill(contextlib.ExitStack):
+    """Unnamed temporary files beside the database for one export file: gone when closed, or
+    when the process dies. Beside the database, not in /tmp, which may be RAM."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self._directory = directory
+
+    def binary(self) -> IO[bytes]:
+        return self.enter_context(tempfile.TemporaryFile(dir=self._directory, prefix=".ingest-"))
+
+    def text(self) -> IO[str]:
+        return self.enter_context(
+            tempfile.TemporaryFile("w+", encoding="utf-8", dir=self._directory, prefix=".ingest-")
+        )
+
+
+def spilled(index: int, listing: Listing) -> tuple[Any, ...]:
+    """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
+    plain = to_plain(listing)
+    hashes = Hashes.of_plain(plain)
+    text = _STORED_JSON.encode(plain)
+    return (
+        index,
+        listing.listing_key,
+        listing.agency_key,
+        listing.status.value,
+        (
+            hashes.content,
+            hashes.images,
+            hashes.sale,
+            hashes.seller,
+            hashes.billing,
+            hashes.image_right,
+        ),
+        text,
+        listing.address.street,
+        listing.asking_price,
+    )
+
+
+def dump_chunk(stream: IO[bytes], chunk: list[tuple[Any, ...]]) -> None:
+    """Records written a chunk at a time: marshal.load reading one record from a file calls
+    read() per value, so one chunk per load costs less per record."""
+    marshal.dump(chunk, stream)
+
+
+def winners(stream: IO[bytes], winner_index: Mapping[str, int]) -> Iterator[list[Spilled]]:
+    """The spilled records in file order, in batches, without those a later one replaced
+    (``winner_index``: the record that wins, of each duplicated key)."""
+    stream.flush()
+    stream.seek(0)
+    batch: list[Spilled] = []
+    while True:
+        try:
+            # An unnamed file this process wrote a moment ago: no one else can feed it.
+            chunk = marshal.load(stream)  # noqa: S302
+        except EOFError:
+            break
+        for fields in chunk:
+            record = Spilled(*fields)
+            if winner_index.get(record.listing_key, record.record) != record.record:
+                continue
+            batch.append(record)
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,265 @@
+"""The periodic full comparison with Hemnet: adopt, recreate, and report and repair drift.
+
+Reads every listing Hemnet has and corrects what syncd KNOWS, so the next plan sends what
+is missing; it never sends a write itself and never deletes anything on Hemnet (duplicates
+and listings unknown here are reported, not touched). No API call holds the write lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from datetime import datetime
+
+from syncd.config import Config
+from syncd.core.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
+from syncd.hemnet.client import HemnetClient
+from syncd.hemnet.models import RemoteListing, RemoteListings
+from syncd.store import events, listings
+from syncd.store.engine import Store
+from syncd.store.listing_states import ListingState, read_listing_states
+from syncd.store.remote import listed, listed_by_hemnet_id
+from syncd.usecases import image_audit
+from syncd.usecases.adopt import oldest, record_adoption
+from syncd.usecases.image_audit import find_extra
+from syncd.usecases.reconcile.compare import compare, drift_of, schedule_poll
+from syncd.usecases.reconcile.findings import (
+    Conflict,
+    Drift,
+    Duplicate,
+    ReconcileReport,
+    log_findings,
+)
+from syncd.usecases.reconcile.run import Known, Pass
+
+__all__ = [
+    "COMPARE_BATCH",
+    "Conflict",
+    "Drift",
+    "Duplicate",
+    "ReconcileReport",
+    "drift_of",
+    "reconcile",
+]
+
+log = logging.getLogger(__name__)
+
+# Listings compared and recorded per write transaction.
+COMPARE_BATCH = 500
+
+
+def reconcile(
+    store: Store, client: HemnetClient, config: Config, now: datetime, *, repair: bool = True
+) -> ReconcileReport:
+    """Compare every listing Hemnet has with what syncd knows (see the module docstring).
+
+    ``repair=False`` (``syncd reconcile --dry-run``) reports the same findings and writes
+    nothing at all.
+    """
+    remote_all = client.list_listings()
+    with store.read() as session:
+        known = {state.listing_key: _known(state) for state in read_listing_states(session)}
+        agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
+    by_hemnet_id = {r.hemnet_id: r for r in remote_all}
+    by_key: dict[str, list[RemoteListing]] = defaultdict(list)
+    for remote in remote_all:
+        if remote.external_id is not None:
+            by_key[remote.external_id].append(remote)
+
+    report = ReconcileReport(dry_run=not repair)
+    _find_strays(report, remote_all, known, by_key)
+    ctx = Pass(store, client, config, now, report, agencies)
+    matched: dict[str, RemoteListing] = {}
+    for item in sorted(known.values(), key=lambda k: k.key):
+        found = _follow(ctx, item, remote_all, by_hemnet_id, by_key)
+        if found is not None:
+            matched[item.key] = found
+
+    for key, found in sorted(matched.items()):
+        _audit_images(ctx, known[key], found)
+    _compare_all(ctx, known, matched)
+    report = dataclasses.replace(report, compared=len(matched))
+    log_findings(store, now, report)
+    return report
+
+
+def _find_strays(
+    report: ReconcileReport,
+    remote_all: RemoteListings,
+    known: Mapping[str, Known],
+    by_key: Mapping[str, Sequence[RemoteListing]],
+) -> None:
+    """Hemnet listings syncd knows nothing of, and our listing keys on several of them."""
+    followed = {k.hemnet_id: k.key for k in known.values() if k.hemnet_id is not None}
+    report.unknown_on_hemnet.extend(
+        r.hemnet_id
+        for r in remote_all
+        if r.hemnet_id not in followed and (r.external_id is None or r.external_id not in known)
+    )
+    for key, group in sorted(by_key.items()):
+        if key in known and len(group) > 1:
+            report.duplicates.append(_duplicate(key, group, known[key].hemnet_id))
+
+
+def _follow(
+    ctx: Pass,
+    item: Known,
+    remote_all: RemoteListings,
+    by_hemnet_id: Mapping[str, RemoteListing],
+    by_key: Mapping[str, Sequence[RemoteListing]],
+) -> RemoteListing | None:
+    """The Hemnet listing to compare ``item`` with; None when there is none this pass (it is
+    adopted, forgotten to be created again, or left alone)."""
+    report = ctx.report
+    if item.hemnet_id is None:
+        if item.key in by_key:
+            _adopt(ctx, item, oldest(by_key[item.key]))
+        return None
+    if item.hemnet_id in remote_all.left_out:
+        # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
+        report.skipped.append(item.key)
+        return None
+    try:
+        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item)
+    except ForbiddenApiError as exc:
+        # Another account's now: not gone (recreating would duplicate it), not ours.
+        log.warning("reconcile: %s left alone: %s", item.key, exc)
+        report.skipped.append(item.key)
+        return None
+    if found is not None:
+        return found
+    if item.key in by_key:
+        # Gone, but Hemnet has another listing with our key: follow that one instead.
+        _forget(ctx, item, recreate=False)
+        _adopt(ctx, item, oldest(by_key[item.key]))
+    else:
+        _forget(ctx, item, recreate=True)
+    return None
+
+
+def _compare_all(
+    ctx: Pass, known: Mapping[str, Known], matched: Mapping[str, RemoteListing]
+) -> None:
+    """Compare every matched listing, in batches of one write transaction each."""
+    # Comparisons make no call: a batch shares one transaction (one commit per listing
+    # made a 10,000-listing reconcile take seconds of commits alone).
+    pairs = list(matched.items())
+    for start in range(0, len(pairs), COMPARE_BATCH):
+        with nullcontext(None) if ctx.report.dry_run else ctx.store.transaction() as session:
+            for key, found in pairs[start : start + COMPARE_BATCH]:
+                compare(ctx, session, known[key], found)
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+def _known(state: ListingState) -> Known:
+    return Known(
+        key=state.listing_key,
+        hemnet_id=state.hemnet_id,
+        desired=state.desired,
+        sent=None if state.known is None else state.known.sent,
+        known=state.known,
+    )
+
+
+def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -> Duplicate:
+    ids = {r.hemnet_id for r in group}
+    kept = followed if followed in ids else oldest(group).hemnet_id
+    others = tuple(sorted(ids - {str(kept)}, key=lambda i: (len(i), i)))
+    return Duplicate(key, str(kept), others)
+
+
+def _confirm_gone(client: HemnetClient, item: Known) -> RemoteListing | None:
+    """Missing from the enumeration: ask for it by id before believing it is gone, because
+    recreating a listing Hemnet still has makes the duplicate this system must never make."""
+    assert item.hemnet_id is not None
+    try:
+        return client.get_listing(item.hemnet_id)
+    except RemoteDriftError as exc:
+        if exc.context.status == 404:
+            return None
+        raise
+
+
+def _adopt(ctx: Pass, item: Known, remote: RemoteListing) -> None:
+    """A listing Hemnet has under our key but syncd never heard back about (a lost create,
+    or one made before syncd, by another integration)."""
+    store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
+    report.adopted.append(item.key)
+    if not report.dry_run:
+        images = client.list_images(remote.hemnet_id)
+        with store.transaction() as session:
+            row = listed(session, item.key)
+            taken = listed_by_hemnet_id(session, remote.hemnet_id)
+            if row is None or row.hemnet_id is not None or taken is not None:
+                report.adopted.remove(item.key)  # apply recorded it meanwhile
+                return
+            record_adoption(
+                session,
+                item.key,
+                remote,
+                desired=item.desired,
+                images=images,
+                now=now,
+                why="found by reconcile",
+            )
+            schedule_poll(session, item.key, now, config)
+    log.warning(
+        "%s: %s Hemnet listing %s instead of creating it again",
+        item.key,
+        "would adopt" if report.dry_run else "adopted",
+        remote.hemnet_id,
+    )
+
+
+def _forget(ctx: Pass, item: Known, *, recreate: bool) -> None:
+    """Hemnet no longer has the listing syncd followed: clear what syncd knew of it."""
+    store, now, report = ctx.store, ctx.now, ctx.report
+    if recreate:
+        report.recreated.append(item.key)
+    then = "the next plan creates it again" if recreate else "another one is adopted"
+    message = f"Hemnet no longer has listing {item.hemnet_id}; {then}"
+    log.warning("%s: %s", item.key, message)
+    if report.dry_run:
+        return
+    with store.transaction() as session:
+        row = listed(session, item.key)
+        if row is None or row.hemnet_id != item.hemnet_id:
+            if recreate:
+                report.recreated.remove(item.key)  # apply recorded something meanwhile
+            return
+        listings.forget_remote(session, item.key, now)
+        listings.set_next_poll_at(session, item.key, None, now)
+        events.record_event(
+            session,
+            "recreate" if recreate else "gone_from_hemnet",
+            message,
+            now,
+            listing_key=item.key,
+            data={"hemnet_id": item.hemnet_id},
+        )
+
+
+def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
+    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``)."""
+    if item.known is None or item.known.sold is not None:
+        return  # nothing is sent to a sold listing, its images included
+    try:
+        images = ctx.client.list_images(remote.hemnet_id)
+    except (RetryableApiError, RemoteDriftError) as exc:
+        log.warning("%s: images not compared this time: %s", item.key, exc)
+        return
+    found = find_extra(item.key, remote.hemnet_id, item.desired, item.known.images, images)
+    if found is None:
+        return
+    if not ctx.report.dry_run:
+        found = image_audit.repair(
+            ctx.store, ctx.client, found, remote=images, desired=item.desired, now=ctx.now
+        )
+    removed = None if ctx.report.dry_run else len(found.removed)
+    log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))
+    ctx.report.extra_images.append(found)
