@@ -27,6 +27,17 @@ def one_line(text: str) -> str:
     return _UNSAFE.sub(_escaped, text)
 
 
+# A log line names its module as operators have always read it (``syncd.apply``), not by
+# the folder the code sits in (``syncd.usecases.apply``): the folders are the developers'
+# map, the log names are what operators grep for and alert on.
+_FOLDERS = re.compile(r"^syncd\.(?:core|usecases|runtime)\.")
+
+
+def shown_name(logger_name: str) -> str:
+    """The logger's name as a log line shows it: ``syncd.usecases.apply`` -> ``syncd.apply``."""
+    return _FOLDERS.sub("syncd.", logger_name)
+
+
 class OneLineFormatter(logging.Formatter):
     """A Formatter whose message part is always one line (see ``one_line``)."""
 
@@ -34,4 +45,5 @@ class OneLineFormatter(logging.Formatter):
         # A copy: other handlers of the same record see its message unchanged.
         safe = copy.copy(record)
         safe.message = one_line(record.message)
+        safe.name = shown_name(record.name)
         return super().formatMessage(safe)

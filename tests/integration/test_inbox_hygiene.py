@@ -75,7 +75,7 @@ def test_a_control_character_in_a_listing_key_skips_that_record(
 
 
 def test_a_log_line_stays_one_line_whatever_the_name() -> None:
-    forged = "x.csv\nERROR syncd.usecases.apply: op=delete listing_key=A1 status=200"
+    forged = "x.csv\nERROR syncd.apply: op=delete listing_key=A1 status=200"
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
@@ -87,7 +87,7 @@ def test_a_log_line_stays_one_line_whatever_the_name() -> None:
     finally:
         logger.removeHandler(handler)
     assert out.getvalue().count("\n") == 1
-    assert "x.csv\\x0aERROR syncd.usecases.apply" in out.getvalue()
+    assert "x.csv\\x0aERROR syncd.apply" in out.getvalue()
     assert one_line("Storgatan 1, Göteborg\t\u2028") == "Storgatan 1, Göteborg\\x09\\u2028"
     assert one_line(os.fsdecode(b"bad-\xff.csv")) == "bad-\\xff.csv"
 
@@ -144,3 +144,18 @@ def _wait(condition: Any, timeout_s: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+def test_a_log_line_names_its_module_as_operators_have_always_read_it() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("syncd.usecases.apply", "syncd.runtime.daemon", "syncd.core.plan", "syncd.store"):
+        record = logging.LogRecord(name, logging.INFO, __file__, 1, "went", None, None)
+        handler.handle(record)
+    assert out.getvalue().splitlines() == [
+        "INFO syncd.apply: went",
+        "INFO syncd.daemon: went",
+        "INFO syncd.plan: went",
+        "INFO syncd.store: went",
+    ]
