@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from syncd.core.ops import UpdateListing
 from syncd.hemnet import RemoteListing
 from syncd.hemnet.payload import update_body
 from syncd.store.listings import get_listing, record_sent
-from syncd.usecases.apply.handler import Context, Done, Handler, registered
+from syncd.usecases.apply.handler import Context, Done, ListingHandler, registered
 from syncd.usecases.apply.record import Record, key_of, remote_state
 
 if TYPE_CHECKING:
@@ -20,13 +19,12 @@ if TYPE_CHECKING:
 
 
 @registered
-class UpdateListingHandler(Handler[UpdateListing]):
+class UpdateListingHandler(ListingHandler[UpdateListing]):
     op_type = UpdateListing
 
-    def prepare(self, op: UpdateListing, ctx: Context) -> Callable[[], Done]:
-        hid = ctx.hemnet_id(key_of(op))
+    def call(self, op: UpdateListing, key: str, hid: str, ctx: Context) -> Done:
         body = update_body(op.listing, op.changed)
-        return lambda: Done(_updated(op, ctx.client.update_listing(hid, body)), hid)
+        return Done(_updated(op, ctx.client.update_listing(hid, body)), hid)
 
 
 def _updated(op: UpdateListing, remote: RemoteListing) -> Record:
