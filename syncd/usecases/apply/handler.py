@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from syncd.core.ops import Op
-from syncd.hemnet import HemnetClient, RemoteListing
+from syncd.hemnet import HemnetClient
+from syncd.hemnet.models import RemoteListing
 from syncd.usecases.apply.record import Record, forget_listing, key_of
 
 

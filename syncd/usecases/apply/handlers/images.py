@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.core.domain import Image, ImageState, KnownImage
 from syncd.core.ops import AddImage, DeleteImage, UpdateImage
-from syncd.hemnet import RemoteImage
+from syncd.hemnet.models import RemoteImage
 from syncd.store.listings import delete_known_image, known_images, save_known_image
 from syncd.usecases.apply.handler import (
     Context,

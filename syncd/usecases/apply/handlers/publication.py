@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from syncd.core.ops import Consequence, PublishListing, SetMarketState, UnpublishListing
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.store.listings import record_sale_deleted
 from syncd.usecases.apply.handler import Context, Done, ReadBackListing, registered
 from syncd.usecases.apply.record import Record, remote_state

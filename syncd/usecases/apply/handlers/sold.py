@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.core.domain import Sale
 from syncd.core.ops import MarkSold
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.store.listings import record_sold
 from syncd.usecases.apply.handler import Context, Done, ReadBackListing, registered
 from syncd.usecases.apply.record import Record, remote_state

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from syncd.core.domain import listing_from_plain
 from syncd.core.ops import UpdateListing
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import update_body
 from syncd.store.listings import get_listing, record_sent
 from syncd.usecases.apply.handler import Context, Done, ListingHandler, registered
