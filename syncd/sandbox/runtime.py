@@ -33,9 +33,9 @@ from syncd.sandbox.model import (
 from syncd.sandbox.settings import SandboxSettings
 from syncd.sandbox.webhooks import WebhookSender
 
-# The world is saved (with --state-file) this often while it changes, and at stop. Saving
-# after every request rewrote the whole world each time: at 10,000 listings the sandbox
-# spent nearly all its time writing the file.
+# The world is saved (with --state-file) this often while it changes, and at stop: a save
+# rewrites the whole world, so saving after every request would make a large world's
+# sandbox spend its time writing the file instead of answering.
 SAVE_INTERVAL_S = 2.0
 TICK_S = 0.2
 
