@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from syncd.core.domain import Agency
 from syncd.core.policy import PlanPolicy
 
 ExportMode = Literal["full", "incremental"]
@@ -50,13 +51,6 @@ class HemnetConfig:
     max_concurrency: int = 4
     token_file: Path | None = None
     key_renew_before_days: int = 14
-
-
-@dataclass(frozen=True)
-class AgencyConfig:
-    key: str
-    name: str
-    organisation_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,9 +130,9 @@ class Config:
     source: Path | None
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
-    agency: AgencyConfig | None = None
+    agency: Agency | None = None  # [agency]
     # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
-    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
+    agencies: Mapping[str, Agency] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     formats: tuple[FormatRule, ...] = ()
@@ -146,7 +140,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
 
-    def agency_named(self, key: str) -> AgencyConfig | None:
+    def agency_named(self, key: str) -> Agency | None:
         """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
         found = self.agencies.get(key)
         if found is None and self.agency is not None and self.agency.key == key:
