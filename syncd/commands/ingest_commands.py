@@ -13,7 +13,7 @@ import click
 
 from syncd.commands.invocation import Invocation, pass_invocation
 from syncd.commands.writer import ask_for_a_pass
-from syncd.config.model import ImagesConfig
+from syncd.config import ImagesConfig
 from syncd.core.clock import utc_now
 from syncd.core.errors import ConfigError, ExportError
 from syncd.formats import check_report, load_mapping

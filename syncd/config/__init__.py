@@ -5,13 +5,17 @@ holds a secret in the TOML-backed ``Config`` itself (tokens come from ``load_tok
 
 One job per module: ``model`` (the sections' dataclasses and defaults), ``section`` (reading
 one TOML table), ``readers`` (one reader per section), ``load`` (the file, all sections,
-one ConfigError), ``credentials`` (tokens and secrets). ``Config``, its loading and the
-credentials are importable from here; the sections' dataclasses and the bundled
-directories from ``syncd.config.model``, where they live.
+one ConfigError), ``credentials`` (tokens and secrets). Everything is importable from here.
 """
 
 from syncd.config.credentials import (
+    CREDENTIALS_ENV,
+    HTTP_TOKEN_CREDENTIAL,
+    HTTP_TOKEN_ENV,
+    RENEWED_TOKEN_NAME,
+    TOKEN_CREDENTIAL,
     TOKEN_ENV,
+    WEBHOOK_SECRETS_CREDENTIAL,
     WEBHOOK_SECRETS_ENV,
     find_token,
     http_access_problems,
@@ -22,16 +26,58 @@ from syncd.config.credentials import (
     store_renewed_token,
 )
 from syncd.config.load import CONFIG_ENV, DEFAULT_CONFIG_PATH, load_config, parse_config
-from syncd.config.model import Config
+from syncd.config.model import (
+    DEFAULT_IGNORE,
+    EXPORT_MODES,
+    AgencyConfig,
+    AlertsConfig,
+    Config,
+    ExportMode,
+    FormatRule,
+    HemnetConfig,
+    HttpConfig,
+    ImagesConfig,
+    PathsConfig,
+    SyncConfig,
+    WatchConfig,
+    bundled_mappings_dir,
+    bundled_migrations_dir,
+    is_loopback,
+)
+from syncd.core.policy import FAILED_IMAGE_POLICIES, FailedImagePolicy, PlanPolicy
 
 __all__ = [
     "CONFIG_ENV",
+    "CREDENTIALS_ENV",
     "DEFAULT_CONFIG_PATH",
+    "DEFAULT_IGNORE",
+    "EXPORT_MODES",
+    "FAILED_IMAGE_POLICIES",
+    "HTTP_TOKEN_CREDENTIAL",
+    "HTTP_TOKEN_ENV",
+    "RENEWED_TOKEN_NAME",
+    "TOKEN_CREDENTIAL",
     "TOKEN_ENV",
+    "WEBHOOK_SECRETS_CREDENTIAL",
     "WEBHOOK_SECRETS_ENV",
+    "AgencyConfig",
+    "AlertsConfig",
     "Config",
+    "ExportMode",
+    "FailedImagePolicy",
+    "FormatRule",
+    "HemnetConfig",
+    "HttpConfig",
+    "ImagesConfig",
+    "PathsConfig",
+    "PlanPolicy",
+    "SyncConfig",
+    "WatchConfig",
+    "bundled_mappings_dir",
+    "bundled_migrations_dir",
     "find_token",
     "http_access_problems",
+    "is_loopback",
     "load_config",
     "load_http_token",
     "load_token",

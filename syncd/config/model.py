@@ -53,6 +53,10 @@ class HemnetConfig:
     key_renew_before_days: int = 14
 
 
+# [agency] and [agencies.KEY] name an agency as the domain has it: key, name, org number.
+AgencyConfig = Agency
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     policy: PlanPolicy = field(default_factory=PlanPolicy)
@@ -130,9 +134,9 @@ class Config:
     source: Path | None
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
-    agency: Agency | None = None  # [agency]
+    agency: AgencyConfig | None = None
     # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
-    agencies: Mapping[str, Agency] = field(default_factory=dict)
+    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     formats: tuple[FormatRule, ...] = ()
@@ -140,7 +144,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
 
-    def agency_named(self, key: str) -> Agency | None:
+    def agency_named(self, key: str) -> AgencyConfig | None:
         """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""
         found = self.agencies.get(key)
         if found is None and self.agency is not None and self.agency.key == key:

@@ -10,6 +10,7 @@ from pathlib import Path
 from syncd.config.credentials import HTTP_TOKEN_CREDENTIAL, HTTP_TOKEN_ENV
 from syncd.config.model import (
     EXPORT_MODES,
+    AgencyConfig,
     AlertsConfig,
     FormatRule,
     HemnetConfig,
@@ -23,7 +24,6 @@ from syncd.config.model import (
     is_loopback,
 )
 from syncd.config.section import Section, type_name
-from syncd.core.domain import Agency
 from syncd.core.policy import FAILED_IMAGE_POLICIES, PlanPolicy
 
 
@@ -67,7 +67,7 @@ def read_hemnet(s: Section) -> HemnetConfig:
     return out
 
 
-def read_agency(s: Section) -> Agency | None:
+def read_agency(s: Section) -> AgencyConfig | None:
     if not s.data:
         s.known.extend(["key", "name", "organisation_number"])
         return None
@@ -77,10 +77,10 @@ def read_agency(s: Section) -> Agency | None:
     s.finish()
     if not (isinstance(key, str) and isinstance(name, str)):
         return None
-    return Agency(key=key.strip(), name=name.strip(), organisation_number=org)
+    return AgencyConfig(key=key.strip(), name=name.strip(), organisation_number=org)
 
 
-def read_agencies(data: object, problems: list[str], base_dir: Path) -> dict[str, Agency]:
+def read_agencies(data: object, problems: list[str], base_dir: Path) -> dict[str, AgencyConfig]:
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -88,14 +88,14 @@ def read_agencies(data: object, problems: list[str], base_dir: Path) -> dict[str
             f"agencies: must be a table of [agencies.KEY] tables, got {type_name(data)}"
         )
         return {}
-    out: dict[str, Agency] = {}
+    out: dict[str, AgencyConfig] = {}
     for key, table in data.items():
         s = Section(table, f"agencies.{key}", problems, base_dir)
         name = s.string("name")
         org = s.string("organisation_number", None)
         s.finish()
         if isinstance(name, str) and name.strip():
-            out[key] = Agency(key=key, name=name.strip(), organisation_number=org)
+            out[key] = AgencyConfig(key=key, name=name.strip(), organisation_number=org)
         elif isinstance(name, str):
             problems.append(f"agencies.{key}.name: must not be empty")
     return out

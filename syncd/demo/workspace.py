@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from syncd.config.model import bundled_mappings_dir
+from syncd.config import bundled_mappings_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from syncd.config.model import AlertsConfig
+from syncd.config import AlertsConfig
 from syncd.hemnet.problems import AnswerProblem
 from syncd.store.engine import Store
 from syncd.store.files import last_export_at

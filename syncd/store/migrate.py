@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from syncd.config.model import bundled_migrations_dir
+from syncd.config import bundled_migrations_dir
 from syncd.core.errors import StateError
 from syncd.store.lock import take_lock
 from syncd.store.sqlite import READ_ONLY, create_sqlite_engine, database_url

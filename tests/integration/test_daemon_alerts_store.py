@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from syncd.config.model import AlertsConfig
+from syncd.config import AlertsConfig
 from syncd.core.domain import Address, Image, ImageState, KnownImage, Listing, ListingStatus
 from syncd.runtime.alerts import alerts_for, gather_facts
 from syncd.store.engine import Store

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from syncd.config.model import bundled_migrations_dir
+from syncd.config import bundled_migrations_dir
 from syncd.core.errors import StateError
 from syncd.store import migrate
 from syncd.store.engine import open_store

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.config.model import bundled_mappings_dir
+from syncd.config import bundled_mappings_dir
 from tests.system.support import (
     SYNCD,
     TOKEN,

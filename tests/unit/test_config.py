@@ -11,6 +11,8 @@ import pytest
 
 from syncd.config import (
     Config,
+    PlanPolicy,
+    bundled_mappings_dir,
     find_token,
     http_access_problems,
     load_config,
@@ -20,9 +22,7 @@ from syncd.config import (
     parse_config,
     store_renewed_token,
 )
-from syncd.config.model import bundled_mappings_dir
 from syncd.core.errors import ConfigError
-from syncd.core.policy import PlanPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.config.model import AlertsConfig
+from syncd.config import AlertsConfig
 from syncd.runtime.alerts import (
     Alert,
     AlertBoard,

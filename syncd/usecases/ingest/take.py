@@ -13,8 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from syncd.config import Config
-from syncd.config.model import FormatRule
+from syncd.config import Config, FormatRule
 from syncd.core.domain import Listing, listing_from_plain
 from syncd.core.errors import ExportError
 from syncd.formats import Mapping, load_mapping
