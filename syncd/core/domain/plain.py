@@ -86,9 +86,9 @@ def listing_from_plain(data: Mapping[str, Any]) -> listing.Listing:
         agency_key=data["agency_key"],
         status=listing.ListingStatus(data["status"]),
         address=listing.Address(**addr),
-        housing_form=listing.HousingForm(data["housing_form"])
-        if data.get("housing_form")
-        else None,
+        housing_form=(
+            listing.HousingForm(data["housing_form"]) if data.get("housing_form") else None
+        ),
         tenure=listing.Tenure(data["tenure"]) if data.get("tenure") else None,
         coordinates=(
             listing.Coordinates(float(coords["latitude"]), float(coords["longitude"]))
