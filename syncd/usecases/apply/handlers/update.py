@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from syncd.core.ops import UpdateListing
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import update_body
 from syncd.store.listings import get_listing, record_sent
-from syncd.usecases.apply.handler import Context, Done, ListingHandler, registered
+from syncd.usecases.apply.handler import Context, Done, Handler, registered
 from syncd.usecases.apply.record import Record, key_of, remote_state
 
 if TYPE_CHECKING:
@@ -19,12 +20,15 @@ if TYPE_CHECKING:
 
 
 @registered
-class UpdateListingHandler(ListingHandler[UpdateListing]):
+class UpdateListingHandler(Handler[UpdateListing]):
     op_type = UpdateListing
 
-    def call(self, op: UpdateListing, key: str, hid: str, ctx: Context) -> Done:
+    # Not a ListingHandler: the body is built here, before the op is marked in flight, so a
+    # field it cannot carry fails with nothing marked.
+    def prepare(self, op: UpdateListing, ctx: Context) -> Callable[[], Done]:
+        hid = ctx.hemnet_id(key_of(op))
         body = update_body(op.listing, op.changed)
-        return Done(_updated(op, ctx.client.update_listing(hid, body)), hid)
+        return lambda: Done(_updated(op, ctx.client.update_listing(hid, body)), hid)
 
 
 def _updated(op: UpdateListing, remote: RemoteListing) -> Record:
