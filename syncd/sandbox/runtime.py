@@ -7,12 +7,12 @@ routing; ``api.py``, ``admin.py`` and ``site.py`` call into it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import secrets
 import string
 from collections import Counter
-from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -44,23 +44,6 @@ log = logging.getLogger(__name__)
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
 
 
-@dataclass
-class Faults:
-    """Runtime-adjustable fault injection for /v1 (shares are 0..1)."""
-
-    fault_500: float = 0.0
-    fault_503: float = 0.0
-    fault_429: float = 0.0
-    fault_drop: float = 0.0
-    latency_ms: float = 0.0
-    # Accept-then-drop for writes only: a lost answer to a create whose lookup (a GET)
-    # went through, as syncd's lookup before every create needs to be tested.
-    fault_drop_write: float = 0.0
-
-    def as_json(self) -> dict[str, float]:
-        return asdict(self)
-
-
 def _random_part(length: int = 20) -> str:
     return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
 
@@ -74,13 +57,8 @@ class Sandbox:
         self.settings = settings
         self.clock = clock or SandboxClock()
         self.world: World = load_world(settings.state_file)
-        self.faults = Faults(
-            settings.fault_500,
-            settings.fault_503,
-            settings.fault_429,
-            settings.fault_drop,
-            settings.latency_ms,
-        )
+        # Its own copy: the admin endpoint changes it while the settings stay as given.
+        self.faults = dataclasses.replace(settings.faults)
         self.stats: Counter[str] = Counter()
         self.webhooks = WebhookSender(settings)
         self._dirty = False
