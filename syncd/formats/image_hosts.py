@@ -163,8 +163,8 @@ class ImageHosts:
 
     first: dict[str, tuple[int, int | None, str | None]] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
-    # "scheme://netloc" -> host: a file names few hosts, and parsing every URL in full cost
-    # more than the rest of this check (10 images a listing, 100,000 listings).
+    # "scheme://netloc" -> host: a file names few hosts, so each is parsed once, not once
+    # for every image URL that names it.
     _host_of_prefix: dict[str, str | None] = field(default_factory=dict)
 
     def add(self, url: str, record: int, line: int | None, listing_key: str | None) -> None:

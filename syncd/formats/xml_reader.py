@@ -29,7 +29,7 @@ _ROOT_START = re.compile(r"<[A-Za-z_]")
 
 
 class XPathCache:
-    """Compiled XPath expressions of one mapping (compiling per record would dominate)."""
+    """Compiled XPath expressions of one mapping, compiled once: every record asks the same."""
 
     def __init__(
         self,
