@@ -196,3 +196,21 @@ def test_alive_follows_the_scheduler_thread() -> None:
     future = made.submit("late", lambda: 1)
     with pytest.raises(RuntimeError, match="shut down"):
         future.result(timeout=1)
+
+
+def test_a_job_that_only_reads_runs_beside_the_store_worker(scheduler: Scheduler) -> None:
+    release = threading.Event()
+    reading = threading.Event()
+
+    def status_files() -> None:
+        reading.set()
+        release.wait(10)
+
+    scheduler.every("status", status_files, HOUR_S, reads_only=True)
+    try:
+        scheduler.kick("status")
+        assert reading.wait(5)
+        # The side job is still going: a store job does not wait for it.
+        assert scheduler.submit("ingest", lambda: "ingested").result(timeout=5) == "ingested"
+    finally:
+        release.set()

@@ -45,6 +45,7 @@ from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
+from syncd.status import StatusBook
 from syncd.store.blocked import SendingBlocked
 from syncd.store.engine import Store
 
@@ -93,6 +94,7 @@ class Daemon(DaemonRequests):
             metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
+        self._status_book = StatusBook()
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -141,10 +143,10 @@ class Daemon(DaemonRequests):
         )
         self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
         write_status = guard(STATUS, self._write_status)
-        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S)
+        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S, reads_only=True)
         # Status files and line before READY, while no job can write yet (on a full disk:
         # the problem is reported and syncd starts not ready, rather than not at all).
-        write_status()
+        guard(STATUS, lambda: self._write_status(worker_running=False))()
         try:
             self._start_http(config)
             self._scheduler.start()
@@ -314,7 +316,11 @@ class Daemon(DaemonRequests):
         if refused:
             raise ConfigError(refused)
         app = create_http_app(
-            lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
+            lambda: self._store,
+            config,
+            poll_listing=self._poll_listing,
+            health=self._health,
+            status_rows=lambda store, now: self._status_book.refresh(store, now).rows,
         )
         host, port = address
         try:
