@@ -27,9 +27,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_EXECUTOR = "store"
-# One more worker for jobs that only read the store (status files): they must not stand
-# between a dropped file and the pass that sends it.
+# Workers for jobs that only read the store (status files, reading Hemnet's list for
+# reconcile): they must not stand between a dropped file and the pass that sends it. Two,
+# so that a long read of Hemnet's list does not hold up the status files either.
 SIDE_EXECUTOR = "side"
+SIDE_WORKERS = 2
 KICK_SUFFIX = ":kick"  # the extra run of a periodic job asked for by ``kick``
 # A job that waited this long behind others in the one-worker queue still runs: skipping it
 # would only postpone the work to its next interval.
@@ -76,7 +78,7 @@ class Scheduler:
         self._scheduler = BackgroundScheduler(
             executors={
                 STORE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
-                SIDE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+                SIDE_EXECUTOR: ThreadPoolExecutor(max_workers=SIDE_WORKERS),
             },
             job_defaults={
                 "coalesce": True,

@@ -3,6 +3,8 @@ alerts, and the status files and line that follow them; all on the scheduler's s
 
 Decides nothing about listings (the use cases do) and schedules nothing itself
 (``lifecycle`` registers the jobs); never serves operators' requests (``operator_requests``).
+The status files are written on the scheduler's side worker, reconcile in slices
+(``reconcile_slices``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
@@ -99,6 +102,7 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_book: StatusBook
+    _reconciles: ReconcileSlices
     _status_not_before: float
 
     @property
@@ -166,11 +170,13 @@ class DaemonJobs:
         future.add_done_callback(lambda done: log_failure(done, f"poll of {listing_key}"))
 
     def _reconcile(self) -> None:
-        self._reconcile_pass()
+        self._reconciles.begin()  # beside the store worker; slices follow on it
 
     def _reconcile_pass(self) -> ReconcileReport:
         services = self._services
-        report = reconcile(self._store, services.client, services.config, self._clock())
+        report = reconcile(
+            self._store, services.client, services.config, self._clock(), spend=services.spend
+        )
         if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
         return report
@@ -209,8 +215,10 @@ class DaemonJobs:
 
     def _after_job(self, job: str) -> None:
         """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
-        if job in (STATUS, HEALTH):
-            return  # the health check kicks a status write itself when something changed
+        if job in (STATUS, HEALTH, RECONCILE, RECONCILE_SLICE):
+            # The health check kicks a status write itself when something changed; a
+            # reconcile that found something kicks a sync pass, and a write follows that.
+            return
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
 

@@ -40,6 +40,11 @@ from syncd.runtime.daemon.jobs import (
     build_checked,
 )
 from syncd.runtime.daemon.operator_requests import REQUEST_CHECK_S, DaemonRequests
+from syncd.runtime.daemon.reconcile_slices import (
+    RECONCILE_SLICE,
+    SLICE_INTERVAL_S,
+    ReconcileSlices,
+)
 from syncd.runtime.daemon.signals import ALL_SIGNALS, STOP_SIGNALS, SignalPipe
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
@@ -95,6 +100,13 @@ class Daemon(DaemonRequests):
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_book = StatusBook()
+        self._reconciles = ReconcileSlices(
+            store,
+            self._scheduler,
+            lambda: self._services,
+            clock,
+            lambda: self._scheduler.kick(SYNC),
+        )
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -135,11 +147,18 @@ class Daemon(DaemonRequests):
         self._scheduler.every(
             POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
         )
+        # Hemnet's list is read beside the store worker; the comparisons follow in slices.
         self._scheduler.every(
             RECONCILE,
             guard(RECONCILE, self._reconcile),
             config.sync.reconcile_interval_s,
             first_at=later,
+            reads_only=True,
+        )
+        self._scheduler.every(
+            RECONCILE_SLICE,
+            guard(RECONCILE, self._reconciles.slice),
+            SLICE_INTERVAL_S,
         )
         self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
         write_status = guard(STATUS, self._write_status)

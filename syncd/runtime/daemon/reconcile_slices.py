@@ -1,0 +1,121 @@
+"""The daemon's periodic reconcile in slices, so that it never holds the store worker long.
+
+A whole reconcile at 10,000 listings held the one store worker for about ten seconds (and
+its image audit asks Hemnet once per unsold listing): a file dropped meanwhile waited for
+all of it. Here Hemnet's list is read beside the store worker (calls and reads, no write);
+then each slice, a job of its own on the store worker, looks at the next listings for at
+most SLICE_S and only while the request budget has a token free; the next slice is queued
+behind whatever came meanwhile. Every call takes its request from the budget apply uses.
+
+Decides nothing about listings (``usecases.reconcile`` does); the cursor is in memory: a
+run cut short by a stop or a reload is begun again by the next periodic reconcile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from syncd.runtime.scheduler import Scheduler
+from syncd.runtime.services import Services
+from syncd.store.engine import Store
+from syncd.usecases.reconcile import ReconcileReport, ReconcileRun
+
+logger = logging.getLogger("syncd.runtime.daemon")
+
+RECONCILE_SLICE = "reconcile-slice"
+# ASSUMED: a tenth of the one-second goal from drop to first call: what a dropped file's
+# ingest, or the pass after it, may wait behind a slice already running.
+SLICE_S = 0.1
+# Slices are kicked one after the other; this interval only restarts a lost chain.
+SLICE_INTERVAL_S = 300.0
+
+
+def findings(report: ReconcileReport) -> int:
+    """Findings the next sync pass acts on."""
+    return (
+        len(report.adopted) + len(report.recreated) + len(report.drift) + len(report.extra_images)
+    )
+
+
+class ReconcileSlices:
+    """One reconcile run at a time, begun by ``begin`` and carried on by ``slice``."""
+
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler,
+        services: Callable[[], Services],
+        clock: Callable[[], datetime],
+        on_findings: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._services = services
+        self._clock = clock
+        self._on_findings = on_findings
+        self._lock = threading.Lock()
+        self._run: ReconcileRun | None = None
+        self._run_services: Services | None = None
+        self._started = 0.0
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._run is not None
+
+    def begin(self) -> None:
+        """The periodic reconcile job: read Hemnet's list (beside the store worker), then
+        queue the first slice. Nothing when a run is still going."""
+        if self.running:
+            return
+        services = self._services()
+        started = time.monotonic()
+        run = ReconcileRun.begin(
+            self._store, services.client, services.config, self._clock(), spend=services.spend
+        )
+        with self._lock:
+            self._run, self._run_services, self._started = run, services, started
+        logger.info(
+            "reconcile: Hemnet's list read (%d page(s)); comparing %d listing(s) in slices",
+            run.pages,
+            run.remaining,
+        )
+        self._scheduler.kick(RECONCILE_SLICE)
+
+    def slice(self) -> datetime | None:
+        """One slice on the store worker; when the next one is wanted (None: done)."""
+        with self._lock:
+            run, services = self._run, self._run_services
+        if run is None or services is None:
+            return None
+        if services is not self._services():
+            # Reloaded: the run's client is closed. The next periodic run begins afresh.
+            logger.info("reconcile: configuration reloaded; the run in progress is dropped")
+            self._end()
+            return None
+        before = findings(run.report)
+        budget = services.budget
+        done = run.step(until=time.monotonic() + SLICE_S, may_call=lambda: budget.wait_s() == 0)
+        if findings(run.report) != before:
+            self._on_findings()
+        if not done:
+            return self._clock() + timedelta(seconds=budget.wait_s())
+        report = run.finish()
+        self._end()
+        logger.info(
+            "reconcile: %d listing(s) compared in %.1f s%s",
+            report.compared,
+            time.monotonic() - self._started,
+            f"; {len(report.changed_meanwhile)} changed meanwhile, compared next time"
+            if report.changed_meanwhile
+            else "",
+        )
+        return None
+
+    def _end(self) -> None:
+        with self._lock:
+            self._run, self._run_services = None, None

@@ -1,0 +1,173 @@
+"""Reconcile in slices, against the real sandbox: each slice reads its listings afresh,
+every call takes its request from the budget apply uses, and on the daemon's real
+scheduler a store job queued meanwhile waits for one slice, not for the whole run."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syncd.config import load_config
+from syncd.hemnet import HemnetClient
+from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
+from syncd.runtime.scheduler import Scheduler
+from syncd.runtime.services import Services, build_services
+from syncd.sandbox.testing import SandboxHandle
+from syncd.store import listings
+from syncd.store.engine import Store
+from syncd.usecases.reconcile import Drift, ReconcileRun, reconcile
+from tests.fakes.readback_world import MovableClock, World, a_listing
+from tests.integration.apply_env import open_state, write_config
+
+SANDBOX_OPTIONS = {"image_delay_s": 0.02}
+SANDBOX_PER_TEST = True
+
+
+@pytest.fixture
+def world(sandbox: SandboxHandle, store: Store, config_file: Path) -> Iterator[World]:
+    clock = MovableClock(datetime.now(UTC).replace(microsecond=0))
+    with HemnetClient(sandbox.base_url, lambda: sandbox.token, timeout_s=10) as client:
+        yield World(sandbox, store, client, load_config(config_file), clock)
+
+
+def test_a_run_in_slices_reads_each_listing_afresh_and_leaves_one_changed_meanwhile(
+    world: World,
+) -> None:
+    for key in ("S1", "S2", "S3", "S4"):
+        world.put_on_hemnet(a_listing(key, images=0))
+    world.client.update_listing(world.created["S2"], {"listing": {"title": "Ändrad på Hemnet"}})
+    started = world.clock()
+    run = ReconcileRun.begin(world.store, world.client, world.config, started)
+    steps = 0
+    while True:
+        allowed = iter([True])  # one listing per slice
+        steps += 1
+        if run.step(may_call=lambda allowed=allowed: next(allowed, False)):
+            break
+        if steps == 2:
+            # Between two slices, apply records a new title for S4 (it is on Hemnet now).
+            world.client.update_listing(world.created["S4"], {"listing": {"title": "Ny"}})
+            with world.store.transaction() as session:
+                sent = dataclasses.replace(a_listing("S4", images=0), title="Ny")
+                listings.record_sent(session, "S4", world.clock.advance(1), sent=sent)
+    report = run.finish()
+    assert steps == 4
+    assert report.drift == [
+        Drift("S2", "title", crm="Ljus trea", sent="Ljus trea", hemnet="Ändrad på Hemnet")
+    ]
+    # Hemnet's list, read before, still says the old title: S4 is left to the next run.
+    assert report.changed_meanwhile == ["S4"]
+    assert report.compared == 3
+
+
+def test_every_call_of_a_reconcile_takes_a_request_from_the_budget(
+    sandbox: SandboxHandle, store: Store, config_file: Path
+) -> None:
+    calls: list[str] = []
+    spent: list[int] = []
+    clock = MovableClock(datetime.now(UTC).replace(microsecond=0))
+
+    def observe(method: str, template: str, status: int | None, seconds: float) -> None:
+        calls.append(f"{method} {template}")
+
+    with HemnetClient(
+        sandbox.base_url, lambda: sandbox.token, timeout_s=10, observer=observe
+    ) as client:
+        world = World(sandbox, store, client, load_config(config_file), clock)
+        for key in ("B1", "B2", "B3"):
+            world.put_on_hemnet(a_listing(key, images=1))
+        world.want(a_listing("B4", images=1))
+        world.put_on_hemnet(a_listing("B4", images=1), record=False)  # adopted: more calls
+        calls.clear()
+        reconcile(store, client, world.config, clock(), spend=lambda: spent.append(1))
+    assert len(calls) >= 5  # the list, the images of each listing, the adoption's
+    assert len(spent) == len(calls)
+
+
+def test_the_daemons_services_hand_reconcile_the_budget_apply_uses(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, sandbox.base_url, hemnet=token_file(sandbox, tmp_path))
+    store = open_state(config)
+    try:
+        with build_services(config, store) as services:
+            assert services.applier.budget is services.budget
+    finally:
+        store.close()
+
+
+def token_file(sandbox: SandboxHandle, tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "token"
+    path.write_text(sandbox.token + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return {"token_file": str(path)}
+
+
+# Many listings, few requests a second: the whole run takes seconds.
+LISTINGS = 40
+RATE = 20.0
+# What a store job queued meanwhile may wait: one slice and a request's turn, well inside
+# the one-second goal from drop to first call, however many listings reconcile has left.
+BOUND_S = 1.0
+
+
+def test_a_store_job_queued_during_a_reconcile_makes_its_call_within_the_bound(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    hemnet = {"requests_per_second": RATE, "burst": 3, **token_file(sandbox, tmp_path)}
+    config = write_config(tmp_path, sandbox.base_url, hemnet=hemnet)
+    store = open_state(config)
+    scheduler = Scheduler()
+    services: Services = build_services(config, store)
+    try:
+        world = World(sandbox, store, services.client, config, MovableClock(datetime.now(UTC)))
+        for n in range(LISTINGS):
+            world.put_on_hemnet(a_listing(f"L{n:03}", images=0))
+        world.clock.advance(1)  # the listings were recorded before the run begins
+        slices = ReconcileSlices(store, scheduler, lambda: services, world.clock, lambda: None)
+        scheduler.every(RECONCILE_SLICE, slices.slice, 3600.0)
+        scheduler.start()
+        began = time.monotonic()
+        slices.begin()
+        assert slices.running
+        waits: list[float] = []
+        for _ in range(3):
+            queued = time.monotonic()
+            called = threading.Event()
+
+            def first_call(queued: float = queued, called: threading.Event = called) -> None:
+                services.spend()  # apply's request, from the same budget
+                services.client.list_listings(external_id="L000")
+                waits.append(time.monotonic() - queued)
+                called.set()
+
+            scheduler.submit("ingest and its pass", first_call)
+            assert called.wait(10)
+            assert slices.running  # it ran between slices, not after the run
+        deadline = time.monotonic() + 30
+        while slices.running:
+            assert time.monotonic() < deadline, "reconcile did not finish"
+            time.sleep(0.05)
+        whole_s = time.monotonic() - began
+        assert whole_s > 2 * BOUND_S  # the run is long...
+        assert max(waits) < BOUND_S  # ...and a job queued meanwhile does not wait for it
+    finally:
+        scheduler.shutdown(wait=True)
+        services.close()
+        store.close()
+
+
+def test_a_slice_ends_when_the_budget_has_no_request_free(world: World) -> None:
+    for key in ("T1", "T2", "T3"):
+        world.put_on_hemnet(a_listing(key, images=0))
+    run = ReconcileRun.begin(world.store, world.client, world.config, world.clock())
+    assert not run.step(may_call=lambda: False)  # no token: no listing looked at
+    assert run.remaining == 3
+    assert run.step(until=time.monotonic() + timedelta(seconds=10).total_seconds())
+    assert run.finish().compared == 3
