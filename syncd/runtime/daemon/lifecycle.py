@@ -160,7 +160,10 @@ class Daemon(DaemonRequests):
             guard(RECONCILE, self._reconciles.slice),
             SLICE_INTERVAL_S,
         )
-        self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
+        # Alerts read every listing and write nothing: beside the store worker.
+        self._scheduler.every(
+            ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S, reads_only=True
+        )
         write_status = guard(STATUS, self._write_status)
         self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S, reads_only=True)
         # Status files and line before READY, while no job can write yet (on a full disk:
