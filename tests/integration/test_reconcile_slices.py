@@ -171,3 +171,26 @@ def test_a_slice_ends_when_the_budget_has_no_request_free(world: World) -> None:
     assert run.remaining == 3
     assert run.step(until=time.monotonic() + timedelta(seconds=10).total_seconds())
     assert run.finish().compared == 3
+
+
+def test_a_reconcile_waiting_for_a_request_gives_up_when_the_daemon_stops(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # One request every ten seconds, and none free: begin would wait that long for it.
+    hemnet = {"requests_per_second": 0.1, "burst": 1, **token_file(sandbox, tmp_path)}
+    config = write_config(tmp_path, sandbox.base_url, hemnet=hemnet)
+    store = open_state(config)
+    scheduler = Scheduler()
+    try:
+        with build_services(config, store) as services:
+            assert services.budget.try_take()
+            slices = ReconcileSlices(
+                store, scheduler, lambda: services, lambda: datetime.now(UTC), lambda: None
+            )
+            scheduler.pause()  # stopping
+            started = time.monotonic()
+            slices.begin()
+            assert time.monotonic() - started < 5
+            assert not slices.running
+    finally:
+        store.close()

@@ -34,6 +34,10 @@ SLICE_S = 0.1
 SLICE_INTERVAL_S = 300.0
 
 
+class _Stopping(Exception):
+    """The daemon is stopping: a reconcile waiting for a request gives up."""
+
+
 def findings(report: ReconcileReport) -> int:
     """Findings the next sync pass acts on."""
     return (
@@ -74,9 +78,16 @@ class ReconcileSlices:
             return
         services = self._services()
         started = time.monotonic()
-        run = ReconcileRun.begin(
-            self._store, services.client, services.config, self._clock(), spend=services.spend
-        )
+        try:
+            run = ReconcileRun.begin(
+                self._store,
+                services.client,
+                services.config,
+                self._clock(),
+                spend=self._spender(services),
+            )
+        except _Stopping:
+            return
         with self._lock:
             self._run, self._run_services, self._started = run, services, started
         logger.info(
@@ -99,7 +110,11 @@ class ReconcileSlices:
             return None
         before = findings(run.report)
         budget = services.budget
-        done = run.step(until=time.monotonic() + SLICE_S, may_call=lambda: budget.wait_s() == 0)
+        try:
+            done = run.step(until=time.monotonic() + SLICE_S, may_call=lambda: budget.wait_s() == 0)
+        except _Stopping:
+            self._end()
+            return None
         if findings(run.report) != before:
             self._on_findings()
         if not done:
@@ -115,6 +130,15 @@ class ReconcileSlices:
             else "",
         )
         return None
+
+    def _spender(self, services: Services) -> Callable[[], None]:
+        """A request from the budget apply uses, waiting for it unless the daemon stops."""
+
+        def spend() -> None:
+            if not services.budget.take(lambda: self._scheduler.closing):
+                raise _Stopping
+
+        return spend
 
     def _end(self) -> None:
         with self._lock:
