@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,12 @@ def world(sandbox: SandboxHandle, store: Store, config_file: Path) -> Iterator[W
         yield World(sandbox, store, client, load_config(config_file), clock)
 
 
+def one_listing() -> Callable[[], bool]:
+    """A slice's ``may_call`` that lets one listing through."""
+    allowed = iter([True])
+    return lambda: next(allowed, False)
+
+
 def test_a_run_in_slices_reads_each_listing_afresh_and_leaves_one_changed_meanwhile(
     world: World,
 ) -> None:
@@ -46,9 +52,8 @@ def test_a_run_in_slices_reads_each_listing_afresh_and_leaves_one_changed_meanwh
     run = ReconcileRun.begin(world.store, world.client, world.config, started)
     steps = 0
     while True:
-        allowed = iter([True])  # one listing per slice
         steps += 1
-        if run.step(may_call=lambda allowed=allowed: next(allowed, False)):
+        if run.step(may_call=one_listing()):
             break
         if steps == 2:
             # Between two slices, apply records a new title for S4 (it is on Hemnet now).
