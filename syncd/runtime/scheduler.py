@@ -91,6 +91,9 @@ class Scheduler:
         self._lock = threading.Lock()
         self._jobs: dict[str, PeriodicJob] = {}
         self._executors: dict[str, str] = {}  # job id -> the worker it runs on
+        # One run of a job at a time, also on the side workers (a kicked run may be queued
+        # while one runs, and there are two side workers): the second waits for the first.
+        self._one_at_a_time: dict[str, threading.Lock] = {}
         # job id -> the time of a kicked run that has not started yet
         self._kicked: dict[str, datetime] = {}
         self._closing = threading.Event()  # periodic jobs stop; one-offs still run
@@ -114,6 +117,7 @@ class Scheduler:
         """
         self._jobs[job_id] = func
         self._executors[job_id] = SIDE_EXECUTOR if reads_only else STORE_EXECUTOR
+        self._one_at_a_time[job_id] = threading.Lock()
         self._add_periodic(
             job_id,
             job_id,
@@ -195,6 +199,10 @@ class Scheduler:
     # --- running ---------------------------------------------------------------------------
 
     def _run_periodic(self, job_id: str) -> None:
+        with self._one_at_a_time[job_id]:
+            self._run_periodic_alone(job_id)
+
+    def _run_periodic_alone(self, job_id: str) -> None:
         if self._closing.is_set():
             return
         with self._lock:
