@@ -210,3 +210,51 @@ def test_a_reconcile_waiting_for_a_request_gives_up_when_the_daemon_stops(
             assert not slices.running
     finally:
         store.close()
+
+
+def test_an_operators_reconcile_is_answered_when_its_run_ends(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, sandbox.base_url, hemnet=token_file(sandbox, tmp_path))
+    store = open_state(config)
+    scheduler = Scheduler()
+    answers: list[tuple[int, int | None, str | None]] = []
+    try:
+        with build_services(config, store) as services:
+            world = World(sandbox, store, services.client, config, MovableClock(datetime.now(UTC)))
+            for key in ("Q1", "Q2"):
+                world.put_on_hemnet(a_listing(key, images=0))
+            slices = ReconcileSlices(
+                store,
+                scheduler,
+                lambda: services,
+                lambda: datetime.now(UTC),
+                lambda: None,
+                job="reconcile",
+                answer=lambda rid, report, why: answers.append(
+                    (rid, None if report is None else report.compared, why)
+                ),
+            )
+            scheduler.every("reconcile", slices.begin, 3600.0, reads_only=True)
+            scheduler.every(RECONCILE_SLICE, slices.slice, 3600.0)
+            scheduler.start()
+            slices.answer_when_done(7)
+            deadline = time.monotonic() + 10
+            while not answers:
+                assert time.monotonic() < deadline, "never answered"
+                time.sleep(0.02)
+            assert answers == [(7, 2, None)]
+            assert slices.awaited() == set()
+
+            sandbox.set_faults(fault_500=1.0)  # Hemnet's list cannot be read
+            slices.answer_when_done(8)
+            deadline = time.monotonic() + 10
+            while len(answers) < 2:
+                assert time.monotonic() < deadline, "a failed run was never answered"
+                time.sleep(0.02)
+            rid, compared, why = answers[1]
+            assert (rid, compared) == (8, None) and why
+    finally:
+        sandbox.set_faults(fault_500=0.0)
+        scheduler.shutdown(wait=True)
+        store.close()

@@ -31,7 +31,6 @@ from syncd.store.engine import Store
 from syncd.store.listings import record_stages
 from syncd.usecases.apply import ApplyReport
 from syncd.usecases.ingest import IngestResult, ingest_file
-from syncd.usecases.reconcile import ReconcileReport, reconcile
 
 # The daemon's name, as its log lines have always shown.
 logger = logging.getLogger("syncd.runtime.daemon")
@@ -171,15 +170,6 @@ class DaemonJobs:
 
     def _reconcile(self) -> None:
         self._reconciles.begin()  # beside the store worker; slices follow on it
-
-    def _reconcile_pass(self) -> ReconcileReport:
-        services = self._services
-        report = reconcile(
-            self._store, services.client, services.config, self._clock(), spend=services.spend
-        )
-        if report.adopted or report.recreated or report.drift or report.extra_images:
-            self._scheduler.kick(SYNC)
-        return report
 
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)

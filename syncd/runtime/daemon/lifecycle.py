@@ -106,6 +106,8 @@ class Daemon(DaemonRequests):
             lambda: self._services,
             clock,
             lambda: self._scheduler.kick(SYNC),
+            job=RECONCILE,
+            answer=self._answer_reconcile,
         )
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
