@@ -27,6 +27,12 @@ class Services:
     client: HemnetClient
     applier: Applier
     poller: Poller
+    # The one request budget: the applier's and the poller's, and reconcile's (``spend``).
+    budget: TokenBucket
+
+    def spend(self) -> None:
+        """Take one request from the budget, waiting for it (reconcile's calls)."""
+        self.budget.take()
 
     def close(self) -> None:
         self.client.close()
@@ -57,4 +63,4 @@ def build_services(
         store, client, config, budget=budget, progress=progress, max_pass_s=max_pass_s
     )
     poller = Poller(store, client, config, budget=budget)
-    return Services(config, keys, client, applier, poller)
+    return Services(config, keys, client, applier, poller, budget)
