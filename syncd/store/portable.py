@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Text
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql._typing import _ColumnExpressionArgument
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 

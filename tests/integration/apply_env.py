@@ -27,8 +27,8 @@ from syncd.hemnet.budget import TokenBucket
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
-from syncd.store.location import Database
 from syncd.store.listings import get_listing, known_images, save_agency
+from syncd.store.location import Database
 from syncd.usecases.apply import Applier
 from syncd.usecases.poll import Poller
 from tests.fakes.store_state import save_desired
