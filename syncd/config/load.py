@@ -21,6 +21,7 @@ from syncd.config.readers import (
     read_http,
     read_images,
     read_paths,
+    read_store,
     read_sync,
     read_watch,
 )
@@ -35,6 +36,7 @@ CONFIG_ENV = "SYNCD_CONFIG"
 
 _SECTIONS = (
     "paths",
+    "store",
     "hemnet",
     "agency",
     "agencies",
@@ -63,6 +65,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
                 f"{name}: unknown section{suggestion}; known sections: {', '.join(_SECTIONS)}"
             )
     paths = read_paths(section("paths"))
+    store, paths = read_store(section("store"), paths)
     hemnet = read_hemnet(section("hemnet"))
     agency = read_agency(section("agency"))
     agencies = read_agencies(data.get("agencies"), problems, base_dir)
@@ -80,6 +83,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         source=source,
         paths=paths,
         hemnet=hemnet,
+        store=store,
         agency=agency,
         agencies=agencies,
         sync=sync,
