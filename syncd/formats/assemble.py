@@ -16,6 +16,7 @@ from typing import Any
 from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
 from syncd.formats.field_plan import field_reader, settled
+from syncd.formats.fingerprint import IDENTITY_FIELDS
 from syncd.formats.groups import Groups
 from syncd.formats.mapping import FIELD_KINDS, MONEY_FIELDS, Mapping
 from syncd.formats.values import REQUIRED_EMPTY, FieldValues, Record
@@ -72,6 +73,10 @@ class Assembler:
         # the file lacks settled once (and the groups' members that are always empty).
         self._layout: object = None
         self._live = self._readers
+        # Where the identity fields' readers are among them (see identity).
+        self._identity_at = [
+            n for n, (name, _read) in enumerate(self._readers) if name in IDENTITY_FIELDS
+        ]
 
     def _settle(self, record: Record) -> None:
         """Read what a file lacks once per layout, not once per row (bild_1..bild_50 when it
@@ -95,6 +100,18 @@ class Assembler:
         """'full' or 'incremental', from the mapping (a constant or the first record)."""
         found = self._mode(record, "mode", [])
         return str(found or "full")
+
+    def identity(self, record: Record) -> tuple[dict[str, Any], list[Problem]]:
+        """The identity fields alone (key, agency, its name and number), read as
+        ``assemble`` reads them: what a record taken unchanged still says."""
+        out: list[Problem] = []
+        self._settle(record)
+        live = self._live
+        found = {}
+        for n in self._identity_at:
+            name, read = live[n]
+            found[name] = read(record, name, out)
+        return found, out
 
     # --- one listing ---------------------------------------------------------------
 

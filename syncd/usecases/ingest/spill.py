@@ -32,6 +32,8 @@ class Spilled(NamedTuple):
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
+    fingerprint: str | None  # of the record it was read from (None: read it again next time)
+    image_hosts: str  # its images per host (store.listings.image_hosts_text)
 
 
 class Spill(contextlib.ExitStack):
@@ -51,7 +53,9 @@ class Spill(contextlib.ExitStack):
         )
 
 
-def spilled(index: int, listing: Listing) -> tuple[Any, ...]:
+def spilled(
+    index: int, listing: Listing, fingerprint: str | None = None, image_hosts: str = ""
+) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
     hashes = Hashes.of_plain(plain)
@@ -72,6 +76,8 @@ def spilled(index: int, listing: Listing) -> tuple[Any, ...]:
         text,
         listing.address.street,
         listing.asking_price,
+        fingerprint,
+        image_hosts,
     )
 
 
