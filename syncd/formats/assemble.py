@@ -16,9 +16,8 @@ from typing import Any
 from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
 from syncd.formats.field_plan import field_reader, settled
-from syncd.formats.fingerprint import IDENTITY_FIELDS
 from syncd.formats.groups import Groups
-from syncd.formats.mapping import FIELD_KINDS, MONEY_FIELDS, Mapping
+from syncd.formats.mapping import FIELD_KINDS, IDENTITY_FIELDS, MONEY_FIELDS, Mapping
 from syncd.formats.values import REQUIRED_EMPTY, FieldValues, Record
 
 __all__ = ["Assembled", "Assembler", "Record"]
@@ -37,6 +36,8 @@ class Assembled:
     # "viewings" when it carries any). ``listing`` is then None: see merge_partial.
     patch: MappingABC[str, Any] | None = None
     ignored: str | None = None  # why the mapping ignores this record on purpose
+    # A whole record's identity fields as read (IDENTITY_FIELDS order), for its fingerprint.
+    identity: tuple[Any, ...] = ()
 
 
 class Assembler:
@@ -106,11 +107,13 @@ class Assembler:
         ``assemble`` reads them: what a record taken unchanged still says."""
         out: list[Problem] = []
         self._settle(record)
+        narrow = getattr(record, "for_identity", None)  # XML: a walk over just these
+        source = record if narrow is None else narrow()
         live = self._live
         found = {}
         for n in self._identity_at:
             name, read = live[n]
-            found[name] = read(record, name, out)
+            found[name] = read(source, name, out)
         return found, out
 
     # --- one listing ---------------------------------------------------------------
@@ -168,6 +171,7 @@ class Assembler:
         named = v.get("agency.name"), v.get("agency.organisation_number")
         if any(p.severity == "error" for p in out) or status is None:
             return Assembled(None, key, agency, filled, out, *named)
+        identity = tuple(v.get(name) for name in IDENTITY_FIELDS)  # as identity() reads them
         listing = build_listing(v, images, viewings, out, self.mapping.limits)
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
@@ -177,6 +181,7 @@ class Assembler:
             filled,
             out,
             *named,
+            identity=identity,
         )
 
     def _in_sek(self, v: dict[str, Any], out: list[Problem]) -> None:

@@ -27,14 +27,13 @@ import orjson
 from lxml import etree
 
 from syncd.formats.csv_reader import TabularRecord
-from syncd.formats.mapping import Expr, Mapping
+from syncd.formats.mapping import IDENTITY_FIELDS, Expr, Mapping
 from syncd.formats.values import Record
 from syncd.formats.xml_reader import XmlRecord
 
-# Read for every record, unchanged or not (they say which listing and agency it is for),
-# so they are in the fingerprint as values: an XML mapping may read them from outside the
-# record (OpenImmo's agency is its <anbieter>'s).
-IDENTITY_FIELDS = ("listing_key", "agency_key", "agency.name", "agency.organisation_number")
+# IDENTITY_FIELDS are read for every record, unchanged or not, so they are in the
+# fingerprint as values: an XML mapping may read them from outside the record (OpenImmo's
+# agency is its <anbieter>'s).
 
 # An XPath that may read outside its record: another fingerprint would then be needed than
 # the record's own bytes. Over-cautious on purpose (an element named "parent" matches): a
@@ -96,8 +95,11 @@ class Fingerprints:
         known: Callable[[str], str | None],
         context: str = "",
         today: date | None = None,
+        *,
+        any_known: bool = True,
     ) -> None:
         self.known = known
+        self.any_known = any_known  # False: ``known`` has none (a first export)
         salt = hashlib.sha256(code_digest())
         salt.update(repr(mapping).encode())
         salt.update(b"\0" + context.encode())

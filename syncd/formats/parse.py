@@ -19,8 +19,8 @@ from syncd.core.errors import ParseError
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
 from syncd.formats.csv_reader import CsvSource
-from syncd.formats.fingerprint import IDENTITY_FIELDS, Fingerprints
-from syncd.formats.mapping import Mapping
+from syncd.formats.fingerprint import Fingerprints
+from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,9 @@ def _read(
     identity is read (its listing as stored stands)."""
     if fingerprints is None or reader_problems:
         return assembler.assemble(record), None, False
+    if not fingerprints.any_known:  # nothing to compare with: a fingerprint to keep, only
+        built = assembler.assemble(record)
+        return built, fingerprints.of(record, built.identity) if built.identity else None, False
     identity, problems = assembler.identity(record)
     key = identity.get("listing_key")
     if problems or not key:

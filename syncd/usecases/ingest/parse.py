@@ -120,7 +120,7 @@ def parse(
             return None if found is None else found.fingerprint
 
         context = "" if config.agency is None else config.agency.key
-        fingerprints = Fingerprints(mapping, known_fingerprint, context)
+        fingerprints = Fingerprints(mapping, known_fingerprint, context, any_known=bool(known))
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
         mapping=mapping,
