@@ -17,6 +17,7 @@ from syncd.store.listings.agencies import (
 from syncd.store.listings.desired import (
     DesiredRow,
     KnownRecord,
+    KnownRecords,
     StoredDesired,
     agency_sources,
     desired_plain,
@@ -72,6 +73,7 @@ from syncd.store.listings.stages import (
 __all__ = [
     "DesiredRow",
     "KnownRecord",
+    "KnownRecords",
     "StoredDesired",
     "agency_sources",
     "all_agencies",

@@ -114,22 +114,52 @@ def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str,
     return found
 
 
-def known_records(session: Session) -> dict[str, KnownRecord]:
-    """Listing key -> the record its desired state was last read from, for every listing
-    that has a desired state and such a record (one SELECT)."""
+class KnownRecords:
+    """Listing key -> the record its desired state was last read from, packed: 100,000 of
+    them are held through a whole ingest, so each is one small bytes object (fingerprint
+    and the index of its (agency, image hosts), which a CRM's listings mostly share)."""
+
+    def __init__(self) -> None:
+        self._packed: dict[str, bytes] = {}
+        self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+        self._index: dict[tuple[str, str], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
+        try:
+            digest = bytes.fromhex(fingerprint)
+        except ValueError:
+            return  # not one ingest wrote: the record is read again
+        index = self._index.get((agency_key, hosts))
+        if index is None:
+            index = self._index[(agency_key, hosts)] = len(self._shared)
+            self._shared.append((agency_key, _hosts_of(hosts)))
+        self._packed[key] = digest + index.to_bytes(4, "big")
+
+    def fingerprint(self, key: str) -> str | None:
+        packed = self._packed.get(key)
+        return None if packed is None else packed[:-4].hex()
+
+    def get(self, key: str) -> KnownRecord | None:
+        packed = self._packed.get(key)
+        if packed is None:
+            return None
+        agency, hosts = self._shared[int.from_bytes(packed[-4:], "big")]
+        return KnownRecord(packed[:-4].hex(), agency, hosts)
+
+
+def known_records(session: Session) -> KnownRecords:
+    """The record each listing was last read from, for every listing that has a desired
+    state and such a record (one SELECT)."""
     c = _LISTINGS.c
     query = select(c.listing_key, c.record_fingerprint, c.agency_key, c.record_image_hosts).where(
         c.record_fingerprint.is_not(None), _HAS_DESIRED
     )
-    # Agencies and host lists repeat over a CRM's listings: one object each, not one a row.
-    agencies: dict[str, str] = {}
-    host_lists: dict[str, tuple[tuple[str, int], ...]] = {}
-    found: dict[str, KnownRecord] = {}
+    found = KnownRecords()
     for key, fingerprint, agency_key, hosts in session.execute(query):
-        listed = host_lists.get(hosts or "")
-        if listed is None:
-            listed = host_lists[hosts or ""] = _hosts_of(hosts or "")
-        found[key] = KnownRecord(fingerprint, agencies.setdefault(agency_key, agency_key), listed)
+        found.add(key, fingerprint, agency_key, hosts or "")
     return found
 
 

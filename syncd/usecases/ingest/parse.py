@@ -10,7 +10,6 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +20,7 @@ from syncd.formats import Mapping, ParseResult, RecordResult, parse_file
 from syncd.formats.canonical import merge_partial
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.image_hosts import HostCheck, ImageHosts
-from syncd.store.listings import KnownRecord, image_hosts_text
+from syncd.store.listings import KnownRecords, image_hosts_text
 from syncd.store.skipped import SKIPPED_ERROR_PREFIX
 from syncd.usecases.ingest.changes import shown
 from syncd.usecases.ingest.findings import Findings, finding
@@ -103,7 +102,7 @@ def parse(
     spill: Spill,
     stored: Callable[[str], Listing | None],
     *,
-    known: MappingABC[str, KnownRecord] | None = None,
+    known: KnownRecords | None = None,
 ) -> Parsed:
     """Every record validated on its own; ParseError if the file breaks anywhere.
 
@@ -114,13 +113,8 @@ def parse(
     """
     fingerprints = None
     if known is not None:
-
-        def known_fingerprint(key: str) -> str | None:
-            found = known.get(key)
-            return None if found is None else found.fingerprint
-
         context = "" if config.agency is None else config.agency.key
-        fingerprints = Fingerprints(mapping, known_fingerprint, context, any_known=bool(known))
+        fingerprints = Fingerprints(mapping, known.fingerprint, context, any_known=bool(known))
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
         mapping=mapping,
@@ -132,7 +126,7 @@ def parse(
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
-    reader = _Reader(path.name, config, parsed, stored, known or {})
+    reader = _Reader(path.name, config, parsed, stored, known)
     for record in result.records:
         reader.take(record)
     parsed.flush_spill()
@@ -155,7 +149,7 @@ class _Reader:
         config: Config,
         parsed: Parsed,
         stored: Callable[[str], Listing | None],
-        known: MappingABC[str, KnownRecord],
+        known: KnownRecords | None,
     ) -> None:
         self._file = file
         self._known = known
@@ -220,7 +214,8 @@ class _Reader:
         parsed = self._parsed
         parsed.accepted += 1
         parsed.unchanged += 1
-        known = self._known[key]  # its fingerprint was found there
+        known = self._known.get(key) if self._known is not None else None
+        assert known is not None, "an unchanged record's fingerprint was found there"
         self._won(record, key, known.agency_key)
         for host, images in known.image_hosts:
             self.hosts.add_host(host, images, record.index, record.line, key)

@@ -21,7 +21,7 @@ from syncd.formats.fingerprint import can_fingerprint
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.files import latest_copy_of
-from syncd.store.listings import KnownRecord, desired_plain, known_records
+from syncd.store.listings import KnownRecords, desired_plain, known_records
 from syncd.usecases import reprocess
 from syncd.usecases.ingest.accept import accept
 from syncd.usecases.ingest.archive import MAX_NAME_BYTES
@@ -103,7 +103,7 @@ def _mapping_for(rule: FormatRule) -> Mapping:
     return mapping
 
 
-def _known_records(store: Store, config: Config, mapping: Mapping) -> dict[str, KnownRecord] | None:
+def _known_records(store: Store, config: Config, mapping: Mapping) -> KnownRecords | None:
     """The record each listing was last read from, when unchanged records may be taken
     unread: not when their images are to be probed ([images] probe_new asks about every
     image Hemnet lacks, and only a record read names its images)."""
