@@ -6,8 +6,9 @@ itself (an XML record's element as bytes, a CSV row's cells with its file's head
 values of its identity fields (key, agency, agency name and number: these may be read from
 outside the record), the mapping (its whole spec), the code that turns records into
 listings (the source of ``syncd.formats`` and ``syncd.core``, Python's and lxml's versions),
-what the caller adds (the config's default agency) and, for a mapping that uses ``$today``,
-the date. A change to any of these gives another fingerprint, and the record is read again.
+what the caller adds (the config's default agency) and, for a mapping that could see
+``$today``, the date (an XML mapping using it is never fingerprinted: see can_fingerprint).
+A change to any of these gives another fingerprint, and the record is read again.
 Decides nothing about what is stored; no I/O but reading syncd's own source once per
 process.
 """
