@@ -38,7 +38,9 @@ STATUS, HEALTH = "status", "health"
 
 # ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
 # ends and after an operator's request anyway; this slow interval only catches what nothing
-# else asked for (say, a state changed by hand).
+# else asked for (say, a state changed by hand). Those passes plan the dirty set (what
+# changed, and what is due); the first pass, and one at least this often, plans every
+# listing: the safety net for a change that no write marked.
 SYNC_SAFETY_INTERVAL_S = 600.0
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0
@@ -96,6 +98,8 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_not_before: float
+    # time.monotonic() when a sync pass plans every listing again (0: the first pass does).
+    _full_pass_at: float = 0.0
 
     @property
     def config(self) -> Config:
@@ -137,7 +141,10 @@ class DaemonJobs:
         return self._sync_pass().next_retry_at
 
     def _sync_pass(self) -> ApplyReport:
-        report = self._services.applier.run_pass()
+        full = time.monotonic() >= self._full_pass_at
+        report = self._services.applier.run_pass(full=full)
+        if full and not report.stopped:
+            self._full_pass_at = time.monotonic() + SYNC_SAFETY_INTERVAL_S
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:

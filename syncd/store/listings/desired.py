@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from syncd.store.plan_marks import mark_listings
 from syncd.store.tables import ExportFile, ListingRow
 
 # Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
@@ -144,6 +145,7 @@ def save_desired_rows(
             for row in rows
         ],
     )
+    mark_listings(session, [row.listing_key for row in rows], now)
 
 
 def _bind_value(column: ColumnElement[Any], value: Any, dialect: Dialect) -> Any:
@@ -218,3 +220,4 @@ def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: dateti
         .values(updated_at=at)
     )
     session.execute(statement, [{"key": key} for key in listing_keys])
+    mark_listings(session, listing_keys, now)
