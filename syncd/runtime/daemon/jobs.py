@@ -149,6 +149,10 @@ class DaemonJobs:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:
             self._scheduler.kick(POLL)  # new images and publications: follow them now
+        if report.ops_succeeded or report.ops_failed:
+            # Outcomes mark their listings: planned again now, not by the pass a later
+            # change asks for (that one stays the size of its change).
+            self._scheduler.kick(SYNC)
         return report
 
     def _poll(self) -> datetime | None:
