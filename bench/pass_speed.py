@@ -79,7 +79,9 @@ def in_step(store: Store, now: datetime) -> None:
             )
 
 
-def timed_pass(store: Store, config: Config, now: datetime, *, full: bool) -> tuple[float, Prepared]:
+def timed_pass(
+    store: Store, config: Config, now: datetime, *, full: bool
+) -> tuple[float, Prepared]:
     started = time.perf_counter()
     with store.transaction() as session:
         prepared = prepare_pass(session, config, now, Tally(), set(), full=full)
