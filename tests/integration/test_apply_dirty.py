@@ -18,6 +18,7 @@ from syncd.store.plan_marks import clear_marks, read_marks
 from syncd.store.requests import release, retry_listing
 from syncd.usecases.apply.passplan import dirty_keys, plan_now, prepare_pass
 from syncd.usecases.apply.report import Tally
+from syncd.usecases.reconcile import reconcile
 from tests.fakes.store_state import mark_missing
 from tests.integration.apply_env import Env, a_listing, apply_env, save, wait_for_images
 
@@ -217,3 +218,13 @@ def test_marks_are_cleared_only_with_the_plan_and_only_those_read(env: Env) -> N
     with env.store.transaction() as session:
         clear_marks(session, read)
     assert marked(env) == {"C2"}
+
+
+def test_reading_back_what_hemnet_already_has_marks_nothing(env: Env) -> None:
+    """reconcile compares every listing: one that Hemnet has as known costs no planning."""
+    keys = published(env, 3)
+    report = reconcile(env.store, env.client, env.config, env.clock())
+    assert report.compared == len(keys)
+    assert not marked(env)
+    env.poller().poll_due()
+    assert not marked(env)

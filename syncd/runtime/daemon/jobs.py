@@ -140,8 +140,9 @@ class DaemonJobs:
     def _sync(self) -> datetime | None:
         return self._sync_pass().next_retry_at
 
-    def _sync_pass(self) -> ApplyReport:
-        full = time.monotonic() >= self._full_pass_at
+    def _sync_pass(self, *, full: bool = False) -> ApplyReport:
+        """A dirty pass, or a full one when ``full`` or when the safety net is due."""
+        full = full or time.monotonic() >= self._full_pass_at
         report = self._services.applier.run_pass(full=full)
         if full and not report.stopped:
             self._full_pass_at = time.monotonic() + SYNC_SAFETY_INTERVAL_S

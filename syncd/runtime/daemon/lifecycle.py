@@ -274,6 +274,8 @@ class Daemon(DaemonRequests):
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
         self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
+        # The planner's policy may have changed, which no write marks: every listing next.
+        self._full_pass_at = 0.0
 
     def _reloaded(self, future: Future[None]) -> None:
         error = future.exception()
