@@ -78,10 +78,6 @@ def clear_marks(session: Session, marks: Marks) -> None:
         session.execute(delete(PlanMarkRow).where(PlanMarkRow.id.in_(chunk)))
 
 
-def marked_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(PlanMarkRow)) or 0)
-
-
 def due_listing_keys(session: Session) -> set[str]:
     """Listings a pass plans whether marked or not: those with an open op (a retry time may
     have come), removals full exports asked for (a grace may have ended; the mass-removal

@@ -10,17 +10,23 @@ from typing import Any
 
 import pytest
 
+from syncd.core.domain import Sale
 from syncd.core.ops import CreateListing, UpdateListing
 from syncd.sandbox.testing import SandboxHandle
 from syncd.store.holds import open_holds
-from syncd.store.listings import get_listing
-from syncd.store.plan_marks import clear_marks, read_marks
+from syncd.store.listings import (
+    get_listing,
+    record_remote_state,
+    record_seen_on_hemnet,
+    record_sold,
+)
+from syncd.store.plan_marks import clear_marks, live_by_agency, read_marks
 from syncd.store.requests import release, retry_listing
 from syncd.usecases.apply.passplan import dirty_keys, plan_now, prepare_pass
 from syncd.usecases.apply.report import Tally
 from syncd.usecases.reconcile import reconcile
 from tests.fakes.store_state import mark_missing
-from tests.integration.apply_env import Env, a_listing, apply_env, save, wait_for_images
+from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, save, wait_for_images
 
 SANDBOX_OPTIONS = {"image_delay_s": 0.01}
 SANDBOX_PER_TEST = True  # each test its own Hemnet: the listing keys repeat
@@ -228,3 +234,15 @@ def test_reading_back_what_hemnet_already_has_marks_nothing(env: Env) -> None:
     assert not marked(env)
     env.poller().poll_due()
     assert not marked(env)
+
+
+def test_the_live_count_leaves_out_sold_and_unpublished_and_groups_by_the_agency_sent(
+    env: Env,
+) -> None:
+    keys = published(env, 5)
+    sale = Sale(price=3_000_000, price_is_public=True, sold_on=env.clock().date())
+    with env.store.transaction() as session:
+        record_sold(session, keys[0], sale, env.clock())
+        record_remote_state(session, keys[1], env.clock(), is_published=False, is_approved=False)
+        record_seen_on_hemnet(session, keys[2], env.clock(), sent=None)  # adopted, never sent
+        assert live_by_agency(session) == {AGENCY.key: 2, None: 1}
