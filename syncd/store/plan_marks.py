@@ -131,8 +131,9 @@ def _mark_flushed(session: Session, _context: object, _instances: object) -> Non
     agencies: dict[str, datetime] = {}
     for row, whole in _touched(session):
         at = getattr(row, "updated_at", None) or utc_now()
-        if _listing_changed(row, whole):
-            marks.setdefault(row.listing_key, at)  # type: ignore[attr-defined]
+        key = _changed_listing(row, whole)
+        if key is not None:
+            marks.setdefault(key, at)
         elif isinstance(row, AgencyRow) and (whole or _changed(row, only=_AGENCY_PLANNED)):
             agencies.setdefault(row.key, at)
     for key, at in marks.items():
@@ -147,11 +148,13 @@ def _mark_flushed(session: Session, _context: object, _instances: object) -> Non
         )
 
 
-def _listing_changed(row: object, whole: bool) -> bool:
-    """An image of the listing changed (any of it), or a planned column of the listing."""
+def _changed_listing(row: object, whole: bool) -> str | None:
+    """The listing whose image changed (any of it), or whose planned column changed."""
     if isinstance(row, ImageRow):
-        return True
-    return isinstance(row, ListingRow) and (whole or _changed(row, exclude=_NOT_PLANNED))
+        return row.listing_key
+    if isinstance(row, ListingRow) and (whole or _changed(row, exclude=_NOT_PLANNED)):
+        return row.listing_key
+    return None
 
 
 def _touched(session: Session) -> Iterable[tuple[object, bool]]:
