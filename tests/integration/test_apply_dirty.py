@@ -26,7 +26,15 @@ from syncd.usecases.apply.passplan import dirty_keys, plan_now, prepare_pass
 from syncd.usecases.apply.report import Tally
 from syncd.usecases.reconcile import reconcile
 from tests.fakes.store_state import mark_missing
-from tests.integration.apply_env import AGENCY, Env, a_listing, apply_env, save, wait_for_images
+from tests.integration.apply_env import (
+    AGENCY,
+    Env,
+    a_listing,
+    apply_env,
+    hemnet_id,
+    save,
+    wait_for_images,
+)
 
 SANDBOX_OPTIONS = {"image_delay_s": 0.01}
 SANDBOX_PER_TEST = True  # each test its own Hemnet: the listing keys repeat
@@ -246,3 +254,18 @@ def test_the_live_count_leaves_out_sold_and_unpublished_and_groups_by_the_agency
         record_remote_state(session, keys[1], env.clock(), is_published=False, is_approved=False)
         record_seen_on_hemnet(session, keys[2], env.clock(), sent=None)  # adopted, never sent
         assert live_by_agency(session) == {AGENCY.key: 2, None: 1}
+
+
+def test_an_unknown_outcome_is_settled_by_a_dirty_pass_and_the_listing_goes_on(env: Env) -> None:
+    published(env, 1)
+    save(env.store, a_listing("N1", images=1))
+    env.sandbox.reset_stats()
+    env.sandbox.set_faults(fault_drop=1.0)  # created on Hemnet, the answer lost
+    lost = env.applier().run_pass(full=False)
+    env.sandbox.set_faults(fault_drop=0.0)
+    assert lost.ops_unknown == 1
+    report = env.applier().run_pass(full=False)
+    assert report.settled == 1 and report.ops_succeeded > 0  # read back, then the rest
+    assert env.applier().run_pass(full=False).ops_total == 0
+    assert env.requests()["POST /v1/listings 201"] == 1  # never created twice
+    assert hemnet_id(env.store, "N1")
