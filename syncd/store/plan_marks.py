@@ -40,7 +40,7 @@ _NOT_PLANNED = frozenset(
 )
 # What the planner reads of an agency: its name and number (to create it), its Hemnet id.
 _AGENCY_PLANNED = ("name", "organisation_number", "hemnet_id")
-# Ids bound in one statement, well under SQLite's limit on variables.
+# Ids or keys bound in one statement, well under SQLite's limit on variables.
 _IDS_PER_STATEMENT = 500
 
 
@@ -53,12 +53,17 @@ class Marks:
 
 
 def mark_listings(session: Session, listing_keys: Collection[str], now: datetime) -> None:
-    """These listings must be planned by the next pass (one executemany)."""
-    if listing_keys:
-        session.execute(
-            insert(PlanMarkRow),
-            [{"listing_key": key, "marked_at": now} for key in listing_keys],
-        )
+    """These listings (those the store has) must be planned by the next pass.
+
+    A few hundred keys per statement, each an INSERT … SELECT: at 10,000 listings an
+    executemany of one row per key cost five times as much of an ingest.
+    """
+    keys = sorted(listing_keys)
+    at = literal(now, PlanMarkRow.marked_at.type)
+    for start in range(0, len(keys), _IDS_PER_STATEMENT):
+        chunk = keys[start : start + _IDS_PER_STATEMENT]
+        stored = select(ListingRow.listing_key, at).where(ListingRow.listing_key.in_(chunk))
+        session.execute(insert(PlanMarkRow).from_select(["listing_key", "marked_at"], stored))
 
 
 def read_marks(session: Session) -> Marks:
@@ -140,7 +145,8 @@ def _mark_flushed(session: Session, _context: object, _instances: object) -> Non
         session.add(PlanMarkRow(listing_key=key, marked_at=at))
     for agency_key, at in agencies.items():
         # Only a listing still to be created needs its agency (core/plan/agencies.py).
-        not_created = select(ListingRow.listing_key, literal(at, PlanMarkRow.marked_at.type)).where(
+        marked_at = literal(at, PlanMarkRow.marked_at.type)
+        not_created = select(ListingRow.listing_key, marked_at).where(
             ListingRow.agency_key == agency_key, ListingRow.hemnet_id.is_(None)
         )
         session.connection().execute(
