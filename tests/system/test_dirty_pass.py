@@ -19,7 +19,7 @@ LISTINGS = 2_000
 # No image column: each listing is one create, so the initial sync stays a few seconds.
 HEADER = "objektnummer;status;gatuadress;postnummer;ort;kommun;lagenhetsnummer;utgangspris;"
 HEADER += "boendeform;upplatelseform;rubrik"
-PASS_LINE = re.compile(r"apply pass \((dirty|full), (\d+) listing\(s\) planned\): (\d+) succeeded")
+PASS_LINE = re.compile(r"apply pass: (\d+) succeeded, .*; (dirty|full), (\d+) listing\(s\) planned")
 
 
 def line(n: int, price: int) -> str:
@@ -36,7 +36,7 @@ def export(prices: dict[int, int]) -> list[str]:
 def passes(daemon: DaemonProcess) -> list[tuple[str, int, int]]:
     """(kind, listings planned, ops succeeded) of every pass the daemon logged."""
     found = PASS_LINE.findall(daemon.text())
-    return [(kind, int(planned), int(ok)) for kind, planned, ok in found]
+    return [(kind, int(planned), int(ok)) for ok, kind, planned in found]
 
 
 def test_a_price_change_in_2000_listings_is_one_patch_from_a_small_pass(

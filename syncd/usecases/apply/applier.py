@@ -146,10 +146,8 @@ class Applier:
             metrics.LAST_SUCCESSFUL_SYNC.set(time.time())
         metrics.PASS_PLANNED.labels("full" if report.full else "dirty").observe(report.planned)
         log.info(
-            "apply pass (%s, %d listing(s) planned): %d succeeded, %d failed, %d to retry, "
-            "%d unknown, %d settled, %d hold(s), %d listing(s) deferred%s, %.2fs",
-            "full" if report.full else "dirty",
-            report.planned,
+            "apply pass: %d succeeded, %d failed, %d to retry, %d unknown, %d settled, "
+            "%d hold(s), %d listing(s) deferred%s, %.2fs; %s, %d listing(s) planned",
             report.ops_succeeded,
             report.ops_failed,
             report.ops_retry,
@@ -159,6 +157,8 @@ class Applier:
             report.deferred,
             " (stopped)" if report.stopped else "",
             time.perf_counter() - started,
+            "full" if report.full else "dirty",
+            report.planned,
         )
         return report
 
