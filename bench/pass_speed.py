@@ -24,7 +24,6 @@ from pathlib import Path
 
 import exports
 import machine
-from ingest_speed import write_config
 
 from syncd.config import Config, load_config
 from syncd.core.domain import ImageState, KnownImage, MarketState
@@ -38,6 +37,20 @@ from syncd.usecases.ingest import ingest_file
 
 GOAL_S = 0.2
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def write_config(folder: Path) -> Path:
+    """Everything under ``folder``; Hemnet is never called (the pass's calls are left out)."""
+    config = folder / "syncd.toml"
+    config.write_text(
+        '[paths]\ninbox = "inbox"\nstate_dir = "state"\n\n'
+        '[hemnet]\nbase_url = "http://127.0.0.1:9/v1"\n\n'
+        '[[formats]]\npattern = "*.csv"\nmapping = "generic-csv"\n',
+        encoding="utf-8",
+    )
+    for name in ("inbox", "state"):
+        (folder / name).mkdir(exist_ok=True)
+    return config
 
 
 def ingest(config: Config, store: Store, count: int, generation: int, now: datetime) -> None:
@@ -121,6 +134,8 @@ def measure(count: int, runs: int) -> list[str]:
         )
     median = statistics.median(times[False])
     verdict = "met" if median <= GOAL_S else "MISSED"
+    if count != 10_000:
+        verdict = f"not judged: the goal is for 10,000 listings, this ran {count:,}"
     lines.append(f"goal: dirty pass ≤ {GOAL_S} s at 10,000 listings: {verdict} ({median:.3f} s)")
     return lines
 
