@@ -5,6 +5,7 @@ listings rather than all 2,000."""
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,3 +79,10 @@ def test_a_price_change_in_2000_listings_is_one_patch_from_a_small_pass(
     sent = [(kind, planned) for kind, planned, ok in after if ok]
     assert sent == [("dirty", 1)], after  # one listing read and planned, not 2,000
     assert all(kind == "dirty" and planned <= 5 for kind, planned, _ in after), after
+
+    # A reload may change the planner's policy, which no write marks: every listing next.
+    seen = len(passes(daemon))
+    daemon.process.send_signal(signal.SIGHUP)
+    full = ("full", LISTINGS, 0)
+    wait_for(lambda: full in passes(daemon)[seen:], 30, "a full pass after the reload")
+    assert writes() == {"PATCH /v1/listings/{listing_id} 200": 1}  # and nothing more sent

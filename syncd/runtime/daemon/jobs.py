@@ -39,9 +39,10 @@ STATUS, HEALTH = "status", "health"
 # ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
 # ends and after an operator's request anyway; this slow interval only catches what nothing
 # else asked for (say, a state changed by hand). Those passes plan the dirty set (what
-# changed, and what is due); the first pass, and one at least this often, plans every
+# changed, and what is due); the sync-full job, at start and this often, plans every
 # listing: the safety net for a change that no write marked.
 SYNC_SAFETY_INTERVAL_S = 600.0
+SYNC_FULL = "sync-full"
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0
 # ASSUMED: the first full comparison a minute after start, not at once: the first sync
@@ -98,8 +99,6 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_not_before: float
-    # time.monotonic() when a sync pass plans every listing again (0: the first pass does).
-    _full_pass_at: float = 0.0
 
     @property
     def config(self) -> Config:
@@ -140,12 +139,16 @@ class DaemonJobs:
     def _sync(self) -> datetime | None:
         return self._sync_pass().next_retry_at
 
+    def _sync_full(self) -> None:
+        """The safety net: a pass that plans every listing. Its retry time is the sync job's
+        (a dirty pass plans the listings with open ops)."""
+        report = self._sync_pass(full=True)
+        if report.next_retry_at is not None:
+            self._scheduler.kick(SYNC, report.next_retry_at)
+
     def _sync_pass(self, *, full: bool = False) -> ApplyReport:
-        """A dirty pass, or a full one when ``full`` or when the safety net is due."""
-        full = full or time.monotonic() >= self._full_pass_at
+        """A dirty pass (what changed, and what is due), or with ``full`` every listing."""
         report = self._services.applier.run_pass(full=full)
-        if full and not report.stopped:
-            self._full_pass_at = time.monotonic() + SYNC_SAFETY_INTERVAL_S
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:
