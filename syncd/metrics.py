@@ -79,6 +79,14 @@ PROBLEM = Gauge(
     ["problem"],
     registry=REGISTRY,
 )
+PASS_PLANNED = Histogram(
+    "syncd_pass_listings_planned",
+    "Listings a sync pass read and planned, by kind of pass (dirty: what changed and what "
+    "is due; full: every listing, the periodic safety net).",
+    ["pass"],
+    buckets=(0, 1, 10, 100, 1000, 10_000, 100_000),
+    registry=REGISTRY,
+)
 LAST_SUCCESSFUL_SYNC = Gauge(
     "syncd_last_successful_sync_timestamp_seconds",
     "Unix time of the last sync pass that finished without an API failure.",

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.errors import StateError
-from syncd.store import migrate
+from syncd.store import migrate, plan_marks
 from syncd.store.location import Database, shown, sqlite_file
 from syncd.store.postgres import create_postgres_engine
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
@@ -43,6 +43,9 @@ class Store:
         self._durable_writer = sessionmaker(
             bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False
         )
+        # Every write marks the listings whose planned facts it changes (the dirty set).
+        plan_marks.install(self._writer)
+        plan_marks.install(self._durable_writer)
         self._reader = sessionmaker(
             bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )

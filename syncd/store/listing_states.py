@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -171,18 +171,22 @@ def sale_from_plain(data: dict[str, Any] | None) -> Sale | None:
 
 
 def read_listing_states(
-    session: Session, cache: ListingCache = LISTINGS, *, only: str | None = None
+    session: Session,
+    cache: ListingCache = LISTINGS,
+    *,
+    only: str | None = None,
+    keys: Collection[str] | None = None,
 ) -> list[ListingState]:
-    """Every listing (or ``only`` the one), by listing_key, with its images; two queries."""
+    """Every listing (or ``only`` the one, or those of ``keys``), by listing_key, with its
+    images; two queries (two per few hundred ``keys``)."""
     facts: dict[str, list[ImageFacts]] = {}
     known_images: dict[str, list[KnownImage]] = {}
     image_query = select(*_IMAGE_COLUMNS).order_by(ImageRow.position, ImageRow.url)
     listing_query = select(*_COLUMNS).order_by(ListingRow.listing_key)
     if only is not None:
-        image_query = image_query.where(ImageRow.listing_key == only)
-        listing_query = listing_query.where(ListingRow.listing_key == only)
-    for key, url, image_id, state, position, caption, revision, message in session.execute(
-        image_query
+        keys = (only,)
+    for key, url, image_id, state, position, caption, revision, message in _rows(
+        session, image_query, ImageRow.listing_key, keys
     ):
         facts.setdefault(key, []).append(ImageFacts(url, state))
         if image_id is not None and state is not None:
@@ -199,7 +203,8 @@ def read_listing_states(
             )
     read = cache.reader()
     states: list[ListingState] = []
-    for row in session.execute(listing_query):
+    # In key order: the chunks are taken in key order, each ordered by key.
+    for row in _rows(session, listing_query, ListingRow.listing_key, keys):
         key = row.listing_key
         desired = read.listing(row.desired_text)
         known = None
@@ -243,9 +248,26 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if only is None:
-        read.close()  # a one-listing read must not empty the cache of the others
+    if keys is None:
+        read.close()  # a read of some listings must not empty the cache of the others
     return states
+
+
+# Keys bound in one statement, well under SQLite's limit on variables.
+_KEYS_PER_STATEMENT = 500
+
+
+def _rows(
+    session: Session, query: Any, key_column: Any, keys: Collection[str] | None
+) -> Iterator[Any]:
+    """The rows of ``query``, of the listings of ``keys`` only unless it is None."""
+    if keys is None:
+        yield from session.execute(query)
+        return
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
+        chunk = ordered[start : start + _KEYS_PER_STATEMENT]
+        yield from session.execute(query.where(key_column.in_(chunk)))
 
 
 def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:

@@ -6,7 +6,7 @@ Records what apply did and learned; never calls Hemnet and never decides on retr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -220,18 +220,31 @@ def open_operation_counts(session: Session, listing_key: str | None = None) -> d
 _IDS_PER_STATEMENT = 500
 
 
-def supersede_intents_except(session: Session, keep_ids: Iterable[int], now: datetime) -> int:
+def supersede_intents_except(
+    session: Session,
+    keep_ids: Iterable[int],
+    now: datetime,
+    *,
+    listing_keys: Collection[str] | None = None,
+) -> int:
     """Intents the current plan no longer asks for become superseded; returns how many.
 
-    Only plain intents: in-flight and unknown ops must be settled, never dropped.
+    Only plain intents: in-flight and unknown ops must be settled, never dropped. With
+    ``listing_keys`` (a plan of those listings only), only their intents.
     """
     # The difference is taken here, not in SQL: a NOT IN of every kept id is one bound
     # variable per op, and a first plan over 11,000 listings passes SQLite's 32,766.
     keep = set(keep_ids)
-    intents = session.scalars(
-        select(OperationRow.id).where(OperationRow.status == OpStatus.INTENT.value)
+    intents = session.execute(
+        select(OperationRow.id, OperationRow.listing_key).where(
+            OperationRow.status == OpStatus.INTENT.value
+        )
     )
-    dropped = sorted(set(intents) - keep)
+    dropped = sorted(
+        op_id
+        for op_id, key in intents
+        if op_id not in keep and (listing_keys is None or key in listing_keys)
+    )
     for start in range(0, len(dropped), _IDS_PER_STATEMENT):
         session.execute(
             update(OperationRow)

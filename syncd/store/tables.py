@@ -272,3 +272,17 @@ class RequestRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(index=True)
     exit_code: Mapped[int | None]
     answer: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanMarkRow(Base):
+    """A listing whose planning facts changed since a pass last planned it (the dirty set).
+
+    Appended, never updated: a pass deletes exactly the marks it read, so a listing marked
+    while the pass runs stays marked for the next one.
+    """
+
+    __tablename__ = "plan_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_key: Mapped[str]
+    marked_at: Mapped[datetime]

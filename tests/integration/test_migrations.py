@@ -30,6 +30,7 @@ TABLES = {
     "meta",
     "listing_checks",
     "requests",
+    "plan_marks",
 }
 
 

@@ -41,8 +41,11 @@ STATUS, HEALTH = "status", "health"
 
 # ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
 # ends and after an operator's request anyway; this slow interval only catches what nothing
-# else asked for (say, a state changed by hand).
+# else asked for (say, a state changed by hand). Those passes plan the dirty set (what
+# changed, and what is due); the sync-full job, at start and this often, plans every
+# listing: the safety net for a change that no write marked.
 SYNC_SAFETY_INTERVAL_S = 600.0
+SYNC_FULL = "sync-full"
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0
 # ASSUMED: the first full comparison a minute after start, not at once: the first sync
@@ -143,12 +146,24 @@ class DaemonJobs:
     def _sync(self) -> datetime | None:
         return self._sync_pass().next_retry_at
 
-    def _sync_pass(self) -> ApplyReport:
-        report = self._services.applier.run_pass()
+    def _sync_full(self) -> None:
+        """The safety net: a pass that plans every listing. Its retry time is the sync job's
+        (a dirty pass plans the listings with open ops)."""
+        report = self._sync_pass(full=True)
+        if report.next_retry_at is not None:
+            self._scheduler.kick(SYNC, report.next_retry_at)
+
+    def _sync_pass(self, *, full: bool = False) -> ApplyReport:
+        """A dirty pass (what changed, and what is due), or with ``full`` every listing."""
+        report = self._services.applier.run_pass(full=full)
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:
             self._scheduler.kick(POLL)  # new images and publications: follow them now
+        if report.ops_succeeded or report.ops_failed:
+            # Outcomes mark their listings: planned again now, not by the pass a later
+            # change asks for (that one stays the size of its change).
+            self._scheduler.kick(SYNC)
         return report
 
     def _poll(self) -> datetime | None:

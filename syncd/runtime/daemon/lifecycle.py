@@ -36,6 +36,7 @@ from syncd.runtime.daemon.jobs import (
     STATUS,
     STATUS_INTERVAL_S,
     SYNC,
+    SYNC_FULL,
     SYNC_SAFETY_INTERVAL_S,
     build_checked,
 )
@@ -145,7 +146,9 @@ class Daemon(DaemonRequests):
             config.sync.health_check_interval_s,
             first_at=now,
         )
-        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S)
+        full = guard(SYNC, self._sync_full)
+        self._scheduler.every(SYNC_FULL, full, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(
             POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
         )
@@ -300,6 +303,8 @@ class Daemon(DaemonRequests):
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
         self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
+        # The planner's policy may have changed, which no write marks: every listing next.
+        self._scheduler.kick(SYNC_FULL)
 
     def _reloaded(self, future: Future[None]) -> None:
         error = future.exception()

@@ -121,7 +121,7 @@ class DaemonRequests(DaemonJobs):
                 self._scheduler.kick(SYNC)
                 return 0, "\n".join([*lines, "the daemon's pass makes them now"])
             if request.kind == requests.APPLY:
-                report = self._sync_pass()
+                report = self._sync_pass(full=True)  # as 'syncd apply' without a daemon
                 if report.next_retry_at is not None:
                     self._scheduler.kick(SYNC, report.next_retry_at)
                 lines = report.summary_lines()

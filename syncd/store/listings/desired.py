@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from syncd.store.driver import execute_many
+from syncd.store.plan_marks import mark_listings
 from syncd.store.portable import json_text
 from syncd.store.tables import ExportFile, ListingRow
 
@@ -180,7 +181,8 @@ def set_record_fingerprints(
     """(listing key, fingerprint, image hosts) of listings whose desired state is as
     stored but was read from another record (or before fingerprints were kept)."""
     if rows:
-        session.connection().exec_driver_sql(
+        execute_many(
+            session.connection(),
             "UPDATE listings SET record_fingerprint = ?, record_image_hosts = ? "
             "WHERE listing_key = ?",
             [(fingerprint, hosts, key) for key, fingerprint, hosts in rows],
@@ -238,6 +240,7 @@ def save_desired_rows(
             for row in rows
         ],
     )
+    mark_listings(session, [row.listing_key for row in rows], now)
 
 
 def _bind_value(column: ColumnElement[Any], value: Any, dialect: Dialect) -> Any:
@@ -315,3 +318,4 @@ def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: dateti
         .values(updated_at=at)
     )
     session.execute(statement, [{"key": key} for key in listing_keys])
+    mark_listings(session, listing_keys, now)

@@ -120,7 +120,9 @@ class Applier:
         """Finish and record the call in flight, start nothing new; safe from a signal."""
         self._stop.set()
 
-    def run_pass(self) -> ApplyReport:
+    def run_pass(self, *, full: bool = True) -> ApplyReport:
+        """Settle, plan and execute. ``full``: plan every listing (the safety net, and what
+        a command runs); otherwise only the dirty set (see ``passplan.dirty_keys``)."""
         started = time.perf_counter()
         self._deadline = (
             float("inf") if self.max_pass_s is None else time.monotonic() + self.max_pass_s
@@ -128,17 +130,21 @@ class Applier:
         self._auth_failed.clear()
         tally = Tally()
         blocked = self._settle(tally)
-        holds = 0
+        prepared = None
         if not self._stop.is_set():
             with self._write() as session:
-                jobs, holds = prepare_pass(session, self.config, self.clock(), tally, blocked)
-            self._execute(jobs, tally)
+                prepared = prepare_pass(
+                    session, self.config, self.clock(), tally, blocked, full=full
+                )
+            self._execute(prepared.jobs, tally)
         report = ApplyReport(
             ops_succeeded=tally.get("succeeded"),
             ops_failed=tally.get("failed"),
             ops_retry=tally.get("retry"),
             ops_unknown=tally.get("unknown"),
-            holds=holds,
+            holds=prepared.holds if prepared else 0,
+            planned=prepared.planned if prepared else 0,
+            full=prepared.full if prepared else full,
             next_retry_at=tally.next_retry_at,
             settled=tally.get("settled"),
             deferred=tally.get("deferred"),
@@ -146,9 +152,10 @@ class Applier:
         )
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             metrics.LAST_SUCCESSFUL_SYNC.set(time.time())
+        metrics.PASS_PLANNED.labels("full" if report.full else "dirty").observe(report.planned)
         log.info(
             "apply pass: %d succeeded, %d failed, %d to retry, %d unknown, %d settled, "
-            "%d hold(s), %d listing(s) deferred%s, %.2fs",
+            "%d hold(s), %d listing(s) deferred%s, %.2fs; %s, %d listing(s) planned",
             report.ops_succeeded,
             report.ops_failed,
             report.ops_retry,
@@ -158,6 +165,8 @@ class Applier:
             report.deferred,
             " (stopped)" if report.stopped else "",
             time.perf_counter() - started,
+            "full" if report.full else "dirty",
+            report.planned,
         )
         return report
 
