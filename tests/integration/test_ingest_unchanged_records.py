@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from syncd.core.domain import Listing
 from syncd.formats import fingerprint as fingerprint_module
 from syncd.formats import load_mapping
 from syncd.formats.fingerprint import can_fingerprint
 from syncd.store import events, listings
+from syncd.store.location import Database
+from syncd.store.tables import ListingRow
 from syncd.usecases.apply import current_plan
 from syncd.usecases.ingest import IngestResult, ingest_file
 from syncd.usecases.ingest import take as take_module
@@ -236,3 +239,25 @@ def test_xml_records_are_taken_unread_and_their_agency_read_from_outside_them(
 def test_which_bundled_mappings_take_records_unread(name: str, expected: bool) -> None:
     # Kyero reads the broker's e-mail from the <agent> beside its records.
     assert can_fingerprint(load_mapping(name)) is expected
+
+
+def test_records_are_taken_unread_on_either_engine(tmp_path: Path, database: Database) -> None:
+    """The unread path's own writes (fingerprints set for listings stored before them) run
+    on PostgreSQL as on SQLite. Each export changes K3, so none is a copy of the last."""
+    with open_world(tmp_path, database=database) as world:
+
+        def export(name: str, price: str, minutes: int) -> IngestResult:
+            text = csv_text(rows(4, K3={"utgangspris": price}))
+            return ingest(world, name, text, NOW + timedelta(minutes=minutes))
+
+        assert len(export("a.csv", "1000000", 0).changed_keys) == 4
+        table = ListingRow.__table__
+        with world.store.transaction() as session:  # as a store from before fingerprints
+            session.execute(update(table).values(record_fingerprint=None))
+        again = export("b.csv", "2000000", 1)
+        assert (again.unchanged, again.changed_keys) == (0, ("K3",))
+        third = export("c.csv", "3000000", 2)
+        assert (third.unchanged, third.changed_keys) == (3, ("K3",))
+        with world.store.read() as session:
+            stored = session.execute(select(table.c.record_fingerprint)).scalars().all()
+        assert len(stored) == 4 and all(stored)

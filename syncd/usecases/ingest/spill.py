@@ -38,10 +38,12 @@ class Spilled(NamedTuple):
 
 class Spill(contextlib.ExitStack):
     """Unnamed temporary files beside the database for one export file: gone when closed, or
-    when the process dies. Beside the database, not in /tmp, which may be RAM."""
+    when the process dies. Beside the database, not in /tmp, which may be RAM. With the state
+    on PostgreSQL no SQLite file made that folder, so the spill makes it itself."""
 
     def __init__(self, directory: Path) -> None:
         super().__init__()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._directory = directory
 
     def binary(self) -> IO[bytes]:
