@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.errors import StateError
 from syncd.store import migrate
+from syncd.store.fence import FENCE, Fence
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
 
 # Session is re-exported: a use case holds the transaction it was handed and passes it to
@@ -32,16 +33,25 @@ class Store:
     values; changing them outside a transaction changes nothing in the database.
     """
 
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(self, engine: Engine, path: Path, *, fence: Fence | None = None) -> None:
         self.engine = engine
         self.path = path
-        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self.fence = fence
+        # A fenced store's sessions carry the fence: its planning reads and outbox writes
+        # are scoped to, and checked against, the agencies held (store/fence.py).
+        info = {} if fence is None else {FENCE: fence}
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False, info=info)
         self._durable_writer = sessionmaker(
-            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False
+            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False, info=info
         )
         self._reader = sessionmaker(
-            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info
         )
+
+    def fenced(self, fence: Fence) -> Store:
+        """The same database, for the work of one instance of a fleet: it plans and writes
+        the outbox only for the agencies ``fence`` holds."""
+        return Store(self.engine, self.path, fence=fence)
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[Session]:

@@ -32,6 +32,7 @@ from syncd.core.domain import (
     image_right_from_plain,
     listing_from_plain,
 )
+from syncd.store.fence import scope_of
 from syncd.store.holds import released_removals, released_updates
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
 
@@ -181,6 +182,16 @@ def read_listing_states(
     if only is not None:
         image_query = image_query.where(ImageRow.listing_key == only)
         listing_query = listing_query.where(ListingRow.listing_key == only)
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance plans for the agencies it holds (store/fence.py).
+        agencies = sorted(scope)
+        listing_query = listing_query.where(ListingRow.agency_key.in_(agencies))
+        image_query = image_query.where(
+            ImageRow.listing_key.in_(
+                select(ListingRow.listing_key).where(ListingRow.agency_key.in_(agencies))
+            )
+        )
     for key, url, image_id, state, position, caption, revision, message in session.execute(
         image_query
     ):
@@ -243,8 +254,9 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if only is None:
-        read.close()  # a one-listing read must not empty the cache of the others
+    if only is None and scope is None:
+        # A one-listing read, or one agency's, must not empty the cache of the others.
+        read.close()
     return states
 
 
@@ -257,9 +269,13 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
             listings[state.listing_key] = state.desired
         elif state.missing_since is not None:
             missing[state.listing_key] = state.missing_since
+    query = select(AgencyRow).order_by(AgencyRow.key)
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(AgencyRow.key.in_(sorted(scope)))
     agencies = {
         row.key: Agency(row.key, row.name, row.organisation_number)
-        for row in session.scalars(select(AgencyRow).order_by(AgencyRow.key))
+        for row in session.scalars(query)
     }
     return Desired(
         listings=listings,

@@ -30,6 +30,9 @@ TABLES = {
     "meta",
     "listing_checks",
     "requests",
+    "instances",
+    "leases",
+    "file_claims",
 }
 
 
