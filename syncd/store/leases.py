@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,3 +146,16 @@ def taken_at(session: Session, names: Sequence[str]) -> dict[str, datetime | Non
         select(LeaseRow.name, LeaseRow.taken_at).where(LeaseRow.name.in_(list(names)))
     )
     return {name: at for name, at in rows}
+
+
+def work_marker(session: Session, agencies: Sequence[str]) -> tuple[object, ...]:
+    """Changes when these agencies' listings change (an ingest by another instance, a
+    poll's answer): the keeper then asks for a sync pass."""
+    if not agencies:
+        return ()
+    row = session.execute(
+        select(func.max(ListingRow.updated_at), func.count()).where(
+            ListingRow.agency_key.in_(list(agencies))
+        )
+    ).one()
+    return tuple(row)
