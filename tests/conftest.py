@@ -13,6 +13,8 @@ import pytest
 
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
+from syncd.store.location import Database
+from tests.pg import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -83,6 +85,45 @@ def db_path(tmp_path: Path) -> Path:
     path = tmp_path / "state" / "syncd.db"
     migrate.upgrade(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (tests/pg.py); skips, saying why, only
+    where no server binaries can be found."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as why:
+        pytest.skip(f"no PostgreSQL here: {why}")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh PostgreSQL database at head: its URL; dropped after the test."""
+    url = pg_server.database()
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """A fresh state database at head, once on each engine: the SQLite file or the URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "state" / "syncd.db"
+        migrate.upgrade(path)
+        return path
+    url: str = request.getfixturevalue("pg_url")
+    return url
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from syncd.config.readers import (
     read_http,
     read_images,
     read_paths,
+    read_store,
     read_sync,
     read_watch,
 )
@@ -36,6 +37,7 @@ CONFIG_ENV = "SYNCD_CONFIG"
 
 _SECTIONS = (
     "paths",
+    "store",
     "hemnet",
     "agency",
     "agencies",
@@ -65,6 +67,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
                 f"{name}: unknown section{suggestion}; known sections: {', '.join(_SECTIONS)}"
             )
     paths = read_paths(section("paths"))
+    store, paths = read_store(section("store"), paths)
     hemnet = read_hemnet(section("hemnet"))
     agency = read_agency(section("agency"))
     agencies = read_agencies(data.get("agencies"), problems, base_dir)
@@ -83,6 +86,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         source=source,
         paths=paths,
         hemnet=hemnet,
+        store=store,
         agency=agency,
         agencies=agencies,
         sync=sync,

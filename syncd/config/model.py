@@ -41,6 +41,18 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where the state lives: None is the SQLite file ``paths.database`` (the default).
+
+    ``url`` is a SQLAlchemy URL without its password (``postgresql+psycopg://syncd@host/syncd``);
+    the password, or the whole URL, comes from the environment or a systemd credential
+    (config/store_url.py), never from the TOML file.
+    """
+
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class HemnetConfig:
     base_url: str = "http://127.0.0.1:8765/v1"
     connect_timeout_s: float = 5.0
@@ -149,6 +161,7 @@ class Config:
     source: Path | None
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     agency: AgencyConfig | None = None
     # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
     agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from syncd.config import load_config
+from syncd.config import load_config, store_database
 from syncd.core.clock import utc_now
 from syncd.core.errors import SyncdError
 from syncd.core.stages import Stage
@@ -227,7 +227,7 @@ def _start(workspace: Workspace) -> _Running:
         )
         daemon.wait_listening(HOST, http_port, START_TIMEOUT_S)
         config = load_config(workspace.config_path)
-        store = open_store(config.paths.database, config.paths.migrations_dir)
+        store = open_store(store_database(config), config.paths.migrations_dir)
     except BaseException:
         for child in (daemon, sandbox):
             if child is not None:

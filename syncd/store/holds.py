@@ -8,13 +8,12 @@ Records, releases and closes holds; deciding when to hold is the planner's job.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncd.core.errors import HoldError
@@ -260,7 +259,8 @@ def _later_full_export(session: Session, row: HoldRow) -> _LaterExport | None:
     if row.export_file_id is None:
         return None
     # Only the receipt's agency list is read: a receipt also lists every changed key.
-    agencies = func.json_extract(ExportFile.result_json, "$.agencies")
+    # JSON indexing, not json_extract: SQLAlchemy writes each engine's own operator.
+    agencies = ExportFile.result_json["agencies"]
     query = (
         select(ExportFile.name, agencies)
         .where(
@@ -271,7 +271,7 @@ def _later_full_export(session: Session, row: HoldRow) -> _LaterExport | None:
         .order_by(ExportFile.id)
     )
     for name, named in session.execute(query):
-        if named is not None and row.agency_key in json.loads(named):
+        if isinstance(named, list) and row.agency_key in named:
             return _LaterExport(name)
     return None
 

@@ -19,14 +19,15 @@ from syncd.store import claims, leases, outbox
 from syncd.store.engine import Store, open_store
 from syncd.store.fence import Fence, FencedOffError, Held
 from syncd.store.listing_states import read_listing_states
+from syncd.store.location import Database
 from syncd.store.tables import ListingRow, OperationRow, OpStatus
 
 TTL_S = 15.0
 
 
 @pytest.fixture
-def plain(db_path: Path, now: datetime) -> Iterator[Store]:
-    opened = open_store(db_path)
+def plain(database: Database, now: datetime) -> Iterator[Store]:
+    opened = open_store(database)
     with opened.transaction() as session:
         for key, agency in (("X1", "x"), ("X2", "x"), ("Y1", "y")):
             session.add(

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from syncd.store.driver import execute_many
 from syncd.store.tables import ExportFile, ListingRow
 
 # Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
@@ -124,7 +125,8 @@ def save_desired_rows(
     # compiled upsert was two thirds of this call's cost).
     at = _bind_value(_LISTINGS.c.desired_at, now, dialect)
     unset = _bind_value(_LISTINGS.c.is_published, False, dialect)
-    connection.exec_driver_sql(
+    execute_many(
+        connection,
         _UPSERT_DESIRED_SQL,
         [
             (
