@@ -216,9 +216,12 @@ class Fleet:
         )
         if agency is None:
             return name == COORDINATOR
-        # Taken from another holder: its last call may still be on its way to Hemnet, so
-        # its ops in flight are read back only after that call's longest time.
-        delay_s = self.timings.settle_delay_s if previous not in (None, self.instance_id) else 0
+        # Held before by another instance (or released by one, which a rebalance does while
+        # its call may be on its way to Hemnet): the ops found in flight are read back only
+        # after that call's longest time.
+        delay_s = (
+            0.0 if lease is None or previous == self.instance_id else self.timings.settle_delay_s
+        )
         held[agency] = Held(token, now + timedelta(seconds=delay_s))
         metrics.FLEET_TAKEOVERS.inc()
         return False

@@ -56,6 +56,8 @@ class Fence:
         self._lock = threading.Lock()
         self._held: dict[str, Held] = {}
         self._act_until = float("-inf")
+        # The agency (and token) whose op this thread marked in flight and is calling for.
+        self._calling = threading.local()
 
     def hold(self, held: Mapping[str, Held], act_until: float) -> None:
         """What the last renewal confirmed, and the monotonic time acting must stop."""
@@ -70,6 +72,23 @@ class Fence:
     def acting(self) -> bool:
         """May this instance still call Hemnet for its agencies (its leases are fresh)?"""
         return self._monotonic() < self._act_until
+
+    def may_call(self) -> bool:
+        """May this thread send its call now: the leases fresh, and the agency whose op it
+        marked in flight still held with the same token (a heartbeat between the marking
+        and the call may have found the lease taken over)."""
+        calling: tuple[str, int] | None = getattr(self._calling, "agency", None)
+        with self._lock:
+            if not self._monotonic() < self._act_until:
+                return False
+            if calling is None:
+                return True
+            held = self._held.get(calling[0])
+            return held is not None and held.token == calling[1]
+
+    def calling(self, agency_key: str | None, token: int | None = None) -> None:
+        """This thread calls for ``agency_key`` now (None: its call is over)."""
+        self._calling.agency = None if agency_key is None or token is None else (agency_key, token)
 
     def agencies(self) -> frozenset[str]:
         with self._lock:
@@ -96,9 +115,14 @@ def fence_of(session: Session) -> Fence | None:
     return found if isinstance(found, Fence) else None
 
 
-def check_fence(session: Session, agency_keys: Iterable[str]) -> None:
+def check_fence(
+    session: Session, agency_keys: Iterable[str], *, calling: bool | None = None
+) -> None:
     """FencedOffError unless this session's instance still holds every one of these agencies
     with the token it took them with; a no-op in an unfenced session.
+
+    ``calling``: True when this write marks an op in flight (this thread calls for its
+    agency next, see ``Fence.may_call``), False when it records the call's outcome.
 
     The check is a conditional UPDATE of the lease row, so it also locks that row until
     this transaction ends: a takeover commits either before it (and this write is refused)
@@ -107,7 +131,10 @@ def check_fence(session: Session, agency_keys: Iterable[str]) -> None:
     fence = fence_of(session)
     if fence is None:
         return
-    for key in sorted(set(agency_keys)):
+    keys = sorted(set(agency_keys))
+    if calling is False:
+        fence.calling(None)
+    for key in keys:
         token = fence.token(key)
         if token is not None:
             result = session.execute(
@@ -121,6 +148,8 @@ def check_fence(session: Session, agency_keys: Iterable[str]) -> None:
                 .execution_options(synchronize_session=False)
             )
             if int(getattr(result, "rowcount", 0) or 0) == 1:
+                if calling and len(keys) == 1:
+                    fence.calling(key, token)
                 continue
             fence.lose(key)
         raise FencedOffError(

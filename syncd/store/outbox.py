@@ -120,7 +120,7 @@ def find_open_operation(session: Session, idempotency_key: str) -> OperationRow 
 def mark_in_flight(session: Session, op_id: int, now: datetime) -> OperationRow:
     """The call is about to be made: one more attempt."""
     row = get_operation(session, op_id)
-    check_fence(session, [agency_of_row(session, row)])
+    check_fence(session, [agency_of_row(session, row)], calling=True)
     row.status = OpStatus.IN_FLIGHT.value
     row.attempts += 1
     row.updated_at = now
@@ -142,7 +142,7 @@ def record_outcome(
 ) -> OperationRow:
     """What came of the call: succeeded, failed, unknown, or intent again with a retry time."""
     row = get_operation(session, op_id)
-    check_fence(session, [agency_of_row(session, row)])
+    check_fence(session, [agency_of_row(session, row)], calling=False)
     row.status = status.value
     row.http_status = http_status
     row.request_id = request_id

@@ -29,9 +29,13 @@ _HOLDER_SQL = text(
 )
 
 
-def try_lock(url: str, name: str) -> Callable[[], None] | str | None:
+def try_lock(url: str, name: str, *, shared: bool = False) -> Callable[[], None] | str | None:
     """Take the lock as ``name`` ("PID command"): its release, or the holder's name (None
-    when the holder could not be read, e.g. it let go just now)."""
+    when the holder could not be read, e.g. it let go just now).
+
+    ``shared``: the daemons of a fleet hold it together (they share the work by leases,
+    runtime/fleet.py), while a command writing beside them is still refused.
+    """
     engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": name[:63]})
     try:
         connection = engine.connect()
@@ -42,9 +46,8 @@ def try_lock(url: str, name: str) -> Callable[[], None] | str | None:
         # Autocommit: the lock outlives transactions, and an idle open transaction would
         # hold back the server's clean-up (vacuum) for as long as the daemon runs.
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        taken = connection.execute(
-            text("SELECT pg_try_advisory_lock(:k1, :k2)"), _keys()
-        ).scalar_one()
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        taken = connection.execute(text(f"SELECT {function}(:k1, :k2)"), _keys()).scalar_one()
         if not taken:
             holder = _holder(connection)
             connection.close()

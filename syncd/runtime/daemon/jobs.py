@@ -60,7 +60,12 @@ def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> S
     if fleet is not None:
         # The work goes through the fenced store, within the instance's share of the budget.
         store = fleet.store
-    services = build_services(config, store, budget=None if fleet is None else fleet.budget)
+    services = build_services(
+        config,
+        store,
+        budget=None if fleet is None else fleet.budget,
+        may_send=None if fleet is None else fleet.fence.may_call,
+    )
     services.keys.token()  # no token at all is a configuration error: refuse to start
     return services
 
