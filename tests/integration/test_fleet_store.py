@@ -15,6 +15,7 @@ import pytest
 
 from syncd.core.lease import COORDINATOR, agency_lease
 from syncd.core.ops import PublishListing
+from syncd.status.fleet import fleet_lines
 from syncd.store import claims, leases, outbox
 from syncd.store.engine import Store, open_store
 from syncd.store.fence import Fence, FencedOffError, Held
@@ -171,3 +172,18 @@ def test_a_file_is_claimed_once_until_its_holder_dies(
     assert claims.file_identity(export) != identity
     export.unlink()
     assert claims.file_identity(export) is None
+
+
+def test_status_says_which_instance_holds_which_agencies(plain: Store, now: datetime) -> None:
+    assert fleet_lines(plain, now) == []  # one daemon on its own keeps no leases
+    with plain.transaction() as session:
+        leases.beat(session, "host:1:aaaa", now, TTL_S)
+        leases.beat(session, "host:2:bbbb", now, TTL_S)
+        leases.take(session, None, agency_lease("x"), "host:2:bbbb", now, ttl_s=TTL_S)
+        leases.take(session, None, COORDINATOR, "host:1:aaaa", now, ttl_s=TTL_S)
+    assert fleet_lines(plain, now) == [
+        "fleet: 2 live instance(s)",
+        "  host:1:aaaa (coordinator): no agency",
+        "  host:2:bbbb: x",
+        "  not held (taken at the next heartbeat): y",
+    ]

@@ -17,6 +17,7 @@ from syncd.runtime.daemon.jobs import POLL, SYNC
 from syncd.runtime.fleet import Fleet
 from syncd.runtime.scheduler import Scheduler
 from syncd.store.engine import Store
+from syncd.store.fence import FencedOffError
 
 logger = logging.getLogger("syncd.runtime.daemon")
 
@@ -60,6 +61,7 @@ class FleetJobs:
 
     _fleet: Fleet | None
     _scheduler: Scheduler
+    _clock: Callable[[], datetime]
 
     def _coordinated(self, job: Callable[[], T]) -> Callable[[], T | None]:
         """``job`` on the coordinator only: reconcile, poll and the key check read every
@@ -69,6 +71,19 @@ class FleetJobs:
             if self._fleet is not None and not self._fleet.coordinates():
                 return None
             return job()
+
+        return run
+
+    def _fenced(self, job: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
+        """A sync pass whose outbox write the fence refused (the lease was lost mid-pass)
+        ends with one line; the next pass, at once, plans for the agencies still held."""
+
+        def run() -> datetime | None:
+            try:
+                return job()
+            except FencedOffError as error:
+                logger.warning("sync: %s; the pass stops here", error)
+                return self._clock()
 
         return run
 

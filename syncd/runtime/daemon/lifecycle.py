@@ -136,7 +136,9 @@ class Daemon(DaemonRequests, FleetJobs):
             config.sync.health_check_interval_s,
             first_at=now,
         )
-        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(
+            SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S, first_at=now
+        )
         self._scheduler.every(
             POLL, guard(POLL, only_one(self._poll)), config.sync.poll_interval_slow_s, first_at=now
         )

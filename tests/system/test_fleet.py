@@ -1,0 +1,155 @@
+"""Several daemons, one truth: ``syncd run`` processes sharing one PostgreSQL store and one
+inbox spread the agencies, take a dead or paused holder's agencies over within the lease,
+never send anything twice, and ingest each file once.
+
+Short lease timings (tests/system/fleet_support.py) keep each test within seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.kill_restart import (
+    Row,
+    compare,
+    desired_listings,
+    drop_export,
+    export_text,
+    initial_rows,
+)
+from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from tests.pausing_syncd import PAUSING
+from tests.pausing_syncd import SCRIPT as PAUSING_SCRIPT
+from tests.system.fleet_support import Fleet, duplicates
+from tests.system.support import need_syncd, wait_for
+
+pytestmark = [pytest.mark.system]
+
+AGENCIES = ("north", "south")
+NAMES = "".join(f'\n[agencies.{key}]\nname = "Mäkleri {key.title()} AB"\n' for key in AGENCIES)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxHandle]:
+    need_syncd()
+    with serve_sandbox(
+        fetch_mode="simulate", image_delay_s=0.05, auto_approve_after_s=0.3
+    ) as handle:
+        yield handle
+
+
+def rows_for(agencies: tuple[str, ...], per_agency: int, seed: int = 7) -> list[Row]:
+    rows = initial_rows(random.Random(seed), per_agency * len(agencies))
+    for n, row in enumerate(rows):
+        row.agency = agencies[n % len(agencies)]
+    return rows
+
+
+def converged(sandbox: SandboxHandle, export: Path) -> Any:
+    verdict = compare(sandbox.state(), desired_listings(export))
+    return verdict.converged
+
+
+def test_two_instances_spread_the_agencies_and_take_over_a_killed_ones(
+    tmp_path: Path, pg_url: str, sandbox: SandboxHandle
+) -> None:
+    fleet = Fleet(tmp_path, pg_url, sandbox.base_url, sandbox.token, 2, extra=NAMES)
+    try:
+        fleet.start_all()
+        rows = rows_for(AGENCIES, 3)
+        export = drop_export(fleet.inbox, "first.csv", export_text(rows))
+        wait_for(lambda: converged(sandbox, export), 60, "the first export on Hemnet")
+        # One agency each: the fleet spreads them (M/N).
+        holders = wait_for(
+            lambda: (h := fleet.holders()) and len(set(h.values())) == 2 and h,
+            20,
+            "each instance holding one agency",
+        )
+        victim = fleet.instance_of(holders["north"])
+        assert victim is not None and victim.process is not None
+        victim.process.kill()
+        victim.process.wait()
+        killed_at = time.monotonic()
+        for row in rows:
+            row.price += 50_000
+        update = drop_export(fleet.inbox, "second.csv", export_text(rows))
+        wait_for(lambda: converged(sandbox, update), 60, "the update on Hemnet after the kill")
+        survivor = next(i for i in fleet.instances if i is not victim)
+        taken = wait_for(
+            lambda: (
+                set(fleet.holders()) == set(AGENCIES)
+                and set(fleet.holders().values()) == {(survivor.health() or {}).get("instance")}
+            ),
+            10,
+            "the survivor holding both agencies",
+        )
+        assert taken
+        # within the lease's bound (3 s + one renewal) plus the time to see it
+        assert time.monotonic() - killed_at < 30
+        assert "took agency:north" in survivor.text()
+        assert duplicates(sandbox.state()) == (0, 0)
+    finally:
+        fleet.stop_all()
+
+
+def test_a_paused_holder_is_fenced_off_after_a_takeover_and_nothing_is_sent_twice(
+    tmp_path: Path, pg_url: str, sandbox: SandboxHandle
+) -> None:
+    # One agency: whoever holds it pauses at its first create, between marking the op in
+    # flight and the call; the other must take over, and the old one, resumed, must not
+    # send the create nor write its outcome.
+    fleet = Fleet(tmp_path, pg_url, sandbox.base_url, sandbox.token, 2, extra=NAMES)
+    program = ["python", str(PAUSING_SCRIPT), "create_listing:before_call"]
+    try:
+        for instance in fleet.instances:
+            fleet.start(instance, *program)
+        rows = rows_for(("north",), 3)
+        export = drop_export(fleet.inbox, "first.csv", export_text(rows))
+        paused = wait_for(
+            lambda: next((i for i in fleet.instances if PAUSING in i.text()), None),
+            30,
+            "the holder to pause before its first create",
+        )
+        other = next(i for i in fleet.instances if i is not paused)
+        # The other instance takes over and does the work, the paused one's op included.
+        wait_for(lambda: converged(sandbox, export), 60, "Hemnet converged by the other")
+        assert "over from" in other.text()
+        assert paused.process is not None
+        paused.process.send_signal(__import__("signal").SIGCONT)
+        wait_for(
+            lambda: "outbox write is refused" in paused.text(),
+            20,
+            "the resumed holder's write refused",
+        )
+        assert "not sent: this syncd's fleet leases are not fresh" in paused.text()
+        assert duplicates(sandbox.state()) == (0, 0)
+        assert len(sandbox.state()["listings"]) == len(rows)
+    finally:
+        fleet.stop_all()
+
+
+def test_instances_sharing_an_inbox_ingest_each_file_once(
+    tmp_path: Path, pg_url: str, sandbox: SandboxHandle
+) -> None:
+    fleet = Fleet(tmp_path, pg_url, sandbox.base_url, sandbox.token, 2, extra=NAMES)
+    try:
+        fleet.start_all()
+        wait_for(lambda: all(i.health() for i in fleet.instances), 30, "both instances up")
+        rows = rows_for(AGENCIES, 2)
+        names = [f"export{n}.csv" for n in range(8)]
+        for n, name in enumerate(names):
+            for row in rows:
+                row.price += 1_000 * (n + 1)
+            drop_export(fleet.inbox, name, export_text(rows))
+        wait_for(lambda: not any(fleet.inbox.glob("export*.csv")), 60, "every file taken")
+        logs = "".join(i.text() for i in fleet.instances)
+        taken = {name: logs.count(f"ingest {name}: ") for name in names}
+        assert taken == dict.fromkeys(names, 1), logs[-3000:]
+    finally:
+        fleet.stop_all()
