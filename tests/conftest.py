@@ -72,10 +72,16 @@ mapping = "generic-csv"
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    """A valid config with only the required keys; paths under tmp_path."""
+def config_file(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A valid config with only the required keys; paths under tmp_path. Beside the
+    ``database`` fixture (``store``), on PostgreSQL it names that database in [store]."""
     path = tmp_path / "config.toml"
-    path.write_text(MINIMAL_CONFIG, encoding="utf-8")
+    text = MINIMAL_CONFIG
+    if "database" in request.fixturenames:
+        database = request.getfixturevalue("database")
+        if isinstance(database, str):
+            text += f'\n[store]\nurl = "{database}"\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -127,9 +133,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    """An open Store over a fresh database at head."""
-    opened = open_store(db_path)
+def store(database: Database) -> Iterator[Store]:
+    """An open Store over a fresh database at head, on SQLite and on PostgreSQL."""
+    opened = open_store(database)
     try:
         yield opened
     finally:

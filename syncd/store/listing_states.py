@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncd.core.domain import (
@@ -34,6 +34,7 @@ from syncd.core.domain import (
 )
 from syncd.store.fence import scope_of
 from syncd.store.holds import released_removals, released_updates
+from syncd.store.portable import json_text
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
 
 
@@ -127,13 +128,13 @@ LISTINGS = ListingCache()
 _COLUMNS = (
     ListingRow.listing_key,
     ListingRow.agency_key,
-    type_coerce(ListingRow.desired_json, Text).label("desired_text"),
+    json_text(ListingRow.desired_json).label("desired_text"),
     ListingRow.content_hash,
     ListingRow.failed_hash,
     ListingRow.missing_since,
     ListingRow.stage,
     ListingRow.hemnet_id,
-    type_coerce(ListingRow.sent_json, Text).label("sent_text"),
+    json_text(ListingRow.sent_json).label("sent_text"),
     ListingRow.is_published,
     ListingRow.is_approved,
     ListingRow.market_state,

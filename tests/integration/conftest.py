@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.store.location import Database
 from tests.integration.apply_env import Env, apply_env
 
 
@@ -41,7 +42,8 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    """A config on the sandbox, a migrated store, a client and the applier's parts."""
-    with apply_env(sandbox, tmp_path) as made:
+def env(sandbox: SandboxHandle, tmp_path: Path, database: Database) -> Iterator[Env]:
+    """A config on the sandbox, a migrated store (on SQLite and on PostgreSQL), a client and
+    the applier's parts."""
+    with apply_env(sandbox, tmp_path, database) as made:
         yield made

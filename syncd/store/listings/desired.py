@@ -14,16 +14,15 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Table,
-    Text,
     bindparam,
     func,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
 
 from syncd.store.driver import execute_many
+from syncd.store.portable import json_text
 from syncd.store.tables import ExportFile, ListingRow
 
 # Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
@@ -37,7 +36,7 @@ _LISTINGS = cast(Table, ListingRow.__table__)
 # mark_missing_rows writes JSON null (the JSON type's None), save_desired_rows never NULL:
 # a listing has a desired state when the column is neither.
 _HAS_DESIRED = _LISTINGS.c.desired_json.is_not(None) & (
-    type_coerce(_LISTINGS.c.desired_json, Text()) != "null"
+    json_text(_LISTINGS.c.desired_json) != "null"
 )
 
 
