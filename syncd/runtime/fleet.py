@@ -84,6 +84,7 @@ class Fleet:
         self.instance_id = instance_id or new_instance_id()
         self.timings = timings_of(config)
         self._plain = store
+        leases.end_idle_transactions_after(store, self.timings.ttl_s)
         self._clock = clock
         self._on_change = on_change
         self.fence = Fence(self.instance_id, clock=clock)

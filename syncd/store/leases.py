@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from syncd.core.lease import Lease
+from syncd.store.engine import Store
 from syncd.store.tables import AgencyRow, InstanceRow, LeaseRow, ListingRow
 
 
@@ -159,3 +161,21 @@ def work_marker(session: Session, agencies: Sequence[str]) -> tuple[object, ...]
         )
     ).one()
     return tuple(row)
+
+
+def end_idle_transactions_after(store: Store, seconds: float) -> None:
+    """On PostgreSQL: the server ends any transaction of this process left idle for
+    ``seconds``. A paused instance (stopped, frozen VM) must not hold the store's write
+    lock past its leases: the others could then neither write nor take its agencies over.
+    Nothing on SQLite, where one daemon runs alone."""
+    engine = store.engine
+    if engine.dialect.name != "postgresql":
+        return
+    milliseconds = max(1, int(seconds * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        dbapi_connection.commit()
+
+    engine.dispose()  # connections opened before this get it too
