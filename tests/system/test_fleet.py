@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chaos.fleet import Fleet, duplicates
 from chaos.kill_restart import (
     Row,
     compare,
@@ -29,7 +30,6 @@ from syncd.core.domain import Listing
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from tests.pausing_syncd import PAUSING
 from tests.pausing_syncd import SCRIPT as PAUSING_SCRIPT
-from tests.system.fleet_support import Fleet, duplicates
 from tests.system.support import need_syncd, wait_for
 
 pytestmark = [pytest.mark.system]

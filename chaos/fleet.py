@@ -1,4 +1,4 @@
-"""A fleet for the system tests and the failover chaos run: several ``syncd run`` processes
+"""A fleet for the failover chaos run and the system tests: several ``syncd run`` processes
 on one PostgreSQL database and one inbox, against one sandbox, with short lease timings.
 
 Test-only: it starts and inspects processes and never changes syncd's data itself.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -19,18 +20,20 @@ from typing import Any
 
 import httpx
 
-from tests.system.support import free_port
-
 SYNCD_MODULE = [sys.executable, "-m", "syncd"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 # Short leases so a test sees a takeover in seconds: gone 3 s after the last renewal,
 # renewed twice a second; calls bounded by 0.5 + 1.5 s, so ops found in flight after a
 # takeover wait 1 s more (syncd.core.lease.LeaseTimings).
-FAST_FLEET = """
-[fleet]
-lease_ttl_s = 3
-lease_renew_s = 0.5
-lease_margin_s = 1
-"""
+FAST_FLEET = "[fleet]\nlease_ttl_s = 3\nlease_renew_s = 0.5\nlease_margin_s = 1\n"
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Fleet:
     count: int
     extra: str = ""
     hemnet: str = "connect_timeout_s = 0.5\nread_timeout_s = 1.5\n"
+    leases: str = FAST_FLEET
     program: Sequence[str] = ()  # the command line before syncd's arguments
     instances: list[Instance] = field(init=False, default_factory=list)
 
@@ -129,7 +133,8 @@ listen = "127.0.0.1:{instance.port}"
 [[formats]]
 pattern = "*.csv"
 mapping = "generic-csv"
-{FAST_FLEET}{self.extra}"""
+
+{self.leases}{self.extra}"""
 
     def env(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("SYNCD_", "WATCHDOG"))}
