@@ -76,4 +76,35 @@ def _shown(invocation: Invocation) -> str:
     return shown(invocation.database)
 
 
+@db_group.command("copy")
+@click.argument("source")
+@click.argument("target")
+@pass_invocation
+def db_copy(invocation: Invocation, source: str, target: str) -> None:
+    """Copy the whole state from SOURCE into the new, empty TARGET (docs/scaling.md).
+
+    Each is sqlite:///PATH (or a file path) or postgresql+psycopg://USER@HOST/DATABASE; a
+    PostgreSQL password comes from env SYNCD_STORE_PASSWORD or the credential store-password
+    when the URL has none. The daemon must be stopped: the copy is refused while it runs.
+    """
+    from syncd.config.store_url import database_named, shown
+    from syncd.store.copy import copy_state
+
+    origin, destination = database_named(source), database_named(target)
+    copied = copy_state(origin, destination, _migrations_dir(invocation))
+    for table, rows in copied.rows:
+        click.echo(f"  {table}: {rows} row(s)")
+    click.echo(
+        f"copied {copied.total} row(s) from {shown(origin)} to {shown(destination)}: point "
+        "[store] url at the target, then start syncd"
+    )
+
+
+def _migrations_dir(invocation: Invocation) -> Path | None:
+    """The configured migrations, when a config file is there to say; the bundled ones else."""
+    if not invocation.config_path.exists():
+        return None
+    return invocation.config.paths.migrations_dir
+
+
 COMMANDS: list[click.Command] = [db_group]

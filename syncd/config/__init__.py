@@ -50,6 +50,7 @@ from syncd.config.store_url import (
     STORE_PASSWORD_CREDENTIAL,
     STORE_PASSWORD_ENV,
     STORE_URL_ENV,
+    describe_store,
     store_database,
 )
 from syncd.core.policy import FAILED_IMAGE_POLICIES, FailedImagePolicy, PlanPolicy
@@ -87,6 +88,7 @@ __all__ = [
     "WatchConfig",
     "bundled_mappings_dir",
     "bundled_migrations_dir",
+    "describe_store",
     "find_token",
     "http_access_problems",
     "is_loopback",

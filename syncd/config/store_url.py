@@ -62,6 +62,42 @@ def store_database(config: Config, environ: Mapping[str, str] | None = None) -> 
     return url if password is None else with_password(url, password)
 
 
+def database_named(argument: str, environ: Mapping[str, str] | None = None) -> Database:
+    """A store named on the command line ('syncd db copy'): a SQLite URL or file path, or a
+    PostgreSQL URL; without a password in it, the one from env or the credential is used
+    (so none need stand in the shell's history)."""
+    if argument.startswith(SQLITE_SCHEME):
+        return Path(argument.removeprefix(SQLITE_SCHEME))
+    if not argument.startswith(POSTGRES_SCHEME):
+        if "://" in argument:
+            raise ConfigError(
+                [f"{argument!r}: a store is {SQLITE_SCHEME}PATH, a file, or {POSTGRES_SCHEME}..."]
+            )
+        return Path(argument)
+    if urlsplit(argument).password is not None:
+        return argument
+    password = _store_password(os.environ if environ is None else environ)
+    return argument if password is None else with_password(argument, password)
+
+
+def describe_store(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """For 'config check': which store, and where its password comes from (never the
+    password itself)."""
+    env = os.environ if environ is None else environ
+    database = store_database(config, env)
+    if isinstance(database, Path):
+        return f"SQLite {database}"
+    if env.get(STORE_URL_ENV, "").strip():
+        source = f"the whole URL from env {STORE_URL_ENV}"
+    elif urlsplit(database).password is None:
+        source = "no password (peer or .pgpass authentication)"
+    elif env.get(STORE_PASSWORD_ENV, "").strip():
+        source = f"password from env {STORE_PASSWORD_ENV}"
+    else:
+        source = f"password from the systemd credential {STORE_PASSWORD_CREDENTIAL}"
+    return f"PostgreSQL {shown(database)} ({source})"
+
+
 def _store_password(env: Mapping[str, str]) -> str | None:
     from_env = env.get(STORE_PASSWORD_ENV, "")
     if from_env.strip():

@@ -25,7 +25,7 @@ _HOLDER_SQL = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :k1 AND l.objid = :k2 "
     "AND l.objsubid = 2 AND l.database = "
-    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY a.backend_start"
 )
 
 
@@ -79,7 +79,8 @@ def holder(url: str) -> str | None:
 
 
 def _holder(connection: Connection) -> str | None:
-    found = connection.execute(_HOLDER_SQL, _keys()).scalar_one_or_none()
+    # Several daemons of a fleet hold it shared: any one of them is named.
+    found = connection.execute(_HOLDER_SQL, _keys()).scalars().first()
     return str(found) if found else None
 
 

@@ -12,6 +12,7 @@ from syncd.config import (
     STORE_PASSWORD_ENV,
     STORE_URL_ENV,
     Config,
+    describe_store,
     parse_config,
     store_database,
 )
@@ -56,6 +57,16 @@ def test_the_password_credential_is_read_when_the_env_has_none(tmp_path: Path) -
     (tmp_path / STORE_PASSWORD_CREDENTIAL).write_text("from-credential\n", encoding="utf-8")
     database = store_database(parse({"url": PG}), {CREDENTIALS_ENV: str(tmp_path)})
     assert database == "postgresql+psycopg://syncd:from-credential@db.internal:5432/syncd"
+
+
+def test_config_check_names_the_store_and_the_passwords_source_never_the_password() -> None:
+    assert describe_store(parse(), {}) == f"SQLite {BASE / 'state' / 'syncd.db'}"
+    told = describe_store(parse({"url": PG}), {STORE_PASSWORD_ENV: "hunter2"})
+    assert (
+        told == f"PostgreSQL postgresql+psycopg://syncd:***@db.internal:5432/syncd "
+        f"(password from env {STORE_PASSWORD_ENV})"
+    )
+    assert "hunter2" not in told
 
 
 def test_the_whole_url_from_the_environment_wins() -> None:
