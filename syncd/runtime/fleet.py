@@ -129,7 +129,7 @@ class Fleet:
         return self._thread is None or self._thread.is_alive()
 
     def coordinates(self) -> bool:
-        """Does this instance run the fleet-wide jobs (reconcile, poll, the key check)?"""
+        """Does this instance run the fleet-wide jobs (reconcile, the key check, requests)?"""
         return self._coordinator and self.fence.acting()
 
     def _run(self) -> None:

@@ -27,9 +27,14 @@ class Services:
     client: HemnetClient
     applier: Applier
     poller: Poller
+    # What the daemon's reconcile calls through (reconcile takes no budget of its own); in
+    # a fleet a client that takes a token of the instance's share before each request.
+    reconcile_client: HemnetClient | None = None
 
     def close(self) -> None:
         self.client.close()
+        if self.reconcile_client is not None:
+            self.reconcile_client.close()
 
     def __enter__(self) -> Services:
         return self
@@ -62,4 +67,14 @@ def build_services(
         store, client, config, budget=budget, progress=progress, max_pass_s=max_pass_s
     )
     poller = Poller(store, client, config, budget=budget)
-    return Services(config, keys, client, applier, poller)
+    reconcile_client = None
+    if may_send is not None:
+        # In a fleet Hemnet's limit is the fleet's: a full comparison spends from the
+        # instance's share like apply and poll, or it would overdraw the account's limit.
+        fresh, shared = may_send, budget
+
+        def budgeted() -> bool:
+            return fresh() and shared.take(lambda: not fresh())
+
+        reconcile_client = hemnet_client(config, keys, observer=api_observer, may_send=budgeted)
+    return Services(config, keys, client, applier, poller, reconcile_client)

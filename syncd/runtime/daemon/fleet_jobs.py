@@ -64,8 +64,9 @@ class FleetJobs:
     _clock: Callable[[], datetime]
 
     def _coordinated(self, job: Callable[[], T]) -> Callable[[], T | None]:
-        """``job`` on the coordinator only: reconcile, poll and the key check read every
-        listing (or the one key); run by each instance, they would repeat every request."""
+        """``job`` on the coordinator only: reconcile and the key check read every listing
+        (or the one key); run by each instance, they would repeat every request. (The poll
+        runs everywhere: each instance follows its own agencies' listings.)"""
 
         def run() -> T | None:
             if self._fleet is not None and not self._fleet.coordinates():

@@ -183,7 +183,8 @@ class DaemonJobs:
 
     def _reconcile_pass(self) -> ReconcileReport:
         services = self._services
-        report = reconcile(self._store, services.client, services.config, self._clock())
+        client = services.reconcile_client or services.client
+        report = reconcile(self._store, client, services.config, self._clock())
         if report.adopted or report.recreated or report.drift or report.extra_images:
             self._scheduler.kick(SYNC)
         return report

@@ -140,7 +140,7 @@ class Daemon(DaemonRequests, FleetJobs):
             SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S, first_at=now
         )
         self._scheduler.every(
-            POLL, guard(POLL, only_one(self._poll)), config.sync.poll_interval_slow_s, first_at=now
+            POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
         )
         self._scheduler.every(
             RECONCILE,
@@ -254,7 +254,7 @@ class Daemon(DaemonRequests, FleetJobs):
             # The last jobs' status write may have been waiting for its turn: write it now.
             ("status files", self._final_status),
             ("http stop", self._stop_http),
-            ("client close", self._services.client.close),
+            ("client close", self._services.close),
         ]
         try:
             for name, step in steps:
@@ -285,7 +285,7 @@ class Daemon(DaemonRequests, FleetJobs):
     def _swap(self, config: Config) -> None:
         old = self._services
         self._services = build_checked(config, self._store, self._fleet)
-        old.client.close()
+        old.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
         self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
