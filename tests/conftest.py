@@ -109,13 +109,17 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def pg_url(pg_server: PostgresServer) -> Iterator[str]:
-    """A fresh PostgreSQL database at head: its URL; dropped after the test."""
-    url = pg_server.database()
+def pg_url(pg_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL database at head with no row: its URL. Emptied for the next test after
+    this one; dropped instead where a daemon process may still be connected to it."""
+    url = pg_server.reused()
     try:
         yield url
     finally:
-        pg_server.drop(url)
+        if "start_daemon" in request.fixturenames:
+            pg_server.drop(url)
+        else:
+            pg_server.recycle(url)
 
 
 ENGINES = ("sqlite", "postgresql")

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -89,7 +90,8 @@ class ExportFile(Base):
     name: Mapped[str]
     # Not unique: a copy of an older export is read again (ingest, _duplicate).
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    size_bytes: Mapped[int]
+    # 64 bits on PostgreSQL too (SQLite's integers always are): exports may pass 2 GiB.
+    size_bytes: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     received_at: Mapped[datetime]
     mapping: Mapped[str | None]
     export_mode: Mapped[str | None]

@@ -31,11 +31,22 @@ def module_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
         yield handle
 
 
+@pytest.fixture(scope="module")
+def module_sandbox_postgresql(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """The module's sandbox for its tests on PostgreSQL: the same test on the two engines
+    uses the same listing keys, so each engine has a Hemnet of its own."""
+    with serve_sandbox(**_options(request)) as handle:
+        yield handle
+
+
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
     """The module's sandbox, or a fresh one for this test (``SANDBOX_PER_TEST``)."""
     if not getattr(request.module, "SANDBOX_PER_TEST", False):
-        yield request.getfixturevalue("module_sandbox")
+        callspec = getattr(request.node, "callspec", None)
+        engine = callspec.params.get("database") if callspec else None
+        name = "module_sandbox_postgresql" if engine == "postgresql" else "module_sandbox"
+        yield request.getfixturevalue(name)
         return
     with serve_sandbox(**_options(request)) as handle:
         yield handle

@@ -1,5 +1,6 @@
 """The same migrations on PostgreSQL: the models match them, down and up work, and the data
-migrations write what they write on SQLite (naive UTC times whatever the server's zone)."""
+migrations write what they write on SQLite (naive UTC times whatever the server's zone,
+64-bit sizes as SQLite's integers are)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from syncd.store import migrate
-from syncd.store.tables import metadata
+from syncd.store.engine import Store
+from syncd.store.tables import ExportFile, metadata
 from tests.integration.test_migrations import TABLES
 from tests.pg import PostgresServer
 
@@ -116,3 +118,19 @@ def test_0002_on_postgresql_closes_old_holds_at_utc_and_downgrades(
                     "VALUES ('f3.csv', 'same', 1, '2026-01-03 00:00:00', 'accepted', 0, 0, 0, 0)"
                 )
             )
+
+
+def test_an_export_of_more_than_2_gib_is_recorded_on_postgresql(store: Store) -> None:
+    big = 3 * 2**30  # past a 32-bit INTEGER, PostgreSQL's before 0006
+    with store.transaction() as session:
+        session.add(
+            ExportFile(
+                name="huge.xml",
+                sha256="0" * 64,
+                size_bytes=big,
+                received_at=datetime.now(UTC),
+                outcome="accepted",
+            )
+        )
+    with store.read() as session:
+        assert session.scalars(select(ExportFile.size_bytes)).all() == [big]
