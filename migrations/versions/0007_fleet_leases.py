@@ -3,8 +3,8 @@
 Several daemons on one store (PostgreSQL) share the work through these rows; a single
 daemon on SQLite leaves them empty (docs/scaling.md).
 
-Revision ID: 0006_fleet
-Revises: 0005_rights
+Revision ID: 0007_fleet
+Revises: 0006_pgstore
 Create Date: 2026-12-05 18:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_fleet"
-down_revision: str | Sequence[str] | None = "0005_rights"
+revision: str = "0007_fleet"
+down_revision: str | Sequence[str] | None = "0006_pgstore"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
