@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from syncd.core.domain import Agency
 from syncd.core.policy import PlanPolicy
 
 ExportMode = Literal["full", "incremental"]
@@ -64,11 +65,8 @@ class HemnetConfig:
     key_renew_before_days: int = 14
 
 
-@dataclass(frozen=True)
-class AgencyConfig:
-    key: str
-    name: str
-    organisation_number: str | None = None
+# [agency] and [agencies.KEY] name an agency as the domain has it: key, name, org number.
+AgencyConfig = Agency
 
 
 @dataclass(frozen=True)

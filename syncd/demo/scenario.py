@@ -6,6 +6,7 @@ Drives real processes and only reads: the state database (read transactions) and
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import shutil
@@ -365,14 +366,14 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 drop_export(workspace, name, today)
             screen.say(f"dropped {', '.join(INITIAL_EXPORTS)} into the inbox")
             hemnet = running.hemnet
-            _wait_for(
-                running,
-                screen,
+            # Both phases wait on the same run, under the one deadline.
+            wait_for = functools.partial(
+                _wait_for, running, screen, deadline=deadline, refresh_s=options.refresh_s
+            )
+            wait_for(
                 phase="first exports",
                 expected=EXPECTED_FIRST,
                 hemnet_check=lambda: hemnet_mismatches(hemnet, final=False),
-                deadline=deadline,
-                refresh_s=options.refresh_s,
             )
             screen.say(
                 f"every listing is visible after {time.monotonic() - started:.0f} s; "
@@ -380,14 +381,10 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             )
             for name in UPDATE_EXPORTS:
                 drop_export(workspace, name, today)
-            rows = _wait_for(
-                running,
-                screen,
+            rows = wait_for(
                 phase="update",
                 expected=EXPECTED_FINAL,
                 hemnet_check=lambda: hemnet_mismatches(hemnet, final=True),
-                deadline=deadline,
-                refresh_s=options.refresh_s,
             )
             for line in [*_header(running), "", *render_table(rows, EXPECTED_FINAL)]:
                 screen.say(line, note=False)

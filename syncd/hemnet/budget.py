@@ -15,9 +15,10 @@ from dataclasses import dataclass
 # Hemnet counts a request when it arrives, the budget when it lends the token; the time in
 # between varies (thread switches, a cold connection), and a budget that matched Hemnet's
 # bucket to the token overdrew it now and then: each 429 costs every caller a Retry-After
-# pause of at least a second. Keeping two tokens of the burst unused absorbs 40 ms of that
-# variation at 50 requests/s and costs two requests' time once after each idle spell.
-# ASSUMED: two is enough; the initial-sync benchmark drew one 429 a pass with none kept.
+# pause of at least a second. Keeping a few tokens of the burst unused absorbs that
+# variation and costs those requests' time once after each idle spell.
+# ASSUMED: two is enough; with none kept the initial-sync benchmark drew 429s, with two it
+# drew none (docs/benchmarks.md, apply).
 DEFAULT_HEADROOM = 2
 
 

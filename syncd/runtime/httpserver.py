@@ -223,12 +223,14 @@ def create_http_app(
     poll_listing: Callable[[str], None] | None = None,
     health: Callable[[], HealthInfo],
     clock: Callable[[], datetime] = utc_now,
+    status_rows: Callable[[Store, datetime], list[StatusRow]] = read_status_rows,
 ) -> Starlette:
     """The Starlette app the daemon serves with uvicorn when ``http.listen`` is set.
 
     ``store`` is the open Store or a callable returning it (the daemon may reopen it);
     ``poll_listing(key)`` runs after a verified webhook was answered 202, on a worker
-    thread, so it should be quick (e.g. hand the key to the scheduler).
+    thread, so it should be quick (e.g. hand the key to the scheduler). ``status_rows``
+    reads every listing's row (the daemon's status book rebuilds only what changed).
     """
     templates = _templates()
     secrets = tuple(s.encode("utf-8") for s in load_webhook_secrets(config))
@@ -239,7 +241,7 @@ def create_http_app(
 
     def status_page(request: Request) -> Response:
         now = clock()
-        rows = read_status_rows(current_store(), now)
+        rows = status_rows(current_store(), now)
         observe(rows)
         stage = request.query_params.get("stage", "")
         text = request.query_params.get("q", "")
@@ -274,7 +276,7 @@ def create_http_app(
     def metrics_endpoint(request: Request) -> Response:
         # Stage gauges and readiness from this very moment, whenever the daemon last
         # computed them.
-        observe(read_status_rows(current_store(), clock()))
+        observe(status_rows(current_store(), clock()))
         info = health()
         metrics.READY.set(1 if info.ready else 0)
         registry = metrics.registry_for(info.instance)

@@ -27,14 +27,15 @@ class Services:
     client: HemnetClient
     applier: Applier
     poller: Poller
-    # What the daemon's reconcile calls through (reconcile takes no budget of its own); in
-    # a fleet a client that takes a token of the instance's share before each request.
-    reconcile_client: HemnetClient | None = None
+    # The one request budget: the applier's and the poller's, and reconcile's (``spend``).
+    budget: TokenBucket
+
+    def spend(self) -> None:
+        """Take one request from the budget, waiting for it (reconcile's calls)."""
+        self.budget.take()
 
     def close(self) -> None:
         self.client.close()
-        if self.reconcile_client is not None:
-            self.reconcile_client.close()
 
     def __enter__(self) -> Services:
         return self
@@ -67,14 +68,4 @@ def build_services(
         store, client, config, budget=budget, progress=progress, max_pass_s=max_pass_s
     )
     poller = Poller(store, client, config, budget=budget)
-    reconcile_client = None
-    if may_send is not None:
-        # In a fleet Hemnet's limit is the fleet's: a full comparison spends from the
-        # instance's share like apply and poll, or it would overdraw the account's limit.
-        fresh, shared = may_send, budget
-
-        def budgeted() -> bool:
-            return fresh() and shared.take(lambda: not fresh())
-
-        reconcile_client = hemnet_client(config, keys, observer=api_observer, may_send=budgeted)
-    return Services(config, keys, client, applier, poller, reconcile_client)
+    return Services(config, keys, client, applier, poller, budget)

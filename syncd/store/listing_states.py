@@ -1,8 +1,7 @@
 """Every listing's planning and status facts in one read, each stored listing decoded once.
 
-A pass and the status views read all listings every time. At 10,000 listings, loading
-ORM rows and decoding their stored JSON into domain objects took seconds per read, though
-almost none had changed. Here one Core query reads the columns as text, and decoded
+A pass and the status views read all listings every time, though almost none has changed
+since the last read. So one Core query reads the columns as text (no ORM rows), and decoded
 listings are kept by that exact text, so only a changed listing is decoded again.
 Reads only; never decides anything (that is the planner's and the views').
 """

@@ -131,6 +131,10 @@ class ListingRow(Base):
     image_right_hash: Mapped[str | None]
     desired_status: Mapped[str | None]
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
+    # The record the desired state was read from (formats/fingerprint.py; NULL: read it again
+    # next time) and its image hosts ("host count" lines): an unchanged record is not read.
+    record_fingerprint: Mapped[str | None]
+    record_image_hosts: Mapped[str | None]
     desired_at: Mapped[datetime | None]
     missing_since: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]

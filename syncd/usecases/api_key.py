@@ -25,8 +25,9 @@ from syncd.config import (
 )
 from syncd.core.clock import utc_now
 from syncd.core.errors import ApiError, AuthenticationApiError, RemoteDriftError
-from syncd.hemnet import HemnetClient, RemoteKey
+from syncd.hemnet import HemnetClient
 from syncd.hemnet.client import Observer
+from syncd.hemnet.models import RemoteKey
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.meta import get_meta, set_meta

@@ -3,6 +3,8 @@ alerts, and the status files and line that follow them; all on the scheduler's s
 
 Decides nothing about listings (the use cases do) and schedules nothing itself
 (``lifecycle`` registers the jobs); never serves operators' requests (``operator_requests``).
+The status files are written on the scheduler's side worker, reconcile in slices
+(``reconcile_slices``).
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ from pathlib import Path
 from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
 from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
 from syncd.runtime.watch import InboxWatcher
-from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.status import StatusBook, StatusRow, stage_summary
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
+from syncd.store.listings import record_stages
 from syncd.usecases.apply import ApplyReport
 from syncd.usecases.ingest import IngestResult, ingest_file
-from syncd.usecases.reconcile import ReconcileReport, reconcile
 
 # The daemon's name, as its log lines have always shown.
 logger = logging.getLogger("syncd.runtime.daemon")
@@ -47,9 +50,11 @@ ALERTS_INTERVAL_S = 60.0
 # pass settles what a crash left open before reconcile reads everything back.
 FIRST_RECONCILE_AFTER_S = 60.0
 # Status files and the systemd status line follow the other jobs as a job of their own,
-# coalesced: at 10,000 listings one write costs about a second, and written after every
-# job it stood between a dropped file and the pass that sends it. A burst of jobs gets one
-# write STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the worker.
+# coalesced, on the side worker (it only reads; the stages it computed are stored by a
+# small job on the store worker): written on the store worker after every job, it stood
+# between a dropped file and the pass that sends it. A burst of jobs gets one write
+# STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the time (it
+# still shares the CPU with the store worker).
 STATUS_DELAY_S = 0.5
 STATUS_SHARE = 0.25
 # A refresh with nothing else happening: waiting times grow, and a file may be deleted.
@@ -105,6 +110,8 @@ class DaemonJobs:
     _key_expires_at: datetime | None
     _last_sync_ok_at: datetime | None
     _status_text: str | None
+    _status_book: StatusBook
+    _reconciles: ReconcileSlices
     _status_not_before: float
 
     @property
@@ -179,15 +186,7 @@ class DaemonJobs:
         future.add_done_callback(lambda done: log_failure(done, f"poll of {listing_key}"))
 
     def _reconcile(self) -> None:
-        self._reconcile_pass()
-
-    def _reconcile_pass(self) -> ReconcileReport:
-        services = self._services
-        client = services.reconcile_client or services.client
-        report = reconcile(self._store, client, services.config, self._clock())
-        if report.adopted or report.recreated or report.drift or report.extra_images:
-            self._scheduler.kick(SYNC)
-        return report
+        self._reconciles.begin()  # beside the store worker; slices follow on it
 
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)
@@ -223,32 +222,51 @@ class DaemonJobs:
 
     def _after_job(self, job: str) -> None:
         """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
-        if job in (STATUS, HEALTH):
-            return  # the health check kicks a status write itself when something changed
+        if job in (STATUS, HEALTH, RECONCILE, RECONCILE_SLICE):
+            # The health check kicks a status write itself when something changed; a
+            # reconcile that found something kicks a sync pass, and a write follows that.
+            return
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
 
     def _final_status(self) -> None:
         try:
-            self._write_status()
+            self._write_status(worker_running=False)
         except Exception:
             # Stopping goes on: the next start writes them again.
             logger.exception("stopping: the status files could not be written")
 
-    def _write_status(self) -> None:
-        """Status files and the systemd status line, from one read of every listing."""
+    def _write_status(self, *, worker_running: bool = True) -> None:
+        """Status files and the systemd status line, from the status book (one read of the
+        store, rows rebuilt only where their inputs changed); reads only."""
         started = time.monotonic()
-        rows = status_rows(self._store, self._clock())
+        update = self._status_book.refresh(self._store, self._clock())
+        if update.moved:
+            self._record_stages(update.moved, worker_running)
         problems = [p.problem.value for p in self._board.problems()]
-        text = status_line(rows, len(self._alerts.active), problems)
+        text = status_line(update.rows, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
             logger.debug("status: %s", text)
         # After the line: a disk that refuses the files must not hide the problem there.
-        write_status_files(rows, self.config.paths.inbox)
+        self._status_book.write_files(self.config.paths.inbox)
         took_s = time.monotonic() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
+
+    def _record_stages(self, moved: dict[str, str], worker_running: bool) -> None:
+        """Store the stages the status computed: a write, so on the store worker."""
+
+        def record() -> None:
+            with self._store.transaction() as session:
+                record_stages(session, moved)
+            logger.debug("status: %d listing stage(s) changed", len(moved))
+
+        if not worker_running:
+            record()  # stopping: the worker has finished, nothing else writes
+            return
+        future = self._scheduler.submit("status stages", record)
+        future.add_done_callback(lambda done: log_failure(done, "storing the stages"))
 
 
 def log_failure(future: Future[None], what: str) -> None:

@@ -41,11 +41,17 @@ from syncd.runtime.daemon.jobs import (
     build_checked,
 )
 from syncd.runtime.daemon.operator_requests import REQUEST_CHECK_S, DaemonRequests
+from syncd.runtime.daemon.reconcile_slices import (
+    RECONCILE_SLICE,
+    SLICE_INTERVAL_S,
+    ReconcileSlices,
+)
 from syncd.runtime.daemon.signals import ALL_SIGNALS, STOP_SIGNALS, SignalPipe
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
+from syncd.status import StatusBook
 from syncd.store.blocked import SendingBlocked
 from syncd.store.engine import Store
 
@@ -95,6 +101,16 @@ class Daemon(DaemonRequests, FleetJobs):
             metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
+        self._status_book = StatusBook()
+        self._reconciles = ReconcileSlices(
+            store,
+            self._scheduler,
+            lambda: self._services,
+            clock,
+            lambda: self._scheduler.kick(SYNC),
+            job=RECONCILE,
+            answer=self._answer_reconcile,
+        )
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -142,18 +158,28 @@ class Daemon(DaemonRequests, FleetJobs):
         self._scheduler.every(
             POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
         )
+        # Hemnet's list is read beside the store worker; the comparisons follow in slices.
         self._scheduler.every(
             RECONCILE,
             guard(RECONCILE, only_one(self._reconcile)),
             config.sync.reconcile_interval_s,
             first_at=later,
+            reads_only=True,
         )
-        self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
+        self._scheduler.every(
+            RECONCILE_SLICE,
+            guard(RECONCILE, self._reconciles.slice),
+            SLICE_INTERVAL_S,
+        )
+        # Alerts read every listing and write nothing: beside the store worker.
+        self._scheduler.every(
+            ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S, reads_only=True
+        )
         write_status = guard(STATUS, self._write_status)
-        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S)
+        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S, reads_only=True)
         # Status files and line before READY, while no job can write yet (on a full disk:
         # the problem is reported and syncd starts not ready, rather than not at all).
-        write_status()
+        guard(STATUS, lambda: self._write_status(worker_running=False))()
         try:
             self._start_http(config)
             if self._fleet is not None:
@@ -330,7 +356,11 @@ class Daemon(DaemonRequests, FleetJobs):
         if refused:
             raise ConfigError(refused)
         app = create_http_app(
-            lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
+            lambda: self._store,
+            config,
+            poll_listing=self._poll_listing,
+            health=self._health,
+            status_rows=lambda store, now: self._status_book.refresh(store, now).rows,
         )
         host, port = address
         try:

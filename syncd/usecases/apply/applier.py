@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from syncd import metrics
 from syncd.config import Config
@@ -57,6 +57,14 @@ if TYPE_CHECKING:
     from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.usecases.apply")
+
+
+class _HasId(Protocol):
+    """A stored listing or agency, as far as its Hemnet id goes."""
+
+    @property
+    def hemnet_id(self) -> str | None: ...
+
 
 # A pass stops starting new listings after this long and asks for the next pass at once,
 # so that on the daemon's single worker a large initial sync does not keep polling (and so
@@ -168,19 +176,17 @@ class Applier:
             raise Stopped
 
     def _hemnet_id(self, listing_key: str) -> str:
-        with self.store.read() as session:
-            row = get_listing(session, listing_key)
-            hemnet_id = row.hemnet_id if row is not None else None
-        if hemnet_id is None:
-            raise NotReady(f"listing {listing_key} has no Hemnet id")
-        return hemnet_id
+        return self._known_id(get_listing, listing_key, f"listing {listing_key} has no Hemnet id")
 
     def _agency_id(self, agency_key: str) -> str:
+        return self._known_id(get_agency, agency_key, f"agency {agency_key} has no Hemnet id yet")
+
+    def _known_id(self, get: Callable[[Session, str], _HasId | None], key: str, why: str) -> str:
         with self.store.read() as session:
-            row = get_agency(session, agency_key)
+            row = get(session, key)
             hemnet_id = row.hemnet_id if row is not None else None
         if hemnet_id is None:
-            raise NotReady(f"agency {agency_key} has no Hemnet id yet")
+            raise NotReady(why)
         return hemnet_id
 
     def _in_parallel(self, sequences: list[list[Any]], run: Callable[[list[Any]], None]) -> None:

@@ -3,8 +3,8 @@
 Several daemons on one store (PostgreSQL) share the work through these rows; a single
 daemon on SQLite leaves them empty (docs/scaling.md).
 
-Revision ID: 0007_fleet
-Revises: 0006_pgstore
+Revision ID: 0008_fleet
+Revises: 0007_ingestfast
 Create Date: 2026-12-05 18:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_fleet"
-down_revision: str | Sequence[str] | None = "0006_pgstore"
+revision: str = "0008_fleet"
+down_revision: str | Sequence[str] | None = "0007_ingestfast"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
