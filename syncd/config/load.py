@@ -16,6 +16,7 @@ from syncd.config.readers import (
     read_agencies,
     read_agency,
     read_alerts,
+    read_fleet,
     read_formats,
     read_hemnet,
     read_http,
@@ -46,6 +47,7 @@ _SECTIONS = (
     "http",
     "alerts",
     "images",
+    "fleet",
 )
 
 
@@ -77,6 +79,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     http = read_http(section("http"))
     alerts = read_alerts(section("alerts"))
     images = read_images(section("images"))
+    fleet = read_fleet(section("fleet"))
     if problems or paths is None:
         raise ConfigError(problems, str(source) if source else None)
     return Config(
@@ -92,6 +95,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         http=http,
         alerts=alerts,
         images=images,
+        fleet=fleet,
     )
 
 

@@ -142,6 +142,19 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """The leases of several daemons sharing one PostgreSQL store (docs/scaling.md).
+
+    The defaults take a dead instance's agencies over within 18 s; see
+    ``syncd.core.lease.LeaseTimings`` for why no two instances act for one agency at once.
+    """
+
+    lease_ttl_s: float = 15.0
+    lease_renew_s: float = 3.0
+    lease_margin_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None
     paths: PathsConfig
@@ -156,6 +169,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
 
     def agency_named(self, key: str) -> AgencyConfig | None:
         """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""

@@ -14,6 +14,7 @@ from syncd.config.model import (
     EXPORT_MODES,
     AgencyConfig,
     AlertsConfig,
+    FleetConfig,
     FormatRule,
     HemnetConfig,
     HttpConfig,
@@ -268,5 +269,23 @@ def read_alerts(s: Section) -> AlertsConfig:
         no_export_s=s.number("no_export_s", d.no_export_s, positive=True),
         key_expiry_warn_days=s.integer("key_expiry_warn_days", d.key_expiry_warn_days, 0),
     )
+    s.finish()
+    return out
+
+
+def read_fleet(s: Section) -> FleetConfig:
+    d = FleetConfig()
+    out = FleetConfig(
+        lease_ttl_s=s.number("lease_ttl_s", d.lease_ttl_s, positive=True),
+        lease_renew_s=s.number("lease_renew_s", d.lease_renew_s, positive=True),
+        lease_margin_s=s.number("lease_margin_s", d.lease_margin_s, positive=True),
+    )
+    if out.lease_ttl_s - out.lease_margin_s <= out.lease_renew_s:
+        # The holder must renew at least once while it may still act on its lease.
+        s.problem(
+            "lease_ttl_s",
+            f"must be longer than lease_margin_s + lease_renew_s "
+            f"({out.lease_margin_s:g} + {out.lease_renew_s:g})",
+        )
     s.finish()
     return out

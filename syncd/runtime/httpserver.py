@@ -88,6 +88,9 @@ class HealthInfo:
     ready: bool
     last_successful_sync_at: datetime | None = None
     detail: str | None = None  # one line on why it is not ready (never a secret)
+    # Several daemons on one store: this instance, and which instance holds which agencies.
+    instance: str | None = None
+    fleet: dict[str, Any] | None = None
 
 
 def duration_text(seconds: float | None) -> str:
@@ -156,6 +159,7 @@ def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
         "last_successful_sync_at": last.isoformat() if last else None,
         "last_successful_sync_age_s": round((now - last).total_seconds(), 3) if last else None,
         "detail": info.detail,
+        **({} if info.instance is None else {"instance": info.instance, "fleet": info.fleet}),
     }
 
 
@@ -273,8 +277,10 @@ def create_http_app(
         # Stage gauges and readiness from this very moment, whenever the daemon last
         # computed them.
         observe(status_rows(current_store(), clock()))
-        metrics.READY.set(1 if health().ready else 0)
-        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        info = health()
+        metrics.READY.set(1 if info.ready else 0)
+        registry = metrics.registry_for(info.instance)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     def listing_key_of(hemnet_id: str | None, external_id: str | None) -> str | None:
         """Our listing_key for the event, only for a listing this store holds."""

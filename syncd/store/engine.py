@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.errors import StateError
 from syncd.store import migrate, plan_marks
+from syncd.store.fence import FENCE, Fence
 from syncd.store.location import Database, shown, sqlite_file
 from syncd.store.postgres import create_postgres_engine
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
@@ -34,21 +35,30 @@ class Store:
     values; changing them outside a transaction changes nothing in the database.
     """
 
-    def __init__(self, engine: Engine, database: Database) -> None:
+    def __init__(self, engine: Engine, database: Database, *, fence: Fence | None = None) -> None:
         self.engine = engine
         self.database = database
         # The SQLite file (None on PostgreSQL): its folder holds the spill files.
         self.path = sqlite_file(database)
-        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self.fence = fence
+        # A fenced store's sessions carry the fence: its planning reads and outbox writes
+        # are scoped to, and checked against, the agencies held (store/fence.py).
+        info = {} if fence is None else {FENCE: fence}
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False, info=info)
         self._durable_writer = sessionmaker(
-            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False
+            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False, info=info
         )
         # Every write marks the listings whose planned facts it changes (the dirty set).
         plan_marks.install(self._writer)
         plan_marks.install(self._durable_writer)
         self._reader = sessionmaker(
-            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info
         )
+
+    def fenced(self, fence: Fence) -> Store:
+        """The same database, for the work of one instance of a fleet: it plans and writes
+        the outbox only for the agencies ``fence`` holds."""
+        return Store(self.engine, self.database, fence=fence)
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[Session]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from syncd.core.errors import HoldError
 from syncd.core.ops import UPDATE_EPISODE, Hold, Plan, UnpublishListing
+from syncd.store.fence import scope_of
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ def open_holds(session: Session) -> list[HoldRow]:
         .where(HoldRow.released_at.is_(None), HoldRow.superseded_at.is_(None))
         .order_by(HoldRow.id)
     )
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance plans, and so keeps or supersedes holds, for its agencies only.
+        query = query.where(HoldRow.agency_key.in_(sorted(scope)))
     return list(session.scalars(query))
 
 

@@ -31,6 +31,7 @@ from syncd.core.domain import (
     image_right_from_plain,
     listing_from_plain,
 )
+from syncd.store.fence import scope_of
 from syncd.store.holds import released_removals, released_updates
 from syncd.store.portable import json_text
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
@@ -185,6 +186,16 @@ def read_listing_states(
     listing_query = select(*_COLUMNS).order_by(ListingRow.listing_key)
     if only is not None:
         keys = (only,)
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance plans for the agencies it holds (store/fence.py).
+        agencies = sorted(scope)
+        listing_query = listing_query.where(ListingRow.agency_key.in_(agencies))
+        image_query = image_query.where(
+            ImageRow.listing_key.in_(
+                select(ListingRow.listing_key).where(ListingRow.agency_key.in_(agencies))
+            )
+        )
     for key, url, image_id, state, position, caption, revision, message in _rows(
         session, image_query, ImageRow.listing_key, keys
     ):
@@ -248,8 +259,10 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if keys is None:
-        read.close()  # a read of some listings must not empty the cache of the others
+    if keys is None and scope is None:
+        # A read of some listings, or of one fleet instance's agencies, must not empty the
+        # cache of the others.
+        read.close()
     return states
 
 
@@ -279,9 +292,13 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
             listings[state.listing_key] = state.desired
         elif state.missing_since is not None:
             missing[state.listing_key] = state.missing_since
+    query = select(AgencyRow).order_by(AgencyRow.key)
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(AgencyRow.key.in_(sorted(scope)))
     agencies = {
         row.key: Agency(row.key, row.name, row.organisation_number)
-        for row in session.scalars(select(AgencyRow).order_by(AgencyRow.key))
+        for row in session.scalars(query)
     }
     return Desired(
         listings=listings,

@@ -81,7 +81,9 @@ def try_lock(database: Database, command: str) -> StateLock | Holder:
     """The lock, taken for ``command``; or, if another process holds it, who that is."""
     file = sqlite_file(database)
     if file is None:
-        found = pglock.try_lock(str(database), f"{os.getpid()} {command}")
+        # Several daemons may share a PostgreSQL store (docs/scaling.md): they hold the
+        # lock together, and a command is refused beside any of them.
+        found = pglock.try_lock(str(database), f"{os.getpid()} {command}", shared=command == DAEMON)
         if callable(found):
             return StateLock(database, found)
         return _parse_name(found or "")

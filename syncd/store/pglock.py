@@ -25,13 +25,17 @@ _HOLDER_SQL = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :k1 AND l.objid = :k2 "
     "AND l.objsubid = 2 AND l.database = "
-    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY a.backend_start"
 )
 
 
-def try_lock(url: str, name: str) -> Callable[[], None] | str | None:
+def try_lock(url: str, name: str, *, shared: bool = False) -> Callable[[], None] | str | None:
     """Take the lock as ``name`` ("PID command"): its release, or the holder's name (None
-    when the holder could not be read, e.g. it let go just now)."""
+    when the holder could not be read, e.g. it let go just now).
+
+    ``shared``: the daemons of a fleet hold it together (they share the work by leases,
+    runtime/fleet.py), while a command writing beside them is still refused.
+    """
     engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": name[:63]})
     try:
         connection = engine.connect()
@@ -42,9 +46,8 @@ def try_lock(url: str, name: str) -> Callable[[], None] | str | None:
         # Autocommit: the lock outlives transactions, and an idle open transaction would
         # hold back the server's clean-up (vacuum) for as long as the daemon runs.
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        taken = connection.execute(
-            text("SELECT pg_try_advisory_lock(:k1, :k2)"), _keys()
-        ).scalar_one()
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        taken = connection.execute(text(f"SELECT {function}(:k1, :k2)"), _keys()).scalar_one()
         if not taken:
             holder = _holder(connection)
             connection.close()
@@ -76,7 +79,8 @@ def holder(url: str) -> str | None:
 
 
 def _holder(connection: Connection) -> str | None:
-    found = connection.execute(_HOLDER_SQL, _keys()).scalar_one_or_none()
+    # Several daemons of a fleet hold it shared: any one of them is named.
+    found = connection.execute(_HOLDER_SQL, _keys()).scalars().first()
     return str(found) if found else None
 
 

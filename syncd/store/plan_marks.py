@@ -18,6 +18,7 @@ from sqlalchemy import delete, event, func, insert, inspect, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.clock import utc_now
+from syncd.store.fence import scope_of
 from syncd.store.holds import held_listing_keys
 from syncd.store.outbox import OPEN_STATUSES
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow, OperationRow, PlanMarkRow
@@ -67,9 +68,17 @@ def mark_listings(session: Session, listing_keys: Collection[str], now: datetime
 
 
 def read_marks(session: Session) -> Marks:
+    """The marks this pass plans: all of them, or in a fleet those of the agencies this
+    instance holds (another's marks stay for its holder, which the pass would otherwise
+    clear unplanned)."""
     ids: list[int] = []
     keys: set[str] = set()
-    for mark_id, key in session.execute(select(PlanMarkRow.id, PlanMarkRow.listing_key)):
+    query = select(PlanMarkRow.id, PlanMarkRow.listing_key)
+    scope = scope_of(session)
+    if scope is not None:
+        held = select(ListingRow.listing_key).where(ListingRow.agency_key.in_(sorted(scope)))
+        query = query.where(PlanMarkRow.listing_key.in_(held))
+    for mark_id, key in session.execute(query):
         ids.append(mark_id)
         keys.add(key)
     return Marks(frozenset(keys), tuple(ids))

@@ -286,3 +286,42 @@ class PlanMarkRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     listing_key: Mapped[str]
     marked_at: Mapped[datetime]
+
+
+class InstanceRow(Base):
+    """One running daemon of a fleet sharing this store, while its heartbeat lasts."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # hostname:pid:random
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LeaseRow(Base):
+    """Who may act for an agency (or run the fleet-wide jobs), and the fencing token.
+
+    ``token`` grows at every take: an outbox write checks it in its own transaction, so a
+    holder that lost the lease (paused, cut off) cannot write after another took over.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)  # "agency:KEY" or the coordinator's
+    holder: Mapped[str | None]  # None: released
+    token: Mapped[int]
+    expires_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    renewed_at: Mapped[datetime | None]
+
+
+class FileClaimRow(Base):
+    """An export file being ingested by one instance of a fleet; the others skip it."""
+
+    __tablename__ = "file_claims"
+
+    identity: Mapped[str] = mapped_column(primary_key=True)  # name, size and mtime
+    name: Mapped[str]
+    holder: Mapped[str]
+    claimed_at: Mapped[datetime]

@@ -333,7 +333,11 @@ class KeyKeeper:
 
 
 def hemnet_client(
-    config: Config, keeper: KeyKeeper, *, observer: Observer | None = None
+    config: Config,
+    keeper: KeyKeeper,
+    *,
+    observer: Observer | None = None,
+    may_send: Callable[[], bool] | None = None,
 ) -> HemnetClient:
     """A client on the configured Hemnet that sends the keeper's token and renews on 401."""
     client: HemnetClient
@@ -348,5 +352,6 @@ def hemnet_client(
         connect_timeout_s=config.hemnet.connect_timeout_s,
         on_auth_failure=renew,
         observer=observer,
+        may_send=may_send,
     )
     return client

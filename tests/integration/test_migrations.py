@@ -31,6 +31,9 @@ TABLES = {
     "listing_checks",
     "requests",
     "plan_marks",
+    "instances",
+    "leases",
+    "file_claims",
 }
 
 

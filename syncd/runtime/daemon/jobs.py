@@ -21,6 +21,7 @@ from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
+from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
@@ -63,8 +64,16 @@ STATUS_SHARE = 0.25
 STATUS_INTERVAL_S = 60.0
 
 
-def build_checked(config: Config, store: Store) -> Services:
-    services = build_services(config, store)
+def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> Services:
+    if fleet is not None:
+        # The work goes through the fenced store, within the instance's share of the budget.
+        store = fleet.store
+    services = build_services(
+        config,
+        store,
+        budget=None if fleet is None else fleet.budget,
+        may_send=None if fleet is None else fleet.fence.may_call,
+    )
     services.keys.token()  # no token at all is a configuration error: refuse to start
     return services
 
@@ -89,6 +98,7 @@ class DaemonJobs:
 
     # Set by ``Daemon.__init__``; declared here for the jobs that use them.
     _store: Store
+    _fleet: Fleet | None
     _clock: Callable[[], datetime]
     _services: Services
     _started_at: datetime
@@ -137,6 +147,13 @@ class DaemonJobs:
         # The watcher hands over inbox files, and taken files that changed where they went
         # (its inbox is this one: [paths] changes wait for a restart).
         read_again = path.parent != Path(os.path.abspath(self.config.paths.inbox))
+        if self._fleet is not None:
+            # Several instances watch one inbox: one ingests the file, the others skip it.
+            with self._fleet.claimed(path):
+                return self._ingested(path, read_again)
+        return self._ingested(path, read_again)
+
+    def _ingested(self, path: Path, read_again: bool) -> IngestResult:
         result = ingest_file(self._store, self.config, path, self._clock(), read_again=read_again)
         if result.outcome in ("accepted", "held"):
             self._scheduler.kick(SYNC)

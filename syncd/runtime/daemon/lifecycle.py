@@ -24,6 +24,7 @@ from syncd.core.clock import utc_now
 from syncd.core.errors import ConfigError
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard
+from syncd.runtime.daemon.fleet_jobs import FleetJobs, fleet_for, fleet_health
 from syncd.runtime.daemon.jobs import (
     ALERTS,
     ALERTS_INTERVAL_S,
@@ -65,7 +66,7 @@ HTTP_START_TIMEOUT_S = 10.0
 IDLE_TICK_S = 5.0
 
 
-class Daemon(DaemonRequests):
+class Daemon(DaemonRequests, FleetJobs):
     """One running syncd: start, loop until SIGTERM/SIGINT, reload on SIGHUP."""
 
     def __init__(
@@ -79,7 +80,8 @@ class Daemon(DaemonRequests):
         self._config_path = config_path
         self._store = store
         self._clock = clock
-        self._services = build_checked(config, store)
+        self._fleet = fleet_for(store, config, on_change=self._fleet_changed, clock=clock)
+        self._services = build_checked(config, store, self._fleet)
         self._started_at = clock()
         self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
         self._watcher = self._make_watcher(config)
@@ -137,8 +139,13 @@ class Daemon(DaemonRequests):
         # Every job through the guard: a full disk or a refused key is one ERROR with its
         # remedy and quiet, backed-off retries, not a traceback per run.
         guard = self._guard.periodic
+        # In a fleet, one instance (the coordinator) runs what reads every listing.
+        only_one = self._coordinated
         self._scheduler.every(
-            KEY_CHECK, guard(KEY_CHECK, self._check_key), KEY_CHECK_INTERVAL_S, first_at=now
+            KEY_CHECK,
+            guard(KEY_CHECK, only_one(self._check_key)),
+            KEY_CHECK_INTERVAL_S,
+            first_at=now,
         )
         self._scheduler.every(
             HEALTH,
@@ -146,8 +153,8 @@ class Daemon(DaemonRequests):
             config.sync.health_check_interval_s,
             first_at=now,
         )
-        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S)
-        full = guard(SYNC, self._sync_full)
+        self._scheduler.every(SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S)
+        full = guard(SYNC, self._fenced(self._sync_full))
         self._scheduler.every(SYNC_FULL, full, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(
             POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
@@ -155,7 +162,7 @@ class Daemon(DaemonRequests):
         # Hemnet's list is read beside the store worker; the comparisons follow in slices.
         self._scheduler.every(
             RECONCILE,
-            guard(RECONCILE, self._reconcile),
+            guard(RECONCILE, only_one(self._reconcile)),
             config.sync.reconcile_interval_s,
             first_at=later,
             reads_only=True,
@@ -176,10 +183,14 @@ class Daemon(DaemonRequests):
         guard(STATUS, lambda: self._write_status(worker_running=False))()
         try:
             self._start_http(config)
+            if self._fleet is not None:
+                self._fleet.start()
             self._scheduler.start()
             self._watcher.start()
         except BaseException:
             self._scheduler.shutdown(wait=False)
+            if self._fleet is not None:
+                self._fleet.stop()
             self._stop_http()
             raise
         self._ready = True
@@ -222,6 +233,7 @@ class Daemon(DaemonRequests):
             "watcher": self._watcher.alive,
             "scheduler": self._scheduler.alive,
             "http": self._http_thread is None or self._http_thread.is_alive(),
+            "fleet": self._fleet is None or self._fleet.alive,
         }
         dead = [name for name, alive in parts.items() if not alive]
         if dead and not self._unhealthy_logged:
@@ -265,10 +277,11 @@ class Daemon(DaemonRequests):
             # ingest still runs (one-offs are not paused) and then the watcher returns.
             ("watcher stop", self._watcher.stop),
             ("scheduler shutdown", self._scheduler.shutdown),
+            ("fleet leave", self._leave_fleet),
             # The last jobs' status write may have been waiting for its turn: write it now.
             ("status files", self._final_status),
             ("http stop", self._stop_http),
-            ("client close", self._services.client.close),
+            ("client close", self._services.close),
         ]
         try:
             for name, step in steps:
@@ -298,8 +311,8 @@ class Daemon(DaemonRequests):
 
     def _swap(self, config: Config) -> None:
         old = self._services
-        self._services = build_checked(config, self._store)
-        old.client.close()
+        self._services = build_checked(config, self._store, self._fleet)
+        old.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
         self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
@@ -335,6 +348,7 @@ class Daemon(DaemonRequests):
             ready=ready,
             last_successful_sync_at=self._last_sync_ok_at,
             detail=" | ".join(details) or None,
+            **fleet_health(self._fleet),
         )
 
     def _start_http(self, config: Config) -> None:

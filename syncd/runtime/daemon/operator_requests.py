@@ -38,6 +38,8 @@ class DaemonRequests(DaemonJobs):
         """On the main loop: hand waiting requests to the store worker, once."""
         if self._requests_queued.is_set() or self._scheduler.closing:
             return
+        if self._fleet is not None and not self._fleet.coordinates():
+            return  # in a fleet, one instance carries requests out, each once
         try:
             with self._store.read() as session:
                 waiting = {row.id for row in requests.pending_requests(session)}
