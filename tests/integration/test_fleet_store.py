@@ -16,7 +16,7 @@ import pytest
 from syncd.core.lease import COORDINATOR, agency_lease
 from syncd.core.ops import PublishListing
 from syncd.status.fleet import fleet_lines
-from syncd.store import claims, leases, outbox
+from syncd.store import claims, leases, outbox, plan_marks
 from syncd.store.engine import Store, open_store
 from syncd.store.fence import Fence, FencedOffError, Held
 from syncd.store.listing_states import read_listing_states
@@ -187,3 +187,20 @@ def test_status_says_which_instance_holds_which_agencies(plain: Store, now: date
         "  host:2:bbbb: x",
         "  not held (taken at the next heartbeat): y",
     ]
+
+
+def test_a_dirty_pass_reads_and_clears_only_the_marks_of_its_own_agencies(
+    plain: Store, now: datetime
+) -> None:
+    """Another agency's marks stay for its holder: a pass that read and cleared them would
+    leave that agency's changes unplanned until the full pass."""
+    mine, fence = instance(plain, "host:1:aaaa", now)
+    take(plain, fence, "x", now)
+    with plain.transaction() as session:
+        plan_marks.mark_listings(session, ["X1", "Y1"], now)
+    with mine.transaction() as session:
+        marks = plan_marks.read_marks(session)
+        assert marks.listing_keys == {"X1", "X2"}  # X2 marked when it was stored
+        plan_marks.clear_marks(session, marks)
+    with plain.read() as session:
+        assert plan_marks.read_marks(session).listing_keys == {"Y1"}
