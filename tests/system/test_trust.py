@@ -158,7 +158,14 @@ def test_an_adoption_cut_short_by_a_crash_is_settled_by_the_next_run(
     before = hemnet.listing(agency_id, "A8", title="Gammal rubrik", askingPrice=1_900_000)
     hemnet.add_image(before, "http://img.example/A8.jpg")
     # On both engines: the SQLite file is the config's default, PostgreSQL named in [store].
-    store = f'\n[store]\nurl = "{database}"\n' if isinstance(database, str) else ""
+    # There the restarted daemon takes its agency's lease over from the killed one, and
+    # reads back the op in flight once the killed one's call is surely over: short leases.
+    store = (
+        f'\n[store]\nurl = "{database}"\n\n[fleet]\nlease_ttl_s = 6\nlease_renew_s = 1\n'
+        "lease_margin_s = 2\n"
+        if isinstance(database, str)
+        else ""
+    )
     config = write_config(tmp_path, sandbox, extra=store)
     inbox = tmp_path / "inbox"
     inbox.mkdir()

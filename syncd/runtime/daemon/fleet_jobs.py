@@ -81,12 +81,27 @@ class FleetJobs:
 
         def run() -> datetime | None:
             try:
-                return job()
+                due = job()
             except FencedOffError as error:
                 logger.warning("sync: %s; the pass stops here", error)
                 return self._clock()
+            # An agency taken over has its ops in flight read back only once the old
+            # holder's last call is surely over: a pass then settles them, or they would
+            # wait for the next change or the full pass.
+            settle = self._next_settle()
+            return settle if due is None or (settle is not None and settle < due) else due
 
         return run
+
+    def _next_settle(self) -> datetime | None:
+        """When the next held agency's ops in flight may be read back (None: none waits)."""
+        if self._fleet is None:
+            return None
+        now = self._clock()
+        waiting = [
+            h.settle_after for h in self._fleet.fence.held().values() if h.settle_after > now
+        ]
+        return min(waiting, default=None)
 
     def _fleet_changed(self) -> None:
         """Leases gained or lost, or another instance changed a held agency's listings."""
