@@ -333,6 +333,19 @@ def _bare_parse_s(path: Path) -> float:
     return statistics.median(times)
 
 
+def _modules_rss_mb() -> float:
+    """Peak RSS of a process that imported what ``syncd run`` imports and read nothing."""
+    code = (
+        "import syncd.commands.daemon_commands, syncd.runtime.daemon, pathlib; "
+        "print(next(l for l in pathlib.Path('/proc/self/status').read_text().splitlines() "
+        "if l.startswith('VmHWM:')).split()[1])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return int(done.stdout.strip()) / 1024
+
+
 def _one_call_s(client: HemnetClient, hemnet_id: str) -> float:
     """One PATCH of a title, straight to the sandbox (median of 5)."""
     times = []
@@ -428,6 +441,7 @@ def _judge(
             f"{call_p95:.2f} s ({call_p95 / (parse_s + call_s):.1f}× parse + call)",
             call_p95 <= bound,
         )
+        _say(f"floor of the daemon's memory: {_modules_rss_mb():.0f} MiB (its modules, no listing)")
         goals.report(
             "daemon peak RSS over the 100,000-listing runs",
             "≤ 150 MB",

@@ -144,8 +144,12 @@ def _commit() -> str:
 
 
 def write_doc(sections: list[tuple[str, str, str, float]], quick: bool) -> None:
-    head = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
-    head = head.split(RESULTS, 1)[0].rstrip() + "\n\n"
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\n"
+    head, _, rest = text.partition(RESULTS)
+    head = head.rstrip() + "\n\n"
+    # The sections after the results (chaos runs, reconcile) are not this script's: kept.
+    _, heading, after = rest.partition("\n## ")
+    tail = "\n" + heading.lstrip("\n") + after if heading else ""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     parts = [
         head,
@@ -158,6 +162,7 @@ def write_doc(sections: list[tuple[str, str, str, float]], quick: bool) -> None:
     ]
     for title, shown, output, seconds in sections:
         parts.append(f"\n### {title}\n\n`{shown}` ({seconds:.0f}s)\n\n```\n{output}\n```\n")
+    parts.append(tail)
     DOC.write_text("".join(parts), encoding="utf-8")
 
 

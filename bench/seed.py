@@ -39,6 +39,7 @@ from syncd.sandbox.represent import image_json, listing_json
 from syncd.sandbox.schema import validate
 from syncd.store.engine import Store
 from syncd.store.listings import all_listings, desired_listing, set_agency_hemnet_id
+from syncd.store.remote import schedule
 from syncd.usecases.adopt import record_adoption
 from syncd.usecases.apply import current_plan
 from syncd.usecases.ingest import ingest_file
@@ -159,6 +160,14 @@ def seed(store: Store, config: Config, export: Path, world_file: Path, root_url:
                 images=images,
                 now=now,
                 why="benchmark seed",
+            )
+            # What follows an adoption in a pass: the next poll (none: visible) and the stage.
+            schedule(
+                session,
+                listing.listing_key,
+                now,
+                fast_s=config.sync.poll_interval_fast_s,
+                slow_s=config.sync.poll_interval_slow_s,
             )
     _copy_adoptions(database, before, wanted[TEMPLATES:], by_key)
     world_file.write_text(json.dumps(world.to_json()), encoding="utf-8")
