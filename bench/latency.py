@@ -390,6 +390,11 @@ def measure(
             _say(
                 f"{label}daemon peak RSS over the runs at {count:,}: {figures.peak_rss_mb:.0f} MiB"
             )
+            if figures.missed_runs:
+                _say(
+                    f"{label}{figures.missed_runs} run(s) not done within {RUN_TIMEOUT_S:.0f}s, "
+                    "counted as that long"
+                )
             with run.store.read() as session:
                 template = session.scalar(
                     select(ListingRow.hemnet_id).where(ListingRow.listing_key == "C0")
