@@ -107,7 +107,7 @@ def _world(
                 state_message=None,
                 created_at=stamp,
             )
-            world.images[held.id] = held
+            world.add_image(held)
             images.append(held)
         # The listing's own records only: the checks of a whole world look through every
         # image for this listing's (quadratic over 100,000 listings).

@@ -53,7 +53,8 @@ def main() -> None:
     # The bootstrap account and key stay the ones create_app made for the token.
     world.agencies.update(seeded.agencies)
     world.listings.update(seeded.listings)
-    world.images.update(seeded.images)
+    for image in seeded.images.values():
+        world.add_image(image)
     world.next_id = max(world.next_id, seeded.next_id)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
     server.run(sockets=[listening_socket(settings.host, settings.port)])
