@@ -238,9 +238,10 @@ class Run:
             else:
                 _say(
                     "  the first reconcile was still running "
-                    f"{time.monotonic() - self.started:.0f}s after start: the runs below may "
-                    "wait for it"
+                    f"{time.monotonic() - self.started:.0f}s after start: one run of each "
+                    "shows what a drop meets while it runs"
                 )
+                runs = (min(runs[0], 1), min(runs[1], 1))
             ends = time.monotonic() + budget_s
             writes: Counter[str] = Counter()
             for n in range(1, runs[0] + 1):
@@ -319,6 +320,25 @@ def profile(run: Run) -> None:
     for line in rows[start : start + 13]:
         if line.strip():
             _say("    " + line.strip()[:150])
+
+
+def steady(run: Run) -> None:
+    """What one change costs once nothing else holds the worker: the real ingest_file of
+    the last export with one more listing changed, then the pass, in this process on the
+    same store (no profiler), plus the settle time the watcher waits first."""
+    path = run.config.paths.inbox / "steady.csv"
+    rows, changed = run.last
+    exports.write_csv(path, rows, images=1, changed=range(0, max(changed.stop, 1)))
+    started = time.perf_counter()
+    ingest_file(run.store, run.config, path, utc_now())
+    taken = time.perf_counter() - started
+    seconds, ops = time_pass(run.store, run.config)
+    settle = WatchConfig().settle_s
+    _say(
+        f"one change at {run.count:,} with nothing else on the worker (in this process, same "
+        f"store): settle {settle:.1f}s + ingest_file {taken:.2f}s + pass {seconds:.2f}s "
+        f"({ops} op) = {settle + taken + seconds:.2f}s before the call"
+    )
 
 
 def _bare_parse_s(path: Path) -> float:
@@ -409,6 +429,8 @@ def measure(
                 _judge(count, figures, scratch, client, template)
                 if count == PROFILED:
                     profile(run)
+                elif count > PROFILED:
+                    steady(run)
 
 
 def _judge(
