@@ -29,8 +29,8 @@ DOC = HERE.parent / "docs" / "benchmarks.md"
 RESULTS = "## Results"
 BENCHMARKS = (
     ("ingest_speed", "1. Ingest of generated exports (time, peak RSS, ratio to bare)"),
-    ("redrop", "2. Re-drop of an unchanged export (API calls must be 0)"),
-    ("latency", "3. Drop-to-call and drop-to-visible latency (daemon as a process)"),
+    ("redrop", "2. Re-drop of an unchanged export (0 calls) and one price change (1 call)"),
+    ("latency", "3. Drop → first call and drop → visible, the daemon with the shipped defaults"),
     ("initial_sync", "4. Initial sync against a rate-limited sandbox"),
     ("plan_speed", "5. A pass over 10,000 listings: plan() alone and the real pass"),
     ("pass_speed", "5b. Passes with dirty sets"),
