@@ -68,6 +68,7 @@ class Row:
     description: str = ""
     images: list[tuple[str, str]] = field(default_factory=list)  # (url, caption)
     sale_price: int | None = None
+    agency: str = AGENCY_KEY
 
     def cells(self) -> dict[str, str]:
         out = {
@@ -83,7 +84,7 @@ class Row:
             "antal_rum": self.rooms,
             "rubrik": self.title,
             "beskrivning": self.description,
-            "maklarbyra": AGENCY_KEY,
+            "maklarbyra": self.agency,
         }
         for n, (url, caption) in enumerate(self.images, start=1):
             out[f"bild_{n}"], out[f"bildtext_{n}"] = url, caption

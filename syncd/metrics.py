@@ -6,7 +6,10 @@ daemon's HTTP endpoint) renders ``REGISTRY``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -79,11 +82,59 @@ PROBLEM = Gauge(
     ["problem"],
     registry=REGISTRY,
 )
+PASS_PLANNED = Histogram(
+    "syncd_pass_listings_planned",
+    "Listings a sync pass read and planned, by kind of pass (dirty: what changed and what "
+    "is due; full: every listing, the periodic safety net).",
+    ["pass"],
+    buckets=(0, 1, 10, 100, 1000, 10_000, 100_000),
+    registry=REGISTRY,
+)
 LAST_SUCCESSFUL_SYNC = Gauge(
     "syncd_last_successful_sync_timestamp_seconds",
     "Unix time of the last sync pass that finished without an API failure.",
     registry=REGISTRY,
 )
+FLEET_AGENCIES = Gauge(
+    "syncd_fleet_agencies",
+    "Agencies whose lease this instance holds (several daemons on one PostgreSQL store).",
+    registry=REGISTRY,
+)
+FLEET_INSTANCES = Gauge(
+    "syncd_fleet_instances",
+    "Live instances of the fleet, as this instance last counted them.",
+    registry=REGISTRY,
+)
+FLEET_TAKEOVERS = Counter(
+    "syncd_fleet_takeovers",
+    "Agency leases this instance took (from another holder, a released or a new one).",
+    registry=REGISTRY,
+)
+
+# The label every sample carries when several instances share one store (set by the
+# fleet); not "instance", which Prometheus sets to the scraped target itself.
+INSTANCE_LABEL = "syncd_instance"
+
+
+class _Labelled(CollectorRegistry):
+    """REGISTRY's samples, each with ``syncd_instance`` added."""
+
+    def __init__(self, instance: str) -> None:
+        super().__init__(auto_describe=False)
+        self._instance = instance
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, INSTANCE_LABEL: self._instance})
+                for sample in family.samples
+            ]
+            yield family
+
+
+def registry_for(instance: str | None) -> CollectorRegistry:
+    """What /metrics renders: REGISTRY, its samples labelled with the instance in a fleet."""
+    return REGISTRY if instance is None else _Labelled(instance)
 
 
 def observe_visible(drop_to_visible_s: float | None) -> None:

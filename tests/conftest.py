@@ -13,6 +13,8 @@ import pytest
 
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
+from syncd.store.location import Database
+from tests.pg import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -70,10 +72,16 @@ mapping = "generic-csv"
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    """A valid config with only the required keys; paths under tmp_path."""
+def config_file(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A valid config with only the required keys; paths under tmp_path. Beside the
+    ``database`` fixture (``store``), on PostgreSQL it names that database in [store]."""
     path = tmp_path / "config.toml"
-    path.write_text(MINIMAL_CONFIG, encoding="utf-8")
+    text = MINIMAL_CONFIG
+    if "database" in request.fixturenames:
+        database = request.getfixturevalue("database")
+        if isinstance(database, str):
+            text += f'\n[store]\nurl = "{database}"\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -85,10 +93,53 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (tests/pg.py); skips, saying why, only
+    where no server binaries can be found."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as why:
+        pytest.skip(f"no PostgreSQL here: {why}")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    """An open Store over a fresh database at head."""
-    opened = open_store(db_path)
+def pg_url(pg_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL database at head with no row: its URL. Emptied for the next test after
+    this one; dropped instead where a daemon process may still be connected to it."""
+    url = pg_server.reused()
+    try:
+        yield url
+    finally:
+        if "start_daemon" in request.fixturenames:
+            pg_server.drop(url)
+        else:
+            pg_server.recycle(url)
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """A fresh state database at head, once on each engine: the SQLite file or the URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "state" / "syncd.db"
+        migrate.upgrade(path)
+        return path
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def store(database: Database) -> Iterator[Store]:
+    """An open Store over a fresh database at head, on SQLite and on PostgreSQL."""
+    opened = open_store(database)
     try:
         yield opened
     finally:

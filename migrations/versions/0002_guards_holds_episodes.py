@@ -32,8 +32,12 @@ def upgrade() -> None:
     # one covered its keys forever (the bug this revision fixes): it now covers nothing, and
     # a removal it let through that has not happened yet is held again for a fresh release.
     # An open one is closed: the next plan holds again what still needs holding.
+    # Datetimes are naive UTC: PostgreSQL's CURRENT_TIMESTAMP would be cast to the server's
+    # local time zone, SQLite's is UTC already.
+    postgres = op.get_bind().dialect.name == "postgresql"
+    now = "timezone('UTC', CURRENT_TIMESTAMP)" if postgres else "CURRENT_TIMESTAMP"
     op.execute(
-        "UPDATE holds SET superseded_at = CURRENT_TIMESTAMP "
+        f"UPDATE holds SET superseded_at = {now} "
         "WHERE released_at IS NULL AND export_file_id IS NULL"
     )
 

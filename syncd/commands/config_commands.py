@@ -21,6 +21,7 @@ def config_group() -> None:
 def config_check(invocation: Invocation, file: Path | None) -> None:
     """Validate FILE (default: --config) and show resolved paths and mappings."""
     from syncd.config import (
+        describe_store,
         find_token,
         http_access_problems,
         load_config,
@@ -37,6 +38,7 @@ def config_check(invocation: Invocation, file: Path | None) -> None:
         click.echo(f"  {name:<15}{getattr(paths, name)}")
     click.echo(f"  {'mappings_dir':<15}{paths.mappings_dir}")
     click.echo(f"  {'migrations_dir':<15}{paths.migrations_dir}")
+    click.echo(f"store: {describe_store(config)}")
     click.echo("formats (first match wins):")
     missing: list[str] = []
     for index, rule in enumerate(config.formats):

@@ -12,6 +12,7 @@ import click
 
 if TYPE_CHECKING:  # config and store are imported when a command first uses them
     from syncd.config import Config
+    from syncd.config.store_url import Database
     from syncd.store.engine import Store
 
 
@@ -27,13 +28,19 @@ class Invocation:
 
         return load_config(self.config_path)
 
+    @cached_property
+    def database(self) -> Database:
+        """The state store: the SQLite file, or the PostgreSQL URL with its password."""
+        from syncd.config import store_database
+
+        return store_database(self.config)
+
     @contextmanager
     def store(self) -> Iterator[Store]:
         """The state store; StateError naming 'syncd db upgrade' when it is not at head."""
         from syncd.store.engine import open_store
 
-        paths = self.config.paths
-        store = open_store(paths.database, paths.migrations_dir)
+        store = open_store(self.database, self.config.paths.migrations_dir)
         try:
             yield store
         finally:

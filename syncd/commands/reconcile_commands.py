@@ -50,7 +50,14 @@ def reconcile_command(invocation: Invocation, dry_run: bool) -> int:
 def _reconcile_here(invocation: Invocation, *, dry_run: bool) -> None:
     config = invocation.config
     with invocation.store() as store, build_services(config, store) as services:
-        report = reconcile(store, services.client, config, utc_now(), repair=not dry_run)
+        report = reconcile(
+            store,
+            services.client,
+            config,
+            utc_now(),
+            repair=not dry_run,
+            spend=services.spend,
+        )
     for line in report_lines(report):
         click.echo(line)
 

@@ -98,7 +98,12 @@ def _disk_warning(config: Config) -> list[str]:
     ]
 
 
-def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[str] = ()) -> None:
+def _print_status(
+    rows: Sequence[StatusRow],
+    now: datetime,
+    warnings: Sequence[str] = (),
+    fleet: Sequence[str] = (),
+) -> None:
     width = shutil.get_terminal_size((120, 24)).columns
     for text in warnings:
         click.echo(text, err=True)
@@ -120,6 +125,8 @@ def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[s
     for row in rows:
         if row.completeness:
             click.echo(f"  complete {row.listing_key}: {' '.join(row.completeness)}")
+    for text in fleet:
+        click.echo(text)
 
 
 @click.command("status")
@@ -129,6 +136,7 @@ def _print_status(rows: Sequence[StatusRow], now: datetime, warnings: Sequence[s
 def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
     """Show every listing's stage, images, visibility, approval wait and last error."""
     from syncd.status import read_status_rows
+    from syncd.status.fleet import fleet_lines
 
     if watch and as_json:
         raise click.UsageError("--watch and --json do not go together")
@@ -139,14 +147,16 @@ def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
             return
         if not watch:
             now = utc_now()
-            _print_status(read_status_rows(store, now), now, _disk_warning(invocation.config))
+            rows = read_status_rows(store, now)
+            fleet = fleet_lines(store, now)
+            _print_status(rows, now, _disk_warning(invocation.config), fleet)
             return
         try:
             while True:
                 now = utc_now()
                 rows = read_status_rows(store, now)
                 click.clear()
-                _print_status(rows, now, _disk_warning(invocation.config))
+                _print_status(rows, now, _disk_warning(invocation.config), fleet_lines(store, now))
                 click.echo(f"refreshing every {WATCH_INTERVAL_S:g} s; Ctrl-C to stop")
                 time.sleep(WATCH_INTERVAL_S)
         except KeyboardInterrupt:

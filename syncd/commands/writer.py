@@ -35,7 +35,7 @@ def state_writer(invocation: Invocation, command: str) -> Iterator[Holder | None
     Another command holding the lock (a long 'syncd apply') is refused, naming it: the
     operator waits for it rather than running two writers.
     """
-    database = invocation.config.paths.database
+    database = invocation.database
     found = try_lock(database, command)
     if isinstance(found, StateLock):
         with found:
@@ -83,7 +83,7 @@ def hand_over(invocation: Invocation, daemon: Holder, kind: str, argument: str |
 def ask_for_a_pass(invocation: Invocation) -> None:
     """A change made beside the running daemon ('syncd ingest'): its pass runs now, not at
     the next safety-net pass. Nothing to wait for, so no answer is awaited."""
-    daemon = named_daemon(invocation.config.paths.database)
+    daemon = named_daemon(invocation.database)
     if daemon is None:
         return
     with invocation.store() as store, store.transaction() as session:

@@ -5,7 +5,8 @@ holds a secret in the TOML-backed ``Config`` itself (tokens come from ``load_tok
 
 One job per module: ``model`` (the sections' dataclasses and defaults), ``section`` (reading
 one TOML table), ``readers`` (one reader per section), ``load`` (the file, all sections,
-one ConfigError), ``credentials`` (tokens and secrets). Everything is importable from here.
+one ConfigError), ``credentials`` (tokens and secrets), ``store_url`` (the state store's
+URL and its password). Everything is importable from here.
 """
 
 from syncd.config.credentials import (
@@ -38,11 +39,19 @@ from syncd.config.model import (
     HttpConfig,
     ImagesConfig,
     PathsConfig,
+    StoreConfig,
     SyncConfig,
     WatchConfig,
     bundled_mappings_dir,
     bundled_migrations_dir,
     is_loopback,
+)
+from syncd.config.store_url import (
+    STORE_PASSWORD_CREDENTIAL,
+    STORE_PASSWORD_ENV,
+    STORE_URL_ENV,
+    describe_store,
+    store_database,
 )
 from syncd.core.policy import FAILED_IMAGE_POLICIES, FailedImagePolicy, PlanPolicy
 
@@ -56,6 +65,9 @@ __all__ = [
     "HTTP_TOKEN_CREDENTIAL",
     "HTTP_TOKEN_ENV",
     "RENEWED_TOKEN_NAME",
+    "STORE_PASSWORD_CREDENTIAL",
+    "STORE_PASSWORD_ENV",
+    "STORE_URL_ENV",
     "TOKEN_CREDENTIAL",
     "TOKEN_ENV",
     "WEBHOOK_SECRETS_CREDENTIAL",
@@ -71,10 +83,12 @@ __all__ = [
     "ImagesConfig",
     "PathsConfig",
     "PlanPolicy",
+    "StoreConfig",
     "SyncConfig",
     "WatchConfig",
     "bundled_mappings_dir",
     "bundled_migrations_dir",
+    "describe_store",
     "find_token",
     "http_access_problems",
     "is_loopback",
@@ -84,5 +98,6 @@ __all__ = [
     "load_webhook_secrets",
     "parse_config",
     "renewed_token_path",
+    "store_database",
     "store_renewed_token",
 ]

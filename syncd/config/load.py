@@ -16,11 +16,13 @@ from syncd.config.readers import (
     read_agencies,
     read_agency,
     read_alerts,
+    read_fleet,
     read_formats,
     read_hemnet,
     read_http,
     read_images,
     read_paths,
+    read_store,
     read_sync,
     read_watch,
 )
@@ -35,6 +37,7 @@ CONFIG_ENV = "SYNCD_CONFIG"
 
 _SECTIONS = (
     "paths",
+    "store",
     "hemnet",
     "agency",
     "agencies",
@@ -44,6 +47,7 @@ _SECTIONS = (
     "http",
     "alerts",
     "images",
+    "fleet",
 )
 
 
@@ -63,6 +67,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
                 f"{name}: unknown section{suggestion}; known sections: {', '.join(_SECTIONS)}"
             )
     paths = read_paths(section("paths"))
+    store, paths = read_store(section("store"), paths)
     hemnet = read_hemnet(section("hemnet"))
     agency = read_agency(section("agency"))
     agencies = read_agencies(data.get("agencies"), problems, base_dir)
@@ -74,12 +79,14 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
     http = read_http(section("http"))
     alerts = read_alerts(section("alerts"))
     images = read_images(section("images"))
+    fleet = read_fleet(section("fleet"))
     if problems or paths is None:
         raise ConfigError(problems, str(source) if source else None)
     return Config(
         source=source,
         paths=paths,
         hemnet=hemnet,
+        store=store,
         agency=agency,
         agencies=agencies,
         sync=sync,
@@ -88,6 +95,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, source: Path | None = 
         http=http,
         alerts=alerts,
         images=images,
+        fleet=fleet,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from syncd.core.domain import Agency
 from syncd.core.policy import PlanPolicy
 
 ExportMode = Literal["full", "incremental"]
@@ -41,6 +42,18 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where the state lives: None is the SQLite file ``paths.database`` (the default).
+
+    ``url`` is a SQLAlchemy URL without its password (``postgresql+psycopg://syncd@host/syncd``);
+    the password, or the whole URL, comes from the environment or a systemd credential
+    (config/store_url.py), never from the TOML file.
+    """
+
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class HemnetConfig:
     base_url: str = "http://127.0.0.1:8765/v1"
     connect_timeout_s: float = 5.0
@@ -52,11 +65,8 @@ class HemnetConfig:
     key_renew_before_days: int = 14
 
 
-@dataclass(frozen=True)
-class AgencyConfig:
-    key: str
-    name: str
-    organisation_number: str | None = None
+# [agency] and [agencies.KEY] name an agency as the domain has it: key, name, org number.
+AgencyConfig = Agency
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,24 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """The leases of several daemons sharing one PostgreSQL store (docs/scaling.md).
+
+    The defaults take a dead instance's agencies over within 18 s; see
+    ``syncd.core.lease.LeaseTimings`` for why no two instances act for one agency at once.
+    """
+
+    lease_ttl_s: float = 15.0
+    lease_renew_s: float = 3.0
+    lease_margin_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None
     paths: PathsConfig
     hemnet: HemnetConfig = field(default_factory=HemnetConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     agency: AgencyConfig | None = None
     # [agencies.KEY]: agencies by the CRM's key, for exports that do not carry their names.
     agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
@@ -145,6 +169,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     images: ImagesConfig = field(default_factory=ImagesConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
 
     def agency_named(self, key: str) -> AgencyConfig | None:
         """The configured name of agency ``key``: [agencies.KEY], else [agency] if it is key."""

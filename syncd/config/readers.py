@@ -5,18 +5,22 @@ Reads no file and no secret (a secret in the TOML file is reported as a problem)
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from syncd.config.credentials import HTTP_TOKEN_CREDENTIAL, HTTP_TOKEN_ENV
 from syncd.config.model import (
     EXPORT_MODES,
     AgencyConfig,
     AlertsConfig,
+    FleetConfig,
     FormatRule,
     HemnetConfig,
     HttpConfig,
     ImagesConfig,
     PathsConfig,
+    StoreConfig,
     SyncConfig,
     WatchConfig,
     bundled_mappings_dir,
@@ -24,6 +28,7 @@ from syncd.config.model import (
     is_loopback,
 )
 from syncd.config.section import Section, type_name
+from syncd.config.store_url import POSTGRES_SCHEME, SQLITE_SCHEME, password_problem
 from syncd.core.policy import FAILED_IMAGE_POLICIES, PlanPolicy
 
 
@@ -45,6 +50,30 @@ def read_paths(s: Section) -> PathsConfig | None:
     if not all(isinstance(v, Path) for v in values):
         return None
     return PathsConfig(*values)
+
+
+def read_store(s: Section, paths: PathsConfig | None) -> tuple[StoreConfig, PathsConfig | None]:
+    """[store] url; a SQLite URL names the database file, as paths.database does."""
+    url = s.string("url", None)
+    s.finish()
+    if not isinstance(url, str) or not url.strip():
+        return StoreConfig(), paths
+    url = url.strip()
+    if url.startswith(SQLITE_SCHEME):
+        database = s.resolve(url.removeprefix(SQLITE_SCHEME))
+        return StoreConfig(), dataclasses.replace(paths, database=database) if paths else None
+    if not url.startswith(POSTGRES_SCHEME):
+        s.problem(
+            "url",
+            f"must start with {SQLITE_SCHEME} (a SQLite file) or {POSTGRES_SCHEME} "
+            f"(PostgreSQL through psycopg 3), got {urlsplit(url).scheme or url!r}",
+        )
+        return StoreConfig(), paths
+    problem = password_problem(url)
+    if problem:
+        s.problem("url", problem)
+        return StoreConfig(), paths
+    return StoreConfig(url=url), paths
 
 
 def read_hemnet(s: Section) -> HemnetConfig:
@@ -240,5 +269,23 @@ def read_alerts(s: Section) -> AlertsConfig:
         no_export_s=s.number("no_export_s", d.no_export_s, positive=True),
         key_expiry_warn_days=s.integer("key_expiry_warn_days", d.key_expiry_warn_days, 0),
     )
+    s.finish()
+    return out
+
+
+def read_fleet(s: Section) -> FleetConfig:
+    d = FleetConfig()
+    out = FleetConfig(
+        lease_ttl_s=s.number("lease_ttl_s", d.lease_ttl_s, positive=True),
+        lease_renew_s=s.number("lease_renew_s", d.lease_renew_s, positive=True),
+        lease_margin_s=s.number("lease_margin_s", d.lease_margin_s, positive=True),
+    )
+    if out.lease_ttl_s - out.lease_margin_s <= out.lease_renew_s:
+        # The holder must renew at least once while it may still act on its lease.
+        s.problem(
+            "lease_ttl_s",
+            f"must be longer than lease_margin_s + lease_renew_s "
+            f"({out.lease_margin_s:g} + {out.lease_renew_s:g})",
+        )
     s.finish()
     return out

@@ -21,6 +21,33 @@ def type_name(value: object) -> str:
     return names.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
 
 
+# A TOML value as one type, or None when it is another: the readers' conversions.
+
+
+def _as_string(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _as_integer(v: Any) -> int | None:
+    # bool is an int in Python, but `true` is not a number to an operator
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _as_number(v: Any) -> float | None:
+    ok = isinstance(v, int | float) and not isinstance(v, bool)
+    return float(v) if ok else None
+
+
+def _as_boolean(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
+
+
+def _as_strings(v: Any) -> tuple[str, ...] | None:
+    if isinstance(v, list) and all(isinstance(item, str) for item in v):
+        return tuple(v)
+    return None
+
+
 class Section:
     """Reads one TOML table, collecting problems instead of stopping at the first."""
 
@@ -65,10 +92,7 @@ class Section:
         return converted
 
     def string(self, key: str, default: Any = _MISSING) -> Any:
-        def conv(v: Any) -> str | None:
-            return v if isinstance(v, str) else None
-
-        value = self._get(key, default, conv, "a string")
+        value = self._get(key, default, _as_string, "a string")
         if isinstance(value, str) and key in self.data and not value.strip():
             self.problem(key, "must not be empty")
         return value
@@ -83,11 +107,7 @@ class Section:
         return value
 
     def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
-        def conv(v: Any) -> int | None:
-            # bool is an int in Python, but `true` is not a number to an operator
-            return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-        value = self._get(key, default, conv, "an integer")
+        value = self._get(key, default, _as_integer, "an integer")
         if key in self.data and minimum is not None and isinstance(value, int) and value < minimum:
             self.problem(key, f"must be at least {minimum}, got {value}")
             return default
@@ -101,11 +121,7 @@ class Section:
         maximum: float | None = None,
         positive: bool = False,
     ) -> Any:
-        def conv(v: Any) -> float | None:
-            ok = isinstance(v, int | float) and not isinstance(v, bool)
-            return float(v) if ok else None
-
-        value = self._get(key, default, conv, "a number")
+        value = self._get(key, default, _as_number, "a number")
         if key not in self.data or not isinstance(value, float):
             return value
         if minimum is not None and maximum is not None and not minimum <= value <= maximum:
@@ -120,18 +136,10 @@ class Section:
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
-        def conv(v: Any) -> bool | None:
-            return v if isinstance(v, bool) else None
-
-        return self._get(key, default, conv, "true or false")
+        return self._get(key, default, _as_boolean, "true or false")
 
     def strings(self, key: str, default: Any = _MISSING) -> Any:
-        def conv(v: Any) -> tuple[str, ...] | None:
-            if isinstance(v, list) and all(isinstance(item, str) for item in v):
-                return tuple(v)
-            return None
-
-        return self._get(key, default, conv, "an array of strings")
+        return self._get(key, default, _as_strings, "an array of strings")
 
     def path(self, key: str, default: Any = _MISSING) -> Any:
         value = self.string(key, default)

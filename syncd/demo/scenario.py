@@ -6,6 +6,7 @@ Drives real processes and only reads: the state database (read transactions) and
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from syncd.config import load_config
+from syncd.config import load_config, store_database
 from syncd.core.clock import utc_now
 from syncd.core.errors import SyncdError
 from syncd.core.stages import Stage
@@ -227,7 +228,7 @@ def _start(workspace: Workspace) -> _Running:
         )
         daemon.wait_listening(HOST, http_port, START_TIMEOUT_S)
         config = load_config(workspace.config_path)
-        store = open_store(config.paths.database, config.paths.migrations_dir)
+        store = open_store(store_database(config), config.paths.migrations_dir)
     except BaseException:
         for child in (daemon, sandbox):
             if child is not None:
@@ -365,14 +366,14 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 drop_export(workspace, name, today)
             screen.say(f"dropped {', '.join(INITIAL_EXPORTS)} into the inbox")
             hemnet = running.hemnet
-            _wait_for(
-                running,
-                screen,
+            # Both phases wait on the same run, under the one deadline.
+            wait_for = functools.partial(
+                _wait_for, running, screen, deadline=deadline, refresh_s=options.refresh_s
+            )
+            wait_for(
                 phase="first exports",
                 expected=EXPECTED_FIRST,
                 hemnet_check=lambda: hemnet_mismatches(hemnet, final=False),
-                deadline=deadline,
-                refresh_s=options.refresh_s,
             )
             screen.say(
                 f"every listing is visible after {time.monotonic() - started:.0f} s; "
@@ -380,14 +381,10 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             )
             for name in UPDATE_EXPORTS:
                 drop_export(workspace, name, today)
-            rows = _wait_for(
-                running,
-                screen,
+            rows = wait_for(
                 phase="update",
                 expected=EXPECTED_FINAL,
                 hemnet_check=lambda: hemnet_mismatches(hemnet, final=True),
-                deadline=deadline,
-                refresh_s=options.refresh_s,
             )
             for line in [*_header(running), "", *render_table(rows, EXPECTED_FINAL)]:
                 screen.say(line, note=False)

@@ -17,7 +17,7 @@ from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
 from syncd.formats.field_plan import field_reader, settled
 from syncd.formats.groups import Groups
-from syncd.formats.mapping import FIELD_KINDS, MONEY_FIELDS, Mapping
+from syncd.formats.mapping import FIELD_KINDS, IDENTITY_FIELDS, MONEY_FIELDS, Mapping
 from syncd.formats.values import REQUIRED_EMPTY, FieldValues, Record
 
 __all__ = ["Assembled", "Assembler", "Record"]
@@ -36,6 +36,8 @@ class Assembled:
     # "viewings" when it carries any). ``listing`` is then None: see merge_partial.
     patch: MappingABC[str, Any] | None = None
     ignored: str | None = None  # why the mapping ignores this record on purpose
+    # A whole record's identity fields as read (IDENTITY_FIELDS order), for its fingerprint.
+    identity: tuple[Any, ...] = ()
 
 
 class Assembler:
@@ -72,6 +74,10 @@ class Assembler:
         # the file lacks settled once (and the groups' members that are always empty).
         self._layout: object = None
         self._live = self._readers
+        # Where the identity fields' readers are among them (see identity).
+        self._identity_at = [
+            n for n, (name, _read) in enumerate(self._readers) if name in IDENTITY_FIELDS
+        ]
 
     def _settle(self, record: Record) -> None:
         """Read what a file lacks once per layout, not once per row (bild_1..bild_50 when it
@@ -95,6 +101,20 @@ class Assembler:
         """'full' or 'incremental', from the mapping (a constant or the first record)."""
         found = self._mode(record, "mode", [])
         return str(found or "full")
+
+    def identity(self, record: Record) -> tuple[dict[str, Any], list[Problem]]:
+        """The identity fields alone (key, agency, its name and number), read as
+        ``assemble`` reads them: what a record taken unchanged still says."""
+        out: list[Problem] = []
+        self._settle(record)
+        narrow = getattr(record, "for_identity", None)  # XML: a walk over just these
+        source = record if narrow is None else narrow()
+        live = self._live
+        found = {}
+        for n in self._identity_at:
+            name, read = live[n]
+            found[name] = read(source, name, out)
+        return found, out
 
     # --- one listing ---------------------------------------------------------------
 
@@ -151,6 +171,7 @@ class Assembler:
         named = v.get("agency.name"), v.get("agency.organisation_number")
         if any(p.severity == "error" for p in out) or status is None:
             return Assembled(None, key, agency, filled, out, *named)
+        identity = tuple(v.get(name) for name in IDENTITY_FIELDS)  # as identity() reads them
         listing = build_listing(v, images, viewings, out, self.mapping.limits)
         usable = not any(p.severity == "error" for p in out)
         return Assembled(
@@ -160,6 +181,7 @@ class Assembler:
             filled,
             out,
             *named,
+            identity=identity,
         )
 
     def _in_sek(self, v: dict[str, Any], out: list[Problem]) -> None:

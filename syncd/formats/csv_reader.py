@@ -36,8 +36,8 @@ class TabularRecord:
     ) -> None:
         self.row = row
         self.columns = columns
-        # expression -> column position, shared by a file's rows: a mapping asks for ~100
-        # columns per row (bild_1..bild_50), so folding each name once per file matters.
+        # expression -> column position, shared by a file's rows: a mapping asks for many
+        # columns per row (bild_1..bild_50), so each name is folded once per file, not per row.
         self.positions = {} if positions is None else positions
 
     def values(self, expr: Expr) -> list[str]:

@@ -62,7 +62,7 @@ class _GroupPlan:
     numbered: tuple[_MemberReaders, ...]
     main_specs: tuple[FieldSpec, ...]  # of each numbered member's main field
     # member position -> the names its fields' problems carry ("images[3]", "images[3].url", ...),
-    # made once: a CSV row has ~50 image members, mostly empty, and formatting cost per row.
+    # made once per position, not for every row: a CSV row has many image members.
     names: dict[int, tuple[str, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
 
     def member_names(self, kind: str, position: int) -> tuple[str, str, tuple[str, ...]]:

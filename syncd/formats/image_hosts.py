@@ -163,24 +163,31 @@ class ImageHosts:
 
     first: dict[str, tuple[int, int | None, str | None]] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
-    # "scheme://netloc" -> host: a file names few hosts, and parsing every URL in full cost
-    # more than the rest of this check (10 images a listing, 100,000 listings).
+    # "scheme://netloc" -> host: a file names few hosts, so each is parsed once, not once
+    # for every image URL that names it.
     _host_of_prefix: dict[str, str | None] = field(default_factory=dict)
 
-    def add(self, url: str, record: int, line: int | None, listing_key: str | None) -> None:
+    def add(self, url: str, record: int, line: int | None, listing_key: str | None) -> str | None:
+        """One image of a record; its host (None: it has none)."""
         scheme, sep, rest = url.partition("://")
         prefix = scheme + sep + rest.partition("/")[0]
         try:
             host = self._host_of_prefix[prefix]
         except KeyError:
             host = self._host_of_prefix[prefix] = host_of(prefix)
-        if host is None:
-            return
+        if host is not None:
+            self.add_host(host, 1, record, line, listing_key)
+        return host
+
+    def add_host(
+        self, host: str, images: int, record: int, line: int | None, listing_key: str | None
+    ) -> None:
+        """``images`` images of a record on ``host`` (of a record not read again)."""
         count = self.images.get(host)
         if count is None:
             self.first[host] = (record, line, listing_key)
             count = 0
-        self.images[host] = count + 1
+        self.images[host] = count + images
 
     def findings(self, check: HostCheck) -> list[dict[str, Any]]:
         """One warning per host Hemnet cannot fetch from, at its first record."""

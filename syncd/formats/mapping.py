@@ -80,6 +80,9 @@ FIELD_KINDS: dict[str, str] = {
     "currency": "text",
 }
 MONEY_FIELDS = ("asking_price", "monthly_fee", "operating_cost", "sale.price")
+# The fields that say which listing a record is for and whose it is: read for every record,
+# also one taken unread (fingerprint.py).
+IDENTITY_FIELDS = ("listing_key", "agency_key", "agency.name", "agency.organisation_number")
 # The number fields a mapping may give its own plausibility limit (domain.PLAUSIBLE_MAX).
 LIMIT_FIELDS = (*MONEY_FIELDS, "living_area", "supplemental_area", "plot_area", "rooms")
 ENUMS: dict[str, tuple[str, ...]] = {

@@ -16,10 +16,11 @@ from typing import Any
 
 from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
-from syncd.formats.assemble import Assembler, Record
+from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
 from syncd.formats.csv_reader import CsvSource
-from syncd.formats.mapping import Mapping
+from syncd.formats.fingerprint import Fingerprints
+from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,11 @@ class RecordResult:
     patch: MappingABC[str, Any] | None = None
     ignored: str | None = None  # why the mapping ignores it on purpose (not an error)
     record_type: str | None = None  # XML: its [types.ELEMENT], when the mapping has types
+    # With fingerprints: the record's (None when it had problems or is of no known kind),
+    # and whether it is the one its listing's desired state was last read from (then it is
+    # not read: ``listing`` is None, its listing as stored stands).
+    fingerprint: str | None = None
+    unchanged: bool = False
 
     @property
     def location(self) -> str:
@@ -103,12 +109,19 @@ class ParseResult:
 
 
 def parse_file(
-    path: str | Path, mapping: Mapping, today: date | None = None, *, coverage: bool = False
+    path: str | Path,
+    mapping: Mapping,
+    today: date | None = None,
+    *,
+    coverage: bool = False,
+    fingerprints: Fingerprints | None = None,
 ) -> ParseResult:
     """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read.
 
     ``today``: the date XML expressions see as ``$today`` (default: the local date).
     ``coverage``: each record's ``filled`` leaves out what only a default filled.
+    ``fingerprints``: each record gets its fingerprint, and one its listing was last read
+    from is not read but marked ``unchanged`` (see fingerprint.py).
     """
     file = Path(path)
     if not file.is_file():
@@ -152,7 +165,7 @@ def parse_file(
     def pick(record: Record) -> Assembler:
         return assemblers.get(getattr(record, "record_type", None) or "", assembler)
 
-    result.records = _results(first, stream, pick, result, source)
+    result.records = _results(first, stream, pick, result, source, fingerprints=fingerprints)
     return result
 
 
@@ -172,10 +185,37 @@ def _results(
     pick: Callable[[Record], Assembler],
     result: ParseResult,
     source: XmlSource | CsvSource | BlmSource,
+    *,
+    fingerprints: Fingerprints | None,
 ) -> Iterator[RecordResult]:
-    yield from _each_result(first, stream, pick, result)
+    yield from _each_result(first, stream, pick, result, fingerprints)
     if isinstance(source, XmlSource):
         result.unmatched, result.root = dict(source.unmatched), source.root
+
+
+def _read(
+    assembler: Assembler,
+    record: Record,
+    reader_problems: list[Problem],
+    fingerprints: Fingerprints | None,
+) -> tuple[Assembled, str | None, bool]:
+    """The record assembled, its fingerprint, and whether it is unchanged: then only its
+    identity is read (its listing as stored stands)."""
+    if fingerprints is None or reader_problems:
+        return assembler.assemble(record), None, False
+    if not fingerprints.any_known:  # nothing to compare with: a fingerprint to keep, only
+        built = assembler.assemble(record)
+        return built, fingerprints.of(record, built.identity) if built.identity else None, False
+    identity, problems = assembler.identity(record)
+    key = identity.get("listing_key")
+    if problems or not key:
+        return assembler.assemble(record), None, False
+    fingerprint = fingerprints.of(record, [identity.get(name) for name in IDENTITY_FIELDS])
+    if fingerprint is None or fingerprints.known(key) != fingerprint:
+        return assembler.assemble(record), fingerprint, False
+    agency = identity.get("agency_key")
+    named = identity.get("agency.name"), identity.get("agency.organisation_number")
+    return Assembled(None, key, agency, frozenset(), [], *named), fingerprint, True
 
 
 def _each_result(
@@ -183,6 +223,7 @@ def _each_result(
     stream: Iterator[tuple[Record, int | None, list[Problem]]],
     pick: Callable[[Record], Assembler],
     result: ParseResult,
+    fingerprints: Fingerprints | None,
 ) -> Iterator[RecordResult]:
     if first is None:
         return
@@ -195,7 +236,7 @@ def _each_result(
 
     for record, line, reader_problems in all_records():
         index += 1
-        built = pick(record).assemble(record)
+        built, fingerprint, unchanged = _read(pick(record), record, reader_problems, fingerprints)
         found = [*reader_problems, *built.problems]
         key = built.listing_key
         if key:
@@ -225,7 +266,17 @@ def _each_result(
         ignored = None if unreadable else built.ignored
         record_type = getattr(record, "record_type", None)
         yield RecordResult(
-            listing, key, line, index, found, built.filled, patch, ignored, record_type
+            listing,
+            key,
+            line,
+            index,
+            found,
+            built.filled,
+            patch,
+            ignored,
+            record_type,
+            None if found else fingerprint,
+            unchanged,
         )
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",

@@ -45,8 +45,8 @@ def is_simple(expr: object) -> bool:
 class PathWalk:
     """The simple expressions among ``expressions``, compiled into a trie of names.
 
-    ``walk(element)`` visits only the elements some expression names, so a record's ~30
-    simple fields cost one pass over its children instead of ~30 XPath evaluations.
+    ``walk(element)`` visits only the elements some expression names, so a record's simple
+    fields cost one pass over its children instead of one XPath evaluation each.
     """
 
     def __init__(self, expressions: Iterable[object]) -> None:

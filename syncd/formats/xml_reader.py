@@ -19,17 +19,20 @@ from lxml import etree
 
 from syncd.core.errors import ParseError
 from syncd.formats.encoding import bom_encoding, utf8_in_single_byte_file, xml_declared_encoding
-from syncd.formats.mapping import TODAY, Expr, Mapping
+from syncd.formats.mapping import IDENTITY_FIELDS, TODAY, Expr, Mapping
 from syncd.formats.xml_paths import PathWalk, element_text
 
 log = logging.getLogger(__name__)
 
 PROLOG_LIMIT_BYTES = 1 << 20
+# The key of the identity fields' walk among a mapping's walks (keyed by a group's ``each``,
+# which is XPath: this is none).
+IDENTITY_WALK = "\0identity"
 _ROOT_START = re.compile(r"<[A-Za-z_]")
 
 
 class XPathCache:
-    """Compiled XPath expressions of one mapping (compiling per record would dominate)."""
+    """Compiled XPath expressions of one mapping, compiled once: every record asks the same."""
 
     def __init__(
         self,
@@ -82,6 +85,14 @@ def mapping_walks(mapping: Mapping) -> dict[str | None, PathWalk]:
         each: PathWalk(exprs) for each, exprs in groups.items() if each is not None
     }
     walks[None] = PathWalk(record)
+    # The identity fields alone: all a record taken unread is read for (fingerprint.py).
+    walks[IDENTITY_WALK] = PathWalk(
+        expr
+        for typed in (mapping, *mapping.types.values())
+        for name in IDENTITY_FIELDS
+        if name in typed.fields
+        for expr in typed.fields[name].expressions()
+    )
     return walks
 
 
@@ -119,6 +130,11 @@ class XmlRecord:
         if isinstance(result, float) and math.isnan(result):  # number() of nothing
             return []
         return [_text(result)]
+
+    def for_identity(self) -> XmlRecord:
+        """This record for reading its identity fields only: its simple paths are found in
+        a walk over just theirs, not every field's."""
+        return XmlRecord(self.element, self._xpaths, IDENTITY_WALK, self.record_type)
 
     def each(self, expr: str) -> Sequence[XmlRecord]:
         result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)

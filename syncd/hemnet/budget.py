@@ -15,9 +15,10 @@ from dataclasses import dataclass
 # Hemnet counts a request when it arrives, the budget when it lends the token; the time in
 # between varies (thread switches, a cold connection), and a budget that matched Hemnet's
 # bucket to the token overdrew it now and then: each 429 costs every caller a Retry-After
-# pause of at least a second. Keeping two tokens of the burst unused absorbs 40 ms of that
-# variation at 50 requests/s and costs two requests' time once after each idle spell.
-# ASSUMED: two is enough; the initial-sync benchmark drew one 429 a pass with none kept.
+# pause of at least a second. Keeping a few tokens of the burst unused absorbs that
+# variation and costs those requests' time once after each idle spell.
+# ASSUMED: two is enough; with none kept the initial-sync benchmark drew 429s, with two it
+# drew none (docs/benchmarks.md, apply).
 DEFAULT_HEADROOM = 2
 
 
@@ -94,6 +95,59 @@ class TokenBucket:
             self._refill(now)
             self._tokens = 0.0
             self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+
+
+# Several instances send at once, each at its share's full pace: their requests reach Hemnet
+# bunched, and the calls outside the budget (the health probe, the key check) come on top.
+# ASSUMED: 5 % of the rate kept unused covers both; the throughput run of chaos/failover.py
+# drew one 429 in 1,400 requests at a full 1/N each, none with this.
+FLEET_RATE_SHARE = 0.95
+
+
+class SharedBucket(TokenBucket):
+    """The request budget of one instance of a fleet: Hemnet's rate limit is the account's,
+    so while ``instances`` daemons are live each spends ``1/instances`` of its rate and of
+    its burst; and none at all while ``may_spend`` says no (its leases are not fresh).
+
+    ``share`` is called at every heartbeat. ASSUMED: every live instance sends; an idle one
+    leaves its share unused rather than lending it (lending would need a request to the
+    store for every call to Hemnet).
+    """
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int,
+        *,
+        may_spend: Callable[[], bool],
+        headroom: int = DEFAULT_HEADROOM,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(rate_per_s, burst, headroom=headroom, clock=clock, sleep=sleep)
+        self.fleet_rate_per_s = rate_per_s
+        self.fleet_capacity = self.capacity
+        self._may_spend = may_spend
+        self.instances = 1
+
+    def share(self, instances: int) -> None:
+        """``instances`` are live now: this one spends its part of the rate and burst."""
+        instances = max(1, instances)
+        with self._lock:
+            self._refill(self._clock())
+            self.instances = instances
+            kept = 1.0 if instances == 1 else FLEET_RATE_SHARE
+            self.rate_per_s = self.fleet_rate_per_s * kept / instances
+            self.capacity = max(1, self.fleet_capacity // instances)
+            self._tokens = min(self._tokens, float(self.capacity))
+
+    def try_take(self) -> bool:
+        return self._may_spend() and super().try_take()
+
+    def take(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        # A holder whose leases went stale must not call Hemnet: another instance may be
+        # about to take its agencies over (syncd.core.lease.LeaseTimings).
+        return super().take(lambda: should_stop() or not self._may_spend())
 
 
 # The longest syncd ever waits before retrying; also the cap on Hemnet's Retry-After.

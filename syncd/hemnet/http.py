@@ -19,6 +19,7 @@ from syncd.core.errors import (
     ApiContext,
     ApiError,
     AuthenticationApiError,
+    RetryableApiError,
     UnreadableAnswerError,
 )
 from syncd.hemnet import payload, wire
@@ -57,8 +58,10 @@ class HttpCalls:
         observer: Observer | None = None,
         user_agent: str = "syncd",
         max_pages: int = MAX_PAGES,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self._token_provider = token_provider
+        self._may_send = may_send
         self._max_pages = max_pages
         # Unknown enum values and list items left out, by request (docs/hemnet-client.md).
         self.problems = AnswerProblems()
@@ -106,6 +109,13 @@ class HttpCalls:
     ) -> httpx.Response:
         path = _path(template, path_args)
         for attempt in range(2):
+            if self._may_send is not None and not self._may_send():
+                # Checked as late as possible before the bytes go out: a fleet's instance
+                # whose leases went stale (paused, cut off) must not reach Hemnet.
+                raise RetryableApiError(
+                    "not sent: this syncd's fleet leases are not fresh",
+                    ApiContext(method=method, path=path),
+                )
             token = self._token_provider()
             sent = False
 

@@ -119,20 +119,16 @@ class ListingEndpoints(HttpCalls):
 
     def put_seller_information(self, listing_id: str, seller: SellerInformation) -> None:
         """Write-only on Hemnet: nothing comes back to compare (remember a hash instead)."""
-        self._request(
-            "PUT",
-            wire.SELLER_INFORMATION,
-            {"listing_id": listing_id},
-            body=payload.seller_body(seller),
-        )
+        self._write_only("PUT", wire.SELLER_INFORMATION, listing_id, payload.seller_body(seller))
 
     def put_billing_information(self, listing_id: str, billing: BillingInformation) -> None:
-        self._request(
-            "PUT",
-            wire.BILLING_INFORMATION,
-            {"listing_id": listing_id},
-            body=payload.billing_body(billing),
-        )
+        self._write_only("PUT", wire.BILLING_INFORMATION, listing_id, payload.billing_body(billing))
+
+    def _write_only(
+        self, method: str, template: str, listing_id: str, body: Mapping[str, Any] | None = None
+    ) -> None:
+        """A call on the listing whose answer carries nothing syncd reads."""
+        self._request(method, template, {"listing_id": listing_id}, body=body)
 
     # --- image right -----------------------------------------------------------------------
 
@@ -162,4 +158,4 @@ class ListingEndpoints(HttpCalls):
         )
 
     def delete_image_right(self, listing_id: str) -> None:
-        self._request("DELETE", wire.IMAGE_RIGHT, {"listing_id": listing_id})
+        self._write_only("DELETE", wire.IMAGE_RIGHT, listing_id)

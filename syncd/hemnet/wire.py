@@ -2,6 +2,11 @@
 
 Data only, no logic and no I/O. The tags (DOC / DERIVED / ASSUMED) follow
 ``docs/hemnet-wire.md``; matching Hemnet's real specification later is an edit here alone.
+
+``syncd/sandbox/wire.py`` repeats many of these names on purpose: the sandbox must not
+import syncd's client, so a wrong name here cannot hide the same mistake on the other side
+of the wire; the contract tests (``tests/integration/test_hemnet_contract.py``) run this
+client against that sandbox.
 """
 
 from __future__ import annotations

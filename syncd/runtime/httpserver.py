@@ -88,6 +88,9 @@ class HealthInfo:
     ready: bool
     last_successful_sync_at: datetime | None = None
     detail: str | None = None  # one line on why it is not ready (never a secret)
+    # Several daemons on one store: this instance, and which instance holds which agencies.
+    instance: str | None = None
+    fleet: dict[str, Any] | None = None
 
 
 def duration_text(seconds: float | None) -> str:
@@ -156,6 +159,7 @@ def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
         "last_successful_sync_at": last.isoformat() if last else None,
         "last_successful_sync_age_s": round((now - last).total_seconds(), 3) if last else None,
         "detail": info.detail,
+        **({} if info.instance is None else {"instance": info.instance, "fleet": info.fleet}),
     }
 
 
@@ -219,12 +223,14 @@ def create_http_app(
     poll_listing: Callable[[str], None] | None = None,
     health: Callable[[], HealthInfo],
     clock: Callable[[], datetime] = utc_now,
+    status_rows: Callable[[Store, datetime], list[StatusRow]] = read_status_rows,
 ) -> Starlette:
     """The Starlette app the daemon serves with uvicorn when ``http.listen`` is set.
 
     ``store`` is the open Store or a callable returning it (the daemon may reopen it);
     ``poll_listing(key)`` runs after a verified webhook was answered 202, on a worker
-    thread, so it should be quick (e.g. hand the key to the scheduler).
+    thread, so it should be quick (e.g. hand the key to the scheduler). ``status_rows``
+    reads every listing's row (the daemon's status book rebuilds only what changed).
     """
     templates = _templates()
     secrets = tuple(s.encode("utf-8") for s in load_webhook_secrets(config))
@@ -235,7 +241,7 @@ def create_http_app(
 
     def status_page(request: Request) -> Response:
         now = clock()
-        rows = read_status_rows(current_store(), now)
+        rows = status_rows(current_store(), now)
         observe(rows)
         stage = request.query_params.get("stage", "")
         text = request.query_params.get("q", "")
@@ -270,9 +276,11 @@ def create_http_app(
     def metrics_endpoint(request: Request) -> Response:
         # Stage gauges and readiness from this very moment, whenever the daemon last
         # computed them.
-        observe(read_status_rows(current_store(), clock()))
-        metrics.READY.set(1 if health().ready else 0)
-        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        observe(status_rows(current_store(), clock()))
+        info = health()
+        metrics.READY.set(1 if info.ready else 0)
+        registry = metrics.registry_for(info.instance)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     def listing_key_of(hemnet_id: str | None, external_id: str | None) -> str | None:
         """Our listing_key for the event, only for a listing this store holds."""

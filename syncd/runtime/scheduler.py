@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_EXECUTOR = "store"
+# Workers for jobs that only read the store (status files, reading Hemnet's list for
+# reconcile): they must not stand between a dropped file and the pass that sends it. Two,
+# so that a long read of Hemnet's list does not hold up the status files either.
+SIDE_EXECUTOR = "side"
+SIDE_WORKERS = 2
 KICK_SUFFIX = ":kick"  # the extra run of a periodic job asked for by ``kick``
 # A job that waited this long behind others in the one-worker queue still runs: skipping it
 # would only postpone the work to its next interval.
@@ -53,7 +58,8 @@ _APS_LOGGER.addFilter(_CoalescedKicks())
 
 
 class Scheduler:
-    """Periodic and one-off jobs on a single store worker (coalesced, one instance each).
+    """Periodic and one-off jobs on a single store worker (coalesced, one instance each);
+    jobs that only read the store may run on a side worker beside it.
 
     ``every`` adds a periodic job; ``kick`` asks for a run sooner (and is what a job's
     return value does); ``submit`` runs a one-off function on the store worker and hands
@@ -70,7 +76,10 @@ class Scheduler:
         self._clock = clock
         self._after_job = after_job
         self._scheduler = BackgroundScheduler(
-            executors={STORE_EXECUTOR: ThreadPoolExecutor(max_workers=1)},
+            executors={
+                STORE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+                SIDE_EXECUTOR: ThreadPoolExecutor(max_workers=SIDE_WORKERS),
+            },
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -81,6 +90,10 @@ class Scheduler:
         )
         self._lock = threading.Lock()
         self._jobs: dict[str, PeriodicJob] = {}
+        self._executors: dict[str, str] = {}  # job id -> the worker it runs on
+        # One run of a job at a time, also on the side workers (a kicked run may be queued
+        # while one runs, and there are two side workers): the second waits for the first.
+        self._one_at_a_time: dict[str, threading.Lock] = {}
         # job id -> the time of a kicked run that has not started yet
         self._kicked: dict[str, datetime] = {}
         self._closing = threading.Event()  # periodic jobs stop; one-offs still run
@@ -89,10 +102,22 @@ class Scheduler:
     # --- jobs ------------------------------------------------------------------------------
 
     def every(
-        self, job_id: str, func: PeriodicJob, interval_s: float, *, first_at: datetime | None = None
+        self,
+        job_id: str,
+        func: PeriodicJob,
+        interval_s: float,
+        *,
+        first_at: datetime | None = None,
+        reads_only: bool = False,
     ) -> None:
-        """Run ``func`` every ``interval_s`` (first at ``first_at``, default one interval on)."""
+        """Run ``func`` every ``interval_s`` (first at ``first_at``, default one interval on).
+
+        ``reads_only``: ``func`` writes nothing to the store (it may ``submit`` a write):
+        it runs on a worker of its own, beside the store worker, never holding it up.
+        """
         self._jobs[job_id] = func
+        self._executors[job_id] = SIDE_EXECUTOR if reads_only else STORE_EXECUTOR
+        self._one_at_a_time[job_id] = threading.Lock()
         self._add_periodic(
             job_id,
             job_id,
@@ -150,7 +175,7 @@ class Scheduler:
             args=[job_id],
             id=run_id,
             name=run_id,
-            executor=STORE_EXECUTOR,
+            executor=self._executors[job_id],
             replace_existing=True,
             **options,
         )
@@ -174,6 +199,10 @@ class Scheduler:
     # --- running ---------------------------------------------------------------------------
 
     def _run_periodic(self, job_id: str) -> None:
+        with self._one_at_a_time[job_id]:
+            self._run_periodic_alone(job_id)
+
+    def _run_periodic_alone(self, job_id: str) -> None:
         if self._closing.is_set():
             return
         with self._lock:

@@ -27,6 +27,12 @@ class Services:
     client: HemnetClient
     applier: Applier
     poller: Poller
+    # The one request budget: the applier's and the poller's, and reconcile's (``spend``).
+    budget: TokenBucket
+
+    def spend(self) -> None:
+        """Take one request from the budget, waiting for it (reconcile's calls)."""
+        self.budget.take()
 
     def close(self) -> None:
         self.client.close()
@@ -44,17 +50,22 @@ def build_services(
     *,
     progress: Callable[[int, int], None] | None = None,
     max_pass_s: float | None = DEFAULT_MAX_PASS_S,
+    budget: TokenBucket | None = None,
+    may_send: Callable[[], bool] | None = None,
 ) -> Services:
     """The services on ``store``. ``progress`` and ``max_pass_s`` are the applier's (a
-    command runs one whole pass, however long; the daemon's shared worker bounds it)."""
+    command runs one whole pass, however long; the daemon's shared worker bounds it);
+    ``budget``: a fleet's instance brings its share of the fleet's, and ``may_send`` stops
+    its calls when its leases are not fresh (runtime/fleet.py)."""
     keys = KeyKeeper(config, store)
     # The client renews the key on a 401 and retries once (keys.hemnet_client); the
     # applier need not. Every request is observed for the metrics.
-    client = hemnet_client(config, keys, observer=api_observer)
+    client = hemnet_client(config, keys, observer=api_observer, may_send=may_send)
     # One request budget for every call, reads and writes alike, as Hemnet counts them.
-    budget = TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
+    if budget is None:
+        budget = TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
     applier = Applier(
         store, client, config, budget=budget, progress=progress, max_pass_s=max_pass_s
     )
     poller = Poller(store, client, config, budget=budget)
-    return Services(config, keys, client, applier, poller)
+    return Services(config, keys, client, applier, poller, budget)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import fields
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +17,8 @@ from starlette.routing import Route
 from syncd.sandbox import wire
 from syncd.sandbox.clock import iso
 from syncd.sandbox.envelope import ApiProblem, json_response
-from syncd.sandbox.runtime import Faults, Sandbox
+from syncd.sandbox.runtime import Sandbox
+from syncd.sandbox.settings import FAULT_NAMES
 
 ADMIN_SECRET_HEADER = "X-Sandbox-Admin"  # noqa: S105 (a header name)
 _LIMITS = {"latency_ms": 600_000.0}
@@ -47,9 +47,8 @@ async def faults(request: Request) -> Response:
     sb = _sandbox(request)
     if request.method == "PUT":
         changes = await _json(request)
-        known = {f.name for f in fields(Faults)}
         for name, value in changes.items():
-            if name not in known:
+            if name not in FAULT_NAMES:
                 raise ApiProblem(400, wire.VALIDATION_ERROR, "unknown fault", field=name)
             high = _LIMITS.get(name, 1.0)
             if isinstance(value, bool) or not isinstance(value, int | float):

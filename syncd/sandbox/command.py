@@ -14,7 +14,7 @@ import uvicorn
 
 from syncd.runtime.listen import listening_socket
 from syncd.sandbox.app import create_app
-from syncd.sandbox.settings import DEFAULT_FAIL_PATTERNS, SandboxSettings
+from syncd.sandbox.settings import DEFAULT_FAIL_PATTERNS, settings_of
 
 
 def _write_token(path: Path, token: str) -> None:
@@ -97,8 +97,8 @@ def sandbox(**options: object) -> None:
     assert isinstance(secrets, tuple)
     accounts = options.pop("accounts")
     assert isinstance(accounts, tuple)
-    settings = SandboxSettings(
-        **options,  # type: ignore[arg-type]
+    settings = settings_of(
+        **options,
         fail_patterns=_patterns(patterns) if patterns else DEFAULT_FAIL_PATTERNS,
         webhook_secrets=secrets,
         accounts=_accounts(accounts),

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syncd.sandbox import wire
 from syncd.sandbox.envelope import ApiProblem, problem_response, request_id_of
-from syncd.sandbox.runtime import Faults
+from syncd.sandbox.settings import Faults
 
 log = logging.getLogger(__name__)
 

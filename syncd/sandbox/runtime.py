@@ -7,12 +7,12 @@ routing; ``api.py``, ``admin.py`` and ``site.py`` call into it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import secrets
 import string
 from collections import Counter
-from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -33,32 +33,15 @@ from syncd.sandbox.model import (
 from syncd.sandbox.settings import SandboxSettings
 from syncd.sandbox.webhooks import WebhookSender
 
-# The world is saved (with --state-file) this often while it changes, and at stop. Saving
-# after every request rewrote the whole world each time: at 10,000 listings the sandbox
-# spent nearly all its time writing the file.
+# The world is saved (with --state-file) this often while it changes, and at stop: a save
+# rewrites the whole world, so saving after every request would make a large world's
+# sandbox spend its time writing the file instead of answering.
 SAVE_INTERVAL_S = 2.0
 TICK_S = 0.2
 
 log = logging.getLogger(__name__)
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
-
-
-@dataclass
-class Faults:
-    """Runtime-adjustable fault injection for /v1 (shares are 0..1)."""
-
-    fault_500: float = 0.0
-    fault_503: float = 0.0
-    fault_429: float = 0.0
-    fault_drop: float = 0.0
-    latency_ms: float = 0.0
-    # Accept-then-drop for writes only: a lost answer to a create whose lookup (a GET)
-    # went through, as syncd's lookup before every create needs to be tested.
-    fault_drop_write: float = 0.0
-
-    def as_json(self) -> dict[str, float]:
-        return asdict(self)
 
 
 def _random_part(length: int = 20) -> str:
@@ -74,13 +57,8 @@ class Sandbox:
         self.settings = settings
         self.clock = clock or SandboxClock()
         self.world: World = load_world(settings.state_file)
-        self.faults = Faults(
-            settings.fault_500,
-            settings.fault_503,
-            settings.fault_429,
-            settings.fault_drop,
-            settings.latency_ms,
-        )
+        # Its own copy: the admin endpoint changes it while the settings stay as given.
+        self.faults = dataclasses.replace(settings.faults)
         self.stats: Counter[str] = Counter()
         self.webhooks = WebhookSender(settings)
         self._dirty = False

@@ -1,13 +1,14 @@
 """Every knob of the local Hemnet sandbox, as one frozen value.
 
-Plain data: parsing options is ``command.py``'s job, using them is everyone else's.
+Plain data: parsing options is ``command.py``'s job (``settings_of`` only puts the fault
+shares among flat knobs into ``faults``), using them is everyone else's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 FetchMode = Literal["real", "simulate"]
 
@@ -18,6 +19,27 @@ DEFAULT_FAIL_PATTERNS: tuple[tuple[str, str], ...] = (
     ("*not-an-image*", "The file is not an image (expected JPEG, PNG or WebP)"),
     ("*too-small*", "The image is too small: 100×80 pixels, at least 200 on each side needed"),
 )
+
+
+@dataclass
+class Faults:
+    """Fault injection for /v1 (shares are probabilities per request, 0..1): the settings
+    give them at start, the running sandbox's admin endpoint changes its own copy."""
+
+    fault_500: float = 0.0
+    fault_503: float = 0.0
+    fault_429: float = 0.0
+    fault_drop: float = 0.0
+    latency_ms: float = 0.0
+    # Accept-then-drop for writes only: a lost answer to a create whose lookup (a GET)
+    # went through, as syncd's lookup before every create needs to be tested.
+    fault_drop_write: float = 0.0
+
+    def as_json(self) -> dict[str, float]:
+        return asdict(self)
+
+
+FAULT_NAMES = frozenset(f.name for f in fields(Faults))
 
 
 @dataclass(frozen=True)
@@ -39,12 +61,7 @@ class SandboxSettings:
     min_image_px: int = 200
     fetch_timeout_s: float = 5.0
     auto_approve_after_s: float | None = None
-    # Fault injection (shares are probabilities per /v1 request, 0..1).
-    fault_500: float = 0.0
-    fault_503: float = 0.0
-    fault_429: float = 0.0
-    fault_drop: float = 0.0
-    latency_ms: float = 0.0
+    faults: Faults = field(default_factory=Faults)  # at start
     fault_seed: int | None = None
     admin_secret: str | None = None  # None: /_sandbox needs no secret
     webhook_url: str | None = None
@@ -59,3 +76,10 @@ class SandboxSettings:
     @property
     def root_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def settings_of(**knobs: Any) -> SandboxSettings:
+    """Settings from flat knobs, as the command line and ``serve_sandbox`` take them: a
+    fault share (``fault_500=0.2``) among them goes into ``faults``."""
+    shares = {name: knobs.pop(name) for name in list(knobs) if name in FAULT_NAMES}
+    return SandboxSettings(**knobs, faults=Faults(**shares))

@@ -22,9 +22,9 @@ from syncd.runtime.listen import listening_socket
 from syncd.sandbox import wire
 from syncd.sandbox.admin import ADMIN_SECRET_HEADER
 from syncd.sandbox.app import create_app
-from syncd.sandbox.settings import SandboxSettings
+from syncd.sandbox.settings import SandboxSettings, settings_of
 
-# Fast defaults for tests; any SandboxSettings field can be overridden.
+# Fast defaults for tests; any SandboxSettings field (or fault share) can be overridden.
 TEST_DEFAULTS: dict[str, Any] = {
     "token": "sandboxtestkey000000.sandboxtestsecret0000",
     "image_delay_s": 0.05,
@@ -99,11 +99,12 @@ def _free_socket(host: str) -> socket.socket:
 
 @contextlib.contextmanager
 def serve_sandbox(**overrides: Any) -> Iterator[SandboxHandle]:
-    """A running sandbox on a free port; ``overrides`` are SandboxSettings fields."""
+    """A running sandbox on a free port; ``overrides`` are SandboxSettings fields, or fault
+    shares (``fault_503=1.0``)."""
     host = overrides.pop("host", "127.0.0.1")
     sock = _free_socket(host)
     port = sock.getsockname()[1]
-    settings = SandboxSettings(**{**TEST_DEFAULTS, **overrides, "host": host, "port": port})
+    settings = settings_of(**{**TEST_DEFAULTS, **overrides, "host": host, "port": port})
     app = create_app(settings)
     token: str = app.state.sandbox.bootstrap_token
     config = uvicorn.Config(app, log_level=settings.log_level, lifespan="on", http="h11", ws="none")

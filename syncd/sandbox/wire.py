@@ -2,7 +2,9 @@
 
 Data only. Tags (DOC / DERIVED / ASSUMED / SANDBOX) follow ``docs/hemnet-wire.md``;
 matching Hemnet's real specification later is an edit here (and the same one in
-``syncd/hemnet/wire.py``). Must not import ``syncd.hemnet``: this is the other side of the wire.
+``syncd/hemnet/wire.py``). Must not import ``syncd.hemnet``: this is the other side of the wire,
+and the names both sides share are mirrored here on purpose, so that a wrong name in the
+client cannot hide the same mistake in the sandbox.
 """
 
 from __future__ import annotations

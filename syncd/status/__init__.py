@@ -2,6 +2,7 @@
 
 - ``rows``: every listing's status row, and the stage and gauges recorded from them;
 - ``files``: status.json and status.csv in the inbox;
+- ``book``: the rows kept between writes, each rebuilt only when its inputs changed;
 - ``detail``: one listing in detail ('syncd show KEY', /listing/KEY.json).
 
 Reads the store; its only writes are the computed stage (``listings.stage``), the status
@@ -10,6 +11,7 @@ gauges and the status files. Never calls Hemnet and never decides what to send.
 
 from __future__ import annotations
 
+from syncd.status.book import BookUpdate, StatusBook
 from syncd.status.detail import (
     HistoryEntry,
     ImageLine,
@@ -44,10 +46,12 @@ __all__ = [
     "STATUS_CSV",
     "STATUS_FILE_COLUMNS",
     "STATUS_JSON",
+    "BookUpdate",
     "HistoryEntry",
     "ImageLine",
     "KnownFacts",
     "ListingDetail",
+    "StatusBook",
     "StatusRow",
     "detail_record",
     "listing_detail",

@@ -1,6 +1,8 @@
 """The status files (status.json and status.csv in the inbox) from the status rows.
 
 Writes the two files whole and atomically; reads nothing itself and never touches the store.
+``write_status_files`` writes them from rows; ``record_texts`` and ``write_status_texts``
+write the same bytes from each listing's text made once (``status.book``).
 """
 
 from __future__ import annotations
@@ -88,3 +90,47 @@ def write_status_files(rows: Sequence[StatusRow], directory: Path) -> None:
     for record in records:
         writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
     _write_atomically(directory / STATUS_CSV, buffer.getvalue())
+
+
+# Where a listing's JSON text sits in status.json: inside "listings", two levels deep.
+_RECORD_INDENT = "\n    "
+
+
+def record_texts(row: StatusRow) -> tuple[str, str]:
+    """The listing's text in status.json (without the comma between listings) and its line
+    in status.csv, exactly as ``write_status_files`` writes them."""
+    record = row.file_record()
+    json_text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", _RECORD_INDENT)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
+    writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
+    return json_text, buffer.getvalue()
+
+
+def _json_head() -> str:
+    # The document up to the listings, from the same encoder as the whole write.
+    whole = json.dumps(
+        {"columns": list(STATUS_FILE_COLUMNS), "listings": None}, ensure_ascii=False, indent=2
+    )
+    return whole[: -len("null\n}")]
+
+
+def _csv_head() -> str:
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n").writeheader()
+    return buffer.getvalue()
+
+
+_JSON_HEAD = _json_head()
+_CSV_HEAD = _csv_head()
+
+
+def write_status_texts(
+    json_texts: Sequence[str], csv_lines: Sequence[str], directory: Path
+) -> None:
+    """Write status.json and status.csv from each listing's texts (``record_texts``), in
+    order: the same bytes as ``write_status_files`` with those listings' rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    listings = "[\n    " + ",\n    ".join(json_texts) + "\n  ]" if json_texts else "[]"
+    _write_atomically(directory / STATUS_JSON, _JSON_HEAD + listings + "\n}\n")
+    _write_atomically(directory / STATUS_CSV, _CSV_HEAD + "".join(csv_lines))

@@ -122,6 +122,13 @@ def _not_sent(blocked: SendingBlocked | None, pending_ops: int) -> str | None:
     return f"{blocked.reason} (since {since})"
 
 
+def awaiting_s(stage: Stage, published_at: datetime | None, now: datetime) -> float | None:
+    """How long a listing awaiting approval has waited at ``now`` (None: it is not)."""
+    if stage is not Stage.AWAITING_APPROVAL or published_at is None:
+        return None
+    return awaiting_approval_for(published_at, now).total_seconds()
+
+
 def build_row(
     state: ListingState,
     *,
@@ -146,11 +153,7 @@ def build_row(
         action = f"nothing can be sent now: {blocked.remedy}"
     completed, total, failed = _image_counts(desired, state.images)
     shown = desired if desired is not None else (known.sent if known else None)
-    waited = (
-        awaiting_approval_for(state.published_at, now).total_seconds()
-        if stage is Stage.AWAITING_APPROVAL and state.published_at is not None
-        else None
-    )
+    waited = awaiting_s(stage, state.published_at, now)
     blockers = (
         tuple(publish_blockers(desired))
         if desired is not None and stage is Stage.WAITING_FOR_DATA
@@ -180,26 +183,49 @@ def build_row(
     )
 
 
-def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, StatusRow]]:
+@dataclass(frozen=True, slots=True)
+class RowInputs:
+    """Everything one listing's status row is built from (but the time): equal inputs give
+    an equal row, so a row is rebuilt only when they changed (``status.book``)."""
+
+    state: ListingState
+    held: bool
+    pending_ops: int
+    completeness: tuple[str, ...]
+    blocked: SendingBlocked | None
+
+    def row(self, now: datetime) -> StatusRow:
+        return build_row(
+            self.state,
+            held=self.held,
+            pending_ops=self.pending_ops,
+            now=now,
+            completeness=self.completeness,
+            blocked=self.blocked,
+        )
+
+
+def status_inputs(session: Session) -> list[RowInputs]:
+    """Every listing's row inputs, by listing_key, from the caller's read."""
     states = read_listing_states(session)
     pending = open_operation_counts(session)
     held = held_listing_keys(session)
     read_checks = all_checks(session)
     blocked = sending_blocked(session)
     return [
-        (
+        RowInputs(
             state,
-            build_row(
-                state,
-                held=state.listing_key in held,
-                pending_ops=pending.get(state.listing_key, 0),
-                now=now,
-                completeness=completeness_of(read_checks.get(state.listing_key)),
-                blocked=blocked,
-            ),
+            held=state.listing_key in held,
+            pending_ops=pending.get(state.listing_key, 0),
+            completeness=completeness_of(read_checks.get(state.listing_key)),
+            blocked=blocked,
         )
         for state in states
     ]
+
+
+def _status_rows(session: Session, now: datetime) -> list[tuple[ListingState, StatusRow]]:
+    return [(inputs.state, inputs.row(now)) for inputs in status_inputs(session)]
 
 
 def completeness_of(read: StoredChecks | None) -> tuple[str, ...]:

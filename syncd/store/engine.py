@@ -15,7 +15,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.errors import StateError
-from syncd.store import migrate
+from syncd.store import migrate, plan_marks
+from syncd.store.fence import FENCE, Fence
+from syncd.store.location import Database, shown, sqlite_file
+from syncd.store.postgres import create_postgres_engine
 from syncd.store.sqlite import DURABLE, READ_ONLY, create_sqlite_engine
 
 # Session is re-exported: a use case holds the transaction it was handed and passes it to
@@ -32,16 +35,30 @@ class Store:
     values; changing them outside a transaction changes nothing in the database.
     """
 
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(self, engine: Engine, database: Database, *, fence: Fence | None = None) -> None:
         self.engine = engine
-        self.path = path
-        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self.database = database
+        # The SQLite file (None on PostgreSQL): its folder holds the spill files.
+        self.path = sqlite_file(database)
+        self.fence = fence
+        # A fenced store's sessions carry the fence: its planning reads and outbox writes
+        # are scoped to, and checked against, the agencies held (store/fence.py).
+        info = {} if fence is None else {FENCE: fence}
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False, info=info)
         self._durable_writer = sessionmaker(
-            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False
+            bind=engine.execution_options(**{DURABLE: True}), expire_on_commit=False, info=info
         )
+        # Every write marks the listings whose planned facts it changes (the dirty set).
+        plan_marks.install(self._writer)
+        plan_marks.install(self._durable_writer)
         self._reader = sessionmaker(
-            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info
         )
+
+    def fenced(self, fence: Fence) -> Store:
+        """The same database, for the work of one instance of a fleet: it plans and writes
+        the outbox only for the agencies ``fence`` holds."""
+        return Store(self.engine, self.database, fence=fence)
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[Session]:
@@ -74,34 +91,43 @@ class Store:
         self.close()
 
 
-def check_revision(db_path: Path, migrations_dir: Path | None = None) -> str:
+def check_revision(db_path: Database, migrations_dir: Path | None = None) -> str:
     """The database's revision if it is at head; StateError naming the fix otherwise."""
     head = migrate.head(migrations_dir)
-    if not db_path.exists():
+    file = sqlite_file(db_path)
+    if file is not None and not file.exists():
         raise StateError(
-            f"database at {db_path} does not exist, head is {head}: run 'syncd db upgrade'"
+            f"database at {file} does not exist, head is {head}: run 'syncd db upgrade'"
         )
     revision = migrate.current(db_path)
+    where = shown(db_path)
     if revision == head:
         return revision
     if revision is not None and not migrate.is_known(revision, migrations_dir):
         error = StateError(
-            f"database at {db_path} is at revision {revision}, which this syncd does not "
+            f"database at {where} is at revision {revision}, which this syncd does not "
             f"know (head is {head}): it was written by a newer syncd"
         )
         error.remedy = "install the syncd version that wrote this database"
         raise error
     raise StateError(
-        f"database at {db_path} is at revision {revision or 'none'}, head is {head}: "
+        f"database at {where} is at revision {revision or 'none'}, head is {head}: "
         "run 'syncd db upgrade'"
     )
 
 
-def open_store(db_path: Path, migrations_dir: Path | None = None) -> Store:
-    """The store over an existing database at head (see ``check_revision``)."""
-    db_path = Path(db_path)
-    revision = check_revision(db_path, migrations_dir)
-    log.debug("opened state database %s at revision %s", db_path, revision)
+def open_store(
+    database: Database, migrations_dir: Path | None = None, *, command: str | None = None
+) -> Store:
+    """The store over an existing database at head (see ``check_revision``).
+
+    ``command`` names this process to a PostgreSQL server (its connections' application_name).
+    """
+    revision = check_revision(database, migrations_dir)
+    log.debug("opened state database %s at revision %s", shown(database), revision)
+    db_path = sqlite_file(database)
+    if db_path is None:
+        return Store(create_postgres_engine(str(database), command=command), database)
     mode = db_path.stat().st_mode & 0o777
     if mode & 0o077:
         # Not changed here: another reader (a backup job's group) may rely on it.

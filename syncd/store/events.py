@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from syncd.store.driver import execute_many
 from syncd.store.tables import EventRow
 
 
@@ -62,7 +63,7 @@ def record_events(session: Session, new_events: Sequence[NewEvent], now: datetim
             last_data = data
             last_text = data if encode is None else encode(data)
         rows.append((event.listing_key, at, event.kind, event.message, last_text))
-    connection.exec_driver_sql(_INSERT_EVENTS_SQL, rows)
+    execute_many(connection, _INSERT_EVENTS_SQL, rows)
 
 
 _EVENTS = cast(Table, EventRow.__table__)

@@ -8,17 +8,17 @@ Records, releases and closes holds; deciding when to hold is the planner's job.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncd.core.errors import HoldError
 from syncd.core.ops import UPDATE_EPISODE, Hold, Plan, UnpublishListing
+from syncd.store.fence import scope_of
 from syncd.store.tables import ExportFile, FileOutcome, HoldRow, ListingRow
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,10 @@ def open_holds(session: Session) -> list[HoldRow]:
         .where(HoldRow.released_at.is_(None), HoldRow.superseded_at.is_(None))
         .order_by(HoldRow.id)
     )
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance plans, and so keeps or supersedes holds, for its agencies only.
+        query = query.where(HoldRow.agency_key.in_(sorted(scope)))
     return list(session.scalars(query))
 
 
@@ -255,7 +259,8 @@ def _later_full_export(session: Session, row: HoldRow) -> _LaterExport | None:
     if row.export_file_id is None:
         return None
     # Only the receipt's agency list is read: a receipt also lists every changed key.
-    agencies = func.json_extract(ExportFile.result_json, "$.agencies")
+    # JSON indexing, not json_extract: SQLAlchemy writes each engine's own operator.
+    agencies = ExportFile.result_json["agencies"]
     query = (
         select(ExportFile.name, agencies)
         .where(
@@ -266,7 +271,7 @@ def _later_full_export(session: Session, row: HoldRow) -> _LaterExport | None:
         .order_by(ExportFile.id)
     )
     for name, named in session.execute(query):
-        if named is not None and row.agency_key in json.loads(named):
+        if isinstance(named, list) and row.agency_key in named:
             return _LaterExport(name)
     return None
 

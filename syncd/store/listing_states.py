@@ -1,8 +1,7 @@
 """Every listing's planning and status facts in one read, each stored listing decoded once.
 
-A pass and the status views read all listings every time. At 10,000 listings, loading
-ORM rows and decoding their stored JSON into domain objects took seconds per read, though
-almost none had changed. Here one Core query reads the columns as text, and decoded
+A pass and the status views read all listings every time, though almost none has changed
+since the last read. So one Core query reads the columns as text (no ORM rows), and decoded
 listings are kept by that exact text, so only a changed listing is decoded again.
 Reads only; never decides anything (that is the planner's and the views').
 """
@@ -12,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncd.core.domain import (
@@ -32,7 +31,9 @@ from syncd.core.domain import (
     image_right_from_plain,
     listing_from_plain,
 )
+from syncd.store.fence import scope_of
 from syncd.store.holds import released_removals, released_updates
+from syncd.store.portable import json_text
 from syncd.store.tables import AgencyRow, ImageRow, ListingRow
 
 
@@ -126,13 +127,13 @@ LISTINGS = ListingCache()
 _COLUMNS = (
     ListingRow.listing_key,
     ListingRow.agency_key,
-    type_coerce(ListingRow.desired_json, Text).label("desired_text"),
+    json_text(ListingRow.desired_json).label("desired_text"),
     ListingRow.content_hash,
     ListingRow.failed_hash,
     ListingRow.missing_since,
     ListingRow.stage,
     ListingRow.hemnet_id,
-    type_coerce(ListingRow.sent_json, Text).label("sent_text"),
+    json_text(ListingRow.sent_json).label("sent_text"),
     ListingRow.is_published,
     ListingRow.is_approved,
     ListingRow.market_state,
@@ -171,18 +172,32 @@ def sale_from_plain(data: dict[str, Any] | None) -> Sale | None:
 
 
 def read_listing_states(
-    session: Session, cache: ListingCache = LISTINGS, *, only: str | None = None
+    session: Session,
+    cache: ListingCache = LISTINGS,
+    *,
+    only: str | None = None,
+    keys: Collection[str] | None = None,
 ) -> list[ListingState]:
-    """Every listing (or ``only`` the one), by listing_key, with its images; two queries."""
+    """Every listing (or ``only`` the one, or those of ``keys``), by listing_key, with its
+    images; two queries (two per few hundred ``keys``)."""
     facts: dict[str, list[ImageFacts]] = {}
     known_images: dict[str, list[KnownImage]] = {}
     image_query = select(*_IMAGE_COLUMNS).order_by(ImageRow.position, ImageRow.url)
     listing_query = select(*_COLUMNS).order_by(ListingRow.listing_key)
     if only is not None:
-        image_query = image_query.where(ImageRow.listing_key == only)
-        listing_query = listing_query.where(ListingRow.listing_key == only)
-    for key, url, image_id, state, position, caption, revision, message in session.execute(
-        image_query
+        keys = (only,)
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance plans for the agencies it holds (store/fence.py).
+        agencies = sorted(scope)
+        listing_query = listing_query.where(ListingRow.agency_key.in_(agencies))
+        image_query = image_query.where(
+            ImageRow.listing_key.in_(
+                select(ListingRow.listing_key).where(ListingRow.agency_key.in_(agencies))
+            )
+        )
+    for key, url, image_id, state, position, caption, revision, message in _rows(
+        session, image_query, ImageRow.listing_key, keys
     ):
         facts.setdefault(key, []).append(ImageFacts(url, state))
         if image_id is not None and state is not None:
@@ -199,7 +214,8 @@ def read_listing_states(
             )
     read = cache.reader()
     states: list[ListingState] = []
-    for row in session.execute(listing_query):
+    # In key order: the chunks are taken in key order, each ordered by key.
+    for row in _rows(session, listing_query, ListingRow.listing_key, keys):
         key = row.listing_key
         desired = read.listing(row.desired_text)
         known = None
@@ -243,9 +259,28 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if only is None:
-        read.close()  # a one-listing read must not empty the cache of the others
+    if keys is None and scope is None:
+        # A read of some listings, or of one fleet instance's agencies, must not empty the
+        # cache of the others.
+        read.close()
     return states
+
+
+# Keys bound in one statement, well under SQLite's limit on variables.
+_KEYS_PER_STATEMENT = 500
+
+
+def _rows(
+    session: Session, query: Any, key_column: Any, keys: Collection[str] | None
+) -> Iterator[Any]:
+    """The rows of ``query``, of the listings of ``keys`` only unless it is None."""
+    if keys is None:
+        yield from session.execute(query)
+        return
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
+        chunk = ordered[start : start + _KEYS_PER_STATEMENT]
+        yield from session.execute(query.where(key_column.in_(chunk)))
 
 
 def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
@@ -257,9 +292,13 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
             listings[state.listing_key] = state.desired
         elif state.missing_since is not None:
             missing[state.listing_key] = state.missing_since
+    query = select(AgencyRow).order_by(AgencyRow.key)
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(AgencyRow.key.in_(sorted(scope)))
     agencies = {
         row.key: Agency(row.key, row.name, row.organisation_number)
-        for row in session.scalars(select(AgencyRow).order_by(AgencyRow.key))
+        for row in session.scalars(query)
     }
     return Desired(
         listings=listings,

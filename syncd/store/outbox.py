@@ -6,7 +6,7 @@ Records what apply did and learned; never calls Hemnet and never decides on retr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from syncd.core.domain import to_plain
 from syncd.core.errors import StateError
 from syncd.core.ops import Op
+from syncd.store.fence import check_fence, scope_of
+from syncd.store.outbox_scope import agencies_of_ops, agency_of_row, in_scope
 from syncd.store.tables import OperationRow, OpStatus
 
 OPEN_STATUSES = (OpStatus.INTENT, OpStatus.IN_FLIGHT, OpStatus.UNKNOWN)
@@ -37,6 +39,7 @@ def op_payload(op: Op) -> dict[str, Any]:
 
 def add_operation(session: Session, op: Op, now: datetime) -> OperationRow:
     """Record the intent to run ``op`` (status intent); commit before calling Hemnet."""
+    check_fence(session, agencies_of_ops(session, [op]))
     row = _intent_row(op, now)
     session.add(row)
     session.flush()
@@ -46,6 +49,7 @@ def add_operation(session: Session, op: Op, now: datetime) -> OperationRow:
 def add_operations(session: Session, ops: Sequence[Op], now: datetime) -> list[OperationRow]:
     """``add_operation`` for many ops, in their order, with one flush: an initial sync plans
     thousands, and a flush per op would repeat the session's bookkeeping for each."""
+    check_fence(session, agencies_of_ops(session, ops))
     rows = [_intent_row(op, now) for op in ops]
     session.add_all(rows)
     session.flush()
@@ -84,7 +88,10 @@ def open_operations(session: Session) -> list[OpenOperation]:
             OperationRow.status,
             OperationRow.next_attempt_at,
         )
-        .where(OperationRow.status.in_([s.value for s in OPEN_STATUSES]))
+        .where(
+            OperationRow.status.in_([s.value for s in OPEN_STATUSES]),
+            in_scope(session, scope_of(session)),
+        )
         .order_by(OperationRow.id)
     )
     return [OpenOperation(*row) for row in session.execute(query)]
@@ -113,6 +120,7 @@ def find_open_operation(session: Session, idempotency_key: str) -> OperationRow 
 def mark_in_flight(session: Session, op_id: int, now: datetime) -> OperationRow:
     """The call is about to be made: one more attempt."""
     row = get_operation(session, op_id)
+    check_fence(session, [agency_of_row(session, row)], calling=True)
     row.status = OpStatus.IN_FLIGHT.value
     row.attempts += 1
     row.updated_at = now
@@ -134,6 +142,7 @@ def record_outcome(
 ) -> OperationRow:
     """What came of the call: succeeded, failed, unknown, or intent again with a retry time."""
     row = get_operation(session, op_id)
+    check_fence(session, [agency_of_row(session, row)], calling=False)
     row.status = status.value
     row.http_status = http_status
     row.request_id = request_id
@@ -146,9 +155,18 @@ def record_outcome(
 
 
 def operations_by_status(session: Session, *statuses: OpStatus) -> list[OperationRow]:
+    """In a fenced session, only the held agencies' ops; ops in flight only once they may
+    be read back (a takeover waits out the old holder's last call, core/lease.py)."""
+    scope = scope_of(session)
+    settling = scope_of(session, settling=True)
+    in_flight = OperationRow.status == OpStatus.IN_FLIGHT.value
     query = (
         select(OperationRow)
-        .where(OperationRow.status.in_([s.value for s in statuses]))
+        .where(
+            OperationRow.status.in_([s.value for s in statuses]),
+            in_scope(session, scope),
+            or_(~in_flight, in_scope(session, settling)),
+        )
         .order_by(OperationRow.id)
     )
     return list(session.scalars(query))
@@ -161,6 +179,7 @@ def due_operations(session: Session, now: datetime) -> list[OperationRow]:
         .where(
             OperationRow.status == OpStatus.INTENT.value,
             or_(OperationRow.next_attempt_at.is_(None), OperationRow.next_attempt_at <= now),
+            in_scope(session, scope_of(session)),
         )
         .order_by(OperationRow.id)
     )
@@ -190,6 +209,7 @@ def supersede_intents(session: Session, listing_keys: Iterable[str], now: dateti
             OperationRow.listing_key.in_(keys),
             OperationRow.status == OpStatus.INTENT.value,
             OperationRow.attempts == 0,
+            in_scope(session, scope_of(session)),
         )
         .values(status=OpStatus.SUPERSEDED.value, updated_at=now)
         .execution_options(synchronize_session="fetch")
@@ -220,18 +240,36 @@ def open_operation_counts(session: Session, listing_key: str | None = None) -> d
 _IDS_PER_STATEMENT = 500
 
 
-def supersede_intents_except(session: Session, keep_ids: Iterable[int], now: datetime) -> int:
+def supersede_intents_except(
+    session: Session,
+    keep_ids: Iterable[int],
+    now: datetime,
+    *,
+    listing_keys: Collection[str] | None = None,
+) -> int:
     """Intents the current plan no longer asks for become superseded; returns how many.
 
-    Only plain intents: in-flight and unknown ops must be settled, never dropped.
+    Only plain intents: in-flight and unknown ops must be settled, never dropped. With
+    ``listing_keys`` (a plan of those listings only), only their intents.
     """
     # The difference is taken here, not in SQL: a NOT IN of every kept id is one bound
     # variable per op, and a first plan over 11,000 listings passes SQLite's 32,766.
     keep = set(keep_ids)
-    intents = session.scalars(
-        select(OperationRow.id).where(OperationRow.status == OpStatus.INTENT.value)
+    # In a fenced session, only the held agencies' intents: another instance's plan
+    # asks for the others. A dirty pass (``listing_keys``) drops only its listings' intents.
+    scope = scope_of(session)
+    intents = session.execute(
+        select(OperationRow.id, OperationRow.listing_key).where(
+            OperationRow.status == OpStatus.INTENT.value, in_scope(session, scope)
+        )
     )
-    dropped = sorted(set(intents) - keep)
+    dropped = sorted(
+        op_id
+        for op_id, key in intents
+        if op_id not in keep and (listing_keys is None or key in listing_keys)
+    )
+    if dropped and scope is not None:
+        check_fence(session, scope)
     for start in range(0, len(dropped), _IDS_PER_STATEMENT):
         session.execute(
             update(OperationRow)

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import select
+
 from syncd.core.domain import ImageState, KnownImage, MarketState, Sale
 from syncd.core.stages import next_poll_time, stage_of
 from syncd.store import events, listings, outbox
 from syncd.store.engine import Session
+from syncd.store.fence import scope_of
 from syncd.store.tables import ListingRow
 
 log = logging.getLogger(__name__)
@@ -290,6 +293,15 @@ def keys_to_poll(session: Session, now: datetime) -> list[str]:
     """Listings whose poll is due, then those Hemnet is busy with that no one scheduled."""
     due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
     due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+    scope = scope_of(session)
+    if scope is not None:
+        # A fleet's instance follows the listings of the agencies it holds (store/fence.py).
+        held = set(
+            session.scalars(
+                select(ListingRow.listing_key).where(ListingRow.agency_key.in_(sorted(scope)))
+            )
+        )
+        due = [key for key in due if key in held]
     return list(dict.fromkeys(due))
 
 

@@ -16,6 +16,7 @@ from syncd.core.errors import NotFoundError
 from syncd.store.holds import Released, get_hold, release_hold
 from syncd.store.listings import clear_failure, get_listing
 from syncd.store.outbox import make_due_now
+from syncd.store.plan_marks import mark_listings
 from syncd.store.tables import RequestRow
 
 # Request kinds, as the commands name them; SYNC only asks for a pass ('syncd ingest').
@@ -70,6 +71,7 @@ def retry_listing(session: Session, listing_key: str, now: datetime) -> str:
         raise NotFoundError(f"there is no listing {listing_key!r} in the state")
     was_failed = clear_failure(session, listing_key, now)
     waiting = make_due_now(session, listing_key, now)
+    mark_listings(session, [listing_key], now)  # planned by the next pass, failed or not
     what = "rejection cleared" if was_failed else "was not rejected"
     return f"{listing_key}: {what}; {waiting} op(s) due now"
 
@@ -81,4 +83,7 @@ def release(session: Session, hold_id: int, released_by: str, now: datetime) -> 
     (``holds.require_released``), so the hold stays closed."""
     if get_hold(session, hold_id) is None:
         raise NotFoundError(f"there is no hold {hold_id}")
-    return release_hold(session, hold_id, released_by, now)
+    released = release_hold(session, hold_id, released_by, now)
+    # A release changes what the plan may do with these listings, not their rows.
+    mark_listings(session, released.listing_keys, now)
+    return released

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -89,7 +90,8 @@ class ExportFile(Base):
     name: Mapped[str]
     # Not unique: a copy of an older export is read again (ingest, _duplicate).
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    size_bytes: Mapped[int]
+    # 64 bits on PostgreSQL too (SQLite's integers always are): exports may pass 2 GiB.
+    size_bytes: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     received_at: Mapped[datetime]
     mapping: Mapped[str | None]
     export_mode: Mapped[str | None]
@@ -129,6 +131,10 @@ class ListingRow(Base):
     image_right_hash: Mapped[str | None]
     desired_status: Mapped[str | None]
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("export_files.id"))
+    # The record the desired state was read from (formats/fingerprint.py; NULL: read it again
+    # next time) and its image hosts ("host count" lines): an unchanged record is not read.
+    record_fingerprint: Mapped[str | None]
+    record_image_hosts: Mapped[str | None]
     desired_at: Mapped[datetime | None]
     missing_since: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
@@ -266,3 +272,56 @@ class RequestRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(index=True)
     exit_code: Mapped[int | None]
     answer: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanMarkRow(Base):
+    """A listing whose planning facts changed since a pass last planned it (the dirty set).
+
+    Appended, never updated: a pass deletes exactly the marks it read, so a listing marked
+    while the pass runs stays marked for the next one.
+    """
+
+    __tablename__ = "plan_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_key: Mapped[str]
+    marked_at: Mapped[datetime]
+
+
+class InstanceRow(Base):
+    """One running daemon of a fleet sharing this store, while its heartbeat lasts."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # hostname:pid:random
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LeaseRow(Base):
+    """Who may act for an agency (or run the fleet-wide jobs), and the fencing token.
+
+    ``token`` grows at every take: an outbox write checks it in its own transaction, so a
+    holder that lost the lease (paused, cut off) cannot write after another took over.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)  # "agency:KEY" or the coordinator's
+    holder: Mapped[str | None]  # None: released
+    token: Mapped[int]
+    expires_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    renewed_at: Mapped[datetime | None]
+
+
+class FileClaimRow(Base):
+    """An export file being ingested by one instance of a fleet; the others skip it."""
+
+    __tablename__ = "file_claims"
+
+    identity: Mapped[str] = mapped_column(primary_key=True)  # name, size and mtime
+    name: Mapped[str]
+    holder: Mapped[str]
+    claimed_at: Mapped[datetime]

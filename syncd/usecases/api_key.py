@@ -25,8 +25,9 @@ from syncd.config import (
 )
 from syncd.core.clock import utc_now
 from syncd.core.errors import ApiError, AuthenticationApiError, RemoteDriftError
-from syncd.hemnet import HemnetClient, RemoteKey
+from syncd.hemnet import HemnetClient
 from syncd.hemnet.client import Observer
+from syncd.hemnet.models import RemoteKey
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.meta import get_meta, set_meta
@@ -332,7 +333,11 @@ class KeyKeeper:
 
 
 def hemnet_client(
-    config: Config, keeper: KeyKeeper, *, observer: Observer | None = None
+    config: Config,
+    keeper: KeyKeeper,
+    *,
+    observer: Observer | None = None,
+    may_send: Callable[[], bool] | None = None,
 ) -> HemnetClient:
     """A client on the configured Hemnet that sends the keeper's token and renews on 401."""
     client: HemnetClient
@@ -347,5 +352,6 @@ def hemnet_client(
         connect_timeout_s=config.hemnet.connect_timeout_s,
         on_auth_failure=renew,
         observer=observer,
+        may_send=may_send,
     )
     return client

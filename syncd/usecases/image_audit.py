@@ -9,7 +9,7 @@ has that syncd never heard of, so that the next plan deletes those the CRM does 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,8 +70,11 @@ def repair(
     remote: Sequence[RemoteImage],
     desired: Listing | None,
     now: datetime,
+    spend: Callable[[], None],
 ) -> ExtraImages:
     """Delete the copies, record the untracked images as known, and say so in an event.
+
+    ``spend`` takes one request from the budget before each call.
 
     An untracked image the CRM names is taken as the CRM's current revision, as an adopted
     one is (``adopt.save_images``): it is usually an add whose answer was lost, and Hemnet
@@ -82,6 +85,7 @@ def repair(
     failure = None
     for image_id in found.copies:
         try:
+            spend()
             client.delete_image(found.hemnet_id, image_id)
         except ApiError as exc:
             if exc.context.status != 404:  # already gone is what we wanted

@@ -15,6 +15,7 @@ from syncd.config import Config, load_config
 from syncd.core.domain import Address, Image, Listing, ListingStatus, MarketState, normalise
 from syncd.store import listings, migrate
 from syncd.store.engine import Store, open_store
+from syncd.store.location import Database
 from tests.fakes.store_state import save_desired
 
 # First match wins: the specific patterns come before the catch-alls.
@@ -113,10 +114,15 @@ class World:
 
 @contextmanager
 def open_world(
-    root: Path, agency: tuple[str, str] | None = None, extra: str = "", images: str = ""
+    root: Path,
+    agency: tuple[str, str] | None = None,
+    extra: str = "",
+    images: str = "",
+    database: Database | None = None,
 ) -> Iterator[World]:
     """Config, folders and a migrated store under ``root``; ``agency`` is [agency] key/name,
-    ``extra`` more TOML (say, [agencies.KEY] tables), ``images`` more keys of [images]."""
+    ``extra`` more TOML (say, [agencies.KEY] tables), ``images`` more keys of [images];
+    ``database`` a state database at head to use instead of the SQLite file under ``root``."""
     text = '[paths]\ninbox = "inbox"\nstate_dir = "state"\n'
     # Tests look up no host outside the machine; reserved names and addresses are still judged.
     text += f"\n[images]\nresolve_hosts = false\n{images}\n"
@@ -127,8 +133,10 @@ def open_world(
     (root / "config.toml").write_text(text, encoding="utf-8")
     config = load_config(root / "config.toml")
     config.paths.inbox.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(config.paths.database)
-    store = open_store(config.paths.database)
+    if database is None:
+        database = config.paths.database
+        migrate.upgrade(database)
+    store = open_store(database)
     try:
         yield World(root, config, store)
     finally:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.config import Config, load_config
+from syncd.config import Config, load_config, store_database
 from syncd.core.domain import (
     Address,
     Agency,
@@ -28,6 +28,7 @@ from syncd.sandbox.testing import SandboxHandle
 from syncd.store import migrate
 from syncd.store.engine import Store, open_store
 from syncd.store.listings import get_listing, known_images, save_agency
+from syncd.store.location import Database
 from syncd.usecases.apply import Applier
 from syncd.usecases.poll import Poller
 from tests.fakes.store_state import save_desired
@@ -59,8 +60,10 @@ def write_config(tmp_path: Path, base_url: str, **sections: dict[str, Any]) -> C
 
 
 def open_state(config: Config) -> Store:
-    migrate.upgrade(config.paths.database)
-    return open_store(config.paths.database)
+    """The config's state store (SQLite, or PostgreSQL where [store] names it), at head."""
+    database = store_database(config)
+    migrate.upgrade(database)
+    return open_store(database)
 
 
 def image(key: str, n: int) -> Image:
@@ -161,7 +164,16 @@ class Env:
 
 
 @contextmanager
-def apply_env(sandbox: SandboxHandle, tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Env]:
+def apply_env(
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+    database: Database | None = None,
+    **sections: dict[str, Any],
+) -> Iterator[Env]:
+    """``database``: a PostgreSQL URL puts the state there ([store] url); the SQLite file
+    under ``tmp_path`` otherwise."""
+    if isinstance(database, str):
+        sections = {**sections, "store": {"url": database}}
     config = write_config(tmp_path, sandbox.base_url, **sections)
     store = open_state(config)
     moved: list[timedelta] = []

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
+from syncd.store.location import Database
 from tests.integration.apply_env import Env, apply_env
 
 
@@ -30,18 +31,30 @@ def module_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
         yield handle
 
 
+@pytest.fixture(scope="module")
+def module_sandbox_postgresql(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """The module's sandbox for its tests on PostgreSQL: the same test on the two engines
+    uses the same listing keys, so each engine has a Hemnet of its own."""
+    with serve_sandbox(**_options(request)) as handle:
+        yield handle
+
+
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
     """The module's sandbox, or a fresh one for this test (``SANDBOX_PER_TEST``)."""
     if not getattr(request.module, "SANDBOX_PER_TEST", False):
-        yield request.getfixturevalue("module_sandbox")
+        callspec = getattr(request.node, "callspec", None)
+        engine = callspec.params.get("database") if callspec else None
+        name = "module_sandbox_postgresql" if engine == "postgresql" else "module_sandbox"
+        yield request.getfixturevalue(name)
         return
     with serve_sandbox(**_options(request)) as handle:
         yield handle
 
 
 @pytest.fixture
-def env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Env]:
-    """A config on the sandbox, a migrated store, a client and the applier's parts."""
-    with apply_env(sandbox, tmp_path) as made:
+def env(sandbox: SandboxHandle, tmp_path: Path, database: Database) -> Iterator[Env]:
+    """A config on the sandbox, a migrated store (on SQLite and on PostgreSQL), a client and
+    the applier's parts."""
+    with apply_env(sandbox, tmp_path, database) as made:
         yield made

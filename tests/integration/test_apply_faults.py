@@ -13,6 +13,7 @@ import pytest
 
 from syncd.sandbox.testing import serve_sandbox
 from syncd.store.listings import set_agency_hemnet_id
+from syncd.store.location import Database
 from syncd.store.outbox import operations_by_status
 from syncd.store.tables import OpStatus
 from syncd.usecases.apply import current_plan
@@ -86,12 +87,12 @@ def fast_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.slow
 def test_fault_sweep_converges_with_one_listing_per_key_and_one_image_per_url(
-    fast_dir: Path,
+    fast_dir: Path, database: Database
 ) -> None:
     faults = {"fault_500": 0.2, "fault_429": 0.05, "fault_drop": 0.02, "fault_seed": 7}
     with (
         serve_sandbox(image_delay_s=0.01, **faults) as sandbox,
-        apply_env(sandbox, fast_dir, hemnet={"max_concurrency": 4}) as env,
+        apply_env(sandbox, fast_dir, database, hemnet={"max_concurrency": 4}) as env,
     ):
         listings = [a_listing(f"S{n:03d}", images=1 + n % 2) for n in range(200)]
         save(env.store, *listings)

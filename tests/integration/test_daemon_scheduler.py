@@ -196,3 +196,47 @@ def test_alive_follows_the_scheduler_thread() -> None:
     future = made.submit("late", lambda: 1)
     with pytest.raises(RuntimeError, match="shut down"):
         future.result(timeout=1)
+
+
+def test_a_job_that_only_reads_runs_beside_the_store_worker(scheduler: Scheduler) -> None:
+    release = threading.Event()
+    reading = threading.Event()
+
+    def status_files() -> None:
+        reading.set()
+        release.wait(10)
+
+    scheduler.every("status", status_files, HOUR_S, reads_only=True)
+    try:
+        scheduler.kick("status")
+        assert reading.wait(5)
+        # The side job is still going: a store job does not wait for it.
+        assert scheduler.submit("ingest", lambda: "ingested").result(timeout=5) == "ingested"
+    finally:
+        release.set()
+
+
+def test_kicked_runs_of_a_side_job_never_overlap(scheduler: Scheduler) -> None:
+    running = 0
+    overlapped = False
+    runs = 0
+    guard = threading.Lock()
+    first_started = threading.Event()
+
+    def status_files() -> None:
+        nonlocal running, overlapped, runs
+        with guard:
+            running += 1
+            overlapped |= running > 1
+        first_started.set()
+        time.sleep(0.2)  # long enough for a second run to start beside it, if one could
+        with guard:
+            running -= 1
+            runs += 1
+
+    scheduler.every("status", status_files, HOUR_S, reads_only=True)
+    scheduler.kick("status")
+    assert first_started.wait(5)
+    scheduler.kick("status")  # asked again while the first runs: runs after it
+    wait_for(lambda: runs == 2)
+    assert not overlapped

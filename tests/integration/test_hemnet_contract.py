@@ -35,8 +35,8 @@ from syncd.core.errors import (
     RemoteDriftError,
     RetryableApiError,
 )
-from syncd.hemnet import HemnetClient, RemoteImage, RemoteListing, wire
-from syncd.hemnet.models import ImageRight
+from syncd.hemnet import HemnetClient, wire
+from syncd.hemnet.models import ImageRight, RemoteImage, RemoteListing
 from syncd.hemnet.payload import listing_body, listing_fields_from, update_body
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 

@@ -134,7 +134,7 @@ def _scenario(store: Store, save: Any, events: Any) -> None:
     with store.transaction() as session:
         # The known side and a missing mark: an update must leave the one, clear the other.
         session.connection().exec_driver_sql(
-            "UPDATE listings SET hemnet_id = 'h-1', is_published = 1 WHERE listing_key = 'A'"
+            "UPDATE listings SET hemnet_id = 'h-1', is_published = TRUE WHERE listing_key = 'A'"
         )
         mark_missing_rows(session, ["B"], FIRST)
     with store.transaction() as session:
@@ -170,25 +170,13 @@ def test_batch_writes_store_what_the_sqlalchemy_statements_stored(db_path: Path)
     assert events == _rows(reference_path, "events")
 
 
-def test_update_keeps_first_seen_and_known_side(store: Store, db_path: Path) -> None:
+def test_update_keeps_first_seen_and_known_side(store: Store) -> None:
     _scenario(store, save_desired_rows, record_events)
-    connection = sqlite3.connect(db_path)
-    try:
-        found = connection.execute(
-            "SELECT first_seen_at, desired_at, hemnet_id, is_published, missing_since, "
-            "desired_status FROM listings WHERE listing_key = 'A'"
-        ).fetchone()
-        missing = connection.execute(
-            "SELECT missing_since FROM listings WHERE listing_key = 'B'"
-        ).fetchone()
-    finally:
-        connection.close()
-    assert found == (
-        "2026-03-01 09:30:15.123456",
-        "2026-03-02 07:00:00.000000",
-        "h-1",
-        1,
-        None,
-        "sold",
-    )
+    with store.read() as session:
+        rows = {row.listing_key: row for row in session.query(ListingRow)}
+    a = rows["A"]
+    found = (a.first_seen_at, a.desired_at, a.hemnet_id, a.is_published, a.missing_since)
+    assert found == (FIRST, LATER, "h-1", True, None)
+    assert a.desired_status == "sold"
+    missing = (rows["B"].missing_since,)
     assert missing == (None,)  # back in the export: no longer missing

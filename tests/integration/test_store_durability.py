@@ -1,10 +1,22 @@
-"""Which commits wait for the disk: durable ones (before a call to Hemnet, a file move) only."""
+"""Which commits wait for the disk: durable ones (before a call to Hemnet, a file move) only.
+
+SQLite's choice (PRAGMA synchronous per transaction); a PostgreSQL commit is durable always.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import text
 
 from syncd.store.engine import Store
+
+
+@pytest.fixture
+def database(db_path: Path) -> Path:
+    """SQLite only: what is checked here are SQLite's pragmas."""
+    return db_path
 
 
 def _synchronous(store: Store, *, durable: bool) -> int:

@@ -178,7 +178,7 @@ def test_periodic_rescan_finds_files_when_events_are_missed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     inbox, archive = folders
-    monkeypatch.setattr(syncd.runtime.watch, "Observer", _NoEventsObserver)
+    monkeypatch.setattr(syncd.runtime.watch, "_observer", _NoEventsObserver)
     ingest = Ingest(archive)
     run_watcher(inbox, ingest, settle_s=0.2, rescan_interval_s=0.5)
     assert "relying on rescans" in caplog.text
@@ -193,7 +193,7 @@ def test_explicit_rescan_is_honoured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inbox, archive = folders
-    monkeypatch.setattr(syncd.runtime.watch, "Observer", _NoEventsObserver)
+    monkeypatch.setattr(syncd.runtime.watch, "_observer", _NoEventsObserver)
     ingest = Ingest(archive)
     watcher = run_watcher(inbox, ingest, settle_s=0.1, rescan_interval_s=3600.0)
     time.sleep(0.3)
@@ -330,3 +330,55 @@ def test_a_writer_that_opened_the_file_and_has_not_written_yet_is_waited_for(
         stream.write(b"the whole export\n")
     wait_for(lambda: ingest.names() != [])
     assert ingest.taken == [("late.csv", b"the whole export\n", ingest.taken[0][2])]
+
+
+# The quiet time is far longer than any deadline below: a file taken within the deadline
+# was taken on its writer's word, not on the fallback.
+LONG_SETTLE_S = 60.0
+PROMPT_S = 5.0
+
+
+def test_a_file_closed_after_writing_is_taken_without_the_quiet_time(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=LONG_SETTLE_S, open_writer_timeout_s=LONG_SETTLE_S)
+    (inbox / "crm.csv").write_bytes(b"the whole export\n")
+    wait_for(lambda: ingest.names() == ["crm.csv"], timeout_s=PROMPT_S)
+    assert ingest.taken[0][1] == b"the whole export\n"
+
+
+@pytest.mark.parametrize("source", ["temporary name", "another folder"])
+def test_a_file_renamed_into_the_inbox_is_taken_without_the_quiet_time(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher], source: str
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    run_watcher(inbox, ingest, settle_s=LONG_SETTLE_S, open_writer_timeout_s=LONG_SETTLE_S)
+    staging = inbox / "crm.csv.part" if source == "temporary name" else inbox.parent / "out.csv"
+    staging.write_bytes(b"renamed in, complete\n")
+    staging.rename(inbox / "crm.csv")
+    wait_for(lambda: ingest.names() == ["crm.csv"], timeout_s=PROMPT_S)
+    assert ingest.taken[0][1] == b"renamed in, complete\n"
+
+
+def test_a_slow_writer_keeping_the_file_open_is_not_taken_before_it_closes(
+    folders: tuple[Path, Path], run_watcher: Callable[..., InboxWatcher]
+) -> None:
+    inbox, archive = folders
+    ingest = ArchivingIngest(archive)
+    # A short quiet time: only the open file keeps it from being taken between writes.
+    run_watcher(inbox, ingest, settle_s=0.1, open_writer_timeout_s=LONG_SETTLE_S)
+    chunks = [f"row {i}\n".encode() * 20 for i in range(4)]
+    with (inbox / "slow.csv").open("wb") as stream:
+        for chunk in chunks:
+            stream.write(chunk)
+            stream.flush()
+            time.sleep(0.4)
+            assert ingest.names() == []
+        closed_at = time.monotonic()
+    wait_for(lambda: ingest.names() != [], timeout_s=PROMPT_S)
+    [(name, data, taken_at)] = ingest.taken
+    assert (name, data) == ("slow.csv", b"".join(chunks))
+    assert taken_at >= closed_at

@@ -37,8 +37,10 @@ from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.engine import Store
 from syncd.usecases.apply import current_plan
 from syncd.usecases.poll import Poller
+from tests.conftest import ENGINES
 from tests.crashing_syncd import CRASH_EXIT, SCRIPT
 from tests.integration.apply_env import a_listing, image, open_state, save, write_config
+from tests.pg import PostgresServer
 from tests.system.support import SYNCD
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -132,9 +134,13 @@ class Run:
         raise AssertionError("apply did not converge after the crashes")
 
 
-def lifecycle(where: str, tmp_path: Path) -> tuple[dict[str, int], Run]:
+def lifecycle(where: str, tmp_path: Path, url: str | None) -> tuple[dict[str, int], Run]:
+    """``url``: the state in that PostgreSQL database; in a SQLite file when None."""
     with serve_sandbox(image_delay_s=0.02) as sandbox:
-        config = write_config(tmp_path, sandbox.base_url, hemnet={"max_concurrency": 1})
+        store_section = {"store": {"url": url}} if url else {}
+        config = write_config(
+            tmp_path, sandbox.base_url, hemnet={"max_concurrency": 1}, **store_section
+        )
         with MIGRATE_LOCK:  # Alembic keeps global state: one migration at a time
             store = open_state(config)
         run = Run(sandbox, config, store)
@@ -180,12 +186,20 @@ def skip_without_script() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("skip_without_script")
-def test_killed_at_every_op_kind_before_and_after_the_call_ends_right(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_killed_at_every_op_kind_before_and_after_the_call_ends_right(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    chains = ("before_call", "after_call")
+    urls: dict[str, str | None] = dict.fromkeys(chains)
+    if engine == "postgresql":
+        # Dropped with the session's server: the databases are small.
+        server: PostgresServer = request.getfixturevalue("pg_server")
+        urls = {where: server.database() for where in chains}
     # The two chains are independent (own sandbox, own store): run them side by side.
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            where: pool.submit(lifecycle, where, tmp_path / where)
-            for where in ("before_call", "after_call")
+            where: pool.submit(lifecycle, where, tmp_path / where, urls[where]) for where in chains
         }
         results = {where: future.result()[0] for where, future in futures.items()}
     for where, result in results.items():

@@ -5,14 +5,17 @@ and sold listings that drift."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from syncd.store.engine import open_store
+from syncd.store.location import Database
+from syncd.store.tables import EventRow
 from tests.crashing_syncd import CRASH_EXIT
 from tests.system.support import (
     TOKEN,
@@ -82,12 +85,13 @@ class Hemnet:
         return image_id
 
 
-def events_of(database: Path, key: str) -> list[str]:
-    with sqlite3.connect(database) as connection:
-        found = connection.execute(
-            "SELECT kind FROM events WHERE listing_key = ? ORDER BY id", (key,)
-        ).fetchall()
-    return [kind for (kind,) in found]
+def events_of(database: Database, key: str) -> list[str]:
+    """The kinds of a listing's events, oldest first (the SQLite file or PostgreSQL URL)."""
+    with open_store(database) as store, store.read() as session:
+        found = session.scalars(
+            select(EventRow.kind).where(EventRow.listing_key == key).order_by(EventRow.id)
+        )
+        return list(found)
 
 
 def stage(inbox: Path, key: str) -> str | None:
@@ -147,12 +151,15 @@ def test_an_adoption_cut_short_by_a_crash_is_settled_by_the_next_run(
     tmp_path: Path,
     sandbox: str,
     start_daemon: Callable[..., DaemonProcess],
+    database: Database,
 ) -> None:
     hemnet = Hemnet(sandbox)
     agency_id = hemnet.agency(AGENCY_NAME, "default")
     before = hemnet.listing(agency_id, "A8", title="Gammal rubrik", askingPrice=1_900_000)
     hemnet.add_image(before, "http://img.example/A8.jpg")
-    config = write_config(tmp_path, sandbox)
+    # On both engines: the SQLite file is the config's default, PostgreSQL named in [store].
+    store = f'\n[store]\nurl = "{database}"\n' if isinstance(database, str) else ""
+    config = write_config(tmp_path, sandbox, extra=store)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     drop(inbox, "export-1.csv", row("A8", 2_000_000, "Ny"))
@@ -167,7 +174,7 @@ def test_an_adoption_cut_short_by_a_crash_is_settled_by_the_next_run(
     assert [item["id"] for item in found] == [before]  # adopted, never created
     assert found[0]["title"] == "Ny"
     assert len(hemnet.images(before)) == 1
-    kinds = events_of(tmp_path / "state" / "syncd.db", "A8")
+    kinds = events_of(database, "A8")
     assert kinds.count("adopted") == 1
     assert "settled" in kinds
     assert daemon.stop() == 0

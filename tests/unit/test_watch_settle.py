@@ -165,3 +165,31 @@ def test_a_forgotten_file_forgets_its_writer() -> None:
     settle.forget(A)
     settle.observe(A, 10, 1, now=0.0)  # a new file of the same name, no event seen
     assert settle.ready(1.0) == [A]
+
+
+def test_a_file_its_writer_closed_is_ready_at_once() -> None:
+    settle = Settle(30.0, open_writer_timeout_s=60.0)
+    settle.writing(A)
+    settle.observe(A, 10, 1, now=0.0)
+    settle.closed(A)
+    assert settle.ready(0.0) == [A]  # no quiet time: the close says it is complete
+
+
+def test_a_close_not_followed_by_a_look_waits_for_the_quiet_time() -> None:
+    # Closed before it was ever observed: nothing says which content was complete.
+    settle = Settle(1.0, open_writer_timeout_s=60.0)
+    settle.closed(A)
+    settle.observe(A, 10, 1, now=0.0)
+    assert settle.ready(0.5) == []
+    assert settle.ready(1.0) == [A]
+
+
+def test_a_write_after_the_close_waits_for_the_next_close() -> None:
+    settle = Settle(30.0, open_writer_timeout_s=60.0)
+    settle.observe(A, 10, 1, now=0.0)
+    settle.closed(A)
+    settle.writing(A)  # opened again and written
+    settle.observe(A, 20, 2, now=1.0)
+    assert settle.ready(20.0) == []
+    settle.closed(A)
+    assert settle.ready(20.0) == [A]

@@ -44,7 +44,12 @@ from syncd.core.domain.listing import (
     listing_fields,
 )
 from syncd.core.domain.normalise import clean_line, clean_text, normalise
-from syncd.core.domain.plain import image_right_from_plain, listing_from_plain, to_plain
+from syncd.core.domain.plain import (
+    image_right_from_plain,
+    listing_from_plain,
+    plain_json,
+    to_plain,
+)
 from syncd.core.domain.state import (
     AUTO_APPROVE_MARKET_STATES,
     REPUBLISH_WINDOW,
@@ -108,6 +113,7 @@ __all__ = [
     "listing_fields",
     "listing_from_plain",
     "normalise",
+    "plain_json",
     "problems",
     "sale_hash",
     "seller_hash",

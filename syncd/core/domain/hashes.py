@@ -7,7 +7,6 @@ decide whether anything is sent; no I/O.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,21 +21,17 @@ from syncd.core.domain.listing import (
     SellerInformation,
     listing_fields,
 )
-from syncd.core.domain.plain import _plain
+from syncd.core.domain.plain import _plain, plain_json
 
 
 def _digest(value: Any) -> str:
     return _digest_plain(_plain(value))
 
 
-# json.dumps(plain, sort_keys=True, ensure_ascii=False, separators=(",", ":")), the text every
-# stored hash was made from, with one encoder instead of a new one per call.
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def _digest_plain(plain: Any) -> str:
-    text = _CANONICAL_JSON.encode(plain)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # The text every stored hash was made from: json.dumps(plain, sort_keys=True,
+    # ensure_ascii=False, separators=(",", ":")) in UTF-8 (plain_json writes the same bytes).
+    return hashlib.sha256(plain_json(plain, sort_keys=True)).hexdigest()
 
 
 def content_hash(listing: Listing) -> str:

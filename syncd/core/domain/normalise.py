@@ -162,7 +162,8 @@ def normalise(listing: Listing) -> Listing:
         "image_right": _normal_image_right(listing.image_right),
     }
     # Most exports are already canonical: then the listing itself is the answer, and
-    # otherwise one positional construction (dataclasses.replace costs twice as much).
+    # otherwise one positional construction (dataclasses.replace would walk every field
+    # again to build its keywords).
     if all(value is getattr(listing, name) for name, value in changes.items()):
         return listing
     return Listing(*[changes.get(name, getattr(listing, name)) for name in _LISTING_INIT_ORDER])

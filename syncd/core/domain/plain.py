@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncd.core.domain.listing import (
-    Address,
-    BillingInformation,
-    Broker,
-    Coordinates,
-    HousingForm,
-    Image,
-    ImageRight,
-    ImageRightTerms,
-    Listing,
-    ListingStatus,
-    PhotoAgency,
-    Sale,
-    SellerInformation,
-    SellerType,
-    Tenure,
-    Viewing,
-)
+import orjson
+
+from syncd.core.domain import listing
 
 _AS_IS = frozenset({str, int, bool, type(None)})
 # How each exact type becomes plain, decided once per type: the checks below (dataclass? enum?
-# Decimal? ...) depend only on the type, and running them per value dominated hashing time.
+# Decimal? ...) depend only on the type, so there is no reason to run them for every value.
 _PLAIN_OF: dict[type, Callable[[Any], Any]] = {}
 
 
@@ -69,7 +55,7 @@ def _plain_of(value: Any) -> Callable[[Any], Any]:
 
 def _plain_dataclass(names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     def plain(value: Any) -> dict[str, Any]:
-        # Leaves inline: most fields are str, int, bool or None (a call each was half the time).
+        # Leaves inline: most fields are str, int, bool or None, which need no call.
         out = {}
         for name in names:
             field_value = getattr(value, name)
@@ -79,12 +65,30 @@ def _plain_dataclass(names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     return plain
 
 
+# The text of a plain form: compact, UTF-8 (no ASCII escapes), keys sorted where asked. orjson
+# writes the same bytes as these json encoders for every plain form (str, int, bool, None,
+# lists, dicts with str keys: floats and Decimals are strings already) at a tenth of the
+# cost; stored hashes were made with json, so json stays for what orjson refuses (an int
+# beyond 64 bits). tests/unit/test_plain_json.py holds the two to the same bytes.
+_JSON_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def plain_json(plain: Any, *, sort_keys: bool = False) -> bytes:
+    """The UTF-8 JSON text of a plain form, the same bytes on every run and platform."""
+    try:
+        return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits
+        encoder = _JSON_SORTED if sort_keys else _JSON
+        return encoder.encode(plain).encode("utf-8")
+
+
 def to_plain(value: Any) -> Any:
     """The JSON form used for storing value types (see ``listing_from_plain``)."""
     return _plain(value)
 
 
-def listing_from_plain(data: Mapping[str, Any]) -> Listing:
+def listing_from_plain(data: Mapping[str, Any]) -> listing.Listing:
     """Inverse of ``to_plain`` for a Listing, used by the state store."""
 
     def opt(cls: Any, raw: Any) -> Any:
@@ -98,15 +102,19 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
     sale = data.get("sale")
     seller = data.get("seller")
     right = data.get("image_right")
-    return Listing(
+    return listing.Listing(
         listing_key=data["listing_key"],
         agency_key=data["agency_key"],
-        status=ListingStatus(data["status"]),
-        address=Address(**addr),
-        housing_form=HousingForm(data["housing_form"]) if data.get("housing_form") else None,
-        tenure=Tenure(data["tenure"]) if data.get("tenure") else None,
+        status=listing.ListingStatus(data["status"]),
+        address=listing.Address(**addr),
+        housing_form=(
+            listing.HousingForm(data["housing_form"]) if data.get("housing_form") else None
+        ),
+        tenure=listing.Tenure(data["tenure"]) if data.get("tenure") else None,
         coordinates=(
-            Coordinates(float(coords["latitude"]), float(coords["longitude"])) if coords else None
+            listing.Coordinates(float(coords["latitude"]), float(coords["longitude"]))
+            if coords
+            else None
         ),
         asking_price=data.get("asking_price"),
         monthly_fee=data.get("monthly_fee"),
@@ -121,31 +129,31 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
         new_construction=bool(data.get("new_construction", False)),
         title=data.get("title"),
         description=data.get("description"),
-        images=tuple(Image(**img) for img in data.get("images", ())),
+        images=tuple(listing.Image(**img) for img in data.get("images", ())),
         viewings=tuple(
-            Viewing(
+            listing.Viewing(
                 starts_at=datetime.fromisoformat(v["starts_at"]),
                 ends_at=datetime.fromisoformat(v["ends_at"]) if v.get("ends_at") else None,
                 note=v.get("note"),
             )
             for v in data.get("viewings", ())
         ),
-        broker=opt(Broker, data.get("broker")),
+        broker=opt(listing.Broker, data.get("broker")),
         seller=(
-            SellerInformation(
+            listing.SellerInformation(
                 name=seller["name"],
                 email=seller.get("email"),
                 identity_number=seller.get("identity_number"),
-                seller_type=SellerType(seller["seller_type"])
+                seller_type=listing.SellerType(seller["seller_type"])
                 if seller.get("seller_type")
                 else None,
             )
             if seller
             else None
         ),
-        billing=opt(BillingInformation, data.get("billing")),
+        billing=opt(listing.BillingInformation, data.get("billing")),
         sale=(
-            Sale(
+            listing.Sale(
                 price=int(sale["price"]),
                 price_is_public=bool(sale["price_is_public"]),
                 sold_on=date.fromisoformat(sale["sold_on"]),
@@ -157,14 +165,14 @@ def listing_from_plain(data: Mapping[str, Any]) -> Listing:
     )
 
 
-def image_right_from_plain(data: Mapping[str, Any] | None) -> ImageRight | None:
+def image_right_from_plain(data: Mapping[str, Any] | None) -> listing.ImageRight | None:
     """Inverse of ``to_plain`` for an ImageRight (None stays None)."""
     if data is None:
         return None
     terms, agency = data.get("terms"), data.get("photo_agency")
-    return ImageRight(
-        terms=ImageRightTerms(terms) if terms else None,
-        photo_agency=PhotoAgency(agency) if agency else None,
+    return listing.ImageRight(
+        terms=listing.ImageRightTerms(terms) if terms else None,
+        photo_agency=listing.PhotoAgency(agency) if agency else None,
         photo_agency_name=data.get("photo_agency_name"),
         photographer=data.get("photographer"),
     )

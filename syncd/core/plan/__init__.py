@@ -35,14 +35,19 @@ def plan(
     now: datetime,
     *,
     refused: Collection[str] = frozenset(),
+    live: Mapping[str, int] | None = None,
 ) -> Plan:
     """The ops that bring Hemnet to ``desired``: agencies first, then listing by listing.
 
     ``refused``: listings not on Hemnet whose create Hemnet refused with the content the
     CRM still wants (a rejection of a known listing is in its ``KnownListing``).
+    ``live``: the live listings of each agency, when ``desired`` and ``known`` hold only
+    some listings (a dirty pass): the mass-removal guard counts removals against all of
+    them. The removals asked for must all be in ``known`` then (the guard judges them
+    together).
     """
     agency_ops, agency_waiting = plan_agencies(desired, known, agencies)
-    removal = plan_removals(desired, known, policy, now)
+    removal = plan_removals(desired, known, policy, now, live)
     # A refused create is sent again only once the listing changes, or it would be
     # refused every pass.
     per_key = {key: Out(waiting=[Waiting(key, REJECTED_REASON)]) for key in refused}

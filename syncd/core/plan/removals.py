@@ -26,15 +26,22 @@ def _is_live(have: KnownListing) -> bool:
 
 
 def plan_removals(
-    desired: Desired, known: Mapping[str, KnownListing], policy: PlanPolicy, now: datetime
+    desired: Desired,
+    known: Mapping[str, KnownListing],
+    policy: PlanPolicy,
+    now: datetime,
+    live: Mapping[str, int] | None = None,
 ) -> Removal:
     """Unpublish what full exports dropped, after the grace, unless a guard holds it.
 
     Only ``missing_since`` (set by ingest for full exports) asks for a removal: a key that
     is merely absent from ``desired`` is left alone. A released hold confirms one absence
     (its ``missing_since``): those removals go on, and the guard judges only the others.
+    ``live``: the live listings by agency, when ``known`` is not all of them.
     """
-    asked, live = _asked_removals(desired, known)
+    asked, counted = _asked_removals(desired, known)
+    if live is None:
+        live = counted
     result = Removal()
     grace = timedelta(seconds=policy.removal_grace_s)
     for agency in sorted(asked):
@@ -42,7 +49,7 @@ def plan_removals(
         unconfirmed = [k for k in keys if not _released(desired, k)]
         # Judged against what stays live once the confirmed removals are made: a release
         # of most listings must not let the last ones go unasked.
-        remaining = live[agency] - (len(keys) - len(unconfirmed))
+        remaining = live.get(agency, 0) - (len(keys) - len(unconfirmed))
         reason = mass_removal(len(unconfirmed), remaining, policy) if unconfirmed else None
         if reason:
             absences = tuple(desired.missing_since[k] for k in unconfirmed)

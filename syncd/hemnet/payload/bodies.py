@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from syncd.core.domain import (
     LISTING_FIELDS,
-    Address,
     BillingInformation,
     Listing,
     MarketState,
@@ -41,17 +40,32 @@ def _drop_none(data: Mapping[str, Any]) -> Json:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _address(addr: Address) -> Json:
-    # A nested object is replaced whole, so a part left out is cleared: no nulls inside.
-    return _drop_none(
-        {
-            wire.STREET_ADDRESS: addr.street,
-            wire.POSTAL_CODE: addr.postal_code,
-            wire.CITY: addr.city,
-            wire.MUNICIPALITY: addr.municipality,
-            wire.APARTMENT_NUMBER: addr.apartment_number,
-        }
-    )
+# The objects sent as they are: each attribute of the domain value -> its wire name.
+_ADDRESS: Final = {
+    "street": wire.STREET_ADDRESS,
+    "postal_code": wire.POSTAL_CODE,
+    "city": wire.CITY,
+    "municipality": wire.MUNICIPALITY,
+    "apartment_number": wire.APARTMENT_NUMBER,
+}
+_BROKER: Final = {"name": wire.BROKER_NAME, "email": wire.BROKER_EMAIL, "phone": wire.BROKER_PHONE}
+_BILLING: Final = {
+    "recipient_name": wire.BILLING_RECIPIENT_NAME,
+    "street": wire.BILLING_STREET_ADDRESS,
+    "postal_code": wire.BILLING_POSTAL_CODE,
+    "city": wire.BILLING_CITY,
+}
+_IMAGE_RIGHT: Final = {
+    "terms": wire.IMAGE_RIGHT_TERMS,
+    "photo_agency": wire.IMAGE_RIGHT_PHOTO_AGENCY,
+    "photo_agency_name": wire.IMAGE_RIGHT_PHOTO_AGENCY_NAME,
+    "photographer": wire.IMAGE_RIGHT_PHOTOGRAPHER,
+}
+
+
+def _object(value: object, wire_names: Mapping[str, str]) -> Json:
+    """``value``'s attributes under their wire names, those that are None left out."""
+    return _drop_none({wire_name: getattr(value, name) for name, wire_name in wire_names.items()})
 
 
 def _viewing(v: Viewing) -> Json:
@@ -70,7 +84,8 @@ def _field_value(listing: Listing, name: str) -> Any:
     if value is None:
         return None
     if name == "address":
-        return _address(value)
+        # A nested object is replaced whole, so a part left out is cleared: no nulls inside.
+        return _object(value, _ADDRESS)
     if name == "coordinates":
         return {wire.LATITUDE: value.latitude, wire.LONGITUDE: value.longitude}
     if name == "housing_form":
@@ -82,13 +97,7 @@ def _field_value(listing: Listing, name: str) -> Any:
     if name == "viewings":
         return [_viewing(v) for v in value]
     if name == "broker":
-        return _drop_none(
-            {
-                wire.BROKER_NAME: value.name,
-                wire.BROKER_EMAIL: value.email,
-                wire.BROKER_PHONE: value.phone,
-            }
-        )
+        return _object(value, _BROKER)
     if isinstance(value, Decimal):
         return _number(value)
     return value
@@ -189,30 +198,12 @@ def seller_body(seller: SellerInformation) -> Json:
 
 
 def billing_body(billing: BillingInformation) -> Json:
-    return {
-        wire.BILLING_ONE: _drop_none(
-            {
-                wire.BILLING_RECIPIENT_NAME: billing.recipient_name,
-                wire.BILLING_STREET_ADDRESS: billing.street,
-                wire.BILLING_POSTAL_CODE: billing.postal_code,
-                wire.BILLING_CITY: billing.city,
-            }
-        )
-    }
+    return {wire.BILLING_ONE: _object(billing, _BILLING)}
 
 
 def image_right_body(right: ImageRight) -> Json:
     # PUT is partial on Hemnet (DOC): a field left None keeps its value there.
-    return {
-        wire.IMAGE_RIGHT_ONE: _drop_none(
-            {
-                wire.IMAGE_RIGHT_TERMS: right.terms,
-                wire.IMAGE_RIGHT_PHOTO_AGENCY: right.photo_agency,
-                wire.IMAGE_RIGHT_PHOTO_AGENCY_NAME: right.photo_agency_name,
-                wire.IMAGE_RIGHT_PHOTOGRAPHER: right.photographer,
-            }
-        )
-    }
+    return {wire.IMAGE_RIGHT_ONE: _object(right, _IMAGE_RIGHT)}
 
 
 def image_right_of(right: DomainImageRight) -> ImageRight:

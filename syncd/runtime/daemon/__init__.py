@@ -16,7 +16,7 @@ import logging
 import signal
 from pathlib import Path
 
-from syncd.config import Config
+from syncd.config import Config, store_database
 from syncd.runtime.daemon.jobs import status_line
 from syncd.runtime.daemon.lifecycle import Daemon
 from syncd.store.engine import open_store
@@ -39,12 +39,12 @@ def run(config_path: Path, config: Config) -> int:
     """``syncd run``: refuses a state another syncd writes (AlreadyRunningError, exit 8) and
     an unmigrated database (StateError, exit 3) before anything."""
     _quiet_libraries()
-    paths = config.paths
+    database = store_database(config)
     # A command's wake-up must not kill a daemon that has not set up its signals yet.
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    store = open_store(paths.database, paths.migrations_dir)
+    store = open_store(database, config.paths.migrations_dir, command=DAEMON)
     try:
-        with take_lock(paths.database, DAEMON):
+        with take_lock(database, DAEMON):
             daemon = Daemon(config_path, config, store)
             return daemon.run()
     finally:

@@ -3,6 +3,8 @@ alerts, and the status files and line that follow them; all on the scheduler's s
 
 Decides nothing about listings (the use cases do) and schedules nothing itself
 (``lifecycle`` registers the jobs); never serves operators' requests (``operator_requests``).
+The status files are written on the scheduler's side worker, reconcile in slices
+(``reconcile_slices``).
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ from pathlib import Path
 from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
+from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
 from syncd.runtime.watch import InboxWatcher
-from syncd.status import StatusRow, stage_summary, status_rows, write_status_files
+from syncd.status import StatusBook, StatusRow, stage_summary
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
+from syncd.store.listings import record_stages
 from syncd.usecases.apply import ApplyReport
 from syncd.usecases.ingest import IngestResult, ingest_file
-from syncd.usecases.reconcile import ReconcileReport, reconcile
 
 # The daemon's name, as its log lines have always shown.
 logger = logging.getLogger("syncd.runtime.daemon")
@@ -38,25 +42,38 @@ STATUS, HEALTH = "status", "health"
 
 # ASSUMED: a sync pass runs after every ingest, at every retry time, when a removal's grace
 # ends and after an operator's request anyway; this slow interval only catches what nothing
-# else asked for (say, a state changed by hand).
+# else asked for (say, a state changed by hand). Those passes plan the dirty set (what
+# changed, and what is due); the sync-full job, at start and this often, plans every
+# listing: the safety net for a change that no write marked.
 SYNC_SAFETY_INTERVAL_S = 600.0
+SYNC_FULL = "sync-full"
 KEY_CHECK_INTERVAL_S = 86400.0
 ALERTS_INTERVAL_S = 60.0
 # ASSUMED: the first full comparison a minute after start, not at once: the first sync
 # pass settles what a crash left open before reconcile reads everything back.
 FIRST_RECONCILE_AFTER_S = 60.0
 # Status files and the systemd status line follow the other jobs as a job of their own,
-# coalesced: at 10,000 listings one write costs about a second, and written after every
-# job it stood between a dropped file and the pass that sends it. A burst of jobs gets one
-# write STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the worker.
+# coalesced, on the side worker (it only reads; the stages it computed are stored by a
+# small job on the store worker): written on the store worker after every job, it stood
+# between a dropped file and the pass that sends it. A burst of jobs gets one write
+# STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the time (it
+# still shares the CPU with the store worker).
 STATUS_DELAY_S = 0.5
 STATUS_SHARE = 0.25
 # A refresh with nothing else happening: waiting times grow, and a file may be deleted.
 STATUS_INTERVAL_S = 60.0
 
 
-def build_checked(config: Config, store: Store) -> Services:
-    services = build_services(config, store)
+def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> Services:
+    if fleet is not None:
+        # The work goes through the fenced store, within the instance's share of the budget.
+        store = fleet.store
+    services = build_services(
+        config,
+        store,
+        budget=None if fleet is None else fleet.budget,
+        may_send=None if fleet is None else fleet.fence.may_call,
+    )
     services.keys.token()  # no token at all is a configuration error: refuse to start
     return services
 
@@ -81,6 +98,7 @@ class DaemonJobs:
 
     # Set by ``Daemon.__init__``; declared here for the jobs that use them.
     _store: Store
+    _fleet: Fleet | None
     _clock: Callable[[], datetime]
     _services: Services
     _started_at: datetime
@@ -95,6 +113,8 @@ class DaemonJobs:
     _key_expires_at: datetime | None
     _last_sync_ok_at: datetime | None
     _status_text: str | None
+    _status_book: StatusBook
+    _reconciles: ReconcileSlices
     _status_not_before: float
 
     @property
@@ -127,6 +147,13 @@ class DaemonJobs:
         # The watcher hands over inbox files, and taken files that changed where they went
         # (its inbox is this one: [paths] changes wait for a restart).
         read_again = path.parent != Path(os.path.abspath(self.config.paths.inbox))
+        if self._fleet is not None:
+            # Several instances watch one inbox: one ingests the file, the others skip it.
+            with self._fleet.claimed(path):
+                return self._ingested(path, read_again)
+        return self._ingested(path, read_again)
+
+    def _ingested(self, path: Path, read_again: bool) -> IngestResult:
         result = ingest_file(self._store, self.config, path, self._clock(), read_again=read_again)
         if result.outcome in ("accepted", "held"):
             self._scheduler.kick(SYNC)
@@ -136,12 +163,24 @@ class DaemonJobs:
     def _sync(self) -> datetime | None:
         return self._sync_pass().next_retry_at
 
-    def _sync_pass(self) -> ApplyReport:
-        report = self._services.applier.run_pass()
+    def _sync_full(self) -> None:
+        """The safety net: a pass that plans every listing. Its retry time is the sync job's
+        (a dirty pass plans the listings with open ops)."""
+        report = self._sync_pass(full=True)
+        if report.next_retry_at is not None:
+            self._scheduler.kick(SYNC, report.next_retry_at)
+
+    def _sync_pass(self, *, full: bool = False) -> ApplyReport:
+        """A dirty pass (what changed, and what is due), or with ``full`` every listing."""
+        report = self._services.applier.run_pass(full=full)
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             self._last_sync_ok_at = self._clock()
         if report.ops_succeeded:
             self._scheduler.kick(POLL)  # new images and publications: follow them now
+        if report.ops_succeeded or report.ops_failed:
+            # Outcomes mark their listings: planned again now, not by the pass a later
+            # change asks for (that one stays the size of its change).
+            self._scheduler.kick(SYNC)
         return report
 
     def _poll(self) -> datetime | None:
@@ -162,14 +201,7 @@ class DaemonJobs:
         future.add_done_callback(lambda done: log_failure(done, f"poll of {listing_key}"))
 
     def _reconcile(self) -> None:
-        self._reconcile_pass()
-
-    def _reconcile_pass(self) -> ReconcileReport:
-        services = self._services
-        report = reconcile(self._store, services.client, services.config, self._clock())
-        if report.adopted or report.recreated or report.drift or report.extra_images:
-            self._scheduler.kick(SYNC)
-        return report
+        self._reconciles.begin()  # beside the store worker; slices follow on it
 
     def _check_key(self) -> None:
         status = self._services.keys.check(self._services.client)
@@ -205,32 +237,51 @@ class DaemonJobs:
 
     def _after_job(self, job: str) -> None:
         """After a job that may have changed listings: status files soon (see STATUS_DELAY_S)."""
-        if job in (STATUS, HEALTH):
-            return  # the health check kicks a status write itself when something changed
+        if job in (STATUS, HEALTH, RECONCILE, RECONCILE_SLICE):
+            # The health check kicks a status write itself when something changed; a
+            # reconcile that found something kicks a sync pass, and a write follows that.
+            return
         delay_s = max(STATUS_DELAY_S, self._status_not_before - time.monotonic())
         self._scheduler.kick(STATUS, self._clock() + timedelta(seconds=delay_s))
 
     def _final_status(self) -> None:
         try:
-            self._write_status()
+            self._write_status(worker_running=False)
         except Exception:
             # Stopping goes on: the next start writes them again.
             logger.exception("stopping: the status files could not be written")
 
-    def _write_status(self) -> None:
-        """Status files and the systemd status line, from one read of every listing."""
+    def _write_status(self, *, worker_running: bool = True) -> None:
+        """Status files and the systemd status line, from the status book (one read of the
+        store, rows rebuilt only where their inputs changed); reads only."""
         started = time.monotonic()
-        rows = status_rows(self._store, self._clock())
+        update = self._status_book.refresh(self._store, self._clock())
+        if update.moved:
+            self._record_stages(update.moved, worker_running)
         problems = [p.problem.value for p in self._board.problems()]
-        text = status_line(rows, len(self._alerts.active), problems)
+        text = status_line(update.rows, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
             logger.debug("status: %s", text)
         # After the line: a disk that refuses the files must not hide the problem there.
-        write_status_files(rows, self.config.paths.inbox)
+        self._status_book.write_files(self.config.paths.inbox)
         took_s = time.monotonic() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
+
+    def _record_stages(self, moved: dict[str, str], worker_running: bool) -> None:
+        """Store the stages the status computed: a write, so on the store worker."""
+
+        def record() -> None:
+            with self._store.transaction() as session:
+                record_stages(session, moved)
+            logger.debug("status: %d listing stage(s) changed", len(moved))
+
+        if not worker_running:
+            record()  # stopping: the worker has finished, nothing else writes
+            return
+        future = self._scheduler.submit("status stages", record)
+        future.add_done_callback(lambda done: log_failure(done, "storing the stages"))
 
 
 def log_failure(future: Future[None], what: str) -> None:

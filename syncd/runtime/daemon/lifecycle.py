@@ -24,6 +24,7 @@ from syncd.core.clock import utc_now
 from syncd.core.errors import ConfigError
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard
+from syncd.runtime.daemon.fleet_jobs import FleetJobs, fleet_for, fleet_health
 from syncd.runtime.daemon.jobs import (
     ALERTS,
     ALERTS_INTERVAL_S,
@@ -36,15 +37,22 @@ from syncd.runtime.daemon.jobs import (
     STATUS,
     STATUS_INTERVAL_S,
     SYNC,
+    SYNC_FULL,
     SYNC_SAFETY_INTERVAL_S,
     build_checked,
 )
 from syncd.runtime.daemon.operator_requests import REQUEST_CHECK_S, DaemonRequests
+from syncd.runtime.daemon.reconcile_slices import (
+    RECONCILE_SLICE,
+    SLICE_INTERVAL_S,
+    ReconcileSlices,
+)
 from syncd.runtime.daemon.signals import ALL_SIGNALS, STOP_SIGNALS, SignalPipe
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
+from syncd.status import StatusBook
 from syncd.store.blocked import SendingBlocked
 from syncd.store.engine import Store
 
@@ -58,7 +66,7 @@ HTTP_START_TIMEOUT_S = 10.0
 IDLE_TICK_S = 5.0
 
 
-class Daemon(DaemonRequests):
+class Daemon(DaemonRequests, FleetJobs):
     """One running syncd: start, loop until SIGTERM/SIGINT, reload on SIGHUP."""
 
     def __init__(
@@ -72,7 +80,8 @@ class Daemon(DaemonRequests):
         self._config_path = config_path
         self._store = store
         self._clock = clock
-        self._services = build_checked(config, store)
+        self._fleet = fleet_for(store, config, on_change=self._fleet_changed, clock=clock)
+        self._services = build_checked(config, store, self._fleet)
         self._started_at = clock()
         self._scheduler = Scheduler(after_job=self._after_job, clock=clock)
         self._watcher = self._make_watcher(config)
@@ -93,6 +102,16 @@ class Daemon(DaemonRequests):
             metrics.KEY_EXPIRY.set(self._key_expires_at.timestamp())
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
+        self._status_book = StatusBook()
+        self._reconciles = ReconcileSlices(
+            store,
+            self._scheduler,
+            lambda: self._services,
+            clock,
+            lambda: self._scheduler.kick(SYNC),
+            job=RECONCILE,
+            answer=self._answer_reconcile,
+        )
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -120,8 +139,13 @@ class Daemon(DaemonRequests):
         # Every job through the guard: a full disk or a refused key is one ERROR with its
         # remedy and quiet, backed-off retries, not a traceback per run.
         guard = self._guard.periodic
+        # In a fleet, one instance (the coordinator) runs what reads every listing.
+        only_one = self._coordinated
         self._scheduler.every(
-            KEY_CHECK, guard(KEY_CHECK, self._check_key), KEY_CHECK_INTERVAL_S, first_at=now
+            KEY_CHECK,
+            guard(KEY_CHECK, only_one(self._check_key)),
+            KEY_CHECK_INTERVAL_S,
+            first_at=now,
         )
         self._scheduler.every(
             HEALTH,
@@ -129,28 +153,44 @@ class Daemon(DaemonRequests):
             config.sync.health_check_interval_s,
             first_at=now,
         )
-        self._scheduler.every(SYNC, guard(SYNC, self._sync), SYNC_SAFETY_INTERVAL_S, first_at=now)
+        self._scheduler.every(SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S)
+        full = guard(SYNC, self._fenced(self._sync_full))
+        self._scheduler.every(SYNC_FULL, full, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(
             POLL, guard(POLL, self._poll), config.sync.poll_interval_slow_s, first_at=now
         )
+        # Hemnet's list is read beside the store worker; the comparisons follow in slices.
         self._scheduler.every(
             RECONCILE,
-            guard(RECONCILE, self._reconcile),
+            guard(RECONCILE, only_one(self._reconcile)),
             config.sync.reconcile_interval_s,
             first_at=later,
+            reads_only=True,
         )
-        self._scheduler.every(ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S)
+        self._scheduler.every(
+            RECONCILE_SLICE,
+            guard(RECONCILE, self._reconciles.slice),
+            SLICE_INTERVAL_S,
+        )
+        # Alerts read every listing and write nothing: beside the store worker.
+        self._scheduler.every(
+            ALERTS, guard(ALERTS, self._check_alerts), ALERTS_INTERVAL_S, reads_only=True
+        )
         write_status = guard(STATUS, self._write_status)
-        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S)
+        self._scheduler.every(STATUS, write_status, STATUS_INTERVAL_S, reads_only=True)
         # Status files and line before READY, while no job can write yet (on a full disk:
         # the problem is reported and syncd starts not ready, rather than not at all).
-        write_status()
+        guard(STATUS, lambda: self._write_status(worker_running=False))()
         try:
             self._start_http(config)
+            if self._fleet is not None:
+                self._fleet.start()
             self._scheduler.start()
             self._watcher.start()
         except BaseException:
             self._scheduler.shutdown(wait=False)
+            if self._fleet is not None:
+                self._fleet.stop()
             self._stop_http()
             raise
         self._ready = True
@@ -193,6 +233,7 @@ class Daemon(DaemonRequests):
             "watcher": self._watcher.alive,
             "scheduler": self._scheduler.alive,
             "http": self._http_thread is None or self._http_thread.is_alive(),
+            "fleet": self._fleet is None or self._fleet.alive,
         }
         dead = [name for name, alive in parts.items() if not alive]
         if dead and not self._unhealthy_logged:
@@ -236,10 +277,11 @@ class Daemon(DaemonRequests):
             # ingest still runs (one-offs are not paused) and then the watcher returns.
             ("watcher stop", self._watcher.stop),
             ("scheduler shutdown", self._scheduler.shutdown),
+            ("fleet leave", self._leave_fleet),
             # The last jobs' status write may have been waiting for its turn: write it now.
             ("status files", self._final_status),
             ("http stop", self._stop_http),
-            ("client close", self._services.client.close),
+            ("client close", self._services.close),
         ]
         try:
             for name, step in steps:
@@ -269,11 +311,13 @@ class Daemon(DaemonRequests):
 
     def _swap(self, config: Config) -> None:
         old = self._services
-        self._services = build_checked(config, self._store)
-        old.client.close()
+        self._services = build_checked(config, self._store, self._fleet)
+        old.close()
         self._scheduler.set_interval(POLL, config.sync.poll_interval_slow_s)
         self._scheduler.set_interval(RECONCILE, config.sync.reconcile_interval_s)
         self._scheduler.set_interval(HEALTH, config.sync.health_check_interval_s)
+        # The planner's policy may have changed, which no write marks: every listing next.
+        self._scheduler.kick(SYNC_FULL)
 
     def _reloaded(self, future: Future[None]) -> None:
         error = future.exception()
@@ -304,6 +348,7 @@ class Daemon(DaemonRequests):
             ready=ready,
             last_successful_sync_at=self._last_sync_ok_at,
             detail=" | ".join(details) or None,
+            **fleet_health(self._fleet),
         )
 
     def _start_http(self, config: Config) -> None:
@@ -314,7 +359,11 @@ class Daemon(DaemonRequests):
         if refused:
             raise ConfigError(refused)
         app = create_http_app(
-            lambda: self._store, config, poll_listing=self._poll_listing, health=self._health
+            lambda: self._store,
+            config,
+            poll_listing=self._poll_listing,
+            health=self._health,
+            status_rows=lambda store, now: self._status_book.refresh(store, now).rows,
         )
         host, port = address
         try:

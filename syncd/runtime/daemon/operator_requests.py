@@ -38,14 +38,16 @@ class DaemonRequests(DaemonJobs):
         """On the main loop: hand waiting requests to the store worker, once."""
         if self._requests_queued.is_set() or self._scheduler.closing:
             return
+        if self._fleet is not None and not self._fleet.coordinates():
+            return  # in a fleet, one instance carries requests out, each once
         try:
             with self._store.read() as session:
-                waiting = requests.has_pending(session)
+                waiting = {row.id for row in requests.pending_requests(session)}
         except Exception:
             logger.exception("requests: could not look for operators' requests")
             return
-        if not waiting:
-            return
+        if not waiting - self._reconciles.awaited():
+            return  # none, or only reconciles answered when their run ends
         self._requests_queued.set()
         future = self._scheduler.submit("requests", self._serve_requests)
         future.add_done_callback(self._requests_served)
@@ -57,19 +59,51 @@ class DaemonRequests(DaemonJobs):
     def _serve_requests(self) -> None:
         with self._store.read() as session:
             waiting = requests.pending_requests(session)
+        awaited = self._reconciles.awaited()
         for request in waiting:
+            if request.id in awaited:
+                continue
+            if request.kind == requests.RECONCILE:
+                # In slices, like the periodic one: answered when the run ends.
+                self._reconciles.answer_when_done(request.id)
+                logger.info(
+                    "request %d from %s: reconcile: runs now in slices; answered when done",
+                    request.id,
+                    request.requested_by,
+                )
+                continue
             exit_code, answer = self._carry_out(request)
-            with self._store.transaction() as session:
-                requests.finish_request(session, request.id, exit_code, answer, self._clock())
-            logger.info(
-                "request %d from %s: %s %s: %s",
-                request.id,
-                request.requested_by,
-                request.kind,
-                request.argument or "",
-                answer.replace("\n", "; "),
-            )
+            self._finish(request, exit_code, answer)
         self._after_job("requests")
+
+    def _answer_reconcile(
+        self, request_id: int, report: ReconcileReport | None, failure: str | None
+    ) -> None:
+        """A reconcile an operator asked for has ended (on the store worker, or beside it
+        when it failed before its first slice)."""
+        if report is not None:
+            exit_code, answer = 0, _reconcile_answer(report)
+            if report.adopted or report.recreated or report.drift or report.extra_images:
+                self._scheduler.kick(SYNC)
+        else:
+            exit_code = 1
+            answer = f"error: {failure}\nremedy: see the daemon's log; it tries again later"
+        with self._store.read() as session:
+            request = requests.get_request(session, request_id)
+        if request is not None:
+            self._finish(request, exit_code, answer)
+
+    def _finish(self, request: RequestRow, exit_code: int, answer: str) -> None:
+        with self._store.transaction() as session:
+            requests.finish_request(session, request.id, exit_code, answer, self._clock())
+        logger.info(
+            "request %d from %s: %s %s: %s",
+            request.id,
+            request.requested_by,
+            request.kind,
+            request.argument or "",
+            answer.replace("\n", "; "),
+        )
 
     def _carry_out(self, request: RequestRow) -> tuple[int, str]:
         """What the command would have done itself; (exit code, answer for the operator)."""
@@ -89,15 +123,13 @@ class DaemonRequests(DaemonJobs):
                 self._scheduler.kick(SYNC)
                 return 0, "\n".join([*lines, "the daemon's pass makes them now"])
             if request.kind == requests.APPLY:
-                report = self._sync_pass()
+                report = self._sync_pass(full=True)  # as 'syncd apply' without a daemon
                 if report.next_retry_at is not None:
                     self._scheduler.kick(SYNC, report.next_retry_at)
                 lines = report.summary_lines()
                 if report.deferred:
                     lines.append(f"{report.deferred} listing(s) left to the daemon's next pass")
                 return report.exit_code, "\n".join(lines)
-            if request.kind == requests.RECONCILE:
-                return 0, _reconcile_answer(self._reconcile_pass())
             if request.kind == requests.SYNC:
                 self._scheduler.kick(SYNC)
                 return 0, "a sync pass runs now"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,15 +49,30 @@ __all__ = [
 ]
 
 _MIN_CYCLE_S = 0.02
+
+
+def _observer() -> BaseObserver:
+    """watchdog's observer; on Linux one that reports a file renamed in from another folder
+    as moved in (complete), where the default reports it as created (which a writer's new
+    file is too)."""
+    if sys.platform.startswith("linux"):
+        from watchdog.observers.inotify import InotifyObserver
+
+        return InotifyObserver(generate_full_events=True)
+    return Observer()
+
+
 _PAUSE_AFTER_FAILURE_S = 5.0
 
 
 class InboxWatcher:
     """Hands each complete export file in ``inbox`` to ``on_ready``, one at a time.
 
-    A file is complete when its writer closed it (watchdog's close-after-write event) and
-    it stayed unchanged for ``settle_s``; without events (a file already there, missed
-    events) stability alone decides. watchdog events make it look sooner; a rescan every
+    A file is complete when its writer says so: watchdog's close-after-write event, or the
+    file renamed into the inbox (from a temporary name or another folder); it is taken at
+    once then, unchanged since. Without such an event (a file already there, a network
+    filesystem, missed events, a writer that keeps it open) it must stay unchanged for
+    ``settle_s``. watchdog events make it look sooner; a rescan every
     ``rescan_interval_s`` (and one at start) finds what events missed. ``on_ready`` runs on
     the watcher's single worker thread, is expected to move the file out of the inbox and
     returns where it went: a file that changes there (its writer was not done after all)
@@ -116,7 +132,7 @@ class InboxWatcher:
         """Begin watching; files already in the inbox are found by the first rescan."""
         if not self.inbox.is_dir():
             raise ConfigError([f"inbox {self.inbox} is not a directory"])
-        observer = Observer()
+        observer = _observer()
         try:
             observer.schedule(InboxEvents(self._poke), str(self.inbox), recursive=False)
             observer.start()
@@ -204,6 +220,7 @@ class InboxWatcher:
                 # but it has its content already).
                 self._settle.writing(path)
             elif writing is not None:
+                self._look_at(path)  # the content its writer called complete
                 self._settle.closed(path)
         if rescan or self._clock() >= next_rescan:
             self._scan_all()

@@ -32,6 +32,8 @@ class InboxEvents(FileSystemEventHandler):
         # watchdog reports a file renamed in from another folder (complete) as created too;
         # a writer's first write is "modified".
         writing = {"modified": True, "closed": False}.get(kind)
-        self._poke(Path(os.fsdecode(event.src_path)), writing, created=kind == "created")
+        # A move from or to a folder not watched has no path on that side (full events).
+        if event.src_path:
+            self._poke(Path(os.fsdecode(event.src_path)), writing, created=kind == "created")
         if event.dest_path:
             self._poke(Path(os.fsdecode(event.dest_path)), False)  # renamed in: complete

@@ -63,8 +63,11 @@ class _Track:
 class Settle:
     """Which files are complete, from what the watcher observed; pure, no I/O, no clock.
 
-    A file is ready when its (size, mtime) has not changed for ``settle_s`` as measured by
-    the caller's clock, or, with ``done_marker``, as soon as its marker was observed. A
+    A file is ready as soon as its writer said it is done (closed it after writing, or
+    renamed it in) and it has not changed since; otherwise when its (size, mtime) has not
+    changed for ``settle_s`` as measured by the caller's clock (writers whose close is not
+    seen: network filesystems, missed events); with ``done_marker``, as soon as its marker
+    was observed. A
     file handed over is not ready again until its (size, mtime) changes; one whose
     hand-over failed is ready again only after a backoff that doubles per failure.
     """
@@ -86,6 +89,9 @@ class Settle:
         self._tracks: dict[Path, _Track] = {}
         # Files written to since their last close-after-write, as the events told.
         self._writing: set[Path] = set()
+        # (size, mtime_ns) of each file when its writer said it was done: complete at once
+        # while it stays so (a change after the close waits for the quiet time again).
+        self._closed: dict[Path, tuple[int, int]] = {}
 
     def observe(
         self, path: Path, size: int, mtime_ns: int, now: float, *, marked: bool = False
@@ -101,21 +107,29 @@ class Settle:
     def writing(self, path: Path) -> None:
         """A writer wrote to ``path`` (created or modified): not complete before it closes."""
         self._writing.add(path)
+        self._closed.pop(path, None)
 
     def closed(self, path: Path) -> None:
-        """The writer closed ``path`` after writing (or renamed it in, complete)."""
+        """The writer closed ``path`` after writing (or renamed it in, complete): ready at
+        once as last observed (observe it first), without waiting for the quiet time."""
         self._writing.discard(path)
+        track = self._tracks.get(path)
+        if track is not None:
+            self._closed[path] = (track.size, track.mtime_ns)
 
     def forget(self, path: Path) -> None:
         """The file is gone (taken away by ingest, or deleted)."""
         self._tracks.pop(path, None)
         self._writing.discard(path)
+        self._closed.pop(path, None)
 
     def retain(self, present: Collection[Path]) -> None:
         """Forget every file not in ``present`` (the result of a full listing)."""
         for path in [p for p in self._tracks if p not in present]:
             del self._tracks[path]
         self._writing.intersection_update(present)
+        for path in [p for p in self._closed if p not in present]:
+            del self._closed[path]
 
     def seen(self, path: Path) -> tuple[int, int] | None:
         """The (size, mtime_ns) last observed for ``path``."""
@@ -140,6 +154,8 @@ class Settle:
                 # Past the timeout it is taken anyway (a close event can be missed, and an
                 # attribute change reads as a write); a later change is read again.
                 complete = stable_s >= self.open_writer_timeout_s
+            elif self._closed.get(path) == (track.size, track.mtime_ns):
+                complete = True  # its writer said so: the quiet time is only the fallback
             else:
                 complete = stable_s >= self.settle_s
             if complete:

@@ -16,12 +16,17 @@ from syncd.store.listings.agencies import (
 )
 from syncd.store.listings.desired import (
     DesiredRow,
+    KnownRecord,
+    KnownRecords,
     StoredDesired,
     agency_sources,
     desired_plain,
+    image_hosts_text,
     keys_with_desired,
+    known_records,
     mark_missing_rows,
     save_desired_rows,
+    set_record_fingerprints,
     stored_desired,
 )
 from syncd.store.listings.failures import (
@@ -67,6 +72,8 @@ from syncd.store.listings.stages import (
 
 __all__ = [
     "DesiredRow",
+    "KnownRecord",
+    "KnownRecords",
     "StoredDesired",
     "agency_sources",
     "all_agencies",
@@ -81,10 +88,12 @@ __all__ = [
     "get_agency",
     "get_listing",
     "get_listing_by_hemnet_id",
+    "image_hosts_text",
     "keys_with_desired",
     "known_agencies",
     "known_images",
     "known_listing",
+    "known_records",
     "listings_by_stage",
     "listings_due_for_poll",
     "listings_of_agency",
@@ -107,6 +116,7 @@ __all__ = [
     "set_agency_hemnet_id",
     "set_image_state",
     "set_next_poll_at",
+    "set_record_fingerprints",
     "set_stage",
     "stored_desired",
 ]

@@ -17,6 +17,7 @@ from syncd.core.domain import (
     KnownAgency,
 )
 from syncd.core.errors import StateError
+from syncd.store.fence import scope_of
 from syncd.store.tables import AgencyRow
 
 
@@ -47,7 +48,11 @@ def set_agency_hemnet_id(session: Session, key: str, hemnet_id: str, now: dateti
 
 def known_agencies(session: Session) -> dict[str, KnownAgency]:
     """Agencies Hemnet has an id for, by key (the planner's ``agencies``)."""
-    rows = session.scalars(select(AgencyRow).where(AgencyRow.hemnet_id.is_not(None)))
+    query = select(AgencyRow).where(AgencyRow.hemnet_id.is_not(None))
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(AgencyRow.key.in_(sorted(scope)))
+    rows = session.scalars(query)
     return {row.key: KnownAgency(row.key, str(row.hemnet_id)) for row in rows}
 
 

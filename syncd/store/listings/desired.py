@@ -14,15 +14,16 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Table,
-    Text,
     bindparam,
     func,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
 
+from syncd.store.driver import execute_many
+from syncd.store.plan_marks import mark_listings
+from syncd.store.portable import json_text
 from syncd.store.tables import ExportFile, ListingRow
 
 # Core statements, not ORM objects: ingest writes up to 100,000 listings per export file, and
@@ -36,7 +37,7 @@ _LISTINGS = cast(Table, ListingRow.__table__)
 # mark_missing_rows writes JSON null (the JSON type's None), save_desired_rows never NULL:
 # a listing has a desired state when the column is neither.
 _HAS_DESIRED = _LISTINGS.c.desired_json.is_not(None) & (
-    type_coerce(_LISTINGS.c.desired_json, Text()) != "null"
+    json_text(_LISTINGS.c.desired_json) != "null"
 )
 
 
@@ -50,6 +51,17 @@ class StoredDesired:
     hashes: tuple[str | None, str | None, str | None, str | None, str | None, str | None]
     desired_status: str | None
     missing_since: datetime | None
+    record_fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRecord:
+    """The record a listing's desired state was last read from: its fingerprint, and what
+    an unchanged record still tells ingest without being read (agency, image hosts)."""
+
+    fingerprint: str
+    agency_key: str
+    image_hosts: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,9 @@ class DesiredRow:
     desired_status: str
     hashes: tuple[str, str, str | None, str | None, str | None, str | None]
     desired_json: str
+    # The record it was read from (None: read it again next time) and its image hosts.
+    record_fingerprint: str | None = None
+    record_image_hosts: str | None = None
 
 
 def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str, StoredDesired]:
@@ -82,9 +97,12 @@ def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str,
         c.image_right_hash,
         c.desired_status,
         c.missing_since,
+        c.record_fingerprint,
     ).where(c.listing_key.in_(listing_keys))
     found: dict[str, StoredDesired] = {}
-    for key, agency, has_desired, *hashes, status, missing_since in session.execute(query):
+    for key, agency, has_desired, *hashes, status, missing_since, fingerprint in session.execute(
+        query
+    ):
         found[key] = StoredDesired(
             key,
             agency,
@@ -92,8 +110,83 @@ def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str,
             tuple(hashes),
             status,
             missing_since,
+            fingerprint,
         )
     return found
+
+
+class KnownRecords:
+    """Listing key -> the record its desired state was last read from, packed: 100,000 of
+    them are held through a whole ingest, so each is one small bytes object (fingerprint
+    and the index of its (agency, image hosts), which a CRM's listings mostly share)."""
+
+    def __init__(self) -> None:
+        self._packed: dict[str, bytes] = {}
+        self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+        self._index: dict[tuple[str, str], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
+        try:
+            digest = bytes.fromhex(fingerprint)
+        except ValueError:
+            return  # not one ingest wrote: the record is read again
+        index = self._index.get((agency_key, hosts))
+        if index is None:
+            index = self._index[(agency_key, hosts)] = len(self._shared)
+            self._shared.append((agency_key, _hosts_of(hosts)))
+        self._packed[key] = digest + index.to_bytes(4, "big")
+
+    def fingerprint(self, key: str) -> str | None:
+        packed = self._packed.get(key)
+        return None if packed is None else packed[:-4].hex()
+
+    def get(self, key: str) -> KnownRecord | None:
+        packed = self._packed.get(key)
+        if packed is None:
+            return None
+        agency, hosts = self._shared[int.from_bytes(packed[-4:], "big")]
+        return KnownRecord(packed[:-4].hex(), agency, hosts)
+
+
+def known_records(session: Session) -> KnownRecords:
+    """The record each listing was last read from, for every listing that has a desired
+    state and such a record (one SELECT)."""
+    c = _LISTINGS.c
+    query = select(c.listing_key, c.record_fingerprint, c.agency_key, c.record_image_hosts).where(
+        c.record_fingerprint.is_not(None), _HAS_DESIRED
+    )
+    found = KnownRecords()
+    for key, fingerprint, agency_key, hosts in session.execute(query):
+        found.add(key, fingerprint, agency_key, hosts or "")
+    return found
+
+
+def _hosts_of(text: str) -> tuple[tuple[str, int], ...]:
+    """``record_image_hosts`` read back: "host count" lines."""
+    pairs = (line.rpartition(" ") for line in text.splitlines() if line)
+    return tuple((host, int(count)) for host, _, count in pairs)
+
+
+def image_hosts_text(counts: dict[str, int]) -> str:
+    """``record_image_hosts`` of a record: its images per host, "host count" lines."""
+    return "".join(f"{host} {count}\n" for host, count in counts.items())
+
+
+def set_record_fingerprints(
+    session: Session, rows: Sequence[tuple[str, str | None, str | None]]
+) -> None:
+    """(listing key, fingerprint, image hosts) of listings whose desired state is as
+    stored but was read from another record (or before fingerprints were kept)."""
+    if rows:
+        execute_many(
+            session.connection(),
+            "UPDATE listings SET record_fingerprint = ?, record_image_hosts = ? "
+            "WHERE listing_key = ?",
+            [(fingerprint, hosts, key) for key, fingerprint, hosts in rows],
+        )
 
 
 def desired_plain(session: Session, listing_keys: Collection[str]) -> dict[str, dict[str, Any]]:
@@ -124,7 +217,8 @@ def save_desired_rows(
     # compiled upsert was two thirds of this call's cost).
     at = _bind_value(_LISTINGS.c.desired_at, now, dialect)
     unset = _bind_value(_LISTINGS.c.is_published, False, dialect)
-    connection.exec_driver_sql(
+    execute_many(
+        connection,
         _UPSERT_DESIRED_SQL,
         [
             (
@@ -133,6 +227,8 @@ def save_desired_rows(
                 row.desired_json,  # already JSON text: the JSON type must not encode it again
                 *row.hashes,
                 row.desired_status,
+                row.record_fingerprint,
+                row.record_image_hosts,
                 source_file_id,
                 at,  # desired_at
                 None,  # missing_since
@@ -144,6 +240,7 @@ def save_desired_rows(
             for row in rows
         ],
     )
+    mark_listings(session, [row.listing_key for row in rows], now)
 
 
 def _bind_value(column: ColumnElement[Any], value: Any, dialect: Dialect) -> Any:
@@ -162,6 +259,8 @@ _UPSERTED = (
     "billing_hash",
     "image_right_hash",
     "desired_status",
+    "record_fingerprint",
+    "record_image_hosts",
     "source_file_id",
     "desired_at",
     "missing_since",
@@ -172,9 +271,10 @@ _UPSERTED = (
 # What SQLAlchemy compiles for the upsert (tests compare the rows both write).
 _UPSERT_DESIRED_SQL = (
     "INSERT INTO listings (listing_key, agency_key, desired_json, content_hash, images_hash, "
-    "sale_hash, seller_hash, billing_hash, image_right_hash, desired_status, source_file_id, "
+    "sale_hash, seller_hash, billing_hash, image_right_hash, desired_status, "
+    "record_fingerprint, record_image_hosts, source_file_id, "
     "desired_at, missing_since, first_seen_at, is_published, is_approved, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (listing_key) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _UPSERTED)
 )
@@ -218,3 +318,4 @@ def mark_missing_rows(session: Session, listing_keys: Sequence[str], now: dateti
         .values(updated_at=at)
     )
     session.execute(statement, [{"key": key} for key in listing_keys])
+    mark_listings(session, listing_keys, now)

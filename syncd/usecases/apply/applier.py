@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from syncd import metrics
 from syncd.config import Config
@@ -57,6 +57,14 @@ if TYPE_CHECKING:
     from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.usecases.apply")
+
+
+class _HasId(Protocol):
+    """A stored listing or agency, as far as its Hemnet id goes."""
+
+    @property
+    def hemnet_id(self) -> str | None: ...
+
 
 # A pass stops starting new listings after this long and asks for the next pass at once,
 # so that on the daemon's single worker a large initial sync does not keep polling (and so
@@ -112,7 +120,9 @@ class Applier:
         """Finish and record the call in flight, start nothing new; safe from a signal."""
         self._stop.set()
 
-    def run_pass(self) -> ApplyReport:
+    def run_pass(self, *, full: bool = True) -> ApplyReport:
+        """Settle, plan and execute. ``full``: plan every listing (the safety net, and what
+        a command runs); otherwise only the dirty set (see ``passplan.dirty_keys``)."""
         started = time.perf_counter()
         self._deadline = (
             float("inf") if self.max_pass_s is None else time.monotonic() + self.max_pass_s
@@ -120,17 +130,21 @@ class Applier:
         self._auth_failed.clear()
         tally = Tally()
         blocked = self._settle(tally)
-        holds = 0
+        prepared = None
         if not self._stop.is_set():
             with self._write() as session:
-                jobs, holds = prepare_pass(session, self.config, self.clock(), tally, blocked)
-            self._execute(jobs, tally)
+                prepared = prepare_pass(
+                    session, self.config, self.clock(), tally, blocked, full=full
+                )
+            self._execute(prepared.jobs, tally)
         report = ApplyReport(
             ops_succeeded=tally.get("succeeded"),
             ops_failed=tally.get("failed"),
             ops_retry=tally.get("retry"),
             ops_unknown=tally.get("unknown"),
-            holds=holds,
+            holds=prepared.holds if prepared else 0,
+            planned=prepared.planned if prepared else 0,
+            full=prepared.full if prepared else full,
             next_retry_at=tally.next_retry_at,
             settled=tally.get("settled"),
             deferred=tally.get("deferred"),
@@ -138,9 +152,10 @@ class Applier:
         )
         if report.ops_retry == 0 and report.ops_unknown == 0 and not report.stopped:
             metrics.LAST_SUCCESSFUL_SYNC.set(time.time())
+        metrics.PASS_PLANNED.labels("full" if report.full else "dirty").observe(report.planned)
         log.info(
             "apply pass: %d succeeded, %d failed, %d to retry, %d unknown, %d settled, "
-            "%d hold(s), %d listing(s) deferred%s, %.2fs",
+            "%d hold(s), %d listing(s) deferred%s, %.2fs; %s, %d listing(s) planned",
             report.ops_succeeded,
             report.ops_failed,
             report.ops_retry,
@@ -150,6 +165,8 @@ class Applier:
             report.deferred,
             " (stopped)" if report.stopped else "",
             time.perf_counter() - started,
+            "full" if report.full else "dirty",
+            report.planned,
         )
         return report
 
@@ -168,19 +185,17 @@ class Applier:
             raise Stopped
 
     def _hemnet_id(self, listing_key: str) -> str:
-        with self.store.read() as session:
-            row = get_listing(session, listing_key)
-            hemnet_id = row.hemnet_id if row is not None else None
-        if hemnet_id is None:
-            raise NotReady(f"listing {listing_key} has no Hemnet id")
-        return hemnet_id
+        return self._known_id(get_listing, listing_key, f"listing {listing_key} has no Hemnet id")
 
     def _agency_id(self, agency_key: str) -> str:
+        return self._known_id(get_agency, agency_key, f"agency {agency_key} has no Hemnet id yet")
+
+    def _known_id(self, get: Callable[[Session, str], _HasId | None], key: str, why: str) -> str:
         with self.store.read() as session:
-            row = get_agency(session, agency_key)
+            row = get(session, key)
             hemnet_id = row.hemnet_id if row is not None else None
         if hemnet_id is None:
-            raise NotReady(f"agency {agency_key} has no Hemnet id yet")
+            raise NotReady(why)
         return hemnet_id
 
     def _in_parallel(self, sequences: list[list[Any]], run: Callable[[list[Any]], None]) -> None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from syncd.core.ops import Op
-from syncd.hemnet import HemnetClient, RemoteListing
-from syncd.usecases.apply.record import Record, forget_listing
+from syncd.hemnet import HemnetClient
+from syncd.hemnet.models import RemoteListing
+from syncd.usecases.apply.record import Record, forget_listing, key_of
 
 
 class NotReady(Exception):
@@ -133,7 +134,21 @@ def handled_kinds() -> frozenset[str]:
     return frozenset(_HANDLERS)
 
 
-class ReadBackListing(Handler[OpT]):
+class ListingHandler(Handler[OpT]):
+    """A kind sent to a listing Hemnet already has: ``prepare`` looks its Hemnet id up
+    (NotReady while the listing has none) and ``call`` makes the request."""
+
+    def prepare(self, op: OpT, ctx: Context) -> Callable[[], Done]:
+        key = key_of(op)
+        hid = ctx.hemnet_id(key)
+        return lambda: self.call(op, key, hid, ctx)
+
+    def call(self, op: OpT, key: str, hid: str, ctx: Context) -> Done:
+        """The request for ``op`` to Hemnet's listing ``hid``, and how to record it."""
+        raise NotImplementedError
+
+
+class ReadBackListing(ListingHandler[OpT]):
     """A kind whose effect the listing, read back, shows (publication, market state, sale):
     an unknown outcome is settled by ``get_listing`` and ``shown``."""
 

@@ -7,23 +7,31 @@ the backoff of open ops are the outbox's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from syncd.config import Config
 from syncd.core.ops import Hold, Operation, Plan
-from syncd.core.plan import plan
+from syncd.core.plan import UNKNOWN_AGENCY, plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
-from syncd.store.listing_states import desired_of, known_of, read_listing_states
+from syncd.store.listing_states import ListingState, desired_of, known_of, read_listing_states
 from syncd.store.listings import known_agencies
 from syncd.store.outbox import (
     OpenOperation,
     add_operations,
     open_operations,
     supersede_intents_except,
+)
+from syncd.store.plan_marks import (
+    Marks,
+    clear_marks,
+    due_listing_keys,
+    live_by_agency,
+    read_marks,
 )
 from syncd.store.tables import OperationRow, OpStatus
 from syncd.usecases.apply.report import Tally
@@ -41,30 +49,79 @@ class Job:
     op_id: int
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a pass planned: the due jobs, the count of holds, and how much it read."""
+
+    jobs: list[Job]
+    holds: int
+    planned: int  # listings read and planned
+    full: bool  # every listing (the safety net), or the dirty set and the due ones
+
+
 def current_plan(store: Store, config: Config, now: datetime) -> Plan:
     """What apply would do now (for 'syncd plan'); reads only, sends nothing."""
     with store.read() as session:
         return plan_now(session, config, now)
 
 
-def plan_now(session: Session, config: Config, now: datetime) -> Plan:
-    states = read_listing_states(session)
-    return plan(
+def plan_now(
+    session: Session, config: Config, now: datetime, keys: Collection[str] | None = None
+) -> Plan:
+    """The plan of every listing, or of ``keys`` only (a dirty pass: the marked listings
+    and those ``due_listing_keys`` names; the plan of any other is what it was)."""
+    return _plan_read(session, config, now, keys)[0]
+
+
+def _plan_read(
+    session: Session, config: Config, now: datetime, keys: Collection[str] | None
+) -> tuple[Plan, int]:
+    """The plan, and how many listings it read."""
+    states = read_listing_states(session, keys=keys)
+    the_plan = plan(
         desired_of(session, states),
         known_of(states),
         known_agencies(session),
         config.sync.policy,
         now,
         refused={s.listing_key for s in states if s.hemnet_id is None and s.refused},
+        live=None if keys is None else _live(session, states),
     )
+    return the_plan, len(states)
+
+
+def dirty_keys(session: Session, marks: Marks) -> set[str]:
+    """What a dirty pass plans: the marked listings, and those due whether marked or not."""
+    return set(marks.listing_keys) | due_listing_keys(session)
+
+
+def _live(session: Session, states: list[ListingState]) -> dict[str, int] | None:
+    """Live listings by agency for the mass-removal guard, when a removal is asked for."""
+    if not any(s.desired is None and s.missing_since is not None for s in states):
+        return None  # no removal asked for: nothing for the guard to count
+    return {
+        UNKNOWN_AGENCY if agency is None else agency: count
+        for agency, count in live_by_agency(session).items()
+    }
 
 
 def prepare_pass(
-    session: Session, config: Config, now: datetime, tally: Tally, blocked: set[str]
-) -> tuple[list[Job], int]:
-    """Plan and commit the intents (reusing open ones); returns the due jobs and the count
-    of holds. Ops of a listing in ``blocked`` (unsettled) or behind one backing off wait."""
-    the_plan = plan_now(session, config, now)
+    session: Session,
+    config: Config,
+    now: datetime,
+    tally: Tally,
+    blocked: set[str],
+    *,
+    full: bool = True,
+) -> Prepared:
+    """Plan and commit the intents (reusing open ones) and clear the plan marks read.
+
+    Ops of a listing in ``blocked`` (unsettled) or behind one backing off wait. A pass
+    that is not ``full`` plans the dirty set only (``dirty_keys``).
+    """
+    marks = read_marks(session)
+    keys = None if full else dirty_keys(session, marks)
+    the_plan, planned = _plan_read(session, config, now, keys)
     # A grace period ending is a time to run a pass, like an op's retry time.
     tally.retry_at(the_plan.next_due_at)
     holds = _record_holds(session, the_plan.holds, now)
@@ -91,11 +148,13 @@ def prepare_pass(
                 tally.retry_at(row.next_attempt_at)
             continue
         jobs.append(Job(op, row.id))
-    superseded = supersede_intents_except(session, used, now)
+    superseded = supersede_intents_except(session, used, now, listing_keys=keys)
     if superseded:
         log.info("%d intent(s) of earlier plans superseded", superseded)
+    # In the transaction that records the plan: a crash before the commit keeps the marks.
+    clear_marks(session, marks)
     log.debug("pass planned %d ops, %d due now", len(the_plan.ops), len(jobs))
-    return jobs, holds
+    return Prepared(jobs, holds, planned, full)
 
 
 def _reused(session: Session, the_plan: Plan, used: set[int]) -> list[OpenOperation | None]:

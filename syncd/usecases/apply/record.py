@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from syncd.core.domain import Listing
 from syncd.core.errors import ApiError
 from syncd.core.ops import Op
-from syncd.hemnet import RemoteImage, RemoteListing
+from syncd.hemnet.models import RemoteImage, RemoteListing
 from syncd.store.events import record_event
 from syncd.store.listings import forget_remote, get_listing, record_failure
 from syncd.store.remote import store_remote_state

@@ -30,6 +30,8 @@ class ApplyReport:
     settled: int = 0  # unknown outcomes resolved by reading Hemnet back
     deferred: int = 0  # listings left for the next pass because this one ran out of time
     stopped: bool = False
+    planned: int = 0  # listings the pass read and planned
+    full: bool = True  # every listing, or only the dirty set and the due ones
 
     @property
     def ops_total(self) -> int:

@@ -90,6 +90,7 @@ def accept(take: Take, parsed: Parsed) -> IngestResult:
         changed_keys=tuple(applied.changed),
         moved_to=target,
         reason=applied.hold_reason,
+        unchanged=parsed.unchanged,
         **counts,
     )
 

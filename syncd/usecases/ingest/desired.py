@@ -20,6 +20,7 @@ from syncd.store.listings import (
     keys_with_desired,
     mark_missing_rows,
     save_desired_rows,
+    set_record_fingerprints,
     stored_desired,
 )
 from syncd.usecases.ingest.agencies import agencies_fed
@@ -71,6 +72,18 @@ def _save_batch(
     name, now = take.name, take.now
     stored = stored_desired(session, [spilled.listing_key for spilled in batch])
     changed = [s for s in batch if _differs(stored.get(s.listing_key), s)]
+    # The same desired state read from another record (or before fingerprints were kept):
+    # only the record it now comes from is noted, so that it is not read next time.
+    set_record_fingerprints(
+        session,
+        [
+            (s.listing_key, s.fingerprint, s.image_hosts)
+            for s in batch
+            if (before := stored.get(s.listing_key)) is not None
+            and before.record_fingerprint != s.fingerprint
+            and not _differs(before, s)
+        ],
+    )
     if not changed:
         return
     # The old JSON only for the listings whose event says what changed (not new ones).
@@ -81,7 +94,15 @@ def _save_batch(
     save_desired_rows(
         session,
         [
-            DesiredRow(s.listing_key, s.agency_key, s.status, s.hashes, s.desired_json)
+            DesiredRow(
+                s.listing_key,
+                s.agency_key,
+                s.status,
+                s.hashes,
+                s.desired_json,
+                s.fingerprint,
+                s.image_hosts,
+            )
             for s in changed
         ],
         now,

@@ -33,6 +33,8 @@ class IngestResult:
     changed_keys: tuple[str, ...]
     moved_to: Path | None
     reason: str | None
+    # Accepted records taken unread: each the very record its listing was last read from.
+    unchanged: int = 0
 
     @property
     def summary(self) -> str:

@@ -18,7 +18,9 @@ from syncd.config import Config
 from syncd.core.domain import Listing, Problem, listing_from_plain
 from syncd.formats import Mapping, ParseResult, RecordResult, parse_file
 from syncd.formats.canonical import merge_partial
+from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.image_hosts import HostCheck, ImageHosts
+from syncd.store.listings import KnownRecords, image_hosts_text
 from syncd.store.skipped import SKIPPED_ERROR_PREFIX
 from syncd.usecases.ingest.changes import shown
 from syncd.usecases.ingest.findings import Findings, finding
@@ -56,6 +58,7 @@ class Parsed:
     probe_findings: list[dict[str, Any]] = field(default_factory=list)
     records: int = 0
     accepted: int = 0
+    unchanged: int = 0  # accepted records taken unread: their listing's last record again
     ignored: int = 0  # records the mapping ignores on purpose
     # Records not yet in ``spill``: written a chunk at a time (see spill.dump_chunk).
     pending: list[tuple[Any, ...]] = field(default_factory=list)
@@ -98,14 +101,21 @@ def parse(
     config: Config,
     spill: Spill,
     stored: Callable[[str], Listing | None],
+    *,
+    known: KnownRecords | None = None,
 ) -> Parsed:
     """Every record validated on its own; ParseError if the file breaks anywhere.
 
     A partial record is laid over the listing as this file left it so far, or as stored:
     only the fields it carries change (read before the write transaction; one ingest
-    writes at a time).
+    writes at a time). ``known``: the record each listing was last read from; a record
+    that is that one again is taken unread (formats/fingerprint.py).
     """
-    result = parse_file(path, mapping)
+    fingerprints = None
+    if known is not None:
+        context = "" if config.agency is None else config.agency.key
+        fingerprints = Fingerprints(mapping, known.fingerprint, context, any_known=bool(known))
+    result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
         mapping=mapping,
         full=result.full,
@@ -116,7 +126,7 @@ def parse(
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
-    reader = _Reader(path.name, config, parsed, stored)
+    reader = _Reader(path.name, config, parsed, stored, known)
     for record in result.records:
         reader.take(record)
     parsed.flush_spill()
@@ -139,8 +149,10 @@ class _Reader:
         config: Config,
         parsed: Parsed,
         stored: Callable[[str], Listing | None],
+        known: KnownRecords | None,
     ) -> None:
         self._file = file
+        self._known = known
         self._config = config
         self._parsed = parsed
         self._stored = stored
@@ -162,6 +174,9 @@ class _Reader:
         report(parsed, record, record.problems)
         if record.ignored is not None:
             parsed.ignored += 1  # left out on purpose by the mapping: not an error
+            return
+        if record.unchanged and record.listing_key:
+            self._keep(record, record.listing_key)
             return
         listing = self._listing_of(record)
         if listing is not None:
@@ -194,6 +209,25 @@ class _Reader:
             )
         return listing
 
+    def _keep(self, record: RecordResult, key: str) -> None:
+        """An unchanged record: its listing stands as stored, with its agency and hosts."""
+        parsed = self._parsed
+        parsed.accepted += 1
+        parsed.unchanged += 1
+        known = self._known.get(key) if self._known is not None else None
+        assert known is not None, "an unchanged record's fingerprint was found there"
+        self._won(record, key, known.agency_key)
+        for host, images in known.image_hosts:
+            self.hosts.add_host(host, images, record.index, record.line, key)
+
+    def _won(self, record: RecordResult, key: str, agency: str) -> None:
+        # Last one wins for a duplicate key, in the place of the last one (formats warns).
+        parsed = self._parsed
+        if key in parsed.agency_of:
+            del parsed.agency_of[key]
+            parsed.winner_index[key] = record.index
+        parsed.agency_of[key] = agency
+
     def _accept(self, record: RecordResult, listing: Listing) -> None:
         parsed = self._parsed
         parsed.accepted += 1
@@ -201,19 +235,20 @@ class _Reader:
         if listing.agency_key != agency:
             listing = dataclasses.replace(listing, agency_key=agency)
         key = listing.listing_key
-        # Last one wins for a duplicate key, in the place of the last one (formats warns).
-        if key in parsed.agency_of:
-            del parsed.agency_of[key]
-            parsed.winner_index[key] = record.index
-        parsed.agency_of[key] = agency
-        encoded = spilled(record.index, listing)
+        self._won(record, key, agency)
+        hosts: dict[str, int] = {}
+        for image in listing.images:
+            host = self.hosts.add(image.url, record.index, record.line, key)
+            if host is not None:
+                hosts[host] = hosts.get(host, 0) + 1
+            if self._probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
+                parsed.probe_candidates.append((record.index, record.line, key, image.url))
+        # A record with problems keeps no fingerprint: read again, it says them again.
+        fingerprint = record.fingerprint if self._latest is None else None
+        encoded = spilled(record.index, listing, fingerprint, image_hosts_text(hosts))
         if self._latest is not None:
             self._latest[key] = encoded[5]  # its desired JSON
         parsed.spill_record(encoded)
-        for image in listing.images:
-            self.hosts.add(image.url, record.index, record.line, key)
-            if self._probing and len(parsed.probe_candidates) < _PROBE_CANDIDATES:
-                parsed.probe_candidates.append((record.index, record.line, key, image.url))
 
 
 def _name_agencies(parsed: Parsed, result: ParseResult, agency_of: Callable[[str], str]) -> None:

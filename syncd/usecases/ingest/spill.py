@@ -6,22 +6,19 @@ It encodes and reads records back; it decides nothing about them and touches no 
 from __future__ import annotations
 
 import contextlib
-import json
 import marshal
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from syncd.core.domain import Hashes, Listing, to_plain
+from syncd.core.domain import Hashes, Listing, plain_json, to_plain
 
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 BATCH = 1_000
-# Compact UTF-8, not the JSON column type's default (ASCII escapes, blanks): a typical listing
-# then takes half a 4 KiB page instead of a whole one, halving what is written. One encoder
-# for every record: json.dumps with options builds a new one per call. No cycle check:
-# to_plain's dicts and lists are fresh and never contain themselves, so it can find nothing.
-_STORED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# The desired JSON is stored compact and in UTF-8 (plain_json), not with the JSON column type's
+# default (ASCII escapes, blanks): a typical listing then takes half a 4 KiB page instead of a
+# whole one, halving what is written.
 
 
 class Spilled(NamedTuple):
@@ -35,14 +32,18 @@ class Spilled(NamedTuple):
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
+    fingerprint: str | None  # of the record it was read from (None: read it again next time)
+    image_hosts: str  # its images per host (store.listings.image_hosts_text)
 
 
 class Spill(contextlib.ExitStack):
     """Unnamed temporary files beside the database for one export file: gone when closed, or
-    when the process dies. Beside the database, not in /tmp, which may be RAM."""
+    when the process dies. Beside the database, not in /tmp, which may be RAM. With the state
+    on PostgreSQL no SQLite file made that folder, so the spill makes it itself."""
 
     def __init__(self, directory: Path) -> None:
         super().__init__()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._directory = directory
 
     def binary(self) -> IO[bytes]:
@@ -54,11 +55,13 @@ class Spill(contextlib.ExitStack):
         )
 
 
-def spilled(index: int, listing: Listing) -> tuple[Any, ...]:
+def spilled(
+    index: int, listing: Listing, fingerprint: str | None = None, image_hosts: str = ""
+) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
     hashes = Hashes.of_plain(plain)
-    text = _STORED_JSON.encode(plain)
+    text = plain_json(plain).decode("utf-8")
     return (
         index,
         listing.listing_key,
@@ -75,6 +78,8 @@ def spilled(index: int, listing: Listing) -> tuple[Any, ...]:
         text,
         listing.address.street,
         listing.asking_price,
+        fingerprint,
+        image_hosts,
     )
 
 

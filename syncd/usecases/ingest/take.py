@@ -17,10 +17,11 @@ from syncd.config import Config, FormatRule
 from syncd.core.domain import Listing, listing_from_plain
 from syncd.core.errors import ExportError
 from syncd.formats import Mapping, load_mapping
+from syncd.formats.fingerprint import can_fingerprint
 from syncd.formats.mapping import FieldSpec
 from syncd.store.engine import Store
 from syncd.store.files import latest_copy_of
-from syncd.store.listings import desired_plain
+from syncd.store.listings import KnownRecords, desired_plain, known_records
 from syncd.usecases import reprocess
 from syncd.usecases.ingest.accept import accept
 from syncd.usecases.ingest.archive import MAX_NAME_BYTES
@@ -76,7 +77,9 @@ def _ingest(take: Take) -> IngestResult:
         return reject(take, ExportError(reason, path.name), None)
     with Spill(config.paths.database.parent) as spill:
         try:
-            parsed = parse(path, _mapping_for(rule), config, spill, _stored_listing(store))
+            mapping = _mapping_for(rule)
+            known = _known_records(store, config, mapping)
+            parsed = parse(path, mapping, config, spill, _stored_listing(store), known=known)
         except ExportError as error:
             return reject(take, error, rule.mapping)
         probe_new_images(take, parsed)
@@ -98,6 +101,16 @@ def _mapping_for(rule: FormatRule) -> Mapping:
         # The config's export_mode overrides whatever the mapping reads or assumes.
         mapping = dataclasses.replace(mapping, mode=FieldSpec(value=rule.export_mode))
     return mapping
+
+
+def _known_records(store: Store, config: Config, mapping: Mapping) -> KnownRecords | None:
+    """The record each listing was last read from, when unchanged records may be taken
+    unread: not when their images are to be probed ([images] probe_new asks about every
+    image Hemnet lacks, and only a record read names its images)."""
+    if config.images.probe_new or not can_fingerprint(mapping):
+        return None
+    with store.read() as session:
+        return known_records(session)
 
 
 def _stored_listing(store: Store) -> Callable[[str], Listing | None]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from syncd.config import Config
 from syncd.core.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing, RemoteListings
+from syncd.hemnet.wire import MAX_PAGE_SIZE
 from syncd.store import events, listings
 from syncd.store.engine import Store
 from syncd.store.listing_states import ListingState, read_listing_states
@@ -41,49 +43,153 @@ __all__ = [
     "Drift",
     "Duplicate",
     "ReconcileReport",
+    "ReconcileRun",
     "drift_of",
     "reconcile",
 ]
 
 log = logging.getLogger(__name__)
 
-# Listings compared and recorded per write transaction.
+# The cap on the listings one slice compares in its write transaction.
 COMPARE_BATCH = 500
 
 
 def reconcile(
-    store: Store, client: HemnetClient, config: Config, now: datetime, *, repair: bool = True
+    store: Store,
+    client: HemnetClient,
+    config: Config,
+    now: datetime,
+    *,
+    repair: bool = True,
+    spend: Callable[[], None] = lambda: None,
 ) -> ReconcileReport:
-    """Compare every listing Hemnet has with what syncd knows (see the module docstring).
+    """Compare every listing Hemnet has with what syncd knows (see the module docstring),
+    in one go; ``ReconcileRun`` is the same in slices.
 
     ``repair=False`` (``syncd reconcile --dry-run``) reports the same findings and writes
-    nothing at all.
+    nothing at all. ``spend`` takes one request from the budget before each call.
     """
-    remote_all = client.list_listings()
-    with store.read() as session:
-        known = {state.listing_key: _known(state) for state in read_listing_states(session)}
-        agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
-    by_hemnet_id = {r.hemnet_id: r for r in remote_all}
-    by_key: dict[str, list[RemoteListing]] = defaultdict(list)
-    for remote in remote_all:
-        if remote.external_id is not None:
-            by_key[remote.external_id].append(remote)
+    run = ReconcileRun.begin(store, client, config, now, repair=repair, spend=spend)
+    while not run.step():
+        pass
+    return run.finish()
 
-    report = ReconcileReport(dry_run=not repair)
-    _find_strays(report, remote_all, known, by_key)
-    ctx = Pass(store, client, config, now, report, agencies)
-    matched: dict[str, RemoteListing] = {}
-    for item in sorted(known.values(), key=lambda k: k.key):
-        found = _follow(ctx, item, remote_all, by_hemnet_id, by_key)
-        if found is not None:
-            matched[item.key] = found
 
-    for key, found in sorted(matched.items()):
-        _audit_images(ctx, known[key], found)
-    _compare_all(ctx, known, matched)
-    report = dataclasses.replace(report, compared=len(matched))
-    log_findings(store, now, report)
-    return report
+class ReconcileRun:
+    """One reconcile cut into slices: ``begin`` reads Hemnet's list (calls, no writes),
+    each ``step`` follows, audits and compares the next listings by key, ``finish``
+    reports. Between two steps the caller may run anything else, apply included: each
+    step reads its listings afresh, and one syncd changed after Hemnet's list was read is
+    left to the next run (``changed_meanwhile``), so a slice never records an older answer
+    over a newer one.
+    """
+
+    def __init__(
+        self, ctx: Pass, remote_all: RemoteListings, keys: Sequence[str], pages: int
+    ) -> None:
+        self._ctx = ctx
+        self._remote_all = remote_all
+        self._by_hemnet_id = {r.hemnet_id: r for r in remote_all}
+        by_key: dict[str, list[RemoteListing]] = defaultdict(list)
+        for remote in remote_all:
+            if remote.external_id is not None:
+                by_key[remote.external_id].append(remote)
+        self._by_key = by_key
+        self._keys = keys
+        self._next = 0  # the cursor: index in ``keys`` of the next listing to look at
+        self._compared = 0
+        self.pages = pages  # requests the enumeration made
+
+    @classmethod
+    def begin(
+        cls,
+        store: Store,
+        client: HemnetClient,
+        config: Config,
+        now: datetime,
+        *,
+        repair: bool = True,
+        spend: Callable[[], None] = lambda: None,
+    ) -> ReconcileRun:
+        """Read Hemnet's list and what syncd knows; makes calls, writes nothing."""
+        spend()
+        remote_all = client.list_listings()
+        # The pages after the first went out without asking the budget (the client pages
+        # on its own): they are taken now, so what follows waits for them.
+        pages = max(1, -(-len(remote_all) // MAX_PAGE_SIZE))
+        for _ in range(pages - 1):
+            spend()
+        with store.read() as session:
+            known = {state.listing_key: _known(state) for state in read_listing_states(session)}
+            agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
+        report = ReconcileReport(dry_run=not repair)
+        run = cls(
+            Pass(store, client, config, now, report, agencies, spend),
+            remote_all,
+            sorted(known),
+            pages,
+        )
+        _find_strays(report, remote_all, known, run._by_key)
+        return run
+
+    @property
+    def done(self) -> bool:
+        return self._next >= len(self._keys)
+
+    @property
+    def report(self) -> ReconcileReport:
+        return self._ctx.report
+
+    @property
+    def remaining(self) -> int:
+        return len(self._keys) - self._next
+
+    def step(self, until: float | None = None, may_call: Callable[[], bool] = lambda: True) -> bool:
+        """Look at the next listings, up to COMPARE_BATCH, while ``time.monotonic()`` is
+        before ``until`` and ``may_call()`` says a listing's calls may start now (at least
+        one listing either way, unless ``may_call`` refuses the first); True when done."""
+        pairs: list[tuple[Known, RemoteListing]] = []
+        while not self.done and len(pairs) < COMPARE_BATCH:
+            if pairs and until is not None and time.monotonic() >= until:
+                break
+            if not may_call():
+                break
+            key = self._keys[self._next]
+            self._next += 1
+            found = self._follow_and_audit(key)
+            if found is not None:
+                pairs.append(found)
+        ctx = self._ctx
+        if pairs:
+            # Comparisons make no call: a slice shares one transaction (one commit per
+            # listing made a 10,000-listing reconcile take seconds of commits alone).
+            with nullcontext(None) if ctx.report.dry_run else ctx.store.transaction() as session:
+                for item, found_remote in pairs:
+                    compare(ctx, session, item, found_remote)
+            self._compared += len(pairs)
+        return self.done
+
+    def _follow_and_audit(self, key: str) -> tuple[Known, RemoteListing] | None:
+        ctx = self._ctx
+        with ctx.store.read() as session:
+            states = read_listing_states(session, only=key)
+        if not states:
+            return None  # gone from the store since the run began
+        if states[0].updated_at > ctx.now:
+            ctx.report.changed_meanwhile.append(key)
+            return None
+        item = _known(states[0])
+        found = _follow(ctx, item, self._remote_all, self._by_hemnet_id, self._by_key)
+        if found is None:
+            return None
+        _audit_images(ctx, item, found)
+        return item, found
+
+    def finish(self) -> ReconcileReport:
+        """The report of the whole run, its findings logged (and recorded)."""
+        report = dataclasses.replace(self._ctx.report, compared=self._compared)
+        log_findings(self._ctx.store, self._ctx.now, report)
+        return report
 
 
 def _find_strays(
@@ -123,7 +229,7 @@ def _follow(
         report.skipped.append(item.key)
         return None
     try:
-        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item)
+        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item, ctx.spend)
     except ForbiddenApiError as exc:
         # Another account's now: not gone (recreating would duplicate it), not ours.
         log.warning("reconcile: %s left alone: %s", item.key, exc)
@@ -138,19 +244,6 @@ def _follow(
     else:
         _forget(ctx, item, recreate=True)
     return None
-
-
-def _compare_all(
-    ctx: Pass, known: Mapping[str, Known], matched: Mapping[str, RemoteListing]
-) -> None:
-    """Compare every matched listing, in batches of one write transaction each."""
-    # Comparisons make no call: a batch shares one transaction (one commit per listing
-    # made a 10,000-listing reconcile take seconds of commits alone).
-    pairs = list(matched.items())
-    for start in range(0, len(pairs), COMPARE_BATCH):
-        with nullcontext(None) if ctx.report.dry_run else ctx.store.transaction() as session:
-            for key, found in pairs[start : start + COMPARE_BATCH]:
-                compare(ctx, session, known[key], found)
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -173,11 +266,14 @@ def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -
     return Duplicate(key, str(kept), others)
 
 
-def _confirm_gone(client: HemnetClient, item: Known) -> RemoteListing | None:
+def _confirm_gone(
+    client: HemnetClient, item: Known, spend: Callable[[], None]
+) -> RemoteListing | None:
     """Missing from the enumeration: ask for it by id before believing it is gone, because
     recreating a listing Hemnet still has makes the duplicate this system must never make."""
     assert item.hemnet_id is not None
     try:
+        spend()
         return client.get_listing(item.hemnet_id)
     except RemoteDriftError as exc:
         if exc.context.status == 404:
@@ -191,6 +287,7 @@ def _adopt(ctx: Pass, item: Known, remote: RemoteListing) -> None:
     store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
     report.adopted.append(item.key)
     if not report.dry_run:
+        ctx.spend()
         images = client.list_images(remote.hemnet_id)
         with store.transaction() as session:
             row = listed(session, item.key)
@@ -249,6 +346,7 @@ def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
     if item.known is None or item.known.sold is not None:
         return  # nothing is sent to a sold listing, its images included
     try:
+        ctx.spend()
         images = ctx.client.list_images(remote.hemnet_id)
     except (RetryableApiError, RemoteDriftError) as exc:
         log.warning("%s: images not compared this time: %s", item.key, exc)
@@ -258,7 +356,13 @@ def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
         return
     if not ctx.report.dry_run:
         found = image_audit.repair(
-            ctx.store, ctx.client, found, remote=images, desired=item.desired, now=ctx.now
+            ctx.store,
+            ctx.client,
+            found,
+            remote=images,
+            desired=item.desired,
+            now=ctx.now,
+            spend=ctx.spend,
         )
     removed = None if ctx.report.dry_run else len(found.removed)
     log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))

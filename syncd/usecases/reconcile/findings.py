@@ -62,6 +62,9 @@ class ReconcileReport:
     # Keys left alone this pass: Hemnet has the listing but its answer was unreadable
     # (reported by the client) or it belongs to another account (403).
     skipped: list[str] = field(default_factory=list)
+    # Keys syncd changed after Hemnet's list was read (a run in slices, apply between them):
+    # what the list says of them is older than what syncd knows; the next run compares them.
+    changed_meanwhile: list[str] = field(default_factory=list)
 
 
 def log_findings(store: Store, now: datetime, report: ReconcileReport) -> None:

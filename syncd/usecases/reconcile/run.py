@@ -5,7 +5,7 @@ Data only: no step of the run lives here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,3 +37,4 @@ class Pass:
     now: datetime
     report: ReconcileReport
     agencies: Mapping[str, str]  # agency hemnet_id -> our key
+    spend: Callable[[], None]  # one request from the budget apply uses, before each call

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncd.core.domain import Listing, listing_from_plain
 from syncd.core.ops import CreateListing
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_body
 from syncd.store.listings import record_sent
 from syncd.usecases.adopt import oldest

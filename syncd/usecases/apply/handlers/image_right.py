@@ -3,14 +3,13 @@ an unknown outcome. A delete Hemnet answers 404 to already has what it wanted.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from syncd.core.ops import DeleteImageRight, SetImageRight
 from syncd.hemnet.payload import image_right_of
 from syncd.store.listings import record_image_right
-from syncd.usecases.apply.handler import Context, Done, Handler, registered
+from syncd.usecases.apply.handler import Context, Done, ListingHandler, registered
 from syncd.usecases.apply.record import Record, key_of
 
 if TYPE_CHECKING:
@@ -18,34 +17,22 @@ if TYPE_CHECKING:
 
 
 @registered
-class SetImageRightHandler(Handler[SetImageRight]):
+class SetImageRightHandler(ListingHandler[SetImageRight]):
     op_type = SetImageRight
 
-    def prepare(self, op: SetImageRight, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
-
-        def set_right() -> Done:
-            ctx.client.put_image_right(hid, image_right_of(op.image_right))
-            return Done(_image_right(key, op), hid)
-
-        return set_right
+    def call(self, op: SetImageRight, key: str, hid: str, ctx: Context) -> Done:
+        ctx.client.put_image_right(hid, image_right_of(op.image_right))
+        return Done(_image_right(key, op), hid)
 
 
 @registered
-class DeleteImageRightHandler(Handler[DeleteImageRight]):
+class DeleteImageRightHandler(ListingHandler[DeleteImageRight]):
     op_type = DeleteImageRight
     gone_is_done = True
 
-    def prepare(self, op: DeleteImageRight, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
-
-        def delete_right() -> Done:
-            ctx.client.delete_image_right(hid)
-            return Done(_image_right(key, op), hid)
-
-        return delete_right
+    def call(self, op: DeleteImageRight, key: str, hid: str, ctx: Context) -> Done:
+        ctx.client.delete_image_right(hid)
+        return Done(_image_right(key, op), hid)
 
     def when_gone(self, op: DeleteImageRight) -> Record:
         return _image_right(key_of(op), op)

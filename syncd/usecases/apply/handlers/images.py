@@ -8,15 +8,22 @@ adds the image again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from syncd.core.domain import Image, KnownImage
+from syncd.core.domain import Image, ImageState, KnownImage
 from syncd.core.ops import AddImage, DeleteImage, UpdateImage
-from syncd.hemnet import RemoteImage
+from syncd.hemnet.models import RemoteImage
 from syncd.store.listings import delete_known_image, known_images, save_known_image
-from syncd.usecases.apply.handler import Context, Done, Gone, Handler, Reopen, Settled, registered
+from syncd.usecases.apply.handler import (
+    Context,
+    Done,
+    Gone,
+    ListingHandler,
+    Reopen,
+    Settled,
+    registered,
+)
 from syncd.usecases.apply.record import Record, key_of
 
 if TYPE_CHECKING:
@@ -24,20 +31,14 @@ if TYPE_CHECKING:
 
 
 @registered
-class AddImageHandler(Handler[AddImage]):
+class AddImageHandler(ListingHandler[AddImage]):
     op_type = AddImage
     settles_unknown = True
 
-    def prepare(self, op: AddImage, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
+    def call(self, op: AddImage, key: str, hid: str, ctx: Context) -> Done:
         img = op.image
-
-        def add() -> Done:
-            remote = ctx.client.add_image(hid, img.url, img.caption, img.order, img.is_floor_plan)
-            return Done(_image_added(key, img, remote), hid, {"image_id": remote.image_id})
-
-        return add
+        remote = ctx.client.add_image(hid, img.url, img.caption, img.order, img.is_floor_plan)
+        return Done(_image_added(key, img, remote), hid, {"image_id": remote.image_id})
 
     def settle(self, key: str | None, payload: dict[str, Any], ctx: Context) -> Settled | Reopen:
         assert key is not None
@@ -51,36 +52,25 @@ class AddImageHandler(Handler[AddImage]):
 
 
 @registered
-class DeleteImageHandler(Handler[DeleteImage]):
+class DeleteImageHandler(ListingHandler[DeleteImage]):
     op_type = DeleteImage
     gone_is_done = True
 
-    def prepare(self, op: DeleteImage, ctx: Context) -> Callable[[], Done]:
-        hid = ctx.hemnet_id(key_of(op))
-
-        def delete() -> Done:
-            ctx.client.delete_image(hid, op.image_id)
-            return Done(_image_deleted(op), hid)
-
-        return delete
+    def call(self, op: DeleteImage, key: str, hid: str, ctx: Context) -> Done:
+        ctx.client.delete_image(hid, op.image_id)
+        return Done(_image_deleted(op), hid)
 
     def when_gone(self, op: DeleteImage) -> Record:
         return _image_deleted(op)
 
 
 @registered
-class UpdateImageHandler(Handler[UpdateImage]):
+class UpdateImageHandler(ListingHandler[UpdateImage]):
     op_type = UpdateImage
 
-    def prepare(self, op: UpdateImage, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
-
-        def move() -> Done:
-            remote = ctx.client.update_image(hid, op.image_id, op.order, op.caption)
-            return Done(_image_updated(key, op, remote), hid)
-
-        return move
+    def call(self, op: UpdateImage, key: str, hid: str, ctx: Context) -> Done:
+        remote = ctx.client.update_image(hid, op.image_id, op.order, op.caption)
+        return Done(_image_updated(key, op, remote), hid)
 
     def drifted(self, op: UpdateImage, key: str) -> Gone:
         def record(session: Session, now: datetime) -> None:
@@ -91,15 +81,7 @@ class UpdateImageHandler(Handler[UpdateImage]):
 
 def _image_added(key: str, image: Image, remote: RemoteImage) -> Record:
     def record(session: Session, now: datetime) -> None:
-        known = KnownImage(
-            url=image.url,
-            image_id=remote.image_id,
-            state=remote.state,
-            order=image.order,
-            caption=image.caption,
-            revision=image.revision,
-            state_message=remote.state_message,
-        )
+        known = _held(image, remote.image_id, remote.state, remote.state_message)
         save_known_image(session, key, known, now, is_floor_plan=image.is_floor_plan)
 
     return record
@@ -121,15 +103,27 @@ def _image_updated(key: str, op: UpdateImage, remote: RemoteImage) -> Record:
     def record(session: Session, now: datetime) -> None:
         for row in known_images(session, key):
             if row.url == op.url:
-                known = KnownImage(
+                moved = Image(
                     url=op.url,
-                    image_id=op.image_id,
-                    state=remote.state,
-                    order=op.order,
                     caption=op.caption,
+                    order=op.order,
+                    is_floor_plan=row.is_floor_plan,
                     revision=row.revision,
-                    state_message=row.state_message,
                 )
+                known = _held(moved, op.image_id, remote.state, row.state_message)
                 save_known_image(session, key, known, now, is_floor_plan=row.is_floor_plan)
 
     return record
+
+
+def _held(image: Image, image_id: str, state: ImageState, message: str | None) -> KnownImage:
+    """``image`` as Hemnet holds it, under ``image_id``."""
+    return KnownImage(
+        url=image.url,
+        image_id=image_id,
+        state=state,
+        order=image.order,
+        caption=image.caption,
+        revision=image.revision,
+        state_message=message,
+    )

@@ -3,15 +3,14 @@ unknown outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from syncd.core.ops import Consequence, PublishListing, SetMarketState, UnpublishListing
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.store.listings import record_sale_deleted
 from syncd.usecases.apply.handler import Context, Done, ReadBackListing, registered
-from syncd.usecases.apply.record import Record, key_of, remote_state
+from syncd.usecases.apply.record import Record, remote_state
 
 if TYPE_CHECKING:
     from syncd.store.engine import Session
@@ -21,12 +20,8 @@ if TYPE_CHECKING:
 class SetMarketStateHandler(ReadBackListing[SetMarketState]):
     op_type = SetMarketState
 
-    def prepare(self, op: SetMarketState, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
-        return lambda: Done(
-            remote_state(key, ctx.client.update_market_state(hid, op.market_state)), hid
-        )
+    def call(self, op: SetMarketState, key: str, hid: str, ctx: Context) -> Done:
+        return Done(remote_state(key, ctx.client.update_market_state(hid, op.market_state)), hid)
 
     def shown(self, key: str, payload: dict[str, Any], remote: RemoteListing) -> Record | None:
         state = remote.market_state
@@ -39,17 +34,11 @@ class SetMarketStateHandler(ReadBackListing[SetMarketState]):
 class PublishHandler(ReadBackListing[PublishListing]):
     op_type = PublishListing
 
-    def prepare(self, op: PublishListing, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
+    def call(self, op: PublishListing, key: str, hid: str, ctx: Context) -> Done:
         auto = True if op.auto_approve else None  # the planner decided where it may
         deletes_sale = Consequence.DELETES_SALE in op.consequences
-
-        def publish() -> Done:
-            remote = ctx.client.publish(hid, auto)
-            return Done(_published(key, remote, deletes_sale=deletes_sale), hid)
-
-        return publish
+        remote = ctx.client.publish(hid, auto)
+        return Done(_published(key, remote, deletes_sale=deletes_sale), hid)
 
     def shown(self, key: str, payload: dict[str, Any], remote: RemoteListing) -> Record | None:
         return remote_state(key, remote) if remote.is_published else None
@@ -59,10 +48,8 @@ class PublishHandler(ReadBackListing[PublishListing]):
 class UnpublishHandler(ReadBackListing[UnpublishListing]):
     op_type = UnpublishListing
 
-    def prepare(self, op: UnpublishListing, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
-        return lambda: Done(remote_state(key, ctx.client.unpublish(hid)), hid)
+    def call(self, op: UnpublishListing, key: str, hid: str, ctx: Context) -> Done:
+        return Done(remote_state(key, ctx.client.unpublish(hid)), hid)
 
     def shown(self, key: str, payload: dict[str, Any], remote: RemoteListing) -> Record | None:
         return None if remote.is_published else remote_state(key, remote)

@@ -3,16 +3,15 @@ listing back for its sale."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from syncd.core.domain import Sale
 from syncd.core.ops import MarkSold
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.store.listings import record_sold
 from syncd.usecases.apply.handler import Context, Done, ReadBackListing, registered
-from syncd.usecases.apply.record import Record, key_of, remote_state
+from syncd.usecases.apply.record import Record, remote_state
 
 if TYPE_CHECKING:
     from syncd.store.engine import Session
@@ -22,16 +21,10 @@ if TYPE_CHECKING:
 class MarkSoldHandler(ReadBackListing[MarkSold]):
     op_type = MarkSold
 
-    def prepare(self, op: MarkSold, ctx: Context) -> Callable[[], Done]:
-        key = key_of(op)
-        hid = ctx.hemnet_id(key)
+    def call(self, op: MarkSold, key: str, hid: str, ctx: Context) -> Done:
         sale = op.sale
-
-        def sell() -> Done:
-            remote = ctx.client.mark_sold(hid, sale.price, sale.price_is_public, sale.sold_on)
-            return Done(_sold(key, sale), hid, {"sale_id": remote.sale_id})
-
-        return sell
+        remote = ctx.client.mark_sold(hid, sale.price, sale.price_is_public, sale.sold_on)
+        return Done(_sold(key, sale), hid, {"sale_id": remote.sale_id})
 
     def shown(self, key: str, payload: dict[str, Any], remote: RemoteListing) -> Record | None:
         if remote.sale is None:

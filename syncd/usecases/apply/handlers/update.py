@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from syncd.core.domain import listing_from_plain
 from syncd.core.ops import UpdateListing
-from syncd.hemnet import RemoteListing
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import update_body
 from syncd.store.listings import get_listing, record_sent
 from syncd.usecases.apply.handler import Context, Done, Handler, registered
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class UpdateListingHandler(Handler[UpdateListing]):
     op_type = UpdateListing
 
+    # Not a ListingHandler: the body is built here, before the op is marked in flight, so a
+    # field it cannot carry fails with nothing marked.
     def prepare(self, op: UpdateListing, ctx: Context) -> Callable[[], Done]:
         hid = ctx.hemnet_id(key_of(op))
         body = update_body(op.listing, op.changed)

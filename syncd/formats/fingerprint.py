@@ -1,0 +1,137 @@
+"""Fingerprints of export records, so that a record read before and unchanged since is
+taken without being read again (most of a CRM's export is the same every time).
+
+A record's fingerprint is a digest of everything its listing is made from: the record
+itself (an XML record's element as bytes, a CSV row's cells with its file's header), the
+values of its identity fields (key, agency, agency name and number: these may be read from
+outside the record), the mapping (its whole spec), the code that turns records into
+listings (the source of ``syncd.formats`` and ``syncd.core``, Python's and lxml's versions),
+what the caller adds (the config's default agency) and, for a mapping that could see
+``$today``, the date (an XML mapping using it is never fingerprinted: see can_fingerprint).
+A change to any of these gives another fingerprint, and the record is read again.
+Decides nothing about what is stored; no I/O but reading syncd's own source once per
+process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+from lxml import etree
+
+from syncd.formats.csv_reader import TabularRecord
+from syncd.formats.mapping import IDENTITY_FIELDS, Expr, Mapping
+from syncd.formats.values import Record
+from syncd.formats.xml_reader import XmlRecord
+
+# IDENTITY_FIELDS are read for every record, unchanged or not, so they are in the
+# fingerprint as values: an XML mapping may read them from outside the record (OpenImmo's
+# agency is its <anbieter>'s).
+
+# An XPath that may read outside its record: another fingerprint would then be needed than
+# the record's own bytes. Over-cautious on purpose (an element named "parent" matches): a
+# false match only means the mapping's records are always read.
+_OUTSIDE = re.compile(
+    r"ancestor|parent|preceding|following|\.\.|\$|\bid\s*\(|document\s*\(|key\s*\("
+    r"|(?:^|[(\[,|=<>!+*\s])/"
+)
+_CODE_PACKAGES = ("formats", "core")
+
+
+@functools.cache
+def code_digest() -> bytes:
+    """A digest of the code that turns records into listings: an upgrade that changes it
+    makes every record be read again."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    # What the code runs on reads records too (libxml2's text, Python's str methods).
+    digest.update(repr((sys.version_info[:3], etree.LXML_VERSION, etree.LIBXML_VERSION)).encode())
+    sources = [path for package in _CODE_PACKAGES for path in (root / package).rglob("*.py")]
+    for path in sorted(sources):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    if not sources:
+        # Installed without its source: no way to see an upgrade, so records are taken
+        # unread only within this process's life (nothing it stored is trusted after it).
+        digest.update(os.urandom(16))
+    return digest.digest()
+
+
+def _stays_inside(expr: Expr) -> bool:
+    return not isinstance(expr, str) or _OUTSIDE.search(expr) is None
+
+
+def _expressions(mapping: Mapping) -> Iterable[Expr]:
+    """Every expression a listing is read with, but the identity fields'."""
+    for typed in (mapping, *mapping.types.values()):
+        for name, spec in typed.fields.items():
+            if name not in IDENTITY_FIELDS:
+                yield from spec.expressions()
+        for group in (*typed.images, *typed.viewings):
+            if group.each is not None:
+                yield group.each
+            for spec in group.fields.values():
+                yield from spec.expressions()
+
+
+def can_fingerprint(mapping: Mapping) -> bool:
+    """Whether a record of ``mapping`` is all its listing is made from (with its identity):
+    not for partial records (laid over the stored listing), nor XML read from outside."""
+    if any(typed.partial is not None for typed in (mapping, *mapping.types.values())):
+        return False
+    return mapping.format != "xml" or all(_stays_inside(e) for e in _expressions(mapping))
+
+
+class Fingerprints:
+    """Fingerprints of one file's records; ``known(key)`` is the fingerprint stored for a
+    listing (None: none), to tell which records are unchanged."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        known: Callable[[str], str | None],
+        context: str = "",
+        today: date | None = None,
+        *,
+        any_known: bool = True,
+    ) -> None:
+        self.known = known
+        self.any_known = any_known  # False: ``known`` has none (a first export)
+        salt = hashlib.sha256(code_digest())
+        salt.update(repr(mapping).encode())
+        salt.update(b"\0" + context.encode())
+        if "$" in repr(mapping):  # an expression that can see $today
+            salt.update(b"\0" + (today or date.today()).isoformat().encode())
+        self._salt = salt
+        self._layouts: dict[int, tuple[object, Any]] = {}
+
+    def of(self, record: Record, identity: Sequence[Any]) -> str | None:
+        """The record's fingerprint (hex), or None for a record of no known kind."""
+        if isinstance(record, XmlRecord):
+            digest = self._salt.copy()
+            digest.update(etree.tostring(record.element, with_tail=False))
+        elif isinstance(record, TabularRecord):
+            digest = self._with_layout(record.columns)
+            digest.update(orjson.dumps(record.row))
+        else:
+            return None
+        digest.update(orjson.dumps([None if v is None else str(v) for v in identity]))
+        return digest.hexdigest()[:32]
+
+    def _with_layout(self, columns: dict[str, int]) -> Any:
+        """The salt with the file's header (the same object for every row of a file)."""
+        found = self._layouts.get(id(columns))
+        if found is None or found[0] is not columns:
+            salted = self._salt.copy()
+            salted.update(orjson.dumps(sorted(columns.items())))
+            found = self._layouts[id(columns)] = (columns, salted)
+        return found[1].copy()

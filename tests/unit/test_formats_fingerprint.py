@@ -1,0 +1,79 @@
+"""A record's fingerprint changes with everything its listing is made from, and a mapping
+whose records are not all their listing is made from takes none unread."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from syncd.formats import load_mapping
+from syncd.formats.csv_reader import TabularRecord
+from syncd.formats.fingerprint import Fingerprints, can_fingerprint
+from syncd.formats.mapping import FieldSpec, Mapping
+
+CSV = load_mapping("generic-csv")
+COLUMNS = {"objektnummer": 0, "rubrik": 1}
+IDENTITY = ["K1", "byra-1", None, None]
+
+
+def _nothing_known(_key: str) -> str | None:
+    return None
+
+
+def fingerprint(
+    row: list[str],
+    *,
+    columns: dict[str, int] = COLUMNS,
+    identity: list[str | None] = IDENTITY,
+    mapping: Mapping = CSV,
+    context: str = "",
+) -> str | None:
+    record = TabularRecord(row, columns)
+    return Fingerprints(mapping, _nothing_known, context).of(record, identity)
+
+
+def test_the_same_record_has_the_same_fingerprint_and_any_change_another() -> None:
+    same = fingerprint(["K1", "Villa"])
+    assert same is not None and same == fingerprint(["K1", "Villa"])
+    others = [
+        fingerprint(["K1", "Villa!"]),
+        fingerprint(["K1", "Villa", ""]),
+        fingerprint(["K1Villa"]),
+        fingerprint(["K1", "Villa"], columns={"objektnummer": 0, "titel": 1}),
+        fingerprint(["K1", "Villa"], identity=["K1", "byra-2", None, None]),
+        fingerprint(["K1", "Villa"], identity=["K1", "byra-1", "Byrå", None]),
+        fingerprint(["K1", "Villa"], mapping=dataclasses.replace(CSV, decimal_separator=".")),
+        fingerprint(["K1", "Villa"], context="byra-1"),
+    ]
+    assert len({same, *others}) == len(others) + 1
+
+
+@pytest.mark.parametrize(
+    ("expr", "inside"),
+    [
+        ("geo/plz", True),
+        ("anhaenge/anhang[@gruppe='BILD']/daten/pfad", True),
+        ("a//b", True),
+        ("local-name(objektart/*[1])", True),
+        ("ancestor::anbieter/firma", False),
+        ("../firma", False),
+        ("/openimmo/anbieter/firma", False),
+        ("geo/plz | /openimmo/x", False),
+        ("count(//immobilie)", False),
+        ("x[@id = /root/@id]", False),
+        ("preceding-sibling::agent/id", False),
+        ("concat(name, $today)", False),
+    ],
+)
+def test_an_xml_mapping_reading_outside_its_records_takes_none_unread(
+    expr: str, inside: bool
+) -> None:
+    openimmo = load_mapping("openimmo")
+    fields = {**openimmo.fields, "title": FieldSpec(expr=expr)}
+    assert can_fingerprint(dataclasses.replace(openimmo, fields=fields)) is inside
+
+
+def test_partial_records_are_never_taken_unread() -> None:
+    assert can_fingerprint(CSV)
+    assert not can_fingerprint(dataclasses.replace(CSV, partial=FieldSpec(expr="delta")))
