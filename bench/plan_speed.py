@@ -6,9 +6,10 @@ known to hold is built from a second parse of the export: equal objects, never t
 ones, as when the store decodes them. Baseline: a loop computing ``Hashes.of`` for the same
 listings, the least any comparison by content hash must do.
 
-The real pass (``time_pass``: read the store, then plan, as the daemon's apply pass does
-before its first call) on a store in step (``seed.py``) after the real ``ingest_file`` of
-an export in which one listing changed, and after one in which nothing did.
+The real pass (``time_pass``: the daemon's dirty pass up to its first call: read the
+store, plan, commit the intents) on a store in step (``seed.py``) after the real
+``ingest_file`` of an export in which one listing changed, and after one in which nothing
+did. The goal's figure is ``pass_speed.py``'s.
 
 Every figure is the median of the repeats. Not a timed test.
 
@@ -27,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import exports
-import goals
 import machine
 from seed import seed
 from sync_driver import open_config, write_config
@@ -48,7 +48,8 @@ from syncd.core.domain import (
 from syncd.core.plan import PlanPolicy, plan
 from syncd.formats import load_mapping, parse_file
 from syncd.store.engine import Store
-from syncd.usecases.apply import current_plan
+from syncd.usecases.apply.passplan import prepare_pass
+from syncd.usecases.apply.report import Tally
 from syncd.usecases.ingest import ingest_file
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -98,14 +99,16 @@ def median_of(repeats: int, action: Callable[[], object]) -> tuple[float, float,
 
 
 def time_pass(store: Store, config: Config) -> tuple[float, int]:
-    """The real pass up to its first call: read the store, then plan. (seconds, ops).
+    """The daemon's pass up to its first call: read the store, plan, commit the intents
+    (``prepare_pass`` as a dirty pass, in its own write transaction). (seconds, ops).
 
-    The one place this benchmark says what "a pass" is: when the daemon's pass changes
-    its entry point (dirty-set passes), change it here and every figure follows.
+    The one place this benchmark (and latency.py's profile) says what "a pass" is: when the
+    daemon's pass changes its entry point, change it here and every figure follows.
     """
     started = time.perf_counter()
-    the_plan = current_plan(store, config, utc_now())
-    return time.perf_counter() - started, len(the_plan.ops)
+    with store.transaction() as session:
+        prepared = prepare_pass(session, config, utc_now(), Tally(), set(), full=False)
+    return time.perf_counter() - started, len(prepared.jobs)
 
 
 def measure_plan(count: int, repeats: int) -> tuple[list[str], float]:
@@ -176,14 +179,10 @@ def measure_pass(count: int, repeats: int, plan_alone_s: float) -> list[str]:
                 one.append(seconds)
                 ops.add(op_count)
     median = statistics.median(one)
-    goals.report(
-        f"a pass (store read + plan) with one changed listing, {count:,} listings",
-        "≤ 0.2 s",
-        f"{median:.3f} s (plan() alone in step: {plan_alone_s:.3f} s)",
-        median <= 0.2,
-    )
+    # The goal's figure is pass_speed.py's (the same pass, its own runs): not judged twice.
     return [
-        f"the real pass at {count:,} listings (store read + plan, time_pass), median of {repeats}",
+        f"the real pass at {count:,} listings (store read + plan + intents, time_pass), "
+        f"median of {repeats}; plan() alone in step {plan_alone_s:.3f}s",
         f"  nothing changed:                        {statistics.median(idle):.3f}s",
         f"  one listing changed (after its ingest): {median:.3f}s  ops {sorted(ops)}; "
         f"the ingest before it {statistics.median(ingest):.2f}s",

@@ -11,8 +11,8 @@ start from both sides already in step, built the way syncd itself would leave th
   makes (validated by the sandbox's own schema), its images processed, published and
   approved; saved to a JSON file that ``seeded_sandbox.py`` serves.
 
-``seed`` checks that syncd's plan is then empty: a seed that is not in step raises,
-it never measures a different state.
+``seed`` ends with the full pass a sync ends with, which must find nothing to send: a seed
+that is not in step raises, it never measures a different state.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from syncd.store.engine import Store
 from syncd.store.listings import all_listings, desired_listing, set_agency_hemnet_id
 from syncd.store.remote import schedule
 from syncd.usecases.adopt import record_adoption
-from syncd.usecases.apply import current_plan
+from syncd.usecases.apply.passplan import prepare_pass
+from syncd.usecases.apply.report import Tally
 from syncd.usecases.ingest import ingest_file
 
 AGENCY_HEMNET_ID = "900"
@@ -171,9 +172,14 @@ def seed(store: Store, config: Config, export: Path, world_file: Path, root_url:
             )
     _copy_adoptions(database, before, wanted[TEMPLATES:], by_key)
     world_file.write_text(json.dumps(world.to_json()), encoding="utf-8")
-    left = current_plan(store, config, utc_now())
-    if not left.is_empty:
-        raise RuntimeError(f"seed: syncd is not in step after seeding; it would send {left}")
+    # The full pass a sync ends with: it must find nothing to send, and it clears the marks
+    # ingest left, as the daemon's passes during a real initial sync would have.
+    with store.transaction() as session:
+        left = prepare_pass(session, config, utc_now(), Tally(), set(), full=True)
+    if left.jobs or left.holds:
+        raise RuntimeError(
+            f"seed: syncd is not in step after seeding; it would send {[j.op for j in left.jobs]}"
+        )
     return Seeded(len(wanted), ingest_s, time.perf_counter() - started)
 
 
