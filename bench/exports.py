@@ -1,8 +1,9 @@
 """Generated CRM exports of any size for the benchmarks: OpenImmo XML and generic-csv.
 
 Deterministic (seeded): the same arguments give the same bytes, so a re-drop is unchanged
-content. ``changed`` gives listings (by index) another title; ``padded`` changes the bytes
-but not the content (a trailing blank the canonical form strips).
+content. ``changed`` gives listings (by index) another title; ``raised`` (CSV) another asking
+price; ``padded`` changes the bytes but not the content (a trailing blank the canonical form
+strips).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def write_csv(
     generation: int = 1,
     padded: bool = False,
     key_prefix: str = "C",
+    raised: Collection[int] = (),
 ) -> None:
     """A generic-csv full export (semicolons, Swedish number formats), ``images`` each."""
     rnd = random.Random(2)
@@ -105,7 +107,8 @@ def write_csv(
             title = _title(i, changed, generation, padded)
             out.write(
                 f"{key_prefix}{i};Till salu;Lägenhet;Bostadsrätt;{rnd.choice(STREETS)} "
-                f"{rnd.randrange(1, 99)};{plz};{ort};{rnd.randrange(1, 90) * 100} 000 kr;"
+                f"{rnd.randrange(1, 99)};{plz};{ort};"
+                f"{rnd.randrange(1, 90) * 100 + (50 if i in raised else 0)} 000 kr;"
                 f"1101;{rnd.randrange(1500, 6000)};{rnd.randrange(20, 200)},5;"
                 f"{rnd.randrange(1, 8)};"
                 f'1960;{title};"{TEXT}";{urls}{AGENCY}\n'

@@ -28,17 +28,34 @@ def free_port() -> int:
 class SandboxProcess:
     """``with SandboxProcess(rate=50) as sandbox:`` a sandbox on a free port."""
 
-    def __init__(self, *options: str, log: Path | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        *options: str,
+        log: Path | None = None,
+        world: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        """``world``: serve the records ``seed.py`` wrote there (``seeded_sandbox.py``, which
+        takes fewer options: see its ``--help``)."""
+        self.port = port or free_port()
         self.root_url = f"http://127.0.0.1:{self.port}"
         self.base_url = self.root_url + "/v1"
         self.token = TOKEN
         syncd = Path(sys.executable).with_name("syncd")
         self._log = (log or Path("/dev/null")).open("ab")
+        command = (
+            [str(syncd), "sandbox"]
+            if world is None
+            else [
+                sys.executable,
+                str(Path(__file__).with_name("seeded_sandbox.py")),
+                "--world",
+                str(world),
+            ]
+        )
         self._process = subprocess.Popen(
             [
-                str(syncd),
-                "sandbox",
+                *command,
                 "--port",
                 str(self.port),
                 "--token",
@@ -53,7 +70,7 @@ class SandboxProcess:
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"syncd sandbox exited with {self._process.returncode}")
@@ -63,7 +80,7 @@ class SandboxProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("syncd sandbox did not answer within 20 s")
+        raise RuntimeError("syncd sandbox did not answer within 120 s")
 
     def calls(self) -> dict[str, int]:
         """API calls answered since the last reset, by "METHOD /route STATUS" (no admin)."""

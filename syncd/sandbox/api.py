@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -97,6 +97,7 @@ class _Owned(Protocol):
 
 
 _O = TypeVar("_O", bound=_Owned)
+_R = TypeVar("_R")
 
 
 def _owned(call: Call, records: Mapping[str, _O], param: str, what: str) -> _O:
@@ -121,12 +122,23 @@ def _image(sb: Sandbox, call: Call) -> Image:
     return image
 
 
-def _page(call: Call, wrapper: str, items: list[dict[str, Any]]) -> Response:
+def _as_is(item: dict[str, Any]) -> dict[str, Any]:
+    return item
+
+
+def _page(
+    call: Call,
+    wrapper: str,
+    items: Sequence[_R],
+    render: Callable[[_R], dict[str, Any]],
+) -> Response:
+    """One page of ``items``; only the page's items are rendered (a list of 100,000
+    listings is not turned into JSON to answer for 20 of them)."""
     limit = call.query.get("limit") or wire.DEFAULT_PAGE_SIZE
     offset = call.query.get("offset") or 0
     return json_response(
         {
-            wrapper: items[offset : offset + limit],
+            wrapper: [render(item) for item in items[offset : offset + limit]],
             wire.PAGE_TOTAL: len(items),
             wire.PAGE_LIMIT: limit,
             wire.PAGE_OFFSET: offset,
@@ -151,7 +163,7 @@ def _listing_response(sb: Sandbox, listing: Listing, status: int = 200) -> Respo
 
 def list_keys(sb: Sandbox, call: Call) -> Response:
     keys = [key_json(k) for k in sb.world.keys.values() if k.account_id == call.account]
-    return _page(call, wire.KEY_MANY, keys)
+    return _page(call, wire.KEY_MANY, keys, _as_is)
 
 
 def _key(sb: Sandbox, call: Call) -> Key:
@@ -195,7 +207,7 @@ def create_agency(sb: Sandbox, call: Call) -> Response:
 
 def list_agencies(sb: Sandbox, call: Call) -> Response:
     own = [a for a in sb.world.agencies.values() if a.account_id == call.account]
-    return _page(call, wire.AGENCY_MANY, [agency_json(a) for a in own])
+    return _page(call, wire.AGENCY_MANY, own, agency_json)
 
 
 def get_agency(sb: Sandbox, call: Call) -> Response:
@@ -239,7 +251,7 @@ def list_listings(sb: Sandbox, call: Call) -> Response:
     if (agency_id := call.query.get("brokerAgencyId")) is not None:
         found = [x for x in found if x.fields.get("brokerAgencyId") == agency_id]
     root = sb.settings.root_url
-    return _page(call, wire.LISTING_MANY, [listing_json(sb.world, x, root) for x in found])
+    return _page(call, wire.LISTING_MANY, found, lambda x: listing_json(sb.world, x, root))
 
 
 def get_listing(sb: Sandbox, call: Call) -> Response:
@@ -368,7 +380,7 @@ def create_image(sb: Sandbox, call: Call) -> Response:
         state_message=None,
         created_at=iso(sb.clock.now()),
     )
-    sb.world.images[image.id] = image
+    sb.world.add_image(image)
     sb.changed()
     sb.schedule_image(image.id)
     return json_response({wire.IMAGE_ONE: image_json(image, detail=True)}, 201)
@@ -376,7 +388,7 @@ def create_image(sb: Sandbox, call: Call) -> Response:
 
 def list_images(sb: Sandbox, call: Call) -> Response:
     images = sb.world.images_of(_listing(sb, call).id)
-    return _page(call, wire.IMAGE_MANY, [image_json(i, detail=False) for i in images])
+    return _page(call, wire.IMAGE_MANY, images, lambda i: image_json(i, detail=False))
 
 
 def get_image(sb: Sandbox, call: Call) -> Response:
@@ -396,7 +408,7 @@ def patch_image(sb: Sandbox, call: Call) -> Response:
 
 def delete_image(sb: Sandbox, call: Call) -> Response:
     image = _image(sb, call)
-    del sb.world.images[image.id]
+    sb.world.remove_image(image.id)
     sb.changed()
     return Response(status_code=204)
 

@@ -109,13 +109,28 @@ class World:
     images: dict[str, Image] = field(default_factory=dict)
     sales: dict[str, Sale] = field(default_factory=dict)
     next_id: int = 1000
+    # Image ids by listing id, so a listing's images are found without looking through
+    # every image (quadratic over a 100,000-listing world). Kept by add_image/remove_image.
+    _image_ids: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for image in self.images.values():
+            self._image_ids.setdefault(image.listing_id, set()).add(image.id)
 
     def new_id(self) -> str:
         self.next_id += 1
         return str(self.next_id)
 
+    def add_image(self, image: Image) -> None:
+        self.images[image.id] = image
+        self._image_ids.setdefault(image.listing_id, set()).add(image.id)
+
+    def remove_image(self, image_id: str) -> None:
+        image = self.images.pop(image_id)
+        self._image_ids.get(image.listing_id, set()).discard(image_id)
+
     def images_of(self, listing_id: str) -> list[Image]:
-        found = [i for i in self.images.values() if i.listing_id == listing_id]
+        found = [self.images[i] for i in self._image_ids.get(listing_id, ())]
         return sorted(found, key=lambda i: (i.position, int(i.id)))
 
     def to_json(self) -> dict[str, Any]:
