@@ -268,6 +268,7 @@ def read_listing_states(
 
 # Keys bound in one statement, well under SQLite's limit on variables.
 _KEYS_PER_STATEMENT = 500
+_ROWS_PER_FETCH = 1000
 
 
 def _rows(
@@ -275,7 +276,8 @@ def _rows(
 ) -> Iterator[Any]:
     """The rows of ``query``, of the listings of ``keys`` only unless it is None."""
     if keys is None:
-        yield from session.execute(query)
+        # In batches: fetched whole, 100,000 listings' stored JSON is ~350 MB of rows at once.
+        yield from session.execute(query, execution_options={"yield_per": _ROWS_PER_FETCH})
         return
     ordered = sorted(keys)
     for start in range(0, len(ordered), _KEYS_PER_STATEMENT):
