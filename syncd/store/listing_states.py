@@ -276,7 +276,8 @@ def _rows(
 ) -> Iterator[Any]:
     """The rows of ``query``, of the listings of ``keys`` only unless it is None."""
     if keys is None:
-        # In batches: fetched whole, 100,000 listings' stored JSON is ~350 MB of rows at once.
+        # In batches: fetched whole, every listing's stored JSON would sit in memory at once,
+        # beside the states decoded from it.
         yield from session.execute(query, execution_options={"yield_per": _ROWS_PER_FETCH})
         return
     ordered = sorted(keys)
