@@ -111,7 +111,11 @@ def write_config(
     *,
     mapping: str = "generic-csv",
     extra: str = "",
+    extra_sync: str = "",
+    poll_interval_slow_s: float = 2,
 ) -> Path:
+    """The system tests' config: fast polls and watcher; ``extra_sync`` more [sync] keys,
+    ``extra`` more TOML after the [[formats]] rule."""
     path = directory / "config.toml"
     path.write_text(
         f"""\
@@ -128,7 +132,8 @@ name = "Test Mäkleri AB"
 
 [sync]
 poll_interval_fast_s = 0.3
-poll_interval_slow_s = 2
+poll_interval_slow_s = {poll_interval_slow_s:g}
+{extra_sync}
 
 [watch]
 settle_s = 0.1

@@ -47,34 +47,8 @@ def drop(inbox: Path, name: str, *rows: str) -> None:
 
 
 def write_config(directory: Path, base_url: str, extra_sync: str = "", extra: str = "") -> Path:
-    path = directory / "config.toml"
-    path.write_text(
-        f"""\
-[paths]
-inbox = "inbox"
-state_dir = "state"
-
-[hemnet]
-base_url = "{base_url}"
-
-[agency]
-key = "default"
-name = "Test Mäkleri AB"
-
-[sync]
-poll_interval_fast_s = 0.3
-poll_interval_slow_s = 30
-{extra_sync}
-
-[watch]
-settle_s = 0.1
-rescan_interval_s = 1
-
-[[formats]]
-pattern = "*.csv"
-mapping = "generic-csv"
-{extra}""",
-        encoding="utf-8",
+    path = support.write_config(
+        directory, base_url, extra=extra, extra_sync=extra_sync, poll_interval_slow_s=30
     )
     (directory / "inbox").mkdir(exist_ok=True)
     return path
