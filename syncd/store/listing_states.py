@@ -1,16 +1,14 @@
-"""Every listing's planning and status facts in one read, each stored listing decoded once.
+"""Listings' planning and status facts: of some listings, or of all in chunks by key.
 
-A pass and the status views read all listings every time, though almost none has changed
-since the last read. So one Core query reads the columns as text (no ORM rows), and decoded
-listings are kept by that exact text, so only a changed listing is decoded again.
+One Core query reads the columns as text (no ORM rows). Nothing decoded is kept between
+reads: a reader of every listing takes them ``listing_key_chunks`` at a time, so memory
+stays that of one chunk however many listings the store holds.
 Reads only; never decides anything (that is the planner's and the views').
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -73,32 +71,17 @@ class ListingState:
         return self.failed_hash is not None and self.failed_hash == self.content_hash
 
 
-class ListingCache:
-    """Decoded listings by (a digest of) their stored JSON text, kept from one read to the next.
+class _Decoder:
+    """Decodes the stored listings of one read; keeps nothing once the read is done.
 
-    Listings are frozen, so sharing one between reads is safe. Each read keeps only the
-    texts it met, so the cache never holds more than the store does. Reads from other
-    threads (the status page) may race; the worst outcome is decoding again.
+    No process-wide cache of decoded listings: at 100,000 listings it held hundreds of
+    megabytes for the life of the daemon, and the reads that run often (the dirty pass,
+    one listing's page) read few listings.
     """
 
     def __init__(self) -> None:
-        self._decoded: dict[bytes, Listing] = {}
-        self._lock = threading.Lock()
-
-    def reader(self) -> _CacheRead:
-        with self._lock:
-            return _CacheRead(self, self._decoded)
-
-    def _keep(self, decoded: dict[bytes, Listing]) -> None:
-        with self._lock:
-            self._decoded = decoded
-
-
-class _CacheRead:
-    def __init__(self, cache: ListingCache, previous: dict[bytes, Listing]) -> None:
-        self._cache = cache
-        self._previous = previous
-        self._seen: dict[bytes, Listing] = {}
+        self._last_text: str | None = None
+        self._last: Listing | None = None
 
     def listing(self, text: str | None, like: Listing | None = None) -> Listing | None:
         """The listing stored as ``text``; ``like`` itself when equal to it (memory: the
@@ -106,23 +89,14 @@ class _CacheRead:
         # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
         if text is None or text == "null":
             return None
-        # Kept by a digest of the text, not the text: ten thousand stored listings are
-        # tens of megabytes of text.
-        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        found = self._seen.get(digest) or self._previous.get(digest)
-        if found is None:
-            found = listing_from_plain(json.loads(text))
-            if found == like:
-                found = like
-        self._seen[digest] = found
+        if like is not None and text == self._last_text and like is self._last:
+            return like  # the same text as the desired listing just decoded: no second decode
+        found = listing_from_plain(json.loads(text))
+        if found == like:
+            found = like
+        self._last_text, self._last = text, found
         return found
 
-    def close(self) -> None:
-        self._cache._keep(self._seen)
-
-
-# The process's cache: the apply pass and the status views read the same listings.
-LISTINGS = ListingCache()
 
 _COLUMNS = (
     ListingRow.listing_key,
@@ -173,7 +147,6 @@ def sale_from_plain(data: dict[str, Any] | None) -> Sale | None:
 
 def read_listing_states(
     session: Session,
-    cache: ListingCache = LISTINGS,
     *,
     only: str | None = None,
     keys: Collection[str] | None = None,
@@ -212,7 +185,7 @@ def read_listing_states(
                     state_message=message,
                 )
             )
-    read = cache.reader()
+    read = _Decoder()
     states: list[ListingState] = []
     # In key order: the chunks are taken in key order, each ordered by key.
     for row in _rows(session, listing_query, ListingRow.listing_key, keys):
@@ -259,16 +232,33 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if keys is None and scope is None:
-        # A read of some listings, or of one fleet instance's agencies, must not empty the
-        # cache of the others.
-        read.close()
     return states
 
 
 # Keys bound in one statement, well under SQLite's limit on variables.
 _KEYS_PER_STATEMENT = 500
 _ROWS_PER_FETCH = 1000
+
+
+def listing_key_chunks(
+    session: Session, size: int, *, skip: Collection[str] = ()
+) -> Iterator[list[str]]:
+    """Every listing's key (in a fleet, of the agencies this instance holds) but those of
+    ``skip``, in order, ``size`` at a time: one narrow query per chunk, from the last key on."""
+    query = select(ListingRow.listing_key).order_by(ListingRow.listing_key)
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(ListingRow.agency_key.in_(sorted(scope)))
+    after: str | None = None
+    while True:
+        page = query if after is None else query.where(ListingRow.listing_key > after)
+        keys = list(session.scalars(page.limit(size)))
+        if not keys:
+            return
+        after = keys[-1]
+        chunk = [key for key in keys if key not in skip]
+        if chunk:
+            yield chunk
 
 
 def _rows(
@@ -286,15 +276,16 @@ def _rows(
         yield from session.execute(query.where(key_column.in_(chunk)))
 
 
-def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
-    """What the CRM wants now (the planner's ``desired``), with removal guards' data."""
-    listings: dict[str, Listing] = {}
-    missing: dict[str, datetime] = {}
-    for state in states:
-        if state.desired is not None:
-            listings[state.listing_key] = state.desired
-        elif state.missing_since is not None:
-            missing[state.listing_key] = state.missing_since
+@dataclass(frozen=True)
+class DesiredContext:
+    """What ``desired`` holds beside the listings: the same for every chunk of one pass."""
+
+    agencies: dict[str, Agency]
+    released_removals: dict[str, datetime]
+    released_updates: dict[str, str]
+
+
+def desired_context(session: Session) -> DesiredContext:
     query = select(AgencyRow).order_by(AgencyRow.key)
     scope = scope_of(session)
     if scope is not None:
@@ -303,12 +294,29 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
         row.key: Agency(row.key, row.name, row.organisation_number)
         for row in session.scalars(query)
     }
+    return DesiredContext(agencies, released_removals(session), released_updates(session))
+
+
+def desired_of(
+    session: Session, states: Iterable[ListingState], context: DesiredContext | None = None
+) -> Desired:
+    """What the CRM wants now (the planner's ``desired``), with removal guards' data;
+    ``context`` read once for many calls, or read here."""
+    listings: dict[str, Listing] = {}
+    missing: dict[str, datetime] = {}
+    for state in states:
+        if state.desired is not None:
+            listings[state.listing_key] = state.desired
+        elif state.missing_since is not None:
+            missing[state.listing_key] = state.missing_since
+    if context is None:
+        context = desired_context(session)
     return Desired(
         listings=listings,
-        agencies=agencies,
+        agencies=context.agencies,
         missing_since=missing,
-        released_removals=released_removals(session),
-        released_updates=released_updates(session),
+        released_removals=context.released_removals,
+        released_updates=context.released_updates,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from syncd.core.domain import (
 )
 from syncd.store import listings
 from syncd.store.engine import Store
-from syncd.store.listing_states import ListingCache, known_of, read_listing_states
+from syncd.store.listing_states import known_of, listing_key_chunks, read_listing_states
 from tests.fakes.store_state import mark_missing, save_desired
 
 
@@ -68,7 +67,7 @@ def _seed(store: Store, now: datetime) -> None:
 def test_snapshot_agrees_with_the_row_by_row_views(store: Store, now: datetime) -> None:
     _seed(store, now)
     with store.read() as session:
-        states = read_listing_states(session, ListingCache())
+        states = read_listing_states(session)
         rows = {row.listing_key: row for row in listings.all_listings(session)}
         for state in states:
             row = rows[state.listing_key]
@@ -87,33 +86,30 @@ def test_a_listing_left_the_crm_reads_as_no_desired_listing(store: Store, now: d
     # The JSON column stores None as the text "null": that must read as "not wanted".
     _seed(store, now)
     with store.read() as session:
-        (state,) = read_listing_states(session, ListingCache(), only="A3")
+        (state,) = read_listing_states(session, only="A3")
     assert state.desired is None and state.missing_since == now
     assert state.known is not None and state.known.sent == a_listing("A3")
 
 
-def test_unchanged_listings_are_not_decoded_again(store: Store, now: datetime) -> None:
+def test_a_listing_sent_as_the_crm_wants_it_is_decoded_once(store: Store, now: datetime) -> None:
     _seed(store, now)
-    cache = ListingCache()
     with store.read() as session:
-        first = {s.listing_key: s for s in read_listing_states(session, cache)}
+        states = {s.listing_key: s for s in read_listing_states(session)}
+    # A2 was sent as the CRM still wants it: one object for both (memory at 100,000).
+    assert states["A2"].known is not None
+    assert states["A2"].known.sent is states["A2"].desired
+    assert states["A2"].desired == a_listing("A2")
+
+
+def test_key_chunks_cover_every_listing_once_in_order_but_the_skipped(
+    store: Store, now: datetime
+) -> None:
     with store.transaction() as session:
-        save_desired(session, a_listing("A1", price=2_100_000), now)
+        for n in range(7):
+            save_desired(session, a_listing(f"K{n}"), now)
     with store.read() as session:
-        second = {s.listing_key: s for s in read_listing_states(session, cache)}
-    # The same decoded object for unchanged JSON; a new one where the CRM changed the price.
-    assert second["A2"].desired is first["A2"].desired
-    assert second["A2"].known is not None and first["A2"].known is not None
-    assert second["A2"].known.sent is first["A2"].known.sent
-    assert second["A1"].desired is not first["A1"].desired
-    assert second["A1"].desired == replace(a_listing("A1"), asking_price=2_100_000)
-
-
-def test_reading_one_listing_keeps_the_others_cached(store: Store, now: datetime) -> None:
-    _seed(store, now)
-    cache = ListingCache()
-    with store.read() as session:
-        first = {s.listing_key: s for s in read_listing_states(session, cache)}
-        read_listing_states(session, cache, only="A1")  # the operator opens one listing
-        again = {s.listing_key: s for s in read_listing_states(session, cache)}
-    assert again["A2"].desired is first["A2"].desired
+        chunks = list(listing_key_chunks(session, 3))
+        skipped = list(listing_key_chunks(session, 3, skip={"K1", "K3", "K4", "K5"}))
+    assert chunks == [["K0", "K1", "K2"], ["K3", "K4", "K5"], ["K6"]]
+    # A chunk all skipped is left out; the pages stay those of the store.
+    assert skipped == [["K0", "K2"], ["K6"]]

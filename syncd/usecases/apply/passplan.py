@@ -7,18 +7,27 @@ the backoff of open ops are the outbox's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from syncd.config import Config
+from syncd.core.domain import KnownAgency
 from syncd.core.ops import Hold, Operation, Plan
 from syncd.core.plan import UNKNOWN_AGENCY, plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
-from syncd.store.listing_states import ListingState, desired_of, known_of, read_listing_states
+from syncd.store.listing_states import (
+    DesiredContext,
+    ListingState,
+    desired_context,
+    desired_of,
+    known_of,
+    listing_key_chunks,
+    read_listing_states,
+)
 from syncd.store.listings import known_agencies
 from syncd.store.outbox import (
     OpenOperation,
@@ -28,12 +37,14 @@ from syncd.store.outbox import (
 )
 from syncd.store.plan_marks import (
     Marks,
+    asked_removal_keys,
     clear_marks,
     due_listing_keys,
     live_by_agency,
     read_marks,
 )
 from syncd.store.tables import OperationRow, OpStatus
+from syncd.usecases.apply.merge import merge_plans
 from syncd.usecases.apply.report import Tally
 
 if TYPE_CHECKING:
@@ -41,6 +52,10 @@ if TYPE_CHECKING:
     from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.usecases.apply")
+
+# Listings whose states a full pass holds decoded at once: about 4 MB at 4 KB a listing,
+# and few enough statements (two per 500 keys) that chunking costs little time.
+CHUNK_LISTINGS = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,17 +92,61 @@ def _plan_read(
     session: Session, config: Config, now: datetime, keys: Collection[str] | None
 ) -> tuple[Plan, int]:
     """The plan, and how many listings it read."""
+    if keys is None:
+        return plan_in_chunks(session, config, now)
     states = read_listing_states(session, keys=keys)
-    the_plan = plan(
-        desired_of(session, states),
+    return _plan_states(session, config, now, states, live=_live(session, states)), len(states)
+
+
+def plan_in_chunks(
+    session: Session, config: Config, now: datetime, chunk: int | None = CHUNK_LISTINGS
+) -> tuple[Plan, int]:
+    """The plan of every listing, reading at most ``chunk`` listings' states at a time (all
+    at once if None), and how many listings it read.
+
+    The removals full exports asked for are planned first, together, as a dirty pass plans
+    them (the mass-removal guard judges an agency's removals together, against the live
+    count of the whole store); then every other listing, a chunk at a time. The chunks'
+    plans merge into the plan of one read of every listing (``merge_plans``).
+    """
+    if chunk is None:
+        states = read_listing_states(session)
+        return _plan_states(session, config, now, states), len(states)
+    context = desired_context(session)
+    agencies = known_agencies(session)
+    removals = asked_removal_keys(session)
+    states = read_listing_states(session, keys=removals)
+    live = _live(session, states)
+    parts = [
+        _plan_states(session, config, now, states, context=context, agencies=agencies, live=live)
+    ]
+    planned = len(states)
+    for keys in listing_key_chunks(session, chunk, skip=removals):
+        states = read_listing_states(session, keys=keys)
+        parts.append(_plan_states(session, config, now, states, context=context, agencies=agencies))
+        planned += len(states)
+    return merge_plans(parts), planned
+
+
+def _plan_states(
+    session: Session,
+    config: Config,
+    now: datetime,
+    states: list[ListingState],
+    *,
+    context: DesiredContext | None = None,
+    agencies: Mapping[str, KnownAgency] | None = None,
+    live: Mapping[str, int] | None = None,
+) -> Plan:
+    return plan(
+        desired_of(session, states, context),
         known_of(states),
-        known_agencies(session),
+        known_agencies(session) if agencies is None else agencies,
         config.sync.policy,
         now,
         refused={s.listing_key for s in states if s.hemnet_id is None and s.refused},
-        live=None if keys is None else _live(session, states),
+        live=live,
     )
-    return the_plan, len(states)
 
 
 def dirty_keys(session: Session, marks: Marks) -> set[str]:
