@@ -89,11 +89,15 @@ def plan_now(
 
 
 def _plan_read(
-    session: Session, config: Config, now: datetime, keys: Collection[str] | None
+    session: Session,
+    config: Config,
+    now: datetime,
+    keys: Collection[str] | None,
+    chunk: int | None = CHUNK_LISTINGS,
 ) -> tuple[Plan, int]:
     """The plan, and how many listings it read."""
     if keys is None:
-        return plan_in_chunks(session, config, now)
+        return plan_in_chunks(session, config, now, chunk)
     states = read_listing_states(session, keys=keys)
     return _plan_states(session, config, now, states, live=_live(session, states)), len(states)
 
@@ -172,6 +176,7 @@ def prepare_pass(
     blocked: set[str],
     *,
     full: bool = True,
+    chunk: int | None = CHUNK_LISTINGS,
 ) -> Prepared:
     """Plan and commit the intents (reusing open ones) and clear the plan marks read.
 
@@ -180,7 +185,7 @@ def prepare_pass(
     """
     marks = read_marks(session)
     keys = None if full else dirty_keys(session, marks)
-    the_plan, planned = _plan_read(session, config, now, keys)
+    the_plan, planned = _plan_read(session, config, now, keys, chunk)
     # A grace period ending is a time to run a pass, like an op's retry time.
     tally.retry_at(the_plan.next_due_at)
     holds = _record_holds(session, the_plan.holds, now)
