@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syncd.core.domain import (
@@ -318,6 +318,36 @@ def desired_of(
         released_removals=context.released_removals,
         released_updates=context.released_updates,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedApproval:
+    listing_key: str
+    published_at: datetime
+    approval_url: str | None
+
+
+def awaiting_approval(session: Session) -> list[AwaitedApproval]:
+    """Listings published and not approved by the broker yet (and not sold), by key: three
+    columns each, nothing decoded (the alerts read them every health check)."""
+    query = (
+        select(ListingRow.listing_key, ListingRow.published_at, ListingRow.approval_url)
+        .where(
+            ListingRow.is_published,
+            ListingRow.is_approved.is_(False),
+            ListingRow.published_at.is_not(None),
+            # A sale is Hemnet's only for a listing it knows; SQL NULL or the JSON null.
+            or_(
+                ListingRow.hemnet_id.is_(None), ListingRow.sold_json["price"].as_string().is_(None)
+            ),
+        )
+        .order_by(ListingRow.listing_key)
+    )
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(ListingRow.agency_key.in_(sorted(scope)))
+    rows = session.execute(query)
+    return [AwaitedApproval(key, at, url) for key, at, url in rows if at is not None]
 
 
 def known_of(states: Iterable[ListingState]) -> dict[str, KnownListing]:

@@ -18,7 +18,12 @@ from syncd.core.domain import (
 )
 from syncd.store import listings
 from syncd.store.engine import Store
-from syncd.store.listing_states import known_of, listing_key_chunks, read_listing_states
+from syncd.store.listing_states import (
+    awaiting_approval,
+    known_of,
+    listing_key_chunks,
+    read_listing_states,
+)
 from tests.fakes.store_state import mark_missing, save_desired
 
 
@@ -113,3 +118,28 @@ def test_key_chunks_cover_every_listing_once_in_order_but_the_skipped(
     assert chunks == [["K0", "K1", "K2"], ["K3", "K4", "K5"], ["K6"]]
     # A chunk all skipped is left out; the pages stay those of the store.
     assert skipped == [["K0", "K2"], ["K6"]]
+
+
+def test_awaiting_approval_is_what_every_listing_s_state_says(store: Store, now: datetime) -> None:
+    _seed(store, now)  # A2 published, not approved; A3 sold
+    with store.transaction() as session:
+        for key, sold in (("A4", None), ("A5", Sale(1_000_000, True, date(2026, 2, 2)))):
+            save_desired(session, a_listing(key), now)
+            listings.record_sent(session, key, now, hemnet_id=f"h{key}", sent=a_listing(key))
+            # Both published and not approved; A5 sold since (Hemnet unpublishes it later).
+            listings.record_remote_state(
+                session, key, now, is_published=True, is_approved=False, sold=sold
+            )
+    with store.read() as session:
+        awaited = awaiting_approval(session)
+        states = read_listing_states(session)
+    expected = [
+        (s.listing_key, s.published_at, s.approval_url)
+        for s in states
+        if s.is_published
+        and not s.is_approved
+        and (s.known is None or s.known.sold is None)
+        and s.published_at is not None
+    ]
+    assert [(a.listing_key, a.published_at, a.approval_url) for a in awaited] == expected
+    assert [a.listing_key for a in awaited] == ["A2", "A4"]
