@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, literal, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,20 +102,17 @@ def due_listing_keys(session: Session) -> set[str]:
         OperationRow.listing_key.is_not(None),
     )
     keys = {str(key) for key in session.scalars(open_ops.distinct())}
-    keys.update(asked_removal_keys(session))
+    keys.update(session.scalars(_asked_removals()))
     keys.update(held_listing_keys(session))
     return keys
 
 
-def asked_removal_keys(session: Session) -> set[str]:
-    """Listings full exports dropped that Hemnet has published (and a few more, never
-    fewer): every removal the mass-removal guard may judge; one narrow query."""
-    query = select(ListingRow.listing_key).where(
+def _asked_removals() -> Any:
+    return select(ListingRow.listing_key).where(
         ListingRow.missing_since.is_not(None),
         ListingRow.hemnet_id.is_not(None),
         ListingRow.is_published,
     )
-    return {str(key) for key in session.scalars(query)}
 
 
 def live_by_agency(session: Session) -> dict[str | None, int]:

@@ -16,6 +16,7 @@ from syncd.config import Config
 from syncd.core.domain import Agency, ImageState, KnownImage, MarketState
 from syncd.core.ops import Plan, UnpublishListing
 from syncd.store.engine import Store
+from syncd.store.holds import open_holds, release_hold
 from syncd.store.listings import record_remote_state, record_sent, save_agency, save_known_image
 from syncd.store.plan_marks import read_marks
 from syncd.store.tables import HoldRow, OperationRow
@@ -87,12 +88,26 @@ def seed(store: Store, now: datetime, removed_first: int, removed_late: int) -> 
             mark_missing(session, keys[half:], lately)
 
 
-# (removals asked of the first agency, of the late one, holds the guard makes)
-SCENARIOS = {
-    "at the limits": (4, 2, ()),
-    "the guard trips in the last chunks": (4, 3, (LATE.key,)),
-    "the guard trips in the first chunks": (5, 0, (AGENCY.key,)),
-    "every live listing of an agency": (1, LIVE_LATE, (LATE.key,)),
+def release_the_late_hold(store: Store, config: Config, now: datetime, more: list[str]) -> None:
+    """An operator released the hold of the late agency's removals; then full exports
+    dropped ``more`` of its listings, whose removals no one released."""
+    with store.transaction() as session:
+        prepare_pass(session, config, now, Tally(), set(), full=True)
+        (hold,) = [h for h in open_holds(session) if h.agency_key == LATE.key]
+        release_hold(session, hold.id, "test", now)
+        mark_missing(session, more, now - timedelta(hours=2))
+
+
+# removals asked of the first agency, of the late one; released and asked again of the
+# late one; the agencies whose removals the guard holds
+SCENARIOS: dict[str, tuple[int, int, list[str], tuple[str, ...]]] = {
+    "at the limits": (4, 2, [], ()),
+    "the guard trips in the last chunks": (4, 3, [], (LATE.key,)),
+    "the guard trips in the first chunks": (5, 0, [], (AGENCY.key,)),
+    "every live listing of an agency": (1, LIVE_LATE, [], (LATE.key,)),
+    # 3 released of 10: 2 more asked of the 7 that stay (limit 2) go, 3 more are held.
+    "released, and two more asked": (0, 3, ["Z00", "Z01"], ()),
+    "released, and three more asked": (0, 3, ["Z00", "Z01", "Z02"], (LATE.key,)),
 }
 
 
@@ -100,8 +115,10 @@ SCENARIOS = {
 def test_a_plan_in_chunks_is_the_plan_of_one_read_for_every_chunk_size(
     store: Store, config: Config, now: datetime, scenario: str
 ) -> None:
-    removed_first, removed_late, tripped = SCENARIOS[scenario]
+    removed_first, removed_late, asked_again, tripped = SCENARIOS[scenario]
     seed(store, now, removed_first, removed_late)
+    if asked_again:
+        release_the_late_hold(store, config, now, asked_again)
     with store.read() as session:
         whole, read = plan_in_chunks(session, config, now, chunk=None)
         assert read == LIVE_FIRST + LIVE_LATE + 5
@@ -109,16 +126,17 @@ def test_a_plan_in_chunks_is_the_plan_of_one_read_for_every_chunk_size(
             chunked, planned = plan_in_chunks(session, config, now, chunk=size)
             assert (chunked, planned) == (whole, read), f"chunks of {size}"
     # The scenario is what it says: the guard held these agencies' removals, sent the rest.
-    removal_holds = [h.agency_key for h in whole.holds if h.missing_since]
-    assert removal_holds == list(tripped)
+    assert [h.agency_key for h in whole.holds if h.missing_since] == list(tripped)
     unpublished = {op.listing_key for op in whole.ops if isinstance(op, UnpublishListing)}
+    late = [f"Z{n:02d}" for n in range(LIVE_LATE - removed_late, LIVE_LATE)]
     expected = set()
     if AGENCY.key not in tripped:
         expected |= {f"A{n:02d}" for n in range(10, 10 + removed_first // 2)}
-    if LATE.key not in tripped:
-        expected |= {
-            f"Z{n:02d}" for n in range(LIVE_LATE - removed_late, LIVE_LATE)[: removed_late // 2]
-        }
+    if asked_again:
+        # the released ones go (after their grace), and those asked again unless held
+        expected |= set(late[: removed_late // 2]) | set(() if tripped else asked_again)
+    elif LATE.key not in tripped:
+        expected |= set(late[: removed_late // 2])
     assert unpublished == expected
     _assert_the_plan_has_every_kind(whole)
 

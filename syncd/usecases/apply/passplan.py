@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from syncd.config import Config
 from syncd.core.domain import KnownAgency
 from syncd.core.ops import Hold, Operation, Plan
-from syncd.core.plan import UNKNOWN_AGENCY, plan
+from syncd.core.plan import UNKNOWN_AGENCY, RemovalCounts, plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
@@ -37,12 +37,12 @@ from syncd.store.outbox import (
 )
 from syncd.store.plan_marks import (
     Marks,
-    asked_removal_keys,
     clear_marks,
     due_listing_keys,
     live_by_agency,
     read_marks,
 )
+from syncd.store.removal_counts import guard_counts
 from syncd.store.tables import OperationRow, OpStatus
 from syncd.usecases.apply.merge import merge_plans
 from syncd.usecases.apply.report import Tally
@@ -108,26 +108,33 @@ def plan_in_chunks(
     """The plan of every listing, reading at most ``chunk`` listings' states at a time (all
     at once if None), and how many listings it read.
 
-    The removals full exports asked for are planned first, together, as a dirty pass plans
-    them (the mass-removal guard judges an agency's removals together, against the live
-    count of the whole store); then every other listing, a chunk at a time. The chunks'
-    plans merge into the plan of one read of every listing (``merge_plans``).
+    The mass-removal guard judges an agency's removals together: each chunk's plan is
+    given the whole store's counts of live listings and of removals asked for (one narrow
+    read before the first chunk), so it judges as a plan of every listing does. The
+    chunks' plans merge into the plan of one read of every listing (``merge_plans``).
     """
     if chunk is None:
         states = read_listing_states(session)
         return _plan_states(session, config, now, states), len(states)
     context = desired_context(session)
     agencies = known_agencies(session)
-    removals = asked_removal_keys(session)
-    states = read_listing_states(session, keys=removals)
-    live = _live(session, states)
-    parts = [
-        _plan_states(session, config, now, states, context=context, agencies=agencies, live=live)
-    ]
-    planned = len(states)
-    for keys in listing_key_chunks(session, chunk, skip=removals):
+    counts = guard_counts(session, context.released_removals)
+    parts: list[Plan] = []
+    planned = 0
+    for keys in listing_key_chunks(session, chunk):
         states = read_listing_states(session, keys=keys)
-        parts.append(_plan_states(session, config, now, states, context=context, agencies=agencies))
+        parts.append(
+            _plan_states(
+                session,
+                config,
+                now,
+                states,
+                context=context,
+                agencies=agencies,
+                live=counts.live,
+                removals=counts.removals,
+            )
+        )
         planned += len(states)
     return merge_plans(parts), planned
 
@@ -141,6 +148,7 @@ def _plan_states(
     context: DesiredContext | None = None,
     agencies: Mapping[str, KnownAgency] | None = None,
     live: Mapping[str, int] | None = None,
+    removals: Mapping[str, RemovalCounts] | None = None,
 ) -> Plan:
     return plan(
         desired_of(session, states, context),
@@ -150,6 +158,7 @@ def _plan_states(
         now,
         refused={s.listing_key for s in states if s.hemnet_id is None and s.refused},
         live=live,
+        removals=removals,
     )
 
 
