@@ -240,11 +240,9 @@ _KEYS_PER_STATEMENT = 500
 _ROWS_PER_FETCH = 1000
 
 
-def listing_key_chunks(
-    session: Session, size: int, *, skip: Collection[str] = ()
-) -> Iterator[list[str]]:
-    """Every listing's key (in a fleet, of the agencies this instance holds) but those of
-    ``skip``, in order, ``size`` at a time: one narrow query per chunk, from the last key on."""
+def listing_key_chunks(session: Session, size: int) -> Iterator[list[str]]:
+    """Every listing's key (in a fleet, of the agencies this instance holds), in order,
+    ``size`` at a time: one narrow query per chunk, from the last key on."""
     query = select(ListingRow.listing_key).order_by(ListingRow.listing_key)
     scope = scope_of(session)
     if scope is not None:
@@ -256,9 +254,7 @@ def listing_key_chunks(
         if not keys:
             return
         after = keys[-1]
-        chunk = [key for key in keys if key not in skip]
-        if chunk:
-            yield chunk
+        yield keys
 
 
 def _rows(
