@@ -1,13 +1,15 @@
 """Listings' planning and status facts: of some listings, or of all in chunks by key.
 
 One Core query reads the columns as text (no ORM rows). Nothing decoded is kept between
-reads: a reader of every listing takes them ``listing_key_chunks`` at a time, so memory
-stays that of one chunk however many listings the store holds.
+reads (only a digest per listing, ``SentAsWanted``): a reader of every listing takes them
+``listing_key_chunks`` at a time, so memory stays that of one chunk however many listings
+the store holds.
 Reads only; never decides anything (that is the planner's and the views').
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -71,32 +73,49 @@ class ListingState:
         return self.failed_hash is not None and self.failed_hash == self.content_hash
 
 
-class _Decoder:
-    """Decodes the stored listings of one read; keeps nothing once the read is done.
+def _decoded(text: str | None) -> Listing | None:
+    # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
+    if text is None or text == "null":
+        return None
+    return listing_from_plain(json.loads(text))
 
-    No process-wide cache of decoded listings: at 100,000 listings it held hundreds of
-    megabytes for the life of the daemon, and the reads that run often (the dirty pass,
-    one listing's page) read few listings.
+
+class SentAsWanted:
+    """Per listing, a digest of its stored desired and sent texts when the two decode to
+    equal listings: the listing last sent is usually the one the CRM still wants, stored
+    as other text, and a read then takes the desired listing for it without decoding it.
+
+    16 bytes and a key per listing, never a decoded listing (no cache of those: at 100,000
+    listings one held hundreds of megabytes for the daemon's life). Reads on other threads
+    may race; the worst outcome is decoding again.
     """
 
     def __init__(self) -> None:
-        self._last_text: str | None = None
-        self._last: Listing | None = None
+        self._digests: dict[str, bytes] = {}
 
-    def listing(self, text: str | None, like: Listing | None = None) -> Listing | None:
-        """The listing stored as ``text``; ``like`` itself when equal to it (memory: the
-        listing last sent is usually the one the CRM still wants, stored as other text)."""
-        # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
-        if text is None or text == "null":
-            return None
-        if like is not None and text == self._last_text and like is self._last:
-            return like  # the same text as the desired listing just decoded: no second decode
-        found = listing_from_plain(json.loads(text))
-        if found == like:
-            found = like
-        self._last_text, self._last = text, found
+    def sent(
+        self, key: str, text: str | None, desired_text: str | None, desired: Listing | None
+    ) -> Listing | None:
+        """The listing sent, stored as ``text``: ``desired`` itself when equal to it."""
+        if desired is None or text is None or desired_text is None:
+            return _decoded(text)
+        if text == desired_text:
+            return desired
+        digest = hashlib.blake2b(desired_text.encode(), digest_size=16)
+        digest.update(b"\0" + text.encode())
+        pair = digest.digest()
+        if self._digests.get(key) == pair:
+            return desired
+        found = _decoded(text)
+        if found == desired:
+            self._digests[key] = pair
+            return desired
+        self._digests.pop(key, None)
         return found
 
+
+# The process's: the passes and the status views read the same listings.
+SENT_AS_WANTED = SentAsWanted()
 
 _COLUMNS = (
     ListingRow.listing_key,
@@ -150,6 +169,7 @@ def read_listing_states(
     *,
     only: str | None = None,
     keys: Collection[str] | None = None,
+    sent_as_wanted: SentAsWanted = SENT_AS_WANTED,
 ) -> list[ListingState]:
     """Every listing (or ``only`` the one, or those of ``keys``), by listing_key, with its
     images; two queries (two per few hundred ``keys``)."""
@@ -185,18 +205,17 @@ def read_listing_states(
                     state_message=message,
                 )
             )
-    read = _Decoder()
     states: list[ListingState] = []
     # In key order: the chunks are taken in key order, each ordered by key.
     for row in _rows(session, listing_query, ListingRow.listing_key, keys):
         key = row.listing_key
-        desired = read.listing(row.desired_text)
+        desired = _decoded(row.desired_text)
         known = None
         if row.hemnet_id is not None:
             known = KnownListing(
                 listing_key=key,
                 hemnet_id=row.hemnet_id,
-                sent=read.listing(row.sent_text, like=desired),
+                sent=sent_as_wanted.sent(key, row.sent_text, row.desired_text, desired),
                 images=tuple(known_images.get(key, ())),
                 is_published=row.is_published,
                 is_approved=row.is_approved,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from syncd.core.domain import (
     Address,
@@ -16,9 +19,10 @@ from syncd.core.domain import (
     Sale,
     normalise,
 )
-from syncd.store import listings
+from syncd.store import listing_states, listings
 from syncd.store.engine import Store
 from syncd.store.listing_states import (
+    ListingState,
     awaiting_approval,
     known_of,
     listing_key_chunks,
@@ -142,3 +146,45 @@ def test_awaiting_approval_is_what_every_listing_s_state_says(store: Store, now:
     ]
     assert [(a.listing_key, a.published_at, a.approval_url) for a in awaited] == expected
     assert [a.listing_key for a in awaited] == ["A2", "A4"]
+
+
+def test_a_listing_sent_as_wanted_is_decoded_once_read_after_read_until_either_changes(
+    store: Store, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(store, now)  # A2 sent as the CRM wants it, stored as other text
+    decoded: list[str] = []
+    decode = listing_states.listing_from_plain
+
+    def counted(data: Any) -> Listing:
+        decoded.append(data["listing_key"])
+        return decode(data)
+
+    monkeypatch.setattr(listing_states, "listing_from_plain", counted)
+    sent_as_wanted = listing_states.SentAsWanted()
+
+    def read() -> dict[str, ListingState]:
+        decoded.clear()
+        with store.read() as session:
+            states = read_listing_states(session, sent_as_wanted=sent_as_wanted)
+        return {state.listing_key: state for state in states}
+
+    def sent(state: ListingState) -> Listing | None:
+        assert state.known is not None
+        return state.known.sent
+
+    first = read()
+    assert sorted(decoded) == ["A1", "A2", "A2", "A3"] and sent(first["A2"]) is first["A2"].desired
+    again = read()
+    assert sorted(decoded) == ["A1", "A2", "A3"]  # A2's sent text: known to be the desired
+    assert sent(again["A2"]) is again["A2"].desired == a_listing("A2")
+    with store.transaction() as session:
+        save_desired(session, a_listing("A2", price=2_500_000), now)
+    changed = read()
+    assert sent(changed["A2"]) == a_listing("A2") != changed["A2"].desired
+    with store.transaction() as session:
+        listings.record_sent(session, "A2", now, sent=a_listing("A2", price=2_500_000))
+    read()
+    assert sorted(decoded) == ["A1", "A2", "A2", "A3"]
+    sent_again = read()
+    assert sorted(decoded) == ["A1", "A2", "A3"]
+    assert sent(sent_again["A2"]) is sent_again["A2"].desired == a_listing("A2", price=2_500_000)
