@@ -20,6 +20,7 @@ from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
 from syncd.store.listing_states import (
+    SENT_AS_WANTED,
     DesiredContext,
     ListingState,
     desired_context,
@@ -121,6 +122,7 @@ def plan_in_chunks(
     counts = guard_counts(session, context.released_removals)
     parts: list[Plan] = []
     planned = 0
+    SENT_AS_WANTED.begin()
     for keys in listing_key_chunks(session, chunk):
         states = read_listing_states(session, keys=keys)
         parts.append(
@@ -136,6 +138,7 @@ def plan_in_chunks(
             )
         )
         planned += len(states)
+    SENT_AS_WANTED.end()
     return merge_plans(parts), planned
 
 
