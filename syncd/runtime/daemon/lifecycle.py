@@ -53,6 +53,7 @@ from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
 from syncd.status import StatusBook
+from syncd.status.view import BookView
 from syncd.store.blocked import SendingBlocked
 from syncd.store.engine import Store
 
@@ -363,7 +364,7 @@ class Daemon(DaemonRequests, FleetJobs):
             config,
             poll_listing=self._poll_listing,
             health=self._health,
-            status_rows=lambda store, now: self._status_book.refresh(store, now).rows,
+            status_view=BookView(self._status_book),
         )
         host, port = address
         try:
