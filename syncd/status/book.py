@@ -67,6 +67,12 @@ class BookUpdate:
     total: int
     moved: dict[str, str]  # listing_key -> the stage stored for it (it had another)
     rebuilt: int
+    dropped: int = 0  # entries of listings gone from the store
+
+    @property
+    def changed(self) -> bool:
+        """Some entry was stored or dropped: the files differ from the last ones."""
+        return bool(self.rebuilt or self.dropped)
 
 
 class StatusBook:
@@ -91,19 +97,20 @@ class StatusBook:
                 keys |= held.symmetric_difference(held_entry_keys(session))
             ordered = sorted(keys)
             moved: dict[str, str] = {}
-            rebuilt = 0
+            rebuilt = dropped = 0
             for start in range(0, len(ordered), self._chunk):
                 chunk = ordered[start : start + self._chunk]
                 with store.read() as session:
                     built = _build(session, chunk, blocked, tag)
                 entries, gone, chunk_moved = built
                 rebuilt += len(entries)
+                dropped += len(gone)
                 moved.update(chunk_moved)
                 write(_storing(store, entries, gone, chunk_moved))
             if marks.ids:
                 write(_clearing(store, marks.ids))
         summary, total = self.summary(store, now)
-        return BookUpdate(summary, total, moved, rebuilt)
+        return BookUpdate(summary, total, moved, rebuilt, dropped)
 
     def summary(self, store: Store, now: datetime) -> tuple[dict[str, int], int]:
         """Listings per stage (lifecycle order) and in all, as of the last refresh; sets the

@@ -26,7 +26,7 @@ from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
 from syncd.runtime.watch import InboxWatcher
-from syncd.status import StatusBook, StatusRow, stage_summary
+from syncd.status import STATUS_CSV, STATUS_JSON, StatusBook, StatusRow, stage_summary
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
 from syncd.usecases.apply import ApplyReport
@@ -122,6 +122,7 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_book: StatusBook
+    _status_unwritten: bool  # the files may not show the stored entries yet
     _reconciles: ReconcileSlices
     _status_not_before: float
 
@@ -275,7 +276,11 @@ class DaemonJobs:
             systemd.status(text)
             logger.debug("status: %s", text)
         # After the line: a disk that refuses the files must not hide the problem there.
-        self._status_book.write_files(self._store, self.config.paths.inbox)
+        inbox = self.config.paths.inbox
+        if update.changed or self._status_unwritten or not _status_files_exist(inbox):
+            self._status_unwritten = True  # until written: a write that fails is tried again
+            self._status_book.write_files(self._store, inbox)
+            self._status_unwritten = False
         took_s = time.monotonic() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 
@@ -290,6 +295,10 @@ class DaemonJobs:
                 if self._scheduler.closing:
                     # Stopping: the job may never run. Its marks stay for the next start.
                     raise RuntimeError("stopping: the status entries were not stored") from None
+
+
+def _status_files_exist(directory: Path) -> bool:
+    return all((directory / name).is_file() for name in (STATUS_JSON, STATUS_CSV))
 
 
 def _run_here(job: Callable[[], None]) -> None:

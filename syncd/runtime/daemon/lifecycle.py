@@ -104,6 +104,7 @@ class Daemon(DaemonRequests, FleetJobs):
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_book = StatusBook()
+        self._status_unwritten = True  # written at start whatever the entries
         self._reconciles = ReconcileSlices(
             store,
             self._scheduler,
