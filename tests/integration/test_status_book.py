@@ -21,6 +21,8 @@ from syncd.status import (
     status_rows,
     write_status_files,
 )
+from syncd.status import view as view_module
+from syncd.status.view import BookView, FullView
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.checks import save_checks
 from syncd.store.engine import Store
@@ -188,3 +190,26 @@ def test_a_refresh_cut_short_loses_nothing(store: Store, now: datetime, tmp_path
     assert compared.rebuilt() == 3  # its marks were still there: all three again
     assert compared.rebuilt() == 0
     assert len(seeded) == 13
+
+
+def test_the_page_reads_the_same_rows_from_the_book_as_from_a_full_read(
+    store: Store, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded = seed_listings(store, now)
+    book = StatusBook()
+    book.refresh(store, now)
+    views = (BookView(book), FullView())
+    pages = [view.page(store, now, ATTENTION_ORDER, "") for view in views]
+    assert pages[0] == pages[1]
+    assert pages[0].complete and pages[0].total == len(seeded)
+    assert pages[0].rows[0].listing_key == "A11"  # held first
+    assert pages[0].rows[1].stage.value == "failed"  # then those that need the operator
+
+    monkeypatch.setattr(view_module, "PAGE_ROWS", 3)  # beyond it: the first rows, by stage
+    pages = [view.page(store, now, ATTENTION_ORDER, "") for view in views]
+    assert pages[0] == pages[1]
+    assert [row.listing_key for row in pages[0].rows] == ["A11", "A10", "A04"]
+    assert not pages[0].complete and pages[0].total == len(seeded)
+    pages = [view.page(store, now, ATTENTION_ORDER, "missing") for view in views]
+    assert pages[0] == pages[1]
+    assert [row.listing_key for row in pages[0].rows] == ["A11", "A12"]
