@@ -30,7 +30,7 @@ from syncd.status.rows import RowInputs, StatusRow, completeness_of
 from syncd.store.blocked import SendingBlocked, sending_blocked
 from syncd.store.engine import Session, Store
 from syncd.store.holds import held_listing_keys
-from syncd.store.listing_states import ListingCache, read_listing_states
+from syncd.store.listing_states import read_listing_states
 from syncd.store.listings import record_stages
 from syncd.store.status_entries import (
     StatusEntry,
@@ -158,8 +158,8 @@ def _build(
 ) -> tuple[list[StatusEntry], set[str], dict[str, str]]:
     """Entries of these listings, the keys of those gone from the store, and the stages
     that moved."""
-    # A cache of its own: decoding these few must not evict the pass's decoded listings.
-    states = read_listing_states(session, ListingCache(), keys=keys)
+    # A read of some keys takes what the pass decoded already and evicts nothing.
+    states = read_listing_states(session, keys=keys)
     pending = open_counts_of(session, keys)
     checks = checks_of_keys(session, keys)
     held = held_listing_keys(session)

@@ -104,11 +104,46 @@ def record_texts(row: StatusRow) -> tuple[str, str]:
     """The listing's text in status.json (without the comma between listings) and its line
     in status.csv, exactly as ``write_status_files`` writes them."""
     record = row.file_record()
-    json_text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", _RECORD_INDENT)
+    json_text = _record_json(record)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
     writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
     return json_text, buffer.getvalue()
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _record_json(record: dict[str, Any]) -> str:
+    """``record`` as ``json.dumps(record, indent=2)`` writes it two levels deep.
+
+    json's indenting encoder is its pure-Python one; a record of scalars is laid out
+    here with the C encoder per value instead (a fifth of the time, the same bytes).
+    """
+    if not record:
+        return "{}"
+    if not all(isinstance(value, _SCALARS) for value in record.values()):
+        return json.dumps(record, ensure_ascii=False, indent=2).replace("\n", _RECORD_INDENT)
+    items = ",".join(
+        f"{_RECORD_INDENT}  {_STRING(key)}: {_scalar(value)}" for key, value in record.items()
+    )
+    return "{" + items + _RECORD_INDENT + "}"
+
+
+# json's own C helper for a string, as ensure_ascii=False encodes it.
+_STRING = json.encoder.encode_basestring
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None or isinstance(value, bool):
+        return _LITERALS[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return _ENCODE(value)
 
 
 def _json_head() -> str:
