@@ -34,6 +34,7 @@ from syncd.store.listing_states import read_listing_states
 from syncd.store.listings import record_stages
 from syncd.store.status_entries import (
     StatusEntry,
+    StatusMarks,
     checks_of_keys,
     clear_status_marks,
     held_entry_keys,
@@ -45,6 +46,7 @@ from syncd.store.status_entries import (
     stage_counts,
     stale_for_block,
     status_texts,
+    stored_listing_keys,
 )
 
 # Listings built per read and per write: about 4 MB of decoded listings at a time.
@@ -89,12 +91,7 @@ class StatusBook:
         # One refresh at a time: an older build must not replace the entries of a newer one.
         with self._lock:
             with store.read() as session:
-                marks = read_status_marks(session)
-                blocked = sending_blocked(session)
-                tag = blocked_tag(blocked)
-                held = held_listing_keys(session)
-                keys = set(marks.listing_keys) | stale_for_block(session, tag)
-                keys |= held.symmetric_difference(held_entry_keys(session))
+                marks, blocked, tag, keys = _pending(session)
             ordered = sorted(keys)
             moved: dict[str, str] = {}
             rebuilt = dropped = 0
@@ -144,6 +141,33 @@ class StatusBook:
                 session, [s.value for s in order], stage=stage, limit=limit
             )
         return [row_of(entry, now) for entry in entries]
+
+
+def book_rows(store: Store, now: datetime) -> list[StatusRow]:
+    """Every listing's row, by listing_key, from one read and without writing: the stored
+    entries, and the listings marked since the last refresh built here."""
+    with store.read() as session:
+        _, blocked, tag, keys = _pending(session)
+        ordered = sorted(keys)
+        fresh: dict[str, StatusEntry] = {}
+        for start in range(0, len(ordered), CHUNK):
+            entries, _, _ = _build(session, ordered[start : start + CHUNK], blocked, tag)
+            fresh.update((entry.listing_key, entry) for entry in entries)
+        stored = {entry.listing_key: entry for entry in read_status_entries(session, ())}
+        listed = list(stored_listing_keys(session))
+    return [row_of(fresh.get(key) or stored[key], now) for key in listed]
+
+
+def _pending(session: Session) -> tuple[StatusMarks, SendingBlocked | None, str, set[str]]:
+    """The marks, the sending block (and its tag), and every listing to build again: those
+    marked, those whose hold opened or closed, those waiting under another sending block."""
+    marks = read_status_marks(session)
+    blocked = sending_blocked(session)
+    tag = blocked_tag(blocked)
+    held = held_listing_keys(session)
+    keys = set(marks.listing_keys) | stale_for_block(session, tag)
+    keys |= held.symmetric_difference(held_entry_keys(session))
+    return marks, blocked, tag, keys
 
 
 def blocked_tag(blocked: SendingBlocked | None) -> str:

@@ -224,19 +224,19 @@ def oldest_awaiting(session: Session, stage: str) -> datetime | None:
 def read_status_entries(
     session: Session, order: Sequence[str], *, stage: str | None = None, limit: int | None = None
 ) -> list[StatusEntry]:
-    """Entries held first, then by stage in ``order``, then by key; of one ``stage`` if
-    given; at most ``limit``."""
+    """Entries held first, then by stage in ``order`` (if any), then by key; of one
+    ``stage`` if given; at most ``limit``."""
     query = select(StatusEntryRow).where(_in_scope(session, StatusEntryRow.agency_key))
     if stage:
         query = query.where(StatusEntryRow.stage == stage)
-    rank = case(
-        {name: index for index, name in enumerate(order)},
-        value=StatusEntryRow.stage,
-        else_=len(order),
-    )
-    query = query.order_by(
-        case((StatusEntryRow.held == true(), 0), else_=1), rank, StatusEntryRow.listing_key
-    ).limit(limit)
+    if order:
+        rank = case(
+            {name: index for index, name in enumerate(order)},
+            value=StatusEntryRow.stage,
+            else_=len(order),
+        )
+        query = query.order_by(case((StatusEntryRow.held == true(), 0), else_=1), rank)
+    query = query.order_by(StatusEntryRow.listing_key).limit(limit)
     return [
         StatusEntry(
             listing_key=row.listing_key,

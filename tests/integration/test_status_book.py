@@ -17,6 +17,7 @@ from syncd.status import (
     STATUS_CSV,
     STATUS_JSON,
     StatusBook,
+    book_rows,
     read_status_rows,
     status_rows,
     write_status_files,
@@ -213,3 +214,18 @@ def test_the_page_reads_the_same_rows_from_the_book_as_from_a_full_read(
     pages = [view.page(store, now, ATTENTION_ORDER, "missing") for view in views]
     assert pages[0] == pages[1]
     assert [row.listing_key for row in pages[0].rows] == ["A11", "A12"]
+
+
+def test_syncd_status_reads_the_entries_and_builds_what_changed_since(
+    store: Store, now: datetime
+) -> None:
+    seed_listings(store, now)
+    assert book_rows(store, now) == read_status_rows(store, now)  # nothing refreshed yet
+    StatusBook().refresh(store, now)
+    with store.transaction() as session:  # changes no refresh has seen
+        save_desired(session, listing("A06", asking_price=4_250_000), now)
+        session.execute(text("DELETE FROM images WHERE listing_key = 'A12'"))
+        session.execute(text("DELETE FROM listings WHERE listing_key = 'A12'"))
+        set_sending_blocked(session, SendingBlocked("Hemnet is down", "wait", now))
+    later = now + timedelta(hours=1)
+    assert book_rows(store, later) == read_status_rows(store, later)
