@@ -104,8 +104,8 @@ class StatusBook:
                 dropped += len(gone)
                 moved.update(chunk_moved)
                 write(_storing(store, entries, gone, chunk_moved))
-            if marks.ids:
-                write(_clearing(store, marks.ids))
+            if marks.runs:
+                write(_clearing(store, marks.runs))
         summary, total = self.summary(store, now)
         return BookUpdate(summary, total, moved, rebuilt, dropped)
 
@@ -234,10 +234,10 @@ def _storing(
     return job
 
 
-def _clearing(store: Store, ids: tuple[int, ...]) -> Callable[[], None]:
+def _clearing(store: Store, runs: tuple[tuple[int, int], ...]) -> Callable[[], None]:
     def job() -> None:
         with store.transaction() as session:
-            clear_status_marks(session, ids)
+            clear_status_marks(session, runs)
 
     return job
 

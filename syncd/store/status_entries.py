@@ -29,6 +29,8 @@ from syncd.store.tables import (
 
 # Keys or ids bound in one statement, well under SQLite's limit on variables.
 _PER_STATEMENT = 500
+# Runs of ids per DELETE: two variables each.
+_RUNS_PER_STATEMENT = 200
 # Entries fetched at a time while the files are streamed (about 1 KB of text each).
 _ENTRIES_PER_FETCH = 1000
 
@@ -52,10 +54,11 @@ class StatusEntry:
 
 @dataclass(frozen=True)
 class StatusMarks:
-    """The marks one refresh read: the listings to build, and the rows to delete after."""
+    """The marks one refresh read: the listings to build, and the marks to delete after
+    (as runs of consecutive ids, first and last: a few numbers however many marks)."""
 
     listing_keys: frozenset[str]
-    ids: tuple[int, ...]
+    runs: tuple[tuple[int, int], ...]
 
 
 def _in_scope(session: Session, column: Any) -> Any:
@@ -75,20 +78,24 @@ def read_status_marks(session: Session) -> StatusMarks:
         query = query.where(
             or_(StatusMarkRow.listing_key.in_(listed), StatusMarkRow.listing_key.in_(built))
         )
-    ids: list[int] = []
+    runs: list[tuple[int, int]] = []
     keys: set[str] = set()
-    for mark_id, key in session.execute(query):
-        ids.append(mark_id)
+    for mark_id, key in session.execute(query.order_by(StatusMarkRow.id)):
+        if runs and runs[-1][1] == mark_id - 1:
+            runs[-1] = (runs[-1][0], mark_id)
+        else:
+            runs.append((mark_id, mark_id))
         keys.add(key)
-    return StatusMarks(frozenset(keys), tuple(ids))
+    return StatusMarks(frozenset(keys), tuple(runs))
 
 
-def clear_status_marks(session: Session, ids: Collection[int]) -> None:
-    """Delete the marks a refresh read (by id: never one made after the read)."""
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _PER_STATEMENT):
-        chunk = ordered[start : start + _PER_STATEMENT]
-        session.execute(delete(StatusMarkRow).where(StatusMarkRow.id.in_(chunk)))
+def clear_status_marks(session: Session, runs: Sequence[tuple[int, int]]) -> None:
+    """Delete the marks a refresh read (never one made after the read: every id of a run
+    was read)."""
+    for start in range(0, len(runs), _RUNS_PER_STATEMENT):
+        chunk = runs[start : start + _RUNS_PER_STATEMENT]
+        within = or_(*(StatusMarkRow.id.between(first, last) for first, last in chunk))
+        session.execute(delete(StatusMarkRow).where(within))
 
 
 def stale_for_block(session: Session, built_blocked: str) -> set[str]:
