@@ -265,12 +265,19 @@ class DaemonJobs:
         whose inputs were written since are built again; their entries are stored on the
         store worker)."""
         started = time.monotonic()
+        now = self._clock()
         write = self._on_store_worker if worker_running else None
-        update = self._status_book.refresh(self._store, self._clock(), write or _run_here)
+        # In a fleet each instance builds the listings of the agencies it holds (the fenced
+        # store's scope); the files, the line and the page show every agency's entries.
+        building = self._store if self._fleet is None else self._fleet.store
+        update = self._status_book.refresh(building, now, write or _run_here)
         if update.moved:
             logger.debug("status: %d listing stage(s) changed", len(update.moved))
+        summary, total = update.summary, update.total
+        if building is not self._store:
+            summary, total = self._status_book.summary(self._store, now)
         problems = [p.problem.value for p in self._board.problems()]
-        text = summary_line(update.total, update.summary, len(self._alerts.active), problems)
+        text = summary_line(total, summary, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
