@@ -47,6 +47,7 @@ from syncd.store.status_entries import (
     stale_for_block,
     status_texts,
     stored_listing_keys,
+    unbuilt_listing_keys,
 )
 
 # Listings built per read and per write: about 4 MB of decoded listings at a time.
@@ -84,6 +85,7 @@ class StatusBook:
     def __init__(self, chunk: int = CHUNK) -> None:
         self._lock = threading.Lock()
         self._chunk = chunk
+        self._swept = False
 
     def refresh(self, store: Store, now: datetime, write: Writer = _run_here) -> BookUpdate:
         """Build and store the entries of the listings whose inputs were written since the
@@ -92,6 +94,9 @@ class StatusBook:
         with self._lock:
             with store.read() as session:
                 marks, blocked, tag, keys = _pending(session)
+                if not self._swept:
+                    # Once per process: a listing with no entry, which no mark should allow.
+                    keys |= unbuilt_listing_keys(session)
             ordered = sorted(keys)
             moved: dict[str, str] = {}
             rebuilt = dropped = 0
@@ -106,6 +111,7 @@ class StatusBook:
                 write(_storing(store, entries, gone, chunk_moved))
             if marks.runs:
                 write(_clearing(store, marks.runs))
+            self._swept = True
         summary, total = self.summary(store, now)
         return BookUpdate(summary, total, moved, rebuilt, dropped)
 
@@ -148,14 +154,14 @@ def book_rows(store: Store, now: datetime) -> list[StatusRow]:
     entries, and the listings marked since the last refresh built here."""
     with store.read() as session:
         _, blocked, tag, keys = _pending(session)
-        ordered = sorted(keys)
-        fresh: dict[str, StatusEntry] = {}
-        for start in range(0, len(ordered), CHUNK):
-            entries, _, _ = _build(session, ordered[start : start + CHUNK], blocked, tag)
-            fresh.update((entry.listing_key, entry) for entry in entries)
         stored = {entry.listing_key: entry for entry in read_status_entries(session, ())}
         listed = list(stored_listing_keys(session))
-    return [row_of(fresh.get(key) or stored[key], now) for key in listed]
+        # A listing with no entry yet is built here too, marked or not.
+        ordered = sorted(keys | {key for key in listed if key not in stored})
+        for start in range(0, len(ordered), CHUNK):
+            entries, _, _ = _build(session, ordered[start : start + CHUNK], blocked, tag)
+            stored.update((entry.listing_key, entry) for entry in entries)
+    return [row_of(stored[key], now) for key in listed]
 
 
 def _pending(session: Session) -> tuple[StatusMarks, SendingBlocked | None, str, set[str]]:

@@ -117,6 +117,15 @@ def held_entry_keys(session: Session) -> set[str]:
     return set(session.scalars(query))
 
 
+def unbuilt_listing_keys(session: Session) -> set[str]:
+    """Stored listings (in scope) that have no entry."""
+    built = select(StatusEntryRow.listing_key)
+    query = select(ListingRow.listing_key).where(
+        ListingRow.listing_key.not_in(built), _in_scope(session, ListingRow.agency_key)
+    )
+    return set(session.scalars(query))
+
+
 def stored_listing_keys(session: Session) -> Iterator[str]:
     """Every stored listing's key (in scope), in key order."""
     query = (

@@ -229,3 +229,15 @@ def test_syncd_status_reads_the_entries_and_builds_what_changed_since(
         set_sending_blocked(session, SendingBlocked("Hemnet is down", "wait", now))
     later = now + timedelta(hours=1)
     assert book_rows(store, later) == read_status_rows(store, later)
+
+
+def test_a_new_book_builds_a_listing_that_has_no_entry_even_unmarked(
+    store: Store, now: datetime, tmp_path: Path
+) -> None:
+    seed_listings(store, now)
+    StatusBook().refresh(store, now)
+    with store.transaction() as session:  # as if a mark had been lost
+        session.execute(text("DELETE FROM status_entries WHERE listing_key = 'A03'"))
+    compared = Compared(store, now, tmp_path, StatusBook())
+    assert compared.rebuilt() == 1
+    assert compared.rebuilt() == 0
