@@ -106,9 +106,10 @@ class StatusBook:
                     built = _build(session, chunk, blocked, tag)
                 entries, gone, chunk_moved = built
                 rebuilt += len(entries)
-                dropped += len(gone)
                 moved.update(chunk_moved)
-                write(_storing(store, entries, gone, chunk_moved))
+                counted: list[int] = []
+                write(_storing(store, entries, gone, chunk_moved, counted))
+                dropped += sum(counted)
             if marks.runs:
                 write(_clearing(store, marks.runs))
             self._swept = True
@@ -229,11 +230,15 @@ def _build(
 
 
 def _storing(
-    store: Store, entries: list[StatusEntry], gone: set[str], moved: dict[str, str]
+    store: Store,
+    entries: list[StatusEntry],
+    gone: set[str],
+    moved: dict[str, str],
+    dropped: list[int],
 ) -> Callable[[], None]:
     def job() -> None:
         with store.transaction() as session:
-            put_status_entries(session, entries, gone)
+            dropped.append(put_status_entries(session, entries, gone))
             if moved:
                 record_stages(session, moved)
 

@@ -156,20 +156,28 @@ _INSERT_SQL = (
 
 def put_status_entries(
     session: Session, entries: Sequence[StatusEntry], gone: Collection[str]
-) -> None:
-    """Store these entries (replacing the listings' last ones) and drop those of ``gone``."""
+) -> int:
+    """Store these entries (replacing the listings' last ones) and drop those of ``gone``;
+    returns how many entries were dropped."""
     built = sorted(entry.listing_key for entry in entries)
-    dropped = sorted(gone)
-    # A gone listing's entry goes only from this instance's agencies: another's listing is
-    # not gone, only not this instance's to build.
-    for keys, within in ((built, true()), (dropped, _in_scope(session, StatusEntryRow.agency_key))):
-        for start in range(0, len(keys), _PER_STATEMENT):
-            chunk = keys[start : start + _PER_STATEMENT]
-            session.execute(
-                delete(StatusEntryRow).where(StatusEntryRow.listing_key.in_(chunk), within)
+    for start in range(0, len(built), _PER_STATEMENT):
+        chunk = built[start : start + _PER_STATEMENT]
+        session.execute(delete(StatusEntryRow).where(StatusEntryRow.listing_key.in_(chunk)))
+    dropped = 0
+    ordered = sorted(gone)
+    for start in range(0, len(ordered), _PER_STATEMENT):
+        chunk = ordered[start : start + _PER_STATEMENT]
+        # Only from this instance's agencies: another's listing is not gone, only not this
+        # instance's to build.
+        result = session.execute(
+            delete(StatusEntryRow).where(
+                StatusEntryRow.listing_key.in_(chunk),
+                _in_scope(session, StatusEntryRow.agency_key),
             )
+        )
+        dropped += int(getattr(result, "rowcount", 0) or 0)
     if not entries:
-        return
+        return dropped
     connection = session.connection()
     table = StatusEntryRow.__table__.c
     binders = {
@@ -203,6 +211,7 @@ def put_status_entries(
             for entry in entries
         ],
     )
+    return dropped
 
 
 def status_texts(session: Session) -> Iterator[tuple[str, str]]:
