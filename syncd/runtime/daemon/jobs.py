@@ -264,7 +264,9 @@ class DaemonJobs:
         """Status files and the systemd status line, from the status book (the listings
         whose inputs were written since are built again; their entries are stored on the
         store worker)."""
-        started = time.monotonic()
+        # The CPU this thread spent: waiting for the store worker to take the entries is
+        # not a share of the machine the throttle below must make up for.
+        started = time.thread_time()
         now = self._clock()
         write = self._on_store_worker if worker_running else None
         # In a fleet each instance builds the listings of the agencies it holds (the fenced
@@ -288,7 +290,7 @@ class DaemonJobs:
             self._status_unwritten = True  # until written: a write that fails is tried again
             self._status_book.write_files(self._store, inbox)
             self._status_unwritten = False
-        took_s = time.monotonic() - started
+        took_s = time.thread_time() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 
     def _on_store_worker(self, job: Callable[[], None]) -> None:
