@@ -63,6 +63,8 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
         except ValueError:
             return generic  # reported per record, as the generic path does
     convert = _converter(values, kind, spec)
+    if kind != "text" or spec.map is not None:
+        convert = _remembered(convert)
     required = spec.required
 
     def converted(text: str, name: str, out: list[Problem]) -> Any:
@@ -169,6 +171,30 @@ def _raw_reader(values: FieldValues, spec: FieldSpec) -> _Raw:
         return None
 
     return first
+
+
+# Of each field, the conversions of this many distinct texts are kept: exports repeat the
+# same few statuses, housing forms, room counts and years on every record.
+REMEMBERED = 512
+_UNSEEN = object()
+
+
+def _remembered(convert: _Convert) -> _Convert:
+    """``convert`` with its results kept by text: every conversion is a pure function of
+    the text and gives an immutable value. A text that fails is converted again each time,
+    so its problem is reported as before, with the name of the field that read it."""
+    memo: dict[str, Any] = {}
+
+    def remembered(name: str, text: str) -> Any:
+        found = memo.get(text, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
+        result = convert(name, text)
+        if len(memo) < REMEMBERED:
+            memo[text] = result
+        return result
+
+    return remembered
 
 
 def _converter(values: FieldValues, kind: str, spec: FieldSpec) -> _Convert:
