@@ -31,6 +31,20 @@ _Raw = Callable[[Record], str | None]
 _Convert = Callable[[str, str], Any]  # (name, raw text) -> value; raises ValueError
 
 
+class Constant:
+    """A reader whose value is the same for every record and reports nothing: a constant
+    field, or one whose columns a file lacks. Known as such, so that the record's values can
+    start from it instead of calling it per record."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, _record: Record, _name: str, _out: list[Problem]) -> Any:
+        return self.value
+
+
 class _NoRecord:
     """Stands in for a record where a spec's value cannot depend on one (a constant)."""
 
@@ -55,7 +69,7 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
         constant = generic(_NoRecord(), name, found)
         if found:
             return generic
-        return lambda _record, _name, _out: constant
+        return Constant(constant)
     default = None
     if spec.default is not None:
         try:
@@ -244,7 +258,7 @@ def settled(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], b
     value = read(_NOTHING, name, out)
     if out:
         return read
-    return lambda _record, _name, _out: value
+    return Constant(value)
 
 
 def always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:
