@@ -142,6 +142,8 @@ class Poller:
         except AuthenticationApiError:
             raise
         except ApiError as exc:
+            if isinstance(exc, RetryableApiError) and exc.retry_after_s:
+                self._budget.pause(exc.retry_after_s)
             log.warning("poll: Hemnet's list of listings not read, each read on its own: %s", exc)
             return {}
         return {remote.hemnet_id: remote for remote in found}

@@ -72,6 +72,39 @@ def test_a_single_create_looks_its_own_key_up(env: Env) -> None:
     assert counts["POST /v1/listings 201"] == 1
 
 
+class UnreadableInTheList(HemnetClient):
+    """Hemnet's list leaves the listing with externalId ``key`` out as unreadable (the
+    client reports its id in ``left_out``); asked by that key, it is read."""
+
+    def __init__(self, *args: Any, key: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key = key
+
+    def list_listings(
+        self, external_id: str | None = None, agency_id: str | None = None
+    ) -> RemoteListings:
+        listed = super().list_listings(external_id, agency_id)
+        if external_id is not None:
+            return listed
+        hidden = frozenset(r.hemnet_id for r in listed if r.external_id == self.key)
+        return RemoteListings([r for r in listed if r.hemnet_id not in hidden], hidden)
+
+
+def test_a_list_with_an_unreadable_listing_answers_no_create(env: Env) -> None:
+    agency = on_hemnet_agency(env)
+    earlier = env.client.create_listing(listing_body(a_listing("U2"), agency))
+    save(env.store, *(a_listing(f"U{n}", images=1) for n in range(1, 4)))
+    client = UnreadableInTheList(env.sandbox.base_url, lambda: env.sandbox.token, key="U2")
+    env.sandbox.reset_stats()
+    with client:
+        Applier(env.store, client, env.config, clock=env.clock).run_pass()
+    counts = env.requests()
+    assert counts["GET /v1/listings 200"] == 1 + 3  # the list, then each key on its own
+    assert counts["POST /v1/listings 201"] == 2
+    assert hemnet_id(env.store, "U2") == earlier.hemnet_id  # adopted, not created again
+    assert len(env.client.list_listings(external_id="U2")) == 1
+
+
 class AnotherSystemMeanwhile(HemnetClient):
     """Right after syncd has listed Hemnet's listings, another system creates one under
     our key ``key``: between the list and syncd's create."""
