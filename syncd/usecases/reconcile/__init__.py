@@ -198,7 +198,8 @@ class ReconcileRun:
         remote = _whole(ctx, item, found, in_step)
         if remote is None:
             return None
-        _audit_images(ctx, item, remote)
+        if not _audit_images(ctx, item, remote):
+            return None
         return item, remote, in_step
 
     def finish(self) -> ReconcileReport:
@@ -276,9 +277,9 @@ def _whole(
     try:
         ctx.spend()
         return ctx.client.get_listing(found.hemnet_id)
-    except (RetryableApiError, RemoteDriftError) as exc:
-        # Gone or changed hands since the list was read, or not answering: the next run
-        # sees it as it is then; nothing is recorded from a list that may be stale.
+    except (RetryableApiError, RemoteDriftError, ForbiddenApiError) as exc:
+        # Gone or another account's since the list was read, or not answering: the next
+        # run sees it as it is then; nothing is recorded from a list that may be stale.
         log.warning("reconcile: %s not compared this time: %s", item.key, exc)
         ctx.report.skipped.append(item.key)
         return None
@@ -383,19 +384,26 @@ def _forget(ctx: Pass, item: Known, *, recreate: bool) -> None:
         )
 
 
-def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
-    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``)."""
+def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> bool:
+    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``);
+    False when the listing is another account's now (left alone, not compared)."""
     if item.known is None or item.known.sold is not None:
-        return  # nothing is sent to a sold listing, its images included
+        return True  # nothing is sent to a sold listing, its images included
     try:
         ctx.spend()
         images = ctx.client.list_images(remote.hemnet_id)
+    except ForbiddenApiError as exc:
+        # Handed to another account after the list was read (a run lasts hours): as when
+        # the list says so (``_follow``), left alone; the run goes on.
+        log.warning("reconcile: %s left alone: %s", item.key, exc)
+        ctx.report.skipped.append(item.key)
+        return False
     except (RetryableApiError, RemoteDriftError) as exc:
         log.warning("%s: images not compared this time: %s", item.key, exc)
-        return
+        return True
     found = find_extra(item.key, remote.hemnet_id, item.desired, item.known.images, images)
     if found is None:
-        return
+        return True
     if not ctx.report.dry_run:
         found = image_audit.repair(
             ctx.store,
@@ -409,3 +417,4 @@ def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
     removed = None if ctx.report.dry_run else len(found.removed)
     log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))
     ctx.report.extra_images.append(found)
+    return True
