@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
@@ -36,7 +36,7 @@ from syncd.usecases.reconcile.findings import (
     ReconcileReport,
     log_findings,
 )
-from syncd.usecases.reconcile.glimpse import Glimpse, Glimpser, is_in_step, oldest_glimpse
+from syncd.usecases.reconcile.glimpse import Glimpse, ListGlimpses, is_in_step, oldest_glimpse
 from syncd.usecases.reconcile.run import Known, Pass
 
 __all__ = [
@@ -89,7 +89,7 @@ class ReconcileRun:
     def __init__(
         self,
         ctx: Pass,
-        remote: Sequence[Glimpse],
+        remote: ListGlimpses,
         left_out: frozenset[str],
         keys: Sequence[str],
         pages: int,
@@ -97,12 +97,7 @@ class ReconcileRun:
         self._ctx = ctx
         # Hemnet's list as glimpses (``glimpse``): the whole list decoded is hundreds of MB
         # at 100,000 listings, held for the hours a run lasts.
-        self._by_hemnet_id = {r.hemnet_id: r for r in remote}
-        by_key: dict[str, list[Glimpse]] = {}
-        for glimpse in remote:
-            if glimpse.external_id is not None:
-                by_key.setdefault(glimpse.external_id, []).append(glimpse)
-        self._by_key = by_key
+        self._remote = remote
         self._left_out = left_out
         self._keys = keys
         self._next = 0  # the cursor: index in ``keys`` of the next listing to look at
@@ -122,7 +117,8 @@ class ReconcileRun:
     ) -> ReconcileRun:
         """Read Hemnet's list and which listings syncd follows; makes calls, writes nothing."""
         spend()
-        remote, left_out = client.glance_listings(Glimpser())
+        remote = ListGlimpses()
+        _, left_out = client.glance_listings(remote)
         # The pages after the first went out without asking the budget (the client pages
         # on its own): they are taken now, so what follows waits for them.
         pages = max(1, -(-len(remote) // MAX_PAGE_SIZE))
@@ -139,7 +135,7 @@ class ReconcileRun:
             sorted(followed),
             pages,
         )
-        _find_strays(report, remote, followed, run._by_key)
+        _find_strays(report, remote, followed)
         return run
 
     @property
@@ -189,7 +185,7 @@ class ReconcileRun:
             ctx.report.changed_meanwhile.append(key)
             return None
         item = _known(states[0])
-        found = _follow(ctx, item, self._left_out, self._by_hemnet_id, self._by_key)
+        found = _follow(ctx, item, self._left_out, self._remote)
         if found is None:
             return None
         in_step = isinstance(found, Glimpse) and is_in_step(
@@ -210,44 +206,39 @@ class ReconcileRun:
 
 
 def _find_strays(
-    report: ReconcileReport,
-    remote: Iterable[Glimpse],
-    followed: Mapping[str, str | None],
-    by_key: Mapping[str, Sequence[Glimpse]],
+    report: ReconcileReport, remote: ListGlimpses, followed: Mapping[str, str | None]
 ) -> None:
     """Hemnet listings syncd knows nothing of, and our listing keys on several of them."""
     followed_ids = {hemnet_id for hemnet_id in followed.values() if hemnet_id is not None}
     report.unknown_on_hemnet.extend(
-        r.hemnet_id
-        for r in remote
-        if r.hemnet_id not in followed_ids
-        and (r.external_id is None or r.external_id not in followed)
+        hemnet_id
+        for hemnet_id, external_id in remote.ids()
+        if hemnet_id not in followed_ids and (external_id is None or external_id not in followed)
     )
-    for key, group in sorted(by_key.items()):
-        if key in followed and len(group) > 1:
-            report.duplicates.append(_duplicate(key, group, followed[key]))
+    for key in remote.several():
+        if key in followed:
+            report.duplicates.append(_duplicate(key, remote.carrying(key), followed[key]))
 
 
 def _follow(
     ctx: Pass,
     item: Known,
     left_out: frozenset[str],
-    by_hemnet_id: Mapping[str, Glimpse],
-    by_key: Mapping[str, Sequence[Glimpse]],
+    remote: ListGlimpses,
 ) -> Glimpse | RemoteListing | None:
     """The Hemnet listing to compare ``item`` with; None when there is none this pass (it is
     adopted, forgotten to be created again, or left alone)."""
     report = ctx.report
     if item.hemnet_id is None:
-        if item.key in by_key:
-            _adopt(ctx, item, oldest_glimpse(by_key[item.key]))
+        if item.key in remote:
+            _adopt(ctx, item, oldest_glimpse(remote.carrying(item.key)))
         return None
     if item.hemnet_id in left_out:
         # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
         report.skipped.append(item.key)
         return None
     try:
-        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item, ctx.spend)
+        found = remote.get(item.hemnet_id) or _confirm_gone(ctx.client, item, ctx.spend)
     except ForbiddenApiError as exc:
         # Another account's now: not gone (recreating would duplicate it), not ours.
         log.warning("reconcile: %s left alone: %s", item.key, exc)
@@ -255,10 +246,10 @@ def _follow(
         return None
     if found is not None:
         return found
-    if item.key in by_key:
+    if item.key in remote:
         # Gone, but Hemnet has another listing with our key: follow that one instead.
         _forget(ctx, item, recreate=False)
-        _adopt(ctx, item, oldest_glimpse(by_key[item.key]))
+        _adopt(ctx, item, oldest_glimpse(remote.carrying(item.key)))
     else:
         _forget(ctx, item, recreate=True)
     return None
