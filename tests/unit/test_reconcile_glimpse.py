@@ -85,3 +85,19 @@ def test_the_digest_of_fields_is_equal_only_for_equal_fields() -> None:
         assert fields_digest(dict(fields, **{name: value})) != fields_digest(fields), name
     # Equal, but of another type: told apart (read whole), never taken as equal wrongly.
     assert fields_digest(dict(fields, new_construction=0)) != fields_digest(fields)
+
+
+def test_only_the_keys_a_run_looks_up_are_kept_after_its_begin() -> None:
+    glimpses = ListGlimpses()
+    for hemnet_id, key in [("1", "IN"), ("2", "LOST"), ("3", "MOVED"), ("4", "ALIEN")]:
+        glimpses(remote(hemnet_id, key))
+    glimpses(remote("5", "DUP"))
+    glimpses(remote("6", "DUP"))
+    followed = {"IN": "1", "LOST": None, "MOVED": "99", "DUP": "5", "GONE": "98"}
+    glimpses.keep_keys_to_follow(followed)
+    # Followed under the listing carrying it: never looked up by key; not ours: never.
+    assert "IN" not in glimpses and "ALIEN" not in glimpses
+    assert [g.hemnet_id for g in glimpses.carrying("LOST")] == ["2"]
+    assert [g.hemnet_id for g in glimpses.carrying("MOVED")] == ["3"]
+    assert [g.hemnet_id for g in glimpses.carrying("DUP")] == ["5", "6"]
+    assert glimpses.get("1") is not None and glimpses.get("4") is not None

@@ -136,6 +136,8 @@ class ReconcileRun:
             pages,
         )
         _find_strays(report, remote, followed)
+        # Held for the whole run (hours): the lookups by key its steps make, no more.
+        remote.keep_keys_to_follow(followed)
         return run
 
     @property

@@ -119,6 +119,17 @@ class ListGlimpses:
         """The externalIds several listings carry, sorted."""
         return sorted(self._also)
 
+    def keep_keys_to_follow(self, followed: Mapping[str, str | None]) -> None:
+        """Forget which listing carries an externalId except where a run's steps look it
+        up: a key syncd follows (``followed``: listing_key -> hemnet_id) under no id or an
+        id other than the one carrying it (adopt), or one several carry. The rest (most:
+        each key on the listing syncd follows under it) is about 100 bytes a listing."""
+        self._first = {
+            key: hemnet_id
+            for key, hemnet_id in self._first.items()
+            if key in followed and (followed[key] != hemnet_id or key in self._also)
+        }
+
     def ids(self) -> Iterator[tuple[str, str | None]]:
         """(hemnet_id, externalId) of every listing, in the list's order."""
         for hemnet_id, packed in self._packed.items():
