@@ -6,7 +6,8 @@ Seeds N listings in step (``seed.py``, as latency.py does), then runs, one after
 - ``full pass``: ``prepare_pass(full=True)`` (read every listing's state, plan, commit), the
   listing cache emptied first, as in a daemon's first pass;
 - ``listing cache``: what ``LISTINGS`` still holds after that pass (retained, not a peak);
-- ``status book``: ``StatusBook.refresh`` and ``write_files`` (status.json, status.csv);
+- ``status book``: ``StatusBook.refresh`` and ``write_files`` (status.json, status.csv),
+  first over every listing (all marked after seeding), then with one listing changed;
 - ``ingest``: ``ingest_file`` of the same N-listing export with one listing changed;
 - ``reconcile begin``: ``ReconcileRun.begin`` against the seeded sandbox (Hemnet's list
   of every listing and which listing syncd follows for each);
@@ -51,6 +52,8 @@ from syncd.hemnet.client import HemnetClient
 from syncd.status.book import StatusBook
 from syncd.store.engine import Store
 from syncd.store.listing_states import LISTINGS, ListingCache, read_listing_states
+from syncd.store.listings import record_failure
+from syncd.store.status_entries import stored_listing_keys
 from syncd.usecases.apply.passplan import prepare_pass
 from syncd.usecases.apply.report import Tally
 from syncd.usecases.ingest import ingest_file
@@ -235,13 +238,19 @@ def run(count: int, trace: bool) -> list[Step]:
 
         def status_write() -> object:
             book.refresh(store, utc_now())
-            book.write_files(config.paths.state_dir)
-            return book
+            book.write_files(store, config.paths.state_dir)
+            return None
 
-        step = measure("status book (refresh + write_files)", status_write, trace)
+        # The seeded listings are all marked (a store's first refresh builds every one).
+        step = measure("status book, first (refresh all + write_files)", status_write, trace)
         steps.append(step)
         LISTINGS._keep({})
-        book = StatusBook()
+        with store.read() as session:
+            key = next(stored_listing_keys(session))
+        with store.transaction() as session:
+            record_failure(session, key, "refused (bench)", utc_now(), None)
+        step = measure("status book, 1 changed (refresh + write_files)", status_write, trace)
+        steps.append(step)
 
         changed = scratch / "changed.csv"
         exports.write_csv(changed, count, images=1, changed=range(0, 1))
