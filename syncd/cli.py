@@ -18,7 +18,7 @@ import click
 from syncd import __version__
 from syncd.commands import LazyGroup
 from syncd.commands.invocation import Invocation
-from syncd.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
+from syncd.config_location import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from syncd.core.errors import SyncdError
 from syncd.runtime.logline import OneLineFormatter
 

@@ -26,7 +26,7 @@ from syncd.config.credentials import (
     renewed_token_path,
     store_renewed_token,
 )
-from syncd.config.load import CONFIG_ENV, DEFAULT_CONFIG_PATH, load_config, parse_config
+from syncd.config.load import load_config, parse_config
 from syncd.config.model import (
     DEFAULT_IGNORE,
     EXPORT_MODES,
@@ -53,6 +53,7 @@ from syncd.config.store_url import (
     describe_store,
     store_database,
 )
+from syncd.config_location import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from syncd.core.policy import FAILED_IMAGE_POLICIES, FailedImagePolicy, PlanPolicy
 
 __all__ = [

@@ -32,8 +32,6 @@ from syncd.core.errors import ConfigError
 # The name it had before config became a package: log lines show it.
 log = logging.getLogger("syncd.config")
 
-DEFAULT_CONFIG_PATH = Path("/etc/syncd/config.toml")
-CONFIG_ENV = "SYNCD_CONFIG"
 
 _SECTIONS = (
     "paths",

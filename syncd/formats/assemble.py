@@ -15,7 +15,7 @@ from typing import Any
 
 from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
-from syncd.formats.field_plan import field_reader, settled
+from syncd.formats.field_plan import Constant, Reader, field_reader, settled
 from syncd.formats.groups import Groups
 from syncd.formats.mapping import FIELD_KINDS, IDENTITY_FIELDS, MONEY_FIELDS, Mapping
 from syncd.formats.values import REQUIRED_EMPTY, FieldValues, Record
@@ -74,6 +74,7 @@ class Assembler:
         # the file lacks settled once (and the groups' members that are always empty).
         self._layout: object = None
         self._live = self._readers
+        self._base, self._reading = _split(self._live)
         # Where the identity fields' readers are among them (see identity).
         self._identity_at = [
             n for n, (name, _read) in enumerate(self._readers) if name in IDENTITY_FIELDS
@@ -85,7 +86,10 @@ class Assembler:
         absent = getattr(record, "absent", None)  # only tabular records know their columns
         layout = getattr(record, "layout", None)
         if absent is None or layout is None:
-            self._layout, self._live = None, self._readers
+            if self._live is not self._readers:
+                self._live = self._readers
+                self._base, self._reading = _split(self._live)
+            self._layout = None
             self._groups.settle(None)
             return
         if layout is self._layout:
@@ -95,6 +99,7 @@ class Assembler:
             (name, settled(read, name, self.mapping.fields[name], absent))
             for name, read in self._readers
         ]
+        self._base, self._reading = _split(self._live)
         self._groups.settle(absent)
 
     def mode(self, record: Record) -> str:
@@ -120,9 +125,11 @@ class Assembler:
 
     def assemble(self, record: Record) -> Assembled:
         out: list[Problem] = []
-        v: dict[str, Any] = {}
         self._settle(record)
-        for name, read in self._live:
+        # Every field in the mapping's order: the constants as settled, then the rest read
+        # in that order (a constant reports nothing, so the problems' order is the same).
+        v = self._base.copy()
+        for name, read in self._reading:
             v[name] = read(record, name, out)
         images = self._groups.images(record, out)
         viewings = self._groups.viewings(record, out)
@@ -249,3 +256,12 @@ class Assembler:
         if any(p.severity == "error" for p in kept):
             return Assembled(None, key, agency, frozenset(carried), kept)
         return Assembled(None, key, agency, frozenset(carried), kept, patch=patch)
+
+
+def _split(
+    readers: list[tuple[str, Reader]],
+) -> tuple[dict[str, Any], list[tuple[str, Reader]]]:
+    """The values of the readers that are constants (every field, in order, the others
+    None), and the readers that read the record."""
+    base = {name: read.value if isinstance(read, Constant) else None for name, read in readers}
+    return base, [(name, read) for name, read in readers if not isinstance(read, Constant)]

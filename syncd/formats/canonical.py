@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from syncd.core.domain import (
     Address,
@@ -29,6 +29,7 @@ from syncd.core.domain import (
     Tenure,
     Viewing,
     image_right_from_plain,
+    normal_area,
     normalise,
     problems,
 )
@@ -47,7 +48,7 @@ def build_listing(
 ) -> Listing:
     """The normalised listing of canonical values (``v["status"]`` must be set); adds its
     problems to ``out``."""
-    status = ListingStatus(v["status"])
+    status = _STATUSES.get(v["status"]) or ListingStatus(v["status"])
     listing = Listing(
         listing_key=v.get("listing_key") or "",
         agency_key=v.get("agency_key") or "",
@@ -59,16 +60,16 @@ def build_listing(
             municipality=v.get("address.municipality"),
             apartment_number=v.get("address.apartment_number"),
         ),
-        housing_form=HousingForm(v["housing_form"]) if v.get("housing_form") else None,
-        tenure=Tenure(v["tenure"]) if v.get("tenure") else None,
+        housing_form=_member(HousingForm, _HOUSING_FORMS, v.get("housing_form")),
+        tenure=_member(Tenure, _TENURES, v.get("tenure")),
         coordinates=_coordinates(v, out),
         asking_price=v.get("asking_price"),
         monthly_fee=v.get("monthly_fee"),
         operating_cost=v.get("operating_cost"),
-        living_area=v.get("living_area"),
-        supplemental_area=v.get("supplemental_area"),
-        plot_area=v.get("plot_area"),
-        rooms=v.get("rooms"),
+        living_area=normal_area(v.get("living_area")),
+        supplemental_area=normal_area(v.get("supplemental_area")),
+        plot_area=normal_area(v.get("plot_area")),
+        rooms=normal_area(v.get("rooms")),
         floor=v.get("floor"),
         construction_year=v.get("construction_year"),
         energy_class=v.get("energy_class"),
@@ -86,6 +87,22 @@ def build_listing(
     listing = normalise(listing)
     out.extend(problems(listing, limits))
     return listing
+
+
+# Enum members by value: a dict lookup where the enum's call costs a lookup and more.
+_STATUSES = {member.value: member for member in ListingStatus}
+_HOUSING_FORMS = {member.value: member for member in HousingForm}
+_TENURES = {member.value: member for member in Tenure}
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _member(kind: type[_E], members: MappingABC[str, _E], value: Any) -> _E | None:
+    """``kind(value)`` for a non-empty value (a value of no member raises as the call does)."""
+    if not value:
+        return None
+    return members.get(value) or kind(value)
 
 
 def canonical_values(listing: Listing) -> dict[str, Any]:
@@ -213,5 +230,13 @@ def _sale(v: MappingABC[str, Any], status: ListingStatus) -> Sale | None:
 
 def _image_right(v: MappingABC[str, Any]) -> ImageRight | None:
     """The right when the record gives any part of it (normalise drops an empty one)."""
-    parts = ("terms", "photo_agency", "photo_agency_name", "photographer")
-    return image_right_from_plain({part: v.get(f"image_right.{part}") for part in parts})
+    given = {part: v.get(name) for part, name in _IMAGE_RIGHT_PARTS}
+    if not any(given.values()):
+        return None  # what normalise makes of an empty right: no copy of the listing for it
+    return image_right_from_plain(given)
+
+
+_IMAGE_RIGHT_PARTS = tuple(
+    (part, f"image_right.{part}")
+    for part in ("terms", "photo_agency", "photo_agency_name", "photographer")
+)

@@ -31,6 +31,20 @@ _Raw = Callable[[Record], str | None]
 _Convert = Callable[[str, str], Any]  # (name, raw text) -> value; raises ValueError
 
 
+class Constant:
+    """A reader whose value is the same for every record and reports nothing: a constant
+    field, or one whose columns a file lacks. Known as such, so that the record's values can
+    start from it instead of calling it per record."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, _record: Record, _name: str, _out: list[Problem]) -> Any:
+        return self.value
+
+
 class _NoRecord:
     """Stands in for a record where a spec's value cannot depend on one (a constant)."""
 
@@ -55,7 +69,7 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
         constant = generic(_NoRecord(), name, found)
         if found:
             return generic
-        return lambda _record, _name, _out: constant
+        return Constant(constant)
     default = None
     if spec.default is not None:
         try:
@@ -63,6 +77,8 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
         except ValueError:
             return generic  # reported per record, as the generic path does
     convert = _converter(values, kind, spec)
+    if kind != "text" or spec.map is not None:
+        convert = _remembered(convert)
     required = spec.required
 
     def converted(text: str, name: str, out: list[Problem]) -> Any:
@@ -171,6 +187,30 @@ def _raw_reader(values: FieldValues, spec: FieldSpec) -> _Raw:
     return first
 
 
+# Of each field, the conversions of this many distinct texts are kept: exports repeat the
+# same few statuses, housing forms, room counts and years on every record.
+REMEMBERED = 512
+_UNSEEN = object()
+
+
+def _remembered(convert: _Convert) -> _Convert:
+    """``convert`` with its results kept by text: every conversion is a pure function of
+    the text and gives an immutable value. A text that fails is converted again each time,
+    so its problem is reported as before, with the name of the field that read it."""
+    memo: dict[str, Any] = {}
+
+    def remembered(name: str, text: str) -> Any:
+        found = memo.get(text, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
+        result = convert(name, text)
+        if len(memo) < REMEMBERED:
+            memo[text] = result
+        return result
+
+    return remembered
+
+
 def _converter(values: FieldValues, kind: str, spec: FieldSpec) -> _Convert:
     """``FieldValues.convert`` of raw text (never empty: the raw readers return None instead)."""
     if spec.map is None:
@@ -218,7 +258,7 @@ def settled(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], b
     value = read(_NOTHING, name, out)
     if out:
         return read
-    return lambda _record, _name, _out: value
+    return Constant(value)
 
 
 def always_empty(read: Reader, name: str, spec: FieldSpec, absent: Callable[[Expr], bool]) -> bool:

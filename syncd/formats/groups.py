@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -96,21 +96,23 @@ class Groups:
         self._names: dict[tuple[Expr, int], Expr] = {}
         self._image_groups = [self._group_plan(g, IMAGE_KINDS) for g in mapping.images]
         self._viewing_groups = [self._group_plan(g, VIEWING_KINDS) for g in mapping.viewings]
-        self._dead: dict[int, frozenset[int]] = {}
+        # Of each numbered plan (by id), the members the layout can fill, with their n: a
+        # row of three pictures then costs three members, not fifty (none: every member).
+        self._live: dict[int, tuple[tuple[int, _MemberReaders], ...]] = {}
 
     def settle(self, absent: Callable[[Expr], bool] | None) -> None:
         """Find the numbered members whose columns a layout lacks (``absent``), once per
         layout; None: records that do not know their columns."""
         if absent is None:
-            self._dead = {}
+            self._live = {}
             return
-        self._dead = {
-            id(plan): frozenset(
-                n
+        self._live = {
+            id(plan): tuple(
+                (n, readers)
                 for n, (readers, spec) in enumerate(
                     zip(plan.numbered, plan.main_specs, strict=True)
                 )
-                if always_empty(readers[0], plan.main, spec, absent)
+                if not always_empty(readers[0], plan.main, spec, absent)
             )
             for plan in (*self._image_groups, *self._viewing_groups)
         }
@@ -139,20 +141,23 @@ class Groups:
 
     def _members(
         self, record: Record, plan: _GroupPlan
-    ) -> Iterator[tuple[Record, _MemberReaders | None]]:
-        """Each member of a group with the readers of its fields (None: always empty here)."""
+    ) -> tuple[list[tuple[Record, _MemberReaders, int]], int]:
+        """The members of a group the record may fill, each with the readers of its fields and
+        its place among the group's members; and how many members the group has in all."""
         group = plan.group
         if plan.numbered:
-            dead = self._dead.get(id(plan), frozenset())
-            for n, readers in enumerate(plan.numbered):
-                yield record, None if n in dead else readers
-        elif group.each is not None:
-            for sub in record.each(group.each):
-                yield sub, plan.readers
+            live = self._live.get(id(plan))
+            if live is None:
+                live = tuple(enumerate(plan.numbered))
+            return [(record, readers, n) for n, readers in live], len(plan.numbered)
+        if group.each is not None:
+            subs: Sequence[Record] = record.each(group.each)
         else:
             names = self._names
-            for n in range(group.start, group.start + group.repeat):
-                yield _Indexed(record, n, names), plan.readers
+            subs = [
+                _Indexed(record, n, names) for n in range(group.start, group.start + group.repeat)
+            ]
+        return [(sub, plan.readers, n) for n, sub in enumerate(subs)], len(subs)
 
     @staticmethod
     def _group_values(
@@ -177,13 +182,10 @@ class Groups:
         images: list[Image] = []
         position = 0  # counts every image the export names, so problems point at it
         for plan in self._image_groups:
-            for sub, readers in self._members(record, plan):
-                if readers is None:
-                    position += 1  # an image the export's layout names, though never filled
-                    continue
-                names = plan.member_names("images", position)
+            members, count = self._members(record, plan)
+            for sub, readers, n in members:
+                names = plan.member_names("images", position + n)
                 where = names[0]
-                position += 1
                 got = self._group_values(sub, plan.main, readers, names, out)
                 if got is None:
                     continue
@@ -209,14 +211,13 @@ class Groups:
                         revision=got.get("revision"),
                     )
                 )
+            position += count
         return images
 
     def viewings(self, record: Record, out: list[Problem]) -> list[Viewing]:
         viewings: list[Viewing] = []
         for plan in self._viewing_groups:
-            for sub, readers in self._members(record, plan):
-                if readers is None:
-                    continue
+            for sub, readers, _n in self._members(record, plan)[0]:
                 names = plan.member_names("viewings", len(viewings))
                 got = self._group_values(sub, plan.main, readers, names, out)
                 if got is None:

@@ -10,7 +10,7 @@ import codecs
 import logging
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,19 +41,30 @@ class XPathCache:
         today: date | None = None,
     ) -> None:
         self._namespaces = namespaces or None
-        self._compiled: dict[Expr, etree.XPath] = {}
+        self._compiled: dict[Expr, Callable[[etree._Element], Any]] = {}
         # XPath variables every expression may use: $today as a number, 20261205.
         day = today or date.today()
         self.variables = {TODAY: float(day.year * 10_000 + day.month * 100 + day.day)}
         # The simple paths of the record (None) and of each group's elements, by its ``each``.
         self.walks = walks or {}
 
-    def get(self, expr: Expr) -> etree.XPath:
+    def get(self, expr: Expr) -> Callable[[etree._Element], Any]:
+        """``expr`` compiled: a function of the element it is evaluated on."""
         found = self._compiled.get(expr)
         if found is None:
-            found = etree.XPath(str(expr), namespaces=self._namespaces, smart_strings=False)
+            xpath = etree.XPath(str(expr), namespaces=self._namespaces, smart_strings=False)
+            # Variables are set up anew on every call that passes them: only for an
+            # expression that can name one.
+            found = xpath if "$" not in str(expr) else _with_variables(xpath, self.variables)
             self._compiled[expr] = found
         return found
+
+
+def _with_variables(xpath: etree.XPath, variables: dict[str, float]) -> Callable[[Any], Any]:
+    def evaluate(element: etree._Element) -> Any:
+        return xpath(element, **variables)
+
+    return evaluate
 
 
 def _text(item: Any) -> str:
@@ -124,7 +135,7 @@ class XmlRecord:
                 if found is None:
                     found = self._found = walk.walk(self.element)
                 return found[slot]  # texts already; no caller changes a record's values
-        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
+        result: Any = self._xpaths.get(expr)(self.element)
         if type(result) is list:
             return [_text(item) for item in result]
         if isinstance(result, float) and math.isnan(result):  # number() of nothing
@@ -137,7 +148,7 @@ class XmlRecord:
         return XmlRecord(self.element, self._xpaths, IDENTITY_WALK, self.record_type)
 
     def each(self, expr: str) -> Sequence[XmlRecord]:
-        result: Any = self._xpaths.get(expr)(self.element, **self._xpaths.variables)
+        result: Any = self._xpaths.get(expr)(self.element)
         if not isinstance(result, list):
             return []
         xpaths = self._xpaths

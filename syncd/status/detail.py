@@ -10,18 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from syncd.core.domain import to_plain
-from syncd.core.errors import (
-    ApiError,
-    AuthenticationApiError,
-    ForbiddenApiError,
-    RejectedApiError,
-    RemoteDriftError,
-    RetryableApiError,
-)
 from syncd.core.stages import (
     Stage,
     next_action,
 )
+from syncd.hemnet.classify import classify
 from syncd.status.rows import SKIPPED_ACTION, StatusRow, build_row, completeness_of
 from syncd.store.blocked import sending_blocked
 from syncd.store.checks import checks_of
@@ -96,25 +89,17 @@ class ListingDetail:
     sending_remedy: str | None = None  # what to do while nothing can be sent
 
 
-_REMEDIES: tuple[tuple[type[ApiError], range], ...] = (
-    (AuthenticationApiError, range(401, 402)),
-    (ForbiddenApiError, range(403, 404)),
-    (RemoteDriftError, range(404, 405)),
-    (RemoteDriftError, range(409, 410)),
-    (RetryableApiError, range(429, 430)),
-    (RetryableApiError, range(500, 600)),
-    (RejectedApiError, range(400, 500)),
-)
-
-
 def remedy_for(http_status: int | None, stage: Stage) -> str:
-    """What to do about a listing's last error, from Hemnet's status code if there was one."""
+    """What to do about a listing's last error, from Hemnet's status code if there was one.
+
+    The error class is the one ``hemnet.classify`` gives that status code, so ``syncd show``
+    names the same remedy as the log line of the failure (a table of its own here once said
+    408 and 410 were rejections, where apply retries a 408 and treats a 410 as drift).
+    """
     if http_status is None:
         return next_action(stage)
-    for error_class, statuses in _REMEDIES:
-        if http_status in statuses:
-            return error_class.remedy
-    return ApiError.remedy
+    error = classify("GET", "", http_status, {}, b"")
+    return error.remedy if error is not None else next_action(stage)
 
 
 def _known_facts(row: ListingRow, *, in_conflict: bool) -> KnownFacts:

@@ -49,6 +49,21 @@ def test_a_command_imports_only_what_it_needs(argv: list[str]) -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_version_imports_no_config_model() -> None:
+    """The option that names the config file must not import the config model and the domain
+    under it: that doubled the time of ``syncd --version`` (benchmark 6)."""
+    probe = (
+        "import sys\n"
+        "from syncd.cli import cli\n"
+        "cli.main(['--version'], prog_name='syncd', standalone_mode=False)\n"
+        "print(sorted(m for m in ('syncd.config', 'syncd.core.domain') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 # Where a SIGTERM may land while `syncd run` starts: each is made to happen there by a probe
 # that sends the signal to its own process on entry to that function.
 LANDINGS = [  # (module, class or "", function)

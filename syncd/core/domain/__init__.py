@@ -43,7 +43,7 @@ from syncd.core.domain.listing import (
     Viewing,
     listing_fields,
 )
-from syncd.core.domain.normalise import clean_line, clean_text, normalise
+from syncd.core.domain.normalise import clean_line, clean_text, normal_area, normalise
 from syncd.core.domain.plain import (
     image_right_from_plain,
     listing_from_plain,
@@ -112,6 +112,7 @@ __all__ = [
     "images_hash",
     "listing_fields",
     "listing_from_plain",
+    "normal_area",
     "normalise",
     "plain_json",
     "problems",

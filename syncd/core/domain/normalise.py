@@ -61,7 +61,9 @@ def clean_line(value: str | None) -> str | None:
     return _SPACE.sub(" ", text) if text else None
 
 
-def _area(value: Decimal | None) -> Decimal | None:
+def normal_area(value: Decimal | None) -> Decimal | None:
+    """An area or room count in its canonical form. Public so that a listing can be built
+    with it (formats/canonical.py) and not copied by ``normalise`` for it."""
     # One decimal is what Swedish listings print (72,5 m²); more is noise from conversions.
     if value is None:
         return None
@@ -148,10 +150,10 @@ def normalise(listing: Listing) -> Listing:
         "agency_key": listing.agency_key.strip(),
         "address": _normal_address(listing.address),
         "coordinates": _normal_coordinates(listing.coordinates),
-        "living_area": _area(listing.living_area),
-        "supplemental_area": _area(listing.supplemental_area),
-        "plot_area": _area(listing.plot_area),
-        "rooms": _area(listing.rooms),
+        "living_area": normal_area(listing.living_area),
+        "supplemental_area": normal_area(listing.supplemental_area),
+        "plot_area": normal_area(listing.plot_area),
+        "rooms": normal_area(listing.rooms),
         "energy_class": _normal_energy_class(listing.energy_class),
         "title": clean_line(listing.title),
         "description": clean_text(listing.description),
