@@ -2,10 +2,10 @@
 
 Seeds N listings in step (``seed.py``, as latency.py does), then runs, one after the other:
 
-- ``read_listing_states``: every listing's state, decoded and kept (the pass's peak);
-- ``full pass``: ``prepare_pass(full=True)`` (read every listing's state, plan, commit), the
-  listing cache emptied first, as in a daemon's first pass;
-- ``listing cache``: what ``LISTINGS`` still holds after that pass (retained, not a peak);
+- ``read_listing_states``: every listing's state in one read, decoded and kept (what a
+  full pass held before it read in chunks);
+- ``full pass``: ``prepare_pass(full=True)`` (every listing's state read and planned a
+  chunk at a time, the intents committed), as in a daemon's first pass;
 - ``status book``: ``StatusBook.refresh`` and ``write_files`` (status.json, status.csv),
   first over every listing (all marked after seeding), then with one listing changed;
 - ``ingest``: ``ingest_file`` of the same N-listing export with one listing changed;
@@ -51,7 +51,7 @@ from syncd.core.clock import utc_now
 from syncd.hemnet.client import HemnetClient
 from syncd.status.book import StatusBook
 from syncd.store.engine import Store
-from syncd.store.listing_states import LISTINGS, ListingCache, read_listing_states
+from syncd.store.listing_states import read_listing_states
 from syncd.store.listings import record_failure
 from syncd.store.status_entries import stored_listing_keys
 from syncd.usecases.apply.passplan import prepare_pass
@@ -214,9 +214,9 @@ def run(count: int, trace: bool) -> list[Step]:
 
         def states() -> object:
             with store.read() as session:
-                return read_listing_states(session, ListingCache())
+                return read_listing_states(session)
 
-        # What the pass holds at its peak: every listing's state, decoded.
+        # What one read of every listing holds: every listing's state, decoded.
         step = measure("read_listing_states (states kept)", states, trace)
         steps.append(step)
 
@@ -226,13 +226,6 @@ def run(count: int, trace: bool) -> list[Step]:
 
         step = measure("full pass (prepare_pass full=True)", full_pass, trace)
         steps.append(step)
-        # What the pass left in the cache: measured as what dropping it gives back.
-        cache_rss = _status_kb("VmRSS") / 1024
-        held = len(LISTINGS._decoded)
-        LISTINGS._keep({})
-        gc.collect()
-        freed = cache_rss - _status_kb("VmRSS") / 1024
-        print(f"listing cache: {held:,} decoded listings; dropping them frees {freed:.0f} MiB RSS")
 
         book = StatusBook()
 
@@ -244,7 +237,6 @@ def run(count: int, trace: bool) -> list[Step]:
         # The seeded listings are all marked (a store's first refresh builds every one).
         step = measure("status book, first (refresh all + write_files)", status_write, trace)
         steps.append(step)
-        LISTINGS._keep({})
         with store.read() as session:
             key = next(stored_listing_keys(session))
         with store.transaction() as session:
@@ -262,7 +254,6 @@ def run(count: int, trace: bool) -> list[Step]:
             trace,
         )
         steps.append(step)
-        LISTINGS._keep({})
 
         with (
             store,

@@ -16,7 +16,7 @@ from syncd.hemnet.problems import AnswerProblem
 from syncd.store.engine import Store
 from syncd.store.files import last_export_at
 from syncd.store.holds import open_holds
-from syncd.store.listing_states import read_listing_states
+from syncd.store.listing_states import awaiting_approval
 from syncd.store.listings import failed_images
 
 logger = logging.getLogger(__name__)
@@ -188,17 +188,12 @@ def gather_facts(
 ) -> AlertFacts:
     """Read what the rules need from the store in one read transaction."""
     with store.read() as session:
-        states = read_listing_states(session)
+        awaited = awaiting_approval(session)
         images = failed_images(session)
         holds = open_holds(session)
         last = last_export_at(session)
     awaiting = tuple(
-        AwaitingApproval(state.listing_key, state.published_at, state.approval_url)
-        for state in states
-        if state.is_published
-        and not state.is_approved
-        and (state.known is None or state.known.sold is None)
-        and state.published_at is not None
+        AwaitingApproval(a.listing_key, a.published_at, a.approval_url) for a in awaited
     )
     failed = tuple(FailedImage(img.listing_key, img.url, img.state_message) for img in images)
     held = tuple(

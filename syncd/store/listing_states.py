@@ -1,8 +1,9 @@
-"""Every listing's planning and status facts in one read, each stored listing decoded once.
+"""Listings' planning and status facts: of some listings, or of all in chunks by key.
 
-A pass and the status views read all listings every time, though almost none has changed
-since the last read. So one Core query reads the columns as text (no ORM rows), and decoded
-listings are kept by that exact text, so only a changed listing is decoded again.
+One Core query reads the columns as text (no ORM rows). Nothing decoded is kept between
+reads (only a digest per listing, ``SentAsWanted``): a reader of every listing takes them
+``listing_key_chunks`` at a time, so memory stays that of one chunk however many listings
+the store holds.
 Reads only; never decides anything (that is the planner's and the views').
 """
 
@@ -10,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syncd.core.domain import (
@@ -73,56 +73,64 @@ class ListingState:
         return self.failed_hash is not None and self.failed_hash == self.content_hash
 
 
-class ListingCache:
-    """Decoded listings by (a digest of) their stored JSON text, kept from one read to the next.
+def _decoded(text: str | None) -> Listing | None:
+    # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
+    if text is None or text == "null":
+        return None
+    return listing_from_plain(json.loads(text))
 
-    Listings are frozen, so sharing one between reads is safe. Each read keeps only the
-    texts it met, so the cache never holds more than the store does. Reads from other
-    threads (the status page) may race; the worst outcome is decoding again.
+
+class SentAsWanted:
+    """Digests of listings whose stored desired and sent texts decode to equal listings:
+    the listing last sent is usually the one the CRM still wants, stored as other text,
+    and a read then takes the desired listing for it without decoding it.
+
+    One 16-byte digest (of the key and both texts) per listing, never a decoded listing
+    (a cache of those held hundreds of megabytes at 100,000 listings for the daemon's
+    life); 8 MiB at 100,000.
+    A read of every listing (``begin``, ``end``) keeps only the digests it met. Reads on
+    other threads may race; the worst outcome is decoding again.
     """
 
     def __init__(self) -> None:
-        self._decoded: dict[bytes, Listing] = {}
-        self._lock = threading.Lock()
+        self._current: set[int] = set()
+        self._previous: set[int] = set()
 
-    def reader(self) -> _CacheRead:
-        with self._lock:
-            return _CacheRead(self, self._decoded)
+    def begin(self) -> None:
+        """A read of every listing starts: a digest it does not meet is dropped at its end
+        (or at the next one's start, should it not end)."""
+        self._previous, self._current = self._current, set()
 
-    def _keep(self, decoded: dict[bytes, Listing]) -> None:
-        with self._lock:
-            self._decoded = decoded
+    def end(self) -> None:
+        self._previous = set()
 
-
-class _CacheRead:
-    def __init__(self, cache: ListingCache, previous: dict[bytes, Listing]) -> None:
-        self._cache = cache
-        self._previous = previous
-        self._seen: dict[bytes, Listing] = {}
-
-    def listing(self, text: str | None, like: Listing | None = None) -> Listing | None:
-        """The listing stored as ``text``; ``like`` itself when equal to it (memory: the
-        listing last sent is usually the one the CRM still wants, stored as other text)."""
-        # The JSON type stores a Python None as the JSON text "null", not as SQL NULL.
-        if text is None or text == "null":
-            return None
-        # Kept by a digest of the text, not the text: ten thousand stored listings are
-        # tens of megabytes of text.
-        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        found = self._seen.get(digest) or self._previous.get(digest)
-        if found is None:
-            found = listing_from_plain(json.loads(text))
-            if found == like:
-                found = like
-        self._seen[digest] = found
+    def sent(
+        self, key: str, text: str | None, desired_text: str | None, desired: Listing | None
+    ) -> Listing | None:
+        """The listing sent, stored as ``text``: ``desired`` itself when equal to it."""
+        if desired is None or text is None or desired_text is None:
+            return _decoded(text)
+        if text == desired_text:
+            return desired
+        digest = hashlib.blake2b(key.encode(), digest_size=16)
+        for part in (desired_text, text):
+            digest.update(b"\0" + part.encode())
+        pair = int.from_bytes(digest.digest(), "big")
+        if pair in self._current:
+            return desired
+        if pair in self._previous:
+            self._previous.discard(pair)
+            self._current.add(pair)
+            return desired
+        found = _decoded(text)
+        if found == desired:
+            self._current.add(pair)
+            return desired
         return found
 
-    def close(self) -> None:
-        self._cache._keep(self._seen)
 
-
-# The process's cache: the apply pass and the status views read the same listings.
-LISTINGS = ListingCache()
+# The process's: the passes and the status views read the same listings.
+SENT_AS_WANTED = SentAsWanted()
 
 _COLUMNS = (
     ListingRow.listing_key,
@@ -173,10 +181,10 @@ def sale_from_plain(data: dict[str, Any] | None) -> Sale | None:
 
 def read_listing_states(
     session: Session,
-    cache: ListingCache = LISTINGS,
     *,
     only: str | None = None,
     keys: Collection[str] | None = None,
+    sent_as_wanted: SentAsWanted = SENT_AS_WANTED,
 ) -> list[ListingState]:
     """Every listing (or ``only`` the one, or those of ``keys``), by listing_key, with its
     images; two queries (two per few hundred ``keys``)."""
@@ -212,18 +220,17 @@ def read_listing_states(
                     state_message=message,
                 )
             )
-    read = cache.reader()
     states: list[ListingState] = []
     # In key order: the chunks are taken in key order, each ordered by key.
     for row in _rows(session, listing_query, ListingRow.listing_key, keys):
         key = row.listing_key
-        desired = read.listing(row.desired_text)
+        desired = _decoded(row.desired_text)
         known = None
         if row.hemnet_id is not None:
             known = KnownListing(
                 listing_key=key,
                 hemnet_id=row.hemnet_id,
-                sent=read.listing(row.sent_text, like=desired),
+                sent=sent_as_wanted.sent(key, row.sent_text, row.desired_text, desired),
                 images=tuple(known_images.get(key, ())),
                 is_published=row.is_published,
                 is_approved=row.is_approved,
@@ -259,16 +266,29 @@ def read_listing_states(
                 updated_at=row.updated_at,
             )
         )
-    if keys is None and scope is None:
-        # A read of some listings, or of one fleet instance's agencies, must not empty the
-        # cache of the others.
-        read.close()
     return states
 
 
 # Keys bound in one statement, well under SQLite's limit on variables.
 _KEYS_PER_STATEMENT = 500
 _ROWS_PER_FETCH = 1000
+
+
+def listing_key_chunks(session: Session, size: int) -> Iterator[list[str]]:
+    """Every listing's key (in a fleet, of the agencies this instance holds), in order,
+    ``size`` at a time: one narrow query per chunk, from the last key on."""
+    query = select(ListingRow.listing_key).order_by(ListingRow.listing_key)
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(ListingRow.agency_key.in_(sorted(scope)))
+    after: str | None = None
+    while True:
+        page = query if after is None else query.where(ListingRow.listing_key > after)
+        keys = list(session.scalars(page.limit(size)))
+        if not keys:
+            return
+        after = keys[-1]
+        yield keys
 
 
 def _rows(
@@ -286,15 +306,16 @@ def _rows(
         yield from session.execute(query.where(key_column.in_(chunk)))
 
 
-def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
-    """What the CRM wants now (the planner's ``desired``), with removal guards' data."""
-    listings: dict[str, Listing] = {}
-    missing: dict[str, datetime] = {}
-    for state in states:
-        if state.desired is not None:
-            listings[state.listing_key] = state.desired
-        elif state.missing_since is not None:
-            missing[state.listing_key] = state.missing_since
+@dataclass(frozen=True)
+class DesiredContext:
+    """What ``desired`` holds beside the listings: the same for every chunk of one pass."""
+
+    agencies: dict[str, Agency]
+    released_removals: dict[str, datetime]
+    released_updates: dict[str, str]
+
+
+def desired_context(session: Session) -> DesiredContext:
     query = select(AgencyRow).order_by(AgencyRow.key)
     scope = scope_of(session)
     if scope is not None:
@@ -303,13 +324,60 @@ def desired_of(session: Session, states: Iterable[ListingState]) -> Desired:
         row.key: Agency(row.key, row.name, row.organisation_number)
         for row in session.scalars(query)
     }
+    return DesiredContext(agencies, released_removals(session), released_updates(session))
+
+
+def desired_of(
+    session: Session, states: Iterable[ListingState], context: DesiredContext | None = None
+) -> Desired:
+    """What the CRM wants now (the planner's ``desired``), with removal guards' data;
+    ``context`` read once for many calls, or read here."""
+    listings: dict[str, Listing] = {}
+    missing: dict[str, datetime] = {}
+    for state in states:
+        if state.desired is not None:
+            listings[state.listing_key] = state.desired
+        elif state.missing_since is not None:
+            missing[state.listing_key] = state.missing_since
+    if context is None:
+        context = desired_context(session)
     return Desired(
         listings=listings,
-        agencies=agencies,
+        agencies=context.agencies,
         missing_since=missing,
-        released_removals=released_removals(session),
-        released_updates=released_updates(session),
+        released_removals=context.released_removals,
+        released_updates=context.released_updates,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitedApproval:
+    listing_key: str
+    published_at: datetime
+    approval_url: str | None
+
+
+def awaiting_approval(session: Session) -> list[AwaitedApproval]:
+    """Listings published and not approved by the broker yet (and not sold), by key: three
+    columns each, nothing decoded (the alerts read them every health check)."""
+    query = (
+        select(ListingRow.listing_key, ListingRow.published_at, ListingRow.approval_url)
+        .where(
+            ListingRow.is_published,
+            ListingRow.is_approved.is_(False),
+            ListingRow.published_at.is_not(None),
+            # A sale is Hemnet's only for a listing it knows; SQL NULL or the JSON null.
+            or_(
+                ListingRow.hemnet_id.is_(None), ListingRow.sold_json["price"].as_string().is_(None)
+            ),
+        )
+        .order_by(ListingRow.listing_key)
+    )
+    scope = scope_of(session)
+    if scope is not None:
+        query = query.where(ListingRow.agency_key.in_(sorted(scope)))
+    rows = session.execute(query)
+    return [AwaitedApproval(key, at, url) for key, at, url in rows if at is not None]
 
 
 def known_of(states: Iterable[ListingState]) -> dict[str, KnownListing]:

@@ -291,8 +291,8 @@ def _listed(row: ListingRow | None) -> Listed | None:
 
 def keys_to_poll(session: Session, now: datetime) -> list[str]:
     """Listings whose poll is due, then those Hemnet is busy with that no one scheduled."""
-    due = [row.listing_key for row in listings.listings_due_for_poll(session, now)]
-    due += [row.listing_key for row in listings.listings_to_follow_unscheduled(session)]
+    due = listings.keys_due_for_poll(session, now)
+    due += listings.keys_to_follow_unscheduled(session)
     scope = scope_of(session)
     if scope is not None:
         # A fleet's instance follows the listings of the agencies it holds (store/fence.py).

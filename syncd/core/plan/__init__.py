@@ -19,6 +19,7 @@ from syncd.core.plan.listing import TEASED_NEW_CONSTRUCTION as TEASED_NEW_CONSTR
 from syncd.core.plan.listing import plan_listing
 from syncd.core.plan.outcome import REJECTED_REASON as REJECTED_REASON
 from syncd.core.plan.outcome import Out
+from syncd.core.plan.removals import RemovalCounts as RemovalCounts
 from syncd.core.plan.removals import plan_removals
 
 # The policy is parsed from [sync] by config; callers of the planner may take it from here.
@@ -36,6 +37,7 @@ def plan(
     *,
     refused: Collection[str] = frozenset(),
     live: Mapping[str, int] | None = None,
+    removals: Mapping[str, RemovalCounts] | None = None,
 ) -> Plan:
     """The ops that bring Hemnet to ``desired``: agencies first, then listing by listing.
 
@@ -44,10 +46,12 @@ def plan(
     ``live``: the live listings of each agency, when ``desired`` and ``known`` hold only
     some listings (a dirty pass): the mass-removal guard counts removals against all of
     them. The removals asked for must all be in ``known`` then (the guard judges them
-    together).
+    together), unless ``removals`` gives each agency's count of them (a full pass's chunk):
+    then a hold names the chunk's removals only, and the holds of all chunks together are
+    the hold of one plan of every listing.
     """
     agency_ops, agency_waiting = plan_agencies(desired, known, agencies)
-    removal = plan_removals(desired, known, policy, now, live)
+    removal = plan_removals(desired, known, policy, now, live=live, counts=removals)
     # A refused create is sent again only once the listing changes, or it would be
     # refused every pass.
     per_key = {key: Out(waiting=[Waiting(key, REJECTED_REASON)]) for key in refused}

@@ -15,6 +15,15 @@ from syncd.core.plan.outcome import Out, unpublish
 from syncd.core.policy import PlanPolicy
 
 
+@dataclass(frozen=True)
+class RemovalCounts:
+    """An agency's removals asked for, of every listing: the guard's figures when the
+    planner is given some listings only (a full pass's chunk)."""
+
+    unconfirmed: int  # no operator released this absence
+    confirmed: int
+
+
 @dataclass
 class Removal:
     per_key: dict[str, Out] = field(default_factory=dict)
@@ -30,14 +39,18 @@ def plan_removals(
     known: Mapping[str, KnownListing],
     policy: PlanPolicy,
     now: datetime,
+    *,
     live: Mapping[str, int] | None = None,
+    counts: Mapping[str, RemovalCounts] | None = None,
 ) -> Removal:
     """Unpublish what full exports dropped, after the grace, unless a guard holds it.
 
     Only ``missing_since`` (set by ingest for full exports) asks for a removal: a key that
     is merely absent from ``desired`` is left alone. A released hold confirms one absence
     (its ``missing_since``): those removals go on, and the guard judges only the others.
-    ``live``: the live listings by agency, when ``known`` is not all of them.
+    ``live``: the live listings by agency, when ``known`` is not all of them. ``counts``:
+    the removals asked for by agency, when ``known`` need not hold all of them; the guard
+    judges by these, and a hold names the removals of ``known`` only.
     """
     asked, counted = _asked_removals(desired, known)
     if live is None:
@@ -47,10 +60,18 @@ def plan_removals(
     for agency in sorted(asked):
         keys = sorted(asked[agency])
         unconfirmed = [k for k in keys if not _released(desired, k)]
+        judged = RemovalCounts(len(unconfirmed), len(keys) - len(unconfirmed))
+        if counts is not None:
+            # The whole store's counts are never below the chunk's; were they, the chunk's
+            # would be judged (each larger count makes the guard stricter).
+            given = counts.get(agency, judged)
+            judged = RemovalCounts(
+                max(given.unconfirmed, judged.unconfirmed), max(given.confirmed, judged.confirmed)
+            )
         # Judged against what stays live once the confirmed removals are made: a release
         # of most listings must not let the last ones go unasked.
-        remaining = live.get(agency, 0) - (len(keys) - len(unconfirmed))
-        reason = mass_removal(len(unconfirmed), remaining, policy) if unconfirmed else None
+        remaining = live.get(agency, 0) - judged.confirmed
+        reason = mass_removal(judged.unconfirmed, remaining, policy) if unconfirmed else None
         if reason:
             absences = tuple(desired.missing_since[k] for k in unconfirmed)
             result.holds.append(Hold(agency, reason, tuple(unconfirmed), absences))

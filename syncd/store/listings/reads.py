@@ -60,18 +60,21 @@ def listings_of_agency(session: Session, agency_key: str) -> list[ListingRow]:
     return list(session.scalars(query))
 
 
-def listings_due_for_poll(session: Session, now: datetime) -> list[ListingRow]:
+def keys_due_for_poll(session: Session, now: datetime) -> list[str]:
+    """Listings whose poll is due, soonest first; keys only (after an initial sync, most
+    listings wait for their images or approval: their rows would be decoded whole)."""
     query = (
-        select(ListingRow)
+        select(ListingRow.listing_key)
         .where(ListingRow.next_poll_at.is_not(None), ListingRow.next_poll_at <= now)
         .order_by(ListingRow.next_poll_at)
     )
     return list(session.scalars(query))
 
 
-def listings_to_follow_unscheduled(session: Session) -> list[ListingRow]:
+def keys_to_follow_unscheduled(session: Session) -> list[str]:
     """Listings Hemnet is busy with (images in progress, published but not approved) that no
-    one has scheduled a poll for: found here so a missed ``next_poll_at`` never strands them."""
+    one has scheduled a poll for: found here so a missed ``next_poll_at`` never strands them.
+    Keys only, as ``keys_due_for_poll``."""
     processing = (
         select(ImageRow.id)
         .where(
@@ -82,7 +85,7 @@ def listings_to_follow_unscheduled(session: Session) -> list[ListingRow]:
     )
     awaiting = ListingRow.is_published.is_(True) & ListingRow.is_approved.is_(False)
     query = (
-        select(ListingRow)
+        select(ListingRow.listing_key)
         .where(
             ListingRow.hemnet_id.is_not(None),
             ListingRow.next_poll_at.is_(None),

@@ -7,18 +7,28 @@ the backoff of open ops are the outbox's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from syncd.config import Config
+from syncd.core.domain import KnownAgency
 from syncd.core.ops import Hold, Operation, Plan
-from syncd.core.plan import UNKNOWN_AGENCY, plan
+from syncd.core.plan import UNKNOWN_AGENCY, RemovalCounts, plan
 from syncd.store.engine import Store
 from syncd.store.events import record_event
 from syncd.store.holds import record_plan_holds
-from syncd.store.listing_states import ListingState, desired_of, known_of, read_listing_states
+from syncd.store.listing_states import (
+    SENT_AS_WANTED,
+    DesiredContext,
+    ListingState,
+    desired_context,
+    desired_of,
+    known_of,
+    listing_key_chunks,
+    read_listing_states,
+)
 from syncd.store.listings import known_agencies
 from syncd.store.outbox import (
     OpenOperation,
@@ -33,7 +43,9 @@ from syncd.store.plan_marks import (
     live_by_agency,
     read_marks,
 )
+from syncd.store.removal_counts import guard_counts
 from syncd.store.tables import OperationRow, OpStatus
+from syncd.usecases.apply.merge import merge_plans
 from syncd.usecases.apply.report import Tally
 
 if TYPE_CHECKING:
@@ -41,6 +53,10 @@ if TYPE_CHECKING:
     from syncd.store.engine import Session
 
 log = logging.getLogger("syncd.usecases.apply")
+
+# Listings whose states a full pass holds decoded at once: about 4 MB at 4 KB a listing,
+# and few enough statements (two per 500 keys) that chunking costs little time.
+CHUNK_LISTINGS = 1_000
 
 
 @dataclass(frozen=True)
@@ -74,20 +90,79 @@ def plan_now(
 
 
 def _plan_read(
-    session: Session, config: Config, now: datetime, keys: Collection[str] | None
+    session: Session,
+    config: Config,
+    now: datetime,
+    keys: Collection[str] | None,
+    chunk: int | None = CHUNK_LISTINGS,
 ) -> tuple[Plan, int]:
     """The plan, and how many listings it read."""
+    if keys is None:
+        return plan_in_chunks(session, config, now, chunk)
     states = read_listing_states(session, keys=keys)
-    the_plan = plan(
-        desired_of(session, states),
+    return _plan_states(session, config, now, states, live=_live(session, states)), len(states)
+
+
+def plan_in_chunks(
+    session: Session, config: Config, now: datetime, chunk: int | None = CHUNK_LISTINGS
+) -> tuple[Plan, int]:
+    """The plan of every listing, reading at most ``chunk`` listings' states at a time (all
+    at once if None), and how many listings it read.
+
+    The mass-removal guard judges an agency's removals together: each chunk's plan is
+    given the whole store's counts of live listings and of removals asked for (one narrow
+    read before the first chunk), so it judges as a plan of every listing does. The
+    chunks' plans merge into the plan of one read of every listing (``merge_plans``).
+    """
+    if chunk is None:
+        states = read_listing_states(session)
+        return _plan_states(session, config, now, states), len(states)
+    context = desired_context(session)
+    agencies = known_agencies(session)
+    counts = guard_counts(session, context.released_removals)
+    parts: list[Plan] = []
+    planned = 0
+    SENT_AS_WANTED.begin()
+    for keys in listing_key_chunks(session, chunk):
+        states = read_listing_states(session, keys=keys)
+        parts.append(
+            _plan_states(
+                session,
+                config,
+                now,
+                states,
+                context=context,
+                agencies=agencies,
+                live=counts.live,
+                removals=counts.removals,
+            )
+        )
+        planned += len(states)
+    SENT_AS_WANTED.end()
+    return merge_plans(parts), planned
+
+
+def _plan_states(
+    session: Session,
+    config: Config,
+    now: datetime,
+    states: list[ListingState],
+    *,
+    context: DesiredContext | None = None,
+    agencies: Mapping[str, KnownAgency] | None = None,
+    live: Mapping[str, int] | None = None,
+    removals: Mapping[str, RemovalCounts] | None = None,
+) -> Plan:
+    return plan(
+        desired_of(session, states, context),
         known_of(states),
-        known_agencies(session),
+        known_agencies(session) if agencies is None else agencies,
         config.sync.policy,
         now,
         refused={s.listing_key for s in states if s.hemnet_id is None and s.refused},
-        live=None if keys is None else _live(session, states),
+        live=live,
+        removals=removals,
     )
-    return the_plan, len(states)
 
 
 def dirty_keys(session: Session, marks: Marks) -> set[str]:
@@ -113,6 +188,7 @@ def prepare_pass(
     blocked: set[str],
     *,
     full: bool = True,
+    chunk: int | None = CHUNK_LISTINGS,
 ) -> Prepared:
     """Plan and commit the intents (reusing open ones) and clear the plan marks read.
 
@@ -121,7 +197,7 @@ def prepare_pass(
     """
     marks = read_marks(session)
     keys = None if full else dirty_keys(session, marks)
-    the_plan, planned = _plan_read(session, config, now, keys)
+    the_plan, planned = _plan_read(session, config, now, keys, chunk)
     # A grace period ending is a time to run a pass, like an op's retry time.
     tally.retry_at(the_plan.next_due_at)
     holds = _record_holds(session, the_plan.holds, now)
