@@ -6,10 +6,13 @@ Seeds N listings in step (``seed.py``, as latency.py does), then runs, one after
 - ``full pass``: ``prepare_pass(full=True)`` (read every listing's state, plan, commit), the
   listing cache emptied first, as in a daemon's first pass;
 - ``listing cache``: what ``LISTINGS`` still holds after that pass (retained, not a peak);
-- ``status book``: ``StatusBook.refresh`` and ``write_files`` (status.json, status.csv);
+- ``status book``: ``StatusBook.refresh`` and ``write_files`` (status.json, status.csv),
+  first over every listing (all marked after seeding), then with one listing changed;
 - ``ingest``: ``ingest_file`` of the same N-listing export with one listing changed;
 - ``reconcile begin``: ``ReconcileRun.begin`` against the seeded sandbox (Hemnet's list
-  of every listing and syncd's known state of each);
+  of every listing and which listing syncd follows for each);
+- ``reconcile run held``: what a run still holds between its slices (retained RSS, not a
+  peak), after its begin and its first 1,000 listings;
 - ``bare parse``: ``csv.reader`` over the export, the floor latency.py names at 100,000.
 
 Per step: the peak RSS above the RSS before it (VmHWM, reset through
@@ -43,10 +46,14 @@ from sandbox_process import SandboxProcess, free_port
 from seed import seed
 from sync_driver import open_config, write_config
 
+from syncd.config import Config
 from syncd.core.clock import utc_now
 from syncd.hemnet.client import HemnetClient
 from syncd.status.book import StatusBook
+from syncd.store.engine import Store
 from syncd.store.listing_states import LISTINGS, ListingCache, read_listing_states
+from syncd.store.listings import record_failure
+from syncd.store.status_entries import stored_listing_keys
 from syncd.usecases.apply.passplan import prepare_pass
 from syncd.usecases.apply.report import Tally
 from syncd.usecases.ingest import ingest_file
@@ -231,13 +238,19 @@ def run(count: int, trace: bool) -> list[Step]:
 
         def status_write() -> object:
             book.refresh(store, utc_now())
-            book.write_files(config.paths.state_dir)
-            return book
+            book.write_files(store, config.paths.state_dir)
+            return None
 
-        step = measure("status book (refresh + write_files)", status_write, trace)
+        # The seeded listings are all marked (a store's first refresh builds every one).
+        step = measure("status book, first (refresh all + write_files)", status_write, trace)
         steps.append(step)
         LISTINGS._keep({})
-        book = StatusBook()
+        with store.read() as session:
+            key = next(stored_listing_keys(session))
+        with store.transaction() as session:
+            record_failure(session, key, "refused (bench)", utc_now(), None)
+        step = measure("status book, 1 changed (refresh + write_files)", status_write, trace)
+        steps.append(step)
 
         changed = scratch / "changed.csv"
         exports.write_csv(changed, count, images=1, changed=range(0, 1))
@@ -262,8 +275,41 @@ def run(count: int, trace: bool) -> list[Step]:
                 trace,
             )
             steps.append(step)
+            steps.append(_reconcile_held(store, client, config))
 
     return steps
+
+
+# Listings a held run compares before its retained size is read: its slices read each
+# listing afresh and keep only findings, so this many show whether that grows.
+HELD_COMPARED = 1000
+
+
+def _reconcile_held(store: Store, client: HemnetClient, config: Config) -> Step:
+    """What a reconcile run holds between its slices (for its whole length, hours at
+    100,000 listings and 10 requests/s): RSS retained after begin and HELD_COMPARED
+    listings compared, the run alive; a retained size in the peak column, not a peak."""
+    _trim()
+    before = _status_kb("VmRSS") / 1024
+    run = ReconcileRun.begin(store, client, config, utc_now())
+    total = run.remaining
+    while not run.done and total - run.remaining < HELD_COMPARED:
+        run.step()
+    _trim()
+    held = _status_kb("VmRSS") / 1024
+    looked_at = total - run.remaining
+    del run
+    _trim()
+    # What dropping the run gives back: the RSS before it may still hold the heap an
+    # earlier step left fragmented, which the run then reuses.
+    freed = held - _status_kb("VmRSS") / 1024
+    name = f"reconcile run held (begin + {looked_at:,} looked at; retained, not a peak)"
+    print(
+        f"{name}: RSS {before:.0f} -> {held:.0f} MiB (+{held - before:.0f}); "
+        f"dropping the run frees {freed:.0f} MiB",
+        flush=True,
+    )
+    return Step(name, before, held, 0.0, 0.0, [], [])
 
 
 def table(steps: list[Step]) -> str:

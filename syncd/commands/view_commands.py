@@ -135,26 +135,27 @@ def _print_status(
 @pass_invocation
 def status_command(invocation: Invocation, watch: bool, as_json: bool) -> None:
     """Show every listing's stage, images, visibility, approval wait and last error."""
-    from syncd.status import read_status_rows
+    # The rows the daemon keeps, with what changed since its last refresh built here.
+    from syncd.status import book_rows
     from syncd.status.fleet import fleet_lines
 
     if watch and as_json:
         raise click.UsageError("--watch and --json do not go together")
     with invocation.store() as store:
         if as_json:
-            rows = read_status_rows(store, utc_now())
+            rows = book_rows(store, utc_now())
             click.echo(json.dumps([r.file_record() for r in rows], ensure_ascii=False, indent=2))
             return
         if not watch:
             now = utc_now()
-            rows = read_status_rows(store, now)
+            rows = book_rows(store, now)
             fleet = fleet_lines(store, now)
             _print_status(rows, now, _disk_warning(invocation.config), fleet)
             return
         try:
             while True:
                 now = utc_now()
-                rows = read_status_rows(store, now)
+                rows = book_rows(store, now)
                 click.clear()
                 _print_status(rows, now, _disk_warning(invocation.config), fleet_lines(store, now))
                 click.echo(f"refreshing every {WATCH_INTERVAL_S:g} s; Ctrl-C to stop")

@@ -6,9 +6,9 @@ One method per endpoint over ``HttpCalls``; no paging or sending of its own, no 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from syncd.core.domain import BillingInformation, MarketState, SellerInformation
 from syncd.core.errors import RemoteDriftError
@@ -21,6 +21,9 @@ from syncd.hemnet.models import (
     RemoteListings,
     RemoteSale,
 )
+from syncd.hemnet.payload import Note
+
+T = TypeVar("T")
 
 
 class ListingEndpoints(HttpCalls):
@@ -74,6 +77,17 @@ class ListingEndpoints(HttpCalls):
             query=query,
         )
         return RemoteListings(found, left_out)
+
+    def glance_listings(self, keep: Callable[[RemoteListing], T]) -> tuple[list[T], frozenset[str]]:
+        """The full enumeration as ``list_listings`` reads it, each listing handed to ``keep``
+        as its page is read: only what ``keep`` returns is held, one page decoded at a time
+        (at 100,000 listings the whole list decoded is hundreds of MB). ``keep`` must not
+        fail; the ids of unreadable listings come second, as ``RemoteListings.left_out``."""
+
+        def parse(item: dict[str, Any], notes: list[Note] | None) -> T:
+            return keep(payload.known_listing_from(item, notes))
+
+        return self._list(wire.LISTINGS, None, wire.LISTING_MANY, parse, skip_unreadable=True)
 
     def get_listing(self, listing_id: str) -> RemoteListing:
         return self._listing("GET", wire.LISTING, listing_id)

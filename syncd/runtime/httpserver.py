@@ -11,7 +11,7 @@ import base64
 import binascii
 import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,14 +30,8 @@ from syncd.config import Config, load_http_token, load_webhook_secrets
 from syncd.core.clock import utc_now
 from syncd.core.stages import Stage
 from syncd.runtime import webhook
-from syncd.status import (
-    StatusRow,
-    detail_record,
-    listing_detail,
-    observe,
-    read_status_rows,
-    stage_summary,
-)
+from syncd.status import StatusRow, detail_record, listing_detail
+from syncd.status.view import FullView, StatusView
 from syncd.store.engine import Store
 from syncd.store.listings import get_listing, get_listing_by_hemnet_id
 
@@ -144,14 +138,6 @@ def _templates() -> Environment:
     return env
 
 
-def _page_order(rows: Sequence[StatusRow]) -> list[StatusRow]:
-    rank = {stage: index for index, stage in enumerate(ATTENTION_ORDER)}
-    # Held listings need the operator whatever their stage: they come first.
-    return sorted(
-        rows, key=lambda row: (not row.held, rank.get(row.stage, len(rank)), row.listing_key)
-    )
-
-
 def _health_record(info: HealthInfo, now: datetime) -> dict[str, Any]:
     last = info.last_successful_sync_at
     return {
@@ -223,14 +209,15 @@ def create_http_app(
     poll_listing: Callable[[str], None] | None = None,
     health: Callable[[], HealthInfo],
     clock: Callable[[], datetime] = utc_now,
-    status_rows: Callable[[Store, datetime], list[StatusRow]] = read_status_rows,
+    status_view: StatusView | None = None,
 ) -> Starlette:
     """The Starlette app the daemon serves with uvicorn when ``http.listen`` is set.
 
     ``store`` is the open Store or a callable returning it (the daemon may reopen it);
     ``poll_listing(key)`` runs after a verified webhook was answered 202, on a worker
-    thread, so it should be quick (e.g. hand the key to the scheduler). ``status_rows``
-    reads every listing's row (the daemon's status book rebuilds only what changed).
+    thread, so it should be quick (e.g. hand the key to the scheduler). ``status_view``
+    reads the rows to show (the daemon's reads its status book; by default every listing
+    is read).
     """
     templates = _templates()
     secrets = tuple(s.encode("utf-8") for s in load_webhook_secrets(config))
@@ -239,16 +226,18 @@ def create_http_app(
     def current_store() -> Store:
         return store if isinstance(store, Store) else store()
 
+    view = status_view or FullView()
+
     def status_page(request: Request) -> Response:
         now = clock()
-        rows = status_rows(current_store(), now)
-        observe(rows)
         stage = request.query_params.get("stage", "")
         text = request.query_params.get("q", "")
+        page = view.page(current_store(), now, ATTENTION_ORDER, stage)
         html = templates.get_template("status.html").render(
-            rows=_page_order(rows),
-            summary=stage_summary(rows),
-            total=len(rows),
+            rows=page.rows,
+            complete=page.complete,
+            summary=page.summary,
+            total=page.total,
             stage=stage,
             text=text,
             now=now,
@@ -276,7 +265,7 @@ def create_http_app(
     def metrics_endpoint(request: Request) -> Response:
         # Stage gauges and readiness from this very moment, whenever the daemon last
         # computed them.
-        observe(status_rows(current_store(), clock()))
+        view.observe(current_store(), clock())
         info = health()
         metrics.READY.set(1 if info.ready else 0)
         registry = metrics.registry_for(info.instance)

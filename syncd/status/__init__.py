@@ -2,7 +2,8 @@
 
 - ``rows``: every listing's status row, and the stage and gauges recorded from them;
 - ``files``: status.json and status.csv in the inbox;
-- ``book``: the rows kept between writes, each rebuilt only when its inputs changed;
+- ``book``: each listing's entry kept in the store, rebuilt only when the store marked it;
+- ``view``: what the status page and /metrics read;
 - ``detail``: one listing in detail ('syncd show KEY', /listing/KEY.json).
 
 Reads the store; its only writes are the computed stage (``listings.stage``), the status
@@ -11,7 +12,7 @@ gauges and the status files. Never calls Hemnet and never decides what to send.
 
 from __future__ import annotations
 
-from syncd.status.book import BookUpdate, StatusBook
+from syncd.status.book import BookUpdate, StatusBook, book_rows
 from syncd.status.detail import (
     HistoryEntry,
     ImageLine,
@@ -53,6 +54,7 @@ __all__ = [
     "ListingDetail",
     "StatusBook",
     "StatusRow",
+    "book_rows",
     "detail_record",
     "listing_detail",
     "observe",

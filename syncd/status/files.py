@@ -2,7 +2,8 @@
 
 Writes the two files whole and atomically; reads nothing itself and never touches the store.
 ``write_status_files`` writes them from rows; ``record_texts`` and ``write_status_texts``
-write the same bytes from each listing's text made once (``status.book``).
+(or ``write_status_stream``) write the same bytes from each listing's text made once
+(``status.book``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,16 @@ STATUS_FILE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str | Iterable[str]) -> None:
     # A temp file in the same directory, then rename: a reader never sees half a file.
     # Dot-prefixed so the inbox watcher ignores it if the directory is the inbox.
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
@@ -100,11 +104,46 @@ def record_texts(row: StatusRow) -> tuple[str, str]:
     """The listing's text in status.json (without the comma between listings) and its line
     in status.csv, exactly as ``write_status_files`` writes them."""
     record = row.file_record()
-    json_text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", _RECORD_INDENT)
+    json_text = _record_json(record)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=STATUS_FILE_COLUMNS, lineterminator="\r\n")
     writer.writerow({key: spreadsheet_cell(value) for key, value in record.items()})
     return json_text, buffer.getvalue()
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _record_json(record: dict[str, Any]) -> str:
+    """``record`` as ``json.dumps(record, indent=2)`` writes it two levels deep.
+
+    json's indenting encoder is its pure-Python one; a record of scalars is laid out
+    here with the C encoder per value instead (a fifth of the time, the same bytes).
+    """
+    if not record:
+        return "{}"
+    if not all(isinstance(value, _SCALARS) for value in record.values()):
+        return json.dumps(record, ensure_ascii=False, indent=2).replace("\n", _RECORD_INDENT)
+    items = ",".join(
+        f"{_RECORD_INDENT}  {_STRING(key)}: {_scalar(value)}" for key, value in record.items()
+    )
+    return "{" + items + _RECORD_INDENT + "}"
+
+
+# json's own C helper for a string, as ensure_ascii=False encodes it.
+_STRING = json.encoder.encode_basestring
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None or isinstance(value, bool):
+        return _LITERALS[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return _ENCODE(value)
 
 
 def _json_head() -> str:
@@ -134,3 +173,28 @@ def write_status_texts(
     listings = "[\n    " + ",\n    ".join(json_texts) + "\n  ]" if json_texts else "[]"
     _write_atomically(directory / STATUS_JSON, _JSON_HEAD + listings + "\n}\n")
     _write_atomically(directory / STATUS_CSV, _CSV_HEAD + "".join(csv_lines))
+
+
+def _json_pieces(json_texts: Iterable[str]) -> Iterator[str]:
+    yield _JSON_HEAD
+    between = "[\n    "
+    for text in json_texts:
+        yield between
+        yield text
+        between = ",\n    "
+    yield "[]" if between.startswith("[") else "\n  ]"
+    yield "\n}\n"
+
+
+def _csv_pieces(csv_lines: Iterable[str]) -> Iterator[str]:
+    yield _CSV_HEAD
+    yield from csv_lines
+
+
+def write_status_stream(texts: Callable[[], Iterable[tuple[str, str]]], directory: Path) -> None:
+    """Write status.json and status.csv from each listing's (json text, csv line), which
+    ``texts()`` yields in order (called once per file): the bytes of ``write_status_texts``
+    without holding every listing's texts at once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomically(directory / STATUS_JSON, _json_pieces(text for text, _ in texts()))
+    _write_atomically(directory / STATUS_CSV, _csv_pieces(line for _, line in texts()))

@@ -41,6 +41,9 @@ from syncd.store.tables import metadata
 log = logging.getLogger(__name__)
 
 COMMAND = "syncd db copy"
+# Kept by the status book from the other tables: not copied. The target's triggers mark
+# every listing copied into it, so its daemon's first status refresh builds them all.
+DERIVED_TABLES = frozenset({"status_marks", "status_entries"})
 _BATCH = 2000  # rows per executemany: bounded memory for a large events table
 
 
@@ -87,7 +90,8 @@ def _locked(database: Database) -> StateLock:
 
 
 def _copy(source: Store, target: Store) -> Copied:
-    tables = metadata.sorted_tables  # parents before children (foreign keys)
+    # Parents before children (foreign keys).
+    tables = [table for table in metadata.sorted_tables if table.name not in DERIVED_TABLES]
     counts: list[tuple[str, int]] = []
     with source.read() as reading, target.transaction(durable=True) as writing:
         into = writing.connection()

@@ -288,6 +288,38 @@ class PlanMarkRow(Base):
     marked_at: Mapped[datetime]
 
 
+class StatusMarkRow(Base):
+    """A listing one of whose status inputs was written since the status book last built it.
+
+    Written only by the database's triggers (migration 0010_statusbook), in the writer's
+    transaction; the book deletes exactly the marks it read once their entries are stored.
+    """
+
+    __tablename__ = "status_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_key: Mapped[str]
+
+
+class StatusEntryRow(Base):
+    """One listing's status as last built: its texts in status.json and status.csv, and
+    what the page, the gauges and the next refresh select it by."""
+
+    __tablename__ = "status_entries"
+
+    listing_key: Mapped[str] = mapped_column(primary_key=True)
+    agency_key: Mapped[str] = mapped_column(index=True)
+    stage: Mapped[str] = mapped_column(index=True)
+    held: Mapped[bool] = mapped_column(index=True)
+    pending_ops: Mapped[int] = mapped_column(index=True)
+    built_blocked: Mapped[str] = mapped_column(Text)  # the sending block it was built with
+    published_at: Mapped[datetime | None]
+    # What the page shows beyond the files: {"blockers": [...], "completeness": [...]}
+    view_json: Mapped[dict[str, Any]]
+    json_text: Mapped[str] = mapped_column(Text)
+    csv_line: Mapped[str] = mapped_column(Text)
+
+
 class InstanceRow(Base):
     """One running daemon of a fleet sharing this store, while its heartbeat lasts."""
 

@@ -25,10 +25,19 @@ log = logging.getLogger(__name__)
 
 
 def _created_order(remote: RemoteListing) -> tuple[str, int, str]:
+    return created_order(created_stamp(remote), remote.hemnet_id)
+
+
+def created_stamp(remote: RemoteListing) -> str:
+    """When Hemnet says it created the listing, as its text ("" when it does not say)."""
+    return str(remote.raw.get(wire.CREATED_AT) or "")
+
+
+def created_order(stamp: str, hemnet_id: str) -> tuple[str, int, str]:
+    """What ``oldest`` sorts by, for a listing kept without its body (reconcile's run)."""
     # ISO-8601 UTC stamps sort as text; numeric ids break ties the way they were issued.
-    stamp = str(remote.raw.get(wire.CREATED_AT) or "")
-    number = int(remote.hemnet_id) if remote.hemnet_id.isdigit() else 0
-    return stamp, number, remote.hemnet_id
+    number = int(hemnet_id) if hemnet_id.isdigit() else 0
+    return stamp, number, hemnet_id
 
 
 def oldest(group: Sequence[RemoteListing]) -> RemoteListing:

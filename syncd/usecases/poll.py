@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from syncd import metrics
 from syncd.config import Config
@@ -26,7 +28,8 @@ from syncd.core.errors import (
 )
 from syncd.hemnet.budget import TokenBucket
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import Checks, RemoteImage
+from syncd.hemnet.models import Checks, RemoteImage, RemoteListing
+from syncd.hemnet.wire import MAX_PAGE_SIZE
 from syncd.store import checks, listings
 from syncd.store.engine import Store
 from syncd.store.remote import (
@@ -79,10 +82,13 @@ class Poller:
         now = self._clock()
         with self._store.read() as session:
             due = keys_to_poll(session, now)
+            awaiting = sum(1 for key in due if _awaits_approval(listings.get_listing(session, key)))
+            on_hemnet = listings.count_on_hemnet(session)
+        enumerated = self._enumerate(awaiting, on_hemnet)
         polled = changed = 0
         for key in due:
             try:
-                result = self._poll(key, full=False)
+                result = self._poll(key, full=False, enumerated=enumerated)
             except AuthenticationApiError:
                 raise  # every other read would fail the same way; the key needs renewing
             except ApiError as exc:
@@ -122,7 +128,29 @@ class Poller:
 
     # --- one listing -----------------------------------------------------------------------
 
-    def _poll(self, key: str, *, full: bool) -> bool | None:
+    def _enumerate(self, awaiting: int, on_hemnet: int) -> Mapping[str, RemoteListing]:
+        """Hemnet's list of listings by id, when its pages cost fewer calls than reading
+        the ``awaiting`` listings one by one (``isVisible`` and the publication state are
+        on each listing of the list, DOC); else nothing, and each is read on its own."""
+        pages = max(1, math.ceil((on_hemnet + 1) / MAX_PAGE_SIZE))
+        if pages >= awaiting:
+            return {}
+        try:
+            for _ in range(pages):
+                self._budget.take()
+            found = self._client.list_listings()
+        except AuthenticationApiError:
+            raise
+        except ApiError as exc:
+            if isinstance(exc, RetryableApiError) and exc.retry_after_s:
+                self._budget.pause(exc.retry_after_s)
+            log.warning("poll: Hemnet's list of listings not read, each read on its own: %s", exc)
+            return {}
+        return {remote.hemnet_id: remote for remote in found}
+
+    def _poll(
+        self, key: str, *, full: bool, enumerated: Mapping[str, RemoteListing] | None = None
+    ) -> bool | None:
         """Read one listing back; whether its known state changed (None: nothing to read)."""
         with self._store.read() as session:
             row = followed(session, key)
@@ -139,9 +167,8 @@ class Poller:
         in_progress = any(img.state == ImageState.IN_PROGRESS.value for img in tracked)
         reads = self._read_images(hemnet_id, tracked) if tracked and (full or in_progress) else []
         remote = None
-        if full or (row.is_published and not row.is_approved):
-            self._budget.take()
-            remote = self._client.get_listing(hemnet_id)
+        if full or _awaits_approval(row):
+            remote = self._read_listing(hemnet_id, None if full else enumerated)
         read_for = _checks_read_for(row.applied_hash, reads, tracked)
         read = None
         if stored_checks is None or stored_checks.read_for != read_for:
@@ -170,6 +197,18 @@ class Poller:
                 session, key, now, fast_s=cfg.poll_interval_fast_s, slow_s=cfg.poll_interval_slow_s
             )
         return changed
+
+    def _read_listing(
+        self, hemnet_id: str, enumerated: Mapping[str, RemoteListing] | None
+    ) -> RemoteListing:
+        """The listing as found in Hemnet's list just read, else read on its own."""
+        remote = None if enumerated is None else enumerated.get(hemnet_id)
+        if remote is None or (_awaits_approval(remote) and remote.approval_url is None):
+            # Not in the list (left out as unreadable, or created since), or the list
+            # lacks the approval URL, which Hemnet documents on the details only.
+            self._budget.take()
+            remote = self._client.get_listing(hemnet_id)
+        return remote
 
     def _read_checks(self, key: str, hemnet_id: str) -> Checks | None:
         """Hemnet's checks (its completeness warnings); a failure only leaves them unread."""
@@ -238,6 +277,17 @@ class Poller:
         with self._store.transaction() as session:
             if listed(session, key) is not None:
                 listings.set_next_poll_at(session, key, now + timedelta(seconds=wait_s), now)
+
+
+class _Publication(Protocol):
+    @property
+    def is_published(self) -> bool: ...
+    @property
+    def is_approved(self) -> bool: ...
+
+
+def _awaits_approval(listing: _Publication | None) -> bool:
+    return listing is not None and listing.is_published and not listing.is_approved
 
 
 def _checks_read_for(

@@ -34,6 +34,8 @@ TABLES = {
     "instances",
     "leases",
     "file_claims",
+    "status_marks",
+    "status_entries",
 }
 
 

@@ -49,7 +49,6 @@ def test_a_command_imports_only_what_it_needs(argv: list[str]) -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-
 def test_version_imports_no_config_model() -> None:
     """The option that names the config file must not import the config model and the domain
     under it: that doubled the time of ``syncd --version`` (benchmark 6)."""
@@ -63,6 +62,7 @@ def test_version_imports_no_config_model() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
 
 # Where a SIGTERM may land while `syncd run` starts: each is made to happen there by a probe
 # that sends the signal to its own process on entry to that function.

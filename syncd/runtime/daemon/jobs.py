@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,10 +26,9 @@ from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
 from syncd.runtime.watch import InboxWatcher
-from syncd.status import StatusBook, StatusRow, stage_summary
+from syncd.status import STATUS_CSV, STATUS_JSON, StatusBook, StatusRow, stage_summary
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
 from syncd.store.engine import Store
-from syncd.store.listings import record_stages
 from syncd.usecases.apply import ApplyReport
 from syncd.usecases.ingest import IngestResult, ingest_file
 
@@ -53,8 +52,8 @@ ALERTS_INTERVAL_S = 60.0
 # pass settles what a crash left open before reconcile reads everything back.
 FIRST_RECONCILE_AFTER_S = 60.0
 # Status files and the systemd status line follow the other jobs as a job of their own,
-# coalesced, on the side worker (it only reads; the stages it computed are stored by a
-# small job on the store worker): written on the store worker after every job, it stood
+# coalesced, on the side worker (it reads; the entries and stages it built are stored by
+# small jobs on the store worker): written on the store worker after every job, it stood
 # between a dropped file and the pass that sends it. A burst of jobs gets one write
 # STATUS_DELAY_S after the first; writing takes at most STATUS_SHARE of the time (it
 # still shares the CPU with the store worker).
@@ -62,6 +61,8 @@ STATUS_DELAY_S = 0.5
 STATUS_SHARE = 0.25
 # A refresh with nothing else happening: waiting times grow, and a file may be deleted.
 STATUS_INTERVAL_S = 60.0
+# How often a status refresh waiting for its writes on the store worker checks for a stop.
+STATUS_WAIT_S = 0.5
 
 
 def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> Services:
@@ -80,12 +81,19 @@ def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> S
 
 def status_line(rows: Sequence[StatusRow], alerts: int = 0, problems: Sequence[str] = ()) -> str:
     """The one line ``systemctl status`` shows: "12 listings: 9 visible, 2 awaiting approval"."""
-    if not rows:
+    return summary_line(len(rows), stage_summary(rows), alerts, problems)
+
+
+def summary_line(
+    total: int, summary: Mapping[str, int], alerts: int = 0, problems: Sequence[str] = ()
+) -> str:
+    """``status_line`` from the listings per stage (``stage_summary``, lifecycle order)."""
+    if not total:
         text = "0 listings: waiting for the first export file"
     else:
-        counts = sorted(stage_summary(rows).items(), key=lambda item: -item[1])
+        counts = sorted(summary.items(), key=lambda item: -item[1])
         parts = ", ".join(f"{n} {stage.replace('_', ' ')}" for stage, n in counts)
-        text = f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {parts}"
+        text = f"{total} listing{'s' if total != 1 else ''}: {parts}"
     if alerts:
         text += f"; {alerts} alert{'s' if alerts != 1 else ''} (see the log)"
     if problems:
@@ -114,6 +122,7 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_book: StatusBook
+    _status_unwritten: bool  # the files may not show the stored entries yet
     _reconciles: ReconcileSlices
     _status_not_before: float
 
@@ -252,36 +261,57 @@ class DaemonJobs:
             logger.exception("stopping: the status files could not be written")
 
     def _write_status(self, *, worker_running: bool = True) -> None:
-        """Status files and the systemd status line, from the status book (one read of the
-        store, rows rebuilt only where their inputs changed); reads only."""
-        started = time.monotonic()
-        update = self._status_book.refresh(self._store, self._clock())
+        """Status files and the systemd status line, from the status book (the listings
+        whose inputs were written since are built again; their entries are stored on the
+        store worker)."""
+        # The CPU this thread spent: waiting for the store worker to take the entries is
+        # not a share of the machine the throttle below must make up for.
+        started = time.thread_time()
+        now = self._clock()
+        write = self._on_store_worker if worker_running else None
+        # In a fleet each instance builds the listings of the agencies it holds (the fenced
+        # store's scope); the files, the line and the page show every agency's entries.
+        building = self._store if self._fleet is None else self._fleet.store
+        update = self._status_book.refresh(building, now, write or _run_here)
         if update.moved:
-            self._record_stages(update.moved, worker_running)
+            logger.debug("status: %d listing stage(s) changed", len(update.moved))
+        summary, total = update.summary, update.total
+        if building is not self._store:
+            summary, total = self._status_book.summary(self._store, now)
         problems = [p.problem.value for p in self._board.problems()]
-        text = status_line(update.rows, len(self._alerts.active), problems)
+        text = summary_line(total, summary, len(self._alerts.active), problems)
         if text != self._status_text:
             self._status_text = text
             systemd.status(text)
             logger.debug("status: %s", text)
         # After the line: a disk that refuses the files must not hide the problem there.
-        self._status_book.write_files(self.config.paths.inbox)
-        took_s = time.monotonic() - started
+        inbox = self.config.paths.inbox
+        if update.changed or self._status_unwritten or not _status_files_exist(inbox):
+            self._status_unwritten = True  # until written: a write that fails is tried again
+            self._status_book.write_files(self._store, inbox)
+            self._status_unwritten = False
+        took_s = time.thread_time() - started
         self._status_not_before = time.monotonic() + took_s * (1 / STATUS_SHARE - 1)
 
-    def _record_stages(self, moved: dict[str, str], worker_running: bool) -> None:
-        """Store the stages the status computed: a write, so on the store worker."""
+    def _on_store_worker(self, job: Callable[[], None]) -> None:
+        """Run the status book's writes on the store worker, the single writer, and wait."""
+        future = self._scheduler.submit("status entries", job)
+        while True:
+            try:
+                future.result(timeout=STATUS_WAIT_S)
+                return
+            except TimeoutError:
+                if self._scheduler.closing:
+                    # Stopping: the job may never run. Its marks stay for the next start.
+                    raise RuntimeError("stopping: the status entries were not stored") from None
 
-        def record() -> None:
-            with self._store.transaction() as session:
-                record_stages(session, moved)
-            logger.debug("status: %d listing stage(s) changed", len(moved))
 
-        if not worker_running:
-            record()  # stopping: the worker has finished, nothing else writes
-            return
-        future = self._scheduler.submit("status stages", record)
-        future.add_done_callback(lambda done: log_failure(done, "storing the stages"))
+def _status_files_exist(directory: Path) -> bool:
+    return all((directory / name).is_file() for name in (STATUS_JSON, STATUS_CSV))
+
+
+def _run_here(job: Callable[[], None]) -> None:
+    job()  # stopping or starting: the store worker is not running, nothing else writes
 
 
 def log_failure(future: Future[None], what: str) -> None:

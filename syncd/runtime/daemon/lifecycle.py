@@ -53,6 +53,7 @@ from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
 from syncd.status import StatusBook
+from syncd.status.view import BookView
 from syncd.store.blocked import SendingBlocked
 from syncd.store.engine import Store
 
@@ -103,6 +104,7 @@ class Daemon(DaemonRequests, FleetJobs):
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_book = StatusBook()
+        self._status_unwritten = True  # written at start whatever the entries
         self._reconciles = ReconcileSlices(
             store,
             self._scheduler,
@@ -363,7 +365,7 @@ class Daemon(DaemonRequests, FleetJobs):
             config,
             poll_listing=self._poll_listing,
             health=self._health,
-            status_rows=lambda store, now: self._status_book.refresh(store, now).rows,
+            status_view=BookView(self._status_book),
         )
         host, port = address
         try:

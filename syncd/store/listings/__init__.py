@@ -53,6 +53,7 @@ from syncd.store.listings.known import (
 )
 from syncd.store.listings.reads import (
     all_listings,
+    count_on_hemnet,
     desired_listing,
     earliest_next_poll_at,
     get_listing,
@@ -80,6 +81,7 @@ __all__ = [
     "all_agencies",
     "all_listings",
     "clear_failure",
+    "count_on_hemnet",
     "delete_known_image",
     "desired_listing",
     "desired_plain",

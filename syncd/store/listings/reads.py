@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
+    func,
     select,
 )
 from sqlalchemy.orm import Session
@@ -36,6 +37,13 @@ def get_listing_by_hemnet_id(session: Session, hemnet_id: str) -> ListingRow | N
 
 def all_listings(session: Session) -> list[ListingRow]:
     return list(session.scalars(select(ListingRow).order_by(ListingRow.listing_key)))
+
+
+def count_on_hemnet(session: Session) -> int:
+    """How many listings syncd follows on Hemnet, every agency's (unfenced): an estimate
+    of the length of Hemnet's account-wide list of listings, to count its pages."""
+    query = select(func.count()).select_from(ListingRow).where(ListingRow.hemnet_id.is_not(None))
+    return int(session.scalar(query) or 0)
 
 
 def listings_by_stage(session: Session, stage: str) -> list[ListingRow]:

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +46,8 @@ from syncd.usecases.apply.handler import (
     handled_kinds,
     handler_for,
 )
+from syncd.usecases.apply.lookup import CreateLookup
+from syncd.usecases.apply.parallel import in_parallel
 from syncd.usecases.apply.passplan import Job, prepare_pass
 from syncd.usecases.apply.record import rejected
 from syncd.usecases.apply.report import ApplyReport, Tally
@@ -112,7 +113,11 @@ class Applier:
         self._done_lock = threading.Lock()
         self._done = 0
         self._total = 0
-        self._ctx = Context(client, self._hemnet_id, self._agency_id, self._spend)
+        rate = config.hemnet.requests_per_second
+        self._lookup = CreateLookup(client, self._spend, rate, store)
+        self._ctx = Context(
+            client, self._hemnet_id, self._agency_id, self._spend, self._lookup.on_hemnet
+        )
 
     # --- public ----------------------------------------------------------------------------
 
@@ -199,15 +204,7 @@ class Applier:
         return hemnet_id
 
     def _in_parallel(self, sequences: list[list[Any]], run: Callable[[list[Any]], None]) -> None:
-        """``run`` each sequence, several at once (``max_concurrency``), each in order."""
-        workers = max(1, self.config.hemnet.max_concurrency)
-        if workers == 1 or len(sequences) <= 1:
-            for sequence in sequences:
-                run(sequence)
-            return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
-            for future in [pool.submit(run, sequence) for sequence in sequences]:
-                future.result()
+        in_parallel(self.config.hemnet.max_concurrency, sequences, run)
 
     # --- 1. settle -------------------------------------------------------------------------
 
@@ -300,6 +297,7 @@ class Applier:
     def _execute(self, jobs: list[Job], tally: Tally) -> None:
         self._total = len(jobs)
         self._done = 0
+        self._lookup.begin([job.op for job in jobs])
         agency_jobs = [j for j in jobs if j.op.listing_key is None]
         per_listing: dict[str, list[Job]] = {}
         for job in jobs:

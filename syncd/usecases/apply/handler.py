@@ -72,6 +72,9 @@ class Context:
     hemnet_id: Callable[[str], str]  # of a listing key; NotReady while it has none
     agency_id: Callable[[str], str]  # of an agency key; NotReady while it has none
     spend: Callable[[], None]  # one request from the budget; Stopped when the pass stops
+    # Hemnet's listings with a key as externalId, from the pass's enumeration; None: look
+    # the key up (``lookup.CreateLookup``).
+    on_hemnet: Callable[[str], list[RemoteListing] | None]
 
 
 OpT = TypeVar("OpT", bound=Op)

@@ -10,22 +10,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
 from syncd.config import Config
+from syncd.core.domain import listing_fields
 from syncd.core.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
 from syncd.hemnet.client import HemnetClient
-from syncd.hemnet.models import RemoteListing, RemoteListings
+from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.wire import MAX_PAGE_SIZE
 from syncd.store import events, listings
 from syncd.store.engine import Store
+from syncd.store.followed_ids import followed_ids
 from syncd.store.listing_states import ListingState, read_listing_states
 from syncd.store.remote import listed, listed_by_hemnet_id
 from syncd.usecases import image_audit
-from syncd.usecases.adopt import oldest, record_adoption
+from syncd.usecases.adopt import record_adoption
 from syncd.usecases.image_audit import find_extra
 from syncd.usecases.reconcile.compare import compare, drift_of, schedule_poll
 from syncd.usecases.reconcile.findings import (
@@ -35,6 +36,7 @@ from syncd.usecases.reconcile.findings import (
     ReconcileReport,
     log_findings,
 )
+from syncd.usecases.reconcile.glimpse import Glimpse, ListGlimpses, is_in_step, oldest_glimpse
 from syncd.usecases.reconcile.run import Known, Pass
 
 __all__ = [
@@ -85,16 +87,18 @@ class ReconcileRun:
     """
 
     def __init__(
-        self, ctx: Pass, remote_all: RemoteListings, keys: Sequence[str], pages: int
+        self,
+        ctx: Pass,
+        remote: ListGlimpses,
+        left_out: frozenset[str],
+        keys: Sequence[str],
+        pages: int,
     ) -> None:
         self._ctx = ctx
-        self._remote_all = remote_all
-        self._by_hemnet_id = {r.hemnet_id: r for r in remote_all}
-        by_key: dict[str, list[RemoteListing]] = defaultdict(list)
-        for remote in remote_all:
-            if remote.external_id is not None:
-                by_key[remote.external_id].append(remote)
-        self._by_key = by_key
+        # Hemnet's list as glimpses (``glimpse``): the whole list decoded is hundreds of MB
+        # at 100,000 listings, held for the hours a run lasts.
+        self._remote = remote
+        self._left_out = left_out
         self._keys = keys
         self._next = 0  # the cursor: index in ``keys`` of the next listing to look at
         self._compared = 0
@@ -111,25 +115,29 @@ class ReconcileRun:
         repair: bool = True,
         spend: Callable[[], None] = lambda: None,
     ) -> ReconcileRun:
-        """Read Hemnet's list and what syncd knows; makes calls, writes nothing."""
+        """Read Hemnet's list and which listings syncd follows; makes calls, writes nothing."""
         spend()
-        remote_all = client.list_listings()
+        remote = ListGlimpses()
+        _, left_out = client.glance_listings(remote)
         # The pages after the first went out without asking the budget (the client pages
         # on its own): they are taken now, so what follows waits for them.
-        pages = max(1, -(-len(remote_all) // MAX_PAGE_SIZE))
+        pages = max(1, -(-len(remote) // MAX_PAGE_SIZE))
         for _ in range(pages - 1):
             spend()
         with store.read() as session:
-            known = {state.listing_key: _known(state) for state in read_listing_states(session)}
+            followed = dict(followed_ids(session))
             agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
         report = ReconcileReport(dry_run=not repair)
         run = cls(
             Pass(store, client, config, now, report, agencies, spend),
-            remote_all,
-            sorted(known),
+            remote,
+            left_out,
+            sorted(followed),
             pages,
         )
-        _find_strays(report, remote_all, known, run._by_key)
+        _find_strays(report, remote, followed)
+        # Held for the whole run (hours): the lookups by key its steps make, no more.
+        remote.keep_keys_to_follow(followed)
         return run
 
     @property
@@ -148,7 +156,7 @@ class ReconcileRun:
         """Look at the next listings, up to COMPARE_BATCH, while ``time.monotonic()`` is
         before ``until`` and ``may_call()`` says a listing's calls may start now (at least
         one listing either way, unless ``may_call`` refuses the first); True when done."""
-        pairs: list[tuple[Known, RemoteListing]] = []
+        pairs: list[tuple[Known, RemoteListing, bool]] = []
         while not self.done and len(pairs) < COMPARE_BATCH:
             if pairs and until is not None and time.monotonic() >= until:
                 break
@@ -164,12 +172,12 @@ class ReconcileRun:
             # Comparisons make no call: a slice shares one transaction (one commit per
             # listing made a 10,000-listing reconcile take seconds of commits alone).
             with nullcontext(None) if ctx.report.dry_run else ctx.store.transaction() as session:
-                for item, found_remote in pairs:
-                    compare(ctx, session, item, found_remote)
+                for item, found_remote, in_step in pairs:
+                    compare(ctx, session, item, found_remote, fields_in_step=in_step)
             self._compared += len(pairs)
         return self.done
 
-    def _follow_and_audit(self, key: str) -> tuple[Known, RemoteListing] | None:
+    def _follow_and_audit(self, key: str) -> tuple[Known, RemoteListing, bool] | None:
         ctx = self._ctx
         with ctx.store.read() as session:
             states = read_listing_states(session, only=key)
@@ -179,11 +187,18 @@ class ReconcileRun:
             ctx.report.changed_meanwhile.append(key)
             return None
         item = _known(states[0])
-        found = _follow(ctx, item, self._remote_all, self._by_hemnet_id, self._by_key)
+        found = _follow(ctx, item, self._left_out, self._remote)
         if found is None:
             return None
-        _audit_images(ctx, item, found)
-        return item, found
+        in_step = isinstance(found, Glimpse) and is_in_step(
+            found, lambda: None if item.sent is None else listing_fields(item.sent)
+        )
+        remote = _whole(ctx, item, found, in_step)
+        if remote is None:
+            return None
+        if not _audit_images(ctx, item, remote):
+            return None
+        return item, remote, in_step
 
     def finish(self) -> ReconcileReport:
         """The report of the whole run, its findings logged (and recorded)."""
@@ -193,43 +208,39 @@ class ReconcileRun:
 
 
 def _find_strays(
-    report: ReconcileReport,
-    remote_all: RemoteListings,
-    known: Mapping[str, Known],
-    by_key: Mapping[str, Sequence[RemoteListing]],
+    report: ReconcileReport, remote: ListGlimpses, followed: Mapping[str, str | None]
 ) -> None:
     """Hemnet listings syncd knows nothing of, and our listing keys on several of them."""
-    followed = {k.hemnet_id: k.key for k in known.values() if k.hemnet_id is not None}
+    followed_ids = {hemnet_id for hemnet_id in followed.values() if hemnet_id is not None}
     report.unknown_on_hemnet.extend(
-        r.hemnet_id
-        for r in remote_all
-        if r.hemnet_id not in followed and (r.external_id is None or r.external_id not in known)
+        hemnet_id
+        for hemnet_id, external_id in remote.ids()
+        if hemnet_id not in followed_ids and (external_id is None or external_id not in followed)
     )
-    for key, group in sorted(by_key.items()):
-        if key in known and len(group) > 1:
-            report.duplicates.append(_duplicate(key, group, known[key].hemnet_id))
+    for key in remote.several():
+        if key in followed:
+            report.duplicates.append(_duplicate(key, remote.carrying(key), followed[key]))
 
 
 def _follow(
     ctx: Pass,
     item: Known,
-    remote_all: RemoteListings,
-    by_hemnet_id: Mapping[str, RemoteListing],
-    by_key: Mapping[str, Sequence[RemoteListing]],
-) -> RemoteListing | None:
+    left_out: frozenset[str],
+    remote: ListGlimpses,
+) -> Glimpse | RemoteListing | None:
     """The Hemnet listing to compare ``item`` with; None when there is none this pass (it is
     adopted, forgotten to be created again, or left alone)."""
     report = ctx.report
     if item.hemnet_id is None:
-        if item.key in by_key:
-            _adopt(ctx, item, oldest(by_key[item.key]))
+        if item.key in remote:
+            _adopt(ctx, item, oldest_glimpse(remote.carrying(item.key)))
         return None
-    if item.hemnet_id in remote_all.left_out:
+    if item.hemnet_id in left_out:
         # On Hemnet but unreadable (reported by the client): neither gone nor comparable.
         report.skipped.append(item.key)
         return None
     try:
-        found = by_hemnet_id.get(item.hemnet_id) or _confirm_gone(ctx.client, item, ctx.spend)
+        found = remote.get(item.hemnet_id) or _confirm_gone(ctx.client, item, ctx.spend)
     except ForbiddenApiError as exc:
         # Another account's now: not gone (recreating would duplicate it), not ours.
         log.warning("reconcile: %s left alone: %s", item.key, exc)
@@ -237,13 +248,34 @@ def _follow(
         return None
     if found is not None:
         return found
-    if item.key in by_key:
+    if item.key in remote:
         # Gone, but Hemnet has another listing with our key: follow that one instead.
         _forget(ctx, item, recreate=False)
-        _adopt(ctx, item, oldest(by_key[item.key]))
+        _adopt(ctx, item, oldest_glimpse(remote.carrying(item.key)))
     else:
         _forget(ctx, item, recreate=True)
     return None
+
+
+def _whole(
+    ctx: Pass, item: Known, found: Glimpse | RemoteListing, in_step: bool
+) -> RemoteListing | None:
+    """The listing to compare: the glimpse's own facts when Hemnet's fields are what syncd
+    sent, else Hemnet's listing read whole (its fields differ: drift, or unreadable);
+    None when it cannot be read now (left to the next run)."""
+    if isinstance(found, RemoteListing):
+        return found  # read whole already (``_confirm_gone``)
+    if in_step:
+        return found.state
+    try:
+        ctx.spend()
+        return ctx.client.get_listing(found.hemnet_id)
+    except (RetryableApiError, RemoteDriftError, ForbiddenApiError) as exc:
+        # Gone or another account's since the list was read, or not answering: the next
+        # run sees it as it is then; nothing is recorded from a list that may be stale.
+        log.warning("reconcile: %s not compared this time: %s", item.key, exc)
+        ctx.report.skipped.append(item.key)
+        return None
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -259,9 +291,9 @@ def _known(state: ListingState) -> Known:
     )
 
 
-def _duplicate(key: str, group: Sequence[RemoteListing], followed: str | None) -> Duplicate:
+def _duplicate(key: str, group: Sequence[Glimpse], followed: str | None) -> Duplicate:
     ids = {r.hemnet_id for r in group}
-    kept = followed if followed in ids else oldest(group).hemnet_id
+    kept = followed if followed in ids else oldest_glimpse(group).hemnet_id
     others = tuple(sorted(ids - {str(kept)}, key=lambda i: (len(i), i)))
     return Duplicate(key, str(kept), others)
 
@@ -281,12 +313,16 @@ def _confirm_gone(
         raise
 
 
-def _adopt(ctx: Pass, item: Known, remote: RemoteListing) -> None:
+def _adopt(ctx: Pass, item: Known, glimpse: Glimpse) -> None:
     """A listing Hemnet has under our key but syncd never heard back about (a lost create,
     or one made before syncd, by another integration)."""
     store, client, config, now, report = ctx.store, ctx.client, ctx.config, ctx.now, ctx.report
     report.adopted.append(item.key)
     if not report.dry_run:
+        # Adoption records Hemnet's body as the known ``sent``: read it whole (the run
+        # keeps only a glimpse of each listing).
+        ctx.spend()
+        remote = client.get_listing(glimpse.hemnet_id)
         ctx.spend()
         images = client.list_images(remote.hemnet_id)
         with store.transaction() as session:
@@ -309,7 +345,7 @@ def _adopt(ctx: Pass, item: Known, remote: RemoteListing) -> None:
         "%s: %s Hemnet listing %s instead of creating it again",
         item.key,
         "would adopt" if report.dry_run else "adopted",
-        remote.hemnet_id,
+        glimpse.hemnet_id,
     )
 
 
@@ -341,19 +377,26 @@ def _forget(ctx: Pass, item: Known, *, recreate: bool) -> None:
         )
 
 
-def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
-    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``)."""
+def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> bool:
+    """Copies of an image on Hemnet, and images syncd never recorded (``image_audit``);
+    False when the listing is another account's now (left alone, not compared)."""
     if item.known is None or item.known.sold is not None:
-        return  # nothing is sent to a sold listing, its images included
+        return True  # nothing is sent to a sold listing, its images included
     try:
         ctx.spend()
         images = ctx.client.list_images(remote.hemnet_id)
+    except ForbiddenApiError as exc:
+        # Handed to another account after the list was read (a run lasts hours): as when
+        # the list says so (``_follow``), left alone; the run goes on.
+        log.warning("reconcile: %s left alone: %s", item.key, exc)
+        ctx.report.skipped.append(item.key)
+        return False
     except (RetryableApiError, RemoteDriftError) as exc:
         log.warning("%s: images not compared this time: %s", item.key, exc)
-        return
+        return True
     found = find_extra(item.key, remote.hemnet_id, item.desired, item.known.images, images)
     if found is None:
-        return
+        return True
     if not ctx.report.dry_run:
         found = image_audit.repair(
             ctx.store,
@@ -367,3 +410,4 @@ def _audit_images(ctx: Pass, item: Known, remote: RemoteListing) -> None:
     removed = None if ctx.report.dry_run else len(found.removed)
     log.warning("%s: %s", item.key, image_audit.describe(found, removed, found.not_removed))
     ctx.report.extra_images.append(found)
+    return True

@@ -42,7 +42,6 @@ class CreateListingHandler(Handler[CreateListing]):
             found = _adopt_existing(key, op.listing, ctx)
             if found is not None:
                 return found
-            ctx.spend()
             remote = ctx.client.create_listing(body)
             return Done(_created(key, op.listing, remote), remote.hemnet_id)
 
@@ -70,8 +69,14 @@ class CreateListingHandler(Handler[CreateListing]):
 
 
 def _adopt_existing(key: str, want: Listing, ctx: Context) -> Done | None:
-    """Hemnet's listing with our key as externalId, to be followed instead of created."""
-    found = ctx.client.list_listings(external_id=key)
+    """Hemnet's listing with our key as externalId, to be followed instead of created.
+
+    Takes the request for the create's own call (the attempt's went to the lookup, unless
+    the pass's enumeration answered)."""
+    found = ctx.on_hemnet(key)
+    if found is None:
+        found = ctx.client.list_listings(external_id=key)
+        ctx.spend()
     if not found:
         return None
     remote = oldest(found)
@@ -83,7 +88,6 @@ def _adopt_existing(key: str, want: Listing, ctx: Context) -> Done | None:
             len(found),
             remote.hemnet_id,
         )
-    ctx.spend()
     images = ctx.client.list_images(remote.hemnet_id)
     log.warning(
         "listing_key=%s is already on Hemnet as %s: adopted, not created again",
