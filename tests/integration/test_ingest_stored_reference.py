@@ -4,8 +4,8 @@ exports, generated exports with bad records, then each again changed) on SQLite 
 PostgreSQL.
 
 The reference (tests/fixtures/formats/ingest-stored-reference.json) was written by this
-module's ``main()`` at main 35a97ed, the code before the ingeststore branch (2026-12-05); a row whose
-digest differs is named by table and position. Rewrite it only for a change that means to
+module's ``main()`` at main 35a97ed, the code before the ingeststore branch (2026-12-05); a row
+whose digest differs is named by table and position. Rewrite it only for a change that means to
 change what is stored, and say so in that commit.
 """
 
