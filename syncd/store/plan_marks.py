@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncd.core.clock import utc_now
+from syncd.store.driver import execute_many
 from syncd.store.fence import scope_of
 from syncd.store.holds import held_listing_keys
 from syncd.store.outbox import OPEN_STATUSES
@@ -45,6 +47,15 @@ _AGENCY_PLANNED = ("name", "organisation_number", "hemnet_id")
 _IDS_PER_STATEMENT = 500
 
 
+@cache
+def _mark_sql(count: int) -> str:
+    """INSERT … SELECT of the listings the store has among ``count`` keys."""
+    return (
+        "INSERT INTO plan_marks (listing_key, marked_at) SELECT listing_key, ? FROM listings "
+        f"WHERE listing_key IN ({', '.join('?' * count)})"
+    )
+
+
 @dataclass(frozen=True)
 class Marks:
     """The marks one pass read: the listings to plan, and the rows to delete with its plan."""
@@ -60,11 +71,15 @@ def mark_listings(session: Session, listing_keys: Collection[str], now: datetime
     executemany of one row per key cost five times as much of an ingest.
     """
     keys = sorted(listing_keys)
-    at = literal(now, PlanMarkRow.marked_at.type)
+    connection = session.connection()
+    dialect = connection.dialect
+    # Plain SQL to the driver: SQLAlchemy coerced each of the keys of an IN list one by one,
+    # as much as the statement itself. The time as the column's type sends it.
+    process = PlanMarkRow.marked_at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = now if process is None else process(now)
     for start in range(0, len(keys), _IDS_PER_STATEMENT):
         chunk = keys[start : start + _IDS_PER_STATEMENT]
-        stored = select(ListingRow.listing_key, at).where(ListingRow.listing_key.in_(chunk))
-        session.execute(insert(PlanMarkRow).from_select(["listing_key", "marked_at"], stored))
+        execute_many(connection, _mark_sql(len(chunk)), [(at, *chunk)])
 
 
 def read_marks(session: Session) -> Marks:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -64,11 +64,11 @@ class KnownRecord:
     image_hosts: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredRow:
+class DesiredRow(NamedTuple):
     """A listing's desired side ready to store: ``desired_json`` is the JSON text of
     ``to_plain(listing)``, ``hashes`` its content, images, sale, seller, billing and image
-    right hashes."""
+    right hashes. A tuple, not a frozen dataclass: ingest makes one per listing, and a frozen
+    dataclass's ``__init__`` cost as much as the row's SQL."""
 
     listing_key: str
     agency_key: str
@@ -78,6 +78,12 @@ class DesiredRow:
     # The record it was read from (None: read it again next time) and its image hosts.
     record_fingerprint: str | None = None
     record_image_hosts: str | None = None
+
+
+def has_listings(session: Session) -> bool:
+    """Whether the store has any listing row (a first ingest finds none, and need not look
+    each of its listings up)."""
+    return session.execute(select(_LISTINGS.c.listing_key).limit(1)).first() is not None
 
 
 def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str, StoredDesired]:

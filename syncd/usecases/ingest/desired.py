@@ -17,6 +17,7 @@ from syncd.store.listings import (
     DesiredRow,
     StoredDesired,
     desired_plain,
+    has_listings,
     keys_with_desired,
     mark_missing_rows,
     save_desired_rows,
@@ -48,8 +49,11 @@ class Applied:
 def save_listings(
     session: Session, take: Take, parsed: Parsed, file_id: int, applied: Applied
 ) -> None:
+    # Into an empty store (a first ingest) no listing has a stored side to compare with: the
+    # winners' keys are distinct, so it stays so for every batch of this file.
+    compare = has_listings(session)
     for batch in parsed.winners():
-        _save_batch(session, take, batch, file_id, applied)
+        _save_batch(session, take, batch, file_id, applied, compare=compare)
     if not parsed.full:
         return  # absence from an incremental export means nothing
     name, now = take.name, take.now
@@ -66,11 +70,19 @@ def save_listings(
 
 
 def _save_batch(
-    session: Session, take: Take, batch: list[Spilled], file_id: int, applied: Applied
+    session: Session,
+    take: Take,
+    batch: list[Spilled],
+    file_id: int,
+    applied: Applied,
+    *,
+    compare: bool,
 ) -> None:
-    """One SELECT of the stored hashes, then one write of what changed and its events."""
+    """One SELECT of the stored hashes (``compare``: the store may have some), then one write
+    of what changed and its events."""
     name, now = take.name, take.now
-    stored = stored_desired(session, [spilled.listing_key for spilled in batch])
+    keys = [spilled.listing_key for spilled in batch]
+    stored = stored_desired(session, keys) if compare else {}
     changed = [s for s in batch if _differs(stored.get(s.listing_key), s)]
     # The same desired state read from another record (or before fingerprints were kept):
     # only the record it now comes from is noted, so that it is not read next time.

@@ -56,5 +56,10 @@ def finding(problem: Problem) -> dict[str, Any]:
     }
 
 
+# What json.dumps(value, ensure_ascii=False, default=str) writes, without making an encoder
+# per call (a warning on every record is a line per record, in the spill and the receipt).
+_LINE = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def json_line(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _LINE.encode(value)

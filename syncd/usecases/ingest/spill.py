@@ -16,6 +16,8 @@ from syncd.core.domain import Hashes, Listing, plain_json, to_plain
 
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 BATCH = 1_000
+# A spilled chunk's length, ahead of its marshal bytes.
+_LENGTH_BYTES = 8
 # The desired JSON is stored compact and in UTF-8 (plain_json), not with the JSON column type's
 # default (ASCII escapes, blanks): a typical listing then takes half a 4 KiB page instead of a
 # whole one, halving what is written.
@@ -84,9 +86,20 @@ def spilled(
 
 
 def dump_chunk(stream: IO[bytes], chunk: list[tuple[Any, ...]]) -> None:
-    """Records written a chunk at a time: marshal.load reading one record from a file calls
-    read() per value, so one chunk per load costs less per record."""
-    marshal.dump(chunk, stream)
+    """Records written a chunk at a time, each chunk one block of marshal bytes behind its
+    length: marshal.load from a file calls read() per value (six a record), marshal.loads of
+    a block read at once calls none."""
+    block = marshal.dumps(chunk)
+    stream.write(len(block).to_bytes(_LENGTH_BYTES, "big"))
+    stream.write(block)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[list[tuple[Any, ...]]]:
+    """The chunks ``dump_chunk`` wrote, in order."""
+    while head := stream.read(_LENGTH_BYTES):
+        block = stream.read(int.from_bytes(head, "big"))
+        # An unnamed file this process wrote a moment ago: no one else can feed it.
+        yield marshal.loads(block)  # noqa: S302
 
 
 def winners(stream: IO[bytes], winner_index: Mapping[str, int]) -> Iterator[list[Spilled]]:
@@ -95,12 +108,7 @@ def winners(stream: IO[bytes], winner_index: Mapping[str, int]) -> Iterator[list
     stream.flush()
     stream.seek(0)
     batch: list[Spilled] = []
-    while True:
-        try:
-            # An unnamed file this process wrote a moment ago: no one else can feed it.
-            chunk = marshal.load(stream)  # noqa: S302
-        except EOFError:
-            break
+    for chunk in _chunks(stream):
         for fields in chunk:
             record = Spilled(*fields)
             if winner_index.get(record.listing_key, record.record) != record.record:
