@@ -18,7 +18,7 @@ from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
-from syncd.formats.csv_reader import CsvSource
+from syncd.formats.csv_reader import CsvSource, TabularRecord
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
@@ -203,6 +203,8 @@ def _read(
     identity is read (its listing as stored stands)."""
     if fingerprints is None or reader_problems:
         return assembler.assemble(record), None, False
+    if fingerprints.owner is not None and isinstance(record, TabularRecord):
+        return _read_row(assembler, record, fingerprints, fingerprints.owner)
     if not fingerprints.any_known:  # nothing to compare with: a fingerprint to keep, only
         built = assembler.assemble(record)
         return built, fingerprints.of(record, built.identity) if built.identity else None, False
@@ -216,6 +218,22 @@ def _read(
     agency = identity.get("agency_key")
     named = identity.get("agency.name"), identity.get("agency.organisation_number")
     return Assembled(None, key, agency, frozenset(), [], *named), fingerprint, True
+
+
+def _read_row(
+    assembler: Assembler,
+    record: TabularRecord,
+    fingerprints: Fingerprints,
+    owner: Callable[[bytes], str | None],
+) -> tuple[Assembled, str | None, bool]:
+    """A row looked up by its digest alone: the listing it was last read for stands as
+    stored (nothing of the row is read, its identity neither); any other row is read."""
+    digest = fingerprints.row_digest(record)
+    key = owner(digest)
+    if key is None:
+        return assembler.assemble(record), digest.hex(), False
+    # Its agency is the stored listing's (ingest has it): nothing here to name or count.
+    return Assembled(None, key, None, frozenset(), []), digest.hex(), True
 
 
 def _each_result(

@@ -120,10 +120,13 @@ class KnownRecords:
     them are held through a whole ingest, so each is one small bytes object (fingerprint
     and the index of its (agency, image hosts), which a CRM's listings mostly share)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, by_digest: bool = False) -> None:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
+        # by_digest: fingerprint -> listing key too, for records looked up by their
+        # fingerprint alone (CSV rows: formats/fingerprint.py row_digest).
+        self._owners: dict[bytes, str] | None = {} if by_digest else None
 
     def __len__(self) -> int:
         return len(self._packed)
@@ -138,6 +141,16 @@ class KnownRecords:
             index = self._index[(agency_key, hosts)] = len(self._shared)
             self._shared.append((agency_key, _hosts_of(hosts)))
         self._packed[key] = digest + index.to_bytes(4, "big")
+        if self._owners is not None:
+            # Two listings with one fingerprint (not from one mapping's rows): neither is
+            # found by it, so their records are read.
+            self._owners[digest] = "" if self._owners.get(digest, key) != key else key
+
+    def owner(self, digest: bytes) -> str | None:
+        """The listing whose record has this fingerprint (None: none, or not kept)."""
+        if self._owners is None:
+            return None
+        return self._owners.get(digest) or None
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
@@ -151,14 +164,14 @@ class KnownRecords:
         return KnownRecord(packed[:-4].hex(), agency, hosts)
 
 
-def known_records(session: Session) -> KnownRecords:
+def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
     """The record each listing was last read from, for every listing that has a desired
-    state and such a record (one SELECT)."""
+    state and such a record (one SELECT); ``by_digest``: found by fingerprint too."""
     c = _LISTINGS.c
     query = select(c.listing_key, c.record_fingerprint, c.agency_key, c.record_image_hosts).where(
         c.record_fingerprint.is_not(None), _HAS_DESIRED
     )
-    found = KnownRecords()
+    found = KnownRecords(by_digest=by_digest)
     for key, fingerprint, agency_key, hosts in session.execute(query):
         found.add(key, fingerprint, agency_key, hosts or "")
     return found

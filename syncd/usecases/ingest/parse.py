@@ -114,7 +114,9 @@ def parse(
     fingerprints = None
     if known is not None:
         context = "" if config.agency is None else config.agency.key
-        fingerprints = Fingerprints(mapping, known.fingerprint, context, any_known=bool(known))
+        fingerprints = Fingerprints(
+            mapping, known.fingerprint, context, any_known=bool(known), owner=known.owner
+        )
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
         mapping=mapping,
