@@ -118,6 +118,7 @@ class Fingerprints:
             salt.update(b"\0" + (today or date.today()).isoformat().encode())
         self._salt = salt
         self._layouts: dict[int, tuple[object, Any]] = {}
+        self._last: tuple[object, Any] | None = None
 
     def of(self, record: Record, identity: Sequence[Any]) -> str | None:
         """The record's fingerprint (hex), or None for a record of no known kind."""
@@ -145,9 +146,13 @@ class Fingerprints:
 
     def _with_layout(self, columns: dict[str, int]) -> Any:
         """The salt with the file's header (the same object for every row of a file)."""
+        last = self._last
+        if last is not None and last[0] is columns:  # every row of a file after its first
+            return last[1].copy()
         found = self._layouts.get(id(columns))
         if found is None or found[0] is not columns:
             salted = self._salt.copy()
             salted.update(orjson.dumps(sorted(columns.items())))
             found = self._layouts[id(columns)] = (columns, salted)
+        self._last = found
         return found[1].copy()

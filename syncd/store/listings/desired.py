@@ -156,6 +156,12 @@ class KnownRecords:
         packed = self._packed.get(key)
         return None if packed is None else packed[:-4].hex()
 
+    def agency_and_hosts(self, key: str) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+        """What an unchanged record of this listing still tells: its agency and image hosts
+        (``get`` without the fingerprint, for every record taken unread)."""
+        packed = self._packed.get(key)
+        return None if packed is None else self._shared[int.from_bytes(packed[-4:], "big")]
+
     def get(self, key: str) -> KnownRecord | None:
         packed = self._packed.get(key)
         if packed is None:
