@@ -119,6 +119,7 @@ class Fingerprints:
         self._salt = salt
         self._layouts: dict[int, tuple[object, Any]] = {}
         self._last: tuple[object, Any] | None = None
+        self._digested: tuple[object, bytes] = (None, b"")
 
     def of(self, record: Record, identity: Sequence[Any]) -> str | None:
         """The record's fingerprint (hex), or None for a record of no known kind."""
@@ -137,11 +138,14 @@ class Fingerprints:
         not in it: a row's identity fields are read from the row alone (with the mapping
         and the context, in the salt), so equal digests mean equal identities, and a row
         can be looked up by its digest before anything is read from it."""
+        if record is self._digested[0]:  # a row not found is digested once, not twice
+            return self._digested[1]
         digest = self._with_layout(record.columns)
         # orjson's JSON array keeps cell boundaries unambiguous (a cell holding the
         # separator of a plain join would make two rows one).
         digest.update(orjson.dumps(record.row))
         whole: bytes = digest.digest()
+        self._digested = (record, whole[:16])
         return whole[:16]
 
     def _with_layout(self, columns: dict[str, int]) -> Any:

@@ -229,6 +229,8 @@ def _known_row(
     neither; its agency is the stored listing's, which ingest has)."""
     if fingerprints is None or fingerprints.owner is None or reader_problems:
         return None
+    if not fingerprints.any_known:  # a first export: nothing to find
+        return None
     if not isinstance(record, TabularRecord):
         return None
     digest = fingerprints.row_digest(record)
