@@ -114,7 +114,11 @@ def _asked_removals(session: Session) -> list[str]:
     query = select(ListingRow.listing_key, ListingRow.hemnet_id, ListingRow.is_published).where(
         ListingRow.missing_since.is_not(None)
     )
-    return [key for key, hemnet_id, published in session.execute(query) if hemnet_id and published]
+    return [
+        key
+        for key, hemnet_id, published in session.execute(query)
+        if hemnet_id is not None and published
+    ]
 
 
 def live_by_agency(session: Session) -> dict[str | None, int]:
