@@ -2,12 +2,13 @@
 taken without being read again (most of a CRM's export is the same every time).
 
 A record's fingerprint is a digest of everything its listing is made from: the record
-itself (an XML record's element as bytes, a CSV row's cells with its file's header), the
-values of its identity fields (key, agency, agency name and number: these may be read from
-outside the record), the mapping (its whole spec), the code that turns records into
-listings (the source of ``syncd.formats`` and ``syncd.core``, Python's and lxml's versions),
-what the caller adds (the config's default agency) and, for a mapping that could see
-``$today``, the date (an XML mapping using it is never fingerprinted: see can_fingerprint).
+itself (an XML record's element as bytes, a CSV row's cells with its file's header), for
+XML the values of its identity fields (key, agency, agency name and number: these may be
+read from outside the record; a CSV row's are read from the row alone), the mapping (its
+whole spec), the code that turns records into listings (the source of ``syncd.formats``
+and ``syncd.core``, Python's and lxml's versions), what the caller adds (the config's
+default agency) and, for a mapping that could see ``$today``, the date (an XML mapping
+using it is never fingerprinted: see can_fingerprint).
 A change to any of these gives another fingerprint, and the record is read again.
 Decides nothing about what is stored; no I/O but reading syncd's own source once per
 process.
@@ -103,9 +104,13 @@ class Fingerprints:
         today: date | None = None,
         *,
         any_known: bool = True,
+        owner: Callable[[bytes], str | None] | None = None,
     ) -> None:
         self.known = known
         self.any_known = any_known  # False: ``known`` has none (a first export)
+        # The listing whose record has this row fingerprint (``row_digest``), if any: a CSV
+        # row found there is taken unread before any of it is read, its identity included.
+        self.owner = owner
         salt = hashlib.sha256(code_digest())
         salt.update(repr(mapping).encode())
         salt.update(b"\0" + context.encode())
@@ -113,6 +118,8 @@ class Fingerprints:
             salt.update(b"\0" + (today or date.today()).isoformat().encode())
         self._salt = salt
         self._layouts: dict[int, tuple[object, Any]] = {}
+        self._last: tuple[object, Any] | None = None
+        self._digested: tuple[object, bytes] = (None, b"")
 
     def of(self, record: Record, identity: Sequence[Any]) -> str | None:
         """The record's fingerprint (hex), or None for a record of no known kind."""
@@ -120,18 +127,36 @@ class Fingerprints:
             digest = self._salt.copy()
             digest.update(etree.tostring(record.element, with_tail=False))
         elif isinstance(record, TabularRecord):
-            digest = self._with_layout(record.columns)
-            digest.update(orjson.dumps(record.row))
+            return self.row_digest(record).hex()
         else:
             return None
         digest.update(orjson.dumps([None if v is None else str(v) for v in identity]))
         return digest.hexdigest()[:32]
 
+    def row_digest(self, record: TabularRecord) -> bytes:
+        """A row's fingerprint (16 bytes): its cells with its file's header. Its identity is
+        not in it: a row's identity fields are read from the row alone (with the mapping
+        and the context, in the salt), so equal digests mean equal identities, and a row
+        can be looked up by its digest before anything is read from it."""
+        if record is self._digested[0]:  # a row not found is digested once, not twice
+            return self._digested[1]
+        digest = self._with_layout(record.columns)
+        # orjson's JSON array keeps cell boundaries unambiguous (a cell holding the
+        # separator of a plain join would make two rows one).
+        digest.update(orjson.dumps(record.row))
+        whole: bytes = digest.digest()
+        self._digested = (record, whole[:16])
+        return whole[:16]
+
     def _with_layout(self, columns: dict[str, int]) -> Any:
         """The salt with the file's header (the same object for every row of a file)."""
+        last = self._last
+        if last is not None and last[0] is columns:  # every row of a file after its first
+            return last[1].copy()
         found = self._layouts.get(id(columns))
         if found is None or found[0] is not columns:
             salted = self._salt.copy()
             salted.update(orjson.dumps(sorted(columns.items())))
             found = self._layouts[id(columns)] = (columns, salted)
+        self._last = found
         return found[1].copy()

@@ -18,7 +18,7 @@ from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
-from syncd.formats.csv_reader import CsvSource
+from syncd.formats.csv_reader import CsvSource, TabularRecord
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
@@ -203,6 +203,9 @@ def _read(
     identity is read (its listing as stored stands)."""
     if fingerprints is None or reader_problems:
         return assembler.assemble(record), None, False
+    if fingerprints.owner is not None and isinstance(record, TabularRecord):
+        # Not found by its digest (_known_row): read, with the digest to keep.
+        return assembler.assemble(record), fingerprints.row_digest(record).hex(), False
     if not fingerprints.any_known:  # nothing to compare with: a fingerprint to keep, only
         built = assembler.assemble(record)
         return built, fingerprints.of(record, built.identity) if built.identity else None, False
@@ -216,6 +219,34 @@ def _read(
     agency = identity.get("agency_key")
     named = identity.get("agency.name"), identity.get("agency.organisation_number")
     return Assembled(None, key, agency, frozenset(), [], *named), fingerprint, True
+
+
+def _known_row(
+    record: Record, reader_problems: list[Problem], fingerprints: Fingerprints | None
+) -> tuple[str, bytes] | None:
+    """(listing key, digest) of a row found by its digest alone: the very row its listing
+    was last read from, which stands as stored (nothing of it is read, its identity
+    neither; its agency is the stored listing's, which ingest has)."""
+    if fingerprints is None or fingerprints.owner is None or reader_problems:
+        return None
+    if not fingerprints.any_known:  # a first export: nothing to find
+        return None
+    if not isinstance(record, TabularRecord):
+        return None
+    digest = fingerprints.row_digest(record)
+    key = fingerprints.owner(digest)
+    return None if key is None else (key, digest)
+
+
+def _again(result: ParseResult, seen: dict[str, int], key: str, index: int) -> list[Problem]:
+    """The warning of a listing key an earlier record had (the last one wins)."""
+    earlier = seen.get(key)
+    seen[key] = index
+    if earlier is None:
+        return []
+    result.duplicates.setdefault(key, [earlier]).append(index)
+    reason = f"the same listing key as record {earlier}; the last one wins"
+    return [Problem("listing_key", key, reason, "warning")]
 
 
 def _each_result(
@@ -236,22 +267,25 @@ def _each_result(
 
     for record, line, reader_problems in all_records():
         index += 1
+        result.record_count = index
+        known = _known_row(record, reader_problems, fingerprints)
+        if known is not None:
+            said = _again(result, seen, known[0], index)
+            yield RecordResult(
+                None,
+                known[0],
+                line,
+                index,
+                said,
+                fingerprint=None if said else known[1].hex(),
+                unchanged=True,
+            )
+            continue
         built, fingerprint, unchanged = _read(pick(record), record, reader_problems, fingerprints)
         found = [*reader_problems, *built.problems]
         key = built.listing_key
         if key:
-            if key in seen:
-                earlier = seen[key]
-                result.duplicates.setdefault(key, [earlier]).append(index)
-                found.append(
-                    Problem(
-                        "listing_key",
-                        key,
-                        f"the same listing key as record {earlier}; the last one wins",
-                        "warning",
-                    )
-                )
-            seen[key] = index
+            found.extend(_again(result, seen, key, index))
         # A record the reader already found broken (e.g. a misaligned CSV row) is skipped,
         # and its agency (probably read from the wrong column) does not count for the file.
         unreadable = any(p.severity == "error" for p in reader_problems)
@@ -260,7 +294,6 @@ def _each_result(
             if built.agency_name or built.agency_organisation_number:
                 named = (built.agency_name, built.agency_organisation_number)
                 result.agency_names.setdefault(built.agency_key, named)
-        result.record_count = index
         listing = None if unreadable else built.listing
         patch = None if unreadable else built.patch
         ignored = None if unreadable else built.ignored

@@ -57,7 +57,9 @@ def clear_skipped(session: Session, usable_keys: Collection[str], now: datetime)
     """Clear the skipped-record error of the listings whose record is now usable."""
     flagged = session.scalars(
         select(ListingRow.listing_key).where(
-            ListingRow.last_error.startswith(SKIPPED_ERROR_PREFIX, autoescape=True)
+            # The partial index's own condition: it is read, not every listing.
+            ListingRow.last_error.is_not(None),
+            ListingRow.last_error.startswith(SKIPPED_ERROR_PREFIX, autoescape=True),
         )
     ).all()
     cleared = sorted(key for key in flagged if key in usable_keys)

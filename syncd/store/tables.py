@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +119,23 @@ class ListingRow(Base):
     """A listing: what the CRM wants (desired side) next to what Hemnet has (known side)."""
 
     __tablename__ = "listings"
+    # Partial indexes of the few listings a pass or an ingest looks for among all of them:
+    # those missing from a full export (every pass) and those with an error (every
+    # ingest clears the skipped ones): without them each is a scan of every listing.
+    __table_args__ = (
+        Index(
+            "ix_listings_missing",
+            "listing_key",
+            sqlite_where=text("missing_since IS NOT NULL"),
+            postgresql_where=text("missing_since IS NOT NULL"),
+        ),
+        Index(
+            "ix_listings_with_error",
+            "listing_key",
+            sqlite_where=text("last_error IS NOT NULL"),
+            postgresql_where=text("last_error IS NOT NULL"),
+        ),
+    )
 
     listing_key: Mapped[str] = mapped_column(primary_key=True)
     agency_key: Mapped[str] = mapped_column(index=True)

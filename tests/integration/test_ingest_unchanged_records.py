@@ -88,7 +88,9 @@ def test_an_unchanged_record_is_taken_unread_and_a_changed_one_is_read(world: Wo
 
 def _everything(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """No stored fingerprint offered: every record read, as before records were taken unread."""
-    monkeypatch.setattr(take_module, "known_records", lambda _session: listings.KnownRecords())
+    monkeypatch.setattr(
+        take_module, "known_records", lambda _session, **_kw: listings.KnownRecords()
+    )
 
 
 # A story of exports: unchanged, changed, a duplicated key (both orders), a listing left

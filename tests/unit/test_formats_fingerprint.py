@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from lxml import etree
 
 from syncd.formats import load_mapping
 from syncd.formats.csv_reader import TabularRecord
 from syncd.formats.fingerprint import Fingerprints, can_fingerprint
 from syncd.formats.mapping import FieldSpec, Mapping
+from syncd.formats.xml_reader import XmlRecord, XPathCache, mapping_walks
 
 CSV = load_mapping("generic-csv")
 COLUMNS = {"objektnummer": 0, "rubrik": 1}
@@ -41,12 +43,30 @@ def test_the_same_record_has_the_same_fingerprint_and_any_change_another() -> No
         fingerprint(["K1", "Villa", ""]),
         fingerprint(["K1Villa"]),
         fingerprint(["K1", "Villa"], columns={"objektnummer": 0, "titel": 1}),
-        fingerprint(["K1", "Villa"], identity=["K1", "byra-2", None, None]),
-        fingerprint(["K1", "Villa"], identity=["K1", "byra-1", "Byrå", None]),
         fingerprint(["K1", "Villa"], mapping=dataclasses.replace(CSV, decimal_separator=".")),
         fingerprint(["K1", "Villa"], context="byra-1"),
     ]
     assert len({same, *others}) == len(others) + 1
+
+
+def test_a_rows_identity_is_read_from_the_row_so_only_an_xml_records_is_in_its_fingerprint() -> (
+    None
+):
+    # A CSV row's identity comes from its cells (and the mapping and context, in the salt):
+    # a row is found by its digest before its identity is read (row_digest).
+    assert fingerprint(["K1", "Villa"], identity=["K1", "byra-2", None, None]) == fingerprint(
+        ["K1", "Villa"]
+    )
+    openimmo = load_mapping("openimmo")
+    xpaths = XPathCache(dict(openimmo.namespaces), mapping_walks(openimmo), None)
+    record = XmlRecord(etree.fromstring(b"<immobilie><x>1</x></immobilie>"), xpaths)
+    fingerprints = Fingerprints(openimmo, _nothing_known)
+    # An XML record's agency may be read from outside it (OpenImmo's <anbieter>).
+    seen = {
+        fingerprints.of(record, identity)
+        for identity in (IDENTITY, ["K1", "byra-2", None, None], ["K1", "byra-1", "Byrå", None])
+    }
+    assert len(seen) == 3 and None not in seen
 
 
 @pytest.mark.parametrize(

@@ -124,15 +124,22 @@ def stored_desired(session: Session, listing_keys: Collection[str]) -> dict[str,
 class KnownRecords:
     """Listing key -> the record its desired state was last read from, packed: 100,000 of
     them are held through a whole ingest, so each is one small bytes object (fingerprint
-    and the index of its (agency, image hosts), which a CRM's listings mostly share)."""
+    and the index of its (agency, image hosts), which a CRM's listings mostly share).
 
-    def __init__(self) -> None:
+    ``by_digest`` (CSV rows, formats/fingerprint.py row_digest): kept the other way round,
+    fingerprint -> listing key, for records looked up by their fingerprint alone; a key
+    then keeps only the index of its (agency, image hosts), and ``fingerprint(key)`` is
+    None (its records are found by ``owner``; one looked up by key is read)."""
+
+    def __init__(self, *, by_digest: bool = False) -> None:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
+        self._owners: dict[bytes, str] | None = {} if by_digest else None
+        self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self._shared_of) if self._owners is not None else len(self._packed)
 
     def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
         try:
@@ -143,28 +150,48 @@ class KnownRecords:
         if index is None:
             index = self._index[(agency_key, hosts)] = len(self._shared)
             self._shared.append((agency_key, _hosts_of(hosts)))
-        self._packed[key] = digest + index.to_bytes(4, "big")
+        if self._owners is None:
+            self._packed[key] = digest + index.to_bytes(4, "big")
+            return
+        self._shared_of[key] = index
+        # Two listings with one fingerprint (not from one mapping's rows): neither is
+        # found by it, so their records are read.
+        self._owners[digest] = "" if self._owners.get(digest, key) != key else key
+
+    def owner(self, digest: bytes) -> str | None:
+        """The listing whose record has this fingerprint (None: none, or not kept)."""
+        if self._owners is None:
+            return None
+        return self._owners.get(digest) or None
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
         return None if packed is None else packed[:-4].hex()
 
-    def get(self, key: str) -> KnownRecord | None:
+    def agency_and_hosts(self, key: str) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+        """What an unchanged record of this listing still tells: its agency and image hosts."""
+        if self._owners is not None:
+            index = self._shared_of.get(key)
+            return None if index is None else self._shared[index]
         packed = self._packed.get(key)
-        if packed is None:
+        return None if packed is None else self._shared[int.from_bytes(packed[-4:], "big")]
+
+    def get(self, key: str) -> KnownRecord | None:
+        fingerprint = self.fingerprint(key)
+        found = self.agency_and_hosts(key)
+        if fingerprint is None or found is None:
             return None
-        agency, hosts = self._shared[int.from_bytes(packed[-4:], "big")]
-        return KnownRecord(packed[:-4].hex(), agency, hosts)
+        return KnownRecord(fingerprint, *found)
 
 
-def known_records(session: Session) -> KnownRecords:
+def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
     """The record each listing was last read from, for every listing that has a desired
-    state and such a record (one SELECT)."""
+    state and such a record (one SELECT); ``by_digest``: found by fingerprint too."""
     c = _LISTINGS.c
     query = select(c.listing_key, c.record_fingerprint, c.agency_key, c.record_image_hosts).where(
         c.record_fingerprint.is_not(None), _HAS_DESIRED
     )
-    found = KnownRecords()
+    found = KnownRecords(by_digest=by_digest)
     for key, fingerprint, agency_key, hosts in session.execute(query):
         found.add(key, fingerprint, agency_key, hosts or "")
     return found

@@ -114,7 +114,9 @@ def parse(
     fingerprints = None
     if known is not None:
         context = "" if config.agency is None else config.agency.key
-        fingerprints = Fingerprints(mapping, known.fingerprint, context, any_known=bool(known))
+        fingerprints = Fingerprints(
+            mapping, known.fingerprint, context, any_known=bool(known), owner=known.owner
+        )
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
         mapping=mapping,
@@ -171,12 +173,13 @@ class _Reader:
     def take(self, record: RecordResult) -> None:
         parsed = self._parsed
         parsed.records += 1
-        report(parsed, record, record.problems)
+        if record.problems:
+            report(parsed, record, record.problems)
+        if record.unchanged and record.listing_key:
+            self._keep(record, record.listing_key)  # most of a CRM's export: kept lean
+            return
         if record.ignored is not None:
             parsed.ignored += 1  # left out on purpose by the mapping: not an error
-            return
-        if record.unchanged and record.listing_key:
-            self._keep(record, record.listing_key)
             return
         listing = self._listing_of(record)
         if listing is not None:
@@ -214,10 +217,14 @@ class _Reader:
         parsed = self._parsed
         parsed.accepted += 1
         parsed.unchanged += 1
-        known = self._known.get(key) if self._known is not None else None
+        known = self._known.agency_and_hosts(key) if self._known is not None else None
         assert known is not None, "an unchanged record's fingerprint was found there"
-        self._won(record, key, known.agency_key)
-        for host, images in known.image_hosts:
+        agency, hosts = known
+        if key in parsed.agency_of:
+            self._won(record, key, agency)
+        else:
+            parsed.agency_of[key] = agency
+        for host, images in hosts:
             self.hosts.add_host(host, images, record.index, record.line, key)
 
     def _won(self, record: RecordResult, key: str, agency: str) -> None:

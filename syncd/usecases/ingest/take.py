@@ -110,7 +110,7 @@ def _known_records(store: Store, config: Config, mapping: Mapping) -> KnownRecor
     if config.images.probe_new or not can_fingerprint(mapping):
         return None
     with store.read() as session:
-        return known_records(session)
+        return known_records(session, by_digest=mapping.format != "xml")
 
 
 def _stored_listing(store: Store) -> Callable[[str], Listing | None]:
