@@ -13,7 +13,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, literal, select
 from sqlalchemy.orm import Session, sessionmaker
