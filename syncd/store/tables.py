@@ -115,6 +115,15 @@ class AgencyRow(Base):
     updated_at: Mapped[datetime]
 
 
+# A listing has a desired state when desired_json is neither NULL nor JSON null (what
+# mark_missing_rows writes). The partial indexes below carry it as their predicate, and
+# store/listings/desired.py's _HAS_DESIRED must stay the same terms with the literal
+# 'null' (not a bound parameter): either engine uses a partial index only for a query
+# whose WHERE holds its predicate's terms.
+HAS_DESIRED_SQLITE = "desired_json IS NOT NULL AND desired_json != 'null'"
+HAS_DESIRED_POSTGRESQL = "desired_json IS NOT NULL AND CAST(desired_json AS TEXT) != 'null'"
+
+
 class ListingRow(Base):
     """A listing: what the CRM wants (desired side) next to what Hemnet has (known side)."""
 
@@ -134,6 +143,25 @@ class ListingRow(Base):
             "listing_key",
             sqlite_where=text("last_error IS NOT NULL"),
             postgresql_where=text("last_error IS NOT NULL"),
+        ),
+        # Which listings have a desired state, and what an unchanged record tells ingest,
+        # read from narrow index entries: the condition reads desired_json, so without
+        # them each re-drop's two such queries read every wide row (migration 0012_scans).
+        Index(
+            "ix_listings_desired_agency",
+            "agency_key",
+            "listing_key",
+            sqlite_where=text(HAS_DESIRED_SQLITE),
+            postgresql_where=text(HAS_DESIRED_POSTGRESQL),
+        ),
+        Index(
+            "ix_listings_known_record",
+            "listing_key",
+            "record_fingerprint",
+            "agency_key",
+            "record_image_hosts",
+            sqlite_where=text(f"record_fingerprint IS NOT NULL AND {HAS_DESIRED_SQLITE}"),
+            postgresql_where=text(f"record_fingerprint IS NOT NULL AND {HAS_DESIRED_POSTGRESQL}"),
         ),
     )
 

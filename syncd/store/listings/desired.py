@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    literal_column,
     select,
     update,
 )
@@ -35,9 +36,12 @@ _LISTINGS = cast(Table, ListingRow.__table__)
 
 
 # mark_missing_rows writes JSON null (the JSON type's None), save_desired_rows never NULL:
-# a listing has a desired state when the column is neither.
+# a listing has a desired state when the column is neither. The terms of tables.py's
+# HAS_DESIRED_* predicates, 'null' a literal: so the partial indexes
+# ix_listings_desired_agency and ix_listings_known_record answer the queries below
+# without reading the wide rows.
 _HAS_DESIRED = _LISTINGS.c.desired_json.is_not(None) & (
-    json_text(_LISTINGS.c.desired_json) != "null"
+    json_text(_LISTINGS.c.desired_json) != literal_column("'null'")
 )
 
 
