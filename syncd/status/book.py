@@ -96,7 +96,7 @@ class StatusBook:
                 marks, blocked, tag, keys = _pending(session)
                 if not self._swept:
                     # Once per process: a listing with no entry, which no mark should allow.
-                    keys |= unbuilt_listing_keys(session)
+                    keys.update(unbuilt_listing_keys(session))
             ordered = sorted(keys)
             moved: dict[str, str] = {}
             rebuilt = dropped = 0
