@@ -96,8 +96,11 @@ class StatusBook:
                 marks, blocked, tag, keys = _pending(session)
                 if not self._swept:
                     # Once per process: a listing with no entry, which no mark should allow.
-                    keys |= unbuilt_listing_keys(session)
+                    keys.update(unbuilt_listing_keys(session))
+            runs = marks.runs
             ordered = sorted(keys)
+            # Every listing at a first build: the two sets of keys need not outlive the list.
+            del marks, keys
             moved: dict[str, str] = {}
             rebuilt = dropped = 0
             for start in range(0, len(ordered), self._chunk):
@@ -110,8 +113,8 @@ class StatusBook:
                 counted: list[int] = []
                 write(_storing(store, entries, gone, chunk_moved, counted))
                 dropped += sum(counted)
-            if marks.runs:
-                write(_clearing(store, marks.runs))
+            if runs:
+                write(_clearing(store, runs))
             self._swept = True
         summary, total = self.summary(store, now)
         return BookUpdate(summary, total, moved, rebuilt, dropped)
