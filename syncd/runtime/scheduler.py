@@ -286,6 +286,11 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 
+    def give_way(self) -> None:
+        """For work beside the store worker: wait while a job of the first turn (a dropped
+        file's ingest, the pass after it) is queued or running on it; not once stopping."""
+        self._store_queue.give_way(self._closing.is_set)
+
     def waiting(self) -> list[str]:
         """The names of the jobs due and queued for the store worker, in the order they
         will run (the log and tests; a kicked run shows once it is due)."""

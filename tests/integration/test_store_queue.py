@@ -135,3 +135,41 @@ def test_a_job_that_waited_long_in_the_queue_says_so(
         "ingest late.csv waited" in r.getMessage() and "turn first" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_work_beside_the_worker_gives_way_until_the_first_turn_is_done(
+    scheduler: Scheduler,
+) -> None:
+    scheduler.give_way()  # nothing of the first turn: returns at once
+    order: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def ingest() -> None:
+        started.set()
+        release.wait(10)
+        order.append("ingest done")
+
+    done = scheduler.submit("ingest export.csv", ingest, turn=Turn.FIRST)
+    assert started.wait(5)
+
+    def beside() -> None:  # as reconcile's reading of Hemnet's list does, per listing
+        scheduler.give_way()
+        order.append("went on")
+
+    thread = threading.Thread(target=beside)
+    thread.start()
+    release.set()
+    done.result(timeout=5)
+    thread.join(5)
+    assert order == ["ingest done", "went on"]
+
+
+def test_giving_way_ends_when_the_scheduler_stops() -> None:
+    made = Scheduler()
+    made.start()
+    release = _held(made)
+    made.submit("ingest never.csv", lambda: None, turn=Turn.FIRST)
+    made.pause()  # stopping: nothing waits for the ingest queued behind the held job
+    made.give_way()  # returns (within its check interval) though the ingest has not run
+    release.set()
+    made.shutdown(wait=True)

@@ -109,6 +109,9 @@ class ReconcileSlices:
                 services.config,
                 self._clock(),
                 spend=self._spender(services),
+                # Decoding Hemnet's list shares the interpreter with the store worker: it
+                # pauses while a dropped file's ingest or the pass after it waits or runs.
+                give_way=self._scheduler.give_way,
             )
         except _Stopping:
             return
