@@ -80,7 +80,10 @@ class StoreQueueExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler is 
 
     def give_way(self, stop: Callable[[], bool], check_s: float = 0.5) -> None:
         """Wait while a job of the first turn is queued or running (at once when none is),
-        checking ``stop()`` every ``check_s``."""
+        checking ``stop()`` every ``check_s``. On the worker itself, at once: it would wait
+        for itself."""
+        if threading.current_thread() is self._thread:
+            return
         while not self._no_first.wait(check_s):
             if stop():
                 return

@@ -173,3 +173,10 @@ def test_giving_way_ends_when_the_scheduler_stops() -> None:
     made.give_way()  # returns (within its check interval) though the ingest has not run
     release.set()
     made.shutdown(wait=True)
+
+
+def test_a_first_turn_job_that_gives_way_itself_does_not_wait_for_itself(
+    scheduler: Scheduler,
+) -> None:
+    done = scheduler.submit("ingest self.csv", scheduler.give_way, turn=Turn.FIRST)
+    done.result(timeout=5)

@@ -303,11 +303,15 @@ class DaemonJobs:
         while True:
             try:
                 future.result(timeout=STATUS_WAIT_S)
-                return
             except TimeoutError:
                 if self._scheduler.closing:
                     # Stopping: the job may never run. Its marks stay for the next start.
                     raise RuntimeError("stopping: the status entries were not stored") from None
+            else:
+                # Building the next entries shares the interpreter with the store worker:
+                # not while a dropped file's ingest or the pass after it waits or runs.
+                self._scheduler.give_way()
+                return
 
 
 def _status_files_exist(directory: Path) -> bool:
