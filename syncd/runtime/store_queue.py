@@ -12,8 +12,9 @@ for reconcile: at 100,000 listings a minute or more of decoding, on the same int
 lock as the ingest) calls ``give_way`` often: it returns at once unless a job of the first
 turn is queued or running, and waits until none is.
 
-A job that waited longer than WAIT_LOGGED_S in the queue says so in the log before it runs:
-a slow drop → first call shows what it waited behind.
+A job that waited longer than WAIT_LOGGED_S in the queue says so in the log before it runs,
+and one that held the worker longer than HELD_LOGGED_S after it ran: a slow drop → first
+call shows what it waited behind.
 
 An APScheduler executor (``apscheduler.executors.base``): the scheduler still decides when a
 job is due, coalesces it and counts its instances; this only orders the due ones.
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 # Long enough not to log the ordinary short waits behind a slice; a tenth of the one-second
 # goal from drop to first call.
 WAIT_LOGGED_S = 0.1
+# A job that held the worker this long says so: what the jobs queued behind it waited for.
+HELD_LOGGED_S = 0.5
 
 
 class Turn(IntEnum):
@@ -119,6 +122,7 @@ class StoreQueueExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler is 
                     waited_s,
                     Turn(turn).name.lower(),
                 )
+            started = time.monotonic()
             try:
                 events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
             except BaseException as error:
@@ -126,6 +130,9 @@ class StoreQueueExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler is 
             else:
                 self._run_job_success(job.id, events)
             finally:
+                held_s = time.monotonic() - started
+                if held_s > HELD_LOGGED_S:
+                    logger.info("store worker: %s held it %.2fs", job.name, held_s)
                 if turn == Turn.FIRST:
                     with self._ready:
                         self._firsts -= 1
