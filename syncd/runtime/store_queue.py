@@ -122,7 +122,7 @@ class StoreQueueExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler is 
                     waited_s,
                     Turn(turn).name.lower(),
                 )
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.thread_time()
             try:
                 events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
             except BaseException as error:
@@ -132,7 +132,14 @@ class StoreQueueExecutor(BaseExecutor):  # type: ignore[misc]  # apscheduler is 
             finally:
                 held_s = time.monotonic() - started
                 if held_s > HELD_LOGGED_S:
-                    logger.info("store worker: %s held it %.2fs", job.name, held_s)
+                    # Its CPU beside its time: the rest it waited for the CPU (other
+                    # processes, or a thread of this one holding the interpreter lock).
+                    logger.info(
+                        "store worker: %s held it %.2fs (%.2fs CPU)",
+                        job.name,
+                        held_s,
+                        time.thread_time() - cpu_started,
+                    )
                 if turn == Turn.FIRST:
                     with self._ready:
                         self._firsts -= 1
