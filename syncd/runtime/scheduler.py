@@ -7,6 +7,7 @@ one writer).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncd.core.clock import utc_now
 from syncd.core.errors import SyncdError
+from syncd.runtime.store_queue import StoreQueueExecutor, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ STORE_EXECUTOR = "store"
 SIDE_EXECUTOR = "side"
 SIDE_WORKERS = 2
 KICK_SUFFIX = ":kick"  # the extra run of a periodic job asked for by ``kick``
+ONCE_PREFIX = "once:"  # the id of a one-off run asked for by ``submit``
 # A job that waited this long behind others in the one-worker queue still runs: skipping it
 # would only postpone the work to its next interval.
 DEFAULT_MISFIRE_GRACE_S = 3600.0
@@ -64,6 +67,8 @@ class Scheduler:
     ``every`` adds a periodic job; ``kick`` asks for a run sooner (and is what a job's
     return value does); ``submit`` runs a one-off function on the store worker and hands
     back a Future. ``after_job`` runs on the worker after each periodic job (status files).
+    The store worker takes its queued jobs by their ``Turn`` (``store_queue``), then in the
+    order they came.
     """
 
     def __init__(
@@ -75,9 +80,10 @@ class Scheduler:
     ) -> None:
         self._clock = clock
         self._after_job = after_job
+        self._store_queue = StoreQueueExecutor(self._turn_of)
         self._scheduler = BackgroundScheduler(
             executors={
-                STORE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+                STORE_EXECUTOR: self._store_queue,
                 SIDE_EXECUTOR: ThreadPoolExecutor(max_workers=SIDE_WORKERS),
             },
             job_defaults={
@@ -91,6 +97,9 @@ class Scheduler:
         self._lock = threading.Lock()
         self._jobs: dict[str, PeriodicJob] = {}
         self._executors: dict[str, str] = {}  # job id -> the worker it runs on
+        self._turns: dict[str, Turn] = {}  # periodic job id, or a one-off's run id -> turn
+        self._once_ids = itertools.count()
+        self._turns_lock = threading.Lock()  # apart: asked on APScheduler's thread
         # One run of a job at a time, also on the side workers (a kicked run may be queued
         # while one runs, and there are two side workers): the second waits for the first.
         self._one_at_a_time: dict[str, threading.Lock] = {}
@@ -109,13 +118,16 @@ class Scheduler:
         *,
         first_at: datetime | None = None,
         reads_only: bool = False,
+        turn: Turn = Turn.NORMAL,
     ) -> None:
         """Run ``func`` every ``interval_s`` (first at ``first_at``, default one interval on).
 
         ``reads_only``: ``func`` writes nothing to the store (it may ``submit`` a write):
         it runs on a worker of its own, beside the store worker, never holding it up.
+        ``turn``: where its runs go in the store worker's queue.
         """
         self._jobs[job_id] = func
+        self._turns[job_id] = turn
         self._executors[job_id] = SIDE_EXECUTOR if reads_only else STORE_EXECUTOR
         self._one_at_a_time[job_id] = threading.Lock()
         self._add_periodic(
@@ -180,15 +192,20 @@ class Scheduler:
             **options,
         )
 
-    def submit(self, name: str, func: Callable[[], T]) -> Future[T]:
-        """Run ``func`` once on the store worker, after the store job in progress."""
+    def submit(self, name: str, func: Callable[[], T], *, turn: Turn = Turn.NORMAL) -> Future[T]:
+        """Run ``func`` once on the store worker, after the store job in progress and the
+        queued ones of the same or an earlier ``turn``."""
         future: Future[T] = Future()
         if self._shut.is_set():
             future.set_exception(RuntimeError("the scheduler has shut down"))
             return future
+        run_id = f"{ONCE_PREFIX}{next(self._once_ids)}"
+        with self._turns_lock:
+            self._turns[run_id] = turn
         self._scheduler.add_job(
             self._run_once,
             args=[future, func],
+            id=run_id,
             name=name,
             executor=STORE_EXECUTOR,
             # However late it starts, it must run: someone waits for its Future.
@@ -197,6 +214,14 @@ class Scheduler:
         return future
 
     # --- running ---------------------------------------------------------------------------
+
+    def _turn_of(self, job: Any) -> Turn:
+        """A due job's turn in the store worker's queue (asked once per run)."""
+        run_id: str = job.id
+        with self._turns_lock:
+            if run_id.startswith(ONCE_PREFIX):
+                return self._turns.pop(run_id, Turn.NORMAL)
+            return self._turns.get(run_id.removesuffix(KICK_SUFFIX), Turn.NORMAL)
 
     def _run_periodic(self, job_id: str) -> None:
         with self._one_at_a_time[job_id]:
@@ -260,6 +285,16 @@ class Scheduler:
         self._shut.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
+
+    def give_way(self) -> None:
+        """For work beside the store worker: wait while a job of the first turn (a dropped
+        file's ingest, the pass after it) is queued or running on it; not once stopping."""
+        self._store_queue.give_way(self._closing.is_set)
+
+    def waiting(self) -> list[str]:
+        """The names of the jobs due and queued for the store worker, in the order they
+        will run (the log and tests; a kicked run shows once it is due)."""
+        return self._store_queue.waiting()
 
     @property
     def closing(self) -> bool:

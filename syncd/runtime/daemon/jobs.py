@@ -25,6 +25,7 @@ from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
+from syncd.runtime.store_queue import Turn
 from syncd.runtime.watch import InboxWatcher
 from syncd.status import STATUS_CSV, STATUS_JSON, StatusBook, StatusRow, stage_summary
 from syncd.store.blocked import SendingBlocked, set_sending_blocked
@@ -149,8 +150,10 @@ class DaemonJobs:
         # Runs on the watcher's thread: the ingest itself goes to the single store worker,
         # and the watcher waits so that it sees the file gone before its next look. Where
         # the file went is the watcher's to watch, in case its writer was not done.
+        # First in the worker's queue: ahead of reconcile slices and status writes.
         ingest = lambda: self._guard.once("ingest", lambda: self._ingest(path))  # noqa: E731
-        return self._scheduler.submit(f"ingest {path.name}", ingest).result().moved_to
+        future = self._scheduler.submit(f"ingest {path.name}", ingest, turn=Turn.FIRST)
+        return future.result().moved_to
 
     def _ingest(self, path: Path) -> IngestResult:
         # The watcher hands over inbox files, and taken files that changed where they went
@@ -295,15 +298,20 @@ class DaemonJobs:
 
     def _on_store_worker(self, job: Callable[[], None]) -> None:
         """Run the status book's writes on the store worker, the single writer, and wait."""
-        future = self._scheduler.submit("status entries", job)
+        # Last in the worker's queue: a file's ingest and its pass do not wait for them.
+        future = self._scheduler.submit("status entries", job, turn=Turn.LAST)
         while True:
             try:
                 future.result(timeout=STATUS_WAIT_S)
-                return
             except TimeoutError:
                 if self._scheduler.closing:
                     # Stopping: the job may never run. Its marks stay for the next start.
                     raise RuntimeError("stopping: the status entries were not stored") from None
+            else:
+                # Building the next entries shares the interpreter with the store worker:
+                # not while a dropped file's ingest or the pass after it waits or runs.
+                self._scheduler.give_way()
+                return
 
 
 def _status_files_exist(directory: Path) -> bool:

@@ -52,6 +52,7 @@ from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
 from syncd.runtime.listen import listening_socket
 from syncd.runtime.scheduler import Scheduler
+from syncd.runtime.store_queue import Turn
 from syncd.status import StatusBook
 from syncd.status.view import BookView
 from syncd.store.blocked import SendingBlocked
@@ -155,7 +156,11 @@ class Daemon(DaemonRequests, FleetJobs):
             config.sync.health_check_interval_s,
             first_at=now,
         )
-        self._scheduler.every(SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S)
+        # The dirty pass sends what an ingest stored: first in the worker's queue, like the
+        # ingest; reconcile slices and status writes last (``store_queue``).
+        self._scheduler.every(
+            SYNC, guard(SYNC, self._fenced(self._sync)), SYNC_SAFETY_INTERVAL_S, turn=Turn.FIRST
+        )
         full = guard(SYNC, self._fenced(self._sync_full))
         self._scheduler.every(SYNC_FULL, full, SYNC_SAFETY_INTERVAL_S, first_at=now)
         self._scheduler.every(
@@ -173,6 +178,7 @@ class Daemon(DaemonRequests, FleetJobs):
             RECONCILE_SLICE,
             guard(RECONCILE, self._reconciles.slice),
             SLICE_INTERVAL_S,
+            turn=Turn.LAST,
         )
         # Alerts read every listing and write nothing: beside the store worker.
         self._scheduler.every(

@@ -109,6 +109,9 @@ class ReconcileSlices:
                 services.config,
                 self._clock(),
                 spend=self._spender(services),
+                # Decoding Hemnet's list shares the interpreter with the store worker: it
+                # pauses while a dropped file's ingest or the pass after it waits or runs.
+                give_way=self._scheduler.give_way,
             )
         except _Stopping:
             return
@@ -166,6 +169,10 @@ class ReconcileSlices:
         """A request from the budget apply uses, waiting for it unless the daemon stops."""
 
         def spend() -> None:
+            # Not while a dropped file's ingest or its pass waits or runs: the pass's first
+            # call then finds the budget's tokens unspent (reading Hemnet's list takes one
+            # per page, a thousand at 100,000 listings, as fast as the budget lends them).
+            self._scheduler.give_way()
             if not services.budget.take(lambda: self._scheduler.closing):
                 raise _Stopping
 

@@ -114,11 +114,20 @@ class ReconcileRun:
         *,
         repair: bool = True,
         spend: Callable[[], None] = lambda: None,
+        give_way: Callable[[], None] = lambda: None,
     ) -> ReconcileRun:
-        """Read Hemnet's list and which listings syncd follows; makes calls, writes nothing."""
+        """Read Hemnet's list and which listings syncd follows; makes calls, writes nothing.
+
+        ``give_way`` is called before each listing of the list is kept: the caller may wait
+        there for more urgent work (decoding 100,000 listings takes a minute or more)."""
         spend()
         remote = ListGlimpses()
-        _, left_out = client.glance_listings(remote)
+
+        def keep(listing: RemoteListing) -> str:
+            give_way()
+            return remote(listing)
+
+        _, left_out = client.glance_listings(keep)
         # The pages after the first went out without asking the budget (the client pages
         # on its own): they are taken now, so what follows waits for them.
         pages = max(1, -(-len(remote) // MAX_PAGE_SIZE))

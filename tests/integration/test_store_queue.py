@@ -1,0 +1,182 @@
+"""The store worker's queue on real APScheduler threads: a dropped file's ingest and the
+pass after it run before queued reconcile slices and status writes, whatever came first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from syncd.runtime.daemon.jobs import SYNC
+from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE
+from syncd.runtime.scheduler import Scheduler
+from syncd.runtime.store_queue import Turn
+
+HOUR_S = 3600.0
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def scheduler() -> Iterator[Scheduler]:
+    made = Scheduler()
+    made.start()
+    try:
+        yield made
+    finally:
+        made.shutdown(wait=True)
+
+
+def _held(scheduler: Scheduler) -> threading.Event:
+    """The store worker held by a job until the returned event is set."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(10)
+
+    scheduler.submit("holding", hold)
+    assert started.wait(5)
+    return release
+
+
+def test_an_ingest_submitted_behind_queued_slices_and_status_writes_runs_before_them(
+    scheduler: Scheduler,
+) -> None:
+    ran: list[str] = []
+    record = lambda name: lambda: ran.append(name)  # noqa: E731
+    # The daemon's turns (lifecycle and jobs): slices and status entries last, the ingest of
+    # a dropped file and the sync pass first.
+    scheduler.every(RECONCILE_SLICE, record("slice"), HOUR_S, turn=Turn.LAST)
+    scheduler.every(SYNC, record("sync"), HOUR_S, turn=Turn.FIRST)
+    release = _held(scheduler)
+    scheduler.kick(RECONCILE_SLICE)
+    status = [
+        scheduler.submit(f"status entries {n}", record(f"status-{n}"), turn=Turn.LAST)
+        for n in range(3)
+    ]
+    # Due and queued (not merely scheduled) before the ingest comes.
+    wait_for(lambda: len(scheduler.waiting()) == 4)
+
+    def ingest() -> None:
+        ran.append("ingest")
+        scheduler.kick(SYNC)  # as an accepted file does
+
+    done = scheduler.submit("ingest export.csv", ingest, turn=Turn.FIRST)
+    wait_for(lambda: "ingest export.csv" in scheduler.waiting())
+    assert scheduler.waiting()[0] == "ingest export.csv"
+    release.set()
+    done.result(timeout=5)
+    for future in status:
+        future.result(timeout=5)
+    wait_for(lambda: len(ran) == 6)
+    # The slice and the status writes came first; the ingest ran before all of them. The
+    # pass it kicked came after the worker had taken the next job (the kick is due only
+    # then), so it is only known to run before what was still queued behind that job.
+    assert ran[0] == "ingest"
+    assert sorted(ran[1:]) == ["slice", "status-0", "status-1", "status-2", "sync"]
+
+
+def test_the_pass_kicked_while_slices_wait_runs_before_them(scheduler: Scheduler) -> None:
+    ran: list[str] = []
+    scheduler.every(RECONCILE_SLICE, lambda: ran.append("slice"), HOUR_S, turn=Turn.LAST)
+    scheduler.every(SYNC, lambda: ran.append("sync"), HOUR_S, turn=Turn.FIRST)
+    release = _held(scheduler)
+    scheduler.kick(RECONCILE_SLICE)
+    wait_for(lambda: scheduler.waiting() == [RECONCILE_SLICE + ":kick"])
+    scheduler.kick(SYNC)
+    wait_for(lambda: len(scheduler.waiting()) == 2)
+    assert scheduler.waiting() == [SYNC + ":kick", RECONCILE_SLICE + ":kick"]
+    release.set()
+    wait_for(lambda: len(ran) == 2)
+    assert ran == ["sync", "slice"]
+
+
+def test_jobs_of_one_turn_run_in_the_order_they_came(scheduler: Scheduler) -> None:
+    ran: list[int] = []
+    release = _held(scheduler)
+    futures = [
+        scheduler.submit(f"job {n}", lambda n=n: ran.append(n), turn=Turn.LAST) for n in range(5)
+    ]
+    wait_for(lambda: len(scheduler.waiting()) == 5)
+    release.set()
+    for future in futures:
+        future.result(timeout=5)
+    assert ran == [0, 1, 2, 3, 4]
+
+
+def test_a_job_that_waited_long_in_the_queue_says_so(
+    scheduler: Scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(10)
+
+    scheduler.submit("holding", hold)
+    assert started.wait(5)
+    waiting = scheduler.submit("ingest late.csv", lambda: None, turn=Turn.FIRST)
+    wait_for(lambda: scheduler.waiting() == ["ingest late.csv"])
+    # Released only once the wait is surely over the threshold: no timing race.
+    time.sleep(0.15)
+    with caplog.at_level("INFO", logger="syncd.runtime.store_queue"):
+        release.set()
+        waiting.result(timeout=5)
+    assert any(
+        "ingest late.csv waited" in r.getMessage() and "turn first" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_work_beside_the_worker_gives_way_until_the_first_turn_is_done(
+    scheduler: Scheduler,
+) -> None:
+    scheduler.give_way()  # nothing of the first turn: returns at once
+    order: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def ingest() -> None:
+        started.set()
+        release.wait(10)
+        order.append("ingest done")
+
+    done = scheduler.submit("ingest export.csv", ingest, turn=Turn.FIRST)
+    assert started.wait(5)
+
+    def beside() -> None:  # as reconcile's reading of Hemnet's list does, per listing
+        scheduler.give_way()
+        order.append("went on")
+
+    thread = threading.Thread(target=beside)
+    thread.start()
+    release.set()
+    done.result(timeout=5)
+    thread.join(5)
+    assert order == ["ingest done", "went on"]
+
+
+def test_giving_way_ends_when_the_scheduler_stops() -> None:
+    made = Scheduler()
+    made.start()
+    release = _held(made)
+    made.submit("ingest never.csv", lambda: None, turn=Turn.FIRST)
+    made.pause()  # stopping: nothing waits for the ingest queued behind the held job
+    made.give_way()  # returns (within its check interval) though the ingest has not run
+    release.set()
+    made.shutdown(wait=True)
+
+
+def test_a_first_turn_job_that_gives_way_itself_does_not_wait_for_itself(
+    scheduler: Scheduler,
+) -> None:
+    done = scheduler.submit("ingest self.csv", scheduler.give_way, turn=Turn.FIRST)
+    done.result(timeout=5)
