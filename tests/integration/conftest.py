@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from syncd.runtime.scheduler import Scheduler
 from syncd.sandbox.testing import SandboxHandle, serve_sandbox
 from syncd.store.location import Database
 from tests.integration.apply_env import Env, apply_env
@@ -58,3 +59,14 @@ def env(sandbox: SandboxHandle, tmp_path: Path, database: Database) -> Iterator[
     the applier's parts."""
     with apply_env(sandbox, tmp_path, database) as made:
         yield made
+
+
+@pytest.fixture
+def scheduler() -> Iterator[Scheduler]:
+    """A started store-worker scheduler, shut down (waiting for its jobs) after the test."""
+    made = Scheduler()
+    made.start()
+    try:
+        yield made
+    finally:
+        made.shutdown(wait=True)

@@ -5,32 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from syncd.runtime.scheduler import Scheduler
+from tests.integration.scheduler_support import wait_for
 
 HOUR_S = 3600.0
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def scheduler() -> Iterator[Scheduler]:
-    made = Scheduler()
-    made.start()
-    try:
-        yield made
-    finally:
-        made.shutdown(wait=True)
 
 
 def test_kick_runs_a_periodic_job_now_and_a_return_value_schedules_the_next(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -13,26 +12,9 @@ from syncd.runtime.daemon.jobs import SYNC
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.store_queue import Turn
+from tests.integration.scheduler_support import wait_for
 
 HOUR_S = 3600.0
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def scheduler() -> Iterator[Scheduler]:
-    made = Scheduler()
-    made.start()
-    try:
-        yield made
-    finally:
-        made.shutdown(wait=True)
 
 
 def _held(scheduler: Scheduler) -> threading.Event:
