@@ -15,6 +15,7 @@ from syncd.runtime.store_queue import Turn
 from syncd.sandbox.testing import SandboxHandle
 from tests.fakes.readback_world import MovableClock, World, a_listing
 from tests.integration.apply_env import open_state, write_config
+from tests.integration.scheduler_support import hold_worker
 
 SANDBOX_PER_TEST = True
 
@@ -38,15 +39,12 @@ def test_reconciles_begin_waits_for_an_ingest_on_the_store_worker(
                 store, scheduler, lambda: services, lambda: datetime.now(UTC), lambda: None
             )
             scheduler.start()
-            started, release = threading.Event(), threading.Event()
-
-            def ingest() -> None:
-                started.set()
-                release.wait(10)
-                order.append("ingest done")
-
-            done = scheduler.submit("ingest export.csv", ingest, turn=Turn.FIRST)
-            assert started.wait(5)
+            release, done = hold_worker(
+                scheduler,
+                "ingest export.csv",
+                turn=Turn.FIRST,
+                then=lambda: order.append("ingest done"),
+            )
 
             def begin() -> None:
                 slices.begin()

@@ -12,22 +12,9 @@ from syncd.runtime.daemon.jobs import SYNC
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.store_queue import Turn
-from tests.integration.scheduler_support import wait_for
+from tests.integration.scheduler_support import hold_worker, wait_for
 
 HOUR_S = 3600.0
-
-
-def _held(scheduler: Scheduler) -> threading.Event:
-    """The store worker held by a job until the returned event is set."""
-    started, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        started.set()
-        release.wait(10)
-
-    scheduler.submit("holding", hold)
-    assert started.wait(5)
-    return release
 
 
 def test_an_ingest_submitted_behind_queued_slices_and_status_writes_runs_before_them(
@@ -39,7 +26,7 @@ def test_an_ingest_submitted_behind_queued_slices_and_status_writes_runs_before_
     # a dropped file and the sync pass first.
     scheduler.every(RECONCILE_SLICE, record("slice"), HOUR_S, turn=Turn.LAST)
     scheduler.every(SYNC, record("sync"), HOUR_S, turn=Turn.FIRST)
-    release = _held(scheduler)
+    release, _ = hold_worker(scheduler)
     scheduler.kick(RECONCILE_SLICE)
     status = [
         scheduler.submit(f"status entries {n}", record(f"status-{n}"), turn=Turn.LAST)
@@ -71,7 +58,7 @@ def test_the_pass_kicked_while_slices_wait_runs_before_them(scheduler: Scheduler
     ran: list[str] = []
     scheduler.every(RECONCILE_SLICE, lambda: ran.append("slice"), HOUR_S, turn=Turn.LAST)
     scheduler.every(SYNC, lambda: ran.append("sync"), HOUR_S, turn=Turn.FIRST)
-    release = _held(scheduler)
+    release, _ = hold_worker(scheduler)
     scheduler.kick(RECONCILE_SLICE)
     wait_for(lambda: scheduler.waiting() == [RECONCILE_SLICE + ":kick"])
     scheduler.kick(SYNC)
@@ -84,7 +71,7 @@ def test_the_pass_kicked_while_slices_wait_runs_before_them(scheduler: Scheduler
 
 def test_jobs_of_one_turn_run_in_the_order_they_came(scheduler: Scheduler) -> None:
     ran: list[int] = []
-    release = _held(scheduler)
+    release, _ = hold_worker(scheduler)
     futures = [
         scheduler.submit(f"job {n}", lambda n=n: ran.append(n), turn=Turn.LAST) for n in range(5)
     ]
@@ -124,15 +111,9 @@ def test_work_beside_the_worker_gives_way_until_the_first_turn_is_done(
 ) -> None:
     scheduler.give_way()  # nothing of the first turn: returns at once
     order: list[str] = []
-    started, release = threading.Event(), threading.Event()
-
-    def ingest() -> None:
-        started.set()
-        release.wait(10)
-        order.append("ingest done")
-
-    done = scheduler.submit("ingest export.csv", ingest, turn=Turn.FIRST)
-    assert started.wait(5)
+    release, done = hold_worker(
+        scheduler, "ingest export.csv", turn=Turn.FIRST, then=lambda: order.append("ingest done")
+    )
 
     def beside() -> None:  # as reconcile's reading of Hemnet's list does, per listing
         scheduler.give_way()
@@ -149,7 +130,7 @@ def test_work_beside_the_worker_gives_way_until_the_first_turn_is_done(
 def test_giving_way_ends_when_the_scheduler_stops() -> None:
     made = Scheduler()
     made.start()
-    release = _held(made)
+    release, _ = hold_worker(made)
     made.submit("ingest never.csv", lambda: None, turn=Turn.FIRST)
     made.pause()  # stopping: nothing waits for the ingest queued behind the held job
     made.give_way()  # returns (within its check interval) though the ingest has not run
