@@ -264,9 +264,12 @@ class ArchivingIngest(Ingest):
         while target.exists():
             number += 1
             target = self.archive / f"{path.stem}-{number}{path.suffix}"
-        with self.lock:
-            self.taken.append((path.name, path.read_bytes(), time.monotonic()))
+        data, taken_at = path.read_bytes(), time.monotonic()
         path.rename(target)
+        # Recorded once it is where it went: a test that changes it there must not race
+        # the rename (which would put the first version back over the change).
+        with self.lock:
+            self.taken.append((path.name, data, taken_at))
         return target
 
 
