@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from syncd.runtime.daemon.jobs import SYNC
+from syncd.runtime.daemon.jobs import SYNC, StatusEntriesNotStored, store_status_entries
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.store_queue import Turn
@@ -143,3 +143,39 @@ def test_a_first_turn_job_that_gives_way_itself_does_not_wait_for_itself(
 ) -> None:
     done = scheduler.submit("ingest self.csv", scheduler.give_way, turn=Turn.FIRST)
     done.result(timeout=5)
+
+
+def test_status_entries_waiting_when_the_daemon_stops_are_left_without_a_failure(
+    scheduler: Scheduler,
+) -> None:
+    # A stop while the status job waits for the worker (held by a long ingest) used to end
+    # in a RuntimeError and a traceback in the journal; the marks stay for the final write.
+    release, done = hold_worker(scheduler, "ingest big.csv", turn=Turn.FIRST)
+    stored: list[str] = []
+    outcome: list[BaseException | None] = []
+
+    def status_job() -> None:
+        try:
+            store_status_entries(scheduler, lambda: stored.append("entries"))
+        except BaseException as error:  # the test reads it below
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    waiting = threading.Thread(target=status_job)
+    waiting.start()
+    wait_for(lambda: "status entries" in scheduler.waiting())
+    scheduler.pause()  # what stopping does first
+    waiting.join(timeout=10)
+    assert not waiting.is_alive()
+    [error] = outcome
+    assert isinstance(error, StatusEntriesNotStored)
+    release.set()
+    done.result(timeout=5)
+
+
+def test_status_entries_are_stored_on_the_worker_when_it_is_free(scheduler: Scheduler) -> None:
+    ran_on: list[str] = []
+    store_status_entries(scheduler, lambda: ran_on.append(threading.current_thread().name))
+    assert len(ran_on) == 1
+    assert ran_on[0] != threading.current_thread().name

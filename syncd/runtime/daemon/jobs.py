@@ -275,7 +275,13 @@ class DaemonJobs:
         # In a fleet each instance builds the listings of the agencies it holds (the fenced
         # store's scope); the files, the line and the page show every agency's entries.
         building = self._store if self._fleet is None else self._fleet.store
-        update = self._status_book.refresh(building, now, write or _run_here)
+        try:
+            update = self._status_book.refresh(building, now, write or _run_here)
+        except StatusEntriesNotStored:
+            # Not a failure: the marks stay, and the final write (or the next start) builds
+            # those listings again.
+            logger.info("stopping: status entries left for the final write")
+            return
         if update.moved:
             logger.debug("status: %d listing stage(s) changed", len(update.moved))
         summary, total = update.summary, update.total
@@ -298,20 +304,30 @@ class DaemonJobs:
 
     def _on_store_worker(self, job: Callable[[], None]) -> None:
         """Run the status book's writes on the store worker, the single writer, and wait."""
-        # Last in the worker's queue: a file's ingest and its pass do not wait for them.
-        future = self._scheduler.submit("status entries", job, turn=Turn.LAST)
-        while True:
-            try:
-                future.result(timeout=STATUS_WAIT_S)
-            except TimeoutError:
-                if self._scheduler.closing:
-                    # Stopping: the job may never run. Its marks stay for the next start.
-                    raise RuntimeError("stopping: the status entries were not stored") from None
-            else:
-                # Building the next entries shares the interpreter with the store worker:
-                # not while a dropped file's ingest or the pass after it waits or runs.
-                self._scheduler.give_way()
-                return
+        store_status_entries(self._scheduler, job)
+
+
+class StatusEntriesNotStored(Exception):
+    """The daemon began stopping while status entries waited for the store worker."""
+
+
+def store_status_entries(scheduler: Scheduler, job: Callable[[], None]) -> None:
+    """Run ``job`` (status entries to store) on the store worker and wait for it; raises
+    StatusEntriesNotStored once the scheduler is closing and the job has not run."""
+    # Last in the worker's queue: a file's ingest and its pass do not wait for them.
+    future = scheduler.submit("status entries", job, turn=Turn.LAST)
+    while True:
+        try:
+            future.result(timeout=STATUS_WAIT_S)
+        except TimeoutError:
+            if scheduler.closing:
+                # Stopping: the job may never run. Its marks stay for the next start.
+                raise StatusEntriesNotStored from None
+        else:
+            # Building the next entries shares the interpreter with the store worker:
+            # not while a dropped file's ingest or the pass after it waits or runs.
+            scheduler.give_way()
+            return
 
 
 def _status_files_exist(directory: Path) -> bool:
