@@ -167,3 +167,36 @@ def test_0002_closes_old_holds_and_its_downgrade_keeps_one_row_per_sha256(tmp_pa
                 "records, accepted, skipped, warnings) "
                 "VALUES ('f3.csv', 'same', 1, '2026-01-03 00:00:00', 'accepted', 0, 0, 0, 0)"
             )
+
+
+# Listing columns that are not status inputs: writing only these must mark nothing (see
+# 0010_statusbook). A new listings column is either named in the status trigger (a later
+# migration recreates it) or here, decided, never forgotten.
+NOT_STATUS_INPUTS = {
+    "listing_key",
+    "next_poll_at",
+    "record_fingerprint",
+    "record_image_hosts",
+    "stage",
+}
+
+
+def test_the_status_triggers_at_head_mark_every_status_input(db_path: Path) -> None:
+    # A SQLite batch migration that recreates one of these tables drops its triggers
+    # silently: the status files would then stop following those writes.
+    with sqlite3.connect(db_path) as conn:
+        triggers = dict(
+            conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        )
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(listings)")}
+    expected = {
+        f"status_mark_{table}_{event}"
+        for table in ("listings", "images", "operations", "listing_checks")
+        for event in ("insert", "update", "delete")
+    }
+    assert expected <= set(triggers), sorted(expected - set(triggers))
+    update = triggers["status_mark_listings_update"]
+    named = update.split(" OF ", 1)[1].split(" ON ", 1)[0]
+    marking = {column.strip() for column in named.split(",")}
+    assert marking | NOT_STATUS_INPUTS == columns, sorted(columns - marking - NOT_STATUS_INPUTS)
+    assert not marking & NOT_STATUS_INPUTS
