@@ -85,14 +85,7 @@ def test_jobs_of_one_turn_run_in_the_order_they_came(scheduler: Scheduler) -> No
 def test_a_job_that_waited_long_in_the_queue_says_so(
     scheduler: Scheduler, caplog: pytest.LogCaptureFixture
 ) -> None:
-    started, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        started.set()
-        release.wait(10)
-
-    scheduler.submit("holding", hold)
-    assert started.wait(5)
+    release, _ = hold_worker(scheduler)
     waiting = scheduler.submit("ingest late.csv", lambda: None, turn=Turn.FIRST)
     wait_for(lambda: scheduler.waiting() == ["ingest late.csv"])
     # Released only once the wait is surely over the threshold: no timing race.
