@@ -24,6 +24,7 @@ from syncd.core.errors import (
 )
 from syncd.hemnet import payload, wire
 from syncd.hemnet.classify import SAFE_METHODS, classify, from_transport_error
+from syncd.hemnet.paging import PageWalk
 from syncd.hemnet.payload import Note, UnreadableAnswer
 from syncd.hemnet.problems import AnswerProblem, AnswerProblems
 
@@ -210,12 +211,18 @@ class HttpCalls:
     ) -> Iterator[Any]:
         """Every item of a paged list: ``limit``/``offset`` until ``total`` or a short page.
 
-        Guarded: an item seen before (by id) is not yielded again; a page holding nothing
-        new (offset ignored) or more than ``max_pages`` pages fails the call, naming why.
+        Guarded (``paging.PageWalk``): an item seen before (by id) is not yielded again; a
+        list that shrank while it was read is read again from the start; a page holding
+        nothing new (offset ignored) or more than ``max_pages`` pages fails the call,
+        naming why.
         """
-        offset = 0
+        walk = PageWalk(limit, self._max_pages)
         seen: set[str] = set()
-        for _page in range(self._max_pages):
+        while True:
+            try:
+                offset = walk.next_page()
+            except UnreadableAnswer as exc:
+                raise _unreadable_data("GET", template, path_args, exc) from exc
             params: dict[str, str | int] = {**(query or {})}
             params[wire.PAGE_LIMIT] = limit
             params[wire.PAGE_OFFSET] = offset
@@ -237,33 +244,20 @@ class HttpCalls:
                     seen.add(ident)
                 fresh += 1
                 yield item
-            if not items:
-                return
-            if not fresh:
-                raise _unreadable_data(
-                    "GET",
+            restarts = walk.restarts
+            try:
+                done = walk.after_page(len(items), fresh, total, page_size)
+            except UnreadableAnswer as exc:
+                raise _unreadable_data("GET", template, path_args, exc) from exc
+            if walk.restarts > restarts:
+                logger.info(
+                    "GET %s: the list shrank while it was read (total %s); reading it again "
+                    "from the start",
                     template,
-                    path_args,
-                    UnreadableAnswer(
-                        wire.PAGE_OFFSET,
-                        f"the page at offset {offset} repeats items already read "
-                        "(is the offset ignored?)",
-                    ),
+                    total,
                 )
-            offset += len(items)
-            if total is not None:
-                if offset >= total:
-                    return
-            elif len(items) < (page_size if page_size is not None else limit):
+            if done:
                 return
-        raise _unreadable_data(
-            "GET",
-            template,
-            path_args,
-            UnreadableAnswer(
-                wire.PAGE_OFFSET, f"the list did not end within {self._max_pages} pages"
-            ),
-        )
 
     def _list(
         self,

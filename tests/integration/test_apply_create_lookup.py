@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncd.hemnet import HemnetClient
+from syncd.hemnet import HemnetClient, wire
 from syncd.hemnet.models import RemoteListing, RemoteListings
 from syncd.hemnet.payload import listing_body
 from syncd.store.events import events_of_listing
@@ -167,3 +167,35 @@ def test_a_listing_made_by_another_system_between_the_list_and_the_create(env: E
     assert env.requests().get("POST /v1/listings 201", 0) == 0
     assert hemnet_id(env.store, "R2") == ours
     assert {r.hemnet_id for r in env.client.list_listings(external_id="R2")} == on_hemnet
+
+
+def test_a_listing_leaving_the_list_while_it_is_read_does_not_hide_one_to_adopt(
+    env: Env,
+) -> None:
+    # A stranger's listing first, then 120 of ours made by an earlier integration; the
+    # stranger leaves the account once the first page is read: ours at the page boundary
+    # moves onto the page already read. Read as absent, it would be created a second time.
+    agency = on_hemnet_agency(env)
+    stranger = env.client.create_listing(listing_body(a_listing("STRANGER"), agency))
+    keys = [f"M{n:03}" for n in range(120)]
+    for key in keys:
+        env.client.create_listing(listing_body(a_listing(key), agency))
+    save(env.store, *(a_listing(key) for key in [*keys, "M-NEW"]))
+    other_account, _ = env.sandbox.create_account("Another integrator")
+    moved: list[str] = []
+
+    def move_after_first_page(method: str, template: str, status: int | None, _s: float) -> None:
+        if (method, template, status) == ("GET", wire.LISTINGS, 200) and not moved:
+            env.sandbox.move_listing(stranger.hemnet_id, other_account)
+            moved.append(stranger.hemnet_id)
+
+    env.sandbox.reset_stats()
+    with HemnetClient(
+        env.sandbox.base_url, lambda: env.sandbox.token, observer=move_after_first_page
+    ) as client:
+        Applier(env.store, client, env.config, clock=env.clock).run_pass()
+
+    assert moved
+    assert env.requests()["POST /v1/listings 201"] == 1  # M-NEW only: every M adopted
+    for key in keys:
+        assert len(env.client.list_listings(external_id=key)) == 1, key

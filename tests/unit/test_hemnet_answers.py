@@ -259,6 +259,62 @@ def test_inconsistent_total_returns_no_duplicates() -> None:
     assert calls <= 4
 
 
+def test_a_listing_leaving_the_list_while_it_is_read_skips_no_other() -> None:
+    # Listing 5 moves to another account after the first page is read: every later one
+    # moves a place forward, and listing 100 (first of the second page) onto the first.
+    items = [listing(n) for n in range(150)]
+    offsets: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        offsets.append(offset)
+        if len(offsets) == 2:
+            del items[5]
+        return httpx.Response(
+            200, json={"listings": items[offset : offset + 100], "total": len(items)}
+        )
+
+    found = client(handler).list_listings()
+    ids = {r.hemnet_id for r in found}
+    assert {str(n) for n in range(150) if n != 5} <= ids  # 100 is not skipped
+    assert len(found) == len(ids)  # nothing read twice is returned twice
+    assert offsets == [0, 100, 0, 100]
+
+
+def test_a_list_that_keeps_shrinking_fails_naming_it() -> None:
+    items = [listing(n) for n in range(1000)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        del items[0]  # one leaves before every page
+        return httpx.Response(
+            200, json={"listings": items[offset : offset + 100], "total": len(items)}
+        )
+
+    err = unreadable(client(handler).list_listings)
+    assert err.field == "total"
+    assert "kept shrinking" in str(err)
+
+
+def test_a_list_growing_while_it_is_read_is_not_read_again() -> None:
+    # A listing created meanwhile (by syncd itself, say) skips nothing: no second reading.
+    items = [listing(n) for n in range(150)]
+    offsets: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        offsets.append(offset)
+        if len(offsets) == 2:
+            items.append(listing(150))
+        return httpx.Response(
+            200, json={"listings": items[offset : offset + 100], "total": len(items)}
+        )
+
+    found = client(handler).list_listings()
+    assert len(found) == 151
+    assert offsets == [0, 100]
+
+
 def test_a_list_that_never_ends_is_cut_off_at_max_pages() -> None:
     calls = 0
 
