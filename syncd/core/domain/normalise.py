@@ -148,22 +148,25 @@ def _by_start(viewing: Viewing) -> datetime:
     return viewing.starts_at
 
 
+def _normal_images(images: tuple[Image, ...]) -> tuple[Image, ...]:
+    if not images and type(images) is tuple:
+        return images  # an empty tuple sorts to itself: no sort, no generator
+    normal = tuple(
+        _normal_image(img, position) for position, img in enumerate(sorted(images, key=_by_order))
+    )
+    return _same_items(normal, images)
+
+
+def _normal_viewings(viewings: tuple[Viewing, ...]) -> tuple[Viewing, ...]:
+    if not viewings and type(viewings) is tuple:
+        return viewings
+    return _same_items(tuple(sorted(viewings, key=_by_start)), viewings)
+
+
 def normalise(listing: Listing) -> Listing:
     """The canonical form: equal meaning gives equal values and so equal hashes."""
     old_images, old_viewings = listing.images, listing.viewings
-    # An empty tuple sorts to itself: no sort, no generator for a listing without any.
-    images = old_images
-    if old_images or type(old_images) is not tuple:
-        images = _same_items(
-            tuple(
-                _normal_image(img, position)
-                for position, img in enumerate(sorted(old_images, key=_by_order))
-            ),
-            old_images,
-        )
-    viewings = old_viewings
-    if old_viewings or type(old_viewings) is not tuple:
-        viewings = _same_items(tuple(sorted(old_viewings, key=_by_start)), old_viewings)
+    images, viewings = _normal_images(old_images), _normal_viewings(old_viewings)
     listing_key = listing.listing_key.strip()
     agency_key = listing.agency_key.strip()
     address = _normal_address(listing.address)
