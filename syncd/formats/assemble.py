@@ -137,7 +137,8 @@ class Assembler:
         filled = self._filled(record, v, partial, bool(images), bool(viewings))
         key = v.get("listing_key")
         agency = v.get("agency_key")
-        ignored = next((p.reason for p in out if p.severity == "ignored"), None)
+        # Most records report nothing: no generator over an empty list for them.
+        ignored = next((p.reason for p in out if p.severity == "ignored"), None) if out else None
         if ignored is not None:
             return Assembled(None, key, agency, frozenset(filled), [], ignored=ignored)
         self._in_sek(v, out)
@@ -176,11 +177,11 @@ class Assembler:
         if status is None and not any(p.field == "status" for p in out):
             out.append(Problem("status", None, "no status (map it or give a default)"))
         named = v.get("agency.name"), v.get("agency.organisation_number")
-        if any(p.severity == "error" for p in out) or status is None:
+        if status is None or (out and any(p.severity == "error" for p in out)):
             return Assembled(None, key, agency, filled, out, *named)
-        identity = tuple(v.get(name) for name in IDENTITY_FIELDS)  # as identity() reads them
+        identity = tuple(map(v.get, IDENTITY_FIELDS))  # as identity() reads them
         listing = build_listing(v, images, viewings, out, self.mapping.limits)
-        usable = not any(p.severity == "error" for p in out)
+        usable = not out or not any(p.severity == "error" for p in out)
         return Assembled(
             listing if usable else None,
             listing.listing_key or key,

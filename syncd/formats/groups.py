@@ -194,7 +194,8 @@ class Groups:
                 except ValueError as exc:  # e.g. "http://[bad": one bad picture, not the file
                     out.append(Problem(f"{where}.url", got["url"], f"{exc}; left out", "warning"))
                     continue
-                out.extend(Problem(f"{where}.url", got["url"], w, "warning") for w in warnings)
+                if warnings:  # most URLs need no repair: no generator made for nothing
+                    out.extend(Problem(f"{where}.url", got["url"], w, "warning") for w in warnings)
                 if not _ABSOLUTE.match(url):
                     # A file name from a transfer ZIP: a listing without that picture is
                     # still worth publishing, so this only warns.
@@ -202,13 +203,14 @@ class Groups:
                     out.append(Problem(f"{where}.url", got["url"], reason, "warning"))
                     continue
                 order = got.get("order")
+                # Positional, in Image's field order: keywords cost a third of the call.
                 images.append(
                     Image(
-                        url=url,
-                        caption=got.get("caption"),
-                        order=len(images) if order is None else order,
-                        is_floor_plan=bool(got.get("floor_plan")),
-                        revision=got.get("revision"),
+                        url,
+                        got.get("caption"),
+                        len(images) if order is None else order,
+                        bool(got.get("floor_plan")),
+                        got.get("revision"),
                     )
                 )
             position += count

@@ -288,7 +288,7 @@ def _each_result(
             found.extend(_again(result, seen, key, index))
         # A record the reader already found broken (e.g. a misaligned CSV row) is skipped,
         # and its agency (probably read from the wrong column) does not count for the file.
-        unreadable = any(p.severity == "error" for p in reader_problems)
+        unreadable = bool(reader_problems) and any(p.severity == "error" for p in reader_problems)
         if built.agency_key and not unreadable:
             result.agency_keys.add(built.agency_key)
             if built.agency_name or built.agency_organisation_number:

@@ -12,8 +12,10 @@ Hemnet is known to have and what the CRM wants). Everything is importable from h
 
 from syncd.core.domain.hashes import (
     Hashes,
+    HashTuple,
     billing_hash,
     content_hash,
+    hashes_of_plain,
     image_right_hash,
     images_hash,
     sale_hash,
@@ -83,6 +85,7 @@ __all__ = [
     "Broker",
     "Coordinates",
     "Desired",
+    "HashTuple",
     "Hashes",
     "HousingForm",
     "Image",
@@ -106,6 +109,7 @@ __all__ = [
     "clean_line",
     "clean_text",
     "content_hash",
+    "hashes_of_plain",
     "hemnet_limit_problems",
     "image_right_from_plain",
     "image_right_hash",

@@ -85,16 +85,22 @@ class Hashes:
     def of_plain(cls, plain: Mapping[str, Any]) -> Hashes:
         """``Hashes.of`` from ``to_plain(listing)``: the same hashes without walking the
         listing a second time (ingest needs the plain form anyway, to store it)."""
+        return cls(*hashes_of_plain(plain))
 
-        def optional(name: str) -> str | None:
-            part = plain.get(name)
-            return None if part is None else _digest_plain(part)
 
-        return cls(
-            content=_digest_plain({name: plain[name] for name in LISTING_FIELDS}),
-            images=_digest_plain(plain["images"]),
-            sale=optional("sale"),
-            seller=optional("seller"),
-            billing=optional("billing"),
-            image_right=optional("image_right"),
-        )
+HashTuple = tuple[str, str, str | None, str | None, str | None, str | None]
+
+
+def hashes_of_plain(plain: Mapping[str, Any]) -> HashTuple:
+    """``Hashes.of_plain``'s hashes as a tuple in the fields' order: what ingest stores, without
+    an object made only to be taken apart again."""
+    sale, seller = plain.get("sale"), plain.get("seller")
+    billing, right = plain.get("billing"), plain.get("image_right")
+    return (
+        _digest_plain({name: plain[name] for name in LISTING_FIELDS}),
+        _digest_plain(plain["images"]),
+        None if sale is None else _digest_plain(sale),
+        None if seller is None else _digest_plain(seller),
+        None if billing is None else _digest_plain(billing),
+        None if right is None else _digest_plain(right),
+    )

@@ -9,10 +9,11 @@ import dataclasses
 import operator
 import re
 import unicodedata
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from syncd.core.domain.listing import Address, Coordinates, Image, ImageRight, Listing
+from syncd.core.domain.listing import Address, Coordinates, Image, ImageRight, Listing, Viewing
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -139,33 +140,79 @@ _NO_IMAGE_RIGHT = ImageRight()
 _LISTING_INIT_ORDER = tuple(f.name for f in dataclasses.fields(Listing))
 
 
+def _by_order(image: Image) -> int:
+    return image.order
+
+
+def _by_start(viewing: Viewing) -> datetime:
+    return viewing.starts_at
+
+
+def _normal_images(images: tuple[Image, ...]) -> tuple[Image, ...]:
+    if not images and type(images) is tuple:
+        return images  # an empty tuple sorts to itself: no sort, no generator
+    normal = tuple(
+        _normal_image(img, position) for position, img in enumerate(sorted(images, key=_by_order))
+    )
+    return _same_items(normal, images)
+
+
+def _normal_viewings(viewings: tuple[Viewing, ...]) -> tuple[Viewing, ...]:
+    if not viewings and type(viewings) is tuple:
+        return viewings
+    return _same_items(tuple(sorted(viewings, key=_by_start)), viewings)
+
+
 def normalise(listing: Listing) -> Listing:
     """The canonical form: equal meaning gives equal values and so equal hashes."""
-    images = tuple(
-        _normal_image(img, position)
-        for position, img in enumerate(sorted(listing.images, key=lambda i: i.order))
-    )
-    changes: dict[str, Any] = {
-        "listing_key": listing.listing_key.strip(),
-        "agency_key": listing.agency_key.strip(),
-        "address": _normal_address(listing.address),
-        "coordinates": _normal_coordinates(listing.coordinates),
-        "living_area": normal_area(listing.living_area),
-        "supplemental_area": normal_area(listing.supplemental_area),
-        "plot_area": normal_area(listing.plot_area),
-        "rooms": normal_area(listing.rooms),
-        "energy_class": _normal_energy_class(listing.energy_class),
-        "title": clean_line(listing.title),
-        "description": clean_text(listing.description),
-        "images": _same_items(images, listing.images),
-        "viewings": _same_items(
-            tuple(sorted(listing.viewings, key=lambda v: v.starts_at)), listing.viewings
-        ),
-        "image_right": _normal_image_right(listing.image_right),
-    }
-    # Most exports are already canonical: then the listing itself is the answer, and
-    # otherwise one positional construction (dataclasses.replace would walk every field
-    # again to build its keywords).
-    if all(value is getattr(listing, name) for name, value in changes.items()):
+    old_images, old_viewings = listing.images, listing.viewings
+    images, viewings = _normal_images(old_images), _normal_viewings(old_viewings)
+    listing_key = listing.listing_key.strip()
+    agency_key = listing.agency_key.strip()
+    address = _normal_address(listing.address)
+    coordinates = _normal_coordinates(listing.coordinates)
+    living_area = normal_area(listing.living_area)
+    supplemental_area = normal_area(listing.supplemental_area)
+    plot_area = normal_area(listing.plot_area)
+    rooms = normal_area(listing.rooms)
+    energy_class = _normal_energy_class(listing.energy_class)
+    title = clean_line(listing.title)
+    description = clean_text(listing.description)
+    image_right = _normal_image_right(listing.image_right)
+    # Most exports are already canonical: then the listing itself is the answer (checked
+    # value by value, without a table of the changes to walk), and otherwise one positional
+    # construction (dataclasses.replace would walk every field again to build its keywords).
+    if (
+        listing_key is listing.listing_key
+        and agency_key is listing.agency_key
+        and address is listing.address
+        and coordinates is listing.coordinates
+        and living_area is listing.living_area
+        and supplemental_area is listing.supplemental_area
+        and plot_area is listing.plot_area
+        and rooms is listing.rooms
+        and energy_class is listing.energy_class
+        and title is listing.title
+        and description is listing.description
+        and images is old_images
+        and viewings is old_viewings
+        and image_right is listing.image_right
+    ):
         return listing
+    changes: dict[str, Any] = {
+        "listing_key": listing_key,
+        "agency_key": agency_key,
+        "address": address,
+        "coordinates": coordinates,
+        "living_area": living_area,
+        "supplemental_area": supplemental_area,
+        "plot_area": plot_area,
+        "rooms": rooms,
+        "energy_class": energy_class,
+        "title": title,
+        "description": description,
+        "images": images,
+        "viewings": viewings,
+        "image_right": image_right,
+    }
     return Listing(*[changes.get(name, getattr(listing, name)) for name in _LISTING_INIT_ORDER])

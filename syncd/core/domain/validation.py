@@ -57,91 +57,108 @@ def _problem(name: str, value: object, reason: str, severity: str = "error") -> 
     return Problem(name, None if value is None else str(value)[:200], reason, severity)
 
 
-def _key_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+# Each check adds its problems to ``out``: a plain call, where a generator per check (nine a
+# listing, most yielding nothing) cost more than the checks themselves.
+_Out = list[Problem]
+
+
+def _key_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     if not listing.listing_key:
-        yield _problem("listing_key", listing.listing_key, "missing listing key")
+        out.append(_problem("listing_key", listing.listing_key, "missing listing key"))
     if not listing.agency_key:
-        yield _problem("agency_key", listing.agency_key, "missing agency key")
-    for name in ("listing_key", "agency_key"):
-        key = getattr(listing, name)
+        out.append(_problem("agency_key", listing.agency_key, "missing agency key"))
+    for name, key in (("listing_key", listing.listing_key), ("agency_key", listing.agency_key)):
         if _KEY_CONTROL.search(key):
             # Shown escaped: the raw value would carry the control character along.
             shown = key.encode("unicode_escape").decode("ascii")
-            yield _problem(
-                name, shown, "contains a control character (such as NUL or a line break)"
+            reason = "contains a control character (such as NUL or a line break)"
+            out.append(_problem(name, shown, reason))
+
+
+_POSTAL_CODE = re.compile(r"\d{5}")
+
+
+def _address_problems(listing: Listing, most: _Limits, out: _Out) -> None:
+    address = listing.address
+    if not address.street:
+        out.append(_problem("address.street", address.street, "missing street address"))
+    if address.postal_code and not _POSTAL_CODE.fullmatch(address.postal_code):
+        out.append(
+            _problem(
+                "address.postal_code",
+                address.postal_code,
+                "a Swedish postal code has five digits",
+                "warning",
             )
-
-
-def _address_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
-    if not listing.address.street:
-        yield _problem("address.street", listing.address.street, "missing street address")
-    if listing.address.postal_code and not re.fullmatch(r"\d{5}", listing.address.postal_code):
-        yield _problem(
-            "address.postal_code",
-            listing.address.postal_code,
-            "a Swedish postal code has five digits",
-            "warning",
         )
 
 
-def _number_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
-    for name in ("asking_price", "monthly_fee", "operating_cost"):
-        value = getattr(listing, name)
+def _number_problems(listing: Listing, most: _Limits, out: _Out) -> None:
+    money = (
+        ("asking_price", listing.asking_price),
+        ("monthly_fee", listing.monthly_fee),
+        ("operating_cost", listing.operating_cost),
+    )
+    for name, value in money:
         if value is not None and value < 0:
-            yield _problem(name, value, "must not be negative")
+            out.append(_problem(name, value, "must not be negative"))
         elif value is not None and name in most and value > most[name]:
-            yield _problem(name, value, f"more than {most[name]:,} SEK is not a plausible amount")
-    for name in ("living_area", "supplemental_area", "plot_area", "rooms"):
-        value = getattr(listing, name)
-        if value is not None and value < 0:
-            yield _problem(name, value, "must not be negative")
-        elif value is not None and name in most and value > most[name]:
-            yield _problem(name, value, f"more than {most[name]:,} {_UNITS[name]} is not plausible")
+            reason = f"more than {most[name]:,} SEK is not a plausible amount"
+            out.append(_problem(name, value, reason))
+    sizes: tuple[tuple[str, Decimal | None], ...] = (
+        ("living_area", listing.living_area),
+        ("supplemental_area", listing.supplemental_area),
+        ("plot_area", listing.plot_area),
+        ("rooms", listing.rooms),
+    )
+    for name, size in sizes:
+        if size is not None and size < 0:
+            out.append(_problem(name, size, "must not be negative"))
+        elif size is not None and name in most and size > most[name]:
+            reason = f"more than {most[name]:,} {_UNITS[name]} is not plausible"
+            out.append(_problem(name, size, reason))
 
 
-def _fact_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+def _fact_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     if listing.construction_year is not None and not 1000 <= listing.construction_year <= 2100:
-        yield _problem("construction_year", listing.construction_year, "not a plausible year")
+        out.append(_problem("construction_year", listing.construction_year, "not a plausible year"))
     if listing.energy_class is not None and listing.energy_class not in ENERGY_CLASSES:
-        yield _problem(
-            "energy_class", listing.energy_class, f"must be one of {', '.join(ENERGY_CLASSES)}"
-        )
+        reason = f"must be one of {', '.join(ENERGY_CLASSES)}"
+        out.append(_problem("energy_class", listing.energy_class, reason))
     if listing.coordinates is not None:
         lat, lon = listing.coordinates.latitude, listing.coordinates.longitude
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            yield _problem("coordinates", f"{lat},{lon}", "latitude or longitude out of range")
+            reason = "latitude or longitude out of range"
+            out.append(_problem("coordinates", f"{lat},{lon}", reason))
 
 
-def _limit_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
-    return hemnet_limit_problems(listing)
+def _limit_problems(listing: Listing, most: _Limits, out: _Out) -> None:
+    out.extend(hemnet_limit_problems(listing))
 
 
-def _image_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+def _image_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     seen: set[str] = set()
     for img in listing.images:
         if not _URL.match(img.url):
-            yield _problem(
-                "images.url", img.url, "image URL must be absolute http(s) without spaces"
-            )
+            reason = "image URL must be absolute http(s) without spaces"
+            out.append(_problem("images.url", img.url, reason))
         elif img.url in seen:
-            yield _problem(
-                "images.url", img.url, "the same image URL twice; the second is ignored", "warning"
-            )
+            reason = "the same image URL twice; the second is ignored"
+            out.append(_problem("images.url", img.url, reason, "warning"))
         seen.add(img.url)
 
 
-def _sale_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+def _sale_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     if listing.status is not ListingStatus.SOLD:
         return
     if listing.sale is None:
-        yield _problem("sale", None, "status is sold but no sale price and date are given")
+        out.append(_problem("sale", None, "status is sold but no sale price and date are given"))
     elif listing.sale.price <= 0 or listing.sale.price > most.get("sale.price", MAX_PRICE_SEK):
-        yield _problem(
-            "sale.price", listing.sale.price, "sale price must be positive and plausible"
-        )
+        reason = "sale price must be positive and plausible"
+        out.append(_problem("sale.price", listing.sale.price, reason))
 
 
-def _image_right_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+def _image_right_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     right = listing.image_right
     if (
         right is not None
@@ -151,29 +168,22 @@ def _image_right_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
         # Attributed to "a freelancer" with no name is no attribution, and what Hemnet
         # answers to it is unknown: the record waits for the name (the right last sent,
         # and the rest of the listing, stay as they are).
-        yield _problem(
-            "image_right.photo_agency_name",
-            None,
-            "the photo agency is FREELANCE but the freelance photographer's name is missing",
-        )
+        reason = "the photo agency is FREELANCE but the freelance photographer's name is missing"
+        out.append(_problem("image_right.photo_agency_name", None, reason))
 
 
-def _apartment_problems(listing: Listing, most: _Limits) -> Iterable[Problem]:
+def _apartment_problems(listing: Listing, most: _Limits, out: _Out) -> None:
     if (
         listing.housing_form is HousingForm.APARTMENT
         and listing.tenure in (Tenure.CONDOMINIUM, Tenure.OWNERSHIP_APARTMENT)
         and not listing.address.apartment_number
     ):
-        yield _problem(
-            "address.apartment_number",
-            None,
-            "apartments need an apartment number before Hemnet lets them be published",
-            "warning",
-        )
+        reason = "apartments need an apartment number before Hemnet lets them be published"
+        out.append(_problem("address.apartment_number", None, reason, "warning"))
 
 
 # Every check, in the order its problems are reported.
-_CHECKS: tuple[Callable[[Listing, _Limits], Iterable[Problem]], ...] = (
+_CHECKS: tuple[Callable[[Listing, _Limits, _Out], None], ...] = (
     _key_problems,
     _address_problems,
     _number_problems,
@@ -194,7 +204,7 @@ def problems(listing: Listing, limits: _Limits | None = None) -> list[Problem]:
     most = {**PLAUSIBLE_MAX, **limits} if limits else PLAUSIBLE_MAX
     out: list[Problem] = []
     for check in _CHECKS:
-        out.extend(check(listing, most))
+        check(listing, most, out)
     return out
 
 

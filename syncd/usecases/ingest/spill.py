@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from syncd.core.domain import Hashes, Listing, plain_json, to_plain
+from syncd.core.domain import HashTuple, Listing, hashes_of_plain, plain_json, to_plain
 
 # Records written per statement: one SELECT and one executemany each, in one transaction.
 BATCH = 1_000
@@ -30,7 +30,7 @@ class Spilled(NamedTuple):
     listing_key: str
     agency_key: str
     status: str
-    hashes: tuple[str, str, str | None, str | None, str | None, str | None]
+    hashes: HashTuple
     desired_json: str  # to_plain(listing) as JSON text
     street: str  # for the "new listing" event, without reading the JSON back
     asking_price: int | None
@@ -62,21 +62,13 @@ def spilled(
 ) -> tuple[Any, ...]:
     """The record as marshal writes it (a plain tuple: marshal takes no classes)."""
     plain = to_plain(listing)
-    hashes = Hashes.of_plain(plain)
     text = plain_json(plain).decode("utf-8")
     return (
         index,
         listing.listing_key,
         listing.agency_key,
         listing.status.value,
-        (
-            hashes.content,
-            hashes.images,
-            hashes.sale,
-            hashes.seller,
-            hashes.billing,
-            hashes.image_right,
-        ),
+        hashes_of_plain(plain),
         text,
         listing.address.street,
         listing.asking_price,
