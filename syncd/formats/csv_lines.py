@@ -65,6 +65,21 @@ class RowLines:
         line = self._next()
         if not line:
             return None
+        if line.count('"') % 2:  # a quoted newline (or a stray quote): the row's lines
+            chunk = self._quoted(line)
+            found = find(body("".join(chunk)))
+        else:  # most rows: one line, ended by one line break
+            chunk = [line]
+            found = find(line[:-1] if line[-1] == "\n" and line[-2:-1] != "\r" else body(line))
+        if found is None:
+            self._back.extend(reversed(chunk))
+            return None
+        self.count += len(chunk)
+        return found
+
+    def _quoted(self, line: str) -> list[str]:
+        """``line`` and the lines after it while its quotes are unbalanced (at most
+        MAX_ROW_LINES)."""
         chunk = [line]
         quotes = line.count('"')
         while quotes % 2 and len(chunk) < MAX_ROW_LINES:
@@ -73,9 +88,4 @@ class RowLines:
                 break
             chunk.append(more)
             quotes += more.count('"')
-        found = find(body(line if len(chunk) == 1 else "".join(chunk)))
-        if found is None:
-            self._back.extend(reversed(chunk))
-            return None
-        self.count += len(chunk)
-        return found
+        return chunk

@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 _Item = tuple[Record | KnownRow, int | None, list[Problem]]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per record, 100,000 for a re-dropped export, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) cost four times a plain one's.
+@dataclass(slots=True)
 class RecordResult:
-    """One record: its listing (None when it must be skipped) and what was wrong."""
+    """One record: its listing (None when it must be skipped) and what was wrong. Read,
+    never changed, by what consumes the stream."""
 
     listing: Listing | None
     listing_key: str | None
