@@ -1,91 +1,144 @@
-"""The lines of a CSV export, fed to ``csv.reader`` one at a time: the text of each row it
-reads, and rows found by their text before it reads them.
+"""The lines of a CSV export, fed to ``csv.reader`` one at a time: the bytes of each row
+it reads, and rows found by their bytes before it reads them.
 
-A row is found by its text (``RowLines.known``) when that text is exactly a row read
-before, from a row boundary, with the same dialect and header (in the finder's salt): then
-``csv.reader`` would read those very lines as that very row, so nothing of it need be
-read. Any other text is handed back, and ``csv.reader`` reads it as always. A row's text
-leaves out the line break that ends it (``body``): that break is in none of its cells, so
-an export rewritten with other line breaks is still found.
+A row is found by its bytes (``RowLines.known``) when they are exactly a row read before,
+from a row boundary, with the same encoding, dialect and header (in the finder's salt):
+then ``csv.reader`` would read those very lines as that very row, so nothing of it need
+be read, nor even decoded. Any other lines are handed back, and ``csv.reader`` reads them
+as always. A row's bytes leave out the line break that ends it (``body``): that break is
+in none of its cells, so an export rewritten with other line breaks is still found.
+
+Lines are split as text read with ``newline=""`` splits them (at \\n, \\r\\n and a bare \\r),
+so ``csv.reader`` sees the lines, and reports the line numbers, it always did. Files in
+an encoding where a \\n or \\r byte may be part of another character (UTF-16, UTF-32) are
+read as text and each line encoded as UTF-8 for its digest.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
-# (listing key, digest) of a row whose text is that of its listing's last record.
-RowFinder = Callable[[str], tuple[str, bytes] | None]
+# (listing key, digest) of a row whose bytes are those of its listing's last record.
+RowFinder = Callable[[bytes], tuple[str, bytes] | None]
 
 # A row with quoted newlines is found by its lines taken while its quotes are unbalanced;
 # past this many lines (a stray quote in an unquoted cell) it is left to csv.reader.
 MAX_ROW_LINES = 200
 
+# Encodings in which the bytes \n, \r and " are those characters and nothing else, and
+# whose strict decoding gives back the bytes when encoded: a line is split, and a row
+# found, on its bytes.
+BYTE_LINES = frozenset(
+    {"utf-8", "utf-8-sig", "ascii", "cp1252", "iso8859-1", "iso8859-15", "cp1250", "cp1257"}
+)
 
-def body(text: str) -> str:
-    """A row's text without the one line break that ends it (\\r\\n, \\n or \\r: a line
-    read with ``newline=""`` ends with at most one), which is in none of its cells."""
-    if text.endswith("\n"):
-        return text[:-2] if text.endswith("\r\n") else text[:-1]
-    return text[:-1] if text.endswith("\r") else text
+_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def byte_lines(encoding: str) -> bool:
+    """Whether a file in ``encoding`` is split into lines, and its rows found, as bytes."""
+    return codecs.lookup(encoding).name in BYTE_LINES
+
+
+def body(line: bytes) -> bytes:
+    """A row's bytes without the one line break that ends it (\\r\\n, \\n or \\r: a line
+    split as ``newline=""`` splits ends with at most one), which is in none of its cells."""
+    if line.endswith(b"\n"):
+        return line[:-2] if line.endswith(b"\r\n") else line[:-1]
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+def binary_lines(stream: BinaryIO, encoding: str) -> Callable[[], bytes]:
+    """``readline`` of a file in a BYTE_LINES encoding, ending lines where ``newline=""``
+    text would (a bare \\r too); b"" at the end. A UTF-8 byte order mark is left out."""
+    if codecs.lookup(encoding).name == "utf-8-sig" and stream.read(3) != codecs.BOM_UTF8:
+        stream.seek(0)
+    pending: list[bytes] = []
+    read = stream.readline
+
+    def readline() -> bytes:
+        if pending:
+            return pending.pop()
+        line = read()
+        cr = line.find(b"\r")
+        if cr == -1 or (cr == len(line) - 2 and line[-1:] == b"\n"):
+            return line  # no bare \r: almost every line
+        parts = [part for part in _BARE_CR.split(line) if part]
+        pending.extend(reversed(parts[1:]))
+        return parts[0]
+
+    return readline
+
+
+def text_lines(stream: TextIO) -> Callable[[], bytes]:
+    """``readline`` of a file read as text (``newline=""``), each line as UTF-8."""
+
+    def readline() -> bytes:
+        return stream.readline().encode("utf-8", "surrogatepass")
+
+    return readline
 
 
 class RowLines:
-    """A text stream's lines (split as ``newline=""`` splits them), through ``feed`` to
-    ``csv.reader``; ``take`` is the text of the lines fed since the last take (the row
-    just read), ``count`` the lines consumed so far."""
+    """A file's lines (``readline``, bytes), through ``feed`` decoded to ``csv.reader``;
+    ``take`` is the bytes of the lines fed since the last take (the row just read),
+    ``count`` the lines consumed so far."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._back: list[str] = []  # lines read by ``known`` and handed back, last first
-        self._taken: list[str] = []
+    def __init__(self, readline: Callable[[], bytes], decode: Callable[[bytes], str]) -> None:
+        self._readline = readline
+        self._decode = decode
+        self._back: list[bytes] = []  # lines read by ``known`` and handed back, last first
+        self._taken: list[bytes] = []
         self.count = 0
 
     def feed(self) -> Iterator[str]:
-        back, taken, readline = self._back, self._taken, self._stream.readline
+        back, taken, readline, decode = self._back, self._taken, self._readline, self._decode
         while True:
             line = back.pop() if back else readline()
             if not line:
                 return
             self.count += 1
             taken.append(line)
-            yield line
+            yield decode(line)
 
-    def take(self) -> str:
-        """The text of the row just read, without its line break (``body``)."""
-        text = "".join(self._taken)
+    def take(self) -> bytes:
+        """The bytes of the row just read, without its line break (``body``)."""
+        text = b"".join(self._taken)
         self._taken.clear()
         return body(text)
 
-    def _next(self) -> str:
-        return self._back.pop() if self._back else self._stream.readline()
+    def _next(self) -> bytes:
+        return self._back.pop() if self._back else self._readline()
 
     def known(self, find: RowFinder) -> tuple[str, bytes] | None:
-        """The next row, consumed, if ``find`` knows its text; else None, nothing consumed."""
+        """The next row, consumed, if ``find`` knows its bytes; else None, nothing consumed."""
         line = self._next()
         if not line:
             return None
-        if line.count('"') % 2:  # a quoted newline (or a stray quote): the row's lines
+        if line.count(b'"') % 2:  # a quoted newline (or a stray quote): the row's lines
             chunk = self._quoted(line)
-            found = find(body("".join(chunk)))
+            found = find(body(b"".join(chunk)))
         else:  # most rows: one line, ended by one line break
             chunk = [line]
-            found = find(line[:-1] if line[-1] == "\n" and line[-2:-1] != "\r" else body(line))
+            found = find(body(line))
         if found is None:
             self._back.extend(reversed(chunk))
             return None
         self.count += len(chunk)
         return found
 
-    def _quoted(self, line: str) -> list[str]:
+    def _quoted(self, line: bytes) -> list[bytes]:
         """``line`` and the lines after it while its quotes are unbalanced (at most
         MAX_ROW_LINES)."""
         chunk = [line]
-        quotes = line.count('"')
+        quotes = line.count(b'"')
         while quotes % 2 and len(chunk) < MAX_ROW_LINES:
             more = self._next()
             if not more:
                 break
             chunk.append(more)
-            quotes += more.count('"')
+            quotes += more.count(b'"')
         return chunk

@@ -6,14 +6,16 @@ turning them into listings is ``assemble``'s job.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from syncd.core.domain import Problem
 from syncd.core.errors import ParseError
-from syncd.formats.csv_lines import RowFinder, RowLines
+from syncd.formats.csv_lines import RowFinder, RowLines, binary_lines, byte_lines, text_lines
 from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 
@@ -34,13 +36,14 @@ class TabularRecord:
         row: list[str],
         columns: dict[str, int],
         positions: dict[Expr, int | None] | None = None,
-        raw: str | None = None,
-        form: str = "",
+        raw: bytes | None = None,
+        form: bytes = b"",
     ) -> None:
         self.row = row
         self.columns = columns
-        # A CSV row's text as in the file, and what else decides its cells (delimiter and
-        # header, the same object for a file's rows): its fingerprint is of these.
+        # A CSV row's bytes as in the file, and what else decides its cells (encoding,
+        # delimiter and header, the same object for a file's rows): its fingerprint is of
+        # these.
         self.raw = raw
         self.form = form
         # expression -> column position, shared by a file's rows: a mapping asks for many
@@ -83,6 +86,13 @@ class KnownRow:
     def __init__(self, key: str, digest: bytes) -> None:
         self.key = key
         self.digest = digest
+
+
+def _decoder(encoding: str, errors: str = "strict") -> Callable[[bytes], str]:
+    def decode(line: bytes) -> str:
+        return line.decode(encoding, errors)
+
+    return decode
 
 
 def column_index(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
@@ -138,24 +148,23 @@ class CsvSource:
                 self.delimiter = sniff_delimiter(stream.read(SNIFF_CHARS))
 
     def records(
-        self, finder_for: Callable[[str], RowFinder | None] | None = None
+        self, finder_for: Callable[[bytes], RowFinder | None] | None = None
     ) -> Iterator[tuple[TabularRecord | KnownRow, int | None, list[Problem]]]:
         """Each row with the line it starts on; raises ParseError on broken quoting.
 
-        ``finder_for``: given the file's form (delimiter and header), what finds a row by
-        its text; a row it finds is a ``KnownRow``, not read (never the first: the export
-        mode may be read from it)."""
+        ``finder_for``: given the file's form (encoding, delimiter and header), what finds
+        a row by its bytes; a row it finds is a ``KnownRow``, not read (never the first:
+        the export mode may be read from it)."""
         line = 1
         try:
-            with self.path.open(encoding=self.encoding, newline="") as stream:
-                lines = RowLines(stream)
+            with self._lines() as (lines, opening):
                 # strict: a quote left open swallows the rest of the file; better a clear
                 # rejection than one listing whose street is every following row.
                 reader = csv.reader(lines.feed(), delimiter=self.delimiter, strict=True)
                 columns: dict[str, int] = {}
                 positions: dict[Expr, int | None] = {}
                 width: int | None = None
-                form = self.delimiter + "\0"
+                form = opening
                 if self.mapping.header:
                     header = next(reader, None)
                     if header is None:
@@ -193,6 +202,20 @@ class CsvSource:
             raise ParseError(
                 f"bytes that are not {self.encoding} ({exc.reason})", str(self.path), line
             ) from None
+
+    @contextmanager
+    def _lines(self) -> Iterator[tuple[RowLines, bytes]]:
+        """The file's lines, and its form so far (encoding and delimiter; the header's
+        bytes follow): as bytes where its encoding allows (csv_lines.BYTE_LINES)."""
+        name = codecs.lookup(self.encoding).name
+        form = f"{name}\0{self.delimiter}\0".encode()
+        if byte_lines(name):
+            decoding = "utf-8" if name == "utf-8-sig" else name  # the mark is skipped
+            with self.path.open("rb") as binary:
+                yield RowLines(binary_lines(binary, name), _decoder(decoding)), form
+            return
+        with self.path.open(encoding=self.encoding, newline="") as stream:
+            yield RowLines(text_lines(stream), _decoder("utf-8", "surrogatepass")), form
 
     @staticmethod
     def _shape(row: list[str], width: int | None) -> list[Problem]:

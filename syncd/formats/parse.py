@@ -179,7 +179,7 @@ def parse_file(
 
 def _stream(
     source: XmlSource | CsvSource | BlmSource,
-    finder_for: Callable[[str], RowFinder | None] | None,
+    finder_for: Callable[[bytes], RowFinder | None] | None,
 ) -> Iterator[_Item]:
     if isinstance(source, XmlSource):
         for record, line in source.records():
