@@ -115,19 +115,24 @@ class RowLines:
 
     def known(self, find: RowFinder) -> tuple[str, bytes] | None:
         """The next row, consumed, if ``find`` knows its bytes; else None, nothing consumed."""
-        line = self._next()
+        back = self._back
+        line = back.pop() if back else self._readline()
         if not line:
             return None
         if line.count(b'"') % 2:  # a quoted newline (or a stray quote): the row's lines
             chunk = self._quoted(line)
             found = find(body(b"".join(chunk)))
-        else:  # most rows: one line, ended by one line break
-            chunk = [line]
-            found = find(body(line))
+            if found is None:
+                back.extend(reversed(chunk))
+                return None
+            self.count += len(chunk)
+            return found
+        # Most rows: one line, ended by \n (body() inlined: this runs for every row).
+        found = find(line[:-1] if line[-1:] == b"\n" and line[-2:-1] != b"\r" else body(line))
         if found is None:
-            self._back.extend(reversed(chunk))
+            back.append(line)
             return None
-        self.count += len(chunk)
+        self.count += 1
         return found
 
     def _quoted(self, line: bytes) -> list[bytes]:

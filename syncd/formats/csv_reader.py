@@ -78,7 +78,7 @@ class TabularRecord:
 
 
 class KnownRow:
-    """A row found by its text before it was read (csv_lines.RowLines.known): the very
+    """A row found by its bytes before it was read (csv_lines.RowLines.known): the very
     row its listing was last read from, so nothing of it is read."""
 
     __slots__ = ("digest", "key")
