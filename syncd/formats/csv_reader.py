@@ -6,13 +6,16 @@ turning them into listings is ``assemble``'s job.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from syncd.core.domain import Problem
 from syncd.core.errors import ParseError
+from syncd.formats.csv_lines import RowFinder, RowLines, binary_lines, byte_lines, text_lines
 from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 
@@ -26,16 +29,23 @@ csv.field_size_limit(16 * 1024 * 1024)  # descriptions with embedded JSON/HTML g
 class TabularRecord:
     """One row; expressions are column names (case-insensitive) or 1-based positions."""
 
-    __slots__ = ("columns", "positions", "row")
+    __slots__ = ("columns", "form", "positions", "raw", "row")
 
     def __init__(
         self,
         row: list[str],
         columns: dict[str, int],
         positions: dict[Expr, int | None] | None = None,
+        raw: bytes | None = None,
+        form: bytes = b"",
     ) -> None:
         self.row = row
         self.columns = columns
+        # A CSV row's bytes as in the file, and what else decides its cells (encoding,
+        # delimiter and header, the same object for a file's rows): its fingerprint is of
+        # these.
+        self.raw = raw
+        self.form = form
         # expression -> column position, shared by a file's rows: a mapping asks for many
         # columns per row (bild_1..bild_50), so each name is folded once per file, not per row.
         self.positions = {} if positions is None else positions
@@ -65,6 +75,24 @@ class TabularRecord:
 
     def each(self, expr: str) -> Sequence[TabularRecord]:
         return []
+
+
+class KnownRow:
+    """A row found by its bytes before it was read (csv_lines.RowLines.known): the very
+    row its listing was last read from, so nothing of it is read."""
+
+    __slots__ = ("digest", "key")
+
+    def __init__(self, key: str, digest: bytes) -> None:
+        self.key = key
+        self.digest = digest
+
+
+def _decoder(encoding: str, errors: str = "strict") -> Callable[[bytes], str]:
+    def decode(line: bytes) -> str:
+        return line.decode(encoding, errors)
+
+    return decode
 
 
 def column_index(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
@@ -119,31 +147,52 @@ class CsvSource:
             with path.open(encoding=self.encoding, errors="replace", newline="") as stream:
                 self.delimiter = sniff_delimiter(stream.read(SNIFF_CHARS))
 
-    def records(self) -> Iterator[tuple[TabularRecord, int | None, list[Problem]]]:
-        """Each row with the line it starts on; raises ParseError on broken quoting."""
+    def records(
+        self, finder_for: Callable[[bytes], RowFinder | None] | None = None
+    ) -> Iterator[tuple[TabularRecord | KnownRow, int | None, list[Problem]]]:
+        """Each row with the line it starts on; raises ParseError on broken quoting.
+
+        ``finder_for``: given the file's form (encoding, delimiter and header), what finds
+        a row by its bytes; a row it finds is a ``KnownRow``, not read (never the first:
+        the export mode may be read from it)."""
         line = 1
         try:
-            with self.path.open(encoding=self.encoding, newline="") as stream:
+            with self._lines() as (lines, opening):
                 # strict: a quote left open swallows the rest of the file; better a clear
                 # rejection than one listing whose street is every following row.
-                reader = csv.reader(stream, delimiter=self.delimiter, strict=True)
+                reader = csv.reader(lines.feed(), delimiter=self.delimiter, strict=True)
                 columns: dict[str, int] = {}
                 positions: dict[Expr, int | None] = {}
                 width: int | None = None
+                form = opening
                 if self.mapping.header:
                     header = next(reader, None)
                     if header is None:
                         return
                     width = len(header)
+                    form += lines.take()
                     columns, warnings = column_index(header)
                     self.warnings.extend(warnings)
                     self._check_columns(columns)
-                    line = reader.line_num + 1
-                for row in reader:
-                    start, line = line, reader.line_num + 1
+                    line = lines.count + 1
+                find = None if finder_for is None else finder_for(form)
+                read = 0
+                while True:
+                    found = None if find is None or not read else lines.known(find)
+                    if found is not None:
+                        yield KnownRow(*found), line, []
+                        line = lines.count + 1
+                        continue
+                    row = next(reader, None)
+                    if row is None:
+                        return
+                    start, line = line, lines.count + 1
+                    raw = lines.take()
                     if not any(cell.strip() for cell in row):
                         continue
-                    yield TabularRecord(row, columns, positions), start, self._shape(row, width)
+                    read += 1
+                    record = TabularRecord(row, columns, positions, raw, form)
+                    yield record, start, self._shape(row, width)
         except csv.Error as exc:
             reason = str(exc)
             if "unexpected end of data" in reason:
@@ -153,6 +202,20 @@ class CsvSource:
             raise ParseError(
                 f"bytes that are not {self.encoding} ({exc.reason})", str(self.path), line
             ) from None
+
+    @contextmanager
+    def _lines(self) -> Iterator[tuple[RowLines, bytes]]:
+        """The file's lines, and its form so far (encoding and delimiter; the header's
+        bytes follow): as bytes where its encoding allows (csv_lines.BYTE_LINES)."""
+        name = codecs.lookup(self.encoding).name
+        form = f"{name}\0{self.delimiter}\0".encode()
+        if byte_lines(name):
+            decoding = "utf-8" if name == "utf-8-sig" else name  # the mark is skipped
+            with self.path.open("rb") as binary:
+                yield RowLines(binary_lines(binary, name), _decoder(decoding)), form
+            return
+        with self.path.open(encoding=self.encoding, newline="") as stream:
+            yield RowLines(text_lines(stream), _decoder("utf-8", "surrogatepass")), form
 
     @staticmethod
     def _shape(row: list[str], width: int | None) -> list[Problem]:

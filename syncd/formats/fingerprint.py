@@ -2,7 +2,8 @@
 taken without being read again (most of a CRM's export is the same every time).
 
 A record's fingerprint is a digest of everything its listing is made from: the record
-itself (an XML record's element as bytes, a CSV row's cells with its file's header), for
+itself (an XML record's element as bytes, a CSV row's bytes with its file's encoding,
+delimiter and header, a BLM row's cells with its file's header), for
 XML the values of its identity fields (key, agency, agency name and number: these may be
 read from outside the record; a CSV row's are read from the row alone), the mapping (its
 whole spec), the code that turns records into listings (the source of ``syncd.formats``
@@ -29,6 +30,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from syncd.formats.csv_lines import RowFinder
 from syncd.formats.csv_reader import TabularRecord
 from syncd.formats.mapping import IDENTITY_FIELDS, Expr, Mapping
 from syncd.formats.values import Record
@@ -120,6 +122,7 @@ class Fingerprints:
         self._layouts: dict[int, tuple[object, Any]] = {}
         self._last: tuple[object, Any] | None = None
         self._digested: tuple[object, bytes] = (None, b"")
+        self._forms: dict[bytes, Any] = {}
 
     def of(self, record: Record, identity: Sequence[Any]) -> str | None:
         """The record's fingerprint (hex), or None for a record of no known kind."""
@@ -134,19 +137,56 @@ class Fingerprints:
         return digest.hexdigest()[:32]
 
     def row_digest(self, record: TabularRecord) -> bytes:
-        """A row's fingerprint (16 bytes): its cells with its file's header. Its identity is
-        not in it: a row's identity fields are read from the row alone (with the mapping
-        and the context, in the salt), so equal digests mean equal identities, and a row
-        can be looked up by its digest before anything is read from it."""
+        """A row's fingerprint (16 bytes): a CSV row's bytes with its file's form
+        (encoding, delimiter and header), a BLM row's cells with its file's header. Its
+        identity is not in it: a row's identity fields are read from the row alone (with
+        the mapping and the context, in the salt), so equal digests mean equal
+        identities, and a row can be looked up by its digest before anything is read
+        from it."""
         if record is self._digested[0]:  # a row not found is digested once, not twice
             return self._digested[1]
-        digest = self._with_layout(record.columns)
-        # orjson's JSON array keeps cell boundaries unambiguous (a cell holding the
-        # separator of a plain join would make two rows one).
-        digest.update(orjson.dumps(record.row))
-        whole: bytes = digest.digest()
-        self._digested = (record, whole[:16])
-        return whole[:16]
+        if record.raw is not None:
+            whole = self._bytes_digest(record.form, record.raw)
+        else:
+            digest = self._with_layout(record.columns)
+            # orjson's JSON array keeps cell boundaries unambiguous (a cell holding the
+            # separator of a plain join would make two rows one).
+            digest.update(orjson.dumps(record.row))
+            whole = digest.digest()[:16]
+        self._digested = (record, whole)
+        return whole
+
+    def row_finder(self, form: bytes) -> RowFinder | None:
+        """What finds a CSV row of a file of this form by its bytes alone (csv_lines), or
+        None when no row can be found (no owners kept, or a first export)."""
+        owner = self.owner
+        if owner is None or not self.any_known:
+            return None
+        salted = self._with_form(form)
+
+        def find(row: bytes) -> tuple[str, bytes] | None:
+            digest = salted.copy()
+            digest.update(row)
+            whole: bytes = digest.digest()[:16]
+            key = owner(whole)
+            return None if key is None else (key, whole)
+
+        return find
+
+    def _bytes_digest(self, form: bytes, row: bytes) -> bytes:
+        # The same digest as row_finder's ``find``: a row read is found by it next time.
+        digest = self._with_form(form).copy()
+        digest.update(row)
+        whole: bytes = digest.digest()[:16]
+        return whole
+
+    def _with_form(self, form: bytes) -> Any:
+        found = self._forms.get(form)
+        if found is None:
+            found = self._salt.copy()
+            found.update(b"\0csv bytes\0%d\0" % len(form) + form)
+            self._forms[form] = found
+        return found
 
     def _with_layout(self, columns: dict[str, int]) -> Any:
         """The salt with the file's header (the same object for every row of a file)."""

@@ -18,17 +18,25 @@ from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
-from syncd.formats.csv_reader import CsvSource, TabularRecord
+from syncd.formats.csv_lines import RowFinder
+from syncd.formats.csv_reader import CsvSource, KnownRow, TabularRecord
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
 
 log = logging.getLogger(__name__)
 
+# A record as a reader gives it (or a CSV row found by its text, not read), its line, and
+# what the reader found wrong with it.
+_Item = tuple[Record | KnownRow, int | None, list[Problem]]
 
-@dataclass(frozen=True, slots=True)
+
+# Not frozen: one is made per record, 100,000 for a re-dropped export, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) cost four times a plain one's.
+@dataclass(slots=True)
 class RecordResult:
-    """One record: its listing (None when it must be skipped) and what was wrong."""
+    """One record: its listing (None when it must be skipped) and what was wrong. Read,
+    never changed, by what consumes the stream."""
 
     listing: Listing | None
     listing_key: str | None
@@ -137,13 +145,13 @@ def parse_file(
     assemblers = {
         tag: Assembler(typed, exact_filled=coverage) for tag, typed in mapping.types.items()
     }
-    stream = _stream(source, assembler)
+    stream = _stream(source, None if fingerprints is None else fingerprints.row_finder)
     try:
         first = next(stream)
     except StopIteration:
         first = None
     warnings = source.warnings
-    if first is not None:
+    if first is not None and not isinstance(first[0], KnownRow):  # the first row is read
         full = assembler.mode(first[0]) == "full"
     elif mapping.mode.value is not None:
         full = mapping.mode.value == "full"
@@ -170,18 +178,21 @@ def parse_file(
 
 
 def _stream(
-    source: XmlSource | CsvSource | BlmSource, assembler: Assembler
-) -> Iterator[tuple[Record, int | None, list[Problem]]]:
+    source: XmlSource | CsvSource | BlmSource,
+    finder_for: Callable[[bytes], RowFinder | None] | None,
+) -> Iterator[_Item]:
     if isinstance(source, XmlSource):
         for record, line in source.records():
             yield record, line, []
+    elif isinstance(source, CsvSource):
+        yield from source.records(finder_for)
     else:
         yield from source.records()
 
 
 def _results(
-    first: tuple[Record, int | None, list[Problem]] | None,
-    stream: Iterator[tuple[Record, int | None, list[Problem]]],
+    first: _Item | None,
+    stream: Iterator[_Item],
     pick: Callable[[Record], Assembler],
     result: ParseResult,
     source: XmlSource | CsvSource | BlmSource,
@@ -222,11 +233,13 @@ def _read(
 
 
 def _known_row(
-    record: Record, reader_problems: list[Problem], fingerprints: Fingerprints | None
+    record: Record | KnownRow, reader_problems: list[Problem], fingerprints: Fingerprints | None
 ) -> tuple[str, bytes] | None:
     """(listing key, digest) of a row found by its digest alone: the very row its listing
     was last read from, which stands as stored (nothing of it is read, its identity
     neither; its agency is the stored listing's, which ingest has)."""
+    if isinstance(record, KnownRow):  # found by the reader before it read the row
+        return record.key, record.digest
     if fingerprints is None or fingerprints.owner is None or reader_problems:
         return None
     if not fingerprints.any_known:  # a first export: nothing to find
@@ -250,8 +263,8 @@ def _again(result: ParseResult, seen: dict[str, int], key: str, index: int) -> l
 
 
 def _each_result(
-    first: tuple[Record, int | None, list[Problem]] | None,
-    stream: Iterator[tuple[Record, int | None, list[Problem]]],
+    first: _Item | None,
+    stream: Iterator[_Item],
     pick: Callable[[Record], Assembler],
     result: ParseResult,
     fingerprints: Fingerprints | None,
@@ -261,7 +274,7 @@ def _each_result(
     seen: dict[str, int] = {}
     index = 0
 
-    def all_records() -> Iterator[tuple[Record, int | None, list[Problem]]]:
+    def all_records() -> Iterator[_Item]:
         yield first
         yield from stream
 
@@ -281,6 +294,7 @@ def _each_result(
                 unchanged=True,
             )
             continue
+        assert not isinstance(record, KnownRow), "_known_row takes every KnownRow"
         built, fingerprint, unchanged = _read(pick(record), record, reader_problems, fingerprints)
         found = [*reader_problems, *built.problems]
         key = built.listing_key

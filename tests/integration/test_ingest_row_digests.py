@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syncd.formats import csv_reader
 from syncd.formats.assemble import Assembler
 from syncd.store import events, listings
 from syncd.usecases.apply import current_plan
@@ -116,6 +117,36 @@ def test_one_changed_row_at_any_position_is_read_and_only_it() -> None:
     )
 
 
+def test_rows_with_quoted_line_breaks_are_found_and_a_change_inside_them_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # csv_text joins cells as given: these are quoted cells of more than one line.
+    k1 = {"rubrik": '"Villa\nmed ""utsikt"""'}
+    base = rows(K1=k1, K2={"rubrik": '"Villa\r\n\r\nK2"'})
+    changed = rows(K1=k1, K2={"rubrik": '"Villa\r\n\r\nK2 ny"'})
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        world_at(Path(scratch), read_everything=False) as world,
+    ):
+        ingest(world, 0, base)
+        split: list[str] = []  # the rows csv.reader split into cells
+
+        class Counted(csv_reader.TabularRecord):
+            __slots__ = ()
+
+            def __init__(self, row: list[str], *args: Any) -> None:
+                split.append(row[0])
+                super().__init__(row, *args)
+
+        monkeypatch.setattr(csv_reader, "TabularRecord", Counted)
+        assert ingest(world, 1, base).unchanged == KEYS
+        # Found before csv.reader saw them, K1 and K2 too; the first row is always read.
+        assert split == ["K0"]
+        result = ingest(world, 2, changed)
+        assert (result.unchanged, result.changed_keys) == (KEYS - 1, ("K2",))
+    assert _same_as_reading_everything([base, base, changed, base]) > 0
+
+
 def test_a_moved_row_is_taken_unread_and_a_key_changed_alone_is_read() -> None:
     base = rows()
     moved = [base[3], *base[:3], *base[4:]]
@@ -178,6 +209,20 @@ def test_two_listings_with_one_fingerprint_are_found_by_neither() -> None:
     known.add("K2", digest, "byra-1", "")
     assert known.owner(bytes.fromhex(digest)) is None
     assert listings.KnownRecords().owner(bytes.fromhex(digest)) is None  # not kept by digest
+
+
+def test_a_listing_found_by_digest_keeps_its_own_agency_and_image_hosts() -> None:
+    known = listings.KnownRecords(by_digest=True)
+    known.add("K1", "ab" * 16, "byra-1", "img.example 2\n")
+    known.add("K2", "cd" * 16, "byra-2", "")
+    known.add("K3", "ef" * 16, "byra-1", "img.example 2\n")
+    assert len(known) == 3
+    found = {known.owner(bytes.fromhex(d * 16)): d for d in ("ab", "cd", "ef")}
+    assert found == {"K1": "ab", "K2": "cd", "K3": "ef"}
+    assert known.agency_and_hosts("K1") == ("byra-1", (("img.example", 2),))
+    assert known.agency_and_hosts("K2") == ("byra-2", ())
+    assert known.agency_and_hosts("K3") == ("byra-1", (("img.example", 2),))
+    assert listings.KnownRecords(by_digest=True).agency_and_hosts("K1") is None
 
 
 _ROW_CHANGES = st.sampled_from(

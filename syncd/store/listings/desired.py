@@ -132,18 +132,21 @@ class KnownRecords:
 
     ``by_digest`` (CSV rows, formats/fingerprint.py row_digest): kept the other way round,
     fingerprint -> listing key, for records looked up by their fingerprint alone; a key
-    then keeps only the index of its (agency, image hosts), and ``fingerprint(key)`` is
-    None (its records are found by ``owner``; one looked up by key is read)."""
+    then keeps only the index of its (agency, image hosts), and only when that is not the
+    first one (most of an export shares it: one dict entry less a listing), and
+    ``fingerprint(key)`` is None (its records are found by ``owner``; one looked up by key
+    is read)."""
 
     def __init__(self, *, by_digest: bool = False) -> None:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
         self._owners: dict[bytes, str] | None = {} if by_digest else None
-        self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared
+        self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
+        self._keys = 0  # by_digest: listings kept
 
     def __len__(self) -> int:
-        return len(self._shared_of) if self._owners is not None else len(self._packed)
+        return self._keys if self._owners is not None else len(self._packed)
 
     def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
         try:
@@ -157,7 +160,9 @@ class KnownRecords:
         if self._owners is None:
             self._packed[key] = digest + index.to_bytes(4, "big")
             return
-        self._shared_of[key] = index
+        self._keys += 1
+        if index:
+            self._shared_of[key] = index
         # Two listings with one fingerprint (not from one mapping's rows): neither is
         # found by it, so their records are read.
         self._owners[digest] = "" if self._owners.get(digest, key) != key else key
@@ -173,10 +178,10 @@ class KnownRecords:
         return None if packed is None else packed[:-4].hex()
 
     def agency_and_hosts(self, key: str) -> tuple[str, tuple[tuple[str, int], ...]] | None:
-        """What an unchanged record of this listing still tells: its agency and image hosts."""
+        """What an unchanged record of this listing still tells: its agency and image hosts.
+        ``by_digest``: of a key ``owner`` gave (no other is kept)."""
         if self._owners is not None:
-            index = self._shared_of.get(key)
-            return None if index is None else self._shared[index]
+            return self._shared[self._shared_of.get(key, 0)] if self._shared else None
         packed = self._packed.get(key)
         return None if packed is None else self._shared[int.from_bytes(packed[-4:], "big")]
 
