@@ -1,0 +1,137 @@
+"""Many small records held for the hours a reconcile run lasts, in few large objects.
+
+At 100,000 listings one Python object per listing (a bytes value, a dict entry, its key's
+string) costs a few hundred bytes each, and their small allocations, interleaved with the
+pages being decoded, leave the heap fragmented after the run's begin. Here the records
+are zlib-compressed in blocks of BLOCK (what varies between listings is little: their ids
+and stamps), and looked up by text through 64-bit hashes in arrays, so a listing costs a
+few dozen bytes in a handful of large buffers. Data structures only: no call, no store.
+"""
+
+from __future__ import annotations
+
+import marshal
+import zlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+# Records per compressed block: large enough that zlib finds what listings share (URL
+# prefixes, stamps), small enough that reading one record decodes little (about 12 KB).
+BLOCK = 64
+
+
+def _encode(block: list[Any]) -> bytes:
+    # marshal: plain values of this process's run, never stored, never read by another version.
+    return zlib.compress(marshal.dumps(block))
+
+
+def _decode(blob: bytes) -> list[Any]:
+    decoded: list[Any] = marshal.loads(zlib.decompress(blob))  # noqa: S302 (encoded above)
+    return decoded
+
+
+class PackedRecords:
+    """Tuples of plain values (what ``marshal`` encodes), appended in order and read back by
+    their index; the last block decoded is kept, so reading in order decodes each once."""
+
+    def __init__(self) -> None:
+        self._blocks: list[bytes] = []
+        self._open: list[tuple[Any, ...]] = []  # the block being filled
+        self._cached_at = -1
+        self._cached: list[Any] = []
+
+    def append(self, record: tuple[Any, ...]) -> int:
+        """Add ``record``; its index."""
+        self._open.append(record)
+        if len(self._open) == BLOCK:
+            self._blocks.append(_encode(self._open))
+            self._open = []
+        return len(self) - 1
+
+    def __len__(self) -> int:
+        return len(self._blocks) * BLOCK + len(self._open)
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        block, at = divmod(index, BLOCK)
+        if block == len(self._blocks):
+            return self._open[at]
+        if block != self._cached_at:
+            self._cached, self._cached_at = _decode(self._blocks[block]), block
+        found: tuple[Any, ...] = tuple(self._cached[at])
+        return found
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        for index in range(len(self)):
+            yield self[index]
+
+
+class TextIndex:
+    """Which rows carry a text (an id), by the text's hash: 8 bytes a row for its hash, 8
+    for its row, 16 for the table at most half full; ``text_of`` reads a row's text to
+    confirm a candidate (rows whose hashes are equal but texts are not are told apart)."""
+
+    def __init__(self, text_of: Callable[[int], str | None]) -> None:
+        self._text_of = text_of
+        self._hashes = array("q")
+        self._rows = array("q")
+        self._slots = array("q", bytes(8 * 8))  # position in _rows + 1; 0: empty
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, text: str, row: int) -> None:
+        if 2 * (len(self._rows) + 1) > len(self._slots):
+            self._grow()
+        self._hashes.append(hash(text))
+        self._rows.append(row)
+        self._place(len(self._rows) - 1)
+
+    def rows(self, text: str) -> list[int]:
+        """The rows added with ``text``, ascending."""
+        wanted = hash(text)
+        mask = len(self._slots) - 1
+        slot = wanted & mask
+        found: list[int] = []
+        while position := self._slots[slot]:
+            position -= 1
+            if self._hashes[position] == wanted:
+                row = self._rows[position]
+                if self._text_of(row) == text:
+                    found.append(row)
+            slot = (slot + 1) & mask
+        found.sort()
+        return found
+
+    def _place(self, position: int) -> None:
+        mask = len(self._slots) - 1
+        slot = self._hashes[position] & mask
+        while self._slots[slot]:
+            slot = (slot + 1) & mask
+        self._slots[slot] = position + 1
+
+    def _grow(self) -> None:
+        self._slots = array("q", bytes(8 * 2 * len(self._slots)))
+        for position in range(len(self._rows)):
+            self._place(position)
+
+
+class PackedKeys:
+    """Texts (a run's listing keys, sorted) read by index, compressed like ``PackedRecords``."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._records = PackedRecords()
+        for key in keys:
+            self._records.append((key,))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index: int) -> str:
+        key: str = self._records[index][0]
+        return key
+
+
+__all__ = ["BLOCK", "PackedKeys", "PackedRecords", "TextIndex"]
