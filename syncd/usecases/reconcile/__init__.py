@@ -17,6 +17,7 @@ from datetime import datetime
 from syncd.config import Config
 from syncd.core.domain import listing_fields
 from syncd.core.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
+from syncd.core.packed import PackedKeys
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.wire import MAX_PAGE_SIZE
@@ -37,7 +38,6 @@ from syncd.usecases.reconcile.findings import (
     log_findings,
 )
 from syncd.usecases.reconcile.glimpse import Glimpse, ListGlimpses, is_in_step, oldest_glimpse
-from syncd.usecases.reconcile.packed import PackedKeys
 from syncd.usecases.reconcile.run import Known, Pass
 
 __all__ = [
@@ -134,7 +134,7 @@ class ReconcileRun:
         pages = max(1, -(-len(remote) // MAX_PAGE_SIZE))
         for _ in range(pages - 1):
             spend()
-        keys: list[str] = []
+        keys = PackedKeys()
         with store.read() as session:
             # Streamed once: no mapping of every listing key is held (``ListGlimpses.follow``).
             several = remote.follow(_collecting(followed_ids(session), keys))
@@ -145,10 +145,9 @@ class ReconcileRun:
             Pass(store, client, config, now, report, agencies, spend),
             remote,
             left_out,
-            PackedKeys(keys),
+            keys,
             pages,
         )
-        del keys
         _find_strays(report, remote, several)
         return run
 
@@ -220,11 +219,11 @@ class ReconcileRun:
 
 
 def _collecting(
-    rows: Iterable[tuple[str, str | None]], keys: list[str]
+    rows: Iterable[tuple[str, str | None]], keys: PackedKeys
 ) -> Iterator[tuple[str, str | None]]:
-    """``rows`` as they come, each one's listing key appended to ``keys`` too."""
+    """``rows`` as they come, each one's listing key added to ``keys`` too."""
     for key, hemnet_id in rows:
-        keys.append(key)
+        keys.add(key)
         yield key, hemnet_id
 
 

@@ -22,10 +22,10 @@ from types import MappingProxyType
 from typing import Any
 
 from syncd.core.domain import LISTING_FIELDS, MarketState
+from syncd.core.packed import PackedRecords, TextIndex
 from syncd.hemnet.models import RemoteListing, RemoteSale
 from syncd.hemnet.payload import listing_fields_from
 from syncd.usecases.adopt import created_order, created_stamp
-from syncd.usecases.reconcile.packed import PackedRecords, TextIndex
 
 _NO_BODY: Mapping[str, Any] = MappingProxyType({})
 

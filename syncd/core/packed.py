@@ -1,11 +1,12 @@
-"""Many small records held for the hours a reconcile run lasts, in few large objects.
+"""Many small values held at once (per listing, at 100,000 listings), in few large objects.
 
-At 100,000 listings one Python object per listing (a bytes value, a dict entry, its key's
-string) costs a few hundred bytes each, and their small allocations, interleaved with the
-pages being decoded, leave the heap fragmented after the run's begin. Here the records
-are zlib-compressed in blocks of BLOCK (what varies between listings is little: their ids
-and stamps), and looked up by text through 64-bit hashes in arrays, so a listing costs a
-few dozen bytes in a handful of large buffers. Data structures only: no call, no store.
+One Python object per listing (a bytes value, a dict entry, its key's string) costs a few
+hundred bytes, and such small allocations, interleaved with the pages or rows being
+decoded meanwhile, leave the heap fragmented after them. Here records are
+zlib-compressed in blocks of BLOCK (what varies between listings is little: their ids and
+stamps), and texts are found through 64-bit hashes in arrays, so a listing costs a few
+dozen bytes in a handful of large buffers. Data structures only: pure, no I/O.
+
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import marshal
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Records per compressed block: large enough that zlib finds what listings share (URL
@@ -77,7 +78,7 @@ class TextIndex:
         self._text_of = text_of
         self._hashes = array("q")
         self._rows = array("q")
-        self._slots = array("q", bytes(8 * 8))  # position in _rows + 1; 0: empty
+        self._slots = _zeros(8)  # position in _rows + 1; 0: empty
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -113,18 +114,69 @@ class TextIndex:
         self._slots[slot] = position + 1
 
     def _grow(self) -> None:
-        self._slots = array("q", bytes(8 * 2 * len(self._slots)))
+        self._slots = _zeros(2 * len(self._slots))
         for position in range(len(self._rows)):
             self._place(position)
 
 
-class PackedKeys:
-    """Texts (a run's listing keys, sorted) read by index, compressed like ``PackedRecords``."""
+def _zeros(count: int) -> array[int]:
+    return array("q", [0]) * count  # without a temporary of the same size
 
-    def __init__(self, keys: Iterable[str]) -> None:
+
+class TextSet:
+    """Distinct texts (ids seen) in one buffer of their UTF-8 bytes and a ``TextIndex``:
+    about 40 bytes a text beside its own, where a ``set`` of strings holds a string object
+    (50 bytes and more) and 30-odd bytes of table for each."""
+
+    def __init__(self) -> None:
+        self._bytes = bytearray()
+        self._ends = array("q")
+        self._index = TextIndex(self._text_at)
+
+    def add(self, text: str) -> bool:
+        """Add ``text``; False when it was there already."""
+        if self._index.rows(text):
+            return False
+        self._bytes += text.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._bytes))
+        self._index.add(text, len(self._ends) - 1)
+        return True
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and bool(self._index.rows(text))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _text_at(self, row: int) -> str:
+        start = self._ends[row - 1] if row else 0
+        return self._bytes[start : self._ends[row]].decode("utf-8", "surrogatepass")
+
+
+class PackedKeys:
+    """Texts (a run's listing keys) read by index once ``sort`` is called, compressed like
+    ``PackedRecords``. Keys added in order are packed as they come; others are sorted at
+    ``sort`` (a store whose collation orders them otherwise than Python does)."""
+
+    def __init__(self) -> None:
         self._records = PackedRecords()
-        for key in keys:
+        self._last: str | None = None
+        self._in_order = True
+
+    def add(self, key: str) -> None:
+        if self._last is not None and key < self._last:
+            self._in_order = False
+        self._records.append((key,))
+        self._last = key
+
+    def sort(self) -> None:
+        if self._in_order:
+            return
+        taken = sorted(self[n] for n in range(len(self)))
+        self._records = PackedRecords()
+        for key in taken:
             self._records.append((key,))
+        self._in_order = True
 
     def __len__(self) -> int:
         return len(self._records)
@@ -134,4 +186,4 @@ class PackedKeys:
         return key
 
 
-__all__ = ["BLOCK", "PackedKeys", "PackedRecords", "TextIndex"]
+__all__ = ["BLOCK", "PackedKeys", "PackedRecords", "TextIndex", "TextSet"]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from syncd.core.packed import BLOCK, PackedKeys, PackedRecords, TextIndex, TextSet
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_body
 from syncd.usecases.reconcile.glimpse import ListGlimpses
-from syncd.usecases.reconcile.packed import BLOCK, PackedKeys, PackedRecords, TextIndex
 from tests.fakes.readback_world import a_listing
 
 
@@ -63,11 +63,25 @@ def test_an_index_tells_apart_texts_whose_rows_it_reads() -> None:
     assert 1 in read
 
 
-def test_packed_keys_read_back_by_index() -> None:
-    keys = sorted(f"agency/{n:06d}" for n in range(2 * BLOCK + 3))
-    packed = PackedKeys(keys)
-    assert len(packed) == len(keys)
-    assert [packed[n] for n in range(len(keys))] == keys
+def test_a_text_set_says_which_texts_it_has_had() -> None:
+    seen = TextSet()
+    texts = [str(n) for n in range(3000)] + ["", "ö-ä", "x" * 300, "\udc80"]
+    assert all(seen.add(text) for text in texts)
+    assert len(seen) == len(texts)
+    assert not seen.add("17") and not seen.add("ö-ä") and not seen.add("\udc80")
+    assert len(seen) == len(texts)
+    assert "2999" in seen and "3000" not in seen and 17 not in seen
+
+
+def test_packed_keys_come_back_sorted_however_they_were_added() -> None:
+    keys = [f"agency/{n:06d}" for n in range(2 * BLOCK + 3)]
+    for added in [keys, [*keys[BLOCK + 1 :], *reversed(keys[: BLOCK + 1])]]:
+        packed = PackedKeys()
+        for key in added:
+            packed.add(key)
+        packed.sort()
+        assert len(packed) == len(keys)
+        assert [packed[n] for n in range(len(keys))] == keys
 
 
 def remote(hemnet_id: str, key: str | None, **facts: Any) -> RemoteListing:
