@@ -17,6 +17,10 @@ from array import array
 from collections.abc import Callable, Iterator
 from typing import Any
 
+# A 4-byte array item (C int on every platform syncd runs on); a hash keeps its low 31 bits.
+_INT32 = "i" if array("i").itemsize == 4 else "l"
+_LOW_BITS = 2**31 - 1
+
 # Records per compressed block: large enough that zlib finds what listings share (URL
 # prefixes, stamps), small enough that reading one record decodes little (about 12 KB).
 BLOCK = 64
@@ -70,14 +74,15 @@ class PackedRecords:
 
 
 class TextIndex:
-    """Which rows carry a text (an id), by the text's hash: 8 bytes a row for its hash, 8
-    for its row, 16 for the table at most half full; ``text_of`` reads a row's text to
-    confirm a candidate (rows whose hashes are equal but texts are not are told apart)."""
+    """Which rows carry a text (an id), by the text's hash: 4 bytes a row for its hash's
+    low bits, 4 for its row, 8 for the table at most half full; ``text_of`` reads a row's
+    text to confirm a candidate, so rows whose hashes agree but texts differ are told apart
+    (a few more reads, never a wrong answer). Rows and texts fewer than 2**31."""
 
     def __init__(self, text_of: Callable[[int], str | None]) -> None:
         self._text_of = text_of
-        self._hashes = array("q")
-        self._rows = array("q")
+        self._hashes = array(_INT32)
+        self._rows = array(_INT32)
         self._slots = _zeros(8)  # position in _rows + 1; 0: empty
 
     def __len__(self) -> int:
@@ -86,13 +91,13 @@ class TextIndex:
     def add(self, text: str, row: int) -> None:
         if 2 * (len(self._rows) + 1) > len(self._slots):
             self._grow()
-        self._hashes.append(hash(text))
+        self._hashes.append(hash(text) & _LOW_BITS)
         self._rows.append(row)
         self._place(len(self._rows) - 1)
 
     def rows(self, text: str) -> list[int]:
         """The rows added with ``text``, ascending."""
-        wanted = hash(text)
+        wanted = hash(text) & _LOW_BITS
         mask = len(self._slots) - 1
         slot = wanted & mask
         found: list[int] = []
@@ -120,7 +125,7 @@ class TextIndex:
 
 
 def _zeros(count: int) -> array[int]:
-    return array("q", [0]) * count  # without a temporary of the same size
+    return array(_INT32, [0]) * count  # without a temporary of the same size
 
 
 class TextSet:
