@@ -43,8 +43,9 @@ class PackedRecords:
     def __init__(self) -> None:
         self._blocks: list[bytes] = []
         self._open: list[tuple[Any, ...]] = []  # the block being filled
-        self._cached_at = -1
-        self._cached: list[Any] = []
+        # The last block decoded, as one value: a reader on another thread sees a block
+        # and its number together, never one without the other.
+        self._cached: tuple[int, list[Any]] = (-1, [])
 
     def append(self, record: tuple[Any, ...]) -> int:
         """Add ``record``; its index."""
@@ -63,9 +64,10 @@ class PackedRecords:
         block, at = divmod(index, BLOCK)
         if block == len(self._blocks):
             return self._open[at]
-        if block != self._cached_at:
-            self._cached, self._cached_at = _decode(self._blocks[block]), block
-        found: tuple[Any, ...] = tuple(self._cached[at])
+        cached = self._cached
+        if cached[0] != block:
+            cached = self._cached = (block, _decode(self._blocks[block]))
+        found: tuple[Any, ...] = tuple(cached[1][at])
         return found
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
