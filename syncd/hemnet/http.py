@@ -22,6 +22,7 @@ from syncd.core.errors import (
     RetryableApiError,
     UnreadableAnswerError,
 )
+from syncd.core.packed import TextSet
 from syncd.hemnet import payload, wire
 from syncd.hemnet.classify import SAFE_METHODS, classify, from_transport_error
 from syncd.hemnet.paging import PageWalk
@@ -217,7 +218,9 @@ class HttpCalls:
         naming why.
         """
         walk = PageWalk(limit, self._max_pages)
-        seen: set[str] = set()
+        # Every id of the list (100,000 at 100,000 listings), held while it is read: packed,
+        # not a set of strings that would stay scattered through the heap after it.
+        seen = TextSet()
         while True:
             try:
                 offset = walk.next_page()
@@ -238,10 +241,8 @@ class HttpCalls:
             fresh = 0
             for item in items:
                 ident = payload.item_id(item)
-                if ident is not None:
-                    if ident in seen:
-                        continue
-                    seen.add(ident)
+                if ident is not None and not seen.add(ident):
+                    continue
                 fresh += 1
                 yield item
             restarts = walk.restarts

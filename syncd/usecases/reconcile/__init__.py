@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
 from syncd.config import Config
 from syncd.core.domain import listing_fields
 from syncd.core.errors import ForbiddenApiError, RemoteDriftError, RetryableApiError
+from syncd.core.packed import PackedKeys
 from syncd.hemnet.client import HemnetClient
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.wire import MAX_PAGE_SIZE
@@ -91,7 +92,7 @@ class ReconcileRun:
         ctx: Pass,
         remote: ListGlimpses,
         left_out: frozenset[str],
-        keys: Sequence[str],
+        keys: PackedKeys,
         pages: int,
     ) -> None:
         self._ctx = ctx
@@ -123,9 +124,9 @@ class ReconcileRun:
         spend()
         remote = ListGlimpses()
 
-        def keep(listing: RemoteListing) -> str:
+        def keep(listing: RemoteListing) -> None:
             give_way()
-            return remote(listing)
+            remote(listing)
 
         _, left_out = client.glance_listings(keep)
         # The pages after the first went out without asking the budget (the client pages
@@ -133,20 +134,21 @@ class ReconcileRun:
         pages = max(1, -(-len(remote) // MAX_PAGE_SIZE))
         for _ in range(pages - 1):
             spend()
+        keys = PackedKeys()
         with store.read() as session:
-            followed = dict(followed_ids(session))
+            # Streamed once: no mapping of every listing key is held (``ListGlimpses.follow``).
+            several = remote.follow(_collecting(followed_ids(session), keys))
             agencies = {a.hemnet_id: a.key for a in listings.known_agencies(session).values()}
+        keys.sort()
         report = ReconcileReport(dry_run=not repair)
         run = cls(
             Pass(store, client, config, now, report, agencies, spend),
             remote,
             left_out,
-            sorted(followed),
+            keys,
             pages,
         )
-        _find_strays(report, remote, followed)
-        # Held for the whole run (hours): the lookups by key its steps make, no more.
-        remote.keep_keys_to_follow(followed)
+        _find_strays(report, remote, several)
         return run
 
     @property
@@ -216,19 +218,24 @@ class ReconcileRun:
         return report
 
 
+def _collecting(
+    rows: Iterable[tuple[str, str | None]], keys: PackedKeys
+) -> Iterator[tuple[str, str | None]]:
+    """``rows`` as they come, each one's listing key added to ``keys`` too."""
+    for key, hemnet_id in rows:
+        keys.add(key)
+        yield key, hemnet_id
+
+
 def _find_strays(
-    report: ReconcileReport, remote: ListGlimpses, followed: Mapping[str, str | None]
+    report: ReconcileReport, remote: ListGlimpses, several: Mapping[str, str | None]
 ) -> None:
-    """Hemnet listings syncd knows nothing of, and our listing keys on several of them."""
-    followed_ids = {hemnet_id for hemnet_id in followed.values() if hemnet_id is not None}
-    report.unknown_on_hemnet.extend(
-        hemnet_id
-        for hemnet_id, external_id in remote.ids()
-        if hemnet_id not in followed_ids and (external_id is None or external_id not in followed)
-    )
+    """Hemnet listings syncd knows nothing of, and our listing keys on several of them
+    (``several``: the id syncd follows under each such key, from ``ListGlimpses.follow``)."""
+    report.unknown_on_hemnet.extend(remote.unknown())
     for key in remote.several():
-        if key in followed:
-            report.duplicates.append(_duplicate(key, remote.carrying(key), followed[key]))
+        if key in several:
+            report.duplicates.append(_duplicate(key, remote.carrying(key), several[key]))
 
 
 def _follow(

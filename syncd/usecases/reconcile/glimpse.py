@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import marshal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,11 +22,16 @@ from types import MappingProxyType
 from typing import Any
 
 from syncd.core.domain import LISTING_FIELDS, MarketState
+from syncd.core.packed import PackedRecords, TextIndex
 from syncd.hemnet.models import RemoteListing, RemoteSale
 from syncd.hemnet.payload import listing_fields_from
 from syncd.usecases.adopt import created_order, created_stamp
 
 _NO_BODY: Mapping[str, Any] = MappingProxyType({})
+
+# How a listing of the list is found to be syncd's (``ListGlimpses.follow``), as bits.
+_BY_ID = 1
+_BY_KEY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +81,21 @@ def _canonical(value: Any) -> Any:
 
 class ListGlimpses:
     """Hemnet's list as a run keeps it, filled listing by listing as its pages are read (the
-    client's ``glance_listings`` calls it on each): every listing packed into one bytes
-    value (about 200 bytes, a few objects less than a ``Glimpse`` of its own, 660 bytes),
-    unpacked when a step asks for it. Keeps the list's order."""
+    client's ``glance_listings`` calls it on each): every listing's facts packed in
+    compressed blocks and found by hashes in arrays (``packed``), a few dozen bytes a
+    listing where a ``Glimpse`` of its own is 660; unpacked when a step asks for it. Keeps
+    the list's order. A listing the list gives twice is kept as it was given last."""
 
     def __init__(self) -> None:
-        self._packed: dict[str, bytes] = {}  # hemnet_id -> packed glimpse
-        self._first: dict[str, str] = {}  # externalId -> the first hemnet_id carrying it
-        self._also: dict[str, list[str]] = {}  # externalId -> the others carrying it
+        self._records = PackedRecords()  # _pack'ed listings, in the list's order
+        self._ids = TextIndex(self._hemnet_id_at)  # the first record of each hemnet_id
+        self._latest: dict[int, int] = {}  # first record -> its last, for an id given twice
+        self._repeats: set[int] = set()  # records of an id given before
+        # Which records carry each externalId, until the run's begin knows what it follows.
+        self._keys: TextIndex | None = TextIndex(self._external_id_at)
+        self._several: set[str] = set()  # externalIds several listings carry
+        self._kept: dict[str, list[str]] = {}  # after ``follow``: the keys a run looks up
+        self._claimed = bytearray()  # after ``follow``: 1 where a record is syncd's
 
     def __call__(self, remote: RemoteListing) -> str:
         try:
@@ -92,83 +103,145 @@ class ListGlimpses:
         except (KeyError, TypeError, ValueError):
             fields = None  # compare reads it whole, and says why it cannot be read
         hemnet_id = remote.hemnet_id
-        self._packed[hemnet_id] = _pack(remote, fields, created_stamp(remote))
+        record = self._records.append(_pack(remote, fields, created_stamp(remote)))
+        earlier = self._ids.rows(hemnet_id)
+        if earlier:
+            self._latest[earlier[0]] = record
+            self._repeats.add(record)
+        else:
+            self._ids.add(hemnet_id, record)
         key = remote.external_id
-        if key is not None and self._first.setdefault(key, hemnet_id) != hemnet_id:
-            self._also.setdefault(key, []).append(hemnet_id)
+        if key is not None and self._keys is not None:
+            carrying = self._keys.rows(key)
+            if carrying and self._hemnet_id_at(carrying[0]) != hemnet_id:
+                self._several.add(key)
+            self._keys.add(key, record)
         return hemnet_id
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self._ids)
 
     def get(self, hemnet_id: str) -> Glimpse | None:
-        packed = self._packed.get(hemnet_id)
-        return None if packed is None else _unpack(hemnet_id, packed)
+        rows = self._ids.rows(hemnet_id)
+        return None if not rows else self._glimpse(rows[0])
 
     def __contains__(self, key: object) -> bool:
         """Whether a listing of the list carries the externalId ``key``."""
-        return key in self._first
+        if not isinstance(key, str):
+            return False
+        return bool(self._carrying_ids(key))
 
     def carrying(self, key: str) -> list[Glimpse]:
         """The listings carrying the externalId ``key``, in the list's order."""
-        first = self._first.get(key)
-        ids = [] if first is None else [first, *self._also.get(key, ())]
-        return [_unpack(i, self._packed[i]) for i in ids]
+        return [glimpse for i in self._carrying_ids(key) if (glimpse := self.get(i)) is not None]
 
     def several(self) -> list[str]:
         """The externalIds several listings carry, sorted."""
-        return sorted(self._also)
+        return sorted(self._several)
 
     def keep_keys_to_follow(self, followed: Mapping[str, str | None]) -> None:
-        """Forget which listing carries an externalId except where a run's steps look it
-        up: a key syncd follows (``followed``: listing_key -> hemnet_id) under no id or an
-        id other than the one carrying it (adopt), or one several carry. The rest (most:
-        each key on the listing syncd follows under it) is about 100 bytes a listing."""
-        self._first = {
-            key: hemnet_id
-            for key, hemnet_id in self._first.items()
-            if key in followed and (followed[key] != hemnet_id or key in self._also)
-        }
+        """``follow`` with the listings syncd follows as a mapping (listing_key -> hemnet_id)."""
+        self.follow(followed.items())
+
+    def follow(self, followed: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
+        """Take which listing syncd follows under each of its keys ((listing_key, hemnet_id
+        or None) of every stored listing, read once), note which of the list's listings
+        are syncd's (``unknown``), and forget which listing carries an externalId except
+        where a run's steps look it up: a key syncd follows under no id or an id other
+        than the one carrying it (adopt), or one several carry. The rest (most: each key
+        on the listing syncd follows under it) is not kept. Returns the id followed under
+        each key several listings carry."""
+        keys = self._keys
+        if keys is None:
+            raise RuntimeError("ListGlimpses.follow: the followed listings were taken already")
+        claimed = bytearray(len(self._records))
+        kept: dict[str, list[str]] = {}
+        several: dict[str, str | None] = {}
+        for key, hemnet_id in followed:
+            if hemnet_id is not None:
+                for row in self._ids.rows(hemnet_id):
+                    claimed[row] |= _BY_ID
+            carrying = keys.rows(key)
+            for row in carrying:
+                claimed[row] |= _BY_KEY
+            if key in self._several:
+                several[key] = hemnet_id
+            if carrying and (hemnet_id != self._hemnet_id_at(carrying[0]) or key in several):
+                kept[key] = self._ids_of(carrying)
+        self._kept, self._claimed, self._keys = kept, claimed, None
+        return several
+
+    def unknown(self) -> Iterator[str]:
+        """The hemnet_ids of the list's listings syncd follows neither by id nor by key
+        (after ``follow``), in the list's order."""
+        for row in range(len(self._records)):
+            if row in self._repeats:
+                continue
+            last = self._latest.get(row, row)
+            # Syncd's by its id, or by the externalId the list gave it last with.
+            if not self._claimed[row] & _BY_ID and not self._claimed[last] & _BY_KEY:
+                yield self._hemnet_id_at(row)
 
     def ids(self) -> Iterator[tuple[str, str | None]]:
         """(hemnet_id, externalId) of every listing, in the list's order."""
-        for hemnet_id, packed in self._packed.items():
-            yield hemnet_id, _unpack(hemnet_id, packed).external_id
+        for row in range(len(self._records)):
+            if row not in self._repeats:
+                record = self._records[self._latest.get(row, row)]
+                yield record[0], record[1]
+
+    def _carrying_ids(self, key: str) -> list[str]:
+        if self._keys is None:
+            return self._kept.get(key, [])
+        return self._ids_of(self._keys.rows(key))
+
+    def _ids_of(self, rows: list[int]) -> list[str]:
+        """The hemnet_ids of ``rows`` (ascending): the first, then each other than it."""
+        ids = [self._hemnet_id_at(row) for row in rows]
+        return ids[:1] + [i for i in ids[1:] if i != ids[0]]
+
+    def _glimpse(self, first: int) -> Glimpse:
+        return _unpack(self._records[self._latest.get(first, first)])
+
+    def _hemnet_id_at(self, row: int) -> str:
+        hemnet_id: str = self._records[row][0]
+        return hemnet_id
+
+    def _external_id_at(self, row: int) -> str | None:
+        external_id: str | None = self._records[row][1]
+        return external_id
 
 
-# marshal: the compact encoding of the plain values of one process's run (never stored,
-# never read by another version).
-def _pack(remote: RemoteListing, fields: bytes | None, created: str) -> bytes:
+def _pack(remote: RemoteListing, fields: bytes | None, created: str) -> tuple[Any, ...]:
     sale = remote.sale
-    return marshal.dumps(
-        (
-            remote.external_id,
-            remote.agency_id,
-            remote.is_published,
-            remote.is_approved,
-            remote.is_visible,
-            None if remote.market_state is None else remote.market_state.value,
-            tuple(sorted(s.value for s in remote.allowed_market_states)),
-            remote.approval_url,
-            remote.url,
-            None
-            if sale is None
-            else (
-                sale.sale_id,
-                sale.listing_id,
-                sale.price,
-                sale.is_price_public,
-                None if sale.contract_date is None else sale.contract_date.isoformat(),
-                None if sale.created_at is None else sale.created_at.isoformat(),
-            ),
-            fields,
-            created,
-        )
+    return (
+        remote.hemnet_id,
+        remote.external_id,
+        remote.agency_id,
+        remote.is_published,
+        remote.is_approved,
+        remote.is_visible,
+        None if remote.market_state is None else remote.market_state.value,
+        tuple(sorted(s.value for s in remote.allowed_market_states)),
+        remote.approval_url,
+        remote.url,
+        None
+        if sale is None
+        else (
+            sale.sale_id,
+            sale.listing_id,
+            sale.price,
+            sale.is_price_public,
+            None if sale.contract_date is None else sale.contract_date.isoformat(),
+            None if sale.created_at is None else sale.created_at.isoformat(),
+        ),
+        fields,
+        created,
     )
 
 
-def _unpack(hemnet_id: str, packed: bytes) -> Glimpse:
+def _unpack(packed: tuple[Any, ...]) -> Glimpse:
     (
+        hemnet_id,
         external_id,
         agency_id,
         is_published,
@@ -181,7 +254,7 @@ def _unpack(hemnet_id: str, packed: bytes) -> Glimpse:
         sale,
         fields,
         created,
-    ) = marshal.loads(packed)  # noqa: S302 (packed by this process, just above)
+    ) = packed
     state = RemoteListing(
         hemnet_id=hemnet_id,
         external_id=external_id,
