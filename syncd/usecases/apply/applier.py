@@ -35,6 +35,7 @@ from syncd.store.listings import get_agency, get_listing
 from syncd.store.outbox import mark_in_flight, operations_by_status, record_outcome
 from syncd.store.tables import OperationRow, OpStatus
 from syncd.usecases.apply import checkpoints
+from syncd.usecases.apply.deadline import PassDeadline
 from syncd.usecases.apply.handler import (
     Context,
     Done,
@@ -104,9 +105,8 @@ class Applier:
         self.budget = budget or TokenBucket(config.hemnet.requests_per_second, config.hemnet.burst)
         self.backoff = backoff or Backoff()
         self.progress = progress
-        self.max_pass_s = max_pass_s
         self.checkpoint = checkpoint
-        self._deadline = float("inf")
+        self._deadline = PassDeadline(max_pass_s)
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._auth_failed = threading.Event()
@@ -129,9 +129,7 @@ class Applier:
         """Settle, plan and execute. ``full``: plan every listing (the safety net, and what
         a command runs); otherwise only the dirty set (see ``passplan.dirty_keys``)."""
         started = time.perf_counter()
-        self._deadline = (
-            float("inf") if self.max_pass_s is None else time.monotonic() + self.max_pass_s
-        )
+        self._deadline.start()
         self._auth_failed.clear()
         tally = Tally()
         blocked = self._settle(tally)
@@ -312,13 +310,14 @@ class Applier:
         for job in sequence:
             if self._stop.is_set() or self._auth_failed.is_set():
                 return
-            if time.monotonic() > self._deadline:
+            if self._deadline.passed():
                 # The rest waits for the next pass, which comes at once (retry now): in
                 # between, the daemon's single worker polls and writes the status files.
                 tally.add("deferred")
                 tally.retry_at(self.clock())
                 return
             outcome = self._run_job(job, tally)
+            self._deadline.job_done()
             self._tick()
             if outcome != "succeeded" and stop_on_failure:
                 return
