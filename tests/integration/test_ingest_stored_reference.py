@@ -4,9 +4,10 @@ exports, generated exports with bad records, then each again changed) on SQLite 
 PostgreSQL.
 
 The reference (tests/fixtures/formats/ingest-stored-reference.json) was written by this
-module's ``main()`` at main 35a97ed, the code before the ingeststore branch (2026-12-05); a row
-whose digest differs is named by table and position. Rewrite it only for a change that means to
-change what is stored, and say so in that commit.
+module's ``main()`` at main 35a97ed, the code before the ingeststore branch (2026-12-05), and
+again at e6aba4c only to compare plan and status marks without their numbers (every other
+table's digests unchanged); a row whose digest differs is named by table and position.
+Rewrite it only for a change that means to change what is stored, and say so in that commit.
 """
 
 from __future__ import annotations
@@ -63,17 +64,27 @@ def _exports(folder: Path) -> Iterator[Path]:
     yield folder / "generated-2.csv"
 
 
+# Marks are numbered by the database as one statement marks many listings, in the order
+# its plan reads them: on PostgreSQL that order changes with the table's statistics of the
+# moment. What a mark means is its listing (and time), so they are compared without it.
+_NUMBERED_MARKS = frozenset({"plan_marks", "status_marks"})
+
+
 def _rows(store: Store) -> dict[str, list[str]]:
-    """Every table's rows in primary-key order, one text each (JSON columns as stored)."""
+    """Every table's rows in primary-key order, one text each (JSON columns as stored);
+    marks without their numbers, in the order of what they hold."""
     found: dict[str, list[str]] = {}
     with store.read() as session:
         for table in metadata.sorted_tables:
             if table.name == "alembic_version":
                 continue
             columns = [
-                type_coerce(c, Text()) if isinstance(c.type, JSON) else c for c in table.columns
+                type_coerce(c, Text()) if isinstance(c.type, JSON) else c
+                for c in table.columns
+                if not (table.name in _NUMBERED_MARKS and c.primary_key)
             ]
-            query = select(*columns).order_by(*table.primary_key.columns)
+            order = columns if table.name in _NUMBERED_MARKS else table.primary_key.columns
+            query = select(*columns).order_by(*order)
             found[table.name] = [
                 repr(_fingerprint_out(row._mapping)) for row in session.execute(query)
             ]
