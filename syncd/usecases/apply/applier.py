@@ -317,7 +317,8 @@ class Applier:
                 tally.retry_at(self.clock())
                 return
             outcome = self._run_job(job, tally)
-            self._deadline.job_done()
+            if outcome not in ("waiting", "stopped"):  # it called Hemnet
+                self._deadline.job_done()
             self._tick()
             if outcome != "succeeded" and stop_on_failure:
                 return
