@@ -259,20 +259,33 @@ def test_inconsistent_total_returns_no_duplicates() -> None:
     assert calls <= 4
 
 
-def test_a_listing_leaving_the_list_while_it_is_read_skips_no_other() -> None:
-    # Listing 5 moves to another account after the first page is read: every later one
-    # moves a place forward, and listing 100 (first of the second page) onto the first.
-    items = [listing(n) for n in range(150)]
+def changing_list(
+    items: list[dict[str, Any]], change: Callable[[int], None]
+) -> tuple[Handler, list[int]]:
+    """Pages of ``items`` by offset, ``change(n)`` run before the n-th page (1-based) is
+    answered; the offsets asked for beside it."""
     offsets: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         offset = int(request.url.params["offset"])
         offsets.append(offset)
-        if len(offsets) == 2:
+        change(len(offsets))
+        page = items[offset : offset + 100]
+        return httpx.Response(200, json={"listings": page, "total": len(items)})
+
+    return handler, offsets
+
+
+def test_a_listing_leaving_the_list_while_it_is_read_skips_no_other() -> None:
+    # Listing 5 moves to another account after the first page is read: every later one
+    # moves a place forward, and listing 100 (first of the second page) onto the first.
+    items = [listing(n) for n in range(150)]
+
+    def move_one_away(page: int) -> None:
+        if page == 2:
             del items[5]
-        return httpx.Response(
-            200, json={"listings": items[offset : offset + 100], "total": len(items)}
-        )
+
+    handler, offsets = changing_list(items, move_one_away)
 
     found = client(handler).list_listings()
     ids = {r.hemnet_id for r in found}
@@ -284,12 +297,10 @@ def test_a_listing_leaving_the_list_while_it_is_read_skips_no_other() -> None:
 def test_a_list_that_keeps_shrinking_fails_naming_it() -> None:
     items = [listing(n) for n in range(1000)]
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params["offset"])
-        del items[0]  # one leaves before every page
-        return httpx.Response(
-            200, json={"listings": items[offset : offset + 100], "total": len(items)}
-        )
+    def one_leaves(_page: int) -> None:
+        del items[0]  # before every page
+
+    handler, _ = changing_list(items, one_leaves)
 
     err = unreadable(client(handler).list_listings)
     assert err.field == "total"
@@ -299,16 +310,12 @@ def test_a_list_that_keeps_shrinking_fails_naming_it() -> None:
 def test_a_list_growing_while_it_is_read_is_not_read_again() -> None:
     # A listing created meanwhile (by syncd itself, say) skips nothing: no second reading.
     items = [listing(n) for n in range(150)]
-    offsets: list[int] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params["offset"])
-        offsets.append(offset)
-        if len(offsets) == 2:
+    def one_created(page: int) -> None:
+        if page == 2:
             items.append(listing(150))
-        return httpx.Response(
-            200, json={"listings": items[offset : offset + 100], "total": len(items)}
-        )
+
+    handler, offsets = changing_list(items, one_created)
 
     found = client(handler).list_listings()
     assert len(found) == 151
