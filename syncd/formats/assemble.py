@@ -15,7 +15,7 @@ from typing import Any
 
 from syncd.core.domain import Image, Listing, Problem, Viewing
 from syncd.formats.canonical import DEFAULTS, build_listing
-from syncd.formats.field_plan import Constant, Reader, field_reader, settled
+from syncd.formats.field_plan import Constant, Reader, field_reader, in_layout, settled
 from syncd.formats.groups import Groups
 from syncd.formats.mapping import FIELD_KINDS, IDENTITY_FIELDS, MONEY_FIELDS, Mapping
 from syncd.formats.values import REQUIRED_EMPTY, FieldValues, Record
@@ -82,7 +82,8 @@ class Assembler:
 
     def _settle(self, record: Record) -> None:
         """Read what a file lacks once per layout, not once per row (bild_1..bild_50 when it
-        has three pictures): a reader of absent columns gives the same every time."""
+        has three pictures): a reader of absent columns gives the same every time; and the
+        others read their cell by its position in the layout."""
         absent = getattr(record, "absent", None)  # only tabular records know their columns
         layout = getattr(record, "layout", None)
         if absent is None or layout is None:
@@ -95,12 +96,13 @@ class Assembler:
         if layout is self._layout:
             return
         self._layout = layout
+        column = getattr(record, "column", None)
         self._live = [
-            (name, settled(read, name, self.mapping.fields[name], absent))
+            (name, in_layout(settled(read, name, self.mapping.fields[name], absent), column))
             for name, read in self._readers
         ]
         self._base, self._reading = _split(self._live)
-        self._groups.settle(absent)
+        self._groups.settle(absent, column)
 
     def mode(self, record: Record) -> str:
         """'full' or 'incremental', from the mapping (a constant or the first record)."""

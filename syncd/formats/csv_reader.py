@@ -63,12 +63,17 @@ class TabularRecord:
         """The same object for every row of one file (its header's columns)."""
         return self.columns
 
-    def absent(self, expr: Expr) -> bool:
-        """Whether ``expr`` names a column this file does not have (so is empty on every row)."""
+    def column(self, expr: Expr) -> int | None:
+        """The position in ``row`` of the cell ``expr`` names (None: a column the file lacks);
+        the same for every row of the file."""
         index = self.positions.get(expr, -1)
         if index == -1:
             index = self.positions[expr] = self._position(expr)
-        return index is None
+        return index
+
+    def absent(self, expr: Expr) -> bool:
+        """Whether ``expr`` names a column this file does not have (so is empty on every row)."""
+        return self.column(expr) is None
 
     def _position(self, expr: Expr) -> int | None:
         return expr - 1 if isinstance(expr, int) else self.columns.get(expr.strip().lower())

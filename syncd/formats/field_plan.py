@@ -3,11 +3,13 @@ and required check, with every choice about its spec made once, not once per rec
 
 The one way a field is read. The commonest spec shapes get a reader of their own; the rarer
 ones (maps, templates, dates, enums) the general reader, ``FieldValues.raw`` then
-``FieldValues.convert``. Reads records only through ``Record``.
+``FieldValues.convert``. Reads records only through ``Record``, and the cells of a tabular
+record's ``row`` by position once its layout says where a column is (``in_layout``).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -105,6 +107,12 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
         # The commonest shape, read in one function: the first non-empty value of expr.
         as_is = kind == "text" and spec.map is None
 
+        def decided(text: str, name: str, out: list[Problem]) -> Any:
+            """The field's value of its first non-empty text (stripped)."""
+            if not text[0].isalnum() and not ALNUM.search(text):
+                return empty(name, out)  # "-", "---", "/": CRMs write these for "none"
+            return text if as_is else converted(text, name, out)
+
         def first(record: Record, name: str, out: list[Problem]) -> Any:
             for found in record.values(expr):
                 value = found
@@ -115,13 +123,24 @@ def field_reader(values: FieldValues, name: str, kind: str, spec: FieldSpec) -> 
                         out.append(Problem(name, found[:200], str(exc)))
                         return None
                 text = value.strip()
-                if not text:
-                    continue
-                if not text[0].isalnum() and not ALNUM.search(text):
-                    break  # "-", "---", "/": CRMs write these for "none"
-                return text if as_is else converted(text, name, out)
+                if text:
+                    return decided(text, name, out)
             return empty(name, out)
 
+        def in_column(index: int) -> Reader:
+            # A tabular record's cell is one plain str: ``first`` without the list of
+            # values, the lookup of the expression's column and the loop, per field per row.
+            def cell(record: Any, name: str, out: list[Problem]) -> Any:
+                row = record.row
+                if index < len(row):
+                    text = row[index].strip()
+                    if text:
+                        return decided(text, name, out)
+                return empty(name, out)
+
+            return cell
+
+        _IN_COLUMN[first] = (expr, in_column)
         return first
     raw = _raw_reader(values, spec)
 
@@ -229,6 +248,27 @@ def _converter(values: FieldValues, kind: str, spec: FieldSpec) -> _Convert:
 
 
 # --- records of one layout (a CSV header) -------------------------------------------------
+
+# Of each reader of a plain expression's first value: the expression, and the same reader for
+# records whose cells are found by position (``in_layout``). Weak: an assembler's readers go
+# with it.
+_IN_COLUMN: weakref.WeakKeyDictionary[Reader, tuple[Expr, Callable[[int], Reader]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def in_layout(read: Reader, column: Callable[[Expr], int | None] | None) -> Reader:
+    """``read`` for the records of one layout: reading its column's cell straight by
+    position (``column``: a column's position in the layout, None for one it lacks), the
+    same value and problems; ``read`` itself where that does not apply."""
+    if column is None or isinstance(read, Constant):
+        return read  # a constant reads no cell (and is not a function: no weak reference)
+    found = _IN_COLUMN.get(read)
+    if found is None:
+        return read
+    expr, in_column = found
+    index = column(expr)
+    return read if index is None else in_column(index)
 
 
 class _Nothing:

@@ -14,7 +14,7 @@ from typing import Any
 
 from syncd.core.domain import Image, Problem, Viewing
 from syncd.formats import transforms
-from syncd.formats.field_plan import Reader, always_empty, field_reader
+from syncd.formats.field_plan import Reader, always_empty, field_reader, in_layout
 from syncd.formats.mapping import (
     IMAGE_KINDS,
     VIEWING_KINDS,
@@ -75,6 +75,13 @@ class _GroupPlan:
         return found
 
 
+def _in_layout(
+    readers: _MemberReaders, column: Callable[[Expr], int | None] | None
+) -> _MemberReaders:
+    main, rest = readers
+    return in_layout(main, column), tuple((name, in_layout(read, column)) for name, read in rest)
+
+
 def _numbered(spec: FieldSpec, n: int) -> FieldSpec:
     """The spec of member n of a repeated group: "bild_{n}" -> "bild_3" in its expressions."""
     return dataclasses.replace(
@@ -100,15 +107,20 @@ class Groups:
         # row of three pictures then costs three members, not fifty (none: every member).
         self._live: dict[int, tuple[tuple[int, _MemberReaders], ...]] = {}
 
-    def settle(self, absent: Callable[[Expr], bool] | None) -> None:
+    def settle(
+        self,
+        absent: Callable[[Expr], bool] | None,
+        column: Callable[[Expr], int | None] | None = None,
+    ) -> None:
         """Find the numbered members whose columns a layout lacks (``absent``), once per
-        layout; None: records that do not know their columns."""
+        layout, their readers reading cells by position (``column``); None: records that do
+        not know their columns."""
         if absent is None:
             self._live = {}
             return
         self._live = {
             id(plan): tuple(
-                (n, readers)
+                (n, _in_layout(readers, column))
                 for n, (readers, spec) in enumerate(
                     zip(plan.numbered, plan.main_specs, strict=True)
                 )
