@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from syncd import metrics
-from syncd.core.packed import PackedKeys, distinct_keys
+from syncd.core.packed import distinct_keys
 from syncd.core.stages import Stage, awaiting_approval_for
 from syncd.status.files import record_texts, write_status_stream
 from syncd.status.rows import RowInputs, StatusRow, completeness_of
@@ -57,11 +56,6 @@ CHUNK = 1000
 
 # Runs a job of store writes on the store's writer and returns when it is done.
 Writer = Callable[[Callable[[], None]], None]
-# Held while a refresh builds more than BIG_BUILD listings (the daemon's ``SideGate``).
-Gate = Callable[[], AbstractContextManager[None]]
-# A build of more listings than this holds the gate: a first build (every listing marked)
-# at 100,000 listings, not the few a change marks. Ten chunks: tens of MB of transients.
-BIG_BUILD = 10 * CHUNK
 
 
 def _run_here(job: Callable[[], None]) -> None:
@@ -89,18 +83,14 @@ class StatusBook:
     """The status entries in the store, refreshed on demand; thread-safe, so the status
     page and the status files share one book."""
 
-    def __init__(self, chunk: int = CHUNK, big: int = BIG_BUILD) -> None:
+    def __init__(self, chunk: int = CHUNK) -> None:
         self._lock = threading.Lock()
         self._chunk = chunk
-        self._big = big
         self._swept = False
 
-    def refresh(
-        self, store: Store, now: datetime, write: Writer = _run_here, gate: Gate = nullcontext
-    ) -> BookUpdate:
+    def refresh(self, store: Store, now: datetime, write: Writer = _run_here) -> BookUpdate:
         """Build and store the entries of the listings whose inputs were written since the
-        last refresh; sets the status gauges. A build of more than ``big`` listings holds
-        ``gate`` while it runs."""
+        last refresh; sets the status gauges."""
         # One refresh at a time: an older build must not replace the entries of a newer one.
         with self._lock:
             with store.read() as session:
@@ -117,36 +107,23 @@ class StatusBook:
                 # Packed (a few bytes a key): at a first build every listing is marked, and
                 # sets of every key cost about 18 MiB beside the chunks being built.
                 ordered = distinct_keys(*sources)
-            with gate() if len(ordered) > self._big else nullcontext():
-                moved, rebuilt, dropped = self._build_all(store, ordered, blocked, tag, write)
+            moved: dict[str, str] = {}
+            rebuilt = dropped = 0
+            for start in range(0, len(ordered), self._chunk):
+                chunk = [ordered[n] for n in range(start, min(start + self._chunk, len(ordered)))]
+                with store.read() as session:
+                    built = _build(session, chunk, blocked, tag)
+                entries, gone, chunk_moved = built
+                rebuilt += len(entries)
+                moved.update(chunk_moved)
+                counted: list[int] = []
+                write(_storing(store, entries, gone, chunk_moved, counted))
+                dropped += sum(counted)
             if runs:
                 write(_clearing(store, runs))
             self._swept = True
         summary, total = self.summary(store, now)
         return BookUpdate(summary, total, moved, rebuilt, dropped)
-
-    def _build_all(
-        self,
-        store: Store,
-        ordered: PackedKeys,
-        blocked: SendingBlocked | None,
-        tag: str,
-        write: Writer,
-    ) -> tuple[dict[str, str], int, int]:
-        """Build and store the entries of ``ordered``, a chunk at a time: the stages that
-        moved, how many entries were built, how many dropped."""
-        moved: dict[str, str] = {}
-        rebuilt = dropped = 0
-        for start in range(0, len(ordered), self._chunk):
-            chunk = [ordered[n] for n in range(start, min(start + self._chunk, len(ordered)))]
-            with store.read() as session:
-                entries, gone, chunk_moved = _build(session, chunk, blocked, tag)
-            rebuilt += len(entries)
-            moved.update(chunk_moved)
-            counted: list[int] = []
-            write(_storing(store, entries, gone, chunk_moved, counted))
-            dropped += sum(counted)
-        return moved, rebuilt, dropped
 
     def summary(self, store: Store, now: datetime) -> tuple[dict[str, int], int]:
         """Listings per stage (lifecycle order) and in all, as of the last refresh; sets the

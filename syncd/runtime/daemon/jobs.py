@@ -21,7 +21,6 @@ from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
-from syncd.runtime.daemon.side_gate import SideGate
 from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.scheduler import Scheduler
@@ -124,7 +123,6 @@ class DaemonJobs:
     _last_sync_ok_at: datetime | None
     _status_text: str | None
     _status_book: StatusBook
-    _side_gate: SideGate
     _status_unwritten: bool  # the files may not show the stored entries yet
     _reconciles: ReconcileSlices
     _status_not_before: float
@@ -278,9 +276,7 @@ class DaemonJobs:
         # store's scope); the files, the line and the page show every agency's entries.
         building = self._store if self._fleet is None else self._fleet.store
         try:
-            update = self._status_book.refresh(
-                building, now, write or _run_here, gate=self._side_gate.holding
-            )
+            update = self._status_book.refresh(building, now, write or _run_here)
         except StatusEntriesNotStored:
             # Not a failure: the marks stay, and the final write (or the next start) builds
             # those listings again.

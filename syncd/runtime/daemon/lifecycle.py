@@ -47,7 +47,6 @@ from syncd.runtime.daemon.reconcile_slices import (
     SLICE_INTERVAL_S,
     ReconcileSlices,
 )
-from syncd.runtime.daemon.side_gate import SideGate
 from syncd.runtime.daemon.signals import ALL_SIGNALS, STOP_SIGNALS, SignalPipe
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
 from syncd.runtime.httpserver import HealthInfo, create_http_app
@@ -106,7 +105,6 @@ class Daemon(DaemonRequests, FleetJobs):
         self._last_sync_ok_at: datetime | None = None
         self._status_text: str | None = None
         self._status_book = StatusBook()
-        self._side_gate = SideGate()
         self._status_unwritten = True  # written at start whatever the entries
         self._reconciles = ReconcileSlices(
             store,
@@ -116,7 +114,6 @@ class Daemon(DaemonRequests, FleetJobs):
             lambda: self._scheduler.kick(SYNC),
             job=RECONCILE,
             answer=self._answer_reconcile,
-            gate=self._side_gate,
         )
         self._status_not_before = time.monotonic()
         self._http: uvicorn.Server | None = None

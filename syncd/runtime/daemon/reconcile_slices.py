@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from syncd.runtime.daemon.side_gate import SideGate
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services
 from syncd.store.engine import Store
@@ -66,10 +65,8 @@ class ReconcileSlices:
         *,
         job: str = "reconcile",
         answer: Answer | None = None,
-        gate: SideGate | None = None,
     ) -> None:
         self._store = store
-        self._gate = gate or SideGate()
         self._scheduler = scheduler
         self._services = services
         self._clock = clock
@@ -112,7 +109,9 @@ class ReconcileSlices:
                 services.config,
                 self._clock(),
                 spend=self._spender(services),
-                give_way=self._give_way,
+                # Decoding Hemnet's list shares the interpreter with the store worker: it
+                # pauses while a dropped file's ingest or the pass after it waits or runs.
+                give_way=self._scheduler.give_way,
             )
         except _Stopping:
             return
@@ -165,14 +164,6 @@ class ReconcileSlices:
             else "",
         )
         return None
-
-    def _give_way(self) -> None:
-        # Decoding Hemnet's list shares the interpreter with the store worker: it pauses
-        # while a dropped file's ingest or the pass after it waits or runs; and its memory
-        # with the side workers: it pauses while the status book builds many listings
-        # (``side_gate``), so their peaks do not add.
-        self._scheduler.give_way()
-        self._gate.wait(lambda: self._scheduler.closing)
 
     def _spender(self, services: Services) -> Callable[[], None]:
         """A request from the budget apply uses, waiting for it unless the daemon stops."""
