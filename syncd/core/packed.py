@@ -11,10 +11,11 @@ dozen bytes in a handful of large buffers. Data structures only: pure, no I/O.
 
 from __future__ import annotations
 
+import heapq
 import marshal
 import zlib
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # A 4-byte array item (C int on every platform syncd runs on); a hash keeps its low 31 bits.
@@ -192,5 +193,30 @@ class PackedKeys:
         key: str = self._records[index][0]
         return key
 
+    def __iter__(self) -> Iterator[str]:
+        for index in range(len(self)):
+            yield self[index]
 
-__all__ = ["BLOCK", "PackedKeys", "PackedRecords", "TextIndex", "TextSet"]
+
+def distinct_keys(*sources: Iterable[str]) -> PackedKeys:
+    """The distinct texts of ``sources``, sorted, packed. Each source is packed and sorted
+    alone (a store's collation may order keys otherwise than Python does), then the sorted
+    sources are merged: no string of every text is held at once, unless a source comes
+    out of order."""
+    packed: list[PackedKeys] = []
+    for source in sources:
+        keys = PackedKeys()
+        for key in source:
+            keys.add(key)
+        keys.sort()
+        packed.append(keys)
+    merged = PackedKeys()
+    last: str | None = None
+    for key in heapq.merge(*packed):
+        if key != last:
+            merged.add(key)
+            last = key
+    return merged
+
+
+__all__ = ["BLOCK", "PackedKeys", "PackedRecords", "TextIndex", "TextSet", "distinct_keys"]

@@ -52,46 +52,45 @@ class StatusEntry:
     csv_line: str
 
 
-@dataclass(frozen=True)
-class StatusMarks:
-    """The marks one refresh read: the listings to build, and the marks to delete after
-    (as runs of consecutive ids, first and last: a few numbers however many marks)."""
-
-    listing_keys: frozenset[str]
-    runs: tuple[tuple[int, int], ...]
-
-
 def _in_scope(session: Session, column: Any) -> Any:
     scope = scope_of(session)
     return true() if scope is None else column.in_(sorted(scope))
 
 
-def read_status_marks(session: Session) -> StatusMarks:
-    """Every mark, or in a fleet those of the listings of the agencies this instance holds
-    (a listing gone from the store counts by its entry's agency)."""
-    query = select(StatusMarkRow.id, StatusMarkRow.listing_key)
+def _marks_in_scope(session: Session, query: Any) -> Any:
+    """``query`` of the marks, or in a fleet of those of the listings of the agencies this
+    instance holds (a listing gone from the store counts by its entry's agency)."""
     scope = scope_of(session)
-    if scope is not None:
-        agencies = sorted(scope)
-        listed = select(ListingRow.listing_key).where(ListingRow.agency_key.in_(agencies))
-        built = select(StatusEntryRow.listing_key).where(StatusEntryRow.agency_key.in_(agencies))
-        query = query.where(
-            or_(StatusMarkRow.listing_key.in_(listed), StatusMarkRow.listing_key.in_(built))
-        )
-    runs: list[tuple[int, int]] = []
-    keys: set[str] = set()
-    # Streamed: after an upgrade or a first ingest every listing is marked, and a buffered
-    # result of 100,000 rows peaked at about 70 MB.
-    rows = session.execute(
-        query.order_by(StatusMarkRow.id), execution_options={"yield_per": _ENTRIES_PER_FETCH}
+    if scope is None:
+        return query
+    agencies = sorted(scope)
+    listed = select(ListingRow.listing_key).where(ListingRow.agency_key.in_(agencies))
+    built = select(StatusEntryRow.listing_key).where(StatusEntryRow.agency_key.in_(agencies))
+    return query.where(
+        or_(StatusMarkRow.listing_key.in_(listed), StatusMarkRow.listing_key.in_(built))
     )
-    for mark_id, key in rows:
+
+
+def status_mark_runs(session: Session) -> tuple[tuple[int, int], ...]:
+    """The marks in scope as runs of consecutive ids, first and last (a few numbers however
+    many marks): what ``clear_status_marks`` deletes after the refresh that read them."""
+    query = _marks_in_scope(session, select(StatusMarkRow.id)).order_by(StatusMarkRow.id)
+    runs: list[tuple[int, int]] = []
+    # Streamed ids only: after an upgrade or a first ingest every listing is marked.
+    for mark_id in session.scalars(query, execution_options={"yield_per": _ENTRIES_PER_FETCH}):
         if runs and runs[-1][1] == mark_id - 1:
             runs[-1] = (runs[-1][0], mark_id)
         else:
             runs.append((mark_id, mark_id))
-        keys.add(key)
-    return StatusMarks(frozenset(keys), tuple(runs))
+    return tuple(runs)
+
+
+def marked_listing_keys(session: Session) -> Iterator[str]:
+    """Each listing marked (in scope) once, in the store's key order; streamed. Read in the
+    same read transaction as ``status_mark_runs``, these are the listings of those marks."""
+    query = _marks_in_scope(session, select(StatusMarkRow.listing_key).distinct())
+    query = query.order_by(StatusMarkRow.listing_key)
+    yield from session.scalars(query, execution_options={"yield_per": _ENTRIES_PER_FETCH})
 
 
 def clear_status_marks(session: Session, runs: Sequence[tuple[int, int]]) -> None:
@@ -128,10 +127,13 @@ def held_entry_keys(session: Session) -> set[str]:
 
 
 def unbuilt_listing_keys(session: Session) -> Iterator[str]:
-    """Stored listings (in scope) that have no entry; streamed (on a fresh store, every one)."""
+    """Stored listings (in scope) that have no entry, in key order; streamed (on a fresh
+    store, every one)."""
     built = select(StatusEntryRow.listing_key)
-    query = select(ListingRow.listing_key).where(
-        ListingRow.listing_key.not_in(built), _in_scope(session, ListingRow.agency_key)
+    query = (
+        select(ListingRow.listing_key)
+        .where(ListingRow.listing_key.not_in(built), _in_scope(session, ListingRow.agency_key))
+        .order_by(ListingRow.listing_key)
     )
     yield from session.scalars(query, execution_options={"yield_per": _ENTRIES_PER_FETCH})
 

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from syncd.core.packed import BLOCK, PackedKeys, PackedRecords, TextIndex, TextSet
+from syncd.core.packed import (
+    BLOCK,
+    PackedKeys,
+    PackedRecords,
+    TextIndex,
+    TextSet,
+    distinct_keys,
+)
 from syncd.hemnet.models import RemoteListing
 from syncd.hemnet.payload import listing_body
 from syncd.usecases.reconcile.glimpse import ListGlimpses
@@ -82,6 +89,16 @@ def test_packed_keys_come_back_sorted_however_they_were_added() -> None:
         packed.sort()
         assert len(packed) == len(keys)
         assert [packed[n] for n in range(len(keys))] == keys
+
+
+def test_distinct_keys_are_each_key_of_every_source_once_sorted() -> None:
+    keys = [f"agency/{n:06d}" for n in range(3 * BLOCK + 7)]
+    in_order = keys[::2] + keys[1::6]  # a store's order, then a stretch out of it
+    repeated = [key for key in keys[: BLOCK + 2] for _ in range(2)]
+    out_of_order = set(reversed(keys[BLOCK:]))
+    packed = distinct_keys(iter(in_order), repeated, out_of_order, [])
+    assert list(packed) == sorted(set(in_order) | set(repeated) | out_of_order) == keys
+    assert list(distinct_keys()) == []
 
 
 def remote(hemnet_id: str, key: str | None, **facts: Any) -> RemoteListing:

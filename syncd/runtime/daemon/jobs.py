@@ -20,6 +20,7 @@ from pathlib import Path
 from syncd.config import Config
 from syncd.runtime import systemd
 from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
+from syncd.runtime.daemon.heap import give_back_freed
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
 from syncd.runtime.fleet import Fleet
 from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
@@ -64,6 +65,9 @@ STATUS_SHARE = 0.25
 STATUS_INTERVAL_S = 60.0
 # How often a status refresh waiting for its writes on the store worker checks for a stop.
 STATUS_WAIT_S = 0.5
+# A refresh that built more listings than this (a first build: every listing marked) gives
+# the heap it freed back (``heap``); the few a change marks are not worth the walk.
+STATUS_GIVE_BACK_AFTER = 10_000
 
 
 def build_checked(config: Config, store: Store, fleet: Fleet | None = None) -> Services:
@@ -282,6 +286,8 @@ class DaemonJobs:
             # those listings again.
             logger.info("stopping: status entries left for the final write")
             return
+        if update.rebuilt > STATUS_GIVE_BACK_AFTER:
+            give_back_freed()
         if update.moved:
             logger.debug("status: %d listing stage(s) changed", len(update.moved))
         summary, total = update.summary, update.total

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from syncd.runtime.daemon.heap import give_back_freed
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services
 from syncd.store.engine import Store
@@ -118,6 +119,10 @@ class ReconcileSlices:
         except Exception as error:
             self._answer_all(None, str(error))
             raise
+        finally:
+            # What the begin held only while it read (the pages decoded, the paging guard's
+            # ids, the index of externalIds) is free now, in this side worker's arena.
+            give_back_freed()
         with self._lock:
             self._run, self._run_services, self._started = run, services, started
         logger.info(
