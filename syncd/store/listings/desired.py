@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from syncd.core.packed_digests import DIGEST_BYTES, DigestIndex
 from syncd.store.driver import execute_many
 from syncd.store.plan_marks import mark_listings
 from syncd.store.portable import json_text
@@ -131,22 +132,21 @@ class KnownRecords:
     and the index of its (agency, image hosts), which a CRM's listings mostly share).
 
     ``by_digest`` (CSV rows, formats/fingerprint.py row_digest): kept the other way round,
-    fingerprint -> listing key, for records looked up by their fingerprint alone; a key
-    then keeps only the index of its (agency, image hosts), and only when that is not the
-    first one (most of an export shares it: one dict entry less a listing), and
-    ``fingerprint(key)`` is None (its records are found by ``owner``; one looked up by key
-    is read)."""
+    fingerprint -> listing key, for records looked up by their fingerprint alone, packed
+    in a ``DigestIndex`` (about 45 bytes a listing, not a dict's 150); a key then keeps
+    only the index of its (agency, image hosts), and only when that is not the first one
+    (most of an export shares it), and ``fingerprint(key)`` is None (its records are found
+    by ``owner``; one looked up by key is read)."""
 
     def __init__(self, *, by_digest: bool = False) -> None:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
-        self._owners: dict[bytes, str] | None = {} if by_digest else None
+        self._owners = DigestIndex() if by_digest else None
         self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
-        self._keys = 0  # by_digest: listings kept
 
     def __len__(self) -> int:
-        return self._keys if self._owners is not None else len(self._packed)
+        return len(self._owners) if self._owners is not None else len(self._packed)
 
     def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
         try:
@@ -160,18 +160,19 @@ class KnownRecords:
         if self._owners is None:
             self._packed[key] = digest + index.to_bytes(4, "big")
             return
-        self._keys += 1
+        if len(digest) != DIGEST_BYTES:
+            return  # not a row digest: the record is read again
         if index:
             self._shared_of[key] = index
         # Two listings with one fingerprint (not from one mapping's rows): neither is
         # found by it, so their records are read.
-        self._owners[digest] = "" if self._owners.get(digest, key) != key else key
+        self._owners.add(digest, key)
 
     def owner(self, digest: bytes) -> str | None:
         """The listing whose record has this fingerprint (None: none, or not kept)."""
         if self._owners is None:
             return None
-        return self._owners.get(digest) or None
+        return self._owners.owner(digest)
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
