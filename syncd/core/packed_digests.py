@@ -3,16 +3,17 @@ a store at once, in a handful of large buffers (see core/packed.py for why not a
 
 A dict from digest to key costs about 150 bytes a listing (the digest's bytes object,
 the key's string and the entry); here a listing costs its digest's 16 bytes, its key's
-UTF-8 bytes, and 16 bytes of index: the digests' first 8 bytes, sorted, searched with
-``bisect`` (C-level), and where each sorted one came from. A candidate is confirmed by
-comparing its whole digest, so a shared prefix never answers alone. Pure, no I/O.
+UTF-8 bytes and about 16 bytes of index. The digests are uniform (sha256), so their
+first bytes pick a bucket directly: buckets at least as many as the digests, each the
+run of its rows in one array (about one row a bucket). A candidate is confirmed by
+comparing its whole digest, so a shared bucket never answers alone. Pure, no I/O.
 """
 
 from __future__ import annotations
 
 import sys
 from array import array
-from bisect import bisect_left
+from itertools import accumulate
 
 DIGEST_BYTES = 16
 
@@ -23,15 +24,16 @@ _INT32 = "i" if array("i").itemsize == 4 else "l"
 class DigestIndex:
     """Digest -> the key added with it, when exactly one key was (two keys added with one
     digest: neither is found). ``add`` in any order; the index is rebuilt at the first
-    ``owner`` after an ``add`` (one sort, C-level), so build first, then look up."""
+    ``owner`` after an ``add``, so build first, then look up."""
 
     def __init__(self) -> None:
         self._digests = bytearray()  # DIGEST_BYTES a row, in the order added
         self._keys = bytearray()  # the keys' UTF-8, back to back
         self._ends = array("q")  # where each row's key ends in _keys
-        self._prefixes = array("Q")  # the digests' first 8 bytes, ascending
-        self._rows = array(_INT32)  # the row of each of _prefixes
-        self._indexed = 0  # rows in _prefixes
+        self._mask = 0  # a digest's bucket: its first 4 bytes (native order) & _mask
+        self._starts = array(_INT32, [0, 0])  # bucket b's rows: _rows[_starts[b]:_starts[b+1]]
+        self._rows = array(_INT32)
+        self._indexed = 0  # rows in _rows
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -47,34 +49,36 @@ class DigestIndex:
         """The one key added with ``digest``; None: none, or more than one."""
         if self._indexed != len(self._ends):
             self._index()
-        prefix = int.from_bytes(digest[:8], sys.byteorder)
-        prefixes, digests = self._prefixes, self._digests
-        at = bisect_left(prefixes, prefix)
+        bucket = int.from_bytes(digest[:4], sys.byteorder) & self._mask
+        starts, rows, digests = self._starts, self._rows, self._digests
         found = -1
-        while at < len(prefixes) and prefixes[at] == prefix:
-            row = self._rows[at]
-            start = row * DIGEST_BYTES
+        for at in range(starts[bucket], starts[bucket + 1]):
+            start = rows[at] * DIGEST_BYTES
             if digests[start : start + DIGEST_BYTES] == digest:
                 if found != -1:
                     return None
-                found = row
-            at += 1
-        return None if found == -1 else self._key(found)
-
-    def _key(self, row: int) -> str:
-        start = self._ends[row - 1] if row else 0
-        return self._keys[start : self._ends[row]].decode("utf-8", "surrogatepass")
+                found = rows[at]
+        if found == -1:
+            return None
+        ends = self._ends
+        return self._keys[ends[found - 1] if found else 0 : ends[found]].decode(
+            "utf-8", "surrogatepass"
+        )
 
     def _index(self) -> None:
         count = len(self._ends)
-        # Each digest's first 8 bytes as one native integer, read in place (no object a
-        # row is kept); int.from_bytes(..., sys.byteorder) in ``owner`` reads the same.
-        with memoryview(self._digests) as whole, whole.cast("Q") as words:
-            firsts = words[:: DIGEST_BYTES // 8]
-            order = sorted(range(count), key=firsts.__getitem__)
-            self._prefixes = array("Q", map(firsts.__getitem__, order))
+        mask = self._mask = (1 << max(count - 1, 1).bit_length()) - 1
+        # Each digest's first 4 bytes read in place as one native integer (what
+        # int.from_bytes(..., sys.byteorder) in ``owner`` reads), masked C-level.
+        with memoryview(self._digests) as whole, whole.cast("I") as words:
+            firsts = words[:: DIGEST_BYTES // 4]
+            buckets = array(_INT32, map(mask.__and__, firsts))
             firsts.release()
-        self._rows = array(_INT32, order)
+        sizes = array(_INT32, [0]) * (mask + 2)
+        for bucket in buckets:
+            sizes[bucket + 1] += 1
+        self._starts = array(_INT32, accumulate(sizes))
+        self._rows = array(_INT32, sorted(range(count), key=buckets.__getitem__))
         self._indexed = count
 
 

@@ -4,7 +4,7 @@ marked missing with Core statements. Never touches the known side, never commits
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -143,6 +143,11 @@ class KnownRecords:
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
         self._owners = DigestIndex() if by_digest else None
+        # The listing whose record has this fingerprint (None: none, or not kept): the
+        # index's own method, looked up once a row, with no call of this class between.
+        self.owner: Callable[[bytes], str | None] = (
+            _none if self._owners is None else self._owners.owner
+        )
         self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
 
     def __len__(self) -> int:
@@ -168,12 +173,6 @@ class KnownRecords:
         # found by it, so their records are read.
         self._owners.add(digest, key)
 
-    def owner(self, digest: bytes) -> str | None:
-        """The listing whose record has this fingerprint (None: none, or not kept)."""
-        if self._owners is None:
-            return None
-        return self._owners.owner(digest)
-
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
         return None if packed is None else packed[:-4].hex()
@@ -192,6 +191,10 @@ class KnownRecords:
         if fingerprint is None or found is None:
             return None
         return KnownRecord(fingerprint, *found)
+
+
+def _none(_digest: bytes) -> None:
+    return None
 
 
 def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
