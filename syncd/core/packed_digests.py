@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Sequence
 from itertools import accumulate
+from operator import methodcaller
 
 DIGEST_BYTES = 16
 
@@ -44,6 +46,16 @@ class DigestIndex:
         self._digests += digest
         self._keys += key.encode("utf-8", "surrogatepass")
         self._ends.append(len(self._keys))
+
+    def extend(self, digests: bytes, keys: Sequence[str]) -> None:
+        """``add`` of many: ``digests`` back to back, one for each of ``keys``, in order."""
+        if len(digests) != DIGEST_BYTES * len(keys):
+            raise ValueError(f"{len(digests)} bytes of digests for {len(keys)} keys")
+        encoded = list(map(methodcaller("encode", "utf-8", "surrogatepass"), keys))
+        self._digests += digests
+        self._ends.extend(accumulate(map(len, encoded), initial=len(self._keys)))
+        self._ends.pop(len(self._ends) - len(encoded) - 1)  # the initial: no row's end
+        self._keys += b"".join(encoded)
 
     def owner(self, digest: bytes) -> str | None:
         """The one key added with ``digest``; None: none, or more than one."""

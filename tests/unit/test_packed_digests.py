@@ -57,3 +57,42 @@ def test_a_digest_of_two_keys_finds_neither_and_adding_after_a_lookup_is_seen() 
 def test_a_digest_of_another_length_is_refused() -> None:
     with pytest.raises(ValueError, match="15 bytes"):
         DigestIndex().add(b"\x00" * 15, "K1")
+
+
+def test_many_added_at_once_are_found_as_added_one_by_one() -> None:
+    one_by_one, at_once = DigestIndex(), DigestIndex()
+    keys = [f"K{n}-ä" for n in range(300)]
+    for n, key in enumerate(keys[:100]):
+        one_by_one.add(_digest(n), key)
+        at_once.add(_digest(n), key)
+    at_once.extend(b"".join(_digest(n) for n in range(100, 300)), keys[100:])
+    for n, key in enumerate(keys[100:], start=100):
+        one_by_one.add(_digest(n), key)
+    assert len(at_once) == len(one_by_one) == 300
+    for n in range(310):
+        assert at_once.owner(_digest(n)) == one_by_one.owner(_digest(n))
+    assert at_once.owner(_digest(250)) == "K250-ä"
+    with pytest.raises(ValueError, match="for 2 keys"):
+        at_once.extend(_digest(1), ["K1", "K2"])
+
+
+def test_known_records_read_in_chunks_are_those_added_one_by_one() -> None:
+    from syncd.store.listings import KnownRecords
+
+    rows: list[tuple[str, str, str, str | None]] = [
+        (f"K{n}", _digest(n).hex(), f"byra-{n % 3}", "img.example 2\n" if n % 2 else None)
+        for n in range(50)
+    ]
+    rows.append(("K-odd", "not hex", "byra-0", ""))  # not one ingest wrote: read again
+    one_by_one = KnownRecords(by_digest=True)
+    for key, fingerprint, agency, hosts in rows:
+        one_by_one.add(key, fingerprint, agency, hosts or "")
+    chunked = KnownRecords(by_digest=True)
+    chunked.extend(rows[:20])  # all digests
+    chunked.extend(rows[20:])  # one that is not
+    assert len(chunked) == len(one_by_one) == 50
+    for n in range(50):
+        assert chunked.owner(_digest(n)) == one_by_one.owner(_digest(n)) == f"K{n}"
+        found = chunked.agency_and_hosts(f"K{n}")
+        assert found == one_by_one.agency_and_hosts(f"K{n}")
+        assert found == (f"byra-{n % 3}", (("img.example", 2),) if n % 2 else ())

@@ -158,10 +158,7 @@ class KnownRecords:
             digest = bytes.fromhex(fingerprint)
         except ValueError:
             return  # not one ingest wrote: the record is read again
-        index = self._index.get((agency_key, hosts))
-        if index is None:
-            index = self._index[(agency_key, hosts)] = len(self._shared)
-            self._shared.append((agency_key, _hosts_of(hosts)))
+        index = self._shared_index(agency_key, hosts)
         if self._owners is None:
             self._packed[key] = digest + index.to_bytes(4, "big")
             return
@@ -172,6 +169,39 @@ class KnownRecords:
         # Two listings with one fingerprint (not from one mapping's rows): neither is
         # found by it, so their records are read.
         self._owners.add(digest, key)
+
+    def extend(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+        """``add`` of many (key, fingerprint, agency key, image hosts): by_digest, their
+        digests and keys taken C-level, a row at a time only for an agency and hosts
+        other than the first (most of an export shares them) or a fingerprint that is
+        not a digest ingest wrote."""
+        if self._owners is None or not rows:
+            for key, fingerprint, agency_key, hosts in rows:
+                self.add(key, fingerprint, agency_key, hosts or "")
+            return
+        keys, fingerprints, agencies, host_texts = zip(*rows, strict=True)
+        try:
+            digests = b"".join(map(bytes.fromhex, fingerprints))
+        except ValueError:
+            digests = b""
+        if len(digests) != DIGEST_BYTES * len(rows):  # one not ingest's: each on its own
+            for key, fingerprint, agency_key, host_lines in rows:
+                self.add(key, fingerprint, agency_key, host_lines or "")
+            return
+        for agency_key, host_lines in set(zip(agencies, host_texts, strict=True)):
+            self._shared_index(agency_key, host_lines or "")
+        index_of = self._index
+        for key, agency_key, host_lines in zip(keys, agencies, host_texts, strict=True):
+            if index := index_of[(agency_key, host_lines or "")]:
+                self._shared_of[key] = index
+        self._owners.extend(digests, keys)
+
+    def _shared_index(self, agency_key: str, hosts: str) -> int:
+        index = self._index.get((agency_key, hosts))
+        if index is None:
+            index = self._index[(agency_key, hosts)] = len(self._shared)
+            self._shared.append((agency_key, _hosts_of(hosts)))
+        return index
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
@@ -205,9 +235,14 @@ def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
         c.record_fingerprint.is_not(None), _HAS_DESIRED
     )
     found = KnownRecords(by_digest=by_digest)
-    for key, fingerprint, agency_key, hosts in session.execute(query):
-        found.add(key, fingerprint, agency_key, hosts or "")
+    # In chunks, not all rows at once: at 100,000 listings the rows' strings would stand
+    # above what the packed records hold.
+    for chunk in session.execute(query).partitions(_KNOWN_CHUNK):
+        found.extend(chunk)
     return found
+
+
+_KNOWN_CHUNK = 2_000
 
 
 def _hosts_of(text: str) -> tuple[tuple[str, int], ...]:
