@@ -236,9 +236,15 @@ def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
     )
     found = KnownRecords(by_digest=by_digest)
     # In chunks, not all rows at once: at 100,000 listings the rows' strings would stand
-    # above what the packed records hold.
-    for chunk in session.execute(query).partitions(_KNOWN_CHUNK):
-        found.extend(chunk)
+    # above what the packed records hold. The driver's own rows (plain tuples of text,
+    # which these columns are on either engine): SQLAlchemy's Row a row cost as much as
+    # packing it.
+    result = session.connection().execute(query)
+    try:
+        while chunk := result.cursor.fetchmany(_KNOWN_CHUNK):
+            found.extend(chunk)
+    finally:
+        result.close()
     return found
 
 
