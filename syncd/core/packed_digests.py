@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import methodcaller
 
 DIGEST_BYTES = 16
@@ -61,21 +62,29 @@ class DigestIndex:
         """The one key added with ``digest``; None: none, or more than one."""
         if self._indexed != len(self._ends):
             self._index()
+        starts = self._starts
         bucket = int.from_bytes(digest[:4], sys.byteorder) & self._mask
-        starts, rows, digests = self._starts, self._rows, self._digests
+        at = starts[bucket]
+        if starts[bucket + 1] - at != 1:  # empty, or shared: a few rows to look at
+            return self._among(at, starts[bucket + 1], digest)
+        row = self._rows[at]
+        start = row * DIGEST_BYTES
+        return self._key(row) if self._digests[start : start + DIGEST_BYTES] == digest else None
+
+    def _among(self, at: int, end: int, digest: bytes) -> str | None:
         found = -1
-        for at in range(starts[bucket], starts[bucket + 1]):
-            start = rows[at] * DIGEST_BYTES
-            if digests[start : start + DIGEST_BYTES] == digest:
+        for place in range(at, end):
+            start = self._rows[place] * DIGEST_BYTES
+            if self._digests[start : start + DIGEST_BYTES] == digest:
                 if found != -1:
                     return None
-                found = rows[at]
-        if found == -1:
-            return None
+                found = self._rows[place]
+        return None if found == -1 else self._key(found)
+
+    def _key(self, row: int) -> str:
         ends = self._ends
-        return self._keys[ends[found - 1] if found else 0 : ends[found]].decode(
-            "utf-8", "surrogatepass"
-        )
+        start = ends[row - 1] if row else 0
+        return self._keys[start : ends[row]].decode("utf-8", "surrogatepass")
 
     def _index(self) -> None:
         count = len(self._ends)
@@ -86,10 +95,10 @@ class DigestIndex:
             firsts = words[:: DIGEST_BYTES // 4]
             buckets = array(_INT32, map(mask.__and__, firsts))
             firsts.release()
-        sizes = array(_INT32, [0]) * (mask + 2)
-        for bucket in buckets:
-            sizes[bucket + 1] += 1
-        self._starts = array(_INT32, accumulate(sizes))
+        sizes = Counter(buckets)  # C-level counting
+        self._starts = array(
+            _INT32, accumulate(map(sizes.get, range(mask + 1), repeat(0)), initial=0)
+        )
         self._rows = array(_INT32, sorted(range(count), key=buckets.__getitem__))
         self._indexed = count
 
