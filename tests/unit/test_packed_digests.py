@@ -18,6 +18,7 @@ def _digest(n: int) -> bytes:
 
 def test_every_digest_finds_its_key_and_no_other_digest_finds_one() -> None:
     index = DigestIndex()
+    assert index.owner(_digest(0)) is None  # nothing added yet
     added = {_digest(n): f"K{n}-ä" for n in range(2000)}  # keys not ASCII too
     for digest, key in added.items():
         index.add(digest, key)
