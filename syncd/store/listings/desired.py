@@ -4,7 +4,7 @@ marked missing with Core statements. Never touches the known side, never commits
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from syncd.core.packed_digests import DIGEST_BYTES, DigestIndex
 from syncd.store.driver import execute_many
 from syncd.store.plan_marks import mark_listings
 from syncd.store.portable import json_text
@@ -131,47 +132,76 @@ class KnownRecords:
     and the index of its (agency, image hosts), which a CRM's listings mostly share).
 
     ``by_digest`` (CSV rows, formats/fingerprint.py row_digest): kept the other way round,
-    fingerprint -> listing key, for records looked up by their fingerprint alone; a key
-    then keeps only the index of its (agency, image hosts), and only when that is not the
-    first one (most of an export shares it: one dict entry less a listing), and
-    ``fingerprint(key)`` is None (its records are found by ``owner``; one looked up by key
-    is read)."""
+    fingerprint -> listing key, for records looked up by their fingerprint alone, packed
+    in a ``DigestIndex`` (about 45 bytes a listing, not a dict's 150); a key then keeps
+    only the index of its (agency, image hosts), and only when that is not the first one
+    (most of an export shares it), and ``fingerprint(key)`` is None (its records are found
+    by ``owner``; one looked up by key is read)."""
 
     def __init__(self, *, by_digest: bool = False) -> None:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
-        self._owners: dict[bytes, str] | None = {} if by_digest else None
+        self._owners = DigestIndex() if by_digest else None
+        # The listing whose record has this fingerprint (None: none, or not kept): the
+        # index's own method, looked up once a row, with no call of this class between.
+        self.owner: Callable[[bytes], str | None] = (
+            _none if self._owners is None else self._owners.owner
+        )
         self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
-        self._keys = 0  # by_digest: listings kept
 
     def __len__(self) -> int:
-        return self._keys if self._owners is not None else len(self._packed)
+        return len(self._owners) if self._owners is not None else len(self._packed)
 
     def add(self, key: str, fingerprint: str, agency_key: str, hosts: str) -> None:
         try:
             digest = bytes.fromhex(fingerprint)
         except ValueError:
             return  # not one ingest wrote: the record is read again
-        index = self._index.get((agency_key, hosts))
-        if index is None:
-            index = self._index[(agency_key, hosts)] = len(self._shared)
-            self._shared.append((agency_key, _hosts_of(hosts)))
+        index = self._shared_index(agency_key, hosts)
         if self._owners is None:
             self._packed[key] = digest + index.to_bytes(4, "big")
             return
-        self._keys += 1
+        if len(digest) != DIGEST_BYTES:
+            return  # not a row digest: the record is read again
         if index:
             self._shared_of[key] = index
         # Two listings with one fingerprint (not from one mapping's rows): neither is
         # found by it, so their records are read.
-        self._owners[digest] = "" if self._owners.get(digest, key) != key else key
+        self._owners.add(digest, key)
 
-    def owner(self, digest: bytes) -> str | None:
-        """The listing whose record has this fingerprint (None: none, or not kept)."""
-        if self._owners is None:
-            return None
-        return self._owners.get(digest) or None
+    def extend(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+        """``add`` of many (key, fingerprint, agency key, image hosts): by_digest, their
+        digests and keys taken C-level, a row at a time only for an agency and hosts
+        other than the first (most of an export shares them) or a fingerprint that is
+        not a digest ingest wrote."""
+        if self._owners is None or not rows:
+            for key, fingerprint, agency_key, hosts in rows:
+                self.add(key, fingerprint, agency_key, hosts or "")
+            return
+        keys, fingerprints, agencies, host_texts = zip(*rows, strict=True)
+        try:
+            digests = b"".join(map(bytes.fromhex, fingerprints))
+        except ValueError:
+            digests = b""
+        if len(digests) != DIGEST_BYTES * len(rows):  # one not ingest's: each on its own
+            for key, fingerprint, agency_key, host_lines in rows:
+                self.add(key, fingerprint, agency_key, host_lines or "")
+            return
+        for agency_key, host_lines in set(zip(agencies, host_texts, strict=True)):
+            self._shared_index(agency_key, host_lines or "")
+        index_of = self._index
+        for key, agency_key, host_lines in zip(keys, agencies, host_texts, strict=True):
+            if index := index_of[(agency_key, host_lines or "")]:
+                self._shared_of[key] = index
+        self._owners.extend(digests, keys)
+
+    def _shared_index(self, agency_key: str, hosts: str) -> int:
+        index = self._index.get((agency_key, hosts))
+        if index is None:
+            index = self._index[(agency_key, hosts)] = len(self._shared)
+            self._shared.append((agency_key, _hosts_of(hosts)))
+        return index
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
@@ -193,6 +223,10 @@ class KnownRecords:
         return KnownRecord(fingerprint, *found)
 
 
+def _none(_digest: bytes) -> None:
+    return None
+
+
 def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
     """The record each listing was last read from, for every listing that has a desired
     state and such a record (one SELECT); ``by_digest``: found by fingerprint too."""
@@ -201,9 +235,20 @@ def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:
         c.record_fingerprint.is_not(None), _HAS_DESIRED
     )
     found = KnownRecords(by_digest=by_digest)
-    for key, fingerprint, agency_key, hosts in session.execute(query):
-        found.add(key, fingerprint, agency_key, hosts or "")
+    # In chunks, not all rows at once: at 100,000 listings the rows' strings would stand
+    # above what the packed records hold. The driver's own rows (plain tuples of text,
+    # which these columns are on either engine): SQLAlchemy's Row a row cost as much as
+    # packing it.
+    result = session.connection().execute(query)
+    try:
+        while chunk := result.cursor.fetchmany(_KNOWN_CHUNK):
+            found.extend(chunk)
+    finally:
+        result.close()
     return found
+
+
+_KNOWN_CHUNK = 2_000
 
 
 def _hosts_of(text: str) -> tuple[tuple[str, int], ...]:

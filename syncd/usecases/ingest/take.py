@@ -78,8 +78,11 @@ def _ingest(take: Take) -> IngestResult:
     with Spill(config.paths.database.parent) as spill:
         try:
             mapping = _mapping_for(rule)
+            # Not held in a local: the known records go with the parse, before the write
+            # (at 100,000 listings they would stand under the write's own peak).
             known = _known_records(store, config, mapping)
             parsed = parse(path, mapping, config, spill, _stored_listing(store), known=known)
+            del known
         except ExportError as error:
             return reject(take, error, rule.mapping)
         probe_new_images(take, parsed)

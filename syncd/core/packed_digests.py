@@ -1,0 +1,106 @@
+"""Listing keys found by a 16-byte digest (a CSV row's fingerprint), for every listing of
+a store at once, in a handful of large buffers (see core/packed.py for why not a dict).
+
+A dict from digest to key costs about 150 bytes a listing (the digest's bytes object,
+the key's string and the entry); here a listing costs its digest's 16 bytes, its key's
+UTF-8 bytes and about 16 bytes of index. The digests are uniform (sha256), so their
+first bytes pick a bucket directly: buckets at least as many as the digests, each the
+run of its rows in one array (about one row a bucket). A candidate is confirmed by
+comparing its whole digest, so a shared bucket never answers alone. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from itertools import accumulate, repeat
+from operator import methodcaller
+
+DIGEST_BYTES = 16
+
+# A 4-byte array item (C int on every platform syncd runs on): rows fewer than 2**31.
+_INT32 = "i" if array("i").itemsize == 4 else "l"
+
+
+class DigestIndex:
+    """Digest -> the key added with it, when exactly one key was (two keys added with one
+    digest: neither is found). ``add`` in any order; the index is rebuilt at the first
+    ``owner`` after an ``add``, so build first, then look up."""
+
+    def __init__(self) -> None:
+        self._digests = bytearray()  # DIGEST_BYTES a row, in the order added
+        self._keys = bytearray()  # the keys' UTF-8, back to back
+        self._ends = array("q")  # where each row's key ends in _keys
+        self._mask = 0  # a digest's bucket: its first 4 bytes (native order) & _mask
+        self._starts = array(_INT32, [0, 0])  # bucket b's rows: _rows[_starts[b]:_starts[b+1]]
+        self._rows = array(_INT32)
+        self._indexed = 0  # rows in _rows
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def add(self, digest: bytes, key: str) -> None:
+        if len(digest) != DIGEST_BYTES:
+            raise ValueError(f"a digest of {len(digest)} bytes, not {DIGEST_BYTES}")
+        self._digests += digest
+        self._keys += key.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._keys))
+
+    def extend(self, digests: bytes, keys: Sequence[str]) -> None:
+        """``add`` of many: ``digests`` back to back, one for each of ``keys``, in order."""
+        if len(digests) != DIGEST_BYTES * len(keys):
+            raise ValueError(f"{len(digests)} bytes of digests for {len(keys)} keys")
+        encoded = list(map(methodcaller("encode", "utf-8", "surrogatepass"), keys))
+        self._digests += digests
+        self._ends.extend(accumulate(map(len, encoded), initial=len(self._keys)))
+        self._ends.pop(len(self._ends) - len(encoded) - 1)  # the initial: no row's end
+        self._keys += b"".join(encoded)
+
+    def owner(self, digest: bytes) -> str | None:
+        """The one key added with ``digest``; None: none, or more than one."""
+        if self._indexed != len(self._ends):
+            self._index()
+        starts = self._starts
+        bucket = int.from_bytes(digest[:4], sys.byteorder) & self._mask
+        at = starts[bucket]
+        if starts[bucket + 1] - at != 1:  # empty, or shared: a few rows to look at
+            return self._among(at, starts[bucket + 1], digest)
+        row = self._rows[at]
+        start = row * DIGEST_BYTES
+        return self._key(row) if self._digests[start : start + DIGEST_BYTES] == digest else None
+
+    def _among(self, at: int, end: int, digest: bytes) -> str | None:
+        found = -1
+        for place in range(at, end):
+            start = self._rows[place] * DIGEST_BYTES
+            if self._digests[start : start + DIGEST_BYTES] == digest:
+                if found != -1:
+                    return None
+                found = self._rows[place]
+        return None if found == -1 else self._key(found)
+
+    def _key(self, row: int) -> str:
+        ends = self._ends
+        start = ends[row - 1] if row else 0
+        return self._keys[start : ends[row]].decode("utf-8", "surrogatepass")
+
+    def _index(self) -> None:
+        count = len(self._ends)
+        mask = self._mask = (1 << max(count - 1, 1).bit_length()) - 1
+        # Each digest's first 4 bytes read in place as one native integer (what
+        # int.from_bytes(..., sys.byteorder) in ``owner`` reads), masked C-level.
+        with memoryview(self._digests) as whole, whole.cast("I") as words:
+            firsts = words[:: DIGEST_BYTES // 4]
+            buckets = array(_INT32, map(mask.__and__, firsts))
+            firsts.release()
+        sizes = Counter(buckets)  # C-level counting
+        self._starts = array(
+            _INT32, accumulate(map(sizes.get, range(mask + 1), repeat(0)), initial=0)
+        )
+        self._rows = array(_INT32, sorted(range(count), key=buckets.__getitem__))
+        self._indexed = count
+
+
+__all__ = ["DIGEST_BYTES", "DigestIndex"]
