@@ -1,0 +1,86 @@
+"""An export's listing keys, each given its position (0, 1, ... in the order first added),
+held in a handful of large buffers: no Python object per key (see core/packed.py for why).
+
+A dict from key to a value costs about 130 bytes a listing at 100,000 (the key's string,
+the entry, an int object); here a key costs its UTF-8 bytes and about 28 bytes of arrays
+(its end, its hash, two table slots at most half full). What a caller keeps per key (a
+record index, an agency) goes in its own array by position. A key is found by its hash
+and confirmed by its text, so two keys whose hashes agree are told apart: a few more
+reads, never a wrong answer. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+
+# A 4-byte array item (C int on every platform syncd runs on): keys fewer than 2**31.
+_INT32 = "i" if array("i").itemsize == 4 else "l"
+
+
+class KeyPositions:
+    """Distinct texts and their positions. ``place`` is the one call a row costs."""
+
+    def __init__(self) -> None:
+        self._bytes = bytearray()  # the keys' UTF-8, back to back
+        self._ends = array("q")  # where each key ends in _bytes
+        self._hashes = array("q")  # each key's hash(), to grow the table without decoding
+        self._slots = array(_INT32, [0]) * 8  # position + 1; 0: empty
+        self._mask = 7
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def place(self, key: str) -> int:
+        """``key``'s position if it was added before; else it is added, and -1 - its new
+        position (negative) is returned: one call tells new from seen again."""
+        wanted = hash(key)
+        slots, hashes, mask = self._slots, self._hashes, self._mask
+        slot = wanted & mask
+        while at := slots[slot]:
+            if hashes[at - 1] == wanted and self.key(at - 1) == key:
+                return at - 1
+            slot = (slot + 1) & mask
+        position = len(self._ends)
+        self._bytes += key.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._bytes))
+        hashes.append(wanted)
+        slots[slot] = position + 1
+        if 2 * (position + 1) > mask:  # kept at most half full: probes stay short
+            self._grow()
+        return -1 - position
+
+    def find(self, key: object) -> int:
+        """``key``'s position; -1 when it was never added."""
+        if not isinstance(key, str):
+            return -1
+        wanted = hash(key)
+        slots, hashes, mask = self._slots, self._hashes, self._mask
+        slot = wanted & mask
+        while at := slots[slot]:
+            if hashes[at - 1] == wanted and self.key(at - 1) == key:
+                return at - 1
+            slot = (slot + 1) & mask
+        return -1
+
+    def key(self, position: int) -> str:
+        ends = self._ends
+        start = ends[position - 1] if position else 0
+        return self._bytes[start : ends[position]].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        for position in range(len(self._ends)):
+            yield self.key(position)
+
+    def _grow(self) -> None:
+        size = 2 * len(self._slots)
+        slots = self._slots = array(_INT32, [0]) * size
+        mask = self._mask = size - 1
+        for position, wanted in enumerate(self._hashes):
+            slot = wanted & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = position + 1
+
+
+__all__ = ["KeyPositions"]

@@ -1,0 +1,64 @@
+"""The listing keys a file's accepted records name, and each one's agency, held packed:
+an export of 100,000 listings keeps them through its whole ingest, and a dict of them
+cost about 90 bytes a listing beside the parse's own duplicate check.
+
+The keys are the parse's (``ParseResult.keys``, formats/parse.py), by their position there;
+here only an agency's index (into the file's few agencies) by that position.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+
+from syncd.core.packed_keys import KeyPositions
+
+_NONE = -1  # a position whose key no accepted record names (yet)
+
+
+class AgencyOf:
+    """Listing key -> the agency of the record of it that wins; a ``Collection`` of the
+    keys (what ``in``, ``len`` and iterating read)."""
+
+    def __init__(self, keys: KeyPositions) -> None:
+        self._keys = keys
+        self._of = array("i")  # by the key's position: index into _agencies, or _NONE
+        self._agencies: list[str] = []
+        self._index: dict[str, int] = {}
+        self._count = 0
+
+    def has(self, at: int) -> bool:
+        """Whether the key at position ``at`` has an agency (an accepted record)."""
+        return 0 <= at < len(self._of) and self._of[at] != _NONE
+
+    def put(self, at: int, agency: str) -> None:
+        """The key at position ``at`` (of the parse's keys) wins with ``agency``."""
+        of = self._of
+        if at >= len(of):
+            of.extend(array("i", [_NONE]) * (at + 1 - len(of)))
+        index = self._index.get(agency)
+        if index is None:
+            index = self._index[agency] = len(self._agencies)
+            self._agencies.append(agency)
+        if of[at] == _NONE:
+            self._count += 1
+        of[at] = index
+
+    def agencies(self) -> set[str]:
+        """The agencies of the winning records."""
+        names = self._agencies
+        return {names[index] for index in set(self._of) if index != _NONE}
+
+    def __contains__(self, key: object) -> bool:
+        return self.has(self._keys.find(key))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        for at, index in enumerate(self._of):
+            if index != _NONE:
+                yield self._keys.key(at)
+
+
+__all__ = ["AgencyOf"]
