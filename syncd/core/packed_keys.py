@@ -2,11 +2,11 @@
 held in a handful of large buffers: no Python object per key (see core/packed.py for why).
 
 A dict from key to a value costs about 130 bytes a listing at 100,000 (the key's string,
-the entry, an int object); here a key costs its UTF-8 bytes and about 28 bytes of arrays
-(its end, its hash, two table slots at most half full). What a caller keeps per key (a
-record index, an agency) goes in its own array by position. A key is found by its hash
-and confirmed by its text, so two keys whose hashes agree are told apart: a few more
-reads, never a wrong answer. Pure, no I/O.
+the entry, an int object); here a key costs its UTF-8 bytes and about 20 bytes of arrays
+(its end, its hash's low bits, two to four table slots: the table at most half full).
+What a caller keeps per key (a record index, an agency) goes in its own array by
+position. A key is found by its hash and confirmed by its text, so two keys whose hashes
+agree are told apart: a few more reads, never a wrong answer. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 
-# A 4-byte array item (C int on every platform syncd runs on): keys fewer than 2**31.
+# A 4-byte array item (C int on every platform syncd runs on): keys, and their UTF-8
+# bytes in all, fewer than 2**31 (more raises OverflowError, never a wrong answer).
 _INT32 = "i" if array("i").itemsize == 4 else "l"
+_LOW_BITS = 2**31 - 1  # what is kept of a key's hash: enough to place it in the table
 
 
 class KeyPositions:
@@ -23,8 +25,10 @@ class KeyPositions:
 
     def __init__(self) -> None:
         self._bytes = bytearray()  # the keys' UTF-8, back to back
-        self._ends = array("q")  # where each key ends in _bytes
-        self._hashes = array("q")  # each key's hash(), to grow the table without decoding
+        self._ends = array(_INT32)  # where each key ends in _bytes
+        # Each key's hash's low bits: a candidate's text is read only when they agree, and
+        # the table grows without decoding a key.
+        self._hashes = array(_INT32)
         self._slots = array(_INT32, [0]) * 8  # position + 1; 0: empty
         self._mask = 7
 
@@ -34,7 +38,7 @@ class KeyPositions:
     def place(self, key: str) -> int:
         """``key``'s position if it was added before; else it is added, and -1 - its new
         position (negative) is returned: one call tells new from seen again."""
-        wanted = hash(key)
+        wanted = hash(key) & _LOW_BITS
         slots, hashes, mask = self._slots, self._hashes, self._mask
         slot = wanted & mask
         while at := slots[slot]:
@@ -54,7 +58,7 @@ class KeyPositions:
         """``key``'s position; -1 when it was never added."""
         if not isinstance(key, str):
             return -1
-        wanted = hash(key)
+        wanted = hash(key) & _LOW_BITS
         slots, hashes, mask = self._slots, self._hashes, self._mask
         slot = wanted & mask
         while at := slots[slot]:
