@@ -65,7 +65,7 @@ def test_agency_of_matches_a_dict_through_overwrites() -> None:
         if rng.random() < 0.2:
             continue  # a record of the key that was skipped: no agency
         agency = rng.choice(["A1", "A2", "B"])
-        agency_of.put(at, agency)
+        assert agency_of.put(at, agency) == (key in expected)  # won before: a duplicate
         expected[key] = agency
     assert len(agency_of) == len(expected)
     assert set(agency_of) == set(expected)
@@ -73,4 +73,6 @@ def test_agency_of_matches_a_dict_through_overwrites() -> None:
     for key in keys:
         assert (key in agency_of) == (key in expected)
     assert "never placed" not in agency_of
+    asked = [*keys, "never placed", "L1000"]
+    assert list(agency_of.without(asked)) == [k for k in asked if k not in expected]
     assert not AgencyOf(KeyPositions())

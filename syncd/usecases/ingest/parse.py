@@ -230,9 +230,8 @@ class _Reader:
         # Last one wins for a duplicate key, in the place of the last one (formats warns).
         parsed = self._parsed
         assert record.listing_key == key, "a record's listing has the record's key"
-        if parsed.agency_of.has(record.key_at):
+        if parsed.agency_of.put(record.key_at, agency):
             parsed.winner_index[key] = record.index
-        parsed.agency_of.put(record.key_at, agency)
 
     def _accept(self, record: RecordResult, listing: Listing) -> None:
         parsed = self._parsed

@@ -9,7 +9,7 @@ here only an agency's index (into the file's few agencies) by that position.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from syncd.core.packed_keys import KeyPositions
 
@@ -31,8 +31,9 @@ class AgencyOf:
         """Whether the key at position ``at`` has an agency (an accepted record)."""
         return 0 <= at < len(self._of) and self._of[at] != _NONE
 
-    def put(self, at: int, agency: str) -> None:
-        """The key at position ``at`` (of the parse's keys) wins with ``agency``."""
+    def put(self, at: int, agency: str) -> bool:
+        """The key at position ``at`` (of the parse's keys) wins with ``agency``; whether
+        it had won before (a duplicate: the last one wins)."""
         of = self._of
         if at >= len(of):
             of.extend(array("i", [_NONE]) * (at + 1 - len(of)))
@@ -40,9 +41,18 @@ class AgencyOf:
         if index is None:
             index = self._index[agency] = len(self._agencies)
             self._agencies.append(agency)
-        if of[at] == _NONE:
-            self._count += 1
+        had = of[at] != _NONE
         of[at] = index
+        self._count += not had
+        return had
+
+    def without(self, keys: Iterable[str]) -> Iterator[str]:
+        """``keys`` that no accepted record names, as ``not in`` would pick them (one
+        call for many: a full export's check of every stored key)."""
+        of, length = self._of, len(self._of)
+        for key, at in self._keys.find_each(keys):
+            if not 0 <= at < length or of[at] == _NONE:
+                yield key
 
     def agencies(self) -> set[str]:
         """The agencies of the winning records."""
