@@ -45,8 +45,11 @@ class KeyPositions:
             if hashes[at - 1] == wanted and self.key(at - 1) == key:
                 return at - 1
             slot = (slot + 1) & mask
-        position = len(self._ends)
-        self._bytes += key.encode("utf-8", "surrogatepass")
+        position = len(hashes)
+        try:
+            self._bytes += key.encode()
+        except UnicodeEncodeError:  # a lone surrogate, kept as it came
+            self._bytes += key.encode("utf-8", "surrogatepass")
         self._ends.append(len(self._bytes))
         hashes.append(wanted)
         slots[slot] = position + 1

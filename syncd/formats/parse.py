@@ -263,21 +263,25 @@ class _Seen:
 
     def __init__(self, result: ParseResult) -> None:
         self._result = result
-        self._place = result.keys.place
-        self._latest = array("i")  # record index, by key position
+        self.place = result.keys.place
+        self.latest = array("i")  # record index, by key position
 
     def again(self, key: str, index: int) -> tuple[int, list[Problem]]:
         """The key's position, and the warning of a key an earlier record had (the last
         one wins)."""
-        at = self._place(key)
+        at = self.place(key)
         if at < 0:
-            self._latest.append(index)
+            self.latest.append(index)
             return -1 - at, []
-        earlier = self._latest[at]
-        self._latest[at] = index
+        return at, self.duplicate(key, at, index)
+
+    def duplicate(self, key: str, at: int, index: int) -> list[Problem]:
+        """The warning of a key (at position ``at``) an earlier record had."""
+        earlier = self.latest[at]
+        self.latest[at] = index
         self._result.duplicates.setdefault(key, [earlier]).append(index)
         reason = f"the same listing key as record {earlier}; the last one wins"
-        return at, [Problem("listing_key", key, reason, "warning")]
+        return [Problem("listing_key", key, reason, "warning")]
 
 
 def _each_result(
@@ -290,6 +294,8 @@ def _each_result(
     if first is None:
         return
     seen = _Seen(result)
+    # Most of a re-dropped export is rows found unchanged: their check is inline.
+    place, latest = seen.place, seen.latest
     index = 0
 
     def all_records() -> Iterator[_Item]:
@@ -301,7 +307,12 @@ def _each_result(
         result.record_count = index
         known = _known_row(record, reader_problems, fingerprints)
         if known is not None:
-            at, said = seen.again(known[0], index)
+            at = place(known[0])
+            if at < 0:
+                at, said = -1 - at, []
+                latest.append(index)
+            else:
+                said = seen.duplicate(known[0], at, index)
             yield RecordResult(
                 None,
                 known[0],

@@ -222,7 +222,9 @@ class _Reader:
         known = self._known.agency_and_hosts(key) if self._known is not None else None
         assert known is not None, "an unchanged record's fingerprint was found there"
         agency, hosts = known
-        self._won(record, key, agency)
+        assert record.key_at >= 0, "a record with a key has its position"
+        if parsed.agency_of.put(record.key_at, agency):  # inline: most of a re-drop
+            parsed.winner_index[key] = record.index
         for host, images in hosts:
             self.hosts.add_host(host, images, record.index, record.line, key)
 
