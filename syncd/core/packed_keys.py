@@ -74,14 +74,18 @@ class KeyPositions:
         """Each of ``keys`` with its position (-1: never added), as ``find`` gives it, the
         probe inline: a call for many keys, not one each."""
         slots, hashes, mask = self._slots, self._hashes, self._mask
+        ends, text = self._ends, self._bytes
         for key in keys:
             wanted = hash(key) & _LOW_BITS
             slot = wanted & mask
             found = -1
             while at := slots[slot]:
-                if hashes[at - 1] == wanted and self.key(at - 1) == key:
-                    found = at - 1
-                    break
+                at -= 1
+                if hashes[at] == wanted:
+                    start = ends[at - 1] if at else 0
+                    if text[start : ends[at]].decode("utf-8", "surrogatepass") == key:
+                        found = at
+                        break
                 slot = (slot + 1) & mask
             yield key, found
 

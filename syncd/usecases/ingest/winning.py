@@ -26,6 +26,8 @@ class AgencyOf:
         self._agencies: list[str] = []
         self._index: dict[str, int] = {}
         self._count = 0
+        # The agency put last and its index: most keys of an export share it.
+        self._last: tuple[str | None, int] = (None, _NONE)
 
     def has(self, at: int) -> bool:
         """Whether the key at position ``at`` has an agency (an accepted record)."""
@@ -35,12 +37,19 @@ class AgencyOf:
         """The key at position ``at`` (of the parse's keys) wins with ``agency``; whether
         it had won before (a duplicate: the last one wins)."""
         of = self._of
+        last, index = self._last
+        if at == len(of) and agency == last:  # a new key of the agency before: most
+            of.append(index)
+            self._count += 1
+            return False
         if at >= len(of):
             of.extend(array("i", [_NONE]) * (at + 1 - len(of)))
-        index = self._index.get(agency)
-        if index is None:
-            index = self._index[agency] = len(self._agencies)
-            self._agencies.append(agency)
+        if agency != last:
+            index = self._index.get(agency, _NONE)
+            if index == _NONE:
+                index = self._index[agency] = len(self._agencies)
+                self._agencies.append(agency)
+            self._last = (agency, index)
         had = of[at] != _NONE
         of[at] = index
         self._count += not had
