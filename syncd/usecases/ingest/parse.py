@@ -232,6 +232,7 @@ class _Reader:
         # Last one wins for a duplicate key, in the place of the last one (formats warns).
         parsed = self._parsed
         assert record.listing_key == key, "a record's listing has the record's key"
+        assert record.key_at >= 0, "a record with a key has its position"
         if parsed.agency_of.put(record.key_at, agency):
             parsed.winner_index[key] = record.index
 
