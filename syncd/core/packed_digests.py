@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections import Counter
 from collections.abc import Sequence
-from itertools import accumulate, repeat
+from itertools import accumulate
 from operator import methodcaller
 
 DIGEST_BYTES = 16
@@ -95,12 +94,25 @@ class DigestIndex:
             firsts = words[:: DIGEST_BYTES // 4]
             buckets = array(_INT32, map(mask.__and__, firsts))
             firsts.release()
-        sizes = Counter(buckets)  # C-level counting
-        self._starts = array(
-            _INT32, accumulate(map(sizes.get, range(mask + 1), repeat(0)), initial=0)
-        )
-        self._rows = array(_INT32, sorted(range(count), key=buckets.__getitem__))
+        # A counting sort in arrays: a Counter and sorted() of the rows held an int object
+        # and a table entry per row at once (13.5 MiB at 100,000, the ingest's peak), and
+        # took longer than these two loops.
+        sizes = _zeros(mask + 1)
+        for bucket in buckets:
+            sizes[bucket] += 1
+        starts = self._starts = array(_INT32, accumulate(sizes, initial=0))
+        del sizes
+        fill = starts[:-1]  # where each bucket's next row goes
+        rows = self._rows = _zeros(count)
+        for row, bucket in enumerate(buckets):  # rows ascending within each bucket
+            at = fill[bucket]
+            rows[at] = row
+            fill[bucket] = at + 1
         self._indexed = count
+
+
+def _zeros(count: int) -> array[int]:
+    return array(_INT32, bytes(4 * count))
 
 
 __all__ = ["DIGEST_BYTES", "DigestIndex"]

@@ -7,6 +7,7 @@ The entry point ingest and ``syncd check`` call. Streams: one record in memory a
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
+from syncd.core.packed_keys import KeyPositions
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
 from syncd.formats.csv_lines import RowFinder
@@ -53,6 +55,7 @@ class RecordResult:
     # not read: ``listing`` is None, its listing as stored stands).
     fingerprint: str | None = None
     unchanged: bool = False
+    key_at: int = -1  # its listing key's position in ParseResult.keys (-1: no key)
 
     @property
     def location(self) -> str:
@@ -87,6 +90,9 @@ class ParseResult:
     # agency key -> (name, organisation number) as the file's records give them
     agency_names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     duplicates: dict[str, list[int]] = field(default_factory=dict)  # key -> record indexes
+    # The listing keys of the records so far, packed, each at its position (a record's
+    # ``key_at``): what a consumer keeps per key can go in an array by that position.
+    keys: KeyPositions = field(default_factory=KeyPositions)
     record_count: int = 0
     # XML, complete once ``records`` is exhausted: elements beside the records that match no
     # record type (tag -> count), and the root element's tag ("{uri}local").
@@ -251,15 +257,31 @@ def _known_row(
     return None if key is None else (key, digest)
 
 
-def _again(result: ParseResult, seen: dict[str, int], key: str, index: int) -> list[Problem]:
-    """The warning of a listing key an earlier record had (the last one wins)."""
-    earlier = seen.get(key)
-    seen[key] = index
-    if earlier is None:
-        return []
-    result.duplicates.setdefault(key, [earlier]).append(index)
-    reason = f"the same listing key as record {earlier}; the last one wins"
-    return [Problem("listing_key", key, reason, "warning")]
+class _Seen:
+    """The duplicate check: each key's latest record index, in an array by the key's
+    position (a key seen again is rare; no int object is kept per key)."""
+
+    def __init__(self, result: ParseResult) -> None:
+        self._result = result
+        self.place = result.keys.place
+        self.latest = array("i")  # record index, by key position
+
+    def again(self, key: str, index: int) -> tuple[int, list[Problem]]:
+        """The key's position, and the warning of a key an earlier record had (the last
+        one wins)."""
+        at = self.place(key)
+        if at < 0:
+            self.latest.append(index)
+            return -1 - at, []
+        return at, self.duplicate(key, at, index)
+
+    def duplicate(self, key: str, at: int, index: int) -> list[Problem]:
+        """The warning of a key (at position ``at``) an earlier record had."""
+        earlier = self.latest[at]
+        self.latest[at] = index
+        self._result.duplicates.setdefault(key, [earlier]).append(index)
+        reason = f"the same listing key as record {earlier}; the last one wins"
+        return [Problem("listing_key", key, reason, "warning")]
 
 
 def _each_result(
@@ -271,7 +293,9 @@ def _each_result(
 ) -> Iterator[RecordResult]:
     if first is None:
         return
-    seen: dict[str, int] = {}
+    seen = _Seen(result)
+    # Most of a re-dropped export is rows found unchanged: their check is inline.
+    place, latest = seen.place, seen.latest
     index = 0
 
     def all_records() -> Iterator[_Item]:
@@ -283,7 +307,12 @@ def _each_result(
         result.record_count = index
         known = _known_row(record, reader_problems, fingerprints)
         if known is not None:
-            said = _again(result, seen, known[0], index)
+            at = place(known[0])
+            if at < 0:
+                at, said = -1 - at, []
+                latest.append(index)
+            else:
+                said = seen.duplicate(known[0], at, index)
             yield RecordResult(
                 None,
                 known[0],
@@ -292,14 +321,17 @@ def _each_result(
                 said,
                 fingerprint=None if said else known[1].hex(),
                 unchanged=True,
+                key_at=at,
             )
             continue
         assert not isinstance(record, KnownRow), "_known_row takes every KnownRow"
         built, fingerprint, unchanged = _read(pick(record), record, reader_problems, fingerprints)
         found = [*reader_problems, *built.problems]
         key = built.listing_key
+        at = -1
         if key:
-            found.extend(_again(result, seen, key, index))
+            at, said = seen.again(key, index)
+            found.extend(said)
         # A record the reader already found broken (e.g. a misaligned CSV row) is skipped,
         # and its agency (probably read from the wrong column) does not count for the file.
         unreadable = bool(reader_problems) and any(p.severity == "error" for p in reader_problems)
@@ -324,6 +356,7 @@ def _each_result(
             record_type,
             None if found else fingerprint,
             unchanged,
+            at,
         )
     log.info(
         "parsed %s: %d record(s), %d duplicate key(s)",

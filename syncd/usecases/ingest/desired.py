@@ -150,8 +150,8 @@ def _would_go(session: Session, parsed: Parsed) -> list[str]:
     for agency in sorted(parsed.agency_keys):
         gone.extend(
             key
-            for key in keys_with_desired(session, agency)
-            if key not in parsed.agency_of and key not in parsed.skipped_keys
+            for key in parsed.agency_of.without(keys_with_desired(session, agency))
+            if key not in parsed.skipped_keys
         )
     return gone
 

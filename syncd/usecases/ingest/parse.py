@@ -25,6 +25,7 @@ from syncd.store.skipped import SKIPPED_ERROR_PREFIX
 from syncd.usecases.ingest.changes import shown
 from syncd.usecases.ingest.findings import Findings, finding
 from syncd.usecases.ingest.spill import BATCH, Spill, Spilled, dump_chunk, spilled, winners
+from syncd.usecases.ingest.winning import AgencyOf
 
 # Image URLs collected per file for [images] probe_new, before the known ones are left out.
 _PROBE_CANDIDATES = 2_000
@@ -44,8 +45,8 @@ class Parsed:
     spill: IO[bytes]
     errors: Findings
     warnings: Findings
-    # key -> agency of the record that wins, in the order of the winners
-    agency_of: dict[str, str] = field(default_factory=dict)
+    # key -> agency of the record that wins (packed by the parse's key positions)
+    agency_of: AgencyOf
     winner_index: dict[str, int] = field(default_factory=dict)  # duplicated keys only
     agency_keys: set[str] = field(default_factory=set)
     # agency key -> (name, organisation number), as the records carry them
@@ -84,7 +85,7 @@ class Parsed:
 
     @property
     def listing_agencies(self) -> set[str]:
-        return set(self.agency_of.values())
+        return self.agency_of.agencies()
 
 
 def fallback_agency(mapping: Mapping) -> str | None:
@@ -125,6 +126,7 @@ def parse(
         spill=spill.binary(),
         errors=Findings(spill),
         warnings=Findings(spill),
+        agency_of=AgencyOf(result.keys),
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
@@ -220,20 +222,19 @@ class _Reader:
         known = self._known.agency_and_hosts(key) if self._known is not None else None
         assert known is not None, "an unchanged record's fingerprint was found there"
         agency, hosts = known
-        if key in parsed.agency_of:
-            self._won(record, key, agency)
-        else:
-            parsed.agency_of[key] = agency
+        assert record.key_at >= 0, "a record with a key has its position"
+        if parsed.agency_of.put(record.key_at, agency):  # inline: most of a re-drop
+            parsed.winner_index[key] = record.index
         for host, images in hosts:
             self.hosts.add_host(host, images, record.index, record.line, key)
 
     def _won(self, record: RecordResult, key: str, agency: str) -> None:
         # Last one wins for a duplicate key, in the place of the last one (formats warns).
         parsed = self._parsed
-        if key in parsed.agency_of:
-            del parsed.agency_of[key]
+        assert record.listing_key == key, "a record's listing has the record's key"
+        assert record.key_at >= 0, "a record with a key has its position"
+        if parsed.agency_of.put(record.key_at, agency):
             parsed.winner_index[key] = record.index
-        parsed.agency_of[key] = agency
 
     def _accept(self, record: RecordResult, listing: Listing) -> None:
         parsed = self._parsed

@@ -1,0 +1,112 @@
+"""An export's listing keys, each given its position (0, 1, ... in the order first added),
+held in a handful of large buffers: no Python object per key (see core/packed.py for why).
+
+A dict from key to a value costs about 130 bytes a listing at 100,000 (the key's string,
+the entry, an int object); here a key costs its UTF-8 bytes and about 20 bytes of arrays
+(its end, its hash's low bits, two to four table slots: the table at most half full).
+What a caller keeps per key (a record index, an agency) goes in its own array by
+position. A key is found by its hash and confirmed by its text, so two keys whose hashes
+agree are told apart: a few more reads, never a wrong answer. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator
+
+# A 4-byte array item (C int on every platform syncd runs on): keys, and their UTF-8
+# bytes in all, fewer than 2**31 (more raises OverflowError, never a wrong answer).
+_INT32 = "i" if array("i").itemsize == 4 else "l"
+_LOW_BITS = 2**31 - 1  # what is kept of a key's hash: enough to place it in the table
+
+
+class KeyPositions:
+    """Distinct texts and their positions. ``place`` is the one call a row costs."""
+
+    def __init__(self) -> None:
+        self._bytes = bytearray()  # the keys' UTF-8, back to back
+        self._ends = array(_INT32)  # where each key ends in _bytes
+        # Each key's hash's low bits: a candidate's text is read only when they agree, and
+        # the table grows without decoding a key.
+        self._hashes = array(_INT32)
+        self._slots = array(_INT32, [0]) * 8  # position + 1; 0: empty
+        self._mask = 7
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def place(self, key: str) -> int:
+        """``key``'s position if it was added before; else it is added, and -1 - its new
+        position (negative) is returned: one call tells new from seen again."""
+        wanted = hash(key) & _LOW_BITS
+        slots, hashes, mask = self._slots, self._hashes, self._mask
+        slot = wanted & mask
+        while at := slots[slot]:
+            if hashes[at - 1] == wanted and self.key(at - 1) == key:
+                return at - 1
+            slot = (slot + 1) & mask
+        position = len(hashes)
+        try:
+            self._bytes += key.encode()
+        except UnicodeEncodeError:  # a lone surrogate, kept as it came
+            self._bytes += key.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._bytes))
+        hashes.append(wanted)
+        slots[slot] = position + 1
+        if 2 * (position + 1) > mask:  # kept at most half full: probes stay short
+            self._grow()
+        return -1 - position
+
+    def find(self, key: object) -> int:
+        """``key``'s position; -1 when it was never added."""
+        if not isinstance(key, str):
+            return -1
+        wanted = hash(key) & _LOW_BITS
+        slots, hashes, mask = self._slots, self._hashes, self._mask
+        slot = wanted & mask
+        while at := slots[slot]:
+            if hashes[at - 1] == wanted and self.key(at - 1) == key:
+                return at - 1
+            slot = (slot + 1) & mask
+        return -1
+
+    def find_each(self, keys: Iterable[str]) -> Iterator[tuple[str, int]]:
+        """Each of ``keys`` with its position (-1: never added), as ``find`` gives it, the
+        probe inline: a call for many keys, not one each."""
+        slots, hashes, mask = self._slots, self._hashes, self._mask
+        ends, text = self._ends, self._bytes
+        for key in keys:
+            wanted = hash(key) & _LOW_BITS
+            slot = wanted & mask
+            found = -1
+            while at := slots[slot]:
+                at -= 1
+                if hashes[at] == wanted:
+                    start = ends[at - 1] if at else 0
+                    if text[start : ends[at]].decode("utf-8", "surrogatepass") == key:
+                        found = at
+                        break
+                slot = (slot + 1) & mask
+            yield key, found
+
+    def key(self, position: int) -> str:
+        ends = self._ends
+        start = ends[position - 1] if position else 0
+        return self._bytes[start : ends[position]].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        for position in range(len(self._ends)):
+            yield self.key(position)
+
+    def _grow(self) -> None:
+        size = 2 * len(self._slots)
+        slots = self._slots = array(_INT32, [0]) * size
+        mask = self._mask = size - 1
+        for position, wanted in enumerate(self._hashes):
+            slot = wanted & mask
+            while slots[slot]:
+                slot = (slot + 1) & mask
+            slots[slot] = position + 1
+
+
+__all__ = ["KeyPositions"]
