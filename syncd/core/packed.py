@@ -18,6 +18,8 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from syncd.core.packed_keys import KeyPositions
+
 # A 4-byte array item (C int on every platform syncd runs on); a hash keeps its low 31 bits.
 _INT32 = "i" if array("i").itemsize == 4 else "l"
 _LOW_BITS = 2**31 - 1
@@ -132,33 +134,22 @@ def _zeros(count: int) -> array[int]:
 
 
 class TextSet:
-    """Distinct texts (ids seen) in one buffer of their UTF-8 bytes and a ``TextIndex``:
-    about 40 bytes a text beside its own, where a ``set`` of strings holds a string object
+    """Distinct texts (ids seen), packed as ``KeyPositions`` packs an export's keys: about
+    20 bytes a text beside its own UTF-8, where a ``set`` of strings holds a string object
     (50 bytes and more) and 30-odd bytes of table for each."""
 
     def __init__(self) -> None:
-        self._bytes = bytearray()
-        self._ends = array("q")
-        self._index = TextIndex(self._text_at)
+        self._positions = KeyPositions()
 
     def add(self, text: str) -> bool:
         """Add ``text``; False when it was there already."""
-        if self._index.rows(text):
-            return False
-        self._bytes += text.encode("utf-8", "surrogatepass")
-        self._ends.append(len(self._bytes))
-        self._index.add(text, len(self._ends) - 1)
-        return True
+        return self._positions.place(text) < 0
 
     def __contains__(self, text: object) -> bool:
-        return isinstance(text, str) and bool(self._index.rows(text))
+        return self._positions.find(text) >= 0
 
     def __len__(self) -> int:
-        return len(self._ends)
-
-    def _text_at(self, row: int) -> str:
-        start = self._ends[row - 1] if row else 0
-        return self._bytes[start : self._ends[row]].decode("utf-8", "surrogatepass")
+        return len(self._positions)
 
 
 class PackedKeys:

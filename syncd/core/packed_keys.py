@@ -39,12 +39,10 @@ class KeyPositions:
         """``key``'s position if it was added before; else it is added, and -1 - its new
         position (negative) is returned: one call tells new from seen again."""
         wanted = hash(key) & _LOW_BITS
-        slots, hashes, mask = self._slots, self._hashes, self._mask
-        slot = wanted & mask
-        while at := slots[slot]:
-            if hashes[at - 1] == wanted and self.key(at - 1) == key:
-                return at - 1
-            slot = (slot + 1) & mask
+        slot = self._slot_of(key, wanted)
+        if at := self._slots[slot]:
+            return at - 1
+        hashes = self._hashes
         position = len(hashes)
         try:
             self._bytes += key.encode()
@@ -52,8 +50,8 @@ class KeyPositions:
             self._bytes += key.encode("utf-8", "surrogatepass")
         self._ends.append(len(self._bytes))
         hashes.append(wanted)
-        slots[slot] = position + 1
-        if 2 * (position + 1) > mask:  # kept at most half full: probes stay short
+        self._slots[slot] = position + 1
+        if 2 * (position + 1) > self._mask:  # kept at most half full: probes stay short
             self._grow()
         return -1 - position
 
@@ -61,14 +59,18 @@ class KeyPositions:
         """``key``'s position; -1 when it was never added."""
         if not isinstance(key, str):
             return -1
-        wanted = hash(key) & _LOW_BITS
+        return self._slots[self._slot_of(key, hash(key) & _LOW_BITS)] - 1
+
+    def _slot_of(self, key: str, wanted: int) -> int:
+        """The table slot holding ``key`` (its hash's low bits ``wanted``), or the empty
+        slot where it would go."""
         slots, hashes, mask = self._slots, self._hashes, self._mask
         slot = wanted & mask
         while at := slots[slot]:
             if hashes[at - 1] == wanted and self.key(at - 1) == key:
-                return at - 1
+                return slot
             slot = (slot + 1) & mask
-        return -1
+        return slot
 
     def find_each(self, keys: Iterable[str]) -> Iterator[tuple[str, int]]:
         """Each of ``keys`` with its position (-1: never added), as ``find`` gives it, the
