@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from syncd.config import load_config
@@ -62,10 +63,12 @@ def test_status_after_restarts_on_a_store_of_thousands_equals_a_full_read(
     tmp_path: Path, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
     # Nothing listens there: Hemnet is out of reach, and the daemon only plans.
+    page = f"http://127.0.0.1:{free_port()}"
+    agencies = '[agencies.byra-1]\nname = "Byrå 1"\n\n[agencies.byra-2]\nname = "Byrå 2"\n'
     config = write_config(
         tmp_path,
         f"http://127.0.0.1:{free_port()}/v1",
-        extra='\n[agencies.byra-1]\nname = "Byrå 1"\n\n[agencies.byra-2]\nname = "Byrå 2"\n',
+        extra=f'\n{agencies}\n[http]\nlisten = "{page.removeprefix("http://")}"\n',
     )
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -93,6 +96,21 @@ def test_status_after_restarts_on_a_store_of_thousands_equals_a_full_read(
     daemon = start_daemon(config)
     expected = Counter(creating=COUNT - len(DROPPED), unpublished=len(DROPPED))
     wait_for(stages(expected), TIMEOUT_S, "the dropped listings unpublished")
+
+    def gauged() -> bool:  # the metrics the status page's counts come from
+        try:
+            text = httpx.get(f"{page}/metrics").text
+        except httpx.TransportError:
+            return False
+        counted = {
+            stage: f'syncd_listings{{stage="{stage}"}} {float(n)}' in text
+            for stage, n in expected.items()
+        }
+        return all(counted.values())
+
+    wait_for(gauged, TIMEOUT_S, "the stage gauges at the stages status.json shows")
+    listing = httpx.get(f"{page}/listing/{key(DROPPED[1])}").text
+    assert "unpublished" in listing and "creates it" not in listing
     assert daemon.stop() == 0, daemon.text()[-3000:]
     assert "Traceback" not in daemon.text()
 
