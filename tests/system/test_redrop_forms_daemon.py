@@ -112,6 +112,12 @@ def receipts(archive: Path) -> dict[str, dict[str, Any]]:
     for path in archive.rglob("*.result.json"):
         receipt = json.loads(path.read_text(encoding="utf-8"))
         found[receipt["file"]] = receipt
+    # A rejected file's reason, so that a test says why instead of waiting for a receipt.
+    for path in archive.parent.joinpath("rejected").rglob("*.error.json"):
+        found[path.name.removesuffix(".error.json")] = {
+            "outcome": "rejected",
+            "why": path.read_text(),
+        }
     return found
 
 
@@ -192,6 +198,106 @@ def test_an_export_rewritten_in_other_bytes_sends_nothing_and_a_repeated_key_end
     assert list(sent.elements()) == ["PATCH /v1/listings/{listing_id} 200"], sent
     for key in KEYS:
         assert after[key]["is_published"], key
+        fields = {k: v for k, v in after[key]["fields"].items() if k != "askingPrice"}
+        assert fields == {k: v for k, v in first[key]["fields"].items() if k != "askingPrice"}
+    assert daemon.stop() == 0, daemon.text()[-3000:]
+
+
+# A CRM's own XML, read with EXSLT's regular expressions through a prefix the mapping
+# binds: the postal code is written "SE-111 22" and read as its digits.
+XML_MAPPING = """\
+[mapping]
+name = "qa-objekt"
+format = "xml"
+record = "//objekt"
+mode = "full"
+namespaces = { rx = "http://exslt.org/regular-expressions" }
+
+[fields]
+listing_key = { expr = "@id", required = true }
+agency_key = { expr = "byra", default = "default" }
+status = { expr = "status", map = { "till salu" = "for_sale" } }
+housing_form = { expr = "typ", map = { villa = "house" } }
+tenure = { expr = "form", map = { "äganderätt" = "freehold" } }
+"address.street" = { expr = "gata", required = true }
+"address.postal_code" = "rx:replace(postnummer, '[^0-9]', 'g', '')"
+"address.city" = "ort"
+asking_price = "pris"
+title = "rubrik"
+
+[[images]]
+each = "bilder/bild"
+url = "."
+"""
+
+
+def xml_export(prices: dict[str, int], *, indent: str = "  ", line_break: str = "\n") -> bytes:
+    records = []
+    for key, price in prices.items():
+        fields = [
+            f'<objekt id="{key}">',
+            f"{indent}<status>till salu</status><typ>villa</typ><form>äganderätt</form>",
+            f"{indent}<gata>Åsgränd {key[1:]}</gata><postnummer>SE-111 2{key[1:]}</postnummer>",
+            f"{indent}<ort>Stockholm</ort><pris>{price}</pris><rubrik>Villa {key}</rubrik>",
+            f"{indent}<bilder><bild>http://img.example/{key}.jpg</bild></bilder>",
+            "</objekt>",
+        ]
+        records.append(line_break.join(indent + line for line in fields))
+    body = line_break.join(["<?xml version='1.0' encoding='UTF-8'?>", "<export>", *records])
+    return (body + line_break + "</export>" + line_break).encode("utf-8")
+
+
+def test_an_xml_export_read_through_a_bound_regexp_prefix_re_dropped_with_one_change(
+    tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
+) -> None:
+    remote = Sandbox(sandbox)
+    mapping = tmp_path / "qa-objekt.toml"
+    mapping.write_text(XML_MAPPING, encoding="utf-8")
+    rule = f'\n[[formats]]\npattern = "*.xml"\nmapping = "{mapping.as_posix()}"\n'
+    config = write_config(tmp_path, sandbox, extra_sync="publish = true", extra=rule)
+    inbox, archive = tmp_path / "inbox", tmp_path / "state" / "archive"
+    inbox.mkdir()
+    daemon = start_daemon(config)
+
+    def taken(name: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            assert daemon.process.poll() is None, daemon.text()[-3000:]
+            return receipts(archive).get(name)
+
+        receipt: dict[str, Any] = wait_for(found, TIMEOUT_S, f"the receipt of {name}")
+        assert (receipt["outcome"], receipt["errors"]) == ("accepted", []), receipt
+        return receipt
+
+    prices = {key: PRICES[key] for key in KEYS}
+    put(inbox, "crm-1.xml", xml_export(prices))
+    taken("crm-1.xml")
+
+    def all_published() -> dict[str, dict[str, Any]] | None:
+        listings = remote.listings()
+        done = set(listings) == set(KEYS) and all(x["is_published"] for x in listings.values())
+        return listings if done else None
+
+    first = wait_for(all_published, TIMEOUT_S, "the four listings published")
+    assert {k: x["fields"]["address"]["postalCode"] for k, x in first.items()} == {
+        key: f"1112{key[1:]}" for key in KEYS
+    }
+    before = remote.writes()
+
+    # The same listings, indented and broken otherwise: nothing changed.
+    put(inbox, "crm-2.xml", xml_export(prices, indent="\t", line_break="\r\n"))
+    assert taken("crm-2.xml")["changed_keys"] == []
+    # Then one price: that listing alone.
+    put(inbox, "crm-3.xml", xml_export(prices | {"Q3": 2_750_000}, indent="\t"))
+    assert taken("crm-3.xml")["changed_keys"] == ["Q3"]
+
+    def q3_priced() -> dict[str, dict[str, Any]] | None:
+        listings = remote.listings()
+        return listings if listings["Q3"]["fields"]["askingPrice"] == 2_750_000 else None
+
+    after = wait_for(q3_priced, TIMEOUT_S, "Q3's new price on the sandbox")
+    sent = remote.writes() - before
+    assert list(sent.elements()) == ["PATCH /v1/listings/{listing_id} 200"], sent
+    for key in KEYS:
         fields = {k: v for k, v in after[key]["fields"].items() if k != "askingPrice"}
         assert fields == {k: v for k, v in first[key]["fields"].items() if k != "askingPrice"}
     assert daemon.stop() == 0, daemon.text()[-3000:]
