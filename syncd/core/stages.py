@@ -127,7 +127,8 @@ def stage_of(
         return Stage.CONFLICT
     if known is None:
         if desired is None:
-            return Stage.NEW
+            # Left the CRM before it reached Hemnet: nothing will create it.
+            return Stage.UNPUBLISHED
         if desired.status is ListingStatus.SOLD:
             return Stage.SOLD
         if desired.status is ListingStatus.WITHDRAWN:

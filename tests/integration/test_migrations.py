@@ -200,3 +200,30 @@ def test_the_status_triggers_at_head_mark_every_status_input(db_path: Path) -> N
     marking = {column.strip() for column in named.split(",")}
     assert marking | NOT_STATUS_INPUTS == columns, sorted(columns - marking - NOT_STATUS_INPUTS)
     assert not marking & NOT_STATUS_INPUTS
+
+
+def test_0013_marks_the_listings_that_left_the_crm_before_they_reached_hemnet(
+    tmp_path: Path,
+) -> None:
+    # Their stored status entries said "new" (syncd creates it on the next run); their
+    # stage is unpublished now, and only a mark makes the book build them again.
+    db = tmp_path / "syncd.db"
+    migrate.upgrade(db, "0012_scans")
+    with sqlite3.connect(db) as conn:
+        for key, desired, hemnet_id in [
+            ("GONE", None, None),
+            ("GONE-JSON", "null", None),
+            ("WANTED", '{"listing_key": "WANTED"}', None),
+            ("SENT-GONE", None, "h1"),
+        ]:
+            conn.execute(
+                "INSERT INTO listings (listing_key, agency_key, desired_json, hemnet_id, "
+                "is_published, is_approved, first_seen_at, updated_at) "
+                "VALUES (?, 'ag', ?, ?, 0, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                (key, desired, hemnet_id),
+            )
+        conn.execute("DELETE FROM status_marks")
+    migrate.upgrade(db)
+    with sqlite3.connect(db) as conn:
+        marked = {key for (key,) in conn.execute("SELECT listing_key FROM status_marks")}
+    assert marked == {"GONE", "GONE-JSON"}

@@ -172,6 +172,19 @@ def test_status_entries_waiting_when_the_daemon_stops_are_left_without_a_failure
     done.result(timeout=5)
 
 
+def test_status_entries_built_while_the_daemon_shut_down_are_left_without_a_failure(
+    scheduler: Scheduler,
+) -> None:
+    # A status refresh still building when the scheduler shut down asked the worker to
+    # store its entries: a RuntimeError and an ERROR traceback in the journal at every
+    # such stop. The marks stay for the final write, as when it waits (the test above).
+    scheduler.shutdown(wait=True)
+    stored: list[str] = []
+    with pytest.raises(StatusEntriesNotStored):
+        store_status_entries(scheduler, lambda: stored.append("entries"))
+    assert stored == []
+
+
 def test_status_entries_are_stored_on_the_worker_when_it_is_free(scheduler: Scheduler) -> None:
     ran_on: list[str] = []
     store_status_entries(scheduler, lambda: ran_on.append(threading.current_thread().name))

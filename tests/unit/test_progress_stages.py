@@ -134,6 +134,8 @@ STAGES = {
         Stage.MISSING,
     ),
     "absent and unpublished: unpublished": (None, known(DONE), {}, Stage.UNPUBLISHED),
+    # Not "new" (which says syncd creates it on the next run): it left the CRM first.
+    "absent before it was ever sent: unpublished": (None, None, {}, Stage.UNPUBLISHED),
     "rejected by Hemnet: failed": (listing(), known(DONE), {"failed": True}, Stage.FAILED),
 }
 

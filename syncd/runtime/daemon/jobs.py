@@ -320,6 +320,10 @@ class StatusEntriesNotStored(Exception):
 def store_status_entries(scheduler: Scheduler, job: Callable[[], None]) -> None:
     """Run ``job`` (status entries to store) on the store worker and wait for it; raises
     StatusEntriesNotStored once the scheduler is closing and the job has not run."""
+    if scheduler.closing:
+        # Stopping (a refresh that was building when the stop came): the worker may be
+        # shut already, and would fail the job. Its marks stay for the final write.
+        raise StatusEntriesNotStored
     # Last in the worker's queue: a file's ingest and its pass do not wait for them.
     future = scheduler.submit("status entries", job, turn=Turn.LAST)
     while True:

@@ -25,14 +25,21 @@ def save_agencies(session: Session, config: Config, parsed: Parsed, now: datetim
     """
     for key in sorted(parsed.listing_agencies):
         configured = config.agency_named(key)
-        name, org = parsed.agency_names.get(key, (None, None))
+        row = get_agency(session, key)
+        if key in parsed.agency_names:
+            name, org = parsed.agency_names[key]
+        elif parsed.unchanged and row is not None:
+            # Records taken unread (the very ones last read) say nothing here, though they
+            # carry what is stored: kept, as reading them would give it again.
+            name, org = row.name, row.organisation_number
+        else:
+            name, org = None, None
         if configured is not None:
             wanted = Agency(key, configured.name, configured.organisation_number or org)
         elif name:
             wanted = Agency(key, name, org)
         else:
             continue
-        row = get_agency(session, key)
         if row is None or (row.name, row.organisation_number) != (
             wanted.name,
             wanted.organisation_number,
