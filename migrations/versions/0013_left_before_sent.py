@@ -2,7 +2,7 @@
 is now ``unpublished``, no longer ``new`` (which says syncd creates them on the next run;
 core/stages.py), so the status book builds their stored entries again.
 
-Revision ID: 0013_qa_unsent
+Revision ID: 0013_unsent
 Revises: 0012_scans
 Create Date: 2026-12-06 05:40:00.000000
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013_qa_unsent"
+revision: str = "0013_unsent"
 down_revision: str | Sequence[str] | None = "0012_scans"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
