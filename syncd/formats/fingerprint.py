@@ -47,14 +47,22 @@ _OUTSIDE = re.compile(
     r"ancestor|parent|preceding|following|\.\.|\$|\bid\s*\(|document\s*\(|key\s*\("
     r"|(?:^|[(\[,|=<>!+*\s])/"
 )
-_CODE_PACKAGES = ("formats", "core")
+# The code that turns a record into its stored listing: reading and mapping (formats), the
+# domain and its rules (core), and ingest's own choices for a record (usecases/ingest: the
+# agency a record falls back to, its stored form). A row found unread keeps the listing
+# this code stored from it, so a change anywhere here must have it read again.
+_CODE_PACKAGES = ("formats", "core", "usecases/ingest")
 
 
 @functools.cache
 def code_digest() -> bytes:
     """A digest of the code that turns records into listings: an upgrade that changes it
     makes every record be read again."""
-    root = Path(__file__).resolve().parent.parent
+    return digest_of_code(Path(__file__).resolve().parent.parent)
+
+
+def digest_of_code(root: Path) -> bytes:
+    """``code_digest`` of the syncd package at ``root``."""
     digest = hashlib.sha256()
     # What the code runs on reads records too (libxml2's text, Python's str methods).
     digest.update(repr((sys.version_info[:3], etree.LXML_VERSION, etree.LIBXML_VERSION)).encode())

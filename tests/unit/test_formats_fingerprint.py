@@ -4,13 +4,16 @@ whose records are not all their listing is made from takes none unread."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
+import syncd
 from syncd.formats import load_mapping
 from syncd.formats.csv_reader import TabularRecord
-from syncd.formats.fingerprint import Fingerprints, can_fingerprint
+from syncd.formats.fingerprint import Fingerprints, can_fingerprint, digest_of_code
 from syncd.formats.mapping import FieldSpec, Mapping
 from syncd.formats.xml_reader import XmlRecord, XPathCache, mapping_walks
 
@@ -97,3 +100,23 @@ def test_an_xml_mapping_reading_outside_its_records_takes_none_unread(
 def test_partial_records_are_never_taken_unread() -> None:
     assert can_fingerprint(CSV)
     assert not can_fingerprint(dataclasses.replace(CSV, partial=FieldSpec(expr="delta")))
+
+
+def test_the_code_digest_changes_with_any_code_that_shapes_a_stored_listing(tmp_path: Path) -> None:
+    """A row found unread keeps the listing the code stored from it: a change to ingest's
+    own choices (say, the agency a record falls back to) must have it read again, as a
+    change to the mapping code or the domain does; code elsewhere (the daemon) need not."""
+    package = Path(syncd.__file__).resolve().parent
+    root = tmp_path / "syncd"
+    shutil.copytree(package, root, ignore=shutil.ignore_patterns("__pycache__"))
+    before = digest_of_code(root)
+    assert before == digest_of_code(package)
+    for shaping in ("formats/parse.py", "core/domain/listing.py", "usecases/ingest/parse.py"):
+        source = root / shaping
+        text = source.read_text(encoding="utf-8")
+        source.write_text(text + "\n# changed\n", encoding="utf-8")
+        assert digest_of_code(root) != before, shaping
+        source.write_text(text, encoding="utf-8")
+    daemon = root / "runtime" / "daemon" / "jobs.py"
+    daemon.write_text(daemon.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert digest_of_code(root) == before
