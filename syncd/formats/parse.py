@@ -314,18 +314,11 @@ def _each_result(
     for record, line, reader_problems in all_records():
         index += 1
         result.record_count = index
-        # Most of a re-dropped export: a row the reader found, taken as it is.
-        known = (
-            (record.key, record.digest, record.row)
-            if type(record) is KnownRow
-            else _known_row(record, reader_problems, fingerprints)
-        )
+        known = _known_row(record, reader_problems, fingerprints)
         if known is not None:
-            owned, digest, at = known
             # Its digest's row is its key's position (the keys start from the known ones):
             # no key to place.
-            if at < 0:
-                at = place(owned)
+            at = known[2] if known[2] >= 0 else place(known[0])
             said: list[Problem] = []
             if at < 0:
                 at = -1 - at
@@ -333,14 +326,14 @@ def _each_result(
             elif latest[at] == _UNSEEN:
                 latest[at] = index
             else:
-                said = seen.duplicate(owned, at, index)
+                said = seen.duplicate(known[0], at, index)
             yield RecordResult(
                 None,
-                owned,
+                known[0],
                 line,
                 index,
                 said,
-                fingerprint=None if said else digest.hex(),
+                fingerprint=None if said else known[1].hex(),
                 unchanged=True,
                 key_at=at,
             )
