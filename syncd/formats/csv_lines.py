@@ -21,8 +21,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, TextIO
 
-# (listing key, digest) of a row whose bytes are those of its listing's last record.
-RowFinder = Callable[[bytes], tuple[str, bytes] | None]
+# (listing key, digest[, its key's position]) of a row whose bytes are those of its
+# listing's last record.
+RowFinder = Callable[[bytes], tuple[str, bytes] | tuple[str, bytes, int] | None]
 
 # A row with quoted newlines is found by its lines taken while its quotes are unbalanced;
 # past this many lines (a stray quote in an unquoted cell) it is left to csv.reader.
@@ -113,7 +114,7 @@ class RowLines:
     def _next(self) -> bytes:
         return self._back.pop() if self._back else self._readline()
 
-    def known(self, find: RowFinder) -> tuple[str, bytes] | None:
+    def known(self, find: RowFinder) -> tuple[str, bytes] | tuple[str, bytes, int] | None:
         """The next row, consumed, if ``find`` knows its bytes; else None, nothing consumed."""
         back = self._back
         line = back.pop() if back else self._readline()

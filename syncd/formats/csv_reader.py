@@ -86,11 +86,12 @@ class KnownRow:
     """A row found by its bytes before it was read (csv_lines.RowLines.known): the very
     row its listing was last read from, so nothing of it is read."""
 
-    __slots__ = ("digest", "key")
+    __slots__ = ("digest", "key", "row")
 
-    def __init__(self, key: str, digest: bytes) -> None:
+    def __init__(self, key: str, digest: bytes, row: int = -1) -> None:
         self.key = key
         self.digest = digest
+        self.row = row  # its key's position in the parse's keys (-1: not known)
 
 
 def _decoder(encoding: str, errors: str = "strict") -> Callable[[bytes], str]:

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from syncd.core.packed_keys import KeyPositions
 from syncd.formats.csv_lines import RowFinder
 from syncd.formats.csv_reader import TabularRecord
 from syncd.formats.mapping import IDENTITY_FIELDS, Expr, Mapping
@@ -106,13 +107,18 @@ class Fingerprints:
         today: date | None = None,
         *,
         any_known: bool = True,
-        owner: Callable[[bytes], str | None] | None = None,
+        owner: Callable[[bytes], tuple[str, int] | None] | None = None,
+        keys: KeyPositions | None = None,
     ) -> None:
         self.known = known
         self.any_known = any_known  # False: ``known`` has none (a first export)
         # The listing whose record has this row fingerprint (``row_digest``), if any: a CSV
         # row found there is taken unread before any of it is read, its identity included.
         self.owner = owner
+        # The keys ``owner``'s rows are positions in: the parse's keys start from them.
+        if (owner is None) != (keys is None):
+            raise ValueError("an owner of row digests comes with the keys its rows place")
+        self.keys = keys
         salt = hashlib.sha256(code_digest())
         salt.update(repr(mapping).encode())
         salt.update(b"\0" + context.encode())
@@ -164,12 +170,12 @@ class Fingerprints:
             return None
         salted = self._with_form(form)
 
-        def find(row: bytes) -> tuple[str, bytes] | None:
+        def find(row: bytes) -> tuple[str, bytes, int] | None:
             digest = salted.copy()
             digest.update(row)
             whole: bytes = digest.digest()[:16]
-            key = owner(whole)
-            return None if key is None else (key, whole)
+            found = owner(whole)
+            return None if found is None else (found[0], whole, found[1])
 
         return find
 

@@ -175,6 +175,8 @@ def parse_file(
         records=iter(()),
         warnings=warnings,
     )
+    if fingerprints is not None and fingerprints.keys is not None:
+        result.keys = fingerprints.keys  # the known keys, at the rows their owner gives
 
     def pick(record: Record) -> Assembler:
         return assemblers.get(getattr(record, "record_type", None) or "", assembler)
@@ -240,12 +242,12 @@ def _read(
 
 def _known_row(
     record: Record | KnownRow, reader_problems: list[Problem], fingerprints: Fingerprints | None
-) -> tuple[str, bytes] | None:
-    """(listing key, digest) of a row found by its digest alone: the very row its listing
-    was last read from, which stands as stored (nothing of it is read, its identity
-    neither; its agency is the stored listing's, which ingest has)."""
+) -> tuple[str, bytes, int] | None:
+    """(listing key, digest, the key's position) of a row found by its digest alone: the
+    very row its listing was last read from, which stands as stored (nothing of it is
+    read, its identity neither; its agency is the stored listing's, which ingest has)."""
     if isinstance(record, KnownRow):  # found by the reader before it read the row
-        return record.key, record.digest
+        return record.key, record.digest, record.row
     if fingerprints is None or fingerprints.owner is None or reader_problems:
         return None
     if not fingerprints.any_known:  # a first export: nothing to find
@@ -253,18 +255,22 @@ def _known_row(
     if not isinstance(record, TabularRecord):
         return None
     digest = fingerprints.row_digest(record)
-    key = fingerprints.owner(digest)
-    return None if key is None else (key, digest)
+    found = fingerprints.owner(digest)
+    return None if found is None else (found[0], digest, found[1])
+
+
+_UNSEEN = -1  # ``_Seen.latest`` of a known key no record has had yet (indexes are 1-based)
 
 
 class _Seen:
     """The duplicate check: each key's latest record index, in an array by the key's
-    position (a key seen again is rare; no int object is kept per key)."""
+    position (a key seen again is rare; no int object is kept per key). The keys may start
+    with the known ones (``Fingerprints.keys``), which no record has had yet."""
 
     def __init__(self, result: ParseResult) -> None:
         self._result = result
         self.place = result.keys.place
-        self.latest = array("i")  # record index, by key position
+        self.latest = array("i", [_UNSEEN]) * len(result.keys)  # record index, by position
 
     def again(self, key: str, index: int) -> tuple[int, list[Problem]]:
         """The key's position, and the warning of a key an earlier record had (the last
@@ -273,6 +279,9 @@ class _Seen:
         if at < 0:
             self.latest.append(index)
             return -1 - at, []
+        if self.latest[at] == _UNSEEN:
+            self.latest[at] = index
+            return at, []
         return at, self.duplicate(key, at, index)
 
     def duplicate(self, key: str, at: int, index: int) -> list[Problem]:
@@ -307,10 +316,15 @@ def _each_result(
         result.record_count = index
         known = _known_row(record, reader_problems, fingerprints)
         if known is not None:
-            at = place(known[0])
+            # Its digest's row is its key's position (the keys start from the known ones):
+            # no key to place.
+            at = known[2] if known[2] >= 0 else place(known[0])
+            said: list[Problem] = []
             if at < 0:
-                at, said = -1 - at, []
+                at = -1 - at
                 latest.append(index)
+            elif latest[at] == _UNSEEN:
+                latest[at] = index
             else:
                 said = seen.duplicate(known[0], at, index)
             yield RecordResult(

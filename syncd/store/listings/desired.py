@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from syncd.core.packed_digests import DIGEST_BYTES, DigestIndex
+from syncd.core.packed_keys import KeyPositions
 from syncd.store.driver import execute_many
 from syncd.store.plan_marks import mark_listings
 from syncd.store.portable import json_text
@@ -148,6 +149,10 @@ class KnownRecords:
         self.owner: Callable[[bytes], str | None] = (
             _none if self._owners is None else self._owners.owner
         )
+        # ``owner`` and its row, the key's position in ``positions()``.
+        self.found: Callable[[bytes], tuple[str, int] | None] = (
+            _none if self._owners is None else self._owners.found
+        )
         self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
 
     def __len__(self) -> int:
@@ -202,6 +207,11 @@ class KnownRecords:
             index = self._index[(agency_key, hosts)] = len(self._shared)
             self._shared.append((agency_key, _hosts_of(hosts)))
         return index
+
+    def positions(self) -> KeyPositions | None:
+        """by_digest: the keys, each at the row ``found`` gives (an export's keys start
+        from them, so a row found by its digest has its key's position); else None."""
+        return None if self._owners is None else self._owners.positions()
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)

@@ -115,8 +115,14 @@ def parse(
     fingerprints = None
     if known is not None:
         context = "" if config.agency is None else config.agency.key
+        keys = known.positions()
         fingerprints = Fingerprints(
-            mapping, known.fingerprint, context, any_known=bool(known), owner=known.owner
+            mapping,
+            known.fingerprint,
+            context,
+            any_known=bool(known),
+            owner=None if keys is None else known.found,
+            keys=keys,
         )
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
