@@ -80,6 +80,31 @@ class DigestIndex:
             return None
         return self._key(row), row
 
+    def rows_of(self, digests: bytes) -> array[int]:
+        """``found``'s row of each of ``digests`` (DIGEST_BYTES each, back to back), -1
+        for none: one call for a block of a file's rows, no key decoded (csv_lines)."""
+        if len(digests) % DIGEST_BYTES:
+            raise ValueError(f"{len(digests)} bytes are no whole number of digests")
+        if self._indexed != len(self._ends):
+            self._index()
+        starts, rows, mine, mask = self._starts, self._rows, self._digests, self._mask
+        found = array(_INT32)
+        with memoryview(digests) as whole, whole.cast("I") as words:
+            firsts = words[:: DIGEST_BYTES // 4].tolist()  # as ``found`` reads them
+        ends = range(DIGEST_BYTES, len(digests) + 1, DIGEST_BYTES)
+        for end, first in zip(ends, firsts, strict=True):
+            bucket = first & mask
+            at = starts[bucket]
+            if starts[bucket + 1] - at == 1:  # most: one row to compare
+                row = rows[at]
+                start = row * DIGEST_BYTES
+                same = mine[start : start + DIGEST_BYTES] == digests[end - DIGEST_BYTES : end]
+                found.append(row if same else -1)
+            else:
+                wanted = digests[end - DIGEST_BYTES : end]
+                found.append(self._among(at, starts[bucket + 1], wanted))
+        return found
+
     def positions(self) -> KeyPositions:
         """The keys, each at its row (``found``'s row is its key's position there), for an
         export's keys to start from: keys added must be distinct (ValueError if not)."""
