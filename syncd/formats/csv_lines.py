@@ -87,26 +87,30 @@ class BlockLines:
         self._stream = stream
         self._size = size
         self._block = b""
-        self._lines: list[bytes] = []
+        self._bodies: list[bytes] = []  # the block's lines without their breaks (body())
+        self._lines: list[bytes] | None = None  # with them: made when ``readline`` reads one
         self._at = 0  # the block's next line
         # What find_block gave for each of the block's lines (made at the first ``run``).
         self._found: tuple[array[int], bytes] | None = None
 
     def readline(self) -> bytes:
         at = self._at
-        if at == len(self._lines):
+        if at == len(self._bodies):
             if not self._load():
                 return b""
             at = 0
+        lines = self._lines
+        if lines is None:  # most blocks of a re-drop are found whole: never split so
+            lines = self._lines = self._block.splitlines(keepends=True)
         self._at = at + 1
-        return self._lines[at]
+        return lines[at]
 
     def run(self, find_block: BlockFinder) -> tuple[array[int], bytes] | None:
         """The next lines, consumed, while each is a row that ``find_block`` finds on its
         own (a line whose quotes are unbalanced never is: it may start a quoted newline):
         their rows and digests; None, nothing consumed, when the next line is not."""
         at = self._at
-        if at == len(self._lines):
+        if at == len(self._bodies):
             if not self._load():
                 return None
             at = 0
@@ -127,11 +131,12 @@ class BlockLines:
         block = self._stream.read(self._size)
         if block and block[-1:] != b"\n":  # on to the line break (a \r\n stays whole)
             block += self._stream.readline()
-        self._block, self._lines, self._at, self._found = block, block.splitlines(True), 0, None
-        return bool(self._lines)
+        self._block, self._bodies, self._lines = block, block.splitlines(), None
+        self._at, self._found = 0, None
+        return bool(self._bodies)
 
     def _find(self, find_block: BlockFinder) -> tuple[array[int], bytes]:
-        bodies = self._block.splitlines()  # each line without its break (body()), C-level
+        bodies = self._bodies
         rows, digests = find_block(bodies)
         for odd in compress(count(), map((1).__and__, map(_QUOTES, bodies))):
             rows[odd] = -1  # the start of a quoted newline, or a stray quote: a line at a time

@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import count
+from itertools import compress, count
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -205,11 +205,16 @@ class KnownRecords:
             for key, fingerprint, agency_key, host_lines in rows:
                 self.add(key, fingerprint, agency_key, host_lines or "")
             return
-        for agency_key, host_lines in set(zip(agencies, host_texts, strict=True)):
-            self._shared_index(agency_key, host_lines or "")
-        index_of, first = self._index, len(self._owners)
-        for row, agency_key, host_lines in zip(count(first), agencies, host_texts, strict=False):
-            if index := index_of[(agency_key, host_lines or "")]:
+        # Each row's index into the shared (agency, hosts) C-level, by the pairs as they
+        # come (hosts None or text); a row at a time only for one not the first.
+        index_of = {
+            (agency_key, host_lines): self._shared_index(agency_key, host_lines or "")
+            for agency_key, host_lines in set(zip(agencies, host_texts, strict=True))
+        }
+        indexes = list(map(index_of.__getitem__, zip(agencies, host_texts, strict=True)))
+        if any(indexes):
+            numbered = zip(count(len(self._owners)), indexes, strict=False)
+            for row, index in compress(numbered, indexes):
                 self._share(row, index)
         self._owners.extend(digests, keys)
 
