@@ -81,11 +81,11 @@ class BlockLines:
     line at \\n, \\r\\n and a bare \\r, and nowhere else. A UTF-8 byte order mark is
     left out. ``readline`` takes one line; ``run`` many found rows at once."""
 
-    def __init__(self, stream: BinaryIO, encoding: str, size: int = BLOCK_BYTES) -> None:
+    def __init__(self, stream: BinaryIO, encoding: str, size: int | None = None) -> None:
         if codecs.lookup(encoding).name == "utf-8-sig" and stream.read(3) != codecs.BOM_UTF8:
             stream.seek(0)
         self._stream = stream
-        self._size = size
+        self._size = BLOCK_BYTES if size is None else size
         self._block = b""
         self._bodies: list[bytes] = []  # the block's lines without their breaks (body())
         self._lines: list[bytes] | None = None  # with them: made when ``readline`` reads one
