@@ -39,8 +39,10 @@ RowFinder = Callable[[bytes], tuple[str, bytes] | tuple[str, bytes, int] | None]
 # (-1: none) and their digests back to back (fingerprint.py block_finder).
 BlockFinder = Callable[[list[bytes]], tuple["array[int]", bytes]]
 
-# A file in bytes is read this much at a time (and on to the next line break).
-BLOCK_BYTES = 1 << 20
+# A file in bytes is read this much at a time (and on to the next line break): its lines,
+# their digests and rows are held a block at a time (about 3 times this at once); more
+# only saves a few calls a block.
+BLOCK_BYTES = 1 << 18
 
 # A row with quoted newlines is found by its lines taken while its quotes are unbalanced;
 # past this many lines (a stray quote in an unquoted cell) it is left to csv.reader.
@@ -128,6 +130,8 @@ class BlockLines:
         return rows[at:end], digests[at * DIGEST_BYTES : end * DIGEST_BYTES]
 
     def _load(self) -> bool:
+        # The block before let go first: one block's lines held at a time, not two.
+        self._block, self._bodies, self._lines, self._found = b"", [], None, None
         block = self._stream.read(self._size)
         if block and block[-1:] != b"\n":  # on to the line break (a \r\n stays whole)
             block += self._stream.readline()
