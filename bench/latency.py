@@ -42,6 +42,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import exports
@@ -280,7 +281,7 @@ class Run:
                 sandbox.reset()
                 n_call = runs[0]
                 dropped = self.drop(n_call + n, self.count + n, range(1, n_call + 1))
-                seen = _wait(lambda k=key: _visible(self.store, k), RUN_TIMEOUT_S)
+                seen = _wait(partial(_visible, self.store, key), RUN_TIMEOUT_S)
                 missed += seen is None
                 to_visible.append((seen or time.monotonic()) - dropped)
                 _say(
@@ -322,9 +323,9 @@ def profile(run: Run) -> None:
         f"{taken:.2f}s, then the pass (store read + plan) {seconds:.2f}s, {ops} op(s); "
         "top self time:"
     )
-    rows = text.getvalue().splitlines()
-    start = next(i for i, line in enumerate(rows) if line.lstrip().startswith("ncalls"))
-    for line in rows[start : start + 13]:
+    lines = text.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    for line in lines[start : start + 13]:
         if line.strip():
             _say("    " + line.strip()[:150])
 
@@ -388,7 +389,10 @@ def _one_call_s(client: HemnetClient, hemnet_id: str) -> float:
 
 
 def measure(
-    count: int, runs: int, label: str, settings: Mapping[str, Mapping[str, object]]
+    count: int,
+    runs: tuple[int, int],
+    label: str,
+    settings: Mapping[str, Mapping[str, object]],
 ) -> None:
     _say(
         f"{label}{count:,} listings: {runs[0]} runs of drop → first call, {runs[1]} of "

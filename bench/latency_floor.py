@@ -73,6 +73,21 @@ def _until(check: Callable[[], bool]) -> float:
     return time.monotonic()
 
 
+# What _until polls for on one listing, typed (a lambda in the loop would not be).
+def _title_at_hemnet(client: HemnetClient, hemnet_id: str, title: str) -> Callable[[], bool]:
+    return lambda: title in str(client.get_listing(hemnet_id).raw)
+
+
+def _images_processed(client: HemnetClient, hemnet_id: str) -> Callable[[], bool]:
+    return lambda: all(
+        image.state is ImageState.COMPLETED for image in client.list_images(hemnet_id)
+    )
+
+
+def _visible(client: HemnetClient, hemnet_id: str) -> Callable[[], bool]:
+    return lambda: client.get_listing(hemnet_id).is_visible
+
+
 def _create_body(template: dict[str, Any], key: str, title: str) -> dict[str, Any]:
     """A create body copied from a listing syncd made (only the writable fields)."""
     writable = {*wire.LISTING_FIELD_NAMES.values(), wire.AGENCY_ID}
@@ -114,19 +129,15 @@ def floor(
             title = previous[key][title_at]
             body = {wire.LISTING_ONE: {wire.LISTING_FIELD_NAMES["title"]: title}}
             client.update_listing(ids[key], body)
-            seen = _until(lambda k=key, t=title: t in str(client.get_listing(ids[k]).raw))
+            seen = _until(_title_at_hemnet(client, ids[key], title))
             to_call.append(seen - dropped)
         for n in range(1, runs + 1):
             dropped, previous, (key,) = drop(runs + n, count + n, range(1, runs + 1))
             row = previous[key]
             listing = client.create_listing(_create_body(template, key, row[title_at]))
             client.add_image(listing.hemnet_id, row[image_at])
-            _until(
-                lambda h=listing.hemnet_id: all(
-                    image.state is ImageState.COMPLETED for image in client.list_images(h)
-                )
-            )
+            _until(_images_processed(client, listing.hemnet_id))
             client.publish(listing.hemnet_id)
-            seen = _until(lambda h=listing.hemnet_id: client.get_listing(h).is_visible)
+            seen = _until(_visible(client, listing.hemnet_id))
             to_visible.append(seen - dropped)
     return to_call, to_visible

@@ -50,7 +50,7 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _values(path: Path, mapping: Any) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record in parse_file(path, mapping).records:
         if record.listing is None:
             rows.append({})

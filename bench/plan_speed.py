@@ -23,8 +23,9 @@ import dataclasses
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import exports
@@ -137,7 +138,7 @@ def measure_plan(count: int, repeats: int) -> tuple[list[str], float]:
         f"{'baseline: Hashes.of per listing':40} {base:>9.3f} {base_spread:>9.3f} "
         f"{base / len(wanted) * 1e6:>11.1f} {'-':>7} {1.0:>6.1f}x",
     ]
-    cases = (
+    cases: tuple[tuple[str, Mapping[str, KnownListing], Mapping[str, KnownAgency]], ...] = (
         ("all in step (empty plan)", synced, known_agencies),
         ("1% changed (title)", changed, known_agencies),
         ("nothing known (initial sync)", {}, {}),
@@ -145,7 +146,7 @@ def measure_plan(count: int, repeats: int) -> tuple[list[str], float]:
     in_step_s = 0.0
     for name, known, agency_state in cases:
         median, spread, result = median_of(
-            repeats, lambda k=known, a=agency_state: plan(desired, k, a, policy, NOW)
+            repeats, partial(plan, desired, known, agency_state, policy, NOW)
         )
         in_step_s = in_step_s or median
         ops = len(getattr(result, "ops", ()))

@@ -342,16 +342,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        result: ThroughputReport | FailoverReport
         if args.throughput is not None:
-            result: ThroughputReport | FailoverReport = throughput(
-                args.throughput, args.listings, args.seed, workdir
-            )
-            print(json.dumps(asdict(result), indent=2))
+            rate = throughput(args.throughput, args.listings, args.seed, workdir)
+            print(json.dumps(asdict(rate), indent=2))
             print(
                 f"fleet of 2 against a limit of {args.throughput:g}/s: "
-                f"{result.sustained_rate:.2f} requests/s sustained, "
-                f"{result.answers_429} answer(s) 429, {result.requests} requests"
+                f"{rate.sustained_rate:.2f} requests/s sustained, "
+                f"{rate.answers_429} answer(s) 429, {rate.requests} requests"
             )
+            result = rate
         else:
             result = failover(args.kills, args.listings, args.instances, args.seed, workdir)
             print(json.dumps(asdict(result), indent=2))

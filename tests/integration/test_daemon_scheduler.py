@@ -16,6 +16,15 @@ from tests.integration.scheduler_support import wait_for
 HOUR_S = 3600.0
 
 
+def _appends(runs: list[str], name: str) -> Callable[[], None]:
+    """A periodic job that records ``name`` in ``runs`` and asks for no earlier next run."""
+
+    def job() -> None:
+        runs.append(name)
+
+    return job
+
+
 def test_kick_runs_a_periodic_job_now_and_a_return_value_schedules_the_next(
     scheduler: Scheduler,
 ) -> None:
@@ -122,7 +131,7 @@ def test_after_job_runs_on_the_worker_after_each_periodic_job() -> None:
     made = Scheduler(after_job=lambda job_id: order.append(f"after {job_id}"))
     made.start()
     try:
-        made.every("sync", lambda: order.append("sync") and None, HOUR_S)
+        made.every("sync", _appends(order, "sync"), HOUR_S)
         made.kick("sync")
         wait_for(lambda: len(order) == 2)
         assert order == ["sync", "after sync"]
@@ -135,8 +144,12 @@ def test_kicking_a_queued_job_is_quiet(
 ) -> None:
     release = threading.Event()
     runs: list[str] = []
-    scheduler.every("slow", lambda: release.wait(5) and None, HOUR_S)
-    scheduler.every("sync", lambda: runs.append("sync") and None, HOUR_S)
+
+    def slow() -> None:
+        release.wait(5)
+
+    scheduler.every("slow", slow, HOUR_S)
+    scheduler.every("sync", _appends(runs, "sync"), HOUR_S)
     with caplog.at_level(logging.WARNING):
         scheduler.kick("slow")
         time.sleep(0.1)
@@ -152,7 +165,7 @@ def test_kicking_a_queued_job_is_quiet(
 
 def test_pause_stops_periodic_jobs_but_one_offs_still_run(scheduler: Scheduler) -> None:
     runs: list[str] = []
-    scheduler.every("sync", lambda: runs.append("sync") and None, HOUR_S)
+    scheduler.every("sync", _appends(runs, "sync"), HOUR_S)
     scheduler.pause()
     scheduler.kick("sync")
     assert scheduler.submit("ingest", lambda: "taken").result(timeout=5) == "taken"

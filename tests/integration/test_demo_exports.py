@@ -56,6 +56,7 @@ def _parse(config: Config, path: Path) -> tuple[bool, dict[str, Listing]]:
     for record in result.records:
         errors = [p for p in record.problems if p.severity == "error"]
         assert record.listing is not None, f"{path.name} {record.listing_key}: {errors}"
+        assert record.listing_key is not None, f"{path.name}: a listing without its key"
         listings[record.listing_key] = record.listing
     return result.full, listings
 

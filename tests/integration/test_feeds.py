@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,7 @@ def test_an_element_holding_elements_is_a_problem_unless_the_mapping_joins(
     joined.write_text(text.replace('description = "description"\n', ""), encoding="utf-8")
     (result,) = parse_file(path, load_mapping(joined)).records
     assert result.listing is not None
-    assert (result.listing.living_area, result.listing.description) == (50, "50 to 80")
+    assert (result.listing.living_area, result.listing.description) == (Decimal(50), "50 to 80")
 
 
 def test_plausibility_limits_have_per_mapping_overrides(tmp_path: Path) -> None:

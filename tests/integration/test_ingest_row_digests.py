@@ -32,7 +32,8 @@ NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 KEYS = 6
 
 
-def rows(count: int = KEYS, **changed: dict[str, str]) -> list[dict[str, str]]:
+def rows(count: int = KEYS, /, **changed: dict[str, str]) -> list[dict[str, str]]:
+    # count is positional-only so that no unpacked mapping of changes can fill it.
     return [csv_row(f"K{i}") | changed.get(f"K{i}", {}) for i in range(count)]
 
 
@@ -60,7 +61,9 @@ def _receipt(result: IngestResult) -> dict[str, Any]:
     return {k: v for k, v in written.items() if k not in ("sha256", "received_at")}
 
 
-def _story(root: Path, exports: list[list[dict[str, str]]], *, read_everything: bool) -> Any:
+def _story(
+    root: Path, exports: list[list[dict[str, str]]], *, read_everything: bool
+) -> tuple[list[Any], int]:
     """What each export did (result, receipt, stored state, plan), then every event."""
     seen: list[Any] = []
     unread = 0

@@ -13,10 +13,10 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from syncd.core.domain import Listing
 from syncd.formats import fingerprint as fingerprint_module
@@ -46,9 +46,9 @@ def ingest(world: World, name: str, text: str, at: datetime = NOW) -> IngestResu
 def rows(count: int, **changed: dict[str, str]) -> list[dict[str, str]]:
     """``count`` listings K0.., with ``changed[key]`` laid over that listing's row; K2's
     image is on a loopback address (a warning on every file that has it)."""
+    loopback = {"K2": {"bild_1": "http://127.0.0.1/K2.jpg"}}
     return [
-        csv_row(f"K{i}", **({"bild_1": "http://127.0.0.1/K2.jpg"} if i == 2 else {}))
-        | changed.get(f"K{i}", {})
+        csv_row(f"K{i}") | loopback.get(f"K{i}", {}) | changed.get(f"K{i}", {})
         for i in range(count)
     ]
 
@@ -253,7 +253,7 @@ def test_records_are_taken_unread_on_either_engine(tmp_path: Path, database: Dat
             return ingest(world, name, text, NOW + timedelta(minutes=minutes))
 
         assert len(export("a.csv", "1000000", 0).changed_keys) == 4
-        table = ListingRow.__table__
+        table = cast(Table, ListingRow.__table__)
         with world.store.transaction() as session:  # as a store from before fingerprints
             session.execute(update(table).values(record_fingerprint=None))
         again = export("b.csv", "2000000", 1)

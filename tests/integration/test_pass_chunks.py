@@ -17,6 +17,7 @@ from syncd.core.domain import Agency, ImageState, KnownImage, MarketState
 from syncd.core.ops import Plan, UnpublishListing
 from syncd.store.engine import Store
 from syncd.store.holds import open_holds, release_hold
+from syncd.store.listing_states import read_listing_states
 from syncd.store.listings import record_remote_state, record_sent, save_agency, save_known_image
 from syncd.store.plan_marks import read_marks
 from syncd.store.tables import HoldRow, OperationRow
@@ -196,7 +197,7 @@ def test_a_pass_that_dies_between_chunks_leaves_nothing_and_the_next_records_eac
     store: Store, config: Config, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(store, now, 4, 3)
-    read = passplan.read_listing_states
+    read = read_listing_states  # what passplan calls, made to die below
     calls = 0
 
     def dies_at_the_third_chunk(*args: Any, **kwargs: Any) -> Any:

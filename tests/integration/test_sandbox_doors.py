@@ -187,6 +187,7 @@ def test_a_client_that_goes_away_mid_body_is_one_quiet_line(sandbox: SandboxProc
     )
     assert "Traceback" not in sandbox.text()
     assert "ERROR" not in sandbox.text()
+    assert sandbox.log is not None, "the sandbox was started without a log"
     assert os.path.getsize(sandbox.log) < 100_000  # no traceback per disconnect either
 
 

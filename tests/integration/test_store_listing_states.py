@@ -17,6 +17,7 @@ from syncd.core.domain import (
     ListingStatus,
     MarketState,
     Sale,
+    listing_from_plain,
     normalise,
 )
 from syncd.store import listing_states, listings
@@ -153,7 +154,7 @@ def test_a_listing_sent_as_wanted_is_decoded_once_read_after_read_until_either_c
 ) -> None:
     _seed(store, now)  # A2 sent as the CRM wants it, stored as other text
     decoded: list[str] = []
-    decode = listing_states.listing_from_plain
+    decode = listing_from_plain  # the function listing_states calls, counted below
 
     def counted(data: Any) -> Listing:
         decoded.append(data["listing_key"])

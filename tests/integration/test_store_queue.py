@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -21,7 +23,10 @@ def test_an_ingest_submitted_behind_queued_slices_and_status_writes_runs_before_
     scheduler: Scheduler,
 ) -> None:
     ran: list[str] = []
-    record = lambda name: lambda: ran.append(name)  # noqa: E731
+
+    def record(name: str) -> Callable[[], None]:
+        return partial(ran.append, name)
+
     # The daemon's turns (lifecycle and jobs): slices and status entries last, the ingest of
     # a dropped file and the sync pass first.
     scheduler.every(RECONCILE_SLICE, record("slice"), HOUR_S, turn=Turn.LAST)
@@ -73,7 +78,7 @@ def test_jobs_of_one_turn_run_in_the_order_they_came(scheduler: Scheduler) -> No
     ran: list[int] = []
     release, _ = hold_worker(scheduler)
     futures = [
-        scheduler.submit(f"job {n}", lambda n=n: ran.append(n), turn=Turn.LAST) for n in range(5)
+        scheduler.submit(f"job {n}", partial(ran.append, n), turn=Turn.LAST) for n in range(5)
     ]
     wait_for(lambda: len(scheduler.waiting()) == 5)
     release.set()

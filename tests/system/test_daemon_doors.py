@@ -194,7 +194,11 @@ def test_the_inbox_survives_long_names_forged_log_lines_symlinks_and_folders(
         wait_for(lambda: not (inbox / long_name).exists(), 20, "the long name to be taken")
         wait_for(lambda: not (inbox / forged).exists(), 20, "the forged name to be taken")
         for line in ("inbox: link.csv is a symlink", "inbox: folder.csv is a folder"):
-            wait_for(lambda line=line: line in daemon.text(), 20, line)
+
+            def logged(line: str = line) -> bool:
+                return line in daemon.text()
+
+            wait_for(logged, 20, line)
         # A file taken after the others: the rescans meanwhile saw both strangers again.
         (inbox / ".later.csv.part").write_text("objektnummer\n", encoding="utf-8")
         (inbox / ".later.csv.part").rename(inbox / "later.csv")

@@ -129,7 +129,9 @@ def test_the_list_s_listings_not_followed_by_id_or_key_are_unknown() -> None:
     glimpses(remote("7", None))
     glimpses(remote("8", "DUP"))
     glimpses(remote("9", "DUP"))
-    followed = [(f"K{n}", str(100 + n)) for n in range(0, 2 * BLOCK, 2)]
+    followed: list[tuple[str, str | None]] = [
+        (f"K{n}", str(100 + n)) for n in range(0, 2 * BLOCK, 2)
+    ]
     followed += [("ELSEWHERE", "7"), ("DUP", "9"), ("LOST", None)]
     several = glimpses.follow(followed)
     assert several == {"DUP": "9"}
