@@ -1,7 +1,8 @@
 """Parse one export file with its mapping into a stream of per-record results.
 
-The entry point ingest and ``syncd check`` call. Streams: one record in memory at a time
-(plus the set of keys seen, to report duplicates). Stores nothing and moves no files.
+The entry point ingest and ``syncd check`` call. Streams: one record in memory at a time,
+or one block's run of CSV rows found by their bytes (plus the set of keys seen, to report
+duplicates). Stores nothing and moves no files.
 """
 
 from __future__ import annotations
