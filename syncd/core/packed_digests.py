@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from itertools import accumulate
 from operator import methodcaller
 
+from syncd.core.packed_keys import KeyPositions
+
 DIGEST_BYTES = 16
 
 # A 4-byte array item (C int on every platform syncd runs on): rows fewer than 2**31.
@@ -59,26 +61,64 @@ class DigestIndex:
 
     def owner(self, digest: bytes) -> str | None:
         """The one key added with ``digest``; None: none, or more than one."""
+        found = self.found(digest)
+        return None if found is None else found[0]
+
+    def found(self, digest: bytes) -> tuple[str, int] | None:
+        """``owner``'s key and its row (the order added: its position in ``positions``)."""
         if self._indexed != len(self._ends):
             self._index()
         starts = self._starts
         bucket = int.from_bytes(digest[:4], sys.byteorder) & self._mask
         at = starts[bucket]
         if starts[bucket + 1] - at != 1:  # empty, or shared: a few rows to look at
-            return self._among(at, starts[bucket + 1], digest)
+            row = self._among(at, starts[bucket + 1], digest)
+            return None if row < 0 else (self._key(row), row)
         row = self._rows[at]
         start = row * DIGEST_BYTES
-        return self._key(row) if self._digests[start : start + DIGEST_BYTES] == digest else None
+        if self._digests[start : start + DIGEST_BYTES] != digest:
+            return None
+        return self._key(row), row
 
-    def _among(self, at: int, end: int, digest: bytes) -> str | None:
+    def rows_of(self, digests: bytes) -> array[int]:
+        """``found``'s row of each of ``digests`` (DIGEST_BYTES each, back to back), -1
+        for none: one call for a block of a file's rows, no key decoded (csv_lines)."""
+        if len(digests) % DIGEST_BYTES:
+            raise ValueError(f"{len(digests)} bytes are no whole number of digests")
+        if self._indexed != len(self._ends):
+            self._index()
+        starts, rows, mine, mask = self._starts, self._rows, self._digests, self._mask
+        found = array(_INT32)
+        with memoryview(digests) as whole, whole.cast("I") as words:
+            firsts = words[:: DIGEST_BYTES // 4].tolist()  # as ``found`` reads them
+        ends = range(DIGEST_BYTES, len(digests) + 1, DIGEST_BYTES)
+        for end, first in zip(ends, firsts, strict=True):
+            bucket = first & mask
+            at = starts[bucket]
+            if starts[bucket + 1] - at == 1:  # most: one row to compare
+                row = rows[at]
+                start = row * DIGEST_BYTES
+                same = mine[start : start + DIGEST_BYTES] == digests[end - DIGEST_BYTES : end]
+                found.append(row if same else -1)
+            else:
+                wanted = digests[end - DIGEST_BYTES : end]
+                found.append(self._among(at, starts[bucket + 1], wanted))
+        return found
+
+    def positions(self) -> KeyPositions:
+        """The keys, each at its row (``found``'s row is its key's position there), for an
+        export's keys to start from: keys added must be distinct (ValueError if not)."""
+        return KeyPositions.packed(self._keys, self._ends)
+
+    def _among(self, at: int, end: int, digest: bytes) -> int:
         found = -1
         for place in range(at, end):
             start = self._rows[place] * DIGEST_BYTES
             if self._digests[start : start + DIGEST_BYTES] == digest:
                 if found != -1:
-                    return None
+                    return -1
                 found = self._rows[place]
-        return None if found == -1 else self._key(found)
+        return found
 
     def _key(self, row: int) -> str:
         ends = self._ends

@@ -12,7 +12,8 @@ agree are told apart: a few more reads, never a wrong answer. Pure, no I/O.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 
 # A 4-byte array item (C int on every platform syncd runs on): keys, and their UTF-8
 # bytes in all, fewer than 2**31 (more raises OverflowError, never a wrong answer).
@@ -31,6 +32,28 @@ class KeyPositions:
         self._hashes = array(_INT32)
         self._slots = array(_INT32, [0]) * 8  # position + 1; 0: empty
         self._mask = 7
+
+    @classmethod
+    def packed(cls, text: bytes | bytearray, ends: Sequence[int]) -> KeyPositions:
+        """Distinct keys already packed (their UTF-8 back to back in ``text``, each ending
+        at its ``ends``), each at its row there: position r is row r, so what found a row
+        has its key's position without placing the key (a re-dropped export's rows found
+        by their digest, formats/parse.py). ValueError if a key is there twice."""
+        keys = cls()
+        keys._bytes = bytearray(text)
+        keys._ends = array(_INT32, ends)
+        whole = keys._bytes.decode("utf-8", "surrogatepass")
+        if len(whole) == len(keys._bytes):  # ASCII, most keys: sliced C-level, not decoded each
+            texts: Iterable[str] = map(whole.__getitem__, map(slice, chain((0,), ends), ends))
+        else:
+            texts = iter(keys)
+        keys._hashes = array(_INT32, map(_LOW_BITS.__and__, map(hash, texts)))
+        del whole
+        size = 8
+        while 2 * len(keys._ends) > size - 1:  # at most half full, as place keeps it
+            size *= 2
+        keys._fill(size, distinct=True)
+        return keys
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -101,12 +124,19 @@ class KeyPositions:
             yield self.key(position)
 
     def _grow(self) -> None:
-        size = 2 * len(self._slots)
+        self._fill(2 * len(self._slots))
+
+    def _fill(self, size: int, *, distinct: bool = False) -> None:
+        """The table made anew at ``size`` slots; ``distinct``: keys not yet known to be
+        (``packed``), each compared with those whose hash bits it shares."""
         slots = self._slots = array(_INT32, [0]) * size
         mask = self._mask = size - 1
-        for position, wanted in enumerate(self._hashes):
+        hashes = self._hashes
+        for position, wanted in enumerate(hashes):
             slot = wanted & mask
-            while slots[slot]:
+            while at := slots[slot]:
+                if hashes[at - 1] == wanted and distinct and self.key(at - 1) == self.key(position):
+                    raise ValueError(f"listing key {self.key(position)!r} packed twice")
                 slot = (slot + 1) & mask
             slots[slot] = position + 1
 

@@ -12,17 +12,37 @@ Lines are split as text read with ``newline=""`` splits them (at \\n, \\r\\n and
 so ``csv.reader`` sees the lines, and reports the line numbers, it always did. Files in
 an encoding where a \\n or \\r byte may be part of another character (UTF-16, UTF-32) are
 read as text and each line encoded as UTF-8 for its digest.
+
+A file in bytes is read a block at a time (``BlockLines``), split into lines C-level, and
+its rows found a block at a time (``RowLines.known_run``, a ``BlockFinder``): a run of
+one-line rows found one after another is handed on whole, with no Python of its own per
+row. A line whose quotes are unbalanced (a quoted newline, a stray quote) ends a run; it
+is found, or read, a line at a time as before.
 """
 
 from __future__ import annotations
 
 import codecs
-import re
+from array import array
 from collections.abc import Callable, Iterator
+from itertools import compress, count
+from operator import methodcaller
 from typing import BinaryIO, TextIO
 
-# (listing key, digest) of a row whose bytes are those of its listing's last record.
-RowFinder = Callable[[bytes], tuple[str, bytes] | None]
+from syncd.core.packed_digests import DIGEST_BYTES
+
+# (listing key, digest[, its key's position]) of a row whose bytes are those of its
+# listing's last record.
+RowFinder = Callable[[bytes], tuple[str, bytes] | tuple[str, bytes, int] | None]
+
+# Many rows' bytes (each without its line break) -> the row ``owner`` gives each digest
+# (-1: none) and their digests back to back (fingerprint.py block_finder).
+BlockFinder = Callable[[list[bytes]], tuple["array[int]", bytes]]
+
+# A file in bytes is read this much at a time (and on to the next line break): its lines,
+# their digests and rows are held a block at a time (about 3 times this at once); more
+# only saves a few calls a block.
+BLOCK_BYTES = 1 << 18
 
 # A row with quoted newlines is found by its lines taken while its quotes are unbalanced;
 # past this many lines (a stray quote in an unquoted cell) it is left to csv.reader.
@@ -35,7 +55,7 @@ BYTE_LINES = frozenset(
     {"utf-8", "utf-8-sig", "ascii", "cp1252", "iso8859-1", "iso8859-15", "cp1250", "cp1257"}
 )
 
-_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
+_QUOTES = methodcaller("count", b'"')
 
 
 def byte_lines(encoding: str) -> bool:
@@ -54,23 +74,77 @@ def body(line: bytes) -> bytes:
 def binary_lines(stream: BinaryIO, encoding: str) -> Callable[[], bytes]:
     """``readline`` of a file in a BYTE_LINES encoding, ending lines where ``newline=""``
     text would (a bare \\r too); b"" at the end. A UTF-8 byte order mark is left out."""
-    if codecs.lookup(encoding).name == "utf-8-sig" and stream.read(3) != codecs.BOM_UTF8:
-        stream.seek(0)
-    pending: list[bytes] = []
-    read = stream.readline
+    return BlockLines(stream, encoding).readline
 
-    def readline() -> bytes:
-        if pending:
-            return pending.pop()
-        line = read()
-        cr = line.find(b"\r")
-        if cr == -1 or (cr == len(line) - 2 and line[-1:] == b"\n"):
-            return line  # no bare \r: almost every line
-        parts = [part for part in _BARE_CR.split(line) if part]
-        pending.extend(reversed(parts[1:]))
-        return parts[0]
 
-    return readline
+class BlockLines:
+    """A file in a BYTE_LINES encoding read a block at a time (on to a line break), split
+    into lines C-level where ``newline=""`` text splits them: ``bytes.splitlines`` ends a
+    line at \\n, \\r\\n and a bare \\r, and nowhere else. A UTF-8 byte order mark is
+    left out. ``readline`` takes one line; ``run`` many found rows at once."""
+
+    def __init__(self, stream: BinaryIO, encoding: str, size: int | None = None) -> None:
+        if codecs.lookup(encoding).name == "utf-8-sig" and stream.read(3) != codecs.BOM_UTF8:
+            stream.seek(0)
+        self._stream = stream
+        self._size = BLOCK_BYTES if size is None else size
+        self._block = b""
+        self._bodies: list[bytes] = []  # the block's lines without their breaks (body())
+        self._lines: list[bytes] | None = None  # with them: made when ``readline`` reads one
+        self._at = 0  # the block's next line
+        # What find_block gave for each of the block's lines (made at the first ``run``).
+        self._found: tuple[array[int], bytes] | None = None
+
+    def readline(self) -> bytes:
+        at = self._at
+        if at == len(self._bodies):
+            if not self._load():
+                return b""
+            at = 0
+        lines = self._lines
+        if lines is None:  # most blocks of a re-drop are found whole: never split so
+            lines = self._lines = self._block.splitlines(keepends=True)
+        self._at = at + 1
+        return lines[at]
+
+    def run(self, find_block: BlockFinder) -> tuple[array[int], bytes] | None:
+        """The next lines, consumed, while each is a row that ``find_block`` finds on its
+        own (a line whose quotes are unbalanced never is: it may start a quoted newline):
+        their rows and digests; None, nothing consumed, when the next line is not."""
+        at = self._at
+        if at == len(self._bodies):
+            if not self._load():
+                return None
+            at = 0
+        found = self._found
+        if found is None:
+            found = self._found = self._find(find_block)
+        rows, digests = found
+        try:
+            end = rows.index(-1, at)
+        except ValueError:
+            end = len(rows)
+        if end == at:
+            return None
+        self._at = end
+        return rows[at:end], digests[at * DIGEST_BYTES : end * DIGEST_BYTES]
+
+    def _load(self) -> bool:
+        # The block before let go first: one block's lines held at a time, not two.
+        self._block, self._bodies, self._lines, self._found = b"", [], None, None
+        block = self._stream.read(self._size)
+        if block and block[-1:] != b"\n":  # on to the line break (a \r\n stays whole)
+            block += self._stream.readline()
+        self._block, self._bodies, self._lines = block, block.splitlines(), None
+        self._at, self._found = 0, None
+        return bool(self._bodies)
+
+    def _find(self, find_block: BlockFinder) -> tuple[array[int], bytes]:
+        bodies = self._bodies
+        rows, digests = find_block(bodies)
+        for odd in compress(count(), map((1).__and__, map(_QUOTES, bodies))):
+            rows[odd] = -1  # the start of a quoted newline, or a stray quote: a line at a time
+        return rows, digests
 
 
 def text_lines(stream: TextIO) -> Callable[[], bytes]:
@@ -87,8 +161,14 @@ class RowLines:
     ``take`` is the bytes of the lines fed since the last take (the row just read),
     ``count`` the lines consumed so far."""
 
-    def __init__(self, readline: Callable[[], bytes], decode: Callable[[bytes], str]) -> None:
+    def __init__(
+        self,
+        readline: Callable[[], bytes],
+        decode: Callable[[bytes], str],
+        block: BlockLines | None = None,
+    ) -> None:
         self._readline = readline
+        self._block = block  # ``readline``'s: runs of found rows taken from it at once
         self._decode = decode
         self._back: list[bytes] = []  # lines read by ``known`` and handed back, last first
         self._taken: list[bytes] = []
@@ -110,10 +190,21 @@ class RowLines:
         self._taken.clear()
         return body(text)
 
+    def known_run(self, find_block: BlockFinder) -> tuple[array[int], bytes] | None:
+        """The next rows, consumed, while each is a one-line row ``find_block`` finds: their
+        rows and digests (as ``BlockLines.run``); None, nothing consumed, otherwise (then
+        ``known`` or csv.reader takes the next row)."""
+        if self._back or self._block is None:
+            return None
+        found = self._block.run(find_block)
+        if found is not None:
+            self.count += len(found[0])
+        return found
+
     def _next(self) -> bytes:
         return self._back.pop() if self._back else self._readline()
 
-    def known(self, find: RowFinder) -> tuple[str, bytes] | None:
+    def known(self, find: RowFinder) -> tuple[str, bytes] | tuple[str, bytes, int] | None:
         """The next row, consumed, if ``find`` knows its bytes; else None, nothing consumed."""
         back = self._back
         line = back.pop() if back else self._readline()

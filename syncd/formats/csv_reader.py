@@ -9,13 +9,21 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from syncd.core.domain import Problem
 from syncd.core.errors import ParseError
-from syncd.formats.csv_lines import RowFinder, RowLines, binary_lines, byte_lines, text_lines
+from syncd.formats.csv_lines import (
+    BlockFinder,
+    BlockLines,
+    RowFinder,
+    RowLines,
+    byte_lines,
+    text_lines,
+)
 from syncd.formats.encoding import text_file_encoding
 from syncd.formats.mapping import Expr, Mapping
 
@@ -86,11 +94,32 @@ class KnownRow:
     """A row found by its bytes before it was read (csv_lines.RowLines.known): the very
     row its listing was last read from, so nothing of it is read."""
 
-    __slots__ = ("digest", "key")
+    __slots__ = ("digest", "key", "row")
 
-    def __init__(self, key: str, digest: bytes) -> None:
+    def __init__(self, key: str, digest: bytes, row: int = -1) -> None:
         self.key = key
         self.digest = digest
+        self.row = row  # its key's position in the parse's keys (-1: not known)
+
+
+class KnownRun:
+    """Rows found one after another by their bytes before they were read, one line each
+    (csv_lines.RowLines.known_run): ``KnownRow``s handed on as one item, with no Python
+    object of their own. ``rows``: each one's row where its digest was found (its key's
+    position in the parse's keys); ``digests``: theirs, DIGEST_BYTES each, back to back.
+    ``index`` and ``line``: the first one's record index and line, once the parse counts
+    them (0 and None before)."""
+
+    __slots__ = ("digests", "index", "line", "rows")
+
+    def __init__(self, rows: array[int], digests: bytes) -> None:
+        self.rows = rows
+        self.digests = digests
+        self.index = 0
+        self.line: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _decoder(encoding: str, errors: str = "strict") -> Callable[[bytes], str]:
@@ -153,13 +182,17 @@ class CsvSource:
                 self.delimiter = sniff_delimiter(stream.read(SNIFF_CHARS))
 
     def records(
-        self, finder_for: Callable[[bytes], RowFinder | None] | None = None
-    ) -> Iterator[tuple[TabularRecord | KnownRow, int | None, list[Problem]]]:
+        self,
+        finder_for: Callable[[bytes], RowFinder | None] | None = None,
+        block_finder_for: Callable[[bytes], BlockFinder | None] | None = None,
+    ) -> Iterator[tuple[TabularRecord | KnownRow | KnownRun, int | None, list[Problem]]]:
         """Each row with the line it starts on; raises ParseError on broken quoting.
 
         ``finder_for``: given the file's form (encoding, delimiter and header), what finds
         a row by its bytes; a row it finds is a ``KnownRow``, not read (never the first:
-        the export mode may be read from it)."""
+        the export mode may be read from it). ``block_finder_for``: likewise for many rows
+        at once; rows it finds one after another are a ``KnownRun`` (with the line the
+        first one starts on: each is one line)."""
         line = 1
         try:
             with self._lines() as (lines, opening):
@@ -181,8 +214,14 @@ class CsvSource:
                     self._check_columns(columns)
                     line = lines.count + 1
                 find = None if finder_for is None else finder_for(form)
+                find_block = None if block_finder_for is None else block_finder_for(form)
                 read = 0
                 while True:
+                    run = None if find_block is None or not read else lines.known_run(find_block)
+                    if run is not None:
+                        yield KnownRun(*run), line, []
+                        line = lines.count + 1
+                        continue
                     found = None if find is None or not read else lines.known(find)
                     if found is not None:
                         yield KnownRow(*found), line, []
@@ -217,7 +256,8 @@ class CsvSource:
         if byte_lines(name):
             decoding = "utf-8" if name == "utf-8-sig" else name  # the mark is skipped
             with self.path.open("rb") as binary:
-                yield RowLines(binary_lines(binary, name), _decoder(decoding)), form
+                block = BlockLines(binary, name)
+                yield RowLines(block.readline, _decoder(decoding), block), form
             return
         with self.path.open(encoding=self.encoding, newline="") as stream:
             yield RowLines(text_lines(stream), _decoder("utf-8", "surrogatepass")), form

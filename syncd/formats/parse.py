@@ -1,13 +1,15 @@
 """Parse one export file with its mapping into a stream of per-record results.
 
-The entry point ingest and ``syncd check`` call. Streams: one record in memory at a time
-(plus the set of keys seen, to report duplicates). Stores nothing and moves no files.
+The entry point ingest and ``syncd check`` call. Streams: one record in memory at a time,
+or one block's run of CSV rows found by their bytes (plus the set of keys seen, to report
+duplicates). Stores nothing and moves no files.
 """
 
 from __future__ import annotations
 
 import logging
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -17,11 +19,11 @@ from typing import Any
 
 from syncd.core.domain import Listing, Problem
 from syncd.core.errors import ParseError
+from syncd.core.packed_digests import DIGEST_BYTES
 from syncd.core.packed_keys import KeyPositions
 from syncd.formats.assemble import Assembled, Assembler, Record
 from syncd.formats.blm_reader import BlmSource
-from syncd.formats.csv_lines import RowFinder
-from syncd.formats.csv_reader import CsvSource, KnownRow, TabularRecord
+from syncd.formats.csv_reader import CsvSource, KnownRow, KnownRun, TabularRecord
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.mapping import IDENTITY_FIELDS, Mapping
 from syncd.formats.xml_reader import XmlSource
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # A record as a reader gives it (or a CSV row found by its text, not read), its line, and
 # what the reader found wrong with it.
-_Item = tuple[Record | KnownRow, int | None, list[Problem]]
+_Item = tuple[Record | KnownRow | KnownRun, int | None, list[Problem]]
 
 
 # Not frozen: one is made per record, 100,000 for a re-dropped export, and a frozen
@@ -85,6 +87,10 @@ class ParseResult:
     encoding: str
     full: bool
     records: Iterator[RecordResult]
+    # ``records`` with each run of CSV rows found one after another (a ``KnownRun``, its
+    # ``index`` and ``line`` set) as one item, for a consumer that takes it at once; the
+    # same stream: a caller reads one or the other.
+    items: Iterator[RecordResult | KnownRun] = field(default_factory=lambda: iter(()))
     warnings: list[str] = field(default_factory=list)
     agency_keys: set[str] = field(default_factory=set)
     # agency key -> (name, organisation number) as the file's records give them
@@ -151,13 +157,13 @@ def parse_file(
     assemblers = {
         tag: Assembler(typed, exact_filled=coverage) for tag, typed in mapping.types.items()
     }
-    stream = _stream(source, None if fingerprints is None else fingerprints.row_finder)
+    stream = _stream(source, fingerprints)
     try:
         first = next(stream)
     except StopIteration:
         first = None
     warnings = source.warnings
-    if first is not None and not isinstance(first[0], KnownRow):  # the first row is read
+    if first is not None and not isinstance(first[0], KnownRow | KnownRun):  # the first is read
         full = assembler.mode(first[0]) == "full"
     elif mapping.mode.value is not None:
         full = mapping.mode.value == "full"
@@ -175,25 +181,53 @@ def parse_file(
         records=iter(()),
         warnings=warnings,
     )
+    if fingerprints is not None and fingerprints.keys is not None:
+        result.keys = fingerprints.keys  # the known keys, at the rows their owner gives
 
     def pick(record: Record) -> Assembler:
         return assemblers.get(getattr(record, "record_type", None) or "", assembler)
 
-    result.records = _results(first, stream, pick, result, source, fingerprints=fingerprints)
+    result.items = _results(first, stream, pick, result, source, fingerprints=fingerprints)
+    result.records = _one_each(result.items, result.keys)
     return result
 
 
 def _stream(
-    source: XmlSource | CsvSource | BlmSource,
-    finder_for: Callable[[bytes], RowFinder | None] | None,
+    source: XmlSource | CsvSource | BlmSource, fingerprints: Fingerprints | None
 ) -> Iterator[_Item]:
     if isinstance(source, XmlSource):
         for record, line in source.records():
             yield record, line, []
     elif isinstance(source, CsvSource):
-        yield from source.records(finder_for)
+        if fingerprints is None:
+            yield from source.records()
+        else:
+            yield from source.records(fingerprints.row_finder, fingerprints.block_finder)
     else:
         yield from source.records()
+
+
+def _one_each(
+    items: Iterator[RecordResult | KnownRun], keys: KeyPositions
+) -> Iterator[RecordResult]:
+    """Each record on its own: a run's rows as ``_Seen.found`` gives a row found alone."""
+    for item in items:
+        if not isinstance(item, KnownRun):
+            yield item
+            continue
+        digests, line = item.digests, item.line
+        for place, row in enumerate(item.rows):
+            digest = digests[place * DIGEST_BYTES : (place + 1) * DIGEST_BYTES]
+            yield RecordResult(
+                None,
+                keys.key(row),
+                None if line is None else line + place,
+                item.index + place,
+                [],
+                fingerprint=digest.hex(),
+                unchanged=True,
+                key_at=row,
+            )
 
 
 def _results(
@@ -204,7 +238,7 @@ def _results(
     source: XmlSource | CsvSource | BlmSource,
     *,
     fingerprints: Fingerprints | None,
-) -> Iterator[RecordResult]:
+) -> Iterator[RecordResult | KnownRun]:
     yield from _each_result(first, stream, pick, result, fingerprints)
     if isinstance(source, XmlSource):
         result.unmatched, result.root = dict(source.unmatched), source.root
@@ -240,12 +274,12 @@ def _read(
 
 def _known_row(
     record: Record | KnownRow, reader_problems: list[Problem], fingerprints: Fingerprints | None
-) -> tuple[str, bytes] | None:
-    """(listing key, digest) of a row found by its digest alone: the very row its listing
-    was last read from, which stands as stored (nothing of it is read, its identity
-    neither; its agency is the stored listing's, which ingest has)."""
+) -> tuple[str, bytes, int] | None:
+    """(listing key, digest, the key's position) of a row found by its digest alone: the
+    very row its listing was last read from, which stands as stored (nothing of it is
+    read, its identity neither; its agency is the stored listing's, which ingest has)."""
     if isinstance(record, KnownRow):  # found by the reader before it read the row
-        return record.key, record.digest
+        return record.key, record.digest, record.row
     if fingerprints is None or fingerprints.owner is None or reader_problems:
         return None
     if not fingerprints.any_known:  # a first export: nothing to find
@@ -253,18 +287,22 @@ def _known_row(
     if not isinstance(record, TabularRecord):
         return None
     digest = fingerprints.row_digest(record)
-    key = fingerprints.owner(digest)
-    return None if key is None else (key, digest)
+    found = fingerprints.owner(digest)
+    return None if found is None else (found[0], digest, found[1])
+
+
+_UNSEEN = -1  # ``_Seen.latest`` of a known key no record has had yet (indexes are 1-based)
 
 
 class _Seen:
     """The duplicate check: each key's latest record index, in an array by the key's
-    position (a key seen again is rare; no int object is kept per key)."""
+    position (a key seen again is rare; no int object is kept per key). The keys may start
+    with the known ones (``Fingerprints.keys``), which no record has had yet."""
 
     def __init__(self, result: ParseResult) -> None:
         self._result = result
         self.place = result.keys.place
-        self.latest = array("i")  # record index, by key position
+        self.latest = array("i", [_UNSEEN]) * len(result.keys)  # record index, by position
 
     def again(self, key: str, index: int) -> tuple[int, list[Problem]]:
         """The key's position, and the warning of a key an earlier record had (the last
@@ -273,7 +311,46 @@ class _Seen:
         if at < 0:
             self.latest.append(index)
             return -1 - at, []
+        if self.latest[at] == _UNSEEN:
+            self.latest[at] = index
+            return at, []
         return at, self.duplicate(key, at, index)
+
+    def found(self, key: str, digest: bytes, at: int, line: int | None, index: int) -> RecordResult:
+        """A row found by its digest (``at``: its key's position, the keys starting from
+        the known ones; -1: not known), with the warning of a key an earlier record had."""
+        latest = self.latest
+        said: list[Problem] = []
+        if at < 0:
+            at = self.place(key)
+        if at < 0:
+            at = -1 - at
+            latest.append(index)
+        elif latest[at] == _UNSEEN:
+            latest[at] = index
+        else:
+            said = self.duplicate(key, at, index)
+        fingerprint = None if said else digest.hex()
+        return RecordResult(
+            None, key, line, index, said, fingerprint=fingerprint, unchanged=True, key_at=at
+        )
+
+    def run(self, run: KnownRun, line: int | None, index: int) -> Iterator[RecordResult | KnownRun]:
+        """Rows found one after another, the first after record ``index``: the run whole
+        when none of its keys was had before (in it either), the check C-level; else each
+        row as ``found`` takes it (a duplicate is rare)."""
+        rows, latest = run.rows, self.latest
+        self._result.record_count = index + len(rows)
+        if max(map(latest.__getitem__, rows)) == _UNSEEN and len(set(rows)) == len(rows):
+            deque(map(latest.__setitem__, rows, range(index + 1, index + 1 + len(rows))), 0)
+            run.index, run.line = index + 1, line
+            yield run
+            return
+        key, digests = self._result.keys.key, run.digests
+        for place, row in enumerate(rows):
+            digest = digests[place * DIGEST_BYTES : (place + 1) * DIGEST_BYTES]
+            line_of = None if line is None else line + place
+            yield self.found(key(row), digest, row, line_of, index + 1 + place)
 
     def duplicate(self, key: str, at: int, index: int) -> list[Problem]:
         """The warning of a key (at position ``at``) an earlier record had."""
@@ -290,12 +367,10 @@ def _each_result(
     pick: Callable[[Record], Assembler],
     result: ParseResult,
     fingerprints: Fingerprints | None,
-) -> Iterator[RecordResult]:
+) -> Iterator[RecordResult | KnownRun]:
     if first is None:
         return
     seen = _Seen(result)
-    # Most of a re-dropped export is rows found unchanged: their check is inline.
-    place, latest = seen.place, seen.latest
     index = 0
 
     def all_records() -> Iterator[_Item]:
@@ -303,26 +378,15 @@ def _each_result(
         yield from stream
 
     for record, line, reader_problems in all_records():
+        if isinstance(record, KnownRun):  # most of a re-dropped CSV export
+            yield from seen.run(record, line, index)
+            index += len(record)
+            continue
         index += 1
         result.record_count = index
         known = _known_row(record, reader_problems, fingerprints)
         if known is not None:
-            at = place(known[0])
-            if at < 0:
-                at, said = -1 - at, []
-                latest.append(index)
-            else:
-                said = seen.duplicate(known[0], at, index)
-            yield RecordResult(
-                None,
-                known[0],
-                line,
-                index,
-                said,
-                fingerprint=None if said else known[1].hex(),
-                unchanged=True,
-                key_at=at,
-            )
+            yield seen.found(*known, line, index)
             continue
         assert not isinstance(record, KnownRow), "_known_row takes every KnownRow"
         built, fingerprint, unchanged = _read(pick(record), record, reader_problems, fingerprints)

@@ -4,9 +4,11 @@ marked missing with Core statements. Never touches the known side, never commits
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from array import array
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, count
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -23,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from syncd.core.packed_digests import DIGEST_BYTES, DigestIndex
+from syncd.core.packed_keys import KeyPositions
 from syncd.store.driver import execute_many
 from syncd.store.plan_marks import mark_listings
 from syncd.store.portable import json_text
@@ -34,6 +37,9 @@ from syncd.store.tables import ExportFile, ListingRow
 # ORM reads of the same listings in one transaction.
 
 _LISTINGS = cast(Table, ListingRow.__table__)
+_INT32 = "i" if array("i").itemsize == 4 else "l"  # a 4-byte array item (a row, an index)
+# What an unchanged record still tells: its listing's agency and (image host, count)s.
+Shared = tuple[str, tuple[tuple[str, int], ...]]
 
 
 # mark_missing_rows writes JSON null (the JSON type's None), save_desired_rows never NULL:
@@ -142,13 +148,24 @@ class KnownRecords:
         self._packed: dict[str, bytes] = {}
         self._shared: list[tuple[str, tuple[tuple[str, int], ...]]] = []
         self._index: dict[tuple[str, str], int] = {}
+        self.by_digest = by_digest
         self._owners = DigestIndex() if by_digest else None
         # The listing whose record has this fingerprint (None: none, or not kept): the
         # index's own method, looked up once a row, with no call of this class between.
         self.owner: Callable[[bytes], str | None] = (
             _none if self._owners is None else self._owners.owner
         )
-        self._shared_of: dict[str, int] = {}  # by_digest: key -> index in _shared, if not 0
+        # ``owner`` and its row, the key's position in ``positions()``.
+        self.found: Callable[[bytes], tuple[str, int] | None] = (
+            _none if self._owners is None else self._owners.found
+        )
+        # by_digest: by row (the order added), the index into _shared; none past its end
+        # (most of an export shares the first one, so it is often empty).
+        self._shared_at = array(_INT32)
+        self._by_key: KeyPositions | None = None  # rows by key: only agency_and_hosts's
+        self.rows_of: Callable[[bytes], array[int]] = (
+            _no_rows if self._owners is None else self._owners.rows_of
+        )
 
     def __len__(self) -> int:
         return len(self._owners) if self._owners is not None else len(self._packed)
@@ -165,7 +182,7 @@ class KnownRecords:
         if len(digest) != DIGEST_BYTES:
             return  # not a row digest: the record is read again
         if index:
-            self._shared_of[key] = index
+            self._share(len(self._owners), index)
         # Two listings with one fingerprint (not from one mapping's rows): neither is
         # found by it, so their records are read.
         self._owners.add(digest, key)
@@ -188,13 +205,24 @@ class KnownRecords:
             for key, fingerprint, agency_key, host_lines in rows:
                 self.add(key, fingerprint, agency_key, host_lines or "")
             return
-        for agency_key, host_lines in set(zip(agencies, host_texts, strict=True)):
-            self._shared_index(agency_key, host_lines or "")
-        index_of = self._index
-        for key, agency_key, host_lines in zip(keys, agencies, host_texts, strict=True):
-            if index := index_of[(agency_key, host_lines or "")]:
-                self._shared_of[key] = index
+        # Each row's index into the shared (agency, hosts) C-level, by the pairs as they
+        # come (hosts None or text); a row at a time only for one not the first.
+        index_of = {
+            (agency_key, host_lines): self._shared_index(agency_key, host_lines or "")
+            for agency_key, host_lines in set(zip(agencies, host_texts, strict=True))
+        }
+        indexes = list(map(index_of.__getitem__, zip(agencies, host_texts, strict=True)))
+        if any(indexes):
+            numbered = zip(count(len(self._owners)), indexes, strict=False)
+            for row, index in compress(numbered, indexes):
+                self._share(row, index)
         self._owners.extend(digests, keys)
+
+    def _share(self, row: int, index: int) -> None:
+        at = self._shared_at
+        if len(at) <= row:
+            at.frombytes(bytes(at.itemsize * (row + 1 - len(at))))
+        at[row] = index
 
     def _shared_index(self, agency_key: str, hosts: str) -> int:
         index = self._index.get((agency_key, hosts))
@@ -202,6 +230,11 @@ class KnownRecords:
             index = self._index[(agency_key, hosts)] = len(self._shared)
             self._shared.append((agency_key, _hosts_of(hosts)))
         return index
+
+    def positions(self) -> KeyPositions | None:
+        """by_digest: the keys, each at the row ``found`` gives (an export's keys start
+        from them, so a row found by its digest has its key's position); else None."""
+        return None if self._owners is None else self._owners.positions()
 
     def fingerprint(self, key: str) -> str | None:
         packed = self._packed.get(key)
@@ -211,9 +244,36 @@ class KnownRecords:
         """What an unchanged record of this listing still tells: its agency and image hosts.
         ``by_digest``: of a key ``owner`` gave (no other is kept)."""
         if self._owners is not None:
-            return self._shared[self._shared_of.get(key, 0)] if self._shared else None
+            if not self._shared:
+                return None
+            if self._by_key is None:
+                self._by_key = self._owners.positions()
+            return self.shared_at(self._by_key.find(key))
         packed = self._packed.get(key)
         return None if packed is None else self._shared[int.from_bytes(packed[-4:], "big")]
+
+    def shared_at(self, row: int) -> tuple[str, tuple[tuple[str, int], ...]]:
+        """by_digest: the agency and image hosts of the listing at ``row`` (``found``'s)."""
+        at = self._shared_at
+        return self._shared[at[row] if 0 <= row < len(at) else 0]
+
+    def shared_runs(self, rows: Sequence[int]) -> Iterator[tuple[int, int, Shared]]:
+        """by_digest: ``rows`` (``found``'s) cut where their agency and image hosts change:
+        (start, stop, (agency, hosts)) of each part, one part for most runs of an export."""
+        at, shared = self._shared_at, self._shared
+        length = len(at)
+        # Rows past the array's end share the first: most of an export, checked C-level.
+        if not any(map(at.__getitem__, filter(length.__gt__, rows))):
+            yield 0, len(rows), shared[0]
+            return
+        start, current = 0, 0
+        for place, row in enumerate(rows):
+            index = at[row] if row < length else 0
+            if index != current and place > start:
+                yield start, place, shared[current]
+                start = place
+            current = index
+        yield start, len(rows), shared[current]
 
     def get(self, key: str) -> KnownRecord | None:
         fingerprint = self.fingerprint(key)
@@ -225,6 +285,10 @@ class KnownRecords:
 
 def _none(_digest: bytes) -> None:
     return None
+
+
+def _no_rows(digests: bytes) -> array[int]:
+    return array(_INT32, [-1]) * (len(digests) // DIGEST_BYTES)
 
 
 def known_records(session: Session, *, by_digest: bool = False) -> KnownRecords:

@@ -16,8 +16,10 @@ from typing import IO, Any
 
 from syncd.config import Config
 from syncd.core.domain import Listing, Problem, listing_from_plain
+from syncd.core.packed_keys import KeyPositions
 from syncd.formats import Mapping, ParseResult, RecordResult, parse_file
 from syncd.formats.canonical import merge_partial
+from syncd.formats.csv_reader import KnownRun
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.store.listings import KnownRecords, image_hosts_text
@@ -115,8 +117,15 @@ def parse(
     fingerprints = None
     if known is not None:
         context = "" if config.agency is None else config.agency.key
+        keys = known.positions()
         fingerprints = Fingerprints(
-            mapping, known.fingerprint, context, any_known=bool(known), owner=known.owner
+            mapping,
+            known.fingerprint,
+            context,
+            any_known=bool(known),
+            owner=None if keys is None else known.found,
+            keys=keys,
+            rows_of=None if keys is None else known.rows_of,
         )
     result = parse_file(path, mapping, fingerprints=fingerprints)
     parsed = Parsed(
@@ -130,9 +139,12 @@ def parse(
     )
     for text in result.warnings:
         parsed.warnings.append({"reason": text})
-    reader = _Reader(path.name, config, parsed, stored, known)
-    for record in result.records:
-        reader.take(record)
+    reader = _Reader(path.name, config, parsed, stored, known, keys=result.keys)
+    for item in result.items:
+        if isinstance(item, KnownRun):
+            reader.take_run(item)
+        else:
+            reader.take(item)
     parsed.flush_spill()
     for text in result.closing_warnings():
         parsed.warnings.append({"reason": text})
@@ -154,8 +166,11 @@ class _Reader:
         parsed: Parsed,
         stored: Callable[[str], Listing | None],
         known: KnownRecords | None,
+        *,
+        keys: KeyPositions,
     ) -> None:
         self._file = file
+        self._keys = keys  # the parse's: a record's ``key_at`` is its key's position there
         self._known = known
         self._config = config
         self._parsed = parsed
@@ -219,14 +234,35 @@ class _Reader:
         parsed = self._parsed
         parsed.accepted += 1
         parsed.unchanged += 1
-        known = self._known.agency_and_hosts(key) if self._known is not None else None
-        assert known is not None, "an unchanged record's fingerprint was found there"
-        agency, hosts = known
         assert record.key_at >= 0, "a record with a key has its position"
+        known = self._known
+        assert known is not None, "an unchanged record's fingerprint was found there"
+        # Found by its digest (CSV): its key's position is its row there.
+        found = known.shared_at(record.key_at) if known.by_digest else known.agency_and_hosts(key)
+        assert found is not None, "an unchanged record's fingerprint was found there"
+        agency, hosts = found
         if parsed.agency_of.put(record.key_at, agency):  # inline: most of a re-drop
             parsed.winner_index[key] = record.index
         for host, images in hosts:
             self.hosts.add_host(host, images, record.index, record.line, key)
+
+    def take_run(self, run: KnownRun) -> None:
+        """Rows found unchanged one after another, none of their keys had before (most of
+        a re-dropped CSV export): each kept as ``_keep`` keeps it, a part of them with one
+        agency and one set of image hosts at a time, with no Python per row."""
+        parsed, known, rows = self._parsed, self._known, run.rows
+        assert known is not None, "rows found by their digest were found there"
+        parsed.records += len(rows)
+        parsed.accepted += len(rows)
+        parsed.unchanged += len(rows)
+        for start, stop, (agency, hosts) in known.shared_runs(rows):
+            part = rows[start:stop]
+            for at in parsed.agency_of.put_all(part, agency):  # none: no key had before
+                parsed.winner_index[self._keys.key(at)] = run.index + start + part.index(at)
+            line = None if run.line is None else run.line + start
+            key = self._keys.key(rows[start]) if hosts else None
+            for host, images in hosts:
+                self.hosts.add_host(host, images * (stop - start), run.index + start, line, key)
 
     def _won(self, record: RecordResult, key: str, agency: str) -> None:
         # Last one wins for a duplicate key, in the place of the last one (formats warns).

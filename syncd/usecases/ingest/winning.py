@@ -9,7 +9,9 @@ here only an agency's index (into the file's few agencies) by that position.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, repeat
 
 from syncd.core.packed_keys import KeyPositions
 
@@ -45,15 +47,34 @@ class AgencyOf:
         if at >= len(of):
             of.extend(array("i", [_NONE]) * (at + 1 - len(of)))
         if agency != last:
-            index = self._index.get(agency, _NONE)
-            if index == _NONE:
-                index = self._index[agency] = len(self._agencies)
-                self._agencies.append(agency)
-            self._last = (agency, index)
+            index = self._index_of(agency)
         had = of[at] != _NONE
         of[at] = index
         self._count += not had
         return had
+
+    def put_all(self, positions: Sequence[int], agency: str) -> list[int]:
+        """``put`` of each of ``positions`` (distinct) with ``agency``, C-level (a run of
+        rows found unchanged): those of them that had won before, in order."""
+        if not positions:
+            return []
+        of = self._of
+        top = max(positions) + 1
+        if top > len(of):
+            of.extend(array("i", [_NONE]) * (top - len(of)))
+        index = self._index_of(agency)
+        had = list(compress(positions, map(_NONE.__ne__, map(of.__getitem__, positions))))
+        deque(map(of.__setitem__, positions, repeat(index)), 0)
+        self._count += len(positions) - len(had)
+        return had
+
+    def _index_of(self, agency: str) -> int:
+        index = self._index.get(agency, _NONE)
+        if index == _NONE:
+            index = self._index[agency] = len(self._agencies)
+            self._agencies.append(agency)
+        self._last = (agency, index)
+        return index
 
     def without(self, keys: Iterable[str]) -> Iterator[str]:
         """``keys`` that no accepted record names, as ``not in`` would pick them (one
