@@ -243,6 +243,8 @@ class CsvSource:
                     record = TabularRecord(row, columns, positions, raw, form)
                     yield record, start, self._shape(row, width)
         except csv.Error as exc:
+            if self.guessed:  # read whole first, it may be another encoding and delimiter
+                raise Utf8GuessWrong(str(self.path)) from None
             reason = str(exc)
             if "unexpected end of data" in reason:
                 reason = "a quote opened in the row starting here is never closed"

@@ -121,9 +121,10 @@ def utf8_at_first_sight(path: Path, forced: str) -> bool:
     mark, and its first CHUNK_BYTES are UTF-8. Its reader then checks the rest as it reads:
     each line it decodes, strictly, and a row it finds by its bytes under the UTF-8 form
     was UTF-8 when first read (fingerprint.py; a whole file is UTF-8 exactly when each of
-    its lines is, a line break being ASCII). Where a line is not, the reader raises
-    Utf8GuessWrong, and the file read again with ``detect_text_encoding`` gives what
-    reading it all first gives."""
+    its lines is, a line break being ASCII). Where a line is not, or the file breaks as
+    CSV (the delimiter is sniffed from the text, so it may be another in the encoding
+    found whole), the reader raises Utf8GuessWrong, and the file read again with
+    ``detect_text_encoding`` gives what reading it all first gives."""
     if forced != "auto":
         return False
     with path.open("rb") as stream:

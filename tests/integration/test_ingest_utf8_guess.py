@@ -2,10 +2,12 @@
 the rest checked as it is read) stores and says exactly what decoding all of it first
 does: when a line further on is not UTF-8 (the file read again from its start), in a first
 ingest and in a re-drop whose rows before that line are found by their bytes, at its end
-(a character cut short) and on its first line."""
+(a character cut short) and on its first line; and a file broken as CSV is read whole
+first before it is rejected."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +18,9 @@ import pytest
 from syncd.formats import csv_reader, encoding, load_mapping, parse_file
 from syncd.formats.encoding import Utf8GuessWrong
 from syncd.usecases.apply import current_plan
-from syncd.usecases.ingest import ingest_file
+from syncd.usecases.ingest import IngestResult, ingest_file
 from syncd.usecases.ingest import parse as parse_module
+from syncd.usecases.ingest.receipts import ERROR_SUFFIX
 from tests.fakes.ingest_world import csv_text, listing_state, open_world
 from tests.integration.test_ingest_row_digests import NOW, _receipt, rows
 
@@ -41,7 +44,14 @@ EXPORTS = [
     _utf8(rows(COUNT)),  # UTF-8 again after ISO-8859-1: read, found by nothing
     _utf8(rows(COUNT, K3={"utgangspris": "1995000"}))[:-1] + b"\xc3\n",  # cut short at the end
     _latin_at("K0", price="2995000"),  # not UTF-8 in the first bytes: never guessed
+    _utf8(rows(COUNT, K8={"rubrik": '"a quote never closed'})),  # broken as CSV: rejected
 ]
+
+
+def _error(result: IngestResult) -> dict[str, Any]:
+    assert result.moved_to is not None
+    path = result.moved_to.with_name(result.moved_to.name + ERROR_SUFFIX)
+    return {"reason": result.reason, **json.loads(path.read_text(encoding="utf-8"))}
 
 
 def _story(root: Path, *, guess: bool) -> tuple[list[Any], list[list[bool]]]:
@@ -71,7 +81,7 @@ def _story(root: Path, *, guess: bool) -> tuple[list[Any], list[list[bool]]]:
                     (
                         (result.outcome, result.records, result.accepted, result.unchanged),
                         result.changed_keys,
-                        _receipt(result),
+                        _receipt(result) if result.outcome != "rejected" else _error(result),
                         listing_state(world.store),
                         current_plan(world.store, world.config, at).ops,
                     )
@@ -88,10 +98,12 @@ def test_a_guess_read_again_stores_and_says_what_decoding_all_first_does() -> No
         whole, _ = _story(root / "whole", guess=False)
     assert guessed == whole
     # Guessed UTF-8 each time but the last; read again where a line further on was not.
-    assert parses == [[True], [True], [True, False], [True], [True, False], [True]]
+    assert parses == [[True], [True], [True, False], [True], [True, False], [True], [True, False]]
+    assert guessed[-1][0][0] == "rejected"
     unchanged = [seen[0][3] for seen in guessed]
     assert unchanged[1] == COUNT - 1  # the re-drop's rows found by their bytes
-    said = [seen[2]["warnings"] for seen in guessed]
+    assert "never closed" in guessed[-1][2]["reason"]
+    said = [seen[2].get("warnings") for seen in guessed]
     assert all(not warnings for warnings in (said[0], said[1], said[3]))
     for at in (2, 4, 5):
         assert any("not UTF-8; read as" in str(w) for w in said[at]), said[at]
