@@ -1,11 +1,10 @@
 """A full export's missing listings, its stored keys checked a chunk at a time against the
 parse's keys (AgencyOf.without_runs): exactly the stored listings of its agencies that it
 leaves out, when stored desired states change between the parse and the write (a listing
-added, one taken away) and chunks line up with the parse's keys or not."""
+added, one taken away) and chunks line up with the parse's keys or not, on both engines."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from syncd.store.listings import desired as desired_module
 from syncd.store.listings import mark_missing_rows
+from syncd.store.location import Database
 from syncd.usecases.ingest import take as take_module
 from syncd.usecases.ingest.parse import parse as real_parse
 from tests.fakes.ingest_world import live_listing, open_world
@@ -24,7 +24,7 @@ COUNT = 30
 
 @pytest.mark.parametrize("chunk", [1, 4, 2_000])
 def test_missing_keys_are_those_stored_at_the_write_and_left_out(
-    chunk: int, monkeypatch: pytest.MonkeyPatch
+    chunk: int, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(desired_module, "_KNOWN_CHUNK", chunk)
     base = rows(COUNT)
@@ -41,7 +41,7 @@ def test_missing_keys_are_those_stored_at_the_write_and_left_out(
             mark_missing_rows(session, ["K12"], NOW)  # left out and already gone
         return parsed
 
-    with tempfile.TemporaryDirectory() as scratch, open_world(Path(scratch)) as world:
+    with open_world(tmp_path, database=database) as world:
         ingest(world, 0, base)
         monkeypatch.setattr(take_module, "parse", parse_then_change)
         result = ingest(world, 1, again)
