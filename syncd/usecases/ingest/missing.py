@@ -1,11 +1,12 @@
 """The history line of a listing a full export left out: what will happen to it, by how
 far it got towards Hemnet (store/listings/reach.py).
 
-What the lines promise is what the planner and apply do (docs/planning.md): only a
-published listing is unpublished, after the removal grace; nothing creates a listing
-that is no longer desired (its plain intents are superseded by the next plan); a create
-sent and not answered is settled by reading Hemnet back, and one Hemnet made is adopted
-and stays there unpublished, as nothing plans a publish for it.
+What the lines promise is what the planner and apply do (docs/planning.md): a listing on
+Hemnet is unpublished after the removal grace if it is still published and no guard holds
+the removal (one already off Hemnet stays off); nothing creates a listing that is no
+longer desired (its plain intents are superseded by the next plan); a create sent and not
+answered is settled by reading Hemnet back, and one Hemnet made is adopted and stays there
+unpublished, as nothing plans a publish for it.
 """
 
 from __future__ import annotations
