@@ -1,7 +1,8 @@
 """``syncd run`` restarted on a store of 1,200 listings (the status book's first build in
 each process, over many chunks), with Hemnet out of reach: status.json, ``syncd status
 --json`` and a full read of the store say the same of every listing, and a listing that
-left the CRM before it reached Hemnet is not shown as one syncd will create."""
+left the CRM before it reached Hemnet is not shown as one syncd will create (nor, in its
+history, as one to unpublish)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,9 @@ def test_status_after_restarts_on_a_store_of_thousands_equals_a_full_read(
     wait_for(gauged, TIMEOUT_S, "the stage gauges at the stages status.json shows")
     listing = httpx.get(f"{page}/listing/{key(DROPPED[1])}").text
     assert "unpublished" in listing and "creates it" not in listing
+    # Its history says the same: it never reached Hemnet, so nothing is left to unpublish.
+    assert "will not be created" in listing
+    assert "unpublished after the removal grace" not in listing
     assert daemon.stop() == 0, daemon.text()[-3000:]
     assert "Traceback" not in daemon.text()
 

@@ -52,6 +52,7 @@ from syncd.store.listings.known import (
     record_sent_hashes,
     record_sold,
 )
+from syncd.store.listings.reach import Reach, reach_of
 from syncd.store.listings.reads import (
     all_listings,
     count_on_hemnet,
@@ -77,6 +78,7 @@ __all__ = [
     "DesiredRow",
     "KnownRecord",
     "KnownRecords",
+    "Reach",
     "StoredDesired",
     "agency_sources",
     "all_agencies",
@@ -106,6 +108,7 @@ __all__ = [
     "listings_of_agency",
     "mark_missing_rows",
     "oldest_awaiting_approval_since",
+    "reach_of",
     "record_failure",
     "record_image_right",
     "record_remote_state",

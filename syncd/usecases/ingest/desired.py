@@ -21,6 +21,7 @@ from syncd.store.listings import (
     has_listings,
     keys_with_desired,
     mark_missing_rows,
+    reach_of,
     save_desired_rows,
     set_record_fingerprints,
     stored_desired,
@@ -28,6 +29,7 @@ from syncd.store.listings import (
 from syncd.usecases.ingest.agencies import agencies_fed
 from syncd.usecases.ingest.changes import arrival, describe_change
 from syncd.usecases.ingest.export import Take
+from syncd.usecases.ingest.missing import missing_messages
 from syncd.usecases.ingest.parse import Parsed
 from syncd.usecases.ingest.spill import Spilled
 
@@ -60,12 +62,17 @@ def save_listings(
     name, now = take.name, take.now
     file_data = {"file": name}  # one dict for every event: record_events encodes it once
     gone = _would_go(session, parsed)
+    # How far each got towards Hemnet (read in the file's transaction) decides what its
+    # history line says will happen to it.
+    reach = reach_of(session, gone)
     mark_missing_rows(session, gone, now)
     applied.missing = gone
-    message = f"missing from full export {name}; unpublished after the removal grace"
     record_events(
         session,
-        [NewEvent("missing", message, listing_key=key, data=file_data) for key in gone],
+        [
+            NewEvent("missing", message, listing_key=key, data=file_data)
+            for key, message in missing_messages(name, gone, reach)
+        ],
         now,
     )
 
