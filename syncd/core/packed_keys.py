@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
+from itertools import accumulate, chain
 
 # A 4-byte array item (C int on every platform syncd runs on): keys, and their UTF-8
 # bytes in all, fewer than 2**31 (more raises OverflowError, never a wrong answer).
@@ -113,6 +113,25 @@ class KeyPositions:
                         break
                 slot = (slot + 1) & mask
             yield key, found
+
+    def holds_run(self, keys: Sequence[str], start: int) -> bool:
+        """Whether ``keys`` are the keys at positions ``start``, ``start`` + 1, ... in
+        order, compared C-level (their UTF-8 joined, and where each ends): a run of stored
+        keys checked at once where ``find_each`` would probe each. False says nothing of
+        where they are (a key with a lone surrogate is never compared here)."""
+        ends = self._ends
+        stop = start + len(keys)
+        if not keys or start < 0 or stop > len(ends):
+            return False
+        try:
+            encoded = list(map(str.encode, keys))
+        except UnicodeEncodeError:
+            return False
+        first = ends[start - 1] if start else 0
+        if b"".join(encoded) != self._bytes[first : ends[stop - 1]]:
+            return False
+        # Equal bytes and equal ends: each key's UTF-8 is its position's, so each key is.
+        return array(_INT32, accumulate(map(len, encoded), initial=first))[1:] == ends[start:stop]
 
     def key(self, position: int) -> str:
         ends = self._ends

@@ -24,7 +24,7 @@ from syncd.formats.csv_lines import (
     byte_lines,
     text_lines,
 )
-from syncd.formats.encoding import text_file_encoding
+from syncd.formats.encoding import Utf8GuessWrong, text_file_encoding, utf8_at_first_sight
 from syncd.formats.mapping import Expr, Mapping
 
 log = logging.getLogger(__name__)
@@ -171,10 +171,15 @@ def sniff_delimiter(sample: str) -> str:
 class CsvSource:
     """A CSV export opened for streaming: file-level facts, then ``records()``."""
 
-    def __init__(self, path: Path, mapping: Mapping) -> None:
+    def __init__(self, path: Path, mapping: Mapping, *, guess_utf8: bool = False) -> None:
+        """``guess_utf8``: read as UTF-8 when it is so at first sight, the rest checked as
+        it is read (encoding.utf8_at_first_sight; Utf8GuessWrong from ``records``)."""
         self.path = path
         self.mapping = mapping
-        self.encoding, self.warnings = text_file_encoding(path, mapping.encoding)
+        self.guessed = guess_utf8 and utf8_at_first_sight(path, mapping.encoding)
+        self.encoding, self.warnings = (
+            ("utf-8", []) if self.guessed else text_file_encoding(path, mapping.encoding)
+        )
         if mapping.delimiter != "auto":
             self.delimiter = mapping.delimiter
         else:
@@ -238,11 +243,15 @@ class CsvSource:
                     record = TabularRecord(row, columns, positions, raw, form)
                     yield record, start, self._shape(row, width)
         except csv.Error as exc:
+            if self.guessed:  # read whole first, it may be another encoding and delimiter
+                raise Utf8GuessWrong(str(self.path)) from None
             reason = str(exc)
             if "unexpected end of data" in reason:
                 reason = "a quote opened in the row starting here is never closed"
             raise ParseError(f"not readable as CSV: {reason}", str(self.path), line) from None
         except UnicodeDecodeError as exc:
+            if self.guessed:
+                raise Utf8GuessWrong(str(self.path)) from None
             raise ParseError(
                 f"bytes that are not {self.encoding} ({exc.reason})", str(self.path), line
             ) from None

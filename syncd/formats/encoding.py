@@ -110,6 +110,34 @@ def detect_text_encoding(path: Path, forced: str = "auto") -> tuple[str, list[st
     return guess, [f"not UTF-8; read as {guess} (set encoding in the mapping to be sure)"]
 
 
+class Utf8GuessWrong(Exception):
+    """A file read as UTF-8 at first sight (``utf8_at_first_sight``) holds bytes that are
+    not: it is to be read again from its start, with ``detect_text_encoding``'s answer."""
+
+
+def utf8_at_first_sight(path: Path, forced: str) -> bool:
+    """Whether a file may be read as UTF-8 before all of it is checked (what
+    ``detect_text_encoding`` does, decoding every byte): no encoding forced, no byte order
+    mark, and its first CHUNK_BYTES are UTF-8. Its reader then checks the rest as it reads:
+    each line it decodes, strictly, and a row it finds by its bytes under the UTF-8 form
+    was UTF-8 when first read (fingerprint.py; a whole file is UTF-8 exactly when each of
+    its lines is, a line break being ASCII). Where a line is not, or the file breaks as
+    CSV (the delimiter is sniffed from the text, so it may be another in the encoding
+    found whole), the reader raises Utf8GuessWrong, and the file read again with
+    ``detect_text_encoding`` gives what reading it all first gives."""
+    if forced != "auto":
+        return False
+    with path.open("rb") as stream:
+        head = stream.read(CHUNK_BYTES)
+    if bom_encoding(head) is not None:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)  # may end inside a character
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def text_file_encoding(path: Path, forced: str) -> tuple[str, list[str]]:
     """``detect_text_encoding`` for a file a reader opens: an unknown forced encoding is
     that file's ParseError."""

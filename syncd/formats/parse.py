@@ -135,6 +135,7 @@ def parse_file(
     *,
     coverage: bool = False,
     fingerprints: Fingerprints | None = None,
+    guess_utf8: bool = False,
 ) -> ParseResult:
     """Open ``path`` for streaming with ``mapping``; raises ParseError if it cannot be read.
 
@@ -142,6 +143,9 @@ def parse_file(
     ``coverage``: each record's ``filled`` leaves out what only a default filled.
     ``fingerprints``: each record gets its fingerprint, and one its listing was last read
     from is not read but marked ``unchanged`` (see fingerprint.py).
+    ``guess_utf8``: a CSV file that is UTF-8 at first sight is read so without decoding
+    all of it first; reading its records may then raise encoding.Utf8GuessWrong (read it
+    again without).
     """
     file = Path(path)
     if not file.is_file():
@@ -150,7 +154,7 @@ def parse_file(
     if mapping.format == "xml":
         source = XmlSource(file, mapping, today)
     elif mapping.format == "csv":
-        source = CsvSource(file, mapping)
+        source = CsvSource(file, mapping, guess_utf8=guess_utf8)
     else:
         source = BlmSource(file, mapping)
     assembler = Assembler(mapping, exact_filled=coverage)

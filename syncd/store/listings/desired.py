@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import compress, count
+from itertools import chain, compress, count
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -433,13 +433,24 @@ _UPSERT_DESIRED_SQL = (
 
 def keys_with_desired(session: Session, agency_key: str) -> list[str]:
     """The listing keys of an agency that have a desired state, in key order (no rows)."""
+    return list(chain.from_iterable(desired_key_runs(session, agency_key)))
+
+
+def desired_key_runs(session: Session, agency_key: str) -> Iterator[list[str]]:
+    """``keys_with_desired`` a chunk at a time, from the driver's cursor (as known_records
+    reads: no SQLAlchemy Row a key); the statement stays open until the last is read."""
     c = _LISTINGS.c
     query = (
         select(c.listing_key)
         .where(c.agency_key == agency_key, _HAS_DESIRED)
         .order_by(c.listing_key)
     )
-    return list(session.scalars(query))
+    result = session.connection().execute(query)
+    try:
+        while chunk := result.cursor.fetchmany(_KNOWN_CHUNK):
+            yield [key for (key,) in chunk]
+    finally:
+        result.close()
 
 
 def agency_sources(session: Session) -> set[tuple[str, str]]:

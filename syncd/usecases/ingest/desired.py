@@ -16,6 +16,7 @@ from syncd.store.holds import add_hold
 from syncd.store.listings import (
     DesiredRow,
     StoredDesired,
+    desired_key_runs,
     desired_plain,
     has_listings,
     keys_with_desired,
@@ -157,7 +158,7 @@ def _would_go(session: Session, parsed: Parsed) -> list[str]:
     for agency in sorted(parsed.agency_keys):
         gone.extend(
             key
-            for key in parsed.agency_of.without(keys_with_desired(session, agency))
+            for key in parsed.agency_of.without_runs(desired_key_runs(session, agency))
             if key not in parsed.skipped_keys
         )
     return gone

@@ -20,6 +20,7 @@ from syncd.core.packed_keys import KeyPositions
 from syncd.formats import Mapping, ParseResult, RecordResult, parse_file
 from syncd.formats.canonical import merge_partial
 from syncd.formats.csv_reader import KnownRun
+from syncd.formats.encoding import Utf8GuessWrong
 from syncd.formats.fingerprint import Fingerprints
 from syncd.formats.image_hosts import HostCheck, ImageHosts
 from syncd.store.listings import KnownRecords, image_hosts_text
@@ -114,6 +115,26 @@ def parse(
     writes at a time). ``known``: the record each listing was last read from; a record
     that is that one again is taken unread (formats/fingerprint.py).
     """
+    try:
+        # A CSV export UTF-8 at first sight is read so, not decoded whole first: most of a
+        # re-drop's rows are found by their bytes and never decoded.
+        return _parse(path, mapping, config, spill, stored, known=known, guess_utf8=True)
+    except Utf8GuessWrong:
+        # Not UTF-8 further on: all that was read is let go, and the file read again as
+        # reading it all first says (its encoding, and the warning that it guessed).
+        return _parse(path, mapping, config, spill, stored, known=known, guess_utf8=False)
+
+
+def _parse(
+    path: Path,
+    mapping: Mapping,
+    config: Config,
+    spill: Spill,
+    stored: Callable[[str], Listing | None],
+    *,
+    known: KnownRecords | None,
+    guess_utf8: bool,
+) -> Parsed:
     fingerprints = None
     if known is not None:
         context = "" if config.agency is None else config.agency.key
@@ -127,7 +148,7 @@ def parse(
             keys=keys,
             rows_of=None if keys is None else known.rows_of,
         )
-    result = parse_file(path, mapping, fingerprints=fingerprints)
+    result = parse_file(path, mapping, fingerprints=fingerprints, guess_utf8=guess_utf8)
     parsed = Parsed(
         mapping=mapping,
         full=result.full,

@@ -84,6 +84,26 @@ class AgencyOf:
             if not 0 <= at < length or of[at] == _NONE:
                 yield key
 
+    def without_runs(self, runs: Iterable[Sequence[str]]) -> Iterator[str]:
+        """``without`` of each run's keys, in order; a run that holds, from its first key's
+        position on, the keys there, each with an agency, is passed C-level: a full
+        export's stored keys, read in key order, line up with the parse's keys where these
+        were seeded from the known records in that order (store.listings.known_records,
+        which SQLite reads from its index, key first). Any other run is probed a key at a
+        time, so the answer never depends on that order, only its cost."""
+        keys, of = self._keys, self._of
+        for run in runs:
+            start = keys.find(run[0]) if run else -1
+            stop = start + len(run)
+            if (
+                start >= 0
+                and stop <= len(of)
+                and _NONE not in of[start:stop]
+                and keys.holds_run(run, start)
+            ):
+                continue
+            yield from self.without(run)
+
     def agencies(self) -> set[str]:
         """The agencies of the winning records."""
         names = self._agencies
