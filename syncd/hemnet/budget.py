@@ -98,7 +98,7 @@ class TokenBucket:
 
 
 # Several instances send at once, each at its share's full pace: their requests reach Hemnet
-# bunched, and the calls outside the budget (the health probe, the key check) come on top.
+# bunched, and the calls outside the budget (the daily key check) come on top.
 # ASSUMED: 5 % of the rate kept unused covers both; the throughput run of chaos/failover.py
 # drew one 429 in 1,400 requests at a full 1/N each, none with this.
 FLEET_RATE_SHARE = 0.95
