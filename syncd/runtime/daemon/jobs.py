@@ -23,7 +23,7 @@ from syncd.runtime.alerts import AlertBoard, alerts_for, gather_facts
 from syncd.runtime.daemon.heap import give_back_freed
 from syncd.runtime.daemon.reconcile_slices import RECONCILE_SLICE, ReconcileSlices
 from syncd.runtime.fleet import Fleet
-from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem
+from syncd.runtime.health import HealthBoard, HemnetProbe, JobGuard, Problem, probe_paid
 from syncd.runtime.scheduler import Scheduler
 from syncd.runtime.services import Services, build_services
 from syncd.runtime.store_queue import Turn
@@ -228,7 +228,8 @@ class DaemonJobs:
 
     def _check_health(self) -> None:
         """Read Hemnet once; the listings waiting to be sent say why when nothing can be."""
-        self._probe.probe(self._services.client)
+        if probe_paid(self._services.budget, lambda: self._scheduler.closing, time.monotonic):
+            self._probe.probe(self._services.client)
         blocked = self._board.sending_blocked()
         if blocked != self._published_block or not self._block_published:
             with self._store.transaction() as session:

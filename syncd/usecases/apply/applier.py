@@ -343,7 +343,8 @@ class Applier:
 
     def _attempt(self, job: Job, tally: Tally) -> str:
         op = job.op
-        call = handler_for(op.kind).prepare(op, self._ctx)  # NotReady before any marking
+        handler = handler_for(op.kind)
+        call = handler.prepare(op, self._ctx)  # NotReady before any marking
         # Durable: after a power loss the op must still read "in flight", so that it is
         # settled by reading Hemnet back instead of being planned and sent afresh.
         with self._write(durable=True) as session:
@@ -352,7 +353,7 @@ class Applier:
             before = (row.http_status, row.request_id, row.error)
         # The token is taken after that commit, right before the call: a commit waiting
         # for the write lock between the two made Hemnet see calls bunched and answer 429.
-        if not self._take_budget():
+        if not handler.spends_own and not self._take_budget():
             self._nothing_sent(job.op_id, before)
             raise Stopped
         self.checkpoint(f"{op.kind}:before_call")
@@ -379,7 +380,7 @@ class Applier:
         if self.renew_key is None or not self.renew_key():
             return False
         log.info("op=%s listing_key=%s: key renewed, once more", job.op.kind, job.op.listing_key)
-        return self._take_budget()
+        return handler_for(job.op.kind).spends_own or self._take_budget()
 
     def _succeeded(self, job: Job, done: Done, seconds: float, tally: Tally) -> str:
         op = job.op

@@ -91,6 +91,10 @@ class Handler(Generic[OpT]):
     settles_unknown: ClassVar[bool] = False
     # A 404 means Hemnet already lacks what the op removes: a success (``when_gone``).
     gone_is_done: ClassVar[bool] = False
+    # The call takes each request's token itself, right before sending it, and the applier
+    # takes none for it: a token taken before a wait (another create's list of Hemnet's
+    # listings) would go out with the request after it, bunched beyond Hemnet's burst.
+    spends_own: ClassVar[bool] = False
 
     def prepare(self, op: OpT, ctx: Context) -> Callable[[], Done]:
         """The call for ``op`` with the ids it needs looked up now (NotReady before

@@ -30,6 +30,7 @@ log = logging.getLogger("syncd.usecases.apply")
 class CreateListingHandler(Handler[CreateListing]):
     op_type = CreateListing
     settles_unknown = True
+    spends_own = True  # its lookup may wait for another create's list of Hemnet's listings
 
     def prepare(self, op: CreateListing, ctx: Context) -> Callable[[], Done]:
         key = key_of(op)
@@ -42,6 +43,7 @@ class CreateListingHandler(Handler[CreateListing]):
             found = _adopt_existing(key, op.listing, ctx)
             if found is not None:
                 return found
+            ctx.spend()
             remote = ctx.client.create_listing(body)
             return Done(_created(key, op.listing, remote), remote.hemnet_id)
 
@@ -63,20 +65,19 @@ class CreateListingHandler(Handler[CreateListing]):
                 remote.hemnet_id,
             )
         sent = listing_from_plain(payload["listing"])
+        ctx.spend()
         images = ctx.client.list_images(remote.hemnet_id)
         record = adopted(key, sent, remote, images, "created earlier, answer lost")
         return Settled(record, remote.hemnet_id)
 
 
 def _adopt_existing(key: str, want: Listing, ctx: Context) -> Done | None:
-    """Hemnet's listing with our key as externalId, to be followed instead of created.
-
-    Takes the request for the create's own call (the attempt's went to the lookup, unless
-    the pass's enumeration answered)."""
+    """Hemnet's listing with our key as externalId, to be followed instead of created
+    (the pass's list of Hemnet's listings takes its own tokens)."""
     found = ctx.on_hemnet(key)
     if found is None:
-        found = ctx.client.list_listings(external_id=key)
         ctx.spend()
+        found = ctx.client.list_listings(external_id=key)
     if not found:
         return None
     remote = oldest(found)
@@ -88,6 +89,7 @@ def _adopt_existing(key: str, want: Listing, ctx: Context) -> Done | None:
             len(found),
             remote.hemnet_id,
         )
+    ctx.spend()
     images = ctx.client.list_images(remote.hemnet_id)
     log.warning(
         "listing_key=%s is already on Hemnet as %s: adopted, not created again",
