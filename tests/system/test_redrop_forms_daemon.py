@@ -127,6 +127,57 @@ def put(inbox: Path, name: str, data: bytes) -> None:
     temporary.rename(inbox / name)
 
 
+def taken(daemon: DaemonProcess, archive: Path, name: str) -> dict[str, Any]:
+    """The receipt of ``name`` once the daemon has taken it: accepted, without errors."""
+
+    def found() -> dict[str, Any] | None:
+        assert daemon.process.poll() is None, daemon.text()[-3000:]
+        return receipts(archive).get(name)
+
+    receipt: dict[str, Any] = wait_for(found, TIMEOUT_S, f"the receipt of {name}")
+    assert (receipt["outcome"], receipt["errors"]) == ("accepted", []), receipt
+    return receipt
+
+
+def all_published(remote: Sandbox) -> dict[str, dict[str, Any]]:
+    """The sandbox's listings once it holds the four, each published."""
+
+    def published() -> dict[str, dict[str, Any]] | None:
+        listings = remote.listings()
+        done = set(listings) == set(KEYS) and all(x["is_published"] for x in listings.values())
+        return listings if done else None
+
+    found: dict[str, dict[str, Any]] = wait_for(published, TIMEOUT_S, "the four listings published")
+    return found
+
+
+def repriced(remote: Sandbox, key: str, price: int) -> dict[str, dict[str, Any]]:
+    """The sandbox's listings once ``key`` asks ``price``."""
+
+    def priced() -> dict[str, dict[str, Any]] | None:
+        listings = remote.listings()
+        return listings if listings[key]["fields"]["askingPrice"] == price else None
+
+    found: dict[str, dict[str, Any]] = wait_for(
+        priced, TIMEOUT_S, f"{key}'s new price on the sandbox"
+    )
+    return found
+
+
+def assert_one_patch_for_the_price(
+    remote: Sandbox,
+    before: Counter[str],
+    first: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+) -> None:
+    """Since ``before``, one PATCH and nothing else, and no field but the price changed."""
+    sent = remote.writes() - before
+    assert list(sent.elements()) == ["PATCH /v1/listings/{listing_id} 200"], sent
+    for key in KEYS:
+        fields = {k: v for k, v in after[key]["fields"].items() if k != "askingPrice"}
+        assert fields == {k: v for k, v in first[key]["fields"].items() if k != "askingPrice"}
+
+
 def test_an_export_rewritten_in_other_bytes_sends_nothing_and_a_repeated_key_ends_as_its_last_copy(
     tmp_path: Path, sandbox: str, start_daemon: Callable[..., DaemonProcess]
 ) -> None:
@@ -135,26 +186,9 @@ def test_an_export_rewritten_in_other_bytes_sends_nothing_and_a_repeated_key_end
     inbox, archive = tmp_path / "inbox", tmp_path / "state" / "archive"
     inbox.mkdir()
     daemon = start_daemon(config)
-
-    def taken(name: str) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            assert daemon.process.poll() is None, daemon.text()[-3000:]
-            return receipts(archive).get(name)
-
-        receipt: dict[str, Any] = wait_for(found, TIMEOUT_S, f"the receipt of {name}")
-        assert receipt["outcome"] == "accepted", receipt
-        assert receipt["errors"] == [], receipt
-        return receipt
-
     put(inbox, "crm-1.csv", export(records()).encode("utf-8"))
-    taken("crm-1.csv")
-
-    def all_published() -> dict[str, dict[str, Any]] | None:
-        listings = remote.listings()
-        done = set(listings) == set(KEYS) and all(x["is_published"] for x in listings.values())
-        return listings if done else None
-
-    first = wait_for(all_published, TIMEOUT_S, "the four listings published")
+    taken(daemon, archive, "crm-1.csv")
+    first = all_published(remote)
     assert {k: x["fields"]["askingPrice"] for k, x in first.items()} == PRICES
     description = first["Q1"]["fields"]["description"]
     assert "\n" in description and "sjöutsikt" in description and "–" in description
@@ -175,31 +209,24 @@ def test_an_export_rewritten_in_other_bytes_sends_nothing_and_a_repeated_key_end
     }
     for name, (data, encoding) in rewrites.items():
         put(inbox, name, data)
-        receipt = taken(name)
+        receipt = taken(daemon, archive, name)
         assert (receipt["changed_keys"], receipt["encoding"]) == ([], encoding), name
 
     # Q2 twice: a changed copy, then the unchanged one. The last one wins: nothing changes.
     repeated = records()
     changed_q2 = record("Q2", 1_995_000)
     put(inbox, "crm-6.csv", export([changed_q2, *repeated]).encode("utf-8"))
-    assert taken("crm-6.csv")["changed_keys"] == []
+    assert taken(daemon, archive, "crm-6.csv")["changed_keys"] == []
     # Then the unchanged copy first and the changed one last, in the first file's form.
     put(inbox, "crm-7.csv", export([*repeated, changed_q2], line_break="\r\n").encode("utf-8"))
-    assert taken("crm-7.csv")["changed_keys"] == ["Q2"]
+    assert taken(daemon, archive, "crm-7.csv")["changed_keys"] == ["Q2"]
 
-    def q2_priced() -> dict[str, dict[str, Any]] | None:
-        listings = remote.listings()
-        return listings if listings["Q2"]["fields"]["askingPrice"] == 1_995_000 else None
-
-    after = wait_for(q2_priced, TIMEOUT_S, "Q2's new price on the sandbox")
+    after = repriced(remote, "Q2", 1_995_000)
     # One PATCH for the whole story: none of the rewrites, nor the repeated key's
     # unchanged copy, sent anything (they were all taken before Q2's change).
-    sent = remote.writes() - before
-    assert list(sent.elements()) == ["PATCH /v1/listings/{listing_id} 200"], sent
+    assert_one_patch_for_the_price(remote, before, first, after)
     for key in KEYS:
         assert after[key]["is_published"], key
-        fields = {k: v for k, v in after[key]["fields"].items() if k != "askingPrice"}
-        assert fields == {k: v for k, v in first[key]["fields"].items() if k != "askingPrice"}
     assert daemon.stop() == 0, daemon.text()[-3000:]
 
 
@@ -258,26 +285,10 @@ def test_an_xml_export_read_through_a_bound_regexp_prefix_re_dropped_with_one_ch
     inbox, archive = tmp_path / "inbox", tmp_path / "state" / "archive"
     inbox.mkdir()
     daemon = start_daemon(config)
-
-    def taken(name: str) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            assert daemon.process.poll() is None, daemon.text()[-3000:]
-            return receipts(archive).get(name)
-
-        receipt: dict[str, Any] = wait_for(found, TIMEOUT_S, f"the receipt of {name}")
-        assert (receipt["outcome"], receipt["errors"]) == ("accepted", []), receipt
-        return receipt
-
     prices = {key: PRICES[key] for key in KEYS}
     put(inbox, "crm-1.xml", xml_export(prices))
-    taken("crm-1.xml")
-
-    def all_published() -> dict[str, dict[str, Any]] | None:
-        listings = remote.listings()
-        done = set(listings) == set(KEYS) and all(x["is_published"] for x in listings.values())
-        return listings if done else None
-
-    first = wait_for(all_published, TIMEOUT_S, "the four listings published")
+    taken(daemon, archive, "crm-1.xml")
+    first = all_published(remote)
     assert {k: x["fields"]["address"]["postalCode"] for k, x in first.items()} == {
         key: f"1112{key[1:]}" for key in KEYS
     }
@@ -285,19 +296,11 @@ def test_an_xml_export_read_through_a_bound_regexp_prefix_re_dropped_with_one_ch
 
     # The same listings, indented and broken otherwise: nothing changed.
     put(inbox, "crm-2.xml", xml_export(prices, indent="\t", line_break="\r\n"))
-    assert taken("crm-2.xml")["changed_keys"] == []
+    assert taken(daemon, archive, "crm-2.xml")["changed_keys"] == []
     # Then one price: that listing alone.
     put(inbox, "crm-3.xml", xml_export(prices | {"Q3": 2_750_000}, indent="\t"))
-    assert taken("crm-3.xml")["changed_keys"] == ["Q3"]
+    assert taken(daemon, archive, "crm-3.xml")["changed_keys"] == ["Q3"]
 
-    def q3_priced() -> dict[str, dict[str, Any]] | None:
-        listings = remote.listings()
-        return listings if listings["Q3"]["fields"]["askingPrice"] == 2_750_000 else None
-
-    after = wait_for(q3_priced, TIMEOUT_S, "Q3's new price on the sandbox")
-    sent = remote.writes() - before
-    assert list(sent.elements()) == ["PATCH /v1/listings/{listing_id} 200"], sent
-    for key in KEYS:
-        fields = {k: v for k, v in after[key]["fields"].items() if k != "askingPrice"}
-        assert fields == {k: v for k, v in first[key]["fields"].items() if k != "askingPrice"}
+    after = repriced(remote, "Q3", 2_750_000)
+    assert_one_patch_for_the_price(remote, before, first, after)
     assert daemon.stop() == 0, daemon.text()[-3000:]

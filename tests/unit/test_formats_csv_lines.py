@@ -60,15 +60,25 @@ Read = list[tuple[str, int | None, list[str] | None]]
 
 
 def _read(
-    path: Path, encoding: str, finder_for: Callable[[bytes], RowFinder | None] | None
+    path: Path,
+    encoding: str,
+    finder_for: Callable[[bytes], RowFinder | None] | None,
+    blocks: tuple[Callable[[bytes], BlockFinder], list[str]] | None = None,
 ) -> Read | str:
     """(row bytes in hex, start line, its cells when read) of each record, or the
-    ParseError; a row found is known by its bytes (the finders below give them as key)."""
+    ParseError; a row found is known by its bytes (the finders below give them as key).
+    ``blocks`` (``_block_finder``'s): a run's rows one by one, each on the line after the
+    one before."""
     mapping = dataclasses.replace(GENERIC, delimiter=";", encoding=encoding)
+    block_finder_for, listed = blocks if blocks is not None else (None, [])
     found: Read = []
     try:
-        for record, line, _problems in CsvSource(path, mapping).records(finder_for):
-            if isinstance(record, KnownRow):
+        items = CsvSource(path, mapping).records(finder_for, block_finder_for)
+        for record, line, _problems in items:
+            if isinstance(record, KnownRun):
+                assert line is not None
+                found.extend((listed[r], line + n, None) for n, r in enumerate(record.rows))
+            elif isinstance(record, KnownRow):
                 found.append((record.key, line, None))
             else:
                 assert isinstance(record, TabularRecord) and record.raw is not None
@@ -169,26 +179,9 @@ def _block_finder(known: set[str]) -> tuple[Callable[[bytes], BlockFinder], list
 
 
 def _read_blocks(path: Path, encoding: str, known: set[str], size: int) -> Read | str:
-    """``_read`` with rows found a block of ``size`` bytes at a time too: a run's rows one
-    by one, each on the line after the one before."""
-    mapping = dataclasses.replace(GENERIC, delimiter=";", encoding=encoding)
-    block_finder_for, listed = _block_finder(known)
-    found: Read = []
-    try:
-        with mock.patch.object(csv_lines, "BLOCK_BYTES", size):
-            items = CsvSource(path, mapping).records(_finder(known), block_finder_for)
-            for record, line, _problems in items:
-                if isinstance(record, KnownRun):
-                    assert line is not None
-                    found.extend((listed[r], line + n, None) for n, r in enumerate(record.rows))
-                elif isinstance(record, KnownRow):
-                    found.append((record.key, line, None))
-                else:
-                    assert isinstance(record, TabularRecord) and record.raw is not None
-                    found.append((record.raw.hex(), line, record.row))
-    except ParseError as error:
-        return str(error)
-    return found
+    """``_read`` with rows found a block of ``size`` bytes at a time too."""
+    with mock.patch.object(csv_lines, "BLOCK_BYTES", size):
+        return _read(path, encoding, _finder(known), _block_finder(known))
 
 
 def _same_rows(taken: Read | str, every: Read | str) -> None:
