@@ -60,6 +60,12 @@ _DIGEST = methodcaller("digest")
 _FIRST_16 = itemgetter(slice(0, 16))  # a row's fingerprint: its sha256's first 16 bytes
 
 
+def _row_bytes_digest(prefix: bytes, row: bytes) -> bytes:
+    """A CSV row's fingerprint by its bytes, after its file's form's ``prefix``
+    (``Fingerprints.block_finder`` makes the same, C-level, for a block of rows)."""
+    return sha256(prefix + row).digest()[:16]
+
+
 @functools.cache
 def code_digest() -> bytes:
     """A digest of the code that turns records into listings: an upgrade that changes it
@@ -187,7 +193,7 @@ class Fingerprints:
         prefix = self._form_prefix(form)
 
         def find(row: bytes) -> tuple[str, bytes, int] | None:
-            whole = sha256(prefix + row).digest()[:16]
+            whole = _row_bytes_digest(prefix, row)
             found = owner(whole)
             return None if found is None else (found[0], whole, found[1])
 
@@ -212,7 +218,7 @@ class Fingerprints:
     def _bytes_digest(self, form: bytes, row: bytes) -> bytes:
         # The same digest as row_finder's ``find`` and block_finder's: a row read is found
         # by it next time.
-        return sha256(self._form_prefix(form) + row).digest()[:16]
+        return _row_bytes_digest(self._form_prefix(form), row)
 
     def _form_prefix(self, form: bytes) -> bytes:
         """What a CSV row's bytes are digested after: the salt and the file's form, digested
